@@ -1,0 +1,24 @@
+//! The pure payment domain: what a payment is, how it is matched, and how a file is ingested,
+//! written against small store ports so that SQLite and DynamoDB can serve it alike.
+
+pub mod account;
+pub mod decision;
+pub mod ids;
+pub mod identifiers;
+pub mod masking;
+pub mod matcher;
+pub mod money;
+pub mod payment;
+pub mod pipeline;
+pub mod ports;
+pub mod sla;
+
+pub use account::{Account, AccountStatus};
+
+pub use identifiers::{AccountNumber, CreditorReference, Iban, Ifsc, Utr, UtrClass};
+pub use ids::{FileId, PaymentKey};
+pub use masking::{mask_card_numbers, RefText};
+pub use money::{Money, MoneyError};
+pub use payment::{
+    Direction, KeyBasis, Market, PayerAccount, Payment, Provenance, References, SourceFormat,
+};

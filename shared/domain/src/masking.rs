@@ -1,0 +1,164 @@
+//! Masking of card numbers: cardholder data never reaches a log, an error or a screen unmasked.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use crate::identifiers::luhn_valid;
+
+/// Replaces every card-number-like digit run (13-19 digits, spaces or dashes between them,
+/// Luhn-valid) by a mask that keeps only the last four digits.
+pub fn mask_card_numbers(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        // One run of digits, allowing single spaces or dashes between them.
+        let mut digits: Vec<(usize, u8)> = Vec::new();
+        let mut j = i;
+        while j < bytes.len() {
+            let b = bytes[j];
+            if b.is_ascii_digit() {
+                digits.push((j, b - b'0'));
+                j += 1;
+            } else if (b == b' ' || b == b'-') && j + 1 < bytes.len() && bytes[j + 1].is_ascii_digit() {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let mut from = 0;
+        while let Some((a, b)) = find_pan(&digits, from) {
+            out.push_str(&text[copied..digits[a].0]);
+            for _ in 0..(b - a - 4) {
+                out.push('*');
+            }
+            for &(_, d) in &digits[b - 4..b] {
+                out.push(char::from(b'0' + d));
+            }
+            copied = digits[b - 1].0 + 1;
+            from = b;
+        }
+        i = j.max(i + 1);
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Card lengths in the order we try them: the common ones first.
+const PAN_LENGTHS: [usize; 7] = [16, 15, 19, 18, 17, 14, 13];
+
+/// Finds the leftmost Luhn-valid card-length window of a digit run at or after `from`.
+fn find_pan(digits: &[(usize, u8)], from: usize) -> Option<(usize, usize)> {
+    let mut window = Vec::with_capacity(19);
+    for start in from..digits.len() {
+        for len in PAN_LENGTHS {
+            if start + len > digits.len() {
+                continue;
+            }
+            window.clear();
+            window.extend(digits[start..start + len].iter().map(|d| d.1));
+            if luhn_valid(&window) {
+                return Some((start, start + len));
+            }
+        }
+    }
+    None
+}
+
+/// Free text from a file (a reference, a remittance line). It may hold a card number, so every
+/// way it leaves the process (Display, Debug, Serialize) masks; `expose` is for the matcher.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct RefText(String);
+
+impl RefText {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The raw text, for matching only. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for RefText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask_card_numbers(&self.0))
+    }
+}
+
+impl fmt::Debug for RefText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", mask_card_numbers(&self.0))
+    }
+}
+
+impl Serialize for RefText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&mask_card_numbers(&self.0))
+    }
+}
+
+impl From<&str> for RefText {
+    fn from(s: &str) -> Self {
+        Self(s.to_string())
+    }
+}
+
+impl From<String> for RefText {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_formatted_amex_numbers() {
+        assert_eq!(mask_card_numbers("card 3782 822463 10005 thanks"), "card ***********0005 thanks");
+        assert_eq!(mask_card_numbers("378282246310005"), "***********0005");
+        assert_eq!(mask_card_numbers("3782-822463-10005"), "***********0005");
+    }
+
+    #[test]
+    fn masks_two_cards_in_one_run() {
+        let m = mask_card_numbers("378282246310005 371449635398431");
+        assert!(!m.contains("37144963") && !m.contains("37828224"), "{m}");
+    }
+
+    #[test]
+    fn leaves_other_numbers() {
+        assert_eq!(mask_card_numbers("invoice 12345 of 2026"), "invoice 12345 of 2026");
+        assert_eq!(mask_card_numbers("378282246310006"), "378282246310006", "not Luhn-valid");
+    }
+
+    #[test]
+    fn debug_and_serialize_mask() {
+        let t = RefText::new("AMEX 371449635398431");
+        assert!(!format!("{t:?}").contains("371449635398431"));
+        assert!(!serde_json::to_string(&t).unwrap().contains("371449635398431"));
+        assert_eq!(t.expose(), "AMEX 371449635398431");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_never_leaks(s in ".{0,80}") {
+            let masked = mask_card_numbers(&s);
+            let leaked = format!("{s} 371449635398431");
+            proptest::prop_assert!(!mask_card_numbers(&leaked).contains("371449635398431"));
+            let _ = masked;
+        }
+    }
+}

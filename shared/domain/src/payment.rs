@@ -1,0 +1,232 @@
+//! The canonical payment: every market's formats normalise into this one model.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Serialize, Serializer};
+
+use crate::identifiers::{Ifsc, Iban, Utr};
+use crate::ids::{FileId, PaymentKey};
+use crate::masking::RefText;
+use crate::money::Money;
+
+/// The market whose ops team owns a payment, and whose rules and calendar apply.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize)]
+pub enum Market {
+    CA,
+    IN,
+    EU,
+}
+
+impl Market {
+    pub const ALL: [Market; 3] = [Market::CA, Market::IN, Market::EU];
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Market::CA => "CA",
+            Market::IN => "IN",
+            Market::EU => "EU",
+        }
+    }
+}
+
+impl std::str::FromStr for Market {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "CA" => Ok(Market::CA),
+            "IN" => Ok(Market::IN),
+            "EU" => Ok(Market::EU),
+            other => Err(format!("unknown market {other:?} (expected CA, IN or EU)")),
+        }
+    }
+}
+
+impl fmt::Display for Market {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The file format a payment was read from.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceFormat {
+    Cpa005,
+    Camt054,
+    IndiaCsv,
+    IndiaJson,
+}
+
+impl SourceFormat {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceFormat::Cpa005 => "cpa005",
+            SourceFormat::Camt054 => "camt054",
+            SourceFormat::IndiaCsv => "india-csv",
+            SourceFormat::IndiaJson => "india-json",
+        }
+    }
+}
+
+impl fmt::Display for SourceFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Money moving to us (credit: a payment) or away from us (debit).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Credit,
+    Debit,
+}
+
+/// The payer's account as the file names it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum PayerAccount {
+    /// A validated IBAN.
+    Iban(Iban),
+    /// A Canadian account: institution, transit (branch) and account number.
+    Canadian { institution: String, transit: String, account: String },
+    /// An Indian remitter account, with its branch IFSC when given.
+    Remitter { account: String, ifsc: Option<Ifsc> },
+    /// Anything else, verbatim (for example an IBAN that failed its check, flagged in warnings).
+    Other(String),
+}
+
+impl fmt::Display for PayerAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PayerAccount::Iban(i) => write!(f, "{i}"),
+            PayerAccount::Canadian { institution, transit, account } => {
+                write!(f, "{institution}-{transit}-{account}")
+            }
+            PayerAccount::Remitter { account, ifsc: Some(ifsc) } => write!(f, "{account}@{ifsc}"),
+            PayerAccount::Remitter { account, ifsc: None } => f.write_str(account),
+            PayerAccount::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl Serialize for PayerAccount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::masking::mask_card_numbers(&self.to_string()))
+    }
+}
+
+/// Every reference a file carries for a payment. Free text may hold card numbers, hence
+/// `RefText`, which masks on every way out.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize)]
+pub struct References {
+    /// CPA-005 originator's cross-reference number (payers put their reference here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_reference: Option<RefText>,
+    /// ISO 20022 end-to-end id ("NOTPROVIDED" is dropped by readers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_to_end_id: Option<RefText>,
+    /// Structured creditor reference as sent (RF / SCOR, or proprietary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creditor_reference: Option<RefText>,
+    /// India virtual account number (the payer code is inside it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub virtual_account: Option<RefText>,
+    /// India unique transaction reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utr: Option<Utr>,
+    /// Free-text remittance lines, in file order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remittance: Vec<RefText>,
+    /// Other named references (item trace number, servicer reference, sundry information...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other: Vec<(String, RefText)>,
+}
+
+impl References {
+    /// Every piece of text a payer may have written a reference into, structured first.
+    pub fn texts(&self) -> impl Iterator<Item = &RefText> {
+        self.cross_reference
+            .iter()
+            .chain(self.end_to_end_id.iter())
+            .chain(self.creditor_reference.iter())
+            .chain(self.remittance.iter())
+            .chain(self.other.iter().map(|(_, v)| v))
+    }
+}
+
+/// Where in which file a payment came from.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Provenance {
+    /// SHA-256 of the file's bytes.
+    pub file_id: FileId,
+    /// The name the file arrived under (object key or path).
+    pub file: String,
+    /// 1-based record (fixed-width), line (CSV) or element ordinal (XML/JSON).
+    pub record: u64,
+    /// Byte offset of the record in the file, when known.
+    pub offset: u64,
+    /// Position within the record (CPA-005 segment, camt `TxDtls`), 1-based; 0 when single.
+    pub position: u32,
+}
+
+/// What a payment's identity is built from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyBasis {
+    /// The bank's reference is unique per source bank (CPA trace number, UTR).
+    BankReference,
+    /// The bank may reuse references: file id plus position make the key.
+    FilePosition,
+}
+
+/// One payment, normalised. Amount is always positive; `direction` and `reversal` carry sign.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Payment {
+    pub market: Market,
+    pub format: SourceFormat,
+    /// The sending institution or originator, part of the payment's key.
+    pub source_bank: String,
+    /// The bank's own reference for this payment.
+    pub bank_ref: String,
+    #[serde(skip)]
+    pub key_basis: KeyBasis,
+    #[serde(flatten)]
+    pub amount: Money,
+    pub direction: Direction,
+    pub reversal: bool,
+    pub value_date: NaiveDate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking_date: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payer_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payer_account: Option<PayerAccount>,
+    pub references: References,
+    pub source: Provenance,
+    /// Problems that do not reject the file but must reach a person (bad counterparty IBAN...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl Payment {
+    /// The deterministic identity that makes posting exactly-once.
+    pub fn key(&self) -> PaymentKey {
+        match self.key_basis {
+            KeyBasis::BankReference => PaymentKey::from_parts(&[
+                self.market.code(),
+                &self.source_bank,
+                &self.bank_ref,
+                if self.reversal { "R" } else { "" },
+            ]),
+            KeyBasis::FilePosition => PaymentKey::from_parts(&[
+                self.market.code(),
+                &self.source_bank,
+                &self.source.file_id.to_hex(),
+                &self.source.record.to_string(),
+                &self.source.position.to_string(),
+            ]),
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Format detection from content: a file's name can lie, its first bytes rarely do.
+
+use serde::Serialize;
+
+/// The formats this build reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    Cpa005,
+    Camt054,
+    IndiaCsv,
+    IndiaJson,
+}
+
+/// Recognises a format from the first bytes of a file (a few KB are plenty).
+pub fn detect(head: &[u8]) -> Option<Format> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
+    let body = &head[start..];
+    let window = &body[..body.len().min(8192)];
+    if body.starts_with(b"<") {
+        if contains(window, b"camt.054") || contains(window, b"BkToCstmrDbtCdtNtfctn") {
+            return Some(Format::Camt054);
+        }
+        return None;
+    }
+    if body.starts_with(b"{") || body.starts_with(b"[") {
+        return contains(window, b"GenericCorporateAlertRequest").then_some(Format::IndiaJson);
+    }
+    if is_cpa005(body) {
+        return Some(Format::Cpa005);
+    }
+    if looks_like_india_csv(window) {
+        return Some(Format::IndiaCsv);
+    }
+    None
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `A` + 9-digit record count (after an optional `$$...$$` routing line).
+fn is_cpa005(body: &[u8]) -> bool {
+    let mut rec = body;
+    if rec.starts_with(b"$$") {
+        match rec.iter().position(|&b| b == b'\n') {
+            Some(nl) => rec = &rec[nl + 1..],
+            None => return false,
+        }
+    }
+    rec.len() >= 10 && rec[0] == b'A' && rec[1..10].iter().all(|b| b.is_ascii_digit())
+}
+
+/// A header line naming an amount column and a UTR/reference or virtual account column.
+fn looks_like_india_csv(window: &[u8]) -> bool {
+    let first = window.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(first).to_ascii_lowercase();
+    let has_amount = line.contains("amount") || line.contains("amt");
+    let has_ref = line.contains("utr")
+        || line.contains("virtual")
+        || line.contains("reference")
+        || line.contains("van");
+    line.contains(',') && has_amount && has_ref
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_format() {
+        assert_eq!(detect(b"A000000001000000061000010231386121"), Some(Format::Cpa005));
+        assert_eq!(detect(b"$$AAPACPA1464[PROD[NL$$\r\nA000000001"), Some(Format::Cpa005));
+        assert_eq!(
+            detect(b"<?xml version=\"1.0\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.02\">"),
+            Some(Format::Camt054)
+        );
+        assert_eq!(detect(b"{\"GenericCorporateAlertRequest\":[]}"), Some(Format::IndiaJson));
+        assert_eq!(
+            detect(b"\xEF\xBB\xBFUTR,Virtual Account,Amount (INR),Value Date\n"),
+            Some(Format::IndiaCsv)
+        );
+        assert_eq!(detect(b"hello"), None);
+        assert_eq!(detect(b""), None);
+    }
+}

@@ -1,0 +1,81 @@
+//! One error type for every reader: it always names the file, where in it, and what was wrong,
+//! so a bank can be told exactly why its file was refused.
+
+use std::fmt;
+
+/// Where in a file a problem was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A fixed-width record: 1-based record number and byte offset.
+    Record { number: u64, offset: u64 },
+    /// A text line (CSV, MT940): 1-based line number.
+    Line { number: u64 },
+    /// An XML or JSON element: its path and the byte offset reached.
+    Element { path: String, offset: u64 },
+    /// The file as a whole (trailer totals, missing sections, unknown format).
+    File,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Record { number, offset } => write!(f, "record {number} (byte {offset})"),
+            Location::Line { number } => write!(f, "line {number}"),
+            Location::Element { path, offset } => write!(f, "element {path} (byte {offset})"),
+            Location::File => f.write_str("file"),
+        }
+    }
+}
+
+/// Why a file (or a record of it) could not be read. Messages never carry unmasked card numbers:
+/// readers pass offending values through `remit_domain::mask_card_numbers`.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// A field's value is wrong.
+    #[error("{file}: {location}: field {field}: {problem}")]
+    Field { file: String, location: Location, field: String, problem: String },
+    /// The file's structure is wrong (record order, missing trailer, totals that disagree).
+    #[error("{file}: {location}: {problem}")]
+    Structure { file: String, location: Location, problem: String },
+    /// The bytes could not be read.
+    #[error("{file}: read failed: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// No reader recognises the content.
+    #[error("{file}: format not recognised: {reason}")]
+    UnknownFormat { file: String, reason: String },
+}
+
+impl ParseError {
+    /// A field-level error; the value in `problem` should already be masked.
+    pub fn field(
+        file: &str,
+        location: Location,
+        field: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        ParseError::Field {
+            file: file.to_string(),
+            location,
+            field: field.into(),
+            problem: remit_domain::mask_card_numbers(&problem.into()),
+        }
+    }
+
+    /// A structural error.
+    pub fn structure(file: &str, location: Location, problem: impl Into<String>) -> Self {
+        ParseError::Structure {
+            file: file.to_string(),
+            location,
+            problem: remit_domain::mask_card_numbers(&problem.into()),
+        }
+    }
+
+    /// An I/O error while reading a file.
+    pub fn io(file: &str, source: std::io::Error) -> Self {
+        ParseError::Io { file: file.to_string(), source }
+    }
+}

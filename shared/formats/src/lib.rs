@@ -1,0 +1,55 @@
+//! Streaming readers for remittance files. Each reader is an iterator over a `BufRead` that
+//! yields canonical `Payment`s and never holds the whole file; `open` detects the format from
+//! the content and returns the right reader.
+
+pub mod camt054;
+pub mod cpa005;
+pub mod detect;
+pub mod error;
+pub mod india;
+
+use std::io::BufRead;
+
+use remit_domain::{FileId, Payment};
+
+pub use detect::{detect, Format};
+pub use error::{Location, ParseError};
+
+/// What every reader knows about the file it reads.
+#[derive(Debug, Clone)]
+pub struct SourceContext {
+    /// SHA-256 of the file's bytes.
+    pub file_id: FileId,
+    /// Name the file arrived under; every error names it.
+    pub file_name: String,
+}
+
+/// A boxed stream of payments, whatever the format.
+pub type PaymentStream<'a> = Box<dyn Iterator<Item = Result<Payment, ParseError>> + 'a>;
+
+/// Detects the format from the first bytes and returns its streaming reader.
+pub fn open<'a, R: BufRead + 'a>(
+    ctx: SourceContext,
+    mut reader: R,
+) -> Result<(Format, PaymentStream<'a>), ParseError> {
+    let head = reader.fill_buf().map_err(|e| ParseError::io(&ctx.file_name, e))?;
+    let format = detect(head).ok_or_else(|| ParseError::UnknownFormat {
+        file: ctx.file_name.clone(),
+        reason: "not CPA-005, camt.054, or an India e-collect CSV/JSON".into(),
+    })?;
+    Ok((format, open_as(format, ctx, reader)))
+}
+
+/// Returns the reader for a known format.
+pub fn open_as<'a, R: BufRead + 'a>(
+    format: Format,
+    ctx: SourceContext,
+    reader: R,
+) -> PaymentStream<'a> {
+    match format {
+        Format::Cpa005 => Box::new(cpa005::Cpa005Reader::new(reader, ctx)),
+        Format::Camt054 => Box::new(camt054::Camt054Reader::new(reader, ctx)),
+        Format::IndiaCsv => Box::new(india::IndiaCsvReader::new(reader, ctx)),
+        Format::IndiaJson => Box::new(india::IndiaJsonReader::new(reader, ctx)),
+    }
+}

@@ -1,0 +1,1 @@
+//! Holds the integration test binary; see integration/.
