@@ -50,6 +50,8 @@ pub struct Account {
     /// Balance on the last statement; payments reduce the current balance.
     pub statement_balance: Decimal,
     pub minimum_due: Decimal,
+    /// Current balance: the statement balance less what we have posted since.
+    pub current_balance: Decimal,
     /// India: the virtual account number payers send to.
     pub virtual_account: Option<String>,
     /// EU: the RF creditor reference printed on the statement.

@@ -1,1 +1,103 @@
-//! (in progress)
+//! What the pipeline decided for one payment, and why, in words a person can check.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::identifiers::AccountNumber;
+
+/// The four ways a payment leaves the pipeline.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Posted to a card account, exactly once.
+    Applied,
+    /// Sent to the market's research queue.
+    Research,
+    /// Already handled (same file again, or the same payment in another file): nothing done.
+    Duplicate,
+    /// Not postable at all (for example not booked by the bank); recorded with the reason.
+    Rejected,
+}
+
+impl Outcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Research => "research",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Rejected => "rejected",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Machine-readable reason codes: queues group and SLAs differ by them.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReasonCode {
+    /// Evidence for an account: a number, virtual account or RF reference.
+    AccountReference,
+    /// No reference identifies any account.
+    NoReference,
+    /// A well-formed account number that the directory does not hold.
+    UnknownAccount,
+    /// References point to more than one account.
+    Ambiguous,
+    AccountClosed,
+    AccountBlocked,
+    CurrencyMismatch,
+    MarketMismatch,
+    /// Money leaving us, or a reversal: never auto-applied in this version.
+    Debit,
+    Reversal,
+    /// The bank has not booked it (pending, information only).
+    NotBooked,
+    /// The file flagged the payment (totals disagree, invalid counterparty data...).
+    FileWarning,
+    /// Confidence below the market's threshold.
+    LowConfidence,
+    /// Seen before.
+    AlreadyProcessed,
+}
+
+/// One reason: a code for machines and a sentence for people (card numbers masked).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Reason {
+    pub code: ReasonCode,
+    pub text: String,
+}
+
+impl Reason {
+    pub fn new(code: ReasonCode, text: impl Into<String>) -> Self {
+        Self { code, text: crate::masking::mask_card_numbers(&text.into()) }
+    }
+
+    /// True when this reason stops automatic application.
+    pub fn blocks(&self) -> bool {
+        !matches!(self.code, ReasonCode::AccountReference)
+    }
+}
+
+/// The matcher's verdict on one payment.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct Decision {
+    pub outcome: Outcome,
+    /// The account applied to, or the best candidate when sent to research.
+    pub account: Option<AccountNumber>,
+    /// How sure we are that `account` is the payer's account, in [0, 1].
+    pub confidence: f64,
+    pub reasons: Vec<Reason>,
+}
+
+impl Decision {
+    /// The first reason that blocked automatic application, if any.
+    pub fn blocker(&self) -> Option<&Reason> {
+        self.reasons.iter().find(|r| r.blocks())
+    }
+}

@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod ports;
 pub mod sla;
 
+pub use decision::{Decision, Outcome, Reason, ReasonCode};
 pub use account::{Account, AccountStatus};
 
 pub use identifiers::{AccountNumber, CreditorReference, Iban, Ifsc, Utr, UtrClass};

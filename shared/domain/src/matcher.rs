@@ -1,1 +1,295 @@
-//! (in progress)
+//! Matcher v1: finds the card account a payment is for from the references it carries, checks
+//! the account can take it, and decides apply or research, with a confidence and reasons.
+
+use crate::account::{Account, AccountStatus};
+use crate::decision::{Decision, Outcome, Reason, ReasonCode};
+use crate::identifiers::{AccountNumber, CreditorReference};
+use crate::masking::RefText;
+use crate::payment::{Direction, Market, Payment};
+use crate::ports::{AccountDirectory, StoreError};
+
+/// Per-market thresholds: a candidate applies only at or above its market's confidence.
+#[derive(Clone, Debug)]
+pub struct MatchPolicy {
+    pub ca_threshold: f64,
+    pub in_threshold: f64,
+    pub eu_threshold: f64,
+}
+
+impl Default for MatchPolicy {
+    fn default() -> Self {
+        Self { ca_threshold: 0.9, in_threshold: 0.9, eu_threshold: 0.9 }
+    }
+}
+
+impl MatchPolicy {
+    pub fn threshold(&self, market: Market) -> f64 {
+        match market {
+            Market::CA => self.ca_threshold,
+            Market::IN => self.in_threshold,
+            Market::EU => self.eu_threshold,
+        }
+    }
+}
+
+/// How strongly one kind of evidence identifies an account.
+mod evidence {
+    /// A valid account number in a structured reference field the payer filled for us.
+    pub const NUMBER_STRUCTURED: f64 = 0.99;
+    /// A valid account number somewhere in free text.
+    pub const NUMBER_FREE_TEXT: f64 = 0.95;
+    /// The virtual account the bank credited: issued by us to one payer.
+    pub const VIRTUAL_ACCOUNT: f64 = 0.99;
+    /// A check-digit-valid RF creditor reference we printed on the statement.
+    pub const CREDITOR_REFERENCE: f64 = 0.99;
+}
+
+struct Candidate {
+    account: Account,
+    confidence: f64,
+    reason: Reason,
+}
+
+/// Decides what to do with one payment. Reads the directory by key and index only.
+pub fn decide<D: AccountDirectory + ?Sized>(
+    payment: &Payment,
+    directory: &D,
+    policy: &MatchPolicy,
+) -> Result<Decision, StoreError> {
+    if let Some(status) = status_not_booked(payment) {
+        return Ok(Decision {
+            outcome: Outcome::Rejected,
+            account: None,
+            confidence: 0.0,
+            reasons: vec![Reason::new(
+                ReasonCode::NotBooked,
+                format!("bank status {status}: not booked, nothing to post"),
+            )],
+        });
+    }
+
+    let mut reasons = Vec::new();
+    let candidates = candidates(payment, directory, &mut reasons)?;
+
+    let mut distinct: Vec<&Candidate> = Vec::new();
+    for c in &candidates {
+        match distinct.iter_mut().find(|d| d.account.number == c.account.number) {
+            Some(d) if d.confidence < c.confidence => *d = c,
+            Some(_) => {}
+            None => distinct.push(c),
+        }
+    }
+    for c in &candidates {
+        reasons.push(c.reason.clone());
+    }
+
+    let best = match distinct.as_slice() {
+        [] => {
+            if !reasons.iter().any(|r| r.code == ReasonCode::UnknownAccount) {
+                reasons.push(Reason::new(
+                    ReasonCode::NoReference,
+                    "no account number, virtual account or RF reference in the payment",
+                ));
+            }
+            return Ok(research(None, 0.0, reasons));
+        }
+        [one] => *one,
+        many => {
+            let list: Vec<String> = many.iter().map(|c| c.account.number.masked()).collect();
+            reasons.push(Reason::new(
+                ReasonCode::Ambiguous,
+                format!("references point to {} accounts: {}", many.len(), list.join(", ")),
+            ));
+            return Ok(research(None, 0.0, reasons));
+        }
+    };
+
+    let account = &best.account;
+    let confidence = best.confidence;
+    reasons.extend(blockers(payment, account));
+    let threshold = policy.threshold(payment.market);
+    if confidence < threshold {
+        reasons.push(Reason::new(
+            ReasonCode::LowConfidence,
+            format!("confidence {confidence:.2} below the {} threshold {threshold:.2}", payment.market),
+        ));
+    }
+    // An unknown account number beside a known one is conflicting evidence: it blocks too.
+    let blocked = reasons.iter().any(Reason::blocks);
+    if blocked {
+        return Ok(research(Some(account.number.clone()), confidence, reasons));
+    }
+    Ok(Decision {
+        outcome: Outcome::Applied,
+        account: Some(account.number.clone()),
+        confidence,
+        reasons,
+    })
+}
+
+fn research(account: Option<AccountNumber>, confidence: f64, reasons: Vec<Reason>) -> Decision {
+    Decision { outcome: Outcome::Research, account, confidence, reasons }
+}
+
+/// The bank's entry status when it is not booked (camt `Sts` other than BOOK).
+fn status_not_booked(payment: &Payment) -> Option<String> {
+    payment
+        .references
+        .other
+        .iter()
+        .find(|(k, _)| k == "status")
+        .map(|(_, v)| v.expose().trim().to_ascii_uppercase())
+        .filter(|s| !s.is_empty() && s != "BOOK" && s != "BOOKED")
+}
+
+/// Every account the payment's references point to, with how strongly.
+fn candidates<D: AccountDirectory + ?Sized>(
+    payment: &Payment,
+    directory: &D,
+    reasons: &mut Vec<Reason>,
+) -> Result<Vec<Candidate>, StoreError> {
+    let mut out = Vec::new();
+    let refs = &payment.references;
+
+    let structured: Vec<(&str, &RefText)> = [
+        ("cross-reference", refs.cross_reference.as_ref()),
+        ("end-to-end id", refs.end_to_end_id.as_ref()),
+        ("creditor reference", refs.creditor_reference.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(n, t)| t.map(|t| (n, t)))
+    .collect();
+    let free = refs
+        .remittance
+        .iter()
+        .map(|t| ("remittance text", t))
+        .chain(refs.other.iter().map(|(k, v)| (k.as_str(), v)));
+
+    let texts = structured
+        .iter()
+        .map(|&(n, t)| (n, t, evidence::NUMBER_STRUCTURED))
+        .chain(free.map(|(n, t)| (n, t, evidence::NUMBER_FREE_TEXT)));
+    for (field, text, weight) in texts {
+        for number in AccountNumber::find_all(text.expose()) {
+            match directory.account(&number)? {
+                Some(account) => out.push(Candidate {
+                    reason: Reason::new(
+                        ReasonCode::AccountReference,
+                        format!("account {} written in the {field}", number.masked()),
+                    ),
+                    account,
+                    confidence: weight,
+                }),
+                None => reasons.push(Reason::new(
+                    ReasonCode::UnknownAccount,
+                    format!("account number {} in the {field} is not in the directory", number.masked()),
+                )),
+            }
+        }
+    }
+
+    if let Some(va) = &refs.virtual_account {
+        let va = va.expose().trim();
+        let found = directory.accounts_by_virtual_account(va)?;
+        if found.is_empty() {
+            reasons.push(Reason::new(
+                ReasonCode::UnknownAccount,
+                format!("virtual account {va} is not issued to any account"),
+            ));
+        }
+        for account in found {
+            out.push(Candidate {
+                reason: Reason::new(
+                    ReasonCode::AccountReference,
+                    format!("virtual account {va} belongs to account {}", account.number.masked()),
+                ),
+                account,
+                confidence: evidence::VIRTUAL_ACCOUNT,
+            });
+        }
+    }
+
+    for rf in creditor_references(payment) {
+        let found = directory.accounts_by_creditor_reference(&rf)?;
+        if found.is_empty() {
+            reasons.push(Reason::new(
+                ReasonCode::UnknownAccount,
+                format!("RF reference {rf} is not on any account"),
+            ));
+        }
+        for account in found {
+            out.push(Candidate {
+                reason: Reason::new(
+                    ReasonCode::AccountReference,
+                    format!("RF reference {rf} belongs to account {}", account.number.masked()),
+                ),
+                account,
+                confidence: evidence::CREDITOR_REFERENCE,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Valid RF references: the structured one, and any `RF..` token in free text.
+fn creditor_references(payment: &Payment) -> Vec<CreditorReference> {
+    let mut out: Vec<CreditorReference> = Vec::new();
+    let refs = &payment.references;
+    let structured = refs.creditor_reference.iter().map(|t| t.expose().to_string());
+    let tokens = refs.remittance.iter().flat_map(|t| {
+        t.expose()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| w.len() > 4 && w[..2].eq_ignore_ascii_case("RF"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    });
+    for text in structured.chain(tokens) {
+        if let Ok(rf) = text.parse::<CreditorReference>() {
+            if !out.contains(&rf) {
+                out.push(rf);
+            }
+        }
+    }
+    out
+}
+
+/// Reasons that always send a matched payment to research.
+fn blockers(payment: &Payment, account: &Account) -> Vec<Reason> {
+    let mut out = Vec::new();
+    let n = account.number.masked();
+    match account.status {
+        AccountStatus::Active => {}
+        AccountStatus::Closed => {
+            out.push(Reason::new(ReasonCode::AccountClosed, format!("account {n} is closed")))
+        }
+        AccountStatus::Blocked => {
+            out.push(Reason::new(ReasonCode::AccountBlocked, format!("account {n} is blocked")))
+        }
+    }
+    if account.currency != payment.amount.currency() {
+        out.push(Reason::new(
+            ReasonCode::CurrencyMismatch,
+            format!(
+                "payment in {} but account {n} is in {}",
+                payment.amount.currency().code(),
+                account.currency.code()
+            ),
+        ));
+    }
+    if account.market != payment.market {
+        out.push(Reason::new(
+            ReasonCode::MarketMismatch,
+            format!("account {n} belongs to market {}, payment to {}", account.market, payment.market),
+        ));
+    }
+    if payment.direction == Direction::Debit {
+        out.push(Reason::new(ReasonCode::Debit, "a debit, not a payment to a card account"));
+    }
+    if payment.reversal {
+        out.push(Reason::new(ReasonCode::Reversal, "a reversal: needs the original posting found"));
+    }
+    for w in &payment.warnings {
+        out.push(Reason::new(ReasonCode::FileWarning, w.clone()));
+    }
+    out
+}

@@ -1,1 +1,333 @@
-//! (in progress)
+//! The ingest pipeline, written against the store ports: validate the whole file first, then
+//! decide and record each payment exactly once. A bad file is quarantined before anything posts.
+
+use std::collections::BTreeMap;
+use std::error::Error as StdError;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::decision::{Decision, Outcome, Reason, ReasonCode};
+use crate::ids::{FileId, PaymentKey};
+use crate::matcher::{decide, MatchPolicy};
+use crate::payment::{Direction, Market, Payment};
+use crate::ports::{
+    FileRecord, FileRegistration, FileStatus, ItemStatus, Posting, Receipt, ResearchItem, Store,
+    StoreError, Transition,
+};
+use crate::sla::SlaPolicy;
+
+/// Configuration of one pipeline run.
+#[derive(Clone, Debug, Default)]
+pub struct IngestConfig {
+    pub sla: SlaPolicy,
+    pub matching: MatchPolicy,
+}
+
+/// Why ingesting a file failed as a whole. Bad content is not an error here: it quarantines the
+/// file and is reported in the `FileReport`.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The second read of the file disagreed with the first: the source changed under us.
+    #[error("file {file} changed between validation and processing: {detail}")]
+    Unstable { file: String, detail: String },
+}
+
+/// Sums per currency, so that control totals can be checked against the file's own trailer.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CurrencyTotals {
+    pub credits: Decimal,
+    pub credit_count: u64,
+    pub debits: Decimal,
+    pub debit_count: u64,
+    pub applied: Decimal,
+    pub queued: Decimal,
+    pub duplicate: Decimal,
+    pub rejected: Decimal,
+}
+
+/// What happened to a file's payments: every payment is applied, queued, duplicate or rejected.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileSummary {
+    pub payments: u64,
+    pub applied: u64,
+    pub queued: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub totals: BTreeMap<String, CurrencyTotals>,
+}
+
+impl FileSummary {
+    fn count(&mut self, payment: &Payment, outcome: Outcome) {
+        self.payments += 1;
+        let t = self.totals.entry(payment.amount.currency().code().to_string()).or_default();
+        let amount = payment.amount.amount();
+        match payment.direction {
+            Direction::Credit => {
+                t.credits += amount;
+                t.credit_count += 1;
+            }
+            Direction::Debit => {
+                t.debits += amount;
+                t.debit_count += 1;
+            }
+        }
+        match outcome {
+            Outcome::Applied => {
+                self.applied += 1;
+                t.applied += amount;
+            }
+            Outcome::Research => {
+                self.queued += 1;
+                t.queued += amount;
+            }
+            Outcome::Duplicate => {
+                self.duplicates += 1;
+                t.duplicate += amount;
+            }
+            Outcome::Rejected => {
+                self.rejected += 1;
+                t.rejected += amount;
+            }
+        }
+    }
+
+    /// True when every payment is accounted for by exactly one outcome, in count and in sum.
+    pub fn balances(&self) -> bool {
+        let count_ok = self.applied + self.queued + self.duplicates + self.rejected == self.payments;
+        count_ok
+            && self.totals.values().all(|t| {
+                t.applied + t.queued + t.duplicate + t.rejected == t.credits + t.debits
+            })
+    }
+}
+
+/// The outcome for one payment, as the CLI and the Lambda report it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PaymentResult {
+    pub payment_key: PaymentKey,
+    pub bank_ref: String,
+    pub market: Market,
+    #[serde(flatten)]
+    pub amount: crate::money::Money,
+    pub direction: Direction,
+    #[serde(flatten)]
+    pub decision: Decision,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_item: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// The outcome for one file.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    pub file_id: FileId,
+    pub status: FileStatus,
+    /// True when these bytes had been received before.
+    pub seen_before: bool,
+    /// The reason a quarantined file was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub summary: FileSummary,
+}
+
+/// Identifies the file being ingested.
+#[derive(Clone, Debug)]
+pub struct FileMeta {
+    pub id: FileId,
+    pub name: String,
+    pub size: u64,
+}
+
+/// Ingests one file. `open` yields a fresh payment stream over the same bytes each time it is
+/// called: once to validate everything (trailers, totals, every field), once to post. Memory
+/// stays flat, and a file that fails validation posts nothing.
+pub fn ingest_file<S, F, I, E>(
+    store: &S,
+    file: &FileMeta,
+    mut open: F,
+    now: DateTime<Utc>,
+    config: &IngestConfig,
+    mut on_result: impl FnMut(&PaymentResult),
+) -> Result<FileReport, IngestError>
+where
+    S: Store + ?Sized,
+    F: FnMut() -> Result<I, E>,
+    I: Iterator<Item = Result<Payment, E>>,
+    E: StdError,
+{
+    let record = FileRecord {
+        id: file.id,
+        name: file.name.clone(),
+        size: file.size,
+        received_at: now,
+        status: FileStatus::Processing,
+        reason: None,
+        summary: None,
+    };
+    let seen_before = matches!(store.register_file(&record)?, FileRegistration::Seen(_));
+
+    // Pass 1: validate the whole file before any effect.
+    let mut expected = 0u64;
+    let validation = open().and_then(|stream| {
+        for p in stream {
+            p?;
+            expected += 1;
+        }
+        Ok(())
+    });
+    if let Err(e) = validation {
+        let reason = crate::masking::mask_card_numbers(&e.to_string());
+        tracing::warn!(file = %file.name, file_id = %file.id.short(), %reason, "file quarantined");
+        store.quarantine_file(&file.id, &reason)?;
+        return Ok(FileReport {
+            file: file.name.clone(),
+            file_id: file.id,
+            status: FileStatus::Quarantined,
+            seen_before,
+            reason: Some(reason),
+            summary: FileSummary::default(),
+        });
+    }
+
+    // Pass 2: decide and record each payment.
+    let unstable = |detail: String| IngestError::Unstable { file: file.name.clone(), detail };
+    let mut summary = FileSummary::default();
+    let stream = open().map_err(|e| unstable(e.to_string()))?;
+    for p in stream {
+        let payment = p.map_err(|e| unstable(e.to_string()))?;
+        let result = process_payment(store, &payment, now, config)?;
+        summary.count(&payment, result.decision.outcome);
+        on_result(&result);
+    }
+    if summary.payments != expected {
+        return Err(unstable(format!("{expected} payments validated, {} processed", summary.payments)));
+    }
+    store.complete_file(&file.id, &summary)?;
+    tracing::info!(
+        file = %file.name, file_id = %file.id.short(), payments = summary.payments,
+        applied = summary.applied, queued = summary.queued, duplicates = summary.duplicates,
+        rejected = summary.rejected, "file ingested"
+    );
+    Ok(FileReport {
+        file: file.name.clone(),
+        file_id: file.id,
+        status: FileStatus::Completed,
+        seen_before,
+        reason: None,
+        summary,
+    })
+}
+
+/// Decides and records one payment, exactly once whatever the delivery count.
+pub fn process_payment<S: Store + ?Sized>(
+    store: &S,
+    payment: &Payment,
+    now: DateTime<Utc>,
+    config: &IngestConfig,
+) -> Result<PaymentResult, StoreError> {
+    let key = payment.key();
+    let mut result = PaymentResult {
+        payment_key: key.clone(),
+        bank_ref: payment.bank_ref.clone(),
+        market: payment.market,
+        amount: payment.amount,
+        direction: payment.direction,
+        decision: duplicate("payment"),
+        queue_item: None,
+        due_at: None,
+    };
+    if let Receipt::Seen { state, first_file } = store.receive_payment(payment, now)? {
+        if state != crate::ports::PaymentState::Received {
+            result.decision = duplicate(&format!(
+                "payment already {} from file {}",
+                state.as_str(),
+                first_file.short()
+            ));
+            return Ok(result);
+        }
+        // Received but undecided: an earlier run stopped mid-way. Decide again; the
+        // conditional writes below make sure only one decision lands.
+    }
+
+    let decision = decide(payment, store, &config.matching)?;
+    let transition = match decision.outcome {
+        Outcome::Applied => {
+            let account = decision.account.clone().ok_or_else(|| {
+                StoreError::Corrupt("applied decision without an account".into())
+            })?;
+            store.post(&Posting {
+                payment_key: key.clone(),
+                account,
+                amount: payment.amount,
+                file_id: payment.source.file_id,
+                posted_at: now,
+                decision: decision.clone(),
+            })?
+        }
+        Outcome::Research => {
+            let item = research_item(payment, &key, &decision, now, config);
+            let t = store.enqueue(&item)?;
+            result.queue_item = Some(item.id);
+            result.due_at = Some(item.due_at);
+            t
+        }
+        Outcome::Rejected => store.reject_payment(&key, &decision, now)?,
+        Outcome::Duplicate => Transition::AlreadyDone,
+    };
+    result.decision = match transition {
+        Transition::Done => decision,
+        Transition::AlreadyDone => {
+            result.queue_item = None;
+            result.due_at = None;
+            duplicate("payment already decided by a concurrent run")
+        }
+    };
+    Ok(result)
+}
+
+fn duplicate(text: &str) -> Decision {
+    Decision {
+        outcome: Outcome::Duplicate,
+        account: None,
+        confidence: 1.0,
+        reasons: vec![Reason::new(ReasonCode::AlreadyProcessed, text)],
+    }
+}
+
+/// Research item ids are derived from the payment key, so a retried enqueue is idempotent.
+pub fn research_item_id(market: Market, key: &PaymentKey) -> String {
+    let digest = Sha256::digest(key.as_str().as_bytes());
+    format!("RQ-{}-{}", market.code(), &hex::encode(digest)[..12])
+}
+
+fn research_item(
+    payment: &Payment,
+    key: &PaymentKey,
+    decision: &Decision,
+    now: DateTime<Utc>,
+    config: &IngestConfig,
+) -> ResearchItem {
+    ResearchItem {
+        id: research_item_id(payment.market, key),
+        payment_key: key.clone(),
+        market: payment.market,
+        file_id: payment.source.file_id,
+        bank_ref: payment.bank_ref.clone(),
+        amount: payment.amount,
+        payer_name: payment.payer_name.clone(),
+        reason_code: decision.blocker().map(|r| r.code).unwrap_or(ReasonCode::NoReference),
+        reasons: decision.reasons.clone(),
+        candidate: decision.account.clone(),
+        confidence: decision.confidence,
+        created_at: now,
+        due_at: config.sla.due_at(payment.market, now),
+        status: ItemStatus::Open,
+    }
+}

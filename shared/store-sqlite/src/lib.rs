@@ -1,1 +1,577 @@
-//! (in progress)
+//! The embedded local default store: SQLite (bundled) behind the domain's ports. It offers no
+//! more than DynamoDB can: conditional single-row writes, small transactions, key lookups and
+//! ordered range reads on a declared index, so code that passes here also holds in the cloud.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use remit_domain::money::{currency, Currency};
+use remit_domain::ports::{
+    AccountDirectory, FileRecord, FileRegistration, FileRegistry, FileStatus, ItemStatus, Ledger,
+    PaymentLog, PaymentState, Posting, Receipt, ResearchItem, ResearchQueue, StoreError,
+    Transition,
+};
+use remit_domain::pipeline::FileSummary;
+use remit_domain::{
+    Account, AccountNumber, AccountStatus, CreditorReference, Decision, FileId, Market, Money,
+    Payment, PaymentKey, ReasonCode,
+};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rust_decimal::Decimal;
+
+const SCHEMA: &str = r#"
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS accounts (
+    number TEXT PRIMARY KEY,
+    market TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    holder_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    statement_balance TEXT NOT NULL,
+    minimum_due TEXT NOT NULL,
+    current_balance TEXT NOT NULL,
+    virtual_account TEXT,
+    creditor_reference TEXT,
+    control_account TEXT
+);
+-- Sparse indexes, as DynamoDB GSIs would be.
+CREATE INDEX IF NOT EXISTS accounts_by_va ON accounts(virtual_account) WHERE virtual_account IS NOT NULL;
+CREATE INDEX IF NOT EXISTS accounts_by_rf ON accounts(creditor_reference) WHERE creditor_reference IS NOT NULL;
+CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    summary TEXT
+);
+CREATE TABLE IF NOT EXISTS payments (
+    key TEXT PRIMARY KEY,
+    file_id TEXT NOT NULL,
+    market TEXT NOT NULL,
+    bank_ref TEXT NOT NULL,
+    state TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    decided_at TEXT,
+    decision TEXT,
+    payment TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    payment_key TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    posted_at TEXT NOT NULL,
+    decision TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledger_by_account ON ledger(account);
+CREATE TABLE IF NOT EXISTS research_items (
+    id TEXT PRIMARY KEY,
+    payment_key TEXT NOT NULL UNIQUE,
+    market TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    bank_ref TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    payer_name TEXT,
+    reason_code TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    candidate TEXT,
+    confidence REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    -- Sparse: only open items are in the queue index.
+    open_market TEXT
+);
+CREATE INDEX IF NOT EXISTS research_open_by_due ON research_items(open_market, due_at) WHERE open_market IS NOT NULL;
+"#;
+
+/// The SQLite store. One connection behind a mutex: the CLI is one process, and SQLite
+/// serialises writers anyway.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {value:?}"))
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| corrupt("timestamp", s))
+}
+
+fn parse_dec(s: &str) -> Result<Decimal, StoreError> {
+    Decimal::from_str(s).map_err(|_| corrupt("decimal", s))
+}
+
+fn parse_cur(s: &str) -> Result<Currency, StoreError> {
+    currency(s).map_err(|_| corrupt("currency", s))
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl SqliteStore {
+    /// Opens (creating when needed) the database file.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(db)?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(db)?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+        conn.execute_batch(SCHEMA).map_err(db)?;
+        Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned lock only means another thread panicked mid-call; SQLite's own
+        // transactions keep the data consistent, so carry on.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts rows of a table, for reports and tests (never on a hot path).
+    pub fn count(&self, table: Table) -> Result<u64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {}", table.name());
+        self.conn().query_row(&sql, [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(db)
+    }
+}
+
+/// Tables that `count` may report on.
+#[derive(Clone, Copy, Debug)]
+pub enum Table {
+    Accounts,
+    Files,
+    Payments,
+    Ledger,
+    ResearchItems,
+}
+
+impl Table {
+    fn name(&self) -> &'static str {
+        match self {
+            Table::Accounts => "accounts",
+            Table::Files => "files",
+            Table::Payments => "payments",
+            Table::Ledger => "ledger",
+            Table::ResearchItems => "research_items",
+        }
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "number, market, currency, holder_name, status, statement_balance, \
+     minimum_due, current_balance, virtual_account, creditor_reference, control_account";
+
+fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Account, StoreError>> {
+    let cols: Vec<Option<String>> = (0..11).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
+    Ok(account_from_columns(cols))
+}
+
+fn account_from_columns(c: Vec<Option<String>>) -> Result<Account, StoreError> {
+    let get = |i: usize| c[i].clone().unwrap_or_default();
+    let number = AccountNumber::from_str(&get(0)).map_err(|_| corrupt("account number", "(masked)"))?;
+    Ok(Account {
+        number,
+        market: Market::from_str(&get(1)).map_err(|_| corrupt("market", &get(1)))?,
+        currency: parse_cur(&get(2))?,
+        holder_name: get(3),
+        status: AccountStatus::from_str(&get(4)).map_err(|_| corrupt("status", &get(4)))?,
+        statement_balance: parse_dec(&get(5))?,
+        minimum_due: parse_dec(&get(6))?,
+        current_balance: parse_dec(&get(7))?,
+        virtual_account: c[8].clone(),
+        creditor_reference: match &c[9] {
+            Some(s) => Some(CreditorReference::from_str(s).map_err(|_| corrupt("RF", s))?),
+            None => None,
+        },
+        control_account: match &c[10] {
+            Some(s) => Some(AccountNumber::from_str(s).map_err(|_| corrupt("control account", "(masked)"))?),
+            None => None,
+        },
+    })
+}
+
+impl SqliteStore {
+    fn accounts_where(&self, column: &str, value: &str) -> Result<Vec<Account>, StoreError> {
+        let conn = self.conn();
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {column} = ?1 LIMIT 100");
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let rows = stmt.query_map([value], account_from_row).map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(db)??);
+        }
+        Ok(out)
+    }
+}
+
+impl AccountDirectory for SqliteStore {
+    fn put_account(&self, a: &Account) -> Result<(), StoreError> {
+        let conn = self.conn();
+        conn.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ))
+        .and_then(|mut s| {
+            s.execute(params![
+                a.number.expose(),
+                a.market.code(),
+                a.currency.code(),
+                a.holder_name,
+                a.status.as_str(),
+                a.statement_balance.to_string(),
+                a.minimum_due.to_string(),
+                a.current_balance.to_string(),
+                a.virtual_account,
+                a.creditor_reference.as_ref().map(|r| r.as_str().to_string()),
+                a.control_account.as_ref().map(|n| n.expose().to_string()),
+            ])
+        })
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn account(&self, number: &AccountNumber) -> Result<Option<Account>, StoreError> {
+        Ok(self.accounts_where("number", number.expose())?.into_iter().next())
+    }
+
+    fn accounts_by_virtual_account(&self, va: &str) -> Result<Vec<Account>, StoreError> {
+        self.accounts_where("virtual_account", va)
+    }
+
+    fn accounts_by_creditor_reference(&self, rf: &CreditorReference) -> Result<Vec<Account>, StoreError> {
+        self.accounts_where("creditor_reference", rf.as_str())
+    }
+}
+
+fn file_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64, String, String, Option<String>, Option<String>)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+}
+
+fn parse_file_status(s: &str) -> Result<FileStatus, StoreError> {
+    Ok(match s {
+        "processing" => FileStatus::Processing,
+        "completed" => FileStatus::Completed,
+        "quarantined" => FileStatus::Quarantined,
+        other => return Err(corrupt("file status", other)),
+    })
+}
+
+impl FileRegistry for SqliteStore {
+    fn register_file(&self, f: &FileRecord) -> Result<FileRegistration, StoreError> {
+        let inserted = self
+            .conn()
+            .execute(
+                "INSERT INTO files (id, name, size, received_at, status) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(id) DO NOTHING",
+                params![f.id.to_hex(), f.name, f.size as i64, ts(f.received_at), f.status.as_str()],
+            )
+            .map_err(db)?;
+        if inserted == 1 {
+            return Ok(FileRegistration::New);
+        }
+        match self.file(&f.id)? {
+            Some(existing) => Ok(FileRegistration::Seen(existing)),
+            None => Err(StoreError::Conflict(format!("file {} vanished", f.id.short()))),
+        }
+    }
+
+    fn complete_file(&self, id: &FileId, summary: &FileSummary) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE files SET status = 'completed', reason = NULL, summary = ?2 WHERE id = ?1",
+                params![id.to_hex(), json(summary)?],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn quarantine_file(&self, id: &FileId, reason: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE files SET status = 'quarantined', reason = ?2 WHERE id = ?1",
+                params![id.to_hex(), reason],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn file(&self, id: &FileId) -> Result<Option<FileRecord>, StoreError> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT id, name, size, received_at, status, reason, summary FROM files WHERE id = ?1",
+                [id.to_hex()],
+                file_from_row,
+            )
+            .optional()
+            .map_err(db)?;
+        let Some((_, name, size, received_at, status, reason, summary)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(FileRecord {
+            id: *id,
+            name,
+            size: size as u64,
+            received_at: parse_ts(&received_at)?,
+            status: parse_file_status(&status)?,
+            reason,
+            summary: match summary {
+                Some(s) => Some(serde_json::from_str(&s).map_err(|_| corrupt("summary", &s))?),
+                None => None,
+            },
+        }))
+    }
+}
+
+/// Moves a payment from `received` to `to` inside a transaction; false when it had moved on.
+fn advance_payment(
+    tx: &rusqlite::Transaction<'_>,
+    key: &PaymentKey,
+    to: PaymentState,
+    decision: &Decision,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .execute(
+            "UPDATE payments SET state = ?2, decided_at = ?3, decision = ?4
+             WHERE key = ?1 AND state = 'received'",
+            params![key.as_str(), to.as_str(), ts(at), json(decision)?],
+        )
+        .map_err(db)?;
+    Ok(n == 1)
+}
+
+impl PaymentLog for SqliteStore {
+    fn receive_payment(&self, p: &Payment, at: DateTime<Utc>) -> Result<Receipt, StoreError> {
+        let key = p.key();
+        let conn = self.conn();
+        let inserted = conn
+            .execute(
+                "INSERT INTO payments (key, file_id, market, bank_ref, state, received_at, payment)
+                 VALUES (?1, ?2, ?3, ?4, 'received', ?5, ?6) ON CONFLICT(key) DO NOTHING",
+                params![key.as_str(), p.source.file_id.to_hex(), p.market.code(), p.bank_ref, ts(at), json(p)?],
+            )
+            .map_err(db)?;
+        if inserted == 1 {
+            return Ok(Receipt::New);
+        }
+        let (state, file): (String, String) = conn
+            .query_row("SELECT state, file_id FROM payments WHERE key = ?1", [key.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(db)?;
+        Ok(Receipt::Seen {
+            state: PaymentState::parse(&state).ok_or_else(|| corrupt("payment state", &state))?,
+            first_file: FileId::from_str(&file).map_err(|_| corrupt("file id", &file))?,
+        })
+    }
+
+    fn reject_payment(&self, key: &PaymentKey, d: &Decision, at: DateTime<Utc>) -> Result<Transition, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let moved = advance_payment(&tx, key, PaymentState::Rejected, d, at)?;
+        tx.commit().map_err(db)?;
+        Ok(if moved { Transition::Done } else { Transition::AlreadyDone })
+    }
+
+    fn payment_state(&self, key: &PaymentKey) -> Result<Option<PaymentState>, StoreError> {
+        let s: Option<String> = self
+            .conn()
+            .query_row("SELECT state FROM payments WHERE key = ?1", [key.as_str()], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        s.map(|s| PaymentState::parse(&s).ok_or_else(|| corrupt("payment state", &s))).transpose()
+    }
+}
+
+impl Ledger for SqliteStore {
+    fn post(&self, p: &Posting) -> Result<Transition, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let inserted = tx
+            .execute(
+                "INSERT INTO ledger (payment_key, account, amount, currency, file_id, posted_at, decision)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(payment_key) DO NOTHING",
+                params![
+                    p.payment_key.as_str(),
+                    p.account.expose(),
+                    p.amount.amount().to_string(),
+                    p.amount.currency().code(),
+                    p.file_id.to_hex(),
+                    ts(p.posted_at),
+                    json(&p.decision)?,
+                ],
+            )
+            .map_err(db)?;
+        if inserted == 0 {
+            return Ok(Transition::AlreadyDone); // dropping tx rolls back
+        }
+        if !advance_payment(&tx, &p.payment_key, PaymentState::Applied, &p.decision, p.posted_at)? {
+            return Ok(Transition::AlreadyDone);
+        }
+        let balance: Option<String> = tx
+            .query_row("SELECT current_balance FROM accounts WHERE number = ?1", [p.account.expose()], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        let Some(balance) = balance else {
+            return Err(StoreError::Conflict(format!("account {} is not in the directory", p.account)));
+        };
+        let new_balance = parse_dec(&balance)? - p.amount.amount();
+        tx.execute(
+            "UPDATE accounts SET current_balance = ?2 WHERE number = ?1",
+            params![p.account.expose(), new_balance.to_string()],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(Transition::Done)
+    }
+
+    fn posted_total(&self, account: &AccountNumber) -> Result<Decimal, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT amount FROM ledger WHERE account = ?1").map_err(db)?;
+        let rows = stmt.query_map([account.expose()], |r| r.get::<_, String>(0)).map_err(db)?;
+        let mut total = Decimal::ZERO;
+        for r in rows {
+            total += parse_dec(&r.map_err(db)?)?;
+        }
+        Ok(total)
+    }
+}
+
+const ITEM_COLUMNS: &str = "id, payment_key, market, file_id, bank_ref, amount, currency, payer_name, \
+     reason_code, reasons, candidate, confidence, created_at, due_at, status";
+
+fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem, StoreError>> {
+    let s = |i: usize| r.get::<_, String>(i);
+    let o = |i: usize| r.get::<_, Option<String>>(i);
+    let (id, key, market, file_id, bank_ref, amount, cur) = (s(0)?, s(1)?, s(2)?, s(3)?, s(4)?, s(5)?, s(6)?);
+    let (payer, code, reasons, candidate) = (o(7)?, s(8)?, s(9)?, o(10)?);
+    let confidence: f64 = r.get(11)?;
+    let (created, due, status) = (s(12)?, s(13)?, s(14)?);
+    Ok((|| {
+        let currency = parse_cur(&cur)?;
+        Ok(ResearchItem {
+            id,
+            payment_key: PaymentKey::from_stored(key),
+            market: Market::from_str(&market).map_err(|_| corrupt("market", &market))?,
+            file_id: FileId::from_str(&file_id).map_err(|_| corrupt("file id", &file_id))?,
+            bank_ref,
+            amount: Money::new(parse_dec(&amount)?, currency).map_err(|_| corrupt("amount", &amount))?,
+            payer_name: payer,
+            reason_code: serde_json::from_value::<ReasonCode>(serde_json::Value::String(code.clone()))
+                .map_err(|_| corrupt("reason code", &code))?,
+            reasons: serde_json::from_str(&reasons).map_err(|_| corrupt("reasons", &reasons))?,
+            candidate: match candidate {
+                Some(c) => Some(AccountNumber::from_str(&c).map_err(|_| corrupt("candidate", "(masked)"))?),
+                None => None,
+            },
+            confidence,
+            created_at: parse_ts(&created)?,
+            due_at: parse_ts(&due)?,
+            status: match status.as_str() {
+                "open" => ItemStatus::Open,
+                "resolved" => ItemStatus::Resolved,
+                other => return Err(corrupt("item status", other)),
+            },
+        })
+    })())
+}
+
+impl ResearchQueue for SqliteStore {
+    fn enqueue(&self, item: &ResearchItem) -> Result<Transition, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let code = serde_json::to_value(item.reason_code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let status = match item.status {
+            ItemStatus::Open => "open",
+            ItemStatus::Resolved => "resolved",
+        };
+        let open_market = (item.status == ItemStatus::Open).then(|| item.market.code());
+        let inserted = tx
+            .execute(
+                &format!(
+                    "INSERT INTO research_items ({ITEM_COLUMNS}, open_market)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                     ON CONFLICT DO NOTHING"
+                ),
+                params![
+                    item.id,
+                    item.payment_key.as_str(),
+                    item.market.code(),
+                    item.file_id.to_hex(),
+                    item.bank_ref,
+                    item.amount.amount().to_string(),
+                    item.amount.currency().code(),
+                    item.payer_name,
+                    code,
+                    json(&item.reasons)?,
+                    item.candidate.as_ref().map(|c| c.expose().to_string()),
+                    item.confidence,
+                    ts(item.created_at),
+                    ts(item.due_at),
+                    status,
+                    open_market,
+                ],
+            )
+            .map_err(db)?;
+        if inserted == 0 {
+            return Ok(Transition::AlreadyDone);
+        }
+        let decision = Decision {
+            outcome: remit_domain::Outcome::Research,
+            account: item.candidate.clone(),
+            confidence: item.confidence,
+            reasons: item.reasons.clone(),
+        };
+        if !advance_payment(&tx, &item.payment_key, PaymentState::Queued, &decision, item.created_at)? {
+            return Ok(Transition::AlreadyDone);
+        }
+        tx.commit().map_err(db)?;
+        Ok(Transition::Done)
+    }
+
+    fn open_items(&self, market: Market, limit: usize) -> Result<Vec<ResearchItem>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {ITEM_COLUMNS} FROM research_items WHERE open_market = ?1 ORDER BY due_at, id LIMIT ?2"
+            ))
+            .map_err(db)?;
+        let rows = stmt.query_map(params![market.code(), limit as i64], item_from_row).map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(db)??);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,337 @@
+//! The CLI's commands. Each writes its report to `out` and returns the process exit code.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use chrono::Utc;
+use remit_domain::pipeline::{FileReport, IngestConfig, PaymentResult};
+use remit_domain::ports::{FileStatus, ResearchQueue};
+use remit_domain::{mask_card_numbers, Market, Outcome};
+use remit_store_sqlite::SqliteStore;
+
+use crate::local;
+
+/// Exit code when some input files were refused (quarantined) but the run itself worked.
+const EXIT_FILES_REFUSED: u8 = 2;
+
+fn open_store(data_dir: &Path) -> Result<SqliteStore> {
+    fs::create_dir_all(data_dir).with_context(|| format!("{}: cannot create", data_dir.display()))?;
+    Ok(SqliteStore::open(&data_dir.join("remit.sqlite"))?)
+}
+
+/// `remit parse`: every payment as one JSON object per line; errors name file, place, field.
+pub fn parse(files: &[PathBuf], out: &mut impl Write) -> Result<ExitCode> {
+    let mut failed = false;
+    for path in files {
+        let meta = local::file_meta(path)?;
+        let (_, stream) = match local::open_payments(path, &meta, None) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("remit: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        for payment in stream {
+            match payment {
+                Ok(p) => {
+                    serde_json::to_writer(&mut *out, &p)?;
+                    out.write_all(b"\n")?;
+                }
+                Err(e) => {
+                    eprintln!("remit: {e}");
+                    failed = true;
+                    break;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `remit accounts import`.
+pub fn import_accounts(data_dir: &Path, file: &Path, out: &mut impl Write) -> Result<ExitCode> {
+    let store = open_store(data_dir)?;
+    let n = local::import_accounts(&store, file)?;
+    writeln!(out, "imported {n} accounts from {}", file.display())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `remit ingest`: the whole pipeline; a summary per file always, decisions with `--json`.
+pub fn ingest(data_dir: &Path, files: &[PathBuf], json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    let store = open_store(data_dir)?;
+    let config = IngestConfig::default();
+    let mut refused = false;
+    for path in files {
+        let mut write_err = None;
+        let report = local::ingest_path(&store, path, Utc::now(), &config, |r| {
+            if json {
+                if let Err(e) = write_decision(out, r) {
+                    write_err.get_or_insert(e);
+                }
+            }
+        })?;
+        if let Some(e) = write_err {
+            return Err(e);
+        }
+        refused |= report.status == FileStatus::Quarantined;
+        if json {
+            // Keep stdout to decision lines only; the summary goes to the person.
+            eprint!("{}", summary_text(&report));
+        } else {
+            write!(out, "{}", summary_text(&report))?;
+        }
+    }
+    out.flush()?;
+    Ok(if refused { ExitCode::from(EXIT_FILES_REFUSED) } else { ExitCode::SUCCESS })
+}
+
+fn write_decision(out: &mut impl Write, r: &PaymentResult) -> Result<()> {
+    let reasons: Vec<&str> = r.decision.reasons.iter().map(|x| x.text.as_str()).collect();
+    let mut obj = serde_json::json!({
+        "bank_ref": r.bank_ref,
+        "market": r.market,
+        "amount": r.amount.amount().to_string(),
+        "currency": r.amount.currency().code(),
+        "direction": r.direction,
+        "decision": r.decision.outcome,
+        "confidence": r.decision.confidence,
+        "reasons": reasons,
+    });
+    if let Some(a) = &r.decision.account {
+        let key = if r.decision.outcome == Outcome::Applied { "account" } else { "candidate" };
+        obj[key] = serde_json::Value::String(a.masked());
+    }
+    if let Some(q) = &r.queue_item {
+        obj["queue_item"] = q.clone().into();
+    }
+    if let Some(d) = r.due_at {
+        obj["due_at"] = d.to_rfc3339().into();
+    }
+    serde_json::to_writer(&mut *out, &obj)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// A person's summary of one file: counts, and sums per currency.
+pub fn summary_text(report: &FileReport) -> String {
+    let mut s = String::new();
+    let seen = if report.seen_before { " (seen before)" } else { "" };
+    s.push_str(&format!("file {} [{}]{seen}: {}\n", report.file, report.file_id.short(), report.status.as_str()));
+    if let Some(reason) = &report.reason {
+        s.push_str(&format!("  refused: {reason}\n"));
+        return s;
+    }
+    let m = &report.summary;
+    s.push_str(&format!(
+        "  payments {}: applied {}, queued {}, duplicates {}, rejected {}\n",
+        m.payments, m.applied, m.queued, m.duplicates, m.rejected
+    ));
+    for (cur, t) in &m.totals {
+        s.push_str(&format!(
+            "  {cur}: credits {} ({}), debits {} ({}); applied {}, queued {}, duplicate {}, rejected {}\n",
+            t.credits, t.credit_count, t.debits, t.debit_count, t.applied, t.queued, t.duplicate, t.rejected
+        ));
+    }
+    s
+}
+
+/// `remit queue list`.
+pub fn queue_list(
+    data_dir: &Path,
+    market: Option<Market>,
+    json: bool,
+    limit: usize,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let store = open_store(data_dir)?;
+    let markets: Vec<Market> = market.map(|m| vec![m]).unwrap_or_else(|| Market::ALL.to_vec());
+    for m in markets {
+        let items = store.open_items(m, limit)?;
+        if json {
+            for item in &items {
+                serde_json::to_writer(&mut *out, item)?;
+                out.write_all(b"\n")?;
+            }
+            continue;
+        }
+        writeln!(out, "{m} research queue: {} open", items.len())?;
+        for i in &items {
+            writeln!(
+                out,
+                "  {}  due {}  {:>12} {}  {:<28} {:<16} {}",
+                i.id,
+                i.due_at.format("%Y-%m-%d %H:%M UTC"),
+                i.amount.amount(),
+                i.amount.currency().code(),
+                truncate(i.payer_name.as_deref().unwrap_or("-"), 28),
+                serde_json::to_value(i.reason_code)?.as_str().unwrap_or("-"),
+                i.candidate.as_ref().map(|c| c.masked()).unwrap_or_else(|| "-".into()),
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
+}
+
+/// Where the sample files are: the flag, else `./samples`, else the source tree's.
+fn samples_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    let local = PathBuf::from("samples");
+    if local.join("accounts.csv").exists() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples")
+}
+
+fn sample_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = match fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect(),
+        Err(_) => Vec::new(),
+    };
+    files.retain(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.ends_with(".md")));
+    files.sort();
+    Ok(files)
+}
+
+/// `remit demo`: a fresh store, the sample accounts, every market's sample files, twice.
+pub fn demo(data_dir: &Path, samples: Option<&Path>, out: &mut impl Write) -> Result<ExitCode> {
+    let samples = samples_dir(samples);
+    let dir = data_dir.join("demo");
+    if dir.exists() {
+        fs::remove_dir_all(&dir).with_context(|| format!("{}: cannot clear", dir.display()))?;
+    }
+    let store = open_store(&dir)?;
+    let n = local::import_accounts(&store, &samples.join("accounts.csv"))?;
+    writeln!(out, "remit demo: {n} accounts loaded into a fresh store at {}\n", dir.display())?;
+    let config = IngestConfig::default();
+    let now = Utc::now();
+
+    let markets = [("ca", Market::CA, "Canada"), ("in", Market::IN, "India"), ("eu", Market::EU, "EU")];
+    let mut all_files = Vec::new();
+    for (folder, market, title) in markets {
+        let files = sample_files(&samples.join(folder))?;
+        if files.is_empty() {
+            bail!("no sample files in {}", samples.join(folder).display());
+        }
+        writeln!(out, "== {title} ({market}) ==")?;
+        for path in &files {
+            let mut lines = Vec::new();
+            let report = local::ingest_path(&store, path, now, &config, |r| lines.push(demo_line(r)))?;
+            write!(out, "{}", summary_text(&report))?;
+            for l in lines {
+                writeln!(out, "    {l}")?;
+            }
+        }
+        all_files.extend(files);
+        writeln!(out)?;
+    }
+
+    writeln!(out, "== Same files delivered again (at-least-once delivery) ==")?;
+    let mut by_outcome: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for path in &all_files {
+        local::ingest_path(&store, path, now, &config, |r| {
+            *by_outcome.entry(r.decision.outcome.as_str()).or_default() += 1;
+        })?;
+    }
+    let text: Vec<String> = by_outcome.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    writeln!(out, "  {} files again: {}\n", all_files.len(), text.join(", "))?;
+
+    let bad = sample_files(&samples.join("bad"))?;
+    if !bad.is_empty() {
+        writeln!(out, "== Malformed files (quarantined, nothing posted) ==")?;
+        for path in &bad {
+            let report = local::ingest_path(&store, path, now, &config, |_| {})?;
+            write!(out, "{}", summary_text(&report))?;
+        }
+        writeln!(out)?;
+    }
+
+    writeln!(out, "== Research queues ==")?;
+    queue_list(&dir, None, false, 20, out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo_line(r: &PaymentResult) -> String {
+    let who = match (&r.decision.outcome, &r.decision.account) {
+        (Outcome::Applied, Some(a)) => format!("-> {}", a.masked()),
+        _ => String::new(),
+    };
+    let why = r
+        .decision
+        .blocker()
+        .or(r.decision.reasons.first())
+        .map(|x| x.text.clone())
+        .unwrap_or_default();
+    mask_card_numbers(&format!(
+        "{:<9} {:>12} {} {:<6} {:<24} conf {:.2} {who} {why}",
+        r.decision.outcome.as_str(),
+        r.amount.amount(),
+        r.amount.currency().code(),
+        match r.direction {
+            remit_domain::Direction::Credit => "credit",
+            remit_domain::Direction::Debit => "debit",
+        },
+        truncate(&r.bank_ref, 24),
+        r.decision.confidence,
+    ))
+}
+
+/// `remit generate`: a large synthetic file for benchmarks.
+pub fn generate(format: &str, payments: u64, seed: u64, path: &Path, out: &mut impl Write) -> Result<ExitCode> {
+    let f = fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    remit_formats::generate(format, &mut w, payments, seed)?;
+    w.flush()?;
+    let size = fs::metadata(path)?.len();
+    writeln!(out, "wrote {payments} {format} payments to {} ({:.1} MB)", path.display(), size as f64 / 1e6)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Peak resident memory of this process, in kB (Linux), for `bench`.
+fn peak_rss_kb() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `remit bench`: parse only, no store; throughput and peak memory.
+pub fn bench(files: &[PathBuf], out: &mut impl Write) -> Result<ExitCode> {
+    for path in files {
+        let meta = local::file_meta(path)?;
+        let start = Instant::now();
+        let (format, stream) = local::open_payments(path, &meta, None)?;
+        let mut n = 0u64;
+        for p in stream {
+            p?;
+            n += 1;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        writeln!(
+            out,
+            "{}: {:?} {:.1} MB, {n} payments in {secs:.3} s: {:.1} MB/s, {:.0} payments/s, peak RSS {} kB",
+            path.display(),
+            format,
+            meta.size as f64 / 1e6,
+            meta.size as f64 / 1e6 / secs,
+            n as f64 / secs,
+            peak_rss_kb().map(|k| k.to_string()).unwrap_or_else(|| "?".into()),
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,5 @@
+//! The `remit` program's library: the local runner and the commands, so tests drive them
+//! without a subprocess.
+
+pub mod commands;
+pub mod local;

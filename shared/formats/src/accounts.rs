@@ -1,0 +1,114 @@
+//! The accounts directory CSV: one card account per row, read as a stream.
+
+use std::io::Read;
+use std::str::FromStr;
+
+use remit_domain::money::currency;
+use remit_domain::{Account, AccountNumber, AccountStatus, CreditorReference, Market};
+use rust_decimal::Decimal;
+
+use crate::{Location, ParseError};
+
+/// The header every directory file must start with, in this order.
+pub const HEADER: [&str; 10] = [
+    "account_number",
+    "market",
+    "currency",
+    "holder_name",
+    "status",
+    "statement_balance",
+    "minimum_due",
+    "virtual_account",
+    "creditor_reference",
+    "control_account",
+];
+
+/// Streams accounts from a directory CSV; the first bad row ends the stream with its error.
+pub fn read_accounts<R: Read>(
+    file: &str,
+    reader: R,
+) -> Result<impl Iterator<Item = Result<Account, ParseError>>, ParseError> {
+    let mut csv = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(reader);
+    let headers = csv.headers().map_err(|e| csv_error(file, e))?.clone();
+    let found: Vec<String> = headers.iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
+    if found != HEADER {
+        return Err(ParseError::structure(
+            file,
+            Location::Line { number: 1 },
+            format!("header must be {}, found {}", HEADER.join(","), found.join(",")),
+        ));
+    }
+    let file = file.to_string();
+    let mut done = false;
+    Ok(csv.into_records().filter_map(move |row| {
+        if done {
+            return None;
+        }
+        let result = row.map_err(|e| csv_error(&file, e)).and_then(|r| parse_row(&file, &r));
+        done = result.is_err();
+        Some(result)
+    }))
+}
+
+fn csv_error(file: &str, e: csv::Error) -> ParseError {
+    let line = e.position().map(|p| p.line()).unwrap_or(0);
+    ParseError::structure(file, Location::Line { number: line }, e.to_string())
+}
+
+fn parse_row(file: &str, r: &csv::StringRecord) -> Result<Account, ParseError> {
+    let line = r.position().map(|p| p.line()).unwrap_or(0);
+    let loc = || Location::Line { number: line };
+    let field = |i: usize| r.get(i).unwrap_or("").trim();
+    let bad = |i: usize, problem: String| ParseError::field(file, loc(), HEADER[i], problem);
+    let optional = |i: usize| Some(field(i)).filter(|s| !s.is_empty()).map(str::to_string);
+    let decimal = |i: usize| {
+        Decimal::from_str(field(i)).map_err(|_| bad(i, format!("{:?} is not a decimal amount", field(i))))
+    };
+    Ok(Account {
+        number: AccountNumber::from_str(field(0)).map_err(|e| bad(0, e.to_string()))?,
+        market: Market::from_str(field(1)).map_err(|e| bad(1, e))?,
+        currency: currency(field(2)).map_err(|e| bad(2, e.to_string()))?,
+        holder_name: field(3).to_string(),
+        status: AccountStatus::from_str(field(4)).map_err(|e| bad(4, e))?,
+        statement_balance: decimal(5)?,
+        minimum_due: decimal(6)?,
+        current_balance: decimal(5)?,
+        virtual_account: optional(7),
+        creditor_reference: optional(8)
+            .map(|s| CreditorReference::from_str(&s).map_err(|e| bad(8, e.to_string())))
+            .transpose()?,
+        control_account: optional(9)
+            .map(|s| AccountNumber::from_str(&s).map_err(|e| bad(9, e.to_string())))
+            .transpose()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "account_number,market,currency,holder_name,status,statement_balance,minimum_due,virtual_account,creditor_reference,control_account\n";
+
+    #[test]
+    fn reads_rows() {
+        let text = format!("{HEAD}378282246310005,CA,CAD,Jean Tremblay,active,100.00,10.00,,,\n");
+        let accounts: Vec<_> = read_accounts("a.csv", text.as_bytes()).unwrap().collect();
+        let a = accounts[0].as_ref().unwrap();
+        assert_eq!(a.holder_name, "Jean Tremblay");
+        assert_eq!(a.current_balance, Decimal::new(10000, 2));
+    }
+
+    #[test]
+    fn bad_number_names_line_and_field_without_leaking() {
+        let text = format!("{HEAD}378282246310006,CA,CAD,X,active,1,1,,,\n");
+        let err = read_accounts("a.csv", text.as_bytes()).unwrap().next().unwrap().unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("a.csv") && msg.contains("line 2") && msg.contains("account_number"), "{msg}");
+        assert!(!msg.contains("378282246310006"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_header() {
+        assert!(read_accounts("a.csv", "a,b\n1,2\n".as_bytes()).is_err());
+    }
+}

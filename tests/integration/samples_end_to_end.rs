@@ -1,0 +1,1 @@
+//! (filled after the readers land)

@@ -1,0 +1,192 @@
+//! One conformance suite for every store adapter: the ports' contract, written once. Each
+//! adapter gets a `mod` below that hands the suite a fresh store.
+
+use chrono::{Duration, TimeZone, Utc};
+use remit_domain::money::Currency;
+use remit_domain::pipeline::FileSummary;
+use remit_domain::ports::{
+    FileRecord, FileRegistration, FileStatus, ItemStatus, PaymentState, Posting, Receipt,
+    ResearchItem, Store, Transition,
+};
+use remit_domain::{Decision, FileId, Market, Money, Outcome, Reason, ReasonCode};
+use rust_decimal::Decimal;
+
+use crate::fixtures::{account, payment, CARD_A, CARD_B};
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
+}
+
+fn decision(outcome: Outcome) -> Decision {
+    Decision { outcome, account: None, confidence: 0.5, reasons: vec![Reason::new(ReasonCode::NoReference, "test")] }
+}
+
+fn item(store_key: &remit_domain::PaymentKey, id: &str, market: Market, due_hours: i64) -> ResearchItem {
+    ResearchItem {
+        id: id.into(),
+        payment_key: store_key.clone(),
+        market,
+        file_id: FileId::of_bytes(b"f"),
+        bank_ref: id.into(),
+        amount: Money::from_minor(100, Currency::CAD),
+        payer_name: Some("Côté".into()),
+        reason_code: ReasonCode::NoReference,
+        reasons: vec![Reason::new(ReasonCode::NoReference, "no reference")],
+        candidate: Some(CARD_A.parse().unwrap()),
+        confidence: 0.0,
+        created_at: now(),
+        due_at: now() + Duration::hours(due_hours),
+        status: ItemStatus::Open,
+    }
+}
+
+/// Runs every contract check against stores made by `new_store`.
+pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
+    accounts_by_key_and_index(&new_store());
+    files_register_once(&new_store());
+    payments_receive_once(&new_store());
+    posting_is_exactly_once(&new_store());
+    enqueue_is_exactly_once_and_ordered(&new_store());
+    decisions_exclude_each_other(&new_store());
+}
+
+fn accounts_by_key_and_index<S: Store>(s: &S) {
+    let mut a = account(CARD_A, Market::IN, Currency::INR);
+    a.virtual_account = Some("AMEX0100012345".into());
+    let mut b = account(CARD_B, Market::EU, Currency::EUR);
+    b.creditor_reference = Some("RF18539007547034".parse().unwrap());
+    b.holder_name = "Sophie Müller".into();
+    s.put_account(&a).unwrap();
+    s.put_account(&b).unwrap();
+    assert_eq!(s.account(&CARD_A.parse().unwrap()).unwrap().unwrap(), a);
+    assert_eq!(s.accounts_by_virtual_account("AMEX0100012345").unwrap(), vec![a.clone()]);
+    assert!(s.accounts_by_virtual_account("AMEX0100099999").unwrap().is_empty());
+    let rf = "RF18539007547034".parse().unwrap();
+    assert_eq!(s.accounts_by_creditor_reference(&rf).unwrap(), vec![b.clone()], "accents survive");
+    // A second account with the same virtual account: the index returns both.
+    let mut c = account(crate::fixtures::CARD_CLOSED, Market::IN, Currency::INR);
+    c.virtual_account = Some("AMEX0100012345".into());
+    s.put_account(&c).unwrap();
+    assert_eq!(s.accounts_by_virtual_account("AMEX0100012345").unwrap().len(), 2);
+}
+
+fn files_register_once<S: Store>(s: &S) {
+    let id = FileId::of_bytes(b"file");
+    let rec = FileRecord {
+        id,
+        name: "a.txt".into(),
+        size: 4,
+        received_at: now(),
+        status: FileStatus::Processing,
+        reason: None,
+        summary: None,
+    };
+    assert!(matches!(s.register_file(&rec).unwrap(), FileRegistration::New));
+    let renamed = FileRecord { name: "b.txt".into(), ..rec.clone() };
+    match s.register_file(&renamed).unwrap() {
+        FileRegistration::Seen(f) => assert_eq!(f.name, "a.txt", "first name kept"),
+        other => panic!("expected Seen, got {other:?}"),
+    }
+    let summary = FileSummary { payments: 3, applied: 1, queued: 2, ..FileSummary::default() };
+    s.complete_file(&id, &summary).unwrap();
+    let f = s.file(&id).unwrap().unwrap();
+    assert_eq!(f.status, FileStatus::Completed);
+    assert_eq!(f.summary.unwrap(), summary);
+    s.quarantine_file(&id, "trailer says 6 credits, file holds 5").unwrap();
+    let f = s.file(&id).unwrap().unwrap();
+    assert_eq!((f.status, f.reason.as_deref()), (FileStatus::Quarantined, Some("trailer says 6 credits, file holds 5")));
+    assert!(s.file(&FileId::of_bytes(b"other")).unwrap().is_none());
+}
+
+fn payments_receive_once<S: Store>(s: &S) {
+    let file = FileId::of_bytes(b"f1");
+    let p = payment("T1", 1000, CARD_A, file, 2);
+    assert!(matches!(s.receive_payment(&p, now()).unwrap(), Receipt::New));
+    let again = payment("T1", 1000, CARD_A, FileId::of_bytes(b"f2"), 9);
+    match s.receive_payment(&again, now()).unwrap() {
+        Receipt::Seen { state, first_file } => {
+            assert_eq!(state, PaymentState::Received);
+            assert_eq!(first_file, file);
+        }
+        Receipt::New => panic!("same key must be seen"),
+    }
+    assert_eq!(s.payment_state(&p.key()).unwrap(), Some(PaymentState::Received));
+    assert_eq!(s.reject_payment(&p.key(), &decision(Outcome::Rejected), now()).unwrap(), Transition::Done);
+    assert_eq!(s.reject_payment(&p.key(), &decision(Outcome::Rejected), now()).unwrap(), Transition::AlreadyDone);
+    assert_eq!(s.payment_state(&p.key()).unwrap(), Some(PaymentState::Rejected));
+}
+
+fn posting_is_exactly_once<S: Store>(s: &S) {
+    s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
+    let p = payment("T2", 12345, CARD_A, FileId::of_bytes(b"f"), 2);
+    s.receive_payment(&p, now()).unwrap();
+    let posting = Posting {
+        payment_key: p.key(),
+        account: CARD_A.parse().unwrap(),
+        amount: p.amount,
+        file_id: p.source.file_id,
+        posted_at: now(),
+        decision: decision(Outcome::Applied),
+    };
+    assert_eq!(s.post(&posting).unwrap(), Transition::Done);
+    assert_eq!(s.post(&posting).unwrap(), Transition::AlreadyDone);
+    let acct = s.account(&CARD_A.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(acct.current_balance, Decimal::new(100000 - 12345, 2), "balance reduced once");
+    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), Decimal::new(12345, 2));
+    assert_eq!(s.payment_state(&p.key()).unwrap(), Some(PaymentState::Applied));
+}
+
+fn enqueue_is_exactly_once_and_ordered<S: Store>(s: &S) {
+    let f = FileId::of_bytes(b"f");
+    let (p1, p2, p3) = (payment("Q1", 1, "", f, 1), payment("Q2", 2, "", f, 2), payment("Q3", 3, "", f, 3));
+    for p in [&p1, &p2, &p3] {
+        s.receive_payment(p, now()).unwrap();
+    }
+    let late = item(&p1.key(), "RQ-CA-late", Market::CA, 48);
+    let early = item(&p2.key(), "RQ-CA-early", Market::CA, 2);
+    let eu = item(&p3.key(), "RQ-EU-x", Market::EU, 1);
+    assert_eq!(s.enqueue(&late).unwrap(), Transition::Done);
+    assert_eq!(s.enqueue(&late).unwrap(), Transition::AlreadyDone);
+    assert_eq!(s.enqueue(&early).unwrap(), Transition::Done);
+    assert_eq!(s.enqueue(&eu).unwrap(), Transition::Done);
+    let ca: Vec<String> = s.open_items(Market::CA, 10).unwrap().into_iter().map(|i| i.id).collect();
+    assert_eq!(ca, vec!["RQ-CA-early", "RQ-CA-late"], "earliest due first, one market only");
+    let got = &s.open_items(Market::EU, 10).unwrap()[0];
+    assert_eq!(got.payer_name.as_deref(), Some("Côté"));
+    assert_eq!(got.candidate.as_ref().map(|c| c.expose()), Some(CARD_A));
+    assert_eq!(s.open_items(Market::CA, 1).unwrap().len(), 1, "limit honoured");
+    assert_eq!(s.payment_state(&p1.key()).unwrap(), Some(PaymentState::Queued));
+}
+
+fn decisions_exclude_each_other<S: Store>(s: &S) {
+    s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
+    let p = payment("X1", 500, CARD_A, FileId::of_bytes(b"f"), 1);
+    s.receive_payment(&p, now()).unwrap();
+    let posting = Posting {
+        payment_key: p.key(),
+        account: CARD_A.parse().unwrap(),
+        amount: p.amount,
+        file_id: p.source.file_id,
+        posted_at: now(),
+        decision: decision(Outcome::Applied),
+    };
+    assert_eq!(s.post(&posting).unwrap(), Transition::Done);
+    // A concurrent run that decided "research" must not queue a posted payment.
+    assert_eq!(s.enqueue(&item(&p.key(), "RQ-CA-race", Market::CA, 1)).unwrap(), Transition::AlreadyDone);
+    assert!(s.open_items(Market::CA, 10).unwrap().iter().all(|i| i.id != "RQ-CA-race"));
+    assert_eq!(s.reject_payment(&p.key(), &decision(Outcome::Rejected), now()).unwrap(), Transition::AlreadyDone);
+    // And a queued payment cannot be posted.
+    let q = payment("X2", 700, CARD_A, FileId::of_bytes(b"f"), 2);
+    s.receive_payment(&q, now()).unwrap();
+    assert_eq!(s.enqueue(&item(&q.key(), "RQ-CA-q", Market::CA, 1)).unwrap(), Transition::Done);
+    let posting = Posting { payment_key: q.key(), ..posting };
+    assert_eq!(s.post(&posting).unwrap(), Transition::AlreadyDone);
+    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), Decimal::new(500, 2));
+}
+
+mod sqlite {
+    #[test]
+    fn sqlite_store_conforms() {
+        super::run_all(|| remit_store_sqlite::SqliteStore::in_memory().unwrap());
+    }
+}
