@@ -123,7 +123,12 @@ fn write_decision(out: &mut impl Write, r: &PaymentResult) -> Result<()> {
 pub fn summary_text(report: &FileReport) -> String {
     let mut s = String::new();
     let seen = if report.seen_before { " (seen before)" } else { "" };
-    s.push_str(&format!("file {} [{}]{seen}: {}\n", report.file, report.file_id.short(), report.status.as_str()));
+    s.push_str(&format!(
+        "file {} [{}]{seen}: {}\n",
+        report.file,
+        report.file_id.short(),
+        report.status.as_str()
+    ));
     if let Some(reason) = &report.reason {
         s.push_str(&format!("  refused: {reason}\n"));
         return s;
@@ -204,7 +209,9 @@ fn sample_files(dir: &Path) -> Result<Vec<PathBuf>> {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect(),
         Err(_) => Vec::new(),
     };
-    files.retain(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.ends_with(".md")));
+    files.retain(|p| {
+        !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.ends_with(".md"))
+    });
     files.sort();
     Ok(files)
 }
@@ -272,12 +279,7 @@ fn demo_line(r: &PaymentResult) -> String {
         (Outcome::Applied, Some(a)) => format!("-> {}", a.masked()),
         _ => String::new(),
     };
-    let why = r
-        .decision
-        .blocker()
-        .or(r.decision.reasons.first())
-        .map(|x| x.text.clone())
-        .unwrap_or_default();
+    let why = r.decision.blocker().or(r.decision.reasons.first()).map(|x| x.text.clone()).unwrap_or_default();
     mask_card_numbers(&format!(
         "{:<9} {:>12} {} {:<6} {:<24} conf {:.2} {who} {why}",
         r.decision.outcome.as_str(),
@@ -293,7 +295,13 @@ fn demo_line(r: &PaymentResult) -> String {
 }
 
 /// `remit generate`: a large synthetic file for benchmarks.
-pub fn generate(format: &str, payments: u64, seed: u64, path: &Path, out: &mut impl Write) -> Result<ExitCode> {
+pub fn generate(
+    format: &str,
+    payments: u64,
+    seed: u64,
+    path: &Path,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
     let f = fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     remit_formats::generate(format, &mut w, payments, seed)?;

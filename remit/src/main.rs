@@ -20,7 +20,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print every payment of the files as one JSON object per line.
-    Parse { #[arg(required = true)] files: Vec<PathBuf> },
+    Parse {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Manage the card account directory.
     Accounts {
         #[command(subcommand)]
@@ -58,7 +61,10 @@ enum Command {
         out: PathBuf,
     },
     /// Parse files without storing anything and report throughput and peak memory.
-    Bench { #[arg(required = true)] files: Vec<PathBuf> },
+    Bench {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]

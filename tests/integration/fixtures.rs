@@ -3,8 +3,8 @@
 use chrono::NaiveDate;
 use remit_domain::money::Currency;
 use remit_domain::{
-    Account, AccountStatus, Direction, FileId, KeyBasis, Market, Money, Payment, Provenance,
-    RefText, References, SourceFormat,
+    Account, AccountStatus, Direction, FileId, KeyBasis, Market, Money, Payment, Provenance, RefText,
+    References, SourceFormat,
 };
 use rust_decimal::Decimal;
 
@@ -43,10 +43,7 @@ pub fn payment(bank_ref: &str, cents: i64, reference: &str, file: FileId, record
         booking_date: None,
         payer_name: Some("TREMBLAY JEAN".into()),
         payer_account: None,
-        references: References {
-            cross_reference: Some(RefText::new(reference)),
-            ..References::default()
-        },
+        references: References { cross_reference: Some(RefText::new(reference)), ..References::default() },
         source: Provenance { file_id: file, file: "test.txt".into(), record, offset: 0, position: 1 },
         warnings: Vec::new(),
     }

@@ -42,7 +42,11 @@ fn file_payments(file: FileId) -> Vec<Payment> {
     ]
 }
 
-fn run(s: &SqliteStore, file: FileId, payments: Vec<Payment>) -> (remit_domain::pipeline::FileReport, Vec<Outcome>) {
+fn run(
+    s: &SqliteStore,
+    file: FileId,
+    payments: Vec<Payment>,
+) -> (remit_domain::pipeline::FileReport, Vec<Outcome>) {
     let meta = FileMeta { id: file, name: format!("file-{}", file.short()), size: 1 };
     let mut outcomes = Vec::new();
     let report = ingest_file(
@@ -93,7 +97,8 @@ fn the_same_payment_in_another_file_is_a_duplicate() {
     let f1 = FileId::of_bytes(b"one");
     let f2 = FileId::of_bytes(b"two");
     run(&s, f1, vec![payment("T1", 10000, CARD_A, f1, 2)]);
-    let (_, outcomes) = run(&s, f2, vec![payment("T1", 10000, CARD_A, f2, 7), payment("T9", 500, CARD_A, f2, 8)]);
+    let (_, outcomes) =
+        run(&s, f2, vec![payment("T1", 10000, CARD_A, f2, 7), payment("T9", 500, CARD_A, f2, 8)]);
     assert_eq!(outcomes, vec![Outcome::Duplicate, Outcome::Applied]);
     assert_eq!(s.count(Table::Ledger).unwrap(), 2);
 }

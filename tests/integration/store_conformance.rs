@@ -5,8 +5,8 @@ use chrono::{Duration, TimeZone, Utc};
 use remit_domain::money::Currency;
 use remit_domain::pipeline::FileSummary;
 use remit_domain::ports::{
-    FileRecord, FileRegistration, FileStatus, ItemStatus, PaymentState, Posting, Receipt,
-    ResearchItem, Store, Transition,
+    FileRecord, FileRegistration, FileStatus, ItemStatus, PaymentState, Posting, Receipt, ResearchItem,
+    Store, Transition,
 };
 use remit_domain::{Decision, FileId, Market, Money, Outcome, Reason, ReasonCode};
 use rust_decimal::Decimal;
@@ -18,7 +18,12 @@ fn now() -> chrono::DateTime<Utc> {
 }
 
 fn decision(outcome: Outcome) -> Decision {
-    Decision { outcome, account: None, confidence: 0.5, reasons: vec![Reason::new(ReasonCode::NoReference, "test")] }
+    Decision {
+        outcome,
+        account: None,
+        confidence: 0.5,
+        reasons: vec![Reason::new(ReasonCode::NoReference, "test")],
+    }
 }
 
 fn item(store_key: &remit_domain::PaymentKey, id: &str, market: Market, due_hours: i64) -> ResearchItem {
@@ -94,7 +99,10 @@ fn files_register_once<S: Store>(s: &S) {
     assert_eq!(f.summary.unwrap(), summary);
     s.quarantine_file(&id, "trailer says 6 credits, file holds 5").unwrap();
     let f = s.file(&id).unwrap().unwrap();
-    assert_eq!((f.status, f.reason.as_deref()), (FileStatus::Quarantined, Some("trailer says 6 credits, file holds 5")));
+    assert_eq!(
+        (f.status, f.reason.as_deref()),
+        (FileStatus::Quarantined, Some("trailer says 6 credits, file holds 5"))
+    );
     assert!(s.file(&FileId::of_bytes(b"other")).unwrap().is_none());
 }
 
@@ -112,7 +120,10 @@ fn payments_receive_once<S: Store>(s: &S) {
     }
     assert_eq!(s.payment_state(&p.key()).unwrap(), Some(PaymentState::Received));
     assert_eq!(s.reject_payment(&p.key(), &decision(Outcome::Rejected), now()).unwrap(), Transition::Done);
-    assert_eq!(s.reject_payment(&p.key(), &decision(Outcome::Rejected), now()).unwrap(), Transition::AlreadyDone);
+    assert_eq!(
+        s.reject_payment(&p.key(), &decision(Outcome::Rejected), now()).unwrap(),
+        Transition::AlreadyDone
+    );
     assert_eq!(s.payment_state(&p.key()).unwrap(), Some(PaymentState::Rejected));
 }
 
@@ -174,7 +185,10 @@ fn decisions_exclude_each_other<S: Store>(s: &S) {
     // A concurrent run that decided "research" must not queue a posted payment.
     assert_eq!(s.enqueue(&item(&p.key(), "RQ-CA-race", Market::CA, 1)).unwrap(), Transition::AlreadyDone);
     assert!(s.open_items(Market::CA, 10).unwrap().iter().all(|i| i.id != "RQ-CA-race"));
-    assert_eq!(s.reject_payment(&p.key(), &decision(Outcome::Rejected), now()).unwrap(), Transition::AlreadyDone);
+    assert_eq!(
+        s.reject_payment(&p.key(), &decision(Outcome::Rejected), now()).unwrap(),
+        Transition::AlreadyDone
+    );
     // And a queued payment cannot be posted.
     let q = payment("X2", 700, CARD_A, FileId::of_bytes(b"f"), 2);
     s.receive_payment(&q, now()).unwrap();

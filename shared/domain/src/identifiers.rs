@@ -36,13 +36,17 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
             let d = u32::from(d);
             if i % 2 == 1 {
                 let x = d * 2;
-                if x > 9 { x - 9 } else { x }
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
             } else {
                 d
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// An American Express card account number: 15 digits, starting 34 or 37, Luhn-valid.

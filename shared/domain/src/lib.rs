@@ -3,8 +3,8 @@
 
 pub mod account;
 pub mod decision;
-pub mod ids;
 pub mod identifiers;
+pub mod ids;
 pub mod masking;
 pub mod matcher;
 pub mod money;
@@ -13,13 +13,11 @@ pub mod pipeline;
 pub mod ports;
 pub mod sla;
 
-pub use decision::{Decision, Outcome, Reason, ReasonCode};
 pub use account::{Account, AccountStatus};
+pub use decision::{Decision, Outcome, Reason, ReasonCode};
 
 pub use identifiers::{AccountNumber, CreditorReference, Iban, Ifsc, Utr, UtrClass};
 pub use ids::{FileId, PaymentKey};
 pub use masking::{mask_card_numbers, RefText};
 pub use money::{Money, MoneyError};
-pub use payment::{
-    Direction, KeyBasis, Market, PayerAccount, Payment, Provenance, References, SourceFormat,
-};
+pub use payment::{Direction, KeyBasis, Market, PayerAccount, Payment, Provenance, References, SourceFormat};

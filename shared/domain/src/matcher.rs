@@ -119,12 +119,7 @@ pub fn decide<D: AccountDirectory + ?Sized>(
     if blocked {
         return Ok(research(Some(account.number.clone()), confidence, reasons));
     }
-    Ok(Decision {
-        outcome: Outcome::Applied,
-        account: Some(account.number.clone()),
-        confidence,
-        reasons,
-    })
+    Ok(Decision { outcome: Outcome::Applied, account: Some(account.number.clone()), confidence, reasons })
 }
 
 fn research(account: Option<AccountNumber>, confidence: f64, reasons: Vec<Reason>) -> Decision {
@@ -292,4 +287,194 @@ fn blockers(payment: &Payment, account: &Account) -> Vec<Reason> {
         out.push(Reason::new(ReasonCode::FileWarning, w.clone()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use chrono::NaiveDate;
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::money::{Currency, Money};
+    use crate::payment::{KeyBasis, Provenance, References, SourceFormat};
+    use crate::{FileId, RefText};
+
+    #[derive(Default)]
+    struct Directory(HashMap<String, Account>);
+
+    impl AccountDirectory for Directory {
+        fn put_account(&self, _: &Account) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        fn account(&self, n: &AccountNumber) -> Result<Option<Account>, StoreError> {
+            Ok(self.0.get(n.expose()).cloned())
+        }
+        fn accounts_by_virtual_account(&self, va: &str) -> Result<Vec<Account>, StoreError> {
+            Ok(self.0.values().filter(|a| a.virtual_account.as_deref() == Some(va)).cloned().collect())
+        }
+        fn accounts_by_creditor_reference(&self, rf: &CreditorReference) -> Result<Vec<Account>, StoreError> {
+            Ok(self.0.values().filter(|a| a.creditor_reference.as_ref() == Some(rf)).cloned().collect())
+        }
+    }
+
+    fn acct(n: &str, market: Market, cur: Currency, status: AccountStatus) -> Account {
+        Account {
+            number: n.parse().unwrap(),
+            market,
+            currency: cur,
+            holder_name: "X".into(),
+            status,
+            statement_balance: Decimal::ZERO,
+            minimum_due: Decimal::ZERO,
+            current_balance: Decimal::ZERO,
+            virtual_account: None,
+            creditor_reference: None,
+            control_account: None,
+        }
+    }
+
+    fn dir() -> Directory {
+        let mut d = Directory::default();
+        for a in [
+            acct("378282246310005", Market::CA, Currency::CAD, AccountStatus::Active),
+            acct("371449635398431", Market::CA, Currency::CAD, AccountStatus::Active),
+            acct("378734493671000", Market::CA, Currency::CAD, AccountStatus::Blocked),
+        ] {
+            d.0.insert(a.number.expose().to_string(), a);
+        }
+        let mut va = acct("343194875749118", Market::IN, Currency::INR, AccountStatus::Active);
+        va.virtual_account = Some("AMEX0100012345".into());
+        d.0.insert(va.number.expose().to_string(), va);
+        let mut rf = acct("346671276842680", Market::EU, Currency::EUR, AccountStatus::Active);
+        rf.creditor_reference = Some("RF06AMX4412001".parse().unwrap());
+        d.0.insert(rf.number.expose().to_string(), rf);
+        d
+    }
+
+    fn pay(market: Market, cur: Currency, refs: References) -> Payment {
+        Payment {
+            market,
+            format: SourceFormat::Cpa005,
+            source_bank: "B".into(),
+            bank_ref: "R".into(),
+            key_basis: KeyBasis::BankReference,
+            amount: Money::from_minor(1000, cur),
+            direction: Direction::Credit,
+            reversal: false,
+            value_date: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+            booking_date: None,
+            payer_name: None,
+            payer_account: None,
+            references: refs,
+            source: Provenance {
+                file_id: FileId::of_bytes(b""),
+                file: "f".into(),
+                record: 1,
+                offset: 0,
+                position: 0,
+            },
+            warnings: vec![],
+        }
+    }
+
+    fn cross(text: &str) -> References {
+        References { cross_reference: Some(RefText::new(text)), ..References::default() }
+    }
+
+    fn decide_ca(text: &str) -> Decision {
+        decide(&pay(Market::CA, Currency::CAD, cross(text)), &dir(), &MatchPolicy::default()).unwrap()
+    }
+
+    #[test]
+    fn applies_a_formatted_number_in_the_cross_reference() {
+        let d = decide_ca("3782 822463 10005");
+        assert_eq!(d.outcome, Outcome::Applied);
+        assert!(d.confidence >= 0.9);
+        assert!(d.reasons[0].text.contains("***********0005"), "{:?}", d.reasons);
+    }
+
+    #[test]
+    fn free_text_numbers_apply_too() {
+        let refs = References {
+            remittance: vec![RefText::new("card no. 3782-822463-10005 nov")],
+            ..References::default()
+        };
+        let d = decide(&pay(Market::CA, Currency::CAD, refs), &dir(), &MatchPolicy::default()).unwrap();
+        assert_eq!(d.outcome, Outcome::Applied);
+    }
+
+    #[test]
+    fn two_accounts_are_ambiguous() {
+        let d = decide_ca("378282246310005 / 371449635398431");
+        assert_eq!(d.outcome, Outcome::Research);
+        assert!(d.reasons.iter().any(|r| r.code == ReasonCode::Ambiguous));
+        assert!(d.account.is_none());
+    }
+
+    #[test]
+    fn blocked_unknown_and_missing_go_to_research() {
+        assert_eq!(decide_ca("378734493671000").blocker().unwrap().code, ReasonCode::AccountBlocked);
+        assert_eq!(decide_ca("340000000000009").blocker().unwrap().code, ReasonCode::UnknownAccount);
+        assert_eq!(decide_ca("INV 2026-11").blocker().unwrap().code, ReasonCode::NoReference);
+        assert_eq!(
+            decide_ca("378282246310006").blocker().unwrap().code,
+            ReasonCode::NoReference,
+            "Luhn-invalid is no number"
+        );
+    }
+
+    #[test]
+    fn currency_and_direction_block() {
+        let p = pay(Market::CA, Currency::USD, cross("378282246310005"));
+        assert_eq!(
+            decide(&p, &dir(), &MatchPolicy::default()).unwrap().blocker().unwrap().code,
+            ReasonCode::CurrencyMismatch
+        );
+        let mut p = pay(Market::CA, Currency::CAD, cross("378282246310005"));
+        p.direction = Direction::Debit;
+        assert_eq!(
+            decide(&p, &dir(), &MatchPolicy::default()).unwrap().blocker().unwrap().code,
+            ReasonCode::Debit
+        );
+        let mut p = pay(Market::CA, Currency::CAD, cross("378282246310005"));
+        p.warnings.push("batch total disagrees".into());
+        assert_eq!(decide(&p, &dir(), &MatchPolicy::default()).unwrap().outcome, Outcome::Research);
+    }
+
+    #[test]
+    fn virtual_account_and_rf_reference() {
+        let refs =
+            References { virtual_account: Some(RefText::new("AMEX0100012345")), ..References::default() };
+        let d = decide(&pay(Market::IN, Currency::INR, refs), &dir(), &MatchPolicy::default()).unwrap();
+        assert_eq!(d.outcome, Outcome::Applied);
+        let refs = References {
+            creditor_reference: Some(RefText::new("RF06 AMX4 4120 01")),
+            ..References::default()
+        };
+        let d = decide(&pay(Market::EU, Currency::EUR, refs), &dir(), &MatchPolicy::default()).unwrap();
+        assert_eq!(d.outcome, Outcome::Applied, "{:?}", d.reasons);
+        let refs = References {
+            remittance: vec![RefText::new("Payment RF06AMX4412001 thanks")],
+            ..References::default()
+        };
+        let d = decide(&pay(Market::EU, Currency::EUR, refs), &dir(), &MatchPolicy::default()).unwrap();
+        assert_eq!(d.outcome, Outcome::Applied);
+    }
+
+    #[test]
+    fn not_booked_is_rejected() {
+        let mut refs = cross("378282246310005");
+        refs.other.push(("status".into(), RefText::new("PDNG")));
+        let d = decide(&pay(Market::CA, Currency::CAD, refs), &dir(), &MatchPolicy::default()).unwrap();
+        assert_eq!(d.outcome, Outcome::Rejected);
+    }
+
+    #[test]
+    fn a_market_threshold_above_the_evidence_sends_to_research() {
+        let policy = MatchPolicy { ca_threshold: 0.995, ..MatchPolicy::default() };
+        let d = decide(&pay(Market::CA, Currency::CAD, cross("378282246310005")), &dir(), &policy).unwrap();
+        assert_eq!(d.blocker().unwrap().code, ReasonCode::LowConfidence);
+    }
 }

@@ -63,8 +63,7 @@ impl Money {
 
     /// Parses a plain decimal string such as `1234.5` or `300`.
     pub fn parse(text: &str, currency: Currency) -> Result<Self, MoneyError> {
-        let amount = Decimal::from_str(text.trim())
-            .map_err(|_| MoneyError::NotANumber(text.to_string()))?;
+        let amount = Decimal::from_str(text.trim()).map_err(|_| MoneyError::NotANumber(text.to_string()))?;
         Self::new(amount, currency)
     }
 
@@ -88,10 +87,8 @@ impl Money {
 
     /// Sum of two amounts in the same currency; `None` across currencies.
     pub fn checked_add(&self, other: &Money) -> Option<Money> {
-        (self.currency == other.currency).then(|| Money {
-            amount: self.amount + other.amount,
-            currency: self.currency,
-        })
+        (self.currency == other.currency)
+            .then(|| Money { amount: self.amount + other.amount, currency: self.currency })
     }
 
     /// The amount with its sign flipped.

@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
 
-use crate::identifiers::{Ifsc, Iban, Utr};
+use crate::identifiers::{Iban, Ifsc, Utr};
 use crate::ids::{FileId, PaymentKey};
 use crate::masking::RefText;
 use crate::money::Money;

@@ -14,8 +14,8 @@ use crate::ids::{FileId, PaymentKey};
 use crate::matcher::{decide, MatchPolicy};
 use crate::payment::{Direction, Market, Payment};
 use crate::ports::{
-    FileRecord, FileRegistration, FileStatus, ItemStatus, Posting, Receipt, ResearchItem, Store,
-    StoreError, Transition,
+    FileRecord, FileRegistration, FileStatus, ItemStatus, Posting, Receipt, ResearchItem, Store, StoreError,
+    Transition,
 };
 use crate::sla::SlaPolicy;
 
@@ -100,9 +100,10 @@ impl FileSummary {
     pub fn balances(&self) -> bool {
         let count_ok = self.applied + self.queued + self.duplicates + self.rejected == self.payments;
         count_ok
-            && self.totals.values().all(|t| {
-                t.applied + t.queued + t.duplicate + t.rejected == t.credits + t.debits
-            })
+            && self
+                .totals
+                .values()
+                .all(|t| t.applied + t.queued + t.duplicate + t.rejected == t.credits + t.debits)
     }
 }
 
@@ -245,11 +246,8 @@ pub fn process_payment<S: Store + ?Sized>(
     };
     if let Receipt::Seen { state, first_file } = store.receive_payment(payment, now)? {
         if state != crate::ports::PaymentState::Received {
-            result.decision = duplicate(&format!(
-                "payment already {} from file {}",
-                state.as_str(),
-                first_file.short()
-            ));
+            result.decision =
+                duplicate(&format!("payment already {} from file {}", state.as_str(), first_file.short()));
             return Ok(result);
         }
         // Received but undecided: an earlier run stopped mid-way. Decide again; the
@@ -259,9 +257,10 @@ pub fn process_payment<S: Store + ?Sized>(
     let decision = decide(payment, store, &config.matching)?;
     let transition = match decision.outcome {
         Outcome::Applied => {
-            let account = decision.account.clone().ok_or_else(|| {
-                StoreError::Corrupt("applied decision without an account".into())
-            })?;
+            let account = decision
+                .account
+                .clone()
+                .ok_or_else(|| StoreError::Corrupt("applied decision without an account".into()))?;
             store.post(&Posting {
                 payment_key: key.clone(),
                 account,

@@ -42,10 +42,7 @@ pub trait AccountDirectory {
     /// Index lookup by India virtual account number.
     fn accounts_by_virtual_account(&self, va: &str) -> Result<Vec<Account>, StoreError>;
     /// Index lookup by EU RF creditor reference.
-    fn accounts_by_creditor_reference(
-        &self,
-        rf: &CreditorReference,
-    ) -> Result<Vec<Account>, StoreError>;
+    fn accounts_by_creditor_reference(&self, rf: &CreditorReference) -> Result<Vec<Account>, StoreError>;
 }
 
 /// Where a file is in its life.
@@ -146,11 +143,7 @@ pub enum Receipt {
 /// The payment log: one item per payment key.
 pub trait PaymentLog {
     /// Conditional put of a payment in state `Received`.
-    fn receive_payment(
-        &self,
-        payment: &Payment,
-        at: DateTime<Utc>,
-    ) -> Result<Receipt, StoreError>;
+    fn receive_payment(&self, payment: &Payment, at: DateTime<Utc>) -> Result<Receipt, StoreError>;
     /// Records a rejection: conditional on the payment still being `Received`.
     fn reject_payment(
         &self,

@@ -73,7 +73,9 @@ mod tests {
         assert_eq!(detect(b"A000000001000000061000010231386121"), Some(Format::Cpa005));
         assert_eq!(detect(b"$$AAPACPA1464[PROD[NL$$\r\nA000000001"), Some(Format::Cpa005));
         assert_eq!(
-            detect(b"<?xml version=\"1.0\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.02\">"),
+            detect(
+                b"<?xml version=\"1.0\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.02\">"
+            ),
             Some(Format::Camt054)
         );
         assert_eq!(detect(b"{\"GenericCorporateAlertRequest\":[]}"), Some(Format::IndiaJson));

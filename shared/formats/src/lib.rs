@@ -42,11 +42,7 @@ pub fn open<'a, R: BufRead + 'a>(
 }
 
 /// Returns the reader for a known format.
-pub fn open_as<'a, R: BufRead + 'a>(
-    format: Format,
-    ctx: SourceContext,
-    reader: R,
-) -> PaymentStream<'a> {
+pub fn open_as<'a, R: BufRead + 'a>(format: Format, ctx: SourceContext, reader: R) -> PaymentStream<'a> {
     match format {
         Format::Cpa005 => Box::new(cpa005::Cpa005Reader::new(reader, ctx)),
         Format::Camt054 => Box::new(camt054::Camt054Reader::new(reader, ctx)),
@@ -57,12 +53,7 @@ pub fn open_as<'a, R: BufRead + 'a>(
 
 /// Writes a synthetic file of a format (`cpa005`, `camt054`, `india-csv`, `india-json`), for
 /// benchmarks and load tests.
-pub fn generate(
-    format: &str,
-    w: &mut impl std::io::Write,
-    payments: u64,
-    seed: u64,
-) -> std::io::Result<()> {
+pub fn generate(format: &str, w: &mut impl std::io::Write, payments: u64, seed: u64) -> std::io::Result<()> {
     let _ = (w, payments, seed);
     Err(std::io::Error::new(
         std::io::ErrorKind::InvalidInput,

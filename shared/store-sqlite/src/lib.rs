@@ -8,15 +8,14 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use remit_domain::money::{currency, Currency};
-use remit_domain::ports::{
-    AccountDirectory, FileRecord, FileRegistration, FileRegistry, FileStatus, ItemStatus, Ledger,
-    PaymentLog, PaymentState, Posting, Receipt, ResearchItem, ResearchQueue, StoreError,
-    Transition,
-};
 use remit_domain::pipeline::FileSummary;
+use remit_domain::ports::{
+    AccountDirectory, FileRecord, FileRegistration, FileRegistry, FileStatus, ItemStatus, Ledger, PaymentLog,
+    PaymentState, Posting, Receipt, ResearchItem, ResearchQueue, StoreError, Transition,
+};
 use remit_domain::{
-    Account, AccountNumber, AccountStatus, CreditorReference, Decision, FileId, Market, Money,
-    Payment, PaymentKey, ReasonCode,
+    Account, AccountNumber, AccountStatus, CreditorReference, Decision, FileId, Market, Money, Payment,
+    PaymentKey, ReasonCode,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rust_decimal::Decimal;
@@ -270,7 +269,10 @@ impl AccountDirectory for SqliteStore {
     }
 }
 
-fn file_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64, String, String, Option<String>, Option<String>)> {
+/// A files row as stored: id, name, size, received_at, status, reason, summary.
+type FileRow = (String, String, i64, String, String, Option<String>, Option<String>);
+
+fn file_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
 }
 
@@ -376,7 +378,14 @@ impl PaymentLog for SqliteStore {
             .execute(
                 "INSERT INTO payments (key, file_id, market, bank_ref, state, received_at, payment)
                  VALUES (?1, ?2, ?3, ?4, 'received', ?5, ?6) ON CONFLICT(key) DO NOTHING",
-                params![key.as_str(), p.source.file_id.to_hex(), p.market.code(), p.bank_ref, ts(at), json(p)?],
+                params![
+                    key.as_str(),
+                    p.source.file_id.to_hex(),
+                    p.market.code(),
+                    p.bank_ref,
+                    ts(at),
+                    json(p)?
+                ],
             )
             .map_err(db)?;
         if inserted == 1 {
@@ -393,7 +402,12 @@ impl PaymentLog for SqliteStore {
         })
     }
 
-    fn reject_payment(&self, key: &PaymentKey, d: &Decision, at: DateTime<Utc>) -> Result<Transition, StoreError> {
+    fn reject_payment(
+        &self,
+        key: &PaymentKey,
+        d: &Decision,
+        at: DateTime<Utc>,
+    ) -> Result<Transition, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         let moved = advance_payment(&tx, key, PaymentState::Rejected, d, at)?;
@@ -437,7 +451,9 @@ impl Ledger for SqliteStore {
             return Ok(Transition::AlreadyDone);
         }
         let balance: Option<String> = tx
-            .query_row("SELECT current_balance FROM accounts WHERE number = ?1", [p.account.expose()], |r| r.get(0))
+            .query_row("SELECT current_balance FROM accounts WHERE number = ?1", [p.account.expose()], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(db)?;
         let Some(balance) = balance else {
