@@ -210,7 +210,9 @@ fn sample_files(dir: &Path) -> Result<Vec<PathBuf>> {
         Err(_) => Vec::new(),
     };
     files.retain(|p| {
-        !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.ends_with(".md"))
+        !p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.') || n.ends_with(".md") || n.ends_with(".py"))
     });
     files.sort();
     Ok(files)

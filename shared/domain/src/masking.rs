@@ -53,7 +53,27 @@ pub fn mask_card_numbers(text: &str) -> String {
 /// Card lengths in the order we try them: the common ones first.
 const PAN_LENGTHS: [usize; 7] = [16, 15, 19, 18, 17, 14, 13];
 
-/// Finds the leftmost Luhn-valid card-length window of a digit run at or after `from`.
+/// True when a digit window can be a card number: a network's leading digit and Luhn-valid;
+/// inside a longer run (a trace number, an account) only the Amex shape.
+fn card_shaped(window: &[u8], whole_run: bool) -> bool {
+    let first = window[0];
+    if !(2..=6).contains(&first) {
+        return false;
+    }
+    if !whole_run && !network_shape(window) {
+        return false;
+    }
+    luhn_valid(window)
+}
+
+/// Inside a longer digit run only our own cards' shape counts: Amex, 15 digits, 34 or 37.
+/// Other networks' 16-digit ranges cover most of the digit space (Mastercard 2221-2720 alone
+/// matches many bank trace numbers), so looking for them there masks references, not cards.
+fn network_shape(w: &[u8]) -> bool {
+    w.len() == 15 && w[0] == 3 && matches!(w[1], 4 | 7)
+}
+
+/// Finds the leftmost card-shaped window of a digit run at or after `from`.
 fn find_pan(digits: &[(usize, u8)], from: usize) -> Option<(usize, usize)> {
     let mut window = Vec::with_capacity(19);
     for start in from..digits.len() {
@@ -63,7 +83,8 @@ fn find_pan(digits: &[(usize, u8)], from: usize) -> Option<(usize, usize)> {
             }
             window.clear();
             window.extend(digits[start..start + len].iter().map(|d| d.1));
-            if luhn_valid(&window) {
+            let whole_run = start == 0 && len == digits.len();
+            if card_shaped(&window, whole_run) {
                 return Some((start, start + len));
             }
         }
@@ -136,6 +157,21 @@ mod tests {
     fn masks_two_cards_in_one_run() {
         let m = mask_card_numbers("378282246310005 371449635398431");
         assert!(!m.contains("37144963") && !m.contains("37828224"), "{m}");
+    }
+
+    #[test]
+    fn leaves_bank_references_alone() {
+        // CPA-005 item trace numbers and Canadian accounts seen in real files.
+        assert_eq!(mask_card_numbers("0815300010000000000002"), "0815300010000000000002");
+        assert_eq!(mask_card_numbers("6121006100001000000006"), "6121006100001000000006");
+        assert_eq!(mask_card_numbers("0003012340000000000005"), "0003012340000000000005");
+        assert_eq!(mask_card_numbers("6121006100001000000004"), "6121006100001000000004");
+        assert_eq!(mask_card_numbers("ref 4111111111111111 x"), "ref ************1111 x", "whole run");
+    }
+
+    #[test]
+    fn finds_a_card_inside_a_longer_run() {
+        assert_eq!(mask_card_numbers("00378282246310005"), "00***********0005");
     }
 
     #[test]

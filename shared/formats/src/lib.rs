@@ -54,9 +54,11 @@ pub fn open_as<'a, R: BufRead + 'a>(format: Format, ctx: SourceContext, reader: 
 /// Writes a synthetic file of a format (`cpa005`, `camt054`, `india-csv`, `india-json`), for
 /// benchmarks and load tests.
 pub fn generate(format: &str, w: &mut impl std::io::Write, payments: u64, seed: u64) -> std::io::Result<()> {
-    let _ = (w, payments, seed);
-    Err(std::io::Error::new(
-        std::io::ErrorKind::InvalidInput,
-        format!("no generator for format {format:?} (expected cpa005, camt054, india-csv, india-json)"),
-    ))
+    match format {
+        "cpa005" => cpa005::generate::write(w, payments, seed),
+        other => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("no generator for format {other:?} (expected cpa005, camt054, india-csv, india-json)"),
+        )),
+    }
 }

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Writes the two CPA-005 sample files in this folder (synthetic, made for this project).
+
+Run from this folder: python3 make_samples.py
+"""
+
+RECORD_LEN = 1464
+
+
+def put(buf, pos, text):
+    """Writes text (str -> Windows-1252, or bytes) at 1-based position pos."""
+    data = text.encode("cp1252") if isinstance(text, str) else text
+    buf[pos - 1 : pos - 1 + len(data)] = data
+
+
+def segment(amount_cents, date, inst, account, trace, name, xref="", sundry=""):
+    s = bytearray(b" " * 240)
+    put(s, 1, "450")
+    put(s, 4, f"{amount_cents:010d}")
+    put(s, 14, date)
+    put(s, 20, inst)
+    put(s, 29, account)
+    put(s, 41, trace)
+    put(s, 63, "000")
+    put(s, 66, "AMEX CANADA")
+    put(s, 81, name)
+    put(s, 111, "AMERICAN EXPRESS CANADA")
+    put(s, 141, "AMEXCA0001")
+    put(s, 151, xref)
+    put(s, 191, sundry)
+    assert len(s) == 240, name
+    return bytes(s)
+
+
+def header(originator, file_no, date, currency, full):
+    h = bytearray(b" " * (RECORD_LEN if full else 58))
+    put(h, 1, "A000000001")
+    put(h, 11, originator)
+    put(h, 21, file_no)
+    put(h, 25, date)
+    put(h, 31, "00310")
+    put(h, 56, currency)
+    return bytes(h)
+
+
+def detail(kind, number, originator, file_no, segments):
+    return f"{kind}{number:09d}{originator}{file_no}".encode() + b"".join(segments)
+
+
+def trailer(number, originator, file_no, segs_c, segs_d):
+    debit = sum(a for a in segs_d)
+    credit = sum(a for a in segs_c)
+    z = bytearray(b" " * RECORD_LEN)
+    put(z, 1, f"Z{number:09d}{originator}{file_no}")
+    put(z, 25, f"{debit:014d}{len(segs_d):08d}{credit:014d}{len(segs_c):08d}")
+    put(z, 69, "0" * 44)
+    return bytes(z)
+
+
+def rbc():
+    """Routing line, CRLF, CAD header, a full C record and a short D record."""
+    org, fno, day = "0003012345", "0117", "026074"
+    trace = lambda n: f"000301234{n:013d}"
+    credits = [
+        (25000, "000300011", "5012345", "Tremblay Jean", "3726 018159 08301", ""),
+        (7550, "081530012", "0423178", "Côté Marie-Ève", "346613186091396", ""),
+        (12000, "000600432", "1187654", "Bélanger François", "3499 6030 8246 284", ""),
+        (150000, "000200451", "8807112", "Gagnon Holdings Inc.", "349482199351818", "FACTURE 2291"),
+        (500000, "001000077", "64021987", "Lévesque Construction Ltée", "3493-786579-75439", ""),
+        (4217, "000400190", "3319045", "Roy Sylvie", "", "PAIEMENT CARTE"),
+    ]
+    debits = [(1999, "000300011", "5012345", "Tremblay Jean", "3726 018159 08301", "RAPPEL PAIEMENT")]
+    segs_c = [segment(a, "026073", i, acc, trace(n + 1), nm, x, s) for n, (a, i, acc, nm, x, s) in enumerate(credits)]
+    segs_d = [segment(a, "026074", i, acc, trace(n + 7), nm, x, s) for n, (a, i, acc, nm, x, s) in enumerate(debits)]
+    records = [
+        header(org, fno, day, "CAD", full=True),
+        detail("C", 2, org, fno, segs_c),
+        detail("D", 3, org, fno, segs_d),  # short last detail record: one segment
+        trailer(4, org, fno, [c[0] for c in credits], [d[0] for d in debits]),
+    ]
+    with open("cpa005-rbc-20260315.txt", "wb") as f:
+        f.write(b"$$AAPACPA1464[PROD[NL$$\r\n")
+        for r in records:
+            f.write(r + b"\r\n")
+
+
+def desjardins():
+    """LF, 58-byte header with blank currency, one short C record of five segments."""
+    org, fno, day = "0815054321", "0008", "026075"
+    trace = lambda n: f"081530001{n:013d}"
+    credits = [
+        (6000, "081530012", "0423178", "COTE MARIE-EVE", "3466 131860 91396", ""),
+        (30000, "081530045", "0098112", "Tremblay Jean", "372601815908301", ""),
+        (275025, "081530101", "0550731", "Lévesque Construction Ltée", "3493 786579 75439", "FACT 2026-031"),
+        (8500, "081530012", "0771204", "Ouellet Gaétan", "MERCI", ""),
+        (4000, "081530088", "0310045", "Bélanger François", "349960308246284", ""),
+    ]
+    segs_c = [segment(a, "026075", i, acc, trace(n + 1), nm, x, s) for n, (a, i, acc, nm, x, s) in enumerate(credits)]
+    records = [
+        header(org, fno, day, "   ", full=False),
+        detail("C", 2, org, fno, segs_c),
+        trailer(3, org, fno, [c[0] for c in credits], []),
+    ]
+    with open("cpa005-desjardins-20260316.txt", "wb") as f:
+        for r in records:
+            f.write(r + b"\n")
+
+
+if __name__ == "__main__":
+    rbc()
+    desjardins()

@@ -1,0 +1,482 @@
+//! Unit tests for the CPA-005 reader: one per quirk seen in real files, plus no-panic properties.
+
+use super::*;
+use remit_domain::FileId;
+use rust_decimal_macros::dec;
+
+/// One segment's fields, as a test wants to vary them.
+struct Seg<'a> {
+    amount: &'a [u8],
+    date: &'a [u8],
+    inst: &'a [u8],
+    account: &'a [u8],
+    trace: &'a [u8],
+    name: &'a [u8],
+    xref: &'a [u8],
+    sundry: &'a [u8],
+}
+
+impl Default for Seg<'_> {
+    fn default() -> Self {
+        Self {
+            amount: b"0000012345",
+            date: b"026074",
+            inst: b"000312345",
+            account: b"1234567",
+            trace: b"0003000110000000000001",
+            name: b"Tremblay Jean",
+            xref: b"3726 018159 08301",
+            sundry: b"",
+        }
+    }
+}
+
+fn put(out: &mut [u8], from: usize, text: &[u8]) {
+    out[from - 1..from - 1 + text.len()].copy_from_slice(text);
+}
+
+fn seg(s: Seg) -> Vec<u8> {
+    let mut out = vec![b' '; SEGMENT_LEN];
+    put(&mut out, 1, b"450");
+    put(&mut out, 4, s.amount);
+    put(&mut out, 14, s.date);
+    put(&mut out, 20, s.inst);
+    put(&mut out, 29, s.account);
+    put(&mut out, 41, s.trace);
+    put(&mut out, 63, b"000");
+    put(&mut out, 66, b"AMEX CANADA");
+    put(&mut out, 81, s.name);
+    put(&mut out, 111, b"AMERICAN EXPRESS CANADA");
+    put(&mut out, 151, s.xref);
+    put(&mut out, 191, s.sundry);
+    out
+}
+
+fn cents_seg(cents: &[u8], trace: &[u8]) -> Vec<u8> {
+    seg(Seg { amount: cents, trace, ..Seg::default() })
+}
+
+fn header(currency: &[u8]) -> Vec<u8> {
+    let mut out = vec![b' '; 58];
+    put(&mut out, 1, b"A0000000010003012345004202607400310");
+    put(&mut out, 56, currency);
+    out
+}
+
+fn detail(kind: u8, number: u64, segs: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = format!("{}{number:09}00030123450042", kind as char).into_bytes();
+    for s in segs {
+        out.extend_from_slice(s);
+    }
+    out
+}
+
+fn trailer(number: u64, debits: (u64, u64), credits: (u64, u64)) -> Vec<u8> {
+    format!(
+        "Z{number:09}00030123450042{:014}{:08}{:014}{:08}{}",
+        debits.1,
+        debits.0,
+        credits.1,
+        credits.0,
+        "0".repeat(44)
+    )
+    .into_bytes()
+}
+
+fn join(records: &[Vec<u8>], eol: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        out.extend_from_slice(r);
+        if i + 1 < records.len() {
+            out.extend_from_slice(eol);
+        }
+    }
+    out
+}
+
+/// A valid file: two credits (123.45, 200.00) in a short C record, one debit (10.00).
+fn sample_records() -> Vec<Vec<u8>> {
+    vec![
+        header(b"CAD"),
+        detail(
+            b'C',
+            2,
+            &[
+                cents_seg(b"0000012345", b"0003000110000000000001"),
+                seg(Seg {
+                    amount: b"0000020000",
+                    name: b"C\xF4t\xE9 Marie-\xC8ve",
+                    xref: b"346613186091396",
+                    trace: b"0003000110000000000002",
+                    sundry: b"PAIEMENT CARTE",
+                    ..Seg::default()
+                }),
+            ],
+        ),
+        detail(b'D', 3, &[cents_seg(b"0000001000", b"0003000110000000000003")]),
+        trailer(4, (1, 1000), (2, 32345)),
+    ]
+}
+
+fn read(bytes: &[u8]) -> Vec<Result<Payment, ParseError>> {
+    let ctx = SourceContext { file_id: FileId::of_bytes(bytes), file_name: "test.cpa".into() };
+    Cpa005Reader::new(bytes, ctx).collect()
+}
+
+fn read_ok(bytes: &[u8]) -> Vec<Payment> {
+    read(bytes).into_iter().collect::<Result<_, _>>().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn only_error(bytes: &[u8]) -> String {
+    let items = read(bytes);
+    let errors: Vec<String> = items.iter().filter_map(|r| r.as_ref().err()).map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 1, "expected one error, got {errors:?}");
+    errors[0].clone()
+}
+
+#[test]
+fn maps_every_field() {
+    let bytes = join(&sample_records(), b"\r\n");
+    let p = read_ok(&bytes);
+    assert_eq!(p.len(), 3);
+    let first = &p[0];
+    assert_eq!(first.market, Market::CA);
+    assert_eq!(first.format, SourceFormat::Cpa005);
+    assert_eq!(first.source_bank, "0003012345");
+    assert_eq!(first.bank_ref, "0003000110000000000001");
+    assert_eq!(first.key_basis, KeyBasis::BankReference);
+    assert_eq!(first.amount.amount(), dec!(123.45));
+    assert_eq!(first.amount.currency(), Currency::CAD);
+    assert_eq!(first.direction, Direction::Credit);
+    assert!(!first.reversal);
+    assert_eq!(first.value_date, chrono::NaiveDate::from_ymd_opt(2026, 3, 15).unwrap());
+    assert_eq!(first.booking_date, None);
+    assert_eq!(first.payer_name.as_deref(), Some("Tremblay Jean"));
+    assert_eq!(
+        first.payer_account,
+        Some(PayerAccount::Canadian {
+            institution: "003".into(),
+            transit: "12345".into(),
+            account: "1234567".into()
+        })
+    );
+    assert_eq!(first.references.cross_reference.as_ref().map(RefText::expose), Some("3726 018159 08301"));
+    let other: Vec<(&str, &str)> =
+        first.references.other.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
+    assert_eq!(other, [("item_trace", "0003000110000000000001"), ("originator_short_name", "AMEX CANADA")]);
+    assert_eq!((first.source.record, first.source.offset, first.source.position), (2, 60, 1));
+    assert_eq!(first.source.file, "test.cpa");
+    assert!(first.warnings.is_empty());
+
+    assert_eq!(p[1].source.position, 2);
+    assert_eq!(
+        p[1].references.other.last().map(|(k, v)| (k.as_str(), v.expose())),
+        Some(("sundry", "PAIEMENT CARTE"))
+    );
+    assert_eq!(p[2].direction, Direction::Debit);
+    assert_eq!((p[2].source.record, p[2].source.position), (3, 1));
+    assert_eq!(p[2].source.offset, 60 + (24 + 480 + 2) as u64);
+}
+
+#[test]
+fn cp1252_names_survive() {
+    let p = read_ok(&join(&sample_records(), b"\r\n"));
+    assert_eq!(p[1].payer_name.as_deref(), Some("Côté Marie-Ève"));
+}
+
+#[test]
+fn crlf_lf_and_no_final_newline_read_alike() {
+    let records = sample_records();
+    let crlf = read_ok(&join(&records, b"\r\n"));
+    let mut lf_bytes = join(&records, b"\n");
+    lf_bytes.push(b'\n');
+    let lf = read_ok(&lf_bytes);
+    let mut crlf_final = join(&records, b"\r\n");
+    crlf_final.extend_from_slice(b"\r\n\r\n  \n");
+    let trailing_blank = read_ok(&crlf_final);
+    for other in [&lf, &trailing_blank] {
+        assert_eq!(other.len(), crlf.len());
+        for (a, b) in crlf.iter().zip(other.iter()) {
+            assert_eq!((a.amount, &a.bank_ref, &a.payer_name), (b.amount, &b.bank_ref, &b.payer_name));
+        }
+    }
+}
+
+#[test]
+fn routing_line_is_skipped_and_not_counted() {
+    let mut bytes = b"$$AAPACPA1464[PROD[NL$$\r\n".to_vec();
+    bytes.extend_from_slice(&join(&sample_records(), b"\r\n"));
+    let p = read_ok(&bytes);
+    assert_eq!(p.len(), 3);
+    assert_eq!(p[0].source.record, 2);
+    assert_eq!(p[0].source.offset, 25 + 60);
+}
+
+#[test]
+fn utf8_byte_order_mark_is_skipped() {
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(&join(&sample_records(), b"\r\n"));
+    let p = read_ok(&bytes);
+    assert_eq!(p.len(), 3);
+    assert_eq!(p[0].source.offset, 63);
+}
+
+#[test]
+fn back_to_back_records_without_line_breaks() {
+    let mut bytes = Vec::new();
+    for mut r in sample_records() {
+        r.resize(RECORD_LEN, b' ');
+        bytes.extend_from_slice(&r);
+    }
+    let p = read_ok(&bytes);
+    assert_eq!(p.len(), 3);
+    assert_eq!(p[2].source.offset, 2 * RECORD_LEN as u64);
+    assert_eq!(p[1].payer_name.as_deref(), Some("Côté Marie-Ève"));
+}
+
+#[test]
+fn full_length_records_with_line_breaks() {
+    let records: Vec<Vec<u8>> = sample_records()
+        .into_iter()
+        .map(|mut r| {
+            r.resize(RECORD_LEN, b' ');
+            r
+        })
+        .collect();
+    for eol in [&b"\r\n"[..], b"\n"] {
+        let p = read_ok(&join(&records, eol));
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[2].source.offset, 2 * (RECORD_LEN + eol.len()) as u64);
+    }
+}
+
+#[test]
+fn short_record_of_five_segments() {
+    let segs: Vec<Vec<u8>> = (1..=5u8).map(|i| cents_seg(b"0000000100", &[b'0' + i; 22])).collect();
+    let records = vec![header(b"CAD"), detail(b'D', 2, &segs), trailer(3, (5, 500), (0, 0))];
+    let p = read_ok(&join(&records, b"\r\n"));
+    assert_eq!(p.len(), 5);
+    assert!(p.iter().all(|p| p.direction == Direction::Debit));
+    assert_eq!(p[4].source.position, 5);
+}
+
+#[test]
+fn empty_and_zero_filled_segments_are_skipped() {
+    let mut zeroed = vec![b' '; SEGMENT_LEN];
+    put(&mut zeroed, 4, b"0000000000");
+    put(&mut zeroed, 14, b"000000");
+    let blank = vec![b' '; SEGMENT_LEN];
+    let segs = vec![cents_seg(b"0000000100", b"T1"), blank, zeroed, cents_seg(b"0000000200", b"T4")];
+    let records = vec![header(b"CAD"), detail(b'C', 2, &segs), trailer(3, (0, 0), (2, 300))];
+    let p = read_ok(&join(&records, b"\n"));
+    assert_eq!(p.iter().map(|p| p.source.position).collect::<Vec<_>>(), [1, 4]);
+}
+
+#[test]
+fn blank_currency_defaults_to_cad_and_usd_is_kept() {
+    let mut records = sample_records();
+    records[0] = header(b"   ");
+    assert_eq!(read_ok(&join(&records, b"\n"))[0].amount.currency(), Currency::CAD);
+    records[0] = header(b"USD");
+    assert_eq!(read_ok(&join(&records, b"\n"))[0].amount.currency(), Currency::USD);
+    records[0] = header(b"EUR");
+    let err = only_error(&join(&records, b"\n"));
+    assert!(err.contains("currency") && err.contains("EUR"), "{err}");
+}
+
+#[test]
+fn spaces_in_numeric_filler() {
+    let mut records = sample_records();
+    records[1] = detail(b'C', 2, &[cents_seg(b"     12345", b"T1"), cents_seg(b"20000     ", b"T2")]);
+    let p = read_ok(&join(&records, b"\n"));
+    assert_eq!(p[0].amount.amount(), dec!(123.45));
+    assert_eq!(p[1].amount.amount(), dec!(200.00));
+}
+
+#[test]
+fn blank_trace_falls_back_to_file_position() {
+    let mut records = sample_records();
+    records[1] = detail(b'C', 2, &[cents_seg(b"0000012345", b""), cents_seg(b"0000020000", b"T2")]);
+    let p = read_ok(&join(&records, b"\n"));
+    assert_eq!(p[0].key_basis, KeyBasis::FilePosition);
+    assert_ne!(p[0].key(), p[1].key());
+}
+
+#[test]
+fn trailer_mismatch_names_both_figures() {
+    let mut records = sample_records();
+    records[3] = trailer(4, (1, 1000), (6, 72220));
+    let err = only_error(&join(&records, b"\r\n"));
+    assert!(err.contains("trailer says 6 credits totalling 722.20, file holds 2 totalling 323.45"), "{err}");
+    assert!(err.contains("record 4"), "{err}");
+    assert!(!err.contains("debits"), "debits agree: {err}");
+
+    records[3] = trailer(9, (1, 1000), (2, 32345));
+    let err = only_error(&join(&records, b"\r\n"));
+    assert!(err.contains("trailer record count says 9, file has 4"), "{err}");
+}
+
+#[test]
+fn bad_amount_names_the_field_and_value() {
+    let mut records = sample_records();
+    records[1] = detail(b'C', 2, &[cents_seg(b"0000012345", b"T1"), cents_seg(b"00000012A4", b"T2")]);
+    let items = read(&join(&records, b"\n"));
+    let err = items[1].as_ref().expect_err("segment 2 is bad").to_string();
+    assert!(err.contains("test.cpa"), "{err}");
+    assert!(err.contains("record 2 (byte 59)"), "{err}");
+    assert!(err.contains("segment 2 amount (positions 268-277)"), "{err}");
+    assert!(err.contains("00000012A4"), "{err}");
+    // Reading goes on: the debit still comes, then the trailer disagrees (one credit short).
+    assert!(items[2].is_ok());
+    let last = items.last().unwrap().as_ref().expect_err("trailer no longer adds up").to_string();
+    assert!(last.contains("file holds 1 totalling 123.45"), "{last}");
+}
+
+#[test]
+fn zero_amount_and_bad_date_are_field_errors() {
+    let mut records = sample_records();
+    records[1] = detail(
+        b'C',
+        2,
+        &[
+            cents_seg(b"0000000000", b"T1"),
+            seg(Seg { date: b"026400", amount: b"0000020000", ..Seg::default() }),
+        ],
+    );
+    let items = read(&join(&records, b"\n"));
+    let e0 = items[0].as_ref().unwrap_err().to_string();
+    assert!(e0.contains("amount is zero"), "{e0}");
+    let e1 = items[1].as_ref().unwrap_err().to_string();
+    assert!(e1.contains("segment 2 date (positions 278-283)") && e1.contains("026400"), "{e1}");
+}
+
+#[test]
+fn unknown_record_type_ends_the_stream() {
+    let mut records = sample_records();
+    records.insert(3, b"X000000004".to_vec());
+    let bytes = join(&records, b"\n");
+    let items = read(&bytes);
+    let err = items.last().unwrap().as_ref().unwrap_err().to_string();
+    assert!(err.contains("record 4") && err.contains("'X'"), "{err}");
+    assert_eq!(items.iter().filter(|r| r.is_err()).count(), 1);
+
+    let ctx = SourceContext { file_id: FileId::of_bytes(&bytes), file_name: "x".into() };
+    let mut reader = Cpa005Reader::new(&bytes[..], ctx);
+    while let Some(Ok(_)) = reader.next() {}
+    assert!(reader.next().is_none(), "nothing after a structural error");
+}
+
+#[test]
+fn missing_trailer_and_records_after_it() {
+    let mut records = sample_records();
+    let z = records.pop().unwrap();
+    let err = only_error(&join(&records, b"\n"));
+    assert!(err.contains("without a Z trailer"), "{err}");
+
+    records.push(z);
+    records.push(detail(b'C', 5, &[cents_seg(b"0000000100", b"T9")]));
+    let err = only_error(&join(&records, b"\n"));
+    assert!(err.contains("record 5") && err.contains("follows the Z trailer"), "{err}");
+}
+
+#[test]
+fn must_start_with_a_header() {
+    let err = only_error(b"go test fuzz v1\nstring(\"C\")\n");
+    assert!(err.contains("does not start with an A header record: record 1 has type 'g'"), "{err}");
+    let err = only_error(b"");
+    assert!(err.contains("file is empty"), "{err}");
+    let err = only_error(b"\n\n$$AAPACPA1464[PROD[NL$$\n");
+    assert!(err.contains("file is empty"), "{err}");
+}
+
+#[test]
+fn foreign_detail_record_is_refused() {
+    let mut records = sample_records();
+    records[2][10..24].copy_from_slice(b"99999999990001");
+    let err = only_error(&join(&records, b"\n"));
+    assert!(err.contains("record 3 is for originator and file"), "{err}");
+}
+
+#[test]
+fn unusual_institution_id_is_a_warning() {
+    let mut records = sample_records();
+    records[1] = detail(
+        b'C',
+        2,
+        &[seg(Seg { inst: b"0003-1234", ..Seg::default() }), cents_seg(b"0000020000", b"T2")],
+    );
+    let p = read_ok(&join(&records, b"\n"));
+    assert!(matches!(p[0].payer_account, Some(PayerAccount::Other(_))));
+    assert_eq!(p[0].warnings.len(), 1);
+}
+
+/// A reader that hands out one byte at a time, as a slow network stream might.
+struct Trickle<'a>(&'a [u8]);
+
+impl io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.0.is_empty() || buf.is_empty() {
+            return Ok(0);
+        }
+        buf[0] = self.0[0];
+        self.0 = &self.0[1..];
+        Ok(1)
+    }
+}
+
+#[test]
+fn tiny_reads_give_the_same_result() {
+    let mut bytes = b"$$AAPACPA1464[PROD[NL$$\r\n".to_vec();
+    bytes.extend_from_slice(&join(&sample_records(), b"\r\n"));
+    let ctx = SourceContext { file_id: FileId::of_bytes(&bytes), file_name: "t".into() };
+    let r = io::BufReader::with_capacity(1, Trickle(&bytes));
+    let p: Vec<Payment> = Cpa005Reader::new(r, ctx).collect::<Result<_, _>>().unwrap();
+    assert_eq!(p.len(), 3);
+    assert_eq!(p[2].source.offset, read_ok(&bytes)[2].source.offset);
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn valid_file() -> Vec<u8> {
+        let mut bytes = b"$$AAPACPA1464[PROD[NL$$\r\n".to_vec();
+        bytes.extend_from_slice(&join(&sample_records(), b"\r\n"));
+        bytes
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4000)) {
+            let _ = read(&bytes);
+            let mut with_header = header(b"CAD");
+            with_header.push(b'\n');
+            with_header.extend_from_slice(&bytes);
+            let _ = read(&with_header);
+        }
+
+        #[test]
+        fn mutations_of_a_valid_file_never_panic(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..20),
+            cut in any::<prop::sample::Index>(),
+            truncate in any::<bool>(),
+        ) {
+            let mut bytes = valid_file();
+            for (at, b) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = b;
+            }
+            if truncate {
+                let n = cut.index(bytes.len());
+                bytes.truncate(n);
+            }
+            let items = read(&bytes);
+            // Once a structural error is yielded, nothing follows it.
+            if let Some(i) = items.iter().position(|r| matches!(r, Err(ParseError::Structure { .. }))) {
+                prop_assert_eq!(i, items.len() - 1);
+            }
+        }
+    }
+}
