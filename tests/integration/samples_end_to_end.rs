@@ -1,1 +1,91 @@
-//! (filled after the readers land)
+//! Every market's sample files through the whole local pipeline, twice, plus the malformed one.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use remit::local;
+use remit_domain::pipeline::IngestConfig;
+use remit_domain::ports::{FileStatus, ResearchQueue};
+use remit_domain::{Market, Outcome};
+use remit_store_sqlite::{SqliteStore, Table};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples")
+}
+
+fn files(folder: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(samples().join(folder))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_str().unwrap();
+            !n.starts_with('.') && !n.ends_with(".md") && !n.ends_with(".py")
+        })
+        .collect();
+    v.sort();
+    assert!(!v.is_empty(), "no samples in {folder}");
+    v
+}
+
+fn loaded_store() -> SqliteStore {
+    let store = SqliteStore::in_memory().unwrap();
+    let n = local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
+    assert_eq!(n, 14);
+    store
+}
+
+#[test]
+fn every_market_applies_and_queues_and_replays_post_nothing() {
+    let store = loaded_store();
+    let config = IngestConfig::default();
+    for (folder, market) in [("ca", Market::CA), ("in", Market::IN), ("eu", Market::EU)] {
+        let mut outcomes = Vec::new();
+        for path in files(folder) {
+            let report = local::ingest_path(&store, &path, Utc::now(), &config, |r| {
+                assert_eq!(r.market, market);
+                outcomes.push(r.decision.outcome);
+            })
+            .unwrap();
+            assert_eq!(report.status, FileStatus::Completed, "{}: {:?}", path.display(), report.reason);
+            assert!(report.summary.balances(), "{}: {:?}", path.display(), report.summary);
+        }
+        assert!(outcomes.contains(&Outcome::Applied), "{folder}: {outcomes:?}");
+        assert!(outcomes.contains(&Outcome::Research), "{folder}: {outcomes:?}");
+        let queued = outcomes.iter().filter(|o| **o == Outcome::Research).count();
+        assert_eq!(
+            store.open_items(market, 1000).unwrap().len(),
+            queued,
+            "{folder}: one item per queued payment"
+        );
+    }
+
+    let ledger = store.count(Table::Ledger).unwrap();
+    let items = store.count(Table::ResearchItems).unwrap();
+    for folder in ["ca", "in", "eu"] {
+        for path in files(folder) {
+            let report = local::ingest_path(&store, &path, Utc::now(), &config, |r| {
+                assert_eq!(r.decision.outcome, Outcome::Duplicate, "{}", path.display());
+            })
+            .unwrap();
+            assert!(report.seen_before);
+        }
+    }
+    assert_eq!(store.count(Table::Ledger).unwrap(), ledger, "replays post nothing");
+    assert_eq!(store.count(Table::ResearchItems).unwrap(), items, "replays queue nothing");
+}
+
+#[test]
+fn a_malformed_file_is_quarantined_with_a_specific_reason() {
+    let store = loaded_store();
+    for path in files("bad") {
+        let report = local::ingest_path(&store, &path, Utc::now(), &IngestConfig::default(), |_| {
+            panic!("nothing may be processed from a bad file")
+        })
+        .unwrap();
+        assert_eq!(report.status, FileStatus::Quarantined);
+        let reason = report.reason.unwrap();
+        assert!(reason.contains(path.file_name().unwrap().to_str().unwrap()), "names the file: {reason}");
+    }
+    assert_eq!(store.count(Table::Ledger).unwrap(), 0);
+    assert_eq!(store.count(Table::Payments).unwrap(), 0);
+}

@@ -32,8 +32,11 @@ pub fn mask_card_numbers(text: &str) -> String {
                 break;
             }
         }
+        let before = text[..i].chars().next_back();
+        let after = text[j..].chars().next();
+        let glued = before.is_some_and(char::is_alphanumeric) || after.is_some_and(char::is_alphanumeric);
         let mut from = 0;
-        while let Some((a, b)) = find_pan(&digits, from) {
+        while let Some((a, b)) = find_pan(&digits, from, glued) {
             out.push_str(&text[copied..digits[a].0]);
             for _ in 0..(b - a - 4) {
                 out.push('*');
@@ -74,7 +77,9 @@ fn network_shape(w: &[u8]) -> bool {
 }
 
 /// Finds the leftmost card-shaped window of a digit run at or after `from`.
-fn find_pan(digits: &[(usize, u8)], from: usize) -> Option<(usize, usize)> {
+/// `glued` says the run touches letters (an IBAN, a reference code): then it is a longer token,
+/// not a card number on its own.
+fn find_pan(digits: &[(usize, u8)], from: usize, glued: bool) -> Option<(usize, usize)> {
     let mut window = Vec::with_capacity(19);
     for start in from..digits.len() {
         for len in PAN_LENGTHS {
@@ -83,7 +88,7 @@ fn find_pan(digits: &[(usize, u8)], from: usize) -> Option<(usize, usize)> {
             }
             window.clear();
             window.extend(digits[start..start + len].iter().map(|d| d.1));
-            let whole_run = start == 0 && len == digits.len();
+            let whole_run = start == 0 && len == digits.len() && !glued;
             if card_shaped(&window, whole_run) {
                 return Some((start, start + len));
             }
@@ -167,6 +172,13 @@ mod tests {
         assert_eq!(mask_card_numbers("0003012340000000000005"), "0003012340000000000005");
         assert_eq!(mask_card_numbers("6121006100001000000004"), "6121006100001000000004");
         assert_eq!(mask_card_numbers("ref 4111111111111111 x"), "ref ************1111 x", "whole run");
+    }
+
+    #[test]
+    fn leaves_ibans_and_qr_references_alone() {
+        assert_eq!(mask_card_numbers("CH2801234000123456789"), "CH2801234000123456789");
+        assert_eq!(mask_card_numbers("000000000000000000000000003"), "000000000000000000000000003");
+        assert_eq!(mask_card_numbers("card378282246310005"), "card***********0005", "Amex shape still found");
     }
 
     #[test]

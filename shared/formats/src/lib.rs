@@ -56,6 +56,9 @@ pub fn open_as<'a, R: BufRead + 'a>(format: Format, ctx: SourceContext, reader: 
 pub fn generate(format: &str, w: &mut impl std::io::Write, payments: u64, seed: u64) -> std::io::Result<()> {
     match format {
         "cpa005" => cpa005::generate::write(w, payments, seed),
+        "camt054" => camt054::generate::write(w, payments, seed),
+        "india-csv" => india::generate::write_csv(w, payments, seed),
+        "india-json" => india::generate::write_json(w, payments, seed),
         other => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("no generator for format {other:?} (expected cpa005, camt054, india-csv, india-json)"),

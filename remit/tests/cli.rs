@@ -1,0 +1,145 @@
+//! The `remit` binary as a user runs it: exit codes, messages, output lines.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn remit(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_remit"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("remit runs")
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn path(rel: &str) -> String {
+    root().join(rel).display().to_string()
+}
+
+fn stdout_lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(o.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn parse_prints_one_json_object_per_payment() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = remit(dir.path(), &["parse", &path("samples/ca/cpa005-rbc-20260315.txt")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines = stdout_lines(&o);
+    assert_eq!(lines.len(), 7);
+    for key in [
+        "market",
+        "format",
+        "bank_ref",
+        "amount",
+        "currency",
+        "direction",
+        "reversal",
+        "value_date",
+        "references",
+        "source",
+    ] {
+        assert!(lines[0].get(key).is_some(), "missing {key}: {}", lines[0]);
+    }
+    assert!(lines[0]["amount"].is_string(), "amounts are decimal strings");
+    assert!(lines[0]["source"]["file"].is_string() && lines[0]["source"]["record"].is_u64());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(!text.contains("372601815908301"), "card numbers are masked");
+}
+
+#[test]
+fn parse_of_a_bad_file_names_file_record_and_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = remit(dir.path(), &["parse", &path("samples/bad/cpa005-altered-amount.txt")]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cpa005-altered-amount.txt") && err.contains("record") && err.contains("trailer"),
+        "{err}"
+    );
+}
+
+/// The moov CO14821 file: 11 payments, 5 debits totalling 201.65; its six credits hold
+/// 1601.46 while its trailer claims 722.20, so the file is refused after the last record.
+#[test]
+fn parse_moov_co14821() {
+    let file = root().join("../shared/corpus/ca/cpa005-moov/CO14821.txt");
+    if !file.exists() {
+        eprintln!("corpus absent ({}): skipping", file.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = remit(dir.path(), &["parse", file.to_str().unwrap()]);
+    let lines = stdout_lines(&o);
+    assert_eq!(lines.len(), 11);
+    let sum = |dir: &str| -> rust_decimal::Decimal {
+        lines
+            .iter()
+            .filter(|l| l["direction"] == dir)
+            .map(|l| l["amount"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap())
+            .sum()
+    };
+    assert_eq!(lines.iter().filter(|l| l["direction"] == "credit").count(), 6);
+    assert_eq!(lines.iter().filter(|l| l["direction"] == "debit").count(), 5);
+    assert_eq!(sum("debit").to_string(), "201.65");
+    assert_eq!(sum("credit").to_string(), "1601.46");
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("trailer says 6 credits totalling 722.20, file holds 6 totalling 1601.46"), "{err}");
+}
+
+#[test]
+fn ingest_twice_posts_nothing_the_second_time() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(remit(dir.path(), &["accounts", "import", &path("samples/accounts.csv")]).status.success());
+    let file = path("samples/ca/cpa005-rbc-20260315.txt");
+    let first = remit(dir.path(), &["ingest", "--json", &file]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let first = stdout_lines(&first);
+    assert!(first
+        .iter()
+        .any(|d| d["decision"] == "applied" && d["account"].as_str().unwrap().ends_with("8301")));
+    assert!(first
+        .iter()
+        .any(|d| d["decision"] == "research" && d["queue_item"].is_string() && d["due_at"].is_string()));
+    for d in &first {
+        assert!(d["confidence"].as_f64().is_some_and(|c| (0.0..=1.0).contains(&c)));
+        assert!(d["reasons"].is_array());
+    }
+    let second = remit(dir.path(), &["ingest", "--json", &file]);
+    let second = stdout_lines(&second);
+    assert_eq!(second.len(), first.len());
+    assert!(second.iter().all(|d| d["decision"] == "duplicate"), "{second:?}");
+    let summary = remit(dir.path(), &["ingest", &file]);
+    let text = String::from_utf8_lossy(&summary.stdout);
+    assert!(text.contains("seen before") && text.contains("applied 0"), "{text}");
+}
+
+#[test]
+fn ingest_of_a_bad_file_exits_2_and_quarantines() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = remit(dir.path(), &["ingest", &path("samples/bad/cpa005-altered-amount.txt")]);
+    assert_eq!(o.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("quarantined") && text.contains("trailer says"), "{text}");
+}
+
+#[test]
+fn queue_list_shows_items_by_market() {
+    let dir = tempfile::tempdir().unwrap();
+    remit(dir.path(), &["accounts", "import", &path("samples/accounts.csv")]);
+    remit(dir.path(), &["ingest", &path("samples/ca/cpa005-rbc-20260315.txt")]);
+    let o = remit(dir.path(), &["queue", "list", "--market", "CA", "--json"]);
+    assert!(o.status.success());
+    let items = stdout_lines(&o);
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|i| i["market"] == "CA"));
+    let dues: Vec<&str> = items.iter().map(|i| i["due_at"].as_str().unwrap()).collect();
+    let mut sorted = dues.clone();
+    sorted.sort();
+    assert_eq!(dues, sorted, "earliest due first");
+}

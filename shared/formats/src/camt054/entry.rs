@@ -1,0 +1,351 @@
+//! One `Ntry` accumulated from the event stream, and how it becomes canonical payments.
+//! Kept apart from the XML walk so the business rules (amount fall-backs, batch checks,
+//! warnings) read without event plumbing around them.
+
+use std::collections::VecDeque;
+
+use chrono::NaiveDate;
+use remit_domain::money::currency;
+use remit_domain::{
+    mask_card_numbers, Direction, Iban, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText,
+    References, SourceFormat,
+};
+
+use crate::{Location, ParseError, SourceContext};
+
+/// What the enclosing `Ntfctn` says about every entry in it.
+#[derive(Debug, Default, Clone)]
+pub(super) struct NtfctnInfo {
+    pub id: Option<String>,
+    pub iban: Option<String>,
+    pub bic: Option<String>,
+}
+
+impl NtfctnInfo {
+    /// The key part naming the sender: servicer BIC, else the notified account, else unknown.
+    fn source_bank(&self) -> String {
+        self.bic.clone().or_else(|| self.iban.clone()).unwrap_or_else(|| "unknown".to_string())
+    }
+}
+
+/// `NtryDtls/Btch` control figures and the `TxDtls` range they describe.
+#[derive(Debug, Default)]
+pub(super) struct Batch {
+    pub nb_of_txs: Option<String>,
+    pub total: Option<Money>,
+    pub first_tx: usize,
+    pub end_tx: usize,
+}
+
+/// One `TxDtls`: one payment.
+#[derive(Debug, Default)]
+pub(super) struct Tx {
+    /// Byte offset of the `TxDtls` start tag.
+    pub offset: u64,
+    pub end_to_end_id: Option<String>,
+    pub acct_svcr_ref: Option<String>,
+    pub instr_id: Option<String>,
+    pub tx_id: Option<String>,
+    pub uetr: Option<String>,
+    pub amount: Option<Money>,
+    pub amount_dtls: Option<Money>,
+    pub direction: Option<Direction>,
+    pub debtor_name: Option<String>,
+    pub ultimate_debtor: Option<String>,
+    pub debtor_iban: Option<String>,
+    pub debtor_other: Option<String>,
+    pub ustrd: Vec<String>,
+    pub creditor_refs: Vec<String>,
+}
+
+/// One `Ntry` as read so far.
+#[derive(Debug, Default)]
+pub(super) struct Entry {
+    pub record: u64,
+    pub offset: u64,
+    pub amount: Option<Money>,
+    pub direction: Option<Direction>,
+    pub reversal: bool,
+    pub status: Option<String>,
+    pub booking_date: Option<NaiveDate>,
+    pub value_date: Option<NaiveDate>,
+    pub acct_svcr_ref: Option<String>,
+    pub txs: Vec<Tx>,
+    pub batches: Vec<Batch>,
+}
+
+/// Parses an amount with its `Ccy`, refusing what a payment cannot be (zero, negative, too
+/// precise, unknown currency). The error names the offending value.
+pub(super) fn parse_amount(text: &str, ccy: Option<&str>) -> Result<Money, String> {
+    let ccy = ccy.ok_or_else(|| format!("amount {text:?} has no Ccy attribute"))?;
+    let cur = currency(ccy).map_err(|e| e.to_string())?;
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("amount is empty".into());
+    }
+    let m = Money::parse(t, cur).map_err(|e| e.to_string())?;
+    if !m.is_positive() {
+        return Err(format!("amount {t} must be positive"));
+    }
+    Ok(m)
+}
+
+/// `YYYY-MM-DD`, or the date part of an ISO date-time.
+pub(super) fn parse_date(text: &str) -> Option<NaiveDate> {
+    let t = text.trim();
+    let d = t.get(..10)?;
+    if t.len() > 10 && !t[10..].starts_with('T') {
+        return None;
+    }
+    NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
+}
+
+/// `CRDT` / `DBIT`.
+pub(super) fn parse_direction(text: &str) -> Option<Direction> {
+    match text.trim() {
+        "CRDT" => Some(Direction::Credit),
+        "DBIT" => Some(Direction::Debit),
+        _ => None,
+    }
+}
+
+/// xs:boolean.
+pub(super) fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim() {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn dir_code(d: Direction) -> &'static str {
+    match d {
+        Direction::Credit => "CRDT",
+        Direction::Debit => "DBIT",
+    }
+}
+
+fn some_text(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl Entry {
+    fn path(&self, rel: &str) -> String {
+        format!("Ntfctn/Ntry[{}]/{rel}", self.record)
+    }
+
+    fn missing(&self, ctx: &SourceContext, rel: &str, problem: &str) -> ParseError {
+        self.missing_at(ctx, self.offset, rel, problem)
+    }
+
+    fn missing_at(&self, ctx: &SourceContext, offset: u64, rel: &str, problem: &str) -> ParseError {
+        ParseError::field(
+            &ctx.file_name,
+            Location::Element { path: self.path(rel), offset },
+            rel.rsplit('/').next().unwrap_or(rel),
+            problem,
+        )
+    }
+
+    /// Warnings every payment of this entry carries: status not booked, control figures that
+    /// do not add up. They route the payments to a person instead of refusing the file.
+    fn entry_warnings(&self, amount: &Money, direction: Direction, tx_amounts: &[Money]) -> Vec<String> {
+        let mut w = Vec::new();
+        match self.status.as_deref() {
+            Some("BOOK") => {}
+            Some(s) => w.push(format!("entry status {s}: not booked")),
+            None => w.push("entry status missing: not known to be booked".to_string()),
+        }
+        for (i, b) in self.batches.iter().enumerate() {
+            let held = b.end_tx - b.first_tx;
+            if held == 0 {
+                continue; // a batch booked without details: the entry is the payment
+            }
+            let label = if self.batches.len() > 1 { format!("batch {}", i + 1) } else { "batch".into() };
+            if let Some(n) = b.nb_of_txs.as_deref() {
+                if n.trim().parse::<usize>().ok() != Some(held) {
+                    w.push(format!(
+                        "{label} says NbOfTxs {} but holds {held} TxDtls: batch count disagrees with the details",
+                        n.trim()
+                    ));
+                }
+            }
+            let amounts = tx_amounts.get(b.first_tx..b.end_tx).unwrap_or_default();
+            if let (Some(total), false) = (&b.total, amounts.is_empty()) {
+                match sum(amounts) {
+                    Some(s) if s == *total => {}
+                    Some(s) => w.push(format!(
+                        "{label} says TtlAmt {total} but its TxDtls add up to {s}: batch total disagrees with the details"
+                    )),
+                    None => w.push(format!(
+                        "{label} says TtlAmt {total} but its TxDtls mix currencies: batch total disagrees with the details"
+                    )),
+                }
+            }
+        }
+        if !self.txs.is_empty() && tx_amounts.len() == self.txs.len() {
+            match sum(tx_amounts) {
+                Some(s) if s == *amount => {}
+                Some(s) => w.push(format!(
+                    "entry amount {amount} {} disagrees with the sum of its TxDtls {s}",
+                    dir_code(direction)
+                )),
+                None => {
+                    w.push(format!("entry amount {amount} disagrees with its TxDtls, which mix currencies"))
+                }
+            }
+        }
+        w
+    }
+
+    /// Turns the finished entry into its payments (one per `TxDtls`, or one for the entry).
+    pub(super) fn into_payments(
+        self,
+        ctx: &SourceContext,
+        ntf: &NtfctnInfo,
+        out: &mut VecDeque<Payment>,
+    ) -> Result<(), ParseError> {
+        let amount = self.amount.ok_or_else(|| self.missing(ctx, "Amt", "missing"))?;
+        let direction = self.direction.ok_or_else(|| self.missing(ctx, "CdtDbtInd", "missing"))?;
+        let value_date = self
+            .value_date
+            .or(self.booking_date)
+            .ok_or_else(|| self.missing(ctx, "ValDt", "missing, and no BookgDt to fall back on"))?;
+
+        // Each detail's amount: its own, else AmtDtls/TxAmt, else the entry's when it is alone.
+        let mut tx_amounts = Vec::with_capacity(self.txs.len());
+        for (i, tx) in self.txs.iter().enumerate() {
+            match tx.amount.or(tx.amount_dtls) {
+                Some(m) => tx_amounts.push(m),
+                None if self.txs.len() == 1 => {}
+                None => {
+                    return Err(self.missing_at(
+                        ctx,
+                        tx.offset,
+                        &format!("NtryDtls/TxDtls[{}]/Amt", i + 1),
+                        &format!(
+                            "missing: the entry holds {} TxDtls and its amount {amount} cannot be split among them",
+                            self.txs.len()
+                        ),
+                    ))
+                }
+            }
+        }
+
+        let common = self.entry_warnings(&amount, direction, &tx_amounts);
+        let source_bank = ntf.source_bank();
+        let status = self.status.clone().unwrap_or_default();
+
+        let base = |position: u32, warnings: Vec<String>| Payment {
+            market: Market::EU,
+            format: SourceFormat::Camt054,
+            source_bank: source_bank.clone(),
+            bank_ref: String::new(),
+            key_basis: KeyBasis::FilePosition,
+            amount,
+            direction,
+            reversal: self.reversal,
+            value_date,
+            booking_date: self.booking_date,
+            payer_name: None,
+            payer_account: None,
+            references: References::default(),
+            source: Provenance {
+                file_id: ctx.file_id,
+                file: ctx.file_name.clone(),
+                record: self.record,
+                offset: self.offset,
+                position,
+            },
+            warnings,
+        };
+        let fallback_ref = |position: u32| {
+            format!("{}/{}/{}", ntf.id.as_deref().unwrap_or("camt054"), self.record, position)
+        };
+
+        if self.txs.is_empty() {
+            let mut p = base(0, common);
+            p.bank_ref =
+                some_text(&self.acct_svcr_ref).map(str::to_string).unwrap_or_else(|| fallback_ref(0));
+            if let Some(r) = some_text(&self.acct_svcr_ref) {
+                p.references.other.push(("acct_svcr_ref".into(), RefText::new(r)));
+            }
+            if !status.is_empty() {
+                p.references.other.push(("status".into(), RefText::new(status.as_str())));
+            }
+            out.push_back(p);
+            return Ok(());
+        }
+
+        for (i, tx) in self.txs.iter().enumerate() {
+            let position = (i + 1) as u32;
+            let mut p = base(position, common.clone());
+            if let Some(m) = tx_amounts.get(i) {
+                p.amount = *m;
+            }
+            if let Some(d) = tx.direction {
+                if d != direction {
+                    p.warnings.push(format!(
+                        "TxDtls says {} but the entry says {}",
+                        dir_code(d),
+                        dir_code(direction)
+                    ));
+                }
+                p.direction = d;
+            }
+            let e2e = some_text(&tx.end_to_end_id).filter(|s| *s != "NOTPROVIDED");
+            p.bank_ref = if let Some(r) = some_text(&tx.acct_svcr_ref) {
+                r.to_string()
+            } else if let Some(r) = some_text(&self.acct_svcr_ref) {
+                format!("{r}/{position}")
+            } else if let Some(r) = e2e {
+                r.to_string()
+            } else {
+                fallback_ref(position)
+            };
+
+            let refs = &mut p.references;
+            refs.end_to_end_id = e2e.map(RefText::from);
+            refs.remittance =
+                tx.ustrd.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(RefText::from).collect();
+            let mut cdtr = tx.creditor_refs.iter().map(|s| s.trim()).filter(|s| !s.is_empty());
+            refs.creditor_reference = cdtr.next().map(RefText::from);
+            for more in cdtr {
+                refs.other.push(("creditor_reference".into(), RefText::from(more)));
+            }
+            let acct_ref = some_text(&tx.acct_svcr_ref).or(some_text(&self.acct_svcr_ref));
+            for (name, v) in [
+                ("acct_svcr_ref", acct_ref),
+                ("instr_id", some_text(&tx.instr_id)),
+                ("tx_id", some_text(&tx.tx_id)),
+                ("uetr", some_text(&tx.uetr)),
+                ("ultimate_debtor", some_text(&tx.ultimate_debtor)),
+                ("status", Some(status.as_str()).filter(|s| !s.is_empty())),
+            ] {
+                if let Some(v) = v {
+                    refs.other.push((name.to_string(), RefText::from(v)));
+                }
+            }
+
+            p.payer_name = some_text(&tx.debtor_name).or(some_text(&tx.ultimate_debtor)).map(str::to_string);
+            p.payer_account = if let Some(raw) = some_text(&tx.debtor_iban) {
+                match raw.parse::<Iban>() {
+                    Ok(iban) => Some(PayerAccount::Iban(iban)),
+                    Err(e) => {
+                        p.warnings.push(mask_card_numbers(&format!("debtor account: {e}")));
+                        Some(PayerAccount::Other(raw.to_string()))
+                    }
+                }
+            } else {
+                some_text(&tx.debtor_other).map(|s| PayerAccount::Other(s.to_string()))
+            };
+            out.push_back(p);
+        }
+        Ok(())
+    }
+}
+
+fn sum(amounts: &[Money]) -> Option<Money> {
+    let (first, rest) = amounts.split_first()?;
+    rest.iter().try_fold(*first, |acc, m| acc.checked_add(m))
+}

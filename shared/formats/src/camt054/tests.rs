@@ -1,0 +1,365 @@
+use super::*;
+use remit_domain::{Direction, FileId, PayerAccount};
+
+fn ctx() -> SourceContext {
+    SourceContext { file_id: FileId::of_bytes(b"test"), file_name: "test.xml".into() }
+}
+
+fn parse(xml: impl AsRef<[u8]>) -> Vec<Result<Payment, ParseError>> {
+    Camt054Reader::new(xml.as_ref(), ctx()).collect()
+}
+
+fn ok(xml: impl AsRef<[u8]>) -> Vec<Payment> {
+    parse(xml).into_iter().collect::<Result<_, _>>().unwrap()
+}
+
+fn err(xml: impl AsRef<[u8]>) -> String {
+    let results = parse(xml);
+    let last = results.last().expect("at least one item");
+    last.as_ref().expect_err("an error").to_string()
+}
+
+/// A whole document of a given version around some `Ntry` elements.
+fn doc(version: &str, entries: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.{version}">
+<BkToCstmrDbtCdtNtfctn>
+<GrpHdr><MsgId>M1</MsgId><CreDtTm>2026-11-20T10:00:00</CreDtTm></GrpHdr>
+<Ntfctn><Id>N1</Id>
+<Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Svcr><FinInstnId><BICFI>COBADEFFXXX</BICFI></FinInstnId></Svcr></Acct>
+{entries}
+</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"#
+    )
+}
+
+/// An entry with the usual header and the given details.
+fn ntry(amt: &str, details: &str) -> String {
+    format!(
+        r#"<Ntry><Amt Ccy="EUR">{amt}</Amt><CdtDbtInd>CRDT</CdtDbtInd><RvslInd>false</RvslInd>
+<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-11-19</Dt></BookgDt><ValDt><Dt>2026-11-20</Dt></ValDt>
+<AcctSvcrRef>ASR1</AcctSvcrRef>{details}</Ntry>"#
+    )
+}
+
+fn tx(amt: &str, inner: &str) -> String {
+    format!(r#"<TxDtls><Amt Ccy="EUR">{amt}</Amt>{inner}</TxDtls>"#)
+}
+
+#[test]
+fn prefixed_namespace_v02() {
+    let xml = r#"<?xml version="1.0"?>
+<ns2:Document xmlns:ns2="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02">
+<ns2:BkToCstmrDbtCdtNtfctn><ns2:Ntfctn><ns2:Id>N9</ns2:Id>
+<ns2:Ntry><ns2:Amt Ccy="EUR">12.50</ns2:Amt><ns2:CdtDbtInd>CRDT</ns2:CdtDbtInd><ns2:Sts>BOOK</ns2:Sts>
+<ns2:ValDt><ns2:Dt>2026-11-20</ns2:Dt></ns2:ValDt>
+<ns2:NtryDtls><ns2:TxDtls><ns2:Refs><ns2:EndToEndId>E1</ns2:EndToEndId></ns2:Refs>
+<ns2:RltdPties><ns2:Dbtr><ns2:Nm>Jürgen Müller</ns2:Nm></ns2:Dbtr></ns2:RltdPties>
+<ns2:RmtInf><ns2:Ustrd>Rechnung 1</ns2:Ustrd></ns2:RmtInf></ns2:TxDtls></ns2:NtryDtls>
+</ns2:Ntry></ns2:Ntfctn></ns2:BkToCstmrDbtCdtNtfctn></ns2:Document>"#;
+    let p = ok(xml);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].amount.to_string(), "12.50 EUR");
+    assert_eq!(p[0].payer_name.as_deref(), Some("Jürgen Müller"));
+    assert_eq!(p[0].references.remittance[0].expose(), "Rechnung 1");
+    assert_eq!(p[0].source_bank, "unknown");
+    assert_eq!(p[0].bank_ref, "E1", "no AcctSvcrRef: the end-to-end id");
+    assert!(p[0].warnings.is_empty(), "{:?}", p[0].warnings);
+}
+
+#[test]
+fn v02_text_status_and_v08_coded_status() {
+    let v02 = doc("02", &ntry("1", "").replace("<Sts><Cd>BOOK</Cd></Sts>", "<Sts>PDNG</Sts>"));
+    let p = ok(v02);
+    assert!(p[0].warnings.iter().any(|w| w == "entry status PDNG: not booked"), "{:?}", p[0].warnings);
+    assert!(p[0].references.other.iter().any(|(k, v)| k == "status" && v.expose() == "PDNG"));
+    let v08 = doc("08", &ntry("1", "").replace("BOOK", "INFO"));
+    let p = ok(v08);
+    assert!(p[0].warnings.iter().any(|w| w.contains("INFO: not booked")));
+    let booked = ok(doc("08", &ntry("1", "")));
+    assert!(booked[0].warnings.is_empty());
+    assert_eq!(booked[0].source_bank, "COBADEFFXXX");
+}
+
+#[test]
+fn date_times_give_their_date() {
+    let e = ntry("1", "")
+        .replace("<Dt>2026-11-19</Dt>", "<DtTm>2026-11-19T23:15:00+01:00</DtTm>")
+        .replace("<ValDt><Dt>2026-11-20</Dt></ValDt>", "");
+    let p = ok(doc("04", &e));
+    assert_eq!(p[0].value_date.to_string(), "2026-11-19", "falls back to BookgDt");
+    assert_eq!(p[0].booking_date.unwrap().to_string(), "2026-11-19");
+}
+
+#[test]
+fn amount_without_decimals() {
+    let p = ok(doc("04", &ntry("300", "")));
+    assert_eq!(p[0].amount.amount().to_string(), "300.00");
+}
+
+#[test]
+fn too_many_decimals_names_the_value() {
+    let e = err(doc("04", &ntry("1.005", "")));
+    assert!(e.contains("1.005"), "{e}");
+    assert!(e.contains("Ntfctn/Ntry[1]/Amt"), "{e}");
+}
+
+#[test]
+fn zero_negative_and_missing_amounts_are_field_errors() {
+    assert!(err(doc("04", &ntry("0.00", ""))).contains("must be positive"));
+    assert!(err(doc("04", &ntry("-5", ""))).contains("must be positive"));
+    let no_ccy = ntry("5", "").replace(r#" Ccy="EUR""#, "");
+    assert!(err(doc("04", &no_ccy)).contains("no Ccy"));
+    let two = format!("{}{}", ntry("1", ""), ntry("2", "").replace(r#"<Amt Ccy="EUR">2</Amt>"#, ""));
+    let results = parse(doc("04", &two));
+    assert_eq!(results.len(), 2, "first entry yields, then the error ends the stream");
+    let e = results[1].as_ref().unwrap_err().to_string();
+    assert!(e.contains("Ntfctn/Ntry[2]/Amt") && e.contains("missing"), "{e}");
+}
+
+#[test]
+fn not_provided_end_to_end_id_is_dropped() {
+    let d = format!("<NtryDtls>{}</NtryDtls>", tx("1", "<Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"));
+    let p = ok(doc("04", &ntry("1", &d)));
+    assert!(p[0].references.end_to_end_id.is_none());
+    assert_eq!(p[0].bank_ref, "ASR1/1");
+}
+
+#[test]
+fn batch_of_three_gives_three_payments() {
+    let d = format!(
+        r#"<NtryDtls><Btch><NbOfTxs>3</NbOfTxs><TtlAmt Ccy="EUR">60</TtlAmt></Btch>{}{}{}</NtryDtls>"#,
+        tx("10", "<Refs><AcctSvcrRef>T1</AcctSvcrRef></Refs>"),
+        tx("20", ""),
+        tx("30", "")
+    );
+    let p = ok(doc("08", &ntry("60.00", &d)));
+    assert_eq!(p.len(), 3);
+    let positions: Vec<u32> = p.iter().map(|p| p.source.position).collect();
+    assert_eq!(positions, [1, 2, 3]);
+    assert_eq!(p[0].bank_ref, "T1");
+    assert_eq!(p[1].bank_ref, "ASR1/2");
+    assert_eq!(p[2].amount.to_string(), "30.00 EUR");
+    assert!(p.iter().all(|p| p.warnings.is_empty() && p.source.record == 1));
+}
+
+#[test]
+fn batch_that_does_not_add_up_is_flagged_not_refused() {
+    let d = format!(
+        r#"<NtryDtls><Btch><NbOfTxs>2</NbOfTxs><TtlAmt Ccy="EUR">25</TtlAmt></Btch>{}{}{}</NtryDtls>"#,
+        tx("10", ""),
+        tx("20", ""),
+        tx("30", "")
+    );
+    let p = ok(doc("08", &ntry("60", &d)));
+    assert_eq!(p.len(), 3);
+    for p in &p {
+        let w = p.warnings.join("|");
+        assert!(w.contains("NbOfTxs 2 but holds 3"), "{w}");
+        assert!(w.contains("TtlAmt 25.00 EUR"), "{w}");
+        assert!(!w.contains("entry amount"), "entry amount matches: {w}");
+    }
+}
+
+#[test]
+fn v02_several_entry_details_blocks() {
+    let d = format!(
+        "<NtryDtls><Btch><NbOfTxs>1</NbOfTxs></Btch>{}</NtryDtls><NtryDtls><Btch><NbOfTxs>1</NbOfTxs></Btch>{}</NtryDtls>",
+        r#"<TxDtls><AmtDtls><TxAmt><Amt Ccy="EUR">4</Amt></TxAmt></AmtDtls></TxDtls>"#,
+        r#"<TxDtls><AmtDtls><TxAmt><Amt Ccy="EUR">6</Amt></TxAmt></AmtDtls></TxDtls>"#
+    );
+    let p = ok(doc("02", &ntry("10", &d).replace("<Sts><Cd>BOOK</Cd></Sts>", "<Sts>BOOK</Sts>")));
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[1].amount.to_string(), "6.00 EUR");
+    assert!(p.iter().all(|p| p.warnings.is_empty()), "{:?}", p[0].warnings);
+}
+
+#[test]
+fn entry_without_details_is_one_payment() {
+    let p = ok(doc("04", &ntry("99.99", "")));
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].source.position, 0);
+    assert_eq!(p[0].bank_ref, "ASR1");
+    assert_eq!(p[0].direction, Direction::Credit);
+}
+
+#[test]
+fn single_detail_without_amount_takes_the_entry_amount() {
+    let d = "<NtryDtls><TxDtls><Refs><UETR>255ae394-9965-4438-ac86-f406feada396</UETR></Refs>\
+<RltdPties><UltmtDbtr><Pty><Nm>Rossi SpA</Nm></Pty></UltmtDbtr></RltdPties></TxDtls></NtryDtls>";
+    let p = ok(doc("08", &ntry("42", d)));
+    assert_eq!(p[0].amount.to_string(), "42.00 EUR");
+    assert_eq!(p[0].payer_name.as_deref(), Some("Rossi SpA"), "ultimate debtor when no debtor");
+    let other: Vec<(&str, &str)> =
+        p[0].references.other.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
+    assert!(other.contains(&("uetr", "255ae394-9965-4438-ac86-f406feada396")), "{other:?}");
+    assert!(other.contains(&("ultimate_debtor", "Rossi SpA")));
+}
+
+#[test]
+fn several_details_without_amounts_are_refused() {
+    let d = "<NtryDtls><TxDtls/><TxDtls/></NtryDtls>";
+    let e = err(doc("02", &ntry("42", d)));
+    assert!(e.contains("TxDtls[1]/Amt") && e.contains("cannot be split"), "{e}");
+}
+
+#[test]
+fn invalid_iban_is_kept_and_flagged() {
+    let d = format!(
+        "<NtryDtls>{}{}</NtryDtls>",
+        tx("1", "<RltdPties><DbtrAcct><Id><IBAN>NL46ABNA0499998748</IBAN></Id></DbtrAcct></RltdPties>"),
+        tx(
+            "1",
+            "<RltdPties><DbtrAcct><Id><IBAN>FR1420041010050500013M02606</IBAN></Id></DbtrAcct></RltdPties>"
+        )
+    );
+    let p = ok(doc("04", &ntry("2", &d)));
+    assert_eq!(p[0].payer_account, Some(PayerAccount::Other("NL46ABNA0499998748".into())));
+    assert!(p[0].warnings.iter().any(|w| w.contains("NL46ABNA0499998748")), "{:?}", p[0].warnings);
+    assert!(matches!(p[1].payer_account, Some(PayerAccount::Iban(_))));
+    assert!(p[1].warnings.is_empty());
+}
+
+#[test]
+fn other_account_ids_are_kept_verbatim() {
+    let d = format!(
+        "<NtryDtls>{}</NtryDtls>",
+        tx("1", "<RltdPties><DbtrAcct><Id><Othr><Id>0012-3456</Id></Othr></Id></DbtrAcct></RltdPties>")
+    );
+    let p = ok(doc("04", &ntry("1", &d)));
+    assert_eq!(p[0].payer_account, Some(PayerAccount::Other("0012-3456".into())));
+}
+
+#[test]
+fn party_wrapper_name_and_structured_reference() {
+    let d = format!(
+        "<NtryDtls>{}</NtryDtls>",
+        tx(
+            "1",
+            "<RltdPties><Dbtr><Pty><Nm>Anne-Sophie Dubois</Nm></Pty></Dbtr></RltdPties>\
+<RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp><Ref>RF49AMX4412003</Ref></CdtrRefInf></Strd></RmtInf>"
+        )
+    );
+    let p = ok(doc("08", &ntry("1", &d)));
+    assert_eq!(p[0].payer_name.as_deref(), Some("Anne-Sophie Dubois"));
+    assert_eq!(p[0].references.creditor_reference.as_ref().unwrap().expose(), "RF49AMX4412003");
+}
+
+#[test]
+fn debit_and_reversal() {
+    let e = ntry("1", "").replace("CRDT", "DBIT").replace("<RvslInd>false", "<RvslInd>true");
+    let p = ok(doc("04", &e));
+    assert_eq!(p[0].direction, Direction::Debit);
+    assert!(p[0].reversal);
+    assert!(err(doc("04", &ntry("1", "").replace("CRDT", "CRED"))).contains("CRDT or DBIT"));
+}
+
+#[test]
+fn bom_is_accepted_and_offsets_point_at_the_entry() {
+    let xml = doc("08", &format!("{}\n{}", ntry("1", ""), ntry("2", "")));
+    let mut bytes = BOM.to_vec();
+    bytes.extend_from_slice(xml.as_bytes());
+    let p = ok(&bytes);
+    assert_eq!(p.len(), 2);
+    for (i, p) in p.iter().enumerate() {
+        let at = p.source.offset as usize;
+        assert!(bytes[at..].starts_with(b"<Ntry>"), "entry {i} offset {at}");
+        assert_eq!(p.source.record, i as u64 + 1);
+    }
+}
+
+#[test]
+fn camt053_is_refused_clearly() {
+    let xml = r#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><Stmt/></BkToCstmrStmt></Document>"#;
+    let e = err(xml);
+    assert!(e.contains("camt.053 statement, not a camt.054 notification"), "{e}");
+    assert!(err("<Invoice/>").contains("not a camt.054 notification"));
+    assert!(err("").contains("no camt.054"));
+    assert!(err("<Document/>").contains("no camt.054"));
+    assert!(err("hello").contains("not XML"));
+}
+
+#[test]
+fn malformed_and_truncated_xml_are_structure_errors() {
+    let xml = doc("04", &ntry("1", ""));
+    let cut = &xml[..xml.find("<ValDt>").unwrap() + 12];
+    let e = err(cut);
+    assert!(e.contains("Ntfctn/Ntry[1]/ValDt") || e.contains("end of file"), "{e}");
+    let bad = xml.replace("</CdtDbtInd>", "</CdtDbtIndX>");
+    let e = err(bad);
+    assert!(e.contains("malformed XML") && e.contains("Ntry[1]"), "{e}");
+    let results = parse(doc("04", &format!("{}<Ntry><Amt", ntry("1", ""))));
+    assert!(results[0].is_ok() && results.last().unwrap().is_err());
+}
+
+#[test]
+fn generated_files_parse_back() {
+    let mut out = Vec::new();
+    generate::write(&mut out, 500, 7).unwrap();
+    let mut again = Vec::new();
+    generate::write(&mut again, 500, 7).unwrap();
+    assert_eq!(out, again, "deterministic");
+    let p = ok(&out);
+    assert_eq!(p.len(), 500);
+    assert!(p.iter().all(|p| p.warnings.is_empty()), "{:?}", p.iter().find(|p| !p.warnings.is_empty()));
+    assert!(p.iter().any(|p| p.source.position == 0), "some entries without details");
+    assert!(p.iter().any(|p| p.source.position >= 2), "some batches");
+    assert!(p.iter().any(|p| p.references.creditor_reference.is_some()));
+    assert!(p
+        .iter()
+        .all(|p| matches!(p.payer_account, Some(PayerAccount::Iban(_))) || p.source.position == 0));
+}
+
+#[test]
+fn project_samples_parse() {
+    for (name, bytes, count) in [
+        ("v02", &include_bytes!("../../../../samples/eu/camt054-v02-sepa-credits.xml")[..], 4),
+        ("v04", &include_bytes!("../../../../samples/eu/camt054-v04-card-payments.xml")[..], 4),
+        ("v08", &include_bytes!("../../../../samples/eu/camt054-v08-batch.xml")[..], 5),
+    ] {
+        let p = ok(bytes);
+        assert_eq!(p.len(), count, "{name}");
+        for p in &p {
+            assert!(
+                p.warnings.iter().all(|w| w.contains("PDNG")),
+                "{name}: only the pending entry warns: {:?}",
+                p.warnings
+            );
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+        let _ = parse(&bytes);
+    }
+
+    #[test]
+    fn mutated_files_never_panic(
+        edits in proptest::collection::vec((0usize..4000, proptest::num::u8::ANY, 0u8..3), 1..6),
+    ) {
+        let d = format!(
+            r#"<NtryDtls><Btch><NbOfTxs>2</NbOfTxs><TtlAmt Ccy="EUR">3</TtlAmt></Btch>{}{}</NtryDtls>"#,
+            tx("1", "<Refs><EndToEndId>E</EndToEndId></Refs><RltdPties><Dbtr><Pty><Nm>Zoë</Nm></Pty></Dbtr></RltdPties>"),
+            tx("2", "<RmtInf><Ustrd>3466 712768 42680</Ustrd></RmtInf>")
+        );
+        let mut bytes = doc("08", &ntry("3", &d)).into_bytes();
+        for (at, b, op) in edits {
+            if bytes.is_empty() { break; }
+            let at = at % bytes.len();
+            match op {
+                0 => bytes[at] = b,
+                1 => { bytes.remove(at); }
+                _ => bytes.insert(at, b),
+            }
+        }
+        let results = parse(&bytes);
+        // After an error the stream ends.
+        if let Some(i) = results.iter().position(Result::is_err) {
+            proptest::prop_assert_eq!(i, results.len() - 1);
+        }
+    }
+}

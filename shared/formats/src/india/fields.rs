@@ -1,0 +1,434 @@
+//! What every Indian e-collect record carries, whatever the bank calls it, and how its text
+//! becomes a `Payment`. CSV and JSON readers only find the values; this module judges them, so
+//! both formats accept and refuse exactly the same amounts, dates and references.
+
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use chrono::{NaiveDate, NaiveTime};
+use remit_domain::money::{self, Currency};
+use remit_domain::{
+    mask_card_numbers, Direction, Ifsc, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText,
+    References, SourceFormat, Utr,
+};
+use rust_decimal::Decimal;
+
+/// The bank that collected the money is not named by these files, so every e-collect payment
+/// shares one source for its key; the UTR alone is unique across Indian banks.
+pub(crate) const SOURCE_BANK: &str = "ecollect";
+
+/// A canonical e-collect field.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Field {
+    Utr,
+    VirtualAccount,
+    RemitterName,
+    RemitterAccount,
+    RemitterIfsc,
+    Amount,
+    Date,
+    Mode,
+    Narration,
+    Currency,
+    DebitCredit,
+    AlertSequence,
+}
+
+impl Field {
+    pub(crate) const ALL: [Field; 12] = [
+        Field::Utr,
+        Field::VirtualAccount,
+        Field::RemitterName,
+        Field::RemitterAccount,
+        Field::RemitterIfsc,
+        Field::Amount,
+        Field::Date,
+        Field::Mode,
+        Field::Narration,
+        Field::Currency,
+        Field::DebitCredit,
+        Field::AlertSequence,
+    ];
+    pub(crate) const COUNT: usize = Self::ALL.len();
+
+    /// Names banks use for this field, most specific first.
+    pub(crate) fn synonyms(self) -> &'static [&'static str] {
+        match self {
+            Field::Amount => &[
+                "Amount",
+                "Amount (INR)",
+                "Txn Amount",
+                "Transaction Amount",
+                "Amt",
+                "Credit Amount",
+                "Cr Amount",
+            ],
+            Field::Utr => &[
+                "UTR",
+                "UTR No",
+                "UTR Number",
+                "User Reference Number",
+                "Transaction Reference",
+                "Bank Reference No",
+                "RRN",
+            ],
+            Field::VirtualAccount => &[
+                "Virtual Account",
+                "Virtual Account No",
+                "Virtual Account Number",
+                "VAN",
+                "Beneficiary Account No",
+                "Collection Account",
+            ],
+            Field::RemitterName => &["Remitter Name", "Sender Name", "Payer Name", "Customer Name"],
+            Field::RemitterAccount => &[
+                "Remitter Account",
+                "Remitter A/c No",
+                "Remitter Account No",
+                "Remitter Account Number",
+                "Sender Account Number",
+                "Payer Account",
+            ],
+            Field::RemitterIfsc => &["Remitter IFSC", "IFSC", "Sender IFSC", "IFSC Code"],
+            Field::Date => &["Value Date", "Txn Date", "Transaction Date", "Date", "Credit Date"],
+            Field::Mode => &["Mode", "Payment Mode", "Txn Type", "Transfer Type", "Mnemonic Code"],
+            Field::Narration => &["Narration", "Remarks", "Description", "Transaction Description"],
+            Field::Currency => &["Currency", "Ccy"],
+            Field::DebitCredit => &["Debit Credit", "Dr/Cr", "Cr/Dr", "Type"],
+            Field::AlertSequence => &["Alert Sequence No", "Alert Sequence Number", "Alert Seq No"],
+        }
+    }
+
+    /// The name used in errors when the file never named the field.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Field::Utr => "User Reference Number",
+            Field::Amount => "Transaction Amount",
+            Field::Date => "Value Date",
+            other => other.synonyms()[0],
+        }
+    }
+
+    /// Recognises a header or key, ignoring case, spaces and punctuation; also returns the
+    /// synonym's rank so the most specific of two matching columns wins.
+    pub(crate) fn for_name(name: &str) -> Option<(Field, usize)> {
+        static TABLE: OnceLock<Vec<(String, Field, usize)>> = OnceLock::new();
+        let table = TABLE.get_or_init(|| {
+            Field::ALL
+                .iter()
+                .flat_map(|&f| f.synonyms().iter().enumerate().map(move |(rank, s)| (normalise(s), f, rank)))
+                .collect()
+        });
+        let n = normalise(name);
+        table.iter().find(|(s, _, _)| *s == n).map(|&(_, f, rank)| (f, rank))
+    }
+}
+
+/// Lower-case letters and digits only: "Remitter A/c No." and "remitter a/c no" are one name.
+pub(crate) fn normalise(name: &str) -> String {
+    name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// The raw text of one record, by canonical field; empty values count as absent.
+#[derive(Default, Debug, Clone)]
+pub(crate) struct RawRecord {
+    values: [Option<String>; Field::COUNT],
+}
+
+impl RawRecord {
+    pub(crate) fn set(&mut self, field: Field, value: &str) {
+        let v = value.trim();
+        self.values[field as usize] = (!v.is_empty()).then(|| v.to_string());
+    }
+
+    pub(crate) fn get(&self, field: Field) -> Option<&str> {
+        self.values[field as usize].as_deref()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        for v in &mut self.values {
+            *v = None;
+        }
+    }
+}
+
+/// A field whose value is missing or wrong; the reader adds where it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldProblem {
+    pub field: Field,
+    pub problem: String,
+}
+
+fn problem(field: Field, text: impl Into<String>) -> FieldProblem {
+    FieldProblem { field, problem: text.into() }
+}
+
+/// Strips a leading prefix, ignoring ASCII case.
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+}
+
+/// True when comma groups follow the western (`123,456`) or Indian lakh (`1,23,456`) pattern.
+fn valid_grouping(int: &str) -> bool {
+    let groups: Vec<&str> = int.split(',').collect();
+    if groups.iter().any(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit())) {
+        return false;
+    }
+    if groups.len() == 1 {
+        return true;
+    }
+    let (first, rest) = (groups[0], &groups[1..]);
+    let (middle, last) = rest.split_at(rest.len() - 1);
+    if last[0].len() != 3 {
+        return false;
+    }
+    let western = first.len() <= 3 && middle.iter().all(|g| g.len() == 3);
+    let lakh = first.len() <= 2 && middle.iter().all(|g| g.len() == 2);
+    western || lakh
+}
+
+/// Parses an amount as banks write it: `1,23,456.78`, `123,456.78`, `123456.78`, with an
+/// optional `INR`, `Rs.` or `₹` in front. Zero and negative amounts are refused.
+pub(crate) fn parse_amount(text: &str) -> Result<Decimal, String> {
+    let bad = |why: &str| format!("amount {text:?} {why}");
+    let mut t = text.trim();
+    for prefix in ["INR", "Rs.", "Rs", "₹"] {
+        if let Some(rest) = strip_prefix_ci(t, prefix) {
+            t = rest.trim_start();
+            break;
+        }
+    }
+    if t.starts_with('-') || (t.starts_with('(') && t.ends_with(')')) {
+        return Err(bad("is negative; a credit must be positive"));
+    }
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let (int, frac) = match t.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (t, None),
+    };
+    if int.is_empty() || !valid_grouping(int) {
+        return Err(bad("is not a number (expected e.g. 1,23,456.78 or 123456.78)"));
+    }
+    if let Some(f) = frac {
+        if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("is not a number (expected e.g. 1,23,456.78 or 123456.78)"));
+        }
+        if f.trim_end_matches('0').len() > 2 {
+            return Err(bad("has more than 2 decimals"));
+        }
+    }
+    let digits: String = int.chars().filter(|&c| c != ',').collect();
+    let plain = match frac {
+        Some(f) => format!("{digits}.{f}"),
+        None => digits,
+    };
+    let amount = Decimal::from_str(&plain).map_err(|_| bad("is too large"))?;
+    if amount.is_zero() {
+        return Err(bad("is zero; a payment must be positive"));
+    }
+    Ok(amount)
+}
+
+fn month_number(m: &str) -> Option<u32> {
+    if !m.is_empty() && m.len() <= 2 && m.bytes().all(|b| b.is_ascii_digit()) {
+        return m.parse().ok();
+    }
+    const MONTHS: [&str; 12] =
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    let lower = m.to_ascii_lowercase();
+    let pos = MONTHS.iter().position(|&x| x == lower || (lower == "sept" && x == "sep"))?;
+    Some(pos as u32 + 1)
+}
+
+fn small_number(s: &str, max_len: usize) -> Option<u32> {
+    (!s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+/// Parses `DD-MM-YYYY`, `DD/MM/YYYY`, `YYYY-MM-DD` or `DD-Mon-YYYY`, optionally followed by a
+/// `hh:mm:ss` time (ignored: payments are dated, not timed). Two-digit years are refused as
+/// ambiguous.
+pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    let bad = || {
+        format!("date {text:?} is not a date (expected DD-MM-YYYY, DD/MM/YYYY, YYYY-MM-DD or DD-Mon-YYYY)")
+    };
+    let t = text.trim();
+    let iso_t = t.len() > 10 && t.as_bytes()[10] == b'T' && t.as_bytes()[..4].iter().all(u8::is_ascii_digit);
+    let (date, time) = if iso_t {
+        (&t[..10], Some(&t[11..]))
+    } else {
+        match t.split_once(char::is_whitespace) {
+            Some((d, rest)) => (d, Some(rest.trim())),
+            None => (t, None),
+        }
+    };
+    if let Some(time) = time {
+        let ok = NaiveTime::parse_from_str(time, "%H:%M:%S").is_ok()
+            || NaiveTime::parse_from_str(time, "%H:%M:%S%.f").is_ok()
+            || NaiveTime::parse_from_str(time, "%H:%M").is_ok();
+        if !ok {
+            return Err(format!("date {text:?} has a time that is not hh:mm:ss"));
+        }
+    }
+    let sep = if date.contains('/') { '/' } else { '-' };
+    let parts: Vec<&str> = date.split(sep).collect();
+    if parts.len() != 3 {
+        return Err(bad());
+    }
+    let (y, m, d) = if parts[0].len() == 4 && sep == '-' {
+        (small_number(parts[0], 4), small_number(parts[1], 2), small_number(parts[2], 2))
+    } else {
+        let y = (parts[2].len() == 4).then(|| small_number(parts[2], 4)).flatten();
+        (y, month_number(parts[1]), small_number(parts[0], 2))
+    };
+    let (Some(y), Some(m), Some(d)) = (y, m, d) else {
+        return Err(bad());
+    };
+    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(|| format!("date {text:?} does not exist"))
+}
+
+/// Reads a debit/credit flag; absent means credit, as e-collect files are credit files.
+pub(crate) fn parse_direction(text: Option<&str>) -> Result<Direction, String> {
+    let Some(t) = text else { return Ok(Direction::Credit) };
+    match t.trim().to_ascii_uppercase().as_str() {
+        "C" | "CR" | "CREDIT" => Ok(Direction::Credit),
+        "D" | "DR" | "DEBIT" => Ok(Direction::Debit),
+        _ => Err(format!("debit/credit flag {t:?} is neither C/CR/Credit nor D/DR/Debit")),
+    }
+}
+
+/// Turns one record's text into a canonical payment, or names the first field that is wrong.
+pub(crate) fn build_payment(
+    raw: &RawRecord,
+    format: SourceFormat,
+    source: Provenance,
+) -> Result<Payment, FieldProblem> {
+    let required = |f: Field| raw.get(f).ok_or_else(|| problem(f, "is missing"));
+
+    let utr_text = required(Field::Utr)?;
+    let utr = Utr::from_str(utr_text).map_err(|e| problem(Field::Utr, e.to_string()))?;
+
+    let currency: Currency = match raw.get(Field::Currency) {
+        Some(c) => {
+            money::currency(&c.to_ascii_uppercase()).map_err(|e| problem(Field::Currency, e.to_string()))?
+        }
+        None => Currency::INR,
+    };
+    let amount_text = required(Field::Amount)?;
+    let amount = parse_amount(amount_text).map_err(|e| problem(Field::Amount, e))?;
+    let amount = Money::new(amount, currency).map_err(|e| problem(Field::Amount, e.to_string()))?;
+
+    let value_date = parse_date(required(Field::Date)?).map_err(|e| problem(Field::Date, e))?;
+    let direction =
+        parse_direction(raw.get(Field::DebitCredit)).map_err(|e| problem(Field::DebitCredit, e))?;
+
+    let mut warnings = Vec::new();
+    let ifsc = raw.get(Field::RemitterIfsc).and_then(|text| match Ifsc::from_str(text) {
+        Ok(i) => Some(i),
+        Err(_) => {
+            warnings.push(format!(
+                "remitter IFSC {:?} is not a valid IFSC (4 letters, 0, 6 letters or digits); kept the account without it",
+                mask_card_numbers(text)
+            ));
+            None
+        }
+    });
+    // An IFSC without an account names a branch, not a payer: it is dropped.
+    let payer_account = raw
+        .get(Field::RemitterAccount)
+        .map(|account| PayerAccount::Remitter { account: account.to_string(), ifsc });
+
+    let mut references = References {
+        virtual_account: raw.get(Field::VirtualAccount).map(RefText::from),
+        utr: Some(utr.clone()),
+        ..References::default()
+    };
+    if let Some(n) = raw.get(Field::Narration) {
+        references.remittance.push(RefText::from(n));
+    }
+    if let Some(m) = raw.get(Field::Mode) {
+        references.other.push(("mode".to_string(), RefText::from(m)));
+    }
+    if let Some(s) = raw.get(Field::AlertSequence) {
+        references.other.push(("alert_sequence".to_string(), RefText::from(s)));
+    }
+
+    Ok(Payment {
+        market: Market::IN,
+        format,
+        source_bank: SOURCE_BANK.to_string(),
+        bank_ref: utr.as_str().to_string(),
+        key_basis: KeyBasis::BankReference,
+        amount,
+        direction,
+        reversal: false,
+        value_date,
+        booking_date: None,
+        payer_name: raw.get(Field::RemitterName).map(str::to_string),
+        payer_account,
+        references,
+        source,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn amounts_in_every_grouping() {
+        assert_eq!(parse_amount("1,23,456.78").unwrap(), dec!(123456.78));
+        assert_eq!(parse_amount("12,34,56,789.00").unwrap(), dec!(123456789.00));
+        assert_eq!(parse_amount("123,456.78").unwrap(), dec!(123456.78));
+        assert_eq!(parse_amount("1,234,567").unwrap(), dec!(1234567));
+        assert_eq!(parse_amount("123456.78").unwrap(), dec!(123456.78));
+        assert_eq!(parse_amount("INR 5,000.00").unwrap(), dec!(5000));
+        assert_eq!(parse_amount("Rs.5000").unwrap(), dec!(5000));
+        assert_eq!(parse_amount("₹ 45,000").unwrap(), dec!(45000));
+        assert_eq!(parse_amount("100.500").unwrap(), dec!(100.5), "trailing zeros are not precision");
+    }
+
+    #[test]
+    fn amounts_refused() {
+        for bad in ["", "abc", "1,2345.00", "12,3,456", "1.234", "-5.00", "0.00", "1.", "1e5", "1,23,45"] {
+            let err = parse_amount(bad).unwrap_err();
+            assert!(err.contains(&format!("{bad:?}")), "{err}");
+        }
+        assert!(parse_amount("1.234").unwrap_err().contains("more than 2 decimals"));
+    }
+
+    #[test]
+    fn each_date_format() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        for s in [
+            "21-11-2026",
+            "21/11/2026",
+            "2026-11-21",
+            "21-Nov-2026",
+            "21-NOV-2026",
+            "21-11-2026 14:05:09",
+            "21/11/2026 09:30:00",
+            "2026-11-21T14:05:09",
+            "21-Nov-2026 23:59:59",
+        ] {
+            assert_eq!(parse_date(s), Ok(d), "{s}");
+        }
+        assert_eq!(parse_date("01-Oct-2026"), Ok(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()));
+        for bad in ["31-02-2026", "21-11-26", "2026/11/21", "21-Foo-2026", "21-11-2026 25:00:00", "x"] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn header_synonyms_ignore_case_and_punctuation() {
+        assert_eq!(Field::for_name("AMOUNT (INR)").map(|f| f.0), Some(Field::Amount));
+        assert_eq!(Field::for_name("remitter a/c no.").map(|f| f.0), Some(Field::RemitterAccount));
+        assert_eq!(Field::for_name("Dr/Cr").map(|f| f.0), Some(Field::DebitCredit));
+        assert_eq!(Field::for_name("txn type").map(|f| f.0), Some(Field::Mode));
+        assert_eq!(Field::for_name("Sr No"), None);
+    }
+}

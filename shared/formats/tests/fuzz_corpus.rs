@@ -1,0 +1,54 @@
+//! Replays the committed fuzz corpus (`fuzz/corpus/<target>/`) through the readers on the stable
+//! toolchain: every seed and every crash the fuzzers ever found must read without a panic.
+
+use std::fs;
+use std::path::Path;
+
+use remit_domain::FileId;
+use remit_formats::{Format, SourceContext};
+
+fn replay(target: &str, format: Option<Format>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(target);
+    let entries = fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut n = 0;
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let data = fs::read(&path).unwrap();
+        let ctx = SourceContext { file_id: FileId::of_bytes(&data), file_name: path.display().to_string() };
+        match format {
+            Some(f) => remit_formats::open_as(f, ctx, &data[..]).for_each(drop),
+            None => {
+                if let Ok((_, s)) = remit_formats::open(ctx, &data[..]) {
+                    s.for_each(drop)
+                }
+            }
+        }
+        n += 1;
+    }
+    assert!(n > 0, "{} holds no seeds", dir.display());
+}
+
+#[test]
+fn cpa005_corpus() {
+    replay("cpa005", Some(Format::Cpa005));
+}
+
+#[test]
+fn camt054_corpus() {
+    replay("camt054", Some(Format::Camt054));
+}
+
+#[test]
+fn india_csv_corpus() {
+    replay("india_csv", Some(Format::IndiaCsv));
+}
+
+#[test]
+fn india_json_corpus() {
+    replay("india_json", Some(Format::IndiaJson));
+}
+
+#[test]
+fn detect_corpus() {
+    replay("detect", None);
+}
