@@ -45,6 +45,17 @@ fn item(store_key: &remit_domain::PaymentKey, id: &str, market: Market, due_hour
     }
 }
 
+fn posting_to_card_a(p: &remit_domain::Payment) -> Posting {
+    Posting {
+        payment_key: p.key(),
+        account: CARD_A.parse().unwrap(),
+        amount: p.amount,
+        file_id: p.source.file_id,
+        posted_at: now(),
+        decision: decision(Outcome::Applied),
+    }
+}
+
 /// Runs every contract check against stores made by `new_store`.
 pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
     accounts_by_key_and_index(&new_store());
@@ -131,14 +142,7 @@ fn posting_is_exactly_once<S: Store>(s: &S) {
     s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
     let p = payment("T2", 12345, CARD_A, FileId::of_bytes(b"f"), 2);
     s.receive_payment(&p, now()).unwrap();
-    let posting = Posting {
-        payment_key: p.key(),
-        account: CARD_A.parse().unwrap(),
-        amount: p.amount,
-        file_id: p.source.file_id,
-        posted_at: now(),
-        decision: decision(Outcome::Applied),
-    };
+    let posting = posting_to_card_a(&p);
     assert_eq!(s.post(&posting).unwrap(), Transition::Done);
     assert_eq!(s.post(&posting).unwrap(), Transition::AlreadyDone);
     let acct = s.account(&CARD_A.parse().unwrap()).unwrap().unwrap();
@@ -173,14 +177,7 @@ fn decisions_exclude_each_other<S: Store>(s: &S) {
     s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
     let p = payment("X1", 500, CARD_A, FileId::of_bytes(b"f"), 1);
     s.receive_payment(&p, now()).unwrap();
-    let posting = Posting {
-        payment_key: p.key(),
-        account: CARD_A.parse().unwrap(),
-        amount: p.amount,
-        file_id: p.source.file_id,
-        posted_at: now(),
-        decision: decision(Outcome::Applied),
-    };
+    let posting = posting_to_card_a(&p);
     assert_eq!(s.post(&posting).unwrap(), Transition::Done);
     // A concurrent run that decided "research" must not queue a posted payment.
     assert_eq!(s.enqueue(&item(&p.key(), "RQ-CA-race", Market::CA, 1)).unwrap(), Transition::AlreadyDone);
@@ -193,7 +190,7 @@ fn decisions_exclude_each_other<S: Store>(s: &S) {
     let q = payment("X2", 700, CARD_A, FileId::of_bytes(b"f"), 2);
     s.receive_payment(&q, now()).unwrap();
     assert_eq!(s.enqueue(&item(&q.key(), "RQ-CA-q", Market::CA, 1)).unwrap(), Transition::Done);
-    let posting = Posting { payment_key: q.key(), ..posting };
+    let posting = posting_to_card_a(&q);
     assert_eq!(s.post(&posting).unwrap(), Transition::AlreadyDone);
     assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), Decimal::new(500, 2));
 }

@@ -8,6 +8,7 @@ pub mod cpa005;
 pub mod detect;
 pub mod error;
 pub mod india;
+mod synth;
 
 use std::io::BufRead;
 

@@ -1,6 +1,7 @@
 //! Synthetic camt.054.001.08 notifications, deterministic from a seed, for benchmarks and load
 //! tests (100 MB files): no rand crate, one buffered write per entry.
 
+use crate::synth::Rng;
 use std::io::{self, Write};
 
 /// The EU card accounts of `samples/accounts.csv`: card number as payers write it, RF
@@ -38,26 +39,9 @@ const LAST: [&str; 16] = [
 const COUNTRIES: [(&str, usize); 6] =
     [("DE", 18), ("FR", 23), ("NL", 14), ("AT", 16), ("ES", 20), ("BE", 12)];
 
-/// splitmix64: tiny, fast, and good enough to vary synthetic data reproducibly.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 /// A valid IBAN (mod-97 check digits computed) with a numeric BBAN: NL wants letters, so its
 /// bank code is a fixed `ABNA`.
-fn iban(rng: &mut SplitMix) -> String {
+fn iban(rng: &mut Rng) -> String {
     let (cc, len) = COUNTRIES[rng.below(COUNTRIES.len() as u64) as usize];
     let mut bban = String::with_capacity(len);
     if cc == "NL" {
@@ -86,7 +70,7 @@ fn amount(cents: u64) -> String {
 /// Writes a camt.054.001.08 notification with `payments` payments (one `TxDtls` each, or an
 /// entry without details), batches of 2-6 among them. Same seed, same bytes.
 pub fn write(w: &mut impl Write, payments: u64, seed: u64) -> io::Result<()> {
-    let mut rng = SplitMix(seed);
+    let mut rng = Rng::new(seed);
     let dates: Vec<String> = (1..=28).map(|d| format!("2026-11-{d:02}")).collect();
     let own_iban = with_check_digits("DE", "500700100093764321");
     write!(

@@ -1,6 +1,7 @@
 //! Synthetic CPA-005 files for benchmarks and load tests: valid, deterministic per seed, and
 //! fast enough to write hundreds of megabytes (one reused record buffer, no allocation per row).
 
+use crate::synth::Rng;
 use std::io::{self, BufWriter, Write};
 
 use super::record::{FIRST_SEGMENT, RECORD_LEN, SEGMENTS, SEGMENT_LEN};
@@ -37,23 +38,6 @@ const NAMES: [&str; 12] = [
 /// Canadian institution numbers (BMO, BNS, RBC, TD, NBC, CIBC, Desjardins).
 const INSTITUTIONS: [&[u8; 3]; 7] = [b"001", b"002", b"003", b"004", b"006", b"010", b"815"];
 
-/// splitmix64: tiny, fast and deterministic; quality is ample for test data.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 /// Writes `value` as exactly `out.len()` zero-padded decimal digits (truncating high digits).
 fn put_num(out: &mut [u8], mut value: u64) {
     for b in out.iter_mut().rev() {
@@ -78,7 +62,7 @@ pub fn write(w: &mut impl Write, payments: u64, seed: u64) -> io::Result<()> {
     }
     let names: Vec<Vec<u8>> =
         NAMES.iter().map(|n| encoding_rs::WINDOWS_1252.encode(n).0.into_owned()).collect();
-    let mut rng = SplitMix(seed);
+    let mut rng = Rng::new(seed);
     let mut w = BufWriter::with_capacity(1 << 17, w);
     let mut rec = [b' '; RECORD_LEN + 2];
 

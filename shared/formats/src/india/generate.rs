@@ -1,28 +1,8 @@
 //! Deterministic synthetic e-collect files for benchmarks and load tests: the same seed always
 //! gives the same bytes, and no random-number crate is needed.
 
+use crate::synth::Rng;
 use std::io::{self, Write};
-
-/// splitmix64: tiny, fast, and good enough to vary synthetic rows.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 /// Virtual accounts of `samples/accounts.csv` with their holders, so some rows match.
 const KNOWN: [(&str, &str); 4] = [
@@ -74,12 +54,12 @@ struct Row {
     narration: &'static str,
 }
 
-fn row(rng: &mut SplitMix64, i: u64) -> Row {
+fn row(rng: &mut Rng, i: u64) -> Row {
     let (va, name) = if rng.below(4) == 0 {
         let (va, name) = KNOWN[rng.below(4) as usize];
         (va.to_string(), name)
     } else {
-        (format!("AMEX01{:08}", rng.below(100_000_000)), rng.pick(&NAMES))
+        (format!("AMEX01{:08}", rng.below(100_000_000)), *rng.pick(&NAMES))
     };
     let mode = MODES[(i % 4) as usize];
     let n = i / 4;
@@ -107,7 +87,7 @@ fn row(rng: &mut SplitMix64, i: u64) -> Row {
         day,
         mode,
         utr,
-        narration: rng.pick(&NARRATIONS),
+        narration: rng.pick::<&str>(&NARRATIONS),
     }
 }
 
@@ -139,7 +119,7 @@ const FLUSH_AT: usize = 256 * 1024;
 /// Writes a bank MIS CSV (BOM, CRLF, lakh-grouped quoted amounts, `Total` row) of `payments`
 /// rows.
 pub fn write_csv(w: &mut impl Write, payments: u64, seed: u64) -> io::Result<()> {
-    let mut rng = SplitMix64(seed);
+    let mut rng = Rng::new(seed);
     let mut buf = Vec::with_capacity(FLUSH_AT + 1024);
     buf.extend_from_slice(b"\xEF\xBB\xBFSr No,UTR No,Virtual Account No,Remitter Name,Remitter A/c No,Remitter IFSC,Amount (INR),Txn Date,Mode,Narration\r\n");
     let mut total: u128 = 0;
@@ -166,7 +146,7 @@ pub fn write_csv(w: &mut impl Write, payments: u64, seed: u64) -> io::Result<()>
 /// Writes a push-alert JSON file of `payments` alerts; amounts alternate between JSON strings
 /// and JSON numbers, as banks send both.
 pub fn write_json(w: &mut impl Write, payments: u64, seed: u64) -> io::Result<()> {
-    let mut rng = SplitMix64(seed);
+    let mut rng = Rng::new(seed);
     let mut buf = Vec::with_capacity(FLUSH_AT + 1024);
     buf.extend_from_slice(b"{\"GenericCorporateAlertRequest\":[\n");
     for i in 0..payments {

@@ -263,17 +263,8 @@ impl<R: BufRead> Iterator for IndiaJsonReader<R> {
         if self.done {
             return None;
         }
-        match self.step() {
-            Ok(Some(p)) => Some(Ok(p)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        let step = self.step();
+        super::end_at_first_error(&mut self.done, step)
     }
 }
 

@@ -9,6 +9,10 @@ mod json;
 
 use std::io::BufRead;
 
+use remit_domain::Payment;
+
+use crate::ParseError;
+
 pub use self::csv::IndiaCsvReader;
 pub use self::json::IndiaJsonReader;
 
@@ -28,6 +32,19 @@ fn strip_bom<R: BufRead>(r: &mut R) -> std::io::Result<u64> {
     } else {
         Ok(0)
     }
+}
+
+/// One step of a reader that stops for good at the end or at its first error, as both India
+/// readers do: the whole file is quarantined upstream, so nothing after an error matters.
+fn end_at_first_error(
+    done: &mut bool,
+    step: Result<Option<Payment>, ParseError>,
+) -> Option<Result<Payment, ParseError>> {
+    let item = step.transpose();
+    if !matches!(item, Some(Ok(_))) {
+        *done = true;
+    }
+    item
 }
 
 #[cfg(test)]
