@@ -95,7 +95,7 @@ pub fn ingest(data_dir: &Path, files: &[PathBuf], json: bool, out: &mut impl Wri
 fn write_decision(out: &mut impl Write, r: &PaymentResult) -> Result<()> {
     let reasons: Vec<&str> = r.decision.reasons.iter().map(|x| x.text.as_str()).collect();
     let mut obj = serde_json::json!({
-        "bank_ref": r.bank_ref,
+        "bank_ref": mask_card_numbers(&r.bank_ref),
         "market": r.market,
         "amount": r.amount.amount().to_string(),
         "currency": r.amount.currency().code(),
@@ -175,7 +175,7 @@ pub fn queue_list(
                 i.due_at.format("%Y-%m-%d %H:%M UTC"),
                 i.amount.amount(),
                 i.amount.currency().code(),
-                truncate(i.payer_name.as_deref().unwrap_or("-"), 28),
+                truncate(&mask_card_numbers(i.payer_name.as_deref().unwrap_or("-")), 28),
                 serde_json::to_value(i.reason_code)?.as_str().unwrap_or("-"),
                 i.candidate.as_ref().map(|c| c.masked()).unwrap_or_else(|| "-".into()),
             )?;

@@ -72,8 +72,15 @@ impl Serialize for FileId {
 
 /// A payment's deterministic identity across files and deliveries: the same payment delivered
 /// twice has the same key, so it posts once.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct PaymentKey(String);
+
+impl Serialize for PaymentKey {
+    /// Masked: a key embeds the bank's reference, which a payer may have filled with a card number.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::masking::serialize_masked(&self.0, s)
+    }
+}
 
 impl PaymentKey {
     /// Builds a key from parts joined by `|` (parts never contain it after escaping).

@@ -97,6 +97,20 @@ fn find_pan(digits: &[(usize, u8)], from: usize, glued: bool) -> Option<(usize, 
     None
 }
 
+/// Serializes a string with card numbers masked (for `#[serde(serialize_with)]`), for fields
+/// that stay plain `String`s inside the domain, such as payer names and bank references.
+pub fn serialize_masked<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&mask_card_numbers(text))
+}
+
+/// `serialize_masked` for optional strings.
+pub fn serialize_masked_opt<S: Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match text {
+        Some(t) => s.serialize_some(&mask_card_numbers(t)),
+        None => s.serialize_none(),
+    }
+}
+
 /// Free text from a file (a reference, a remittance line). It may hold a card number, so every
 /// way it leaves the process (Display, Debug, Serialize) masks; `expose` is for the matcher.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]

@@ -182,13 +182,14 @@ pub enum KeyBasis {
 }
 
 /// One payment, normalised. Amount is always positive; `direction` and `reversal` carry sign.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Payment {
     pub market: Market,
     pub format: SourceFormat,
     /// The sending institution or originator, part of the payment's key.
     pub source_bank: String,
     /// The bank's own reference for this payment.
+    #[serde(serialize_with = "crate::masking::serialize_masked")]
     pub bank_ref: String,
     #[serde(skip)]
     pub key_basis: KeyBasis,
@@ -199,7 +200,10 @@ pub struct Payment {
     pub value_date: NaiveDate,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub booking_date: Option<NaiveDate>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::masking::serialize_masked_opt"
+    )]
     pub payer_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payer_account: Option<PayerAccount>,
@@ -208,6 +212,17 @@ pub struct Payment {
     /// Problems that do not reject the file but must reach a person (bad counterparty IBAN...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+impl fmt::Debug for Payment {
+    /// The masked serialized form: a `?payment` in a log line must not leak a card number that a
+    /// payer typed into a name or reference field.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match serde_json::to_string(self) {
+            Ok(json) => write!(f, "Payment{json}"),
+            Err(_) => write!(f, "Payment({})", self.key()),
+        }
+    }
 }
 
 impl Payment {
@@ -228,5 +243,48 @@ impl Payment {
                 &self.source.position.to_string(),
             ]),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    #[test]
+    fn serialization_masks_cards_in_every_text_field() {
+        let card = "371449635398431";
+        let p = Payment {
+            market: Market::CA,
+            format: SourceFormat::Cpa005,
+            source_bank: "B".into(),
+            bank_ref: card.into(),
+            key_basis: KeyBasis::BankReference,
+            amount: Money::from_minor(100, Currency::CAD),
+            direction: Direction::Credit,
+            reversal: false,
+            value_date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            booking_date: None,
+            payer_name: Some(format!("JEAN {card}")),
+            payer_account: Some(PayerAccount::Other(card.into())),
+            references: References {
+                cross_reference: Some(card.into()),
+                remittance: vec![format!("card {card}").into()],
+                other: vec![("sundry".into(), card.into())],
+                ..References::default()
+            },
+            source: Provenance {
+                file_id: FileId::of_bytes(b""),
+                file: "f".into(),
+                record: 1,
+                offset: 0,
+                position: 0,
+            },
+            warnings: vec![],
+        };
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(!json.contains(card), "{json}");
+        assert!(!serde_json::to_string(&p.key()).unwrap().contains(card));
+        assert!(!format!("{p:?}").contains("3714496353"), "Debug masks references");
     }
 }

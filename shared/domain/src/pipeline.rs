@@ -111,6 +111,7 @@ impl FileSummary {
 #[derive(Clone, Debug, Serialize)]
 pub struct PaymentResult {
     pub payment_key: PaymentKey,
+    #[serde(serialize_with = "crate::masking::serialize_masked")]
     pub bank_ref: String,
     pub market: Market,
     #[serde(flatten)]

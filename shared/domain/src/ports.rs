@@ -200,9 +200,11 @@ pub struct ResearchItem {
     pub payment_key: PaymentKey,
     pub market: Market,
     pub file_id: FileId,
+    #[serde(serialize_with = "crate::masking::serialize_masked")]
     pub bank_ref: String,
     #[serde(flatten)]
     pub amount: Money,
+    #[serde(serialize_with = "crate::masking::serialize_masked_opt")]
     pub payer_name: Option<String>,
     /// The reason that stopped automatic application.
     pub reason_code: ReasonCode,
