@@ -54,7 +54,9 @@ impl fmt::Display for Market {
 #[serde(rename_all = "kebab-case")]
 pub enum SourceFormat {
     Cpa005,
+    Camt053,
     Camt054,
+    Mt940,
     IndiaCsv,
     IndiaJson,
 }
@@ -63,7 +65,9 @@ impl SourceFormat {
     pub fn name(&self) -> &'static str {
         match self {
             SourceFormat::Cpa005 => "cpa005",
+            SourceFormat::Camt053 => "camt053",
             SourceFormat::Camt054 => "camt054",
+            SourceFormat::Mt940 => "mt940",
             SourceFormat::IndiaCsv => "india-csv",
             SourceFormat::IndiaJson => "india-json",
         }

@@ -7,7 +7,9 @@ use serde::Serialize;
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     Cpa005,
+    Camt053,
     Camt054,
+    Mt940,
     IndiaCsv,
     IndiaJson,
 }
@@ -27,6 +29,9 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     if body.starts_with(b"{") || body.starts_with(b"[") {
         return contains(window, b"GenericCorporateAlertRequest").then_some(Format::IndiaJson);
     }
+    if is_mt940(window) {
+        return Some(Format::Mt940);
+    }
     if is_cpa005(body) {
         return Some(Format::Cpa005);
     }
@@ -38,6 +43,20 @@ pub fn detect(head: &[u8]) -> Option<Format> {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// SWIFT MT940: a `{1:` block header, or a `:20:` transaction reference field with `:25:` or
+/// `:28C:` following it (some banks put a line such as `0000` or `940` before it).
+fn is_mt940(window: &[u8]) -> bool {
+    if window.starts_with(b"{1:") {
+        return true;
+    }
+    let Some(at) = window.windows(4).position(|w| w == b":20:") else {
+        return false;
+    };
+    let line_start = at == 0 || window[at - 1] == b'\n';
+    let rest = &window[at..];
+    line_start && (contains(rest, b"\n:25:") || contains(rest, b"\n:28C:") || contains(rest, b"\r\n:25:"))
 }
 
 /// `A` + 9-digit record count (after an optional `$$...$$` routing line).
@@ -83,6 +102,9 @@ mod tests {
             detect(b"\xEF\xBB\xBFUTR,Virtual Account,Amount (INR),Value Date\n"),
             Some(Format::IndiaCsv)
         );
+        assert_eq!(detect(b":20:STARTUMSE\r\n:25:10020030/1234567\r\n:28C:00001/001\r\n"), Some(Format::Mt940));
+        assert_eq!(detect(b"{1:F01INGBNL2AXXXX0000000000}{2:I940INGBNL2AXXXXN}{4:\r\n:20:P140220000000001"), Some(Format::Mt940));
+        assert_eq!(detect(b"0000\r\n:20:INGEB\r\n:25:0001234567\r\n"), Some(Format::Mt940));
         assert_eq!(detect(b"hello"), None);
         assert_eq!(detect(b""), None);
     }

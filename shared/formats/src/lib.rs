@@ -8,6 +8,7 @@ pub mod cpa005;
 pub mod detect;
 pub mod error;
 pub mod india;
+pub mod mt940;
 mod synth;
 
 use std::io::BufRead;
@@ -46,7 +47,8 @@ pub fn open<'a, R: BufRead + 'a>(
 pub fn open_as<'a, R: BufRead + 'a>(format: Format, ctx: SourceContext, reader: R) -> PaymentStream<'a> {
     match format {
         Format::Cpa005 => Box::new(cpa005::Cpa005Reader::new(reader, ctx)),
-        Format::Camt054 => Box::new(camt054::Camt054Reader::new(reader, ctx)),
+        Format::Camt053 | Format::Camt054 => Box::new(camt054::Camt054Reader::new(reader, ctx)),
+        Format::Mt940 => Box::new(mt940::Mt940Reader::new(reader, ctx)),
         Format::IndiaCsv => Box::new(india::IndiaCsvReader::new(reader, ctx)),
         Format::IndiaJson => Box::new(india::IndiaJsonReader::new(reader, ctx)),
     }

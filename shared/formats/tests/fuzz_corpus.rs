@@ -49,6 +49,11 @@ fn india_json_corpus() {
 }
 
 #[test]
+fn mt940_corpus() {
+    replay("mt940", Some(Format::Mt940));
+}
+
+#[test]
 fn detect_corpus() {
     replay("detect", None);
 }
