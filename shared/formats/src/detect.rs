@@ -26,11 +26,11 @@ pub fn detect(head: &[u8]) -> Option<Format> {
         }
         return None;
     }
-    if body.starts_with(b"{") || body.starts_with(b"[") {
-        return contains(window, b"GenericCorporateAlertRequest").then_some(Format::IndiaJson);
-    }
     if is_mt940(window) {
         return Some(Format::Mt940);
+    }
+    if body.starts_with(b"{") || body.starts_with(b"[") {
+        return contains(window, b"GenericCorporateAlertRequest").then_some(Format::IndiaJson);
     }
     if is_cpa005(body) {
         return Some(Format::Cpa005);
@@ -102,8 +102,14 @@ mod tests {
             detect(b"\xEF\xBB\xBFUTR,Virtual Account,Amount (INR),Value Date\n"),
             Some(Format::IndiaCsv)
         );
-        assert_eq!(detect(b":20:STARTUMSE\r\n:25:10020030/1234567\r\n:28C:00001/001\r\n"), Some(Format::Mt940));
-        assert_eq!(detect(b"{1:F01INGBNL2AXXXX0000000000}{2:I940INGBNL2AXXXXN}{4:\r\n:20:P140220000000001"), Some(Format::Mt940));
+        assert_eq!(
+            detect(b":20:STARTUMSE\r\n:25:10020030/1234567\r\n:28C:00001/001\r\n"),
+            Some(Format::Mt940)
+        );
+        assert_eq!(
+            detect(b"{1:F01INGBNL2AXXXX0000000000}{2:I940INGBNL2AXXXXN}{4:\r\n:20:P140220000000001"),
+            Some(Format::Mt940)
+        );
         assert_eq!(detect(b"0000\r\n:20:INGEB\r\n:25:0001234567\r\n"), Some(Format::Mt940));
         assert_eq!(detect(b"hello"), None);
         assert_eq!(detect(b""), None);
