@@ -105,7 +105,11 @@ fn write_decision(out: &mut impl Write, r: &PaymentResult) -> Result<()> {
         "reasons": reasons,
     });
     if let Some(a) = &r.decision.account {
-        let key = if r.decision.outcome == Outcome::Applied { "account" } else { "candidate" };
+        let key = if matches!(r.decision.outcome, Outcome::Applied | Outcome::Reversed) {
+            "account"
+        } else {
+            "candidate"
+        };
         obj[key] = serde_json::Value::String(a.masked());
     }
     if let Some(q) = &r.queue_item {
@@ -135,13 +139,21 @@ pub fn summary_text(report: &FileReport) -> String {
     }
     let m = &report.summary;
     s.push_str(&format!(
-        "  payments {}: applied {}, queued {}, duplicates {}, rejected {}\n",
-        m.payments, m.applied, m.queued, m.duplicates, m.rejected
+        "  payments {}: applied {}, queued {}, duplicates {}, rejected {}, reversed {}\n",
+        m.payments, m.applied, m.queued, m.duplicates, m.rejected, m.reversed
     ));
     for (cur, t) in &m.totals {
         s.push_str(&format!(
-            "  {cur}: credits {} ({}), debits {} ({}); applied {}, queued {}, duplicate {}, rejected {}\n",
-            t.credits, t.credit_count, t.debits, t.debit_count, t.applied, t.queued, t.duplicate, t.rejected
+            "  {cur}: credits {} ({}), debits {} ({}); applied {}, queued {}, duplicate {}, rejected {}, reversed {}\n",
+            t.credits,
+            t.credit_count,
+            t.debits,
+            t.debit_count,
+            t.applied,
+            t.queued,
+            t.duplicate,
+            t.rejected,
+            t.reversed
         ));
     }
     s
@@ -278,7 +290,7 @@ pub fn demo(data_dir: &Path, samples: Option<&Path>, out: &mut impl Write) -> Re
 
 fn demo_line(r: &PaymentResult) -> String {
     let who = match (&r.decision.outcome, &r.decision.account) {
-        (Outcome::Applied, Some(a)) => format!("-> {}", a.masked()),
+        (Outcome::Applied | Outcome::Reversed, Some(a)) => format!("-> {}", a.masked()),
         _ => String::new(),
     };
     let why = r.decision.blocker().or(r.decision.reasons.first()).map(|x| x.text.clone()).unwrap_or_default();

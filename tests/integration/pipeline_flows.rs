@@ -141,3 +141,78 @@ fn a_resumed_run_finishes_what_a_crash_left() {
     let (_, outcomes) = run(&s, file, vec![p]);
     assert_eq!(outcomes, vec![Outcome::Duplicate]);
 }
+
+/// A credit carrying end-to-end id `e2e`, and its reversal (money back out, same reference).
+fn credit_and_reversal(file: FileId, e2e: &str, cents: i64) -> (Payment, Payment) {
+    let mut credit = payment(&format!("C-{e2e}"), cents, CARD_A, file, 1);
+    credit.references.end_to_end_id = Some(e2e.into());
+    let mut reversal = payment(&format!("R-{e2e}"), cents, "", file, 2);
+    reversal.references.end_to_end_id = Some(e2e.into());
+    reversal.reversal = true;
+    reversal.direction = remit_domain::Direction::Debit;
+    (credit, reversal)
+}
+
+#[test]
+fn a_reversal_undoes_its_posting_exactly_once() {
+    let s = store();
+    let f1 = FileId::of_bytes(b"credits");
+    let (credit, reversal) = credit_and_reversal(f1, "E2E-77", 10000);
+    let (_, outcomes) = run(&s, f1, vec![credit]);
+    assert_eq!(outcomes, vec![Outcome::Applied]);
+    let before = s.account(&CARD_A.parse().unwrap()).unwrap().unwrap().current_balance;
+
+    let f2 = FileId::of_bytes(b"reversals");
+    let (report, outcomes) = run(&s, f2, vec![reversal.clone()]);
+    assert_eq!(outcomes, vec![Outcome::Reversed]);
+    assert_eq!(report.summary.reversed, 1);
+    assert!(report.summary.balances());
+    let after = s.account(&CARD_A.parse().unwrap()).unwrap().unwrap().current_balance;
+    assert_eq!(after - before, rust_decimal::Decimal::new(10000, 2));
+    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), rust_decimal::Decimal::ZERO);
+
+    // The same reversal delivered again: a duplicate, nothing moves.
+    let (_, outcomes) = run(&s, f2, vec![reversal.clone()]);
+    assert_eq!(outcomes, vec![Outcome::Duplicate]);
+    // A second, different reversal of the same posting: research, not a second undo.
+    let mut other = reversal;
+    other.bank_ref = "R-second".into();
+    let (_, outcomes) = run(&s, FileId::of_bytes(b"again"), vec![other]);
+    assert_eq!(outcomes, vec![Outcome::Research]);
+    assert_eq!(s.count(Table::Reversals).unwrap(), 1);
+    assert_eq!(s.account(&CARD_A.parse().unwrap()).unwrap().unwrap().current_balance, after);
+}
+
+#[test]
+fn a_reversal_of_nothing_we_posted_goes_to_research() {
+    let s = store();
+    let file = FileId::of_bytes(b"orphans");
+    let (credit, orphan) = credit_and_reversal(file, "E2E-1", 10000);
+    let (_, wrong_amount) = credit_and_reversal(file, "E2E-1", 9999);
+    let mut wrong_amount = wrong_amount;
+    wrong_amount.bank_ref = "R-wrong-amount".into();
+    let mut orphan = orphan;
+    orphan.references.end_to_end_id = Some("E2E-UNKNOWN".into());
+    let (_, outcomes) = run(&s, file, vec![credit, orphan, wrong_amount]);
+    assert_eq!(outcomes, vec![Outcome::Applied, Outcome::Research, Outcome::Research]);
+    let reasons: Vec<String> = s
+        .open_items(Market::CA, 10)
+        .unwrap()
+        .iter()
+        .flat_map(|i| i.reasons.iter().map(|r| r.text.clone()))
+        .collect();
+    assert!(reasons.iter().any(|r| r.contains("match nothing we posted")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("other amounts")), "{reasons:?}");
+    assert_eq!(s.count(Table::Reversals).unwrap(), 0);
+}
+
+#[test]
+fn a_credit_and_its_reversal_in_one_file() {
+    let s = store();
+    let file = FileId::of_bytes(b"both");
+    let (credit, reversal) = credit_and_reversal(file, "E2E-9", 5000);
+    let (report, outcomes) = run(&s, file, vec![credit, reversal]);
+    assert_eq!(outcomes, vec![Outcome::Applied, Outcome::Reversed]);
+    assert!(report.summary.balances());
+    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), rust_decimal::Decimal::ZERO);
+}

@@ -6,7 +6,7 @@ use remit_domain::money::Currency;
 use remit_domain::pipeline::FileSummary;
 use remit_domain::ports::{
     FileRecord, FileRegistration, FileStatus, ItemStatus, PaymentState, Posting, Receipt, ResearchItem,
-    Store, Transition,
+    Reversal, Store, Transition,
 };
 use remit_domain::{Decision, FileId, Market, Money, Outcome, Reason, ReasonCode};
 use rust_decimal::Decimal;
@@ -53,6 +53,7 @@ fn posting_to_card_a(p: &remit_domain::Payment) -> Posting {
         file_id: p.source.file_id,
         posted_at: now(),
         decision: decision(Outcome::Applied),
+        references: vec![format!("CA|bank|e2e:{}", p.bank_ref)],
     }
 }
 
@@ -64,6 +65,48 @@ pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
     posting_is_exactly_once(&new_store());
     enqueue_is_exactly_once_and_ordered(&new_store());
     decisions_exclude_each_other(&new_store());
+    reversal_is_exactly_once(&new_store());
+}
+
+fn reversal_is_exactly_once<S: Store>(s: &S) {
+    s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
+    let original = payment("R1", 2500, CARD_A, FileId::of_bytes(b"f"), 1);
+    s.receive_payment(&original, now()).unwrap();
+    assert_eq!(s.post(&posting_to_card_a(&original)).unwrap(), Transition::Done);
+    let entries = s.entries_by_reference("CA|bank|e2e:R1").unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].payment_key, original.key());
+    assert_eq!(entries[0].amount, original.amount);
+    assert!(entries[0].reversed_by.is_none());
+    assert!(s.entries_by_reference("CA|bank|e2e:nothing").unwrap().is_empty());
+
+    let first = payment("RV1", 2500, CARD_A, FileId::of_bytes(b"g"), 1);
+    let second = payment("RV2", 2500, CARD_A, FileId::of_bytes(b"g"), 2);
+    for p in [&first, &second] {
+        s.receive_payment(p, now()).unwrap();
+    }
+    let reversal = |p: &remit_domain::Payment| Reversal {
+        payment_key: p.key(),
+        original: original.key(),
+        account: CARD_A.parse().unwrap(),
+        amount: p.amount,
+        file_id: p.source.file_id,
+        reversed_at: now(),
+        decision: decision(Outcome::Reversed),
+    };
+    assert_eq!(s.reverse(&reversal(&first)).unwrap(), Transition::Done);
+    assert_eq!(s.reverse(&reversal(&first)).unwrap(), Transition::AlreadyDone);
+    assert_eq!(s.reverse(&reversal(&second)).unwrap(), Transition::AlreadyDone, "one reversal per posting");
+    assert_eq!(
+        s.payment_state(&second.key()).unwrap(),
+        Some(PaymentState::Received),
+        "the loser is untouched"
+    );
+    assert_eq!(s.payment_state(&first.key()).unwrap(), Some(PaymentState::Applied));
+    let acct = s.account(&CARD_A.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(acct.current_balance, Decimal::new(100000, 2), "balance restored once");
+    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), Decimal::ZERO);
+    assert_eq!(s.entries_by_reference("CA|bank|e2e:R1").unwrap()[0].reversed_by, Some(first.key()));
 }
 
 fn accounts_by_key_and_index<S: Store>(s: &S) {

@@ -14,6 +14,8 @@ pub enum Outcome {
     Applied,
     /// Sent to the market's research queue.
     Research,
+    /// A reversal or return that undid the posting it refers to, exactly once.
+    Reversed,
     /// Already handled (same file again, or the same payment in another file): nothing done.
     Duplicate,
     /// Not postable at all (for example not booked by the bank); recorded with the reason.
@@ -25,6 +27,7 @@ impl Outcome {
         match self {
             Outcome::Applied => "applied",
             Outcome::Research => "research",
+            Outcome::Reversed => "reversed",
             Outcome::Duplicate => "duplicate",
             Outcome::Rejected => "rejected",
         }
@@ -64,6 +67,8 @@ pub enum ReasonCode {
     LowConfidence,
     /// Seen before.
     AlreadyProcessed,
+    /// Evidence for a reversal: the posting it refers to.
+    ReversalOfPosting,
 }
 
 /// One reason: a code for machines and a sentence for people (card numbers masked).
@@ -80,7 +85,7 @@ impl Reason {
 
     /// True when this reason stops automatic application.
     pub fn blocks(&self) -> bool {
-        !matches!(self.code, ReasonCode::AccountReference)
+        !matches!(self.code, ReasonCode::AccountReference | ReasonCode::ReversalOfPosting)
     }
 }
 

@@ -229,7 +229,41 @@ impl fmt::Debug for Payment {
     }
 }
 
+/// Reference kinds that identify a payment across its original and its reversal or return.
+/// Readers put these names in `References::other`.
+pub const LINKING_REFERENCE_KINDS: [&str; 6] =
+    ["tx_id", "instr_id", "uetr", "mandate_id", "customer_ref", "original_ref"];
+
 impl Payment {
+    /// References that a later reversal or return of this payment will carry too, scoped by
+    /// market and source bank so that two banks' references never collide. Placeholders such as
+    /// `NOTPROVIDED` and `NONREF` are not references.
+    pub fn linking_refs(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |kind: &str, value: &str| {
+            let v = value.trim();
+            if v.is_empty() || v.eq_ignore_ascii_case("NOTPROVIDED") || v.eq_ignore_ascii_case("NONREF") {
+                return;
+            }
+            let key = format!("{}|{}|{kind}:{v}", self.market.code(), self.source_bank.trim());
+            if !out.contains(&key) {
+                out.push(key);
+            }
+        };
+        if let Some(e2e) = &self.references.end_to_end_id {
+            add("e2e", e2e.expose());
+        }
+        for (k, v) in &self.references.other {
+            if LINKING_REFERENCE_KINDS.contains(&k.as_str()) {
+                // A return names its original's reference under `original_ref`; the original
+                // carries it under its own kind, so both are indexed as the same kind.
+                let kind = if k == "original_ref" || k == "customer_ref" { "ref" } else { k.as_str() };
+                add(kind, v.expose());
+            }
+        }
+        out
+    }
+
     /// The deterministic identity that makes posting exactly-once.
     pub fn key(&self) -> PaymentKey {
         match self.key_basis {

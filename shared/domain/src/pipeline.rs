@@ -14,8 +14,8 @@ use crate::ids::{FileId, PaymentKey};
 use crate::matcher::{decide, MatchPolicy};
 use crate::payment::{Direction, Market, Payment};
 use crate::ports::{
-    FileRecord, FileRegistration, FileStatus, ItemStatus, Posting, Receipt, ResearchItem, Store, StoreError,
-    Transition,
+    FileRecord, FileRegistration, FileStatus, ItemStatus, LedgerEntry, PaymentState, Posting, Receipt,
+    ResearchItem, Reversal, Store, StoreError, Transition,
 };
 use crate::sla::SlaPolicy;
 
@@ -48,6 +48,8 @@ pub struct CurrencyTotals {
     pub queued: Decimal,
     pub duplicate: Decimal,
     pub rejected: Decimal,
+    #[serde(default)]
+    pub reversed: Decimal,
 }
 
 /// What happened to a file's payments: every payment is applied, queued, duplicate or rejected.
@@ -58,6 +60,8 @@ pub struct FileSummary {
     pub queued: u64,
     pub duplicates: u64,
     pub rejected: u64,
+    #[serde(default)]
+    pub reversed: u64,
     pub totals: BTreeMap<String, CurrencyTotals>,
 }
 
@@ -93,17 +97,22 @@ impl FileSummary {
                 self.rejected += 1;
                 t.rejected += amount;
             }
+            Outcome::Reversed => {
+                self.reversed += 1;
+                t.reversed += amount;
+            }
         }
     }
 
     /// True when every payment is accounted for by exactly one outcome, in count and in sum.
     pub fn balances(&self) -> bool {
-        let count_ok = self.applied + self.queued + self.duplicates + self.rejected == self.payments;
+        let count_ok =
+            self.applied + self.queued + self.duplicates + self.rejected + self.reversed == self.payments;
         count_ok
             && self
                 .totals
                 .values()
-                .all(|t| t.applied + t.queued + t.duplicate + t.rejected == t.credits + t.debits)
+                .all(|t| t.applied + t.queued + t.duplicate + t.rejected + t.reversed == t.credits + t.debits)
     }
 }
 
@@ -246,7 +255,7 @@ pub fn process_payment<S: Store + ?Sized>(
         due_at: None,
     };
     if let Receipt::Seen { state, first_file } = store.receive_payment(payment, now)? {
-        if state != crate::ports::PaymentState::Received {
+        if state != PaymentState::Received {
             result.decision =
                 duplicate(&format!("payment already {} from file {}", state.as_str(), first_file.short()));
             return Ok(result);
@@ -255,13 +264,19 @@ pub fn process_payment<S: Store + ?Sized>(
         // conditional writes below make sure only one decision lands.
     }
 
-    let decision = decide(payment, store, &config.matching)?;
-    let transition = match decision.outcome {
-        Outcome::Applied => {
+    let (decision, original) = if payment.reversal {
+        decide_reversal(store, payment)?
+    } else {
+        (decide(payment, store, &config.matching)?, None)
+    };
+    let transition = match (decision.outcome, original) {
+        (Outcome::Applied, _) => {
             let account = decision
                 .account
                 .clone()
                 .ok_or_else(|| StoreError::Corrupt("applied decision without an account".into()))?;
+            let mut references = payment.linking_refs();
+            references.truncate(MAX_POSTING_REFERENCES);
             store.post(&Posting {
                 payment_key: key.clone(),
                 account,
@@ -269,27 +284,137 @@ pub fn process_payment<S: Store + ?Sized>(
                 file_id: payment.source.file_id,
                 posted_at: now,
                 decision: decision.clone(),
+                references,
             })?
         }
-        Outcome::Research => {
-            let item = research_item(payment, &key, &decision, now, config);
-            let t = store.enqueue(&item)?;
-            result.queue_item = Some(item.id);
-            result.due_at = Some(item.due_at);
-            t
+        (Outcome::Reversed, Some(original)) => {
+            let reversal = Reversal {
+                payment_key: key.clone(),
+                original: original.payment_key.clone(),
+                account: original.account.clone(),
+                amount: payment.amount,
+                file_id: payment.source.file_id,
+                reversed_at: now,
+                decision: decision.clone(),
+            };
+            let t = store.reverse(&reversal)?;
+            if t == Transition::AlreadyDone && store.payment_state(&key)? == Some(PaymentState::Received) {
+                // Another payment reversed that posting first: a person must look at this one.
+                let decision = research_decision(
+                    Some(original.account),
+                    Reason::new(
+                        ReasonCode::Reversal,
+                        format!("the posting it reverses ({}) was already reversed", original.payment_key),
+                    ),
+                );
+                return finish_research(store, payment, &key, decision, now, config, result);
+            }
+            result.decision = if t == Transition::Done { decision } else { concurrent_duplicate() };
+            return Ok(result);
         }
-        Outcome::Rejected => store.reject_payment(&key, &decision, now)?,
-        Outcome::Duplicate => Transition::AlreadyDone,
+        (Outcome::Research, _) => {
+            return finish_research(store, payment, &key, decision, now, config, result)
+        }
+        (Outcome::Rejected, _) => store.reject_payment(&key, &decision, now)?,
+        (Outcome::Duplicate, _) | (Outcome::Reversed, None) => Transition::AlreadyDone,
     };
     result.decision = match transition {
         Transition::Done => decision,
-        Transition::AlreadyDone => {
-            result.queue_item = None;
-            result.due_at = None;
-            duplicate("payment already decided by a concurrent run")
-        }
+        Transition::AlreadyDone => concurrent_duplicate(),
     };
     Ok(result)
+}
+
+/// At most this many linking references are indexed per posting (DynamoDB transactions hold 100
+/// items; a posting writes three plus these).
+const MAX_POSTING_REFERENCES: usize = 20;
+
+fn concurrent_duplicate() -> Decision {
+    duplicate("payment already decided by a concurrent run")
+}
+
+fn research_decision(account: Option<crate::AccountNumber>, reason: Reason) -> Decision {
+    Decision { outcome: Outcome::Research, account, confidence: 0.0, reasons: vec![reason] }
+}
+
+/// Queues a payment for research, exactly once.
+fn finish_research<S: Store + ?Sized>(
+    store: &S,
+    payment: &Payment,
+    key: &PaymentKey,
+    decision: Decision,
+    now: DateTime<Utc>,
+    config: &IngestConfig,
+    mut result: PaymentResult,
+) -> Result<PaymentResult, StoreError> {
+    let item = research_item(payment, key, &decision, now, config);
+    match store.enqueue(&item)? {
+        Transition::Done => {
+            result.queue_item = Some(item.id);
+            result.due_at = Some(item.due_at);
+            result.decision = decision;
+        }
+        Transition::AlreadyDone => result.decision = concurrent_duplicate(),
+    }
+    Ok(result)
+}
+
+/// A reversal undoes the one posting whose linking references it shares and whose amount it
+/// equals. None, several, or a mismatch: research, never a guess.
+fn decide_reversal<S: Store + ?Sized>(
+    store: &S,
+    payment: &Payment,
+) -> Result<(Decision, Option<LedgerEntry>), StoreError> {
+    let mut found: Vec<LedgerEntry> = Vec::new();
+    for reference in payment.linking_refs() {
+        for entry in store.entries_by_reference(&reference)? {
+            if !found.iter().any(|f| f.payment_key == entry.payment_key) {
+                found.push(entry);
+            }
+        }
+    }
+    let linked = found.len();
+    found.retain(|e| e.amount == payment.amount);
+    let research = |text: String| (research_decision(None, Reason::new(ReasonCode::Reversal, text)), None);
+    Ok(match found.as_slice() {
+        [] if linked == 0 => {
+            research(format!("a reversal of {} whose references match nothing we posted", payment.amount))
+        }
+        [] => research(format!(
+            "a reversal of {} whose references match {linked} posting(s) of other amounts",
+            payment.amount
+        )),
+        [one] if one.reversed_by.is_some() => {
+            let d = research_decision(
+                Some(one.account.clone()),
+                Reason::new(
+                    ReasonCode::Reversal,
+                    format!("the posting it reverses ({}) was already reversed", one.payment_key),
+                ),
+            );
+            (d, None)
+        }
+        [one] => {
+            let d = Decision {
+                outcome: Outcome::Reversed,
+                account: Some(one.account.clone()),
+                confidence: 1.0,
+                reasons: vec![Reason::new(
+                    ReasonCode::ReversalOfPosting,
+                    format!(
+                        "reverses the posting of {} to account {} (payment {})",
+                        one.amount,
+                        one.account.masked(),
+                        one.payment_key
+                    ),
+                )],
+            };
+            (d, Some(one.clone()))
+        }
+        many => {
+            research(format!("a reversal whose references match {} postings of the same amount", many.len()))
+        }
+    })
 }
 
 fn duplicate(text: &str) -> Decision {

@@ -173,14 +173,50 @@ pub struct Posting {
     pub file_id: FileId,
     pub posted_at: DateTime<Utc>,
     pub decision: Decision,
+    /// The payment's linking references (`Payment::linking_refs`), indexed so that a later
+    /// reversal finds this posting; at most 20, to keep the transaction small.
+    pub references: Vec<String>,
+}
+
+/// A ledger entry as a reversal sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LedgerEntry {
+    pub payment_key: PaymentKey,
+    pub account: AccountNumber,
+    #[serde(flatten)]
+    pub amount: Money,
+    /// The payment that reversed this entry, if any.
+    pub reversed_by: Option<PaymentKey>,
+}
+
+/// A reversal: a later payment that undoes an earlier posting.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reversal {
+    /// The reversing payment (state `Received` until this lands).
+    pub payment_key: PaymentKey,
+    /// The posting it undoes.
+    pub original: PaymentKey,
+    pub account: AccountNumber,
+    #[serde(flatten)]
+    pub amount: Money,
+    pub file_id: FileId,
+    pub reversed_at: DateTime<Utc>,
+    pub decision: Decision,
 }
 
 /// The card ledger.
 pub trait Ledger {
-    /// One transaction: the ledger entry put if absent, the account balance reduced, and the
-    /// payment moved from `Received` to `Applied`. An existing entry means already done.
+    /// One transaction: the ledger entry put if absent, its reference index entries, the
+    /// account balance reduced, and the payment moved from `Received` to `Applied`. An existing
+    /// entry means already done.
     fn post(&self, posting: &Posting) -> Result<Transition, StoreError>;
-    /// Sum of what was posted to an account, for reconciliation.
+    /// Index lookup: ledger entries whose linking references include `reference`.
+    fn entries_by_reference(&self, reference: &str) -> Result<Vec<LedgerEntry>, StoreError>;
+    /// One transaction: the original entry marked reversed (only if it was not), the account
+    /// balance restored, and the reversing payment moved from `Received` to `Applied`.
+    /// `AlreadyDone` when the original was already reversed or the payment already decided.
+    fn reverse(&self, reversal: &Reversal) -> Result<Transition, StoreError>;
+    /// Sum of what was posted to an account, net of reversals, for reconciliation.
     fn posted_total(&self, account: &AccountNumber) -> Result<Decimal, StoreError>;
 }
 

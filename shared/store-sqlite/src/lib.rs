@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use remit_domain::money::{currency, Currency};
 use remit_domain::pipeline::FileSummary;
 use remit_domain::ports::{
-    AccountDirectory, FileRecord, FileRegistration, FileRegistry, FileStatus, ItemStatus, Ledger, PaymentLog,
-    PaymentState, Posting, Receipt, ResearchItem, ResearchQueue, StoreError, Transition,
+    AccountDirectory, FileRecord, FileRegistration, FileRegistry, FileStatus, ItemStatus, Ledger,
+    LedgerEntry, PaymentLog, PaymentState, Posting, Receipt, ResearchItem, ResearchQueue, Reversal,
+    StoreError, Transition,
 };
 use remit_domain::{
     Account, AccountNumber, AccountStatus, CreditorReference, Decision, FileId, Market, Money, Payment,
@@ -66,9 +67,27 @@ CREATE TABLE IF NOT EXISTS ledger (
     currency TEXT NOT NULL,
     file_id TEXT NOT NULL,
     posted_at TEXT NOT NULL,
-    decision TEXT NOT NULL
+    decision TEXT NOT NULL,
+    reversed_by TEXT
 );
 CREATE INDEX IF NOT EXISTS ledger_by_account ON ledger(account);
+-- Linking references of each posting, so a reversal finds what it undoes (a GSI in DynamoDB).
+CREATE TABLE IF NOT EXISTS ledger_refs (
+    ref TEXT NOT NULL,
+    payment_key TEXT NOT NULL,
+    PRIMARY KEY (ref, payment_key)
+);
+-- Reversals, one per original posting at most.
+CREATE TABLE IF NOT EXISTS reversals (
+    original_key TEXT PRIMARY KEY,
+    payment_key TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    reversed_at TEXT NOT NULL,
+    decision TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS research_items (
     id TEXT PRIMARY KEY,
     payment_key TEXT NOT NULL UNIQUE,
@@ -170,6 +189,7 @@ pub enum Table {
     Files,
     Payments,
     Ledger,
+    Reversals,
     ResearchItems,
 }
 
@@ -180,6 +200,7 @@ impl Table {
             Table::Files => "files",
             Table::Payments => "payments",
             Table::Ledger => "ledger",
+            Table::Reversals => "reversals",
             Table::ResearchItems => "research_items",
         }
     }
@@ -450,6 +471,13 @@ impl Ledger for SqliteStore {
         if !advance_payment(&tx, &p.payment_key, PaymentState::Applied, &p.decision, p.posted_at)? {
             return Ok(Transition::AlreadyDone);
         }
+        for reference in &p.references {
+            tx.execute(
+                "INSERT INTO ledger_refs (ref, payment_key) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![reference, p.payment_key.as_str()],
+            )
+            .map_err(db)?;
+        }
         let balance: Option<String> = tx
             .query_row("SELECT current_balance FROM accounts WHERE number = ?1", [p.account.expose()], |r| {
                 r.get(0)
@@ -469,9 +497,96 @@ impl Ledger for SqliteStore {
         Ok(Transition::Done)
     }
 
+    fn entries_by_reference(&self, reference: &str) -> Result<Vec<LedgerEntry>, StoreError> {
+        let conn = self.conn();
+        // Two key-shaped reads, as DynamoDB would do them: index query, then gets by key.
+        let keys: Vec<String> = {
+            let mut stmt = conn
+                .prepare_cached("SELECT payment_key FROM ledger_refs WHERE ref = ?1 LIMIT 100")
+                .map_err(db)?;
+            let rows = stmt.query_map([reference], |r| r.get(0)).map_err(db)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(db)?
+        };
+        let mut out = Vec::with_capacity(keys.len());
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT account, amount, currency, reversed_by FROM ledger WHERE payment_key = ?1",
+            )
+            .map_err(db)?;
+        for key in keys {
+            let row: Option<(String, String, String, Option<String>)> = stmt
+                .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()
+                .map_err(db)?;
+            let Some((account, amount, cur, reversed_by)) = row else { continue };
+            out.push(LedgerEntry {
+                payment_key: PaymentKey::from_stored(key),
+                account: AccountNumber::from_str(&account)
+                    .map_err(|_| corrupt("ledger account", "(masked)"))?,
+                amount: Money::new(parse_dec(&amount)?, parse_cur(&cur)?)
+                    .map_err(|_| corrupt("amount", &amount))?,
+                reversed_by: reversed_by.map(PaymentKey::from_stored),
+            });
+        }
+        Ok(out)
+    }
+
+    fn reverse(&self, r: &Reversal) -> Result<Transition, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let marked = tx
+            .execute(
+                "UPDATE ledger SET reversed_by = ?2 WHERE payment_key = ?1 AND reversed_by IS NULL",
+                params![r.original.as_str(), r.payment_key.as_str()],
+            )
+            .map_err(db)?;
+        if marked == 0 {
+            return Ok(Transition::AlreadyDone);
+        }
+        if !advance_payment(&tx, &r.payment_key, PaymentState::Applied, &r.decision, r.reversed_at)? {
+            return Ok(Transition::AlreadyDone);
+        }
+        tx.execute(
+            "INSERT INTO reversals (original_key, payment_key, account, amount, currency, file_id, reversed_at, decision)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                r.original.as_str(),
+                r.payment_key.as_str(),
+                r.account.expose(),
+                r.amount.amount().to_string(),
+                r.amount.currency().code(),
+                r.file_id.to_hex(),
+                ts(r.reversed_at),
+                json(&r.decision)?,
+            ],
+        )
+        .map_err(db)?;
+        let balance: Option<String> = tx
+            .query_row(
+                "SELECT current_balance FROM accounts WHERE number = ?1",
+                [r.account.expose()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        let Some(balance) = balance else {
+            return Err(StoreError::Conflict(format!("account {} is not in the directory", r.account)));
+        };
+        let restored = parse_dec(&balance)? + r.amount.amount();
+        tx.execute(
+            "UPDATE accounts SET current_balance = ?2 WHERE number = ?1",
+            params![r.account.expose(), restored.to_string()],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(Transition::Done)
+    }
+
     fn posted_total(&self, account: &AccountNumber) -> Result<Decimal, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT amount FROM ledger WHERE account = ?1").map_err(db)?;
+        let mut stmt = conn
+            .prepare_cached("SELECT amount FROM ledger WHERE account = ?1 AND reversed_by IS NULL")
+            .map_err(db)?;
         let rows = stmt.query_map([account.expose()], |r| r.get::<_, String>(0)).map_err(db)?;
         let mut total = Decimal::ZERO;
         for r in rows {
