@@ -60,12 +60,12 @@ fn path_text(pieces: &[struson::reader::json_path::JsonPathPiece]) -> String {
 
 /// Maps a parser error to a structural error at the parser's position.
 fn json_error<R: BufRead>(file: &str, json: &JsonStreamReader<R>, e: ReaderError) -> ParseError {
-    if let ReaderError::IoError { error, .. } = &e {
-        if error.kind() != std::io::ErrorKind::InvalidData {
-            let ReaderError::IoError { error, .. } = e else { unreachable!() };
+    let e = match e {
+        ReaderError::IoError { error, .. } if error.kind() != std::io::ErrorKind::InvalidData => {
             return ParseError::io(file, error);
         }
-    }
+        other => other,
+    };
     let pos = json.current_position(true);
     let path = pos.path.as_deref().map(path_text).unwrap_or_else(|| "$".into());
     ParseError::structure(
