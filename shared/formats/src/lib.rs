@@ -54,7 +54,7 @@ pub fn open_as<'a, R: BufRead + 'a>(format: Format, ctx: SourceContext, reader: 
     }
 }
 
-/// Writes a synthetic file of a format (`cpa005`, `camt054`, `india-csv`, `india-json`), for
+/// Writes a synthetic file of a format (`cpa005`, `camt054`, `mt940`, `india-csv`, `india-json`), for
 /// benchmarks and load tests.
 pub fn generate(format: &str, w: &mut impl std::io::Write, payments: u64, seed: u64) -> std::io::Result<()> {
     match format {
@@ -62,9 +62,12 @@ pub fn generate(format: &str, w: &mut impl std::io::Write, payments: u64, seed: 
         "camt054" => camt054::generate::write(w, payments, seed),
         "india-csv" => india::generate::write_csv(w, payments, seed),
         "india-json" => india::generate::write_json(w, payments, seed),
+        "mt940" => mt940::generate::write(w, payments, seed),
         other => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            format!("no generator for format {other:?} (expected cpa005, camt054, india-csv, india-json)"),
+            format!(
+                "no generator for format {other:?} (expected cpa005, camt054, mt940, india-csv, india-json)"
+            ),
         )),
     }
 }

@@ -1,26 +1,501 @@
-//! (stub, replaced by the real reader)
+//! SWIFT MT940 customer statements (EU legacy): a streaming reader that yields one `Payment`
+//! per `:61:` statement line (with its `:86:` details) and holds every statement to its balance
+//! chain, `:60F:` + lines = `:62F:`, the only control total the format has.
+//!
+//! Real files bend the standard: SWIFT `{1:..}{4:` envelopes or `0000`/`940` lines before
+//! `:20:`, `-}`/`-XXX` trailers or none, colons and tabs inside `:86:`, wrapped lines, blank
+//! lines, a missing final line break, non-UTF-8 text. The reader accepts those and refuses what
+//! it cannot account for; any error ends the stream (a statement that cannot be balanced
+//! cannot be trusted in part).
 
-use std::io::BufRead;
+mod field;
+pub mod generate;
 
-use remit_domain::Payment;
+use std::collections::VecDeque;
+use std::io::{self, BufRead};
 
-use crate::{ParseError, SourceContext};
+use remit_domain::money::{currency, Currency};
+use remit_domain::{
+    Direction, Iban, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText, References,
+    SourceFormat,
+};
+use rust_decimal::Decimal;
 
-/// Streaming reader (stub).
+use crate::{Location, ParseError, SourceContext};
+use field::{
+    decode_into, field_start, is_trailer, parse_balance, parse_details, parse_statement_line, sepa_value,
+    trim_bytes, FieldError, StatementLine, Tag,
+};
+
+/// The statement being read: what its payments need and what its balance check adds up.
+#[derive(Debug, Default)]
+struct Statement {
+    reference: String,
+    number: String,
+    account: String,
+    currency: Option<Currency>,
+    opening: Option<Decimal>,
+    /// Signed sum of the `:61:` amounts so far.
+    sum: Decimal,
+    lines: u32,
+    closed: bool,
+}
+
+impl Statement {
+    fn name(&self) -> String {
+        format!(":20:{} :28C:{}", self.reference, self.number)
+    }
+}
+
+/// A `:61:` line waiting for its `:86:`.
+struct Pending {
+    line: StatementLine,
+    line_no: u64,
+    offset: u64,
+    ordinal: u32,
+}
+
+/// The field being collected: tag, decoded text (lines joined by `\n`), where it started.
+struct Field {
+    tag: Tag,
+    text: String,
+    line_no: u64,
+    offset: u64,
+}
+
+/// Streams an MT940 file line by line (memory: one field, one statement header and one pending
+/// `:61:`) and yields each payment as soon as its `:86:` ends; the balance is checked at
+/// `:62F:`/`:62M:`, which is fine because the pipeline validates a whole file before posting.
 pub struct Mt940Reader<R> {
-    _reader: R,
-    _ctx: SourceContext,
+    reader: R,
+    ctx: SourceContext,
+    raw: Vec<u8>,
+    line_no: u64,
+    pos: u64,
+    field: Option<Field>,
+    /// Text buffer reused between fields.
+    spare: String,
+    statement: Option<Statement>,
+    statements: u64,
+    pending: Option<Pending>,
+    out: VecDeque<Result<Payment, ParseError>>,
+    done: bool,
 }
 
 impl<R: BufRead> Mt940Reader<R> {
+    /// Wraps a reader positioned at the start of the file (envelopes and header lines allowed).
     pub fn new(reader: R, ctx: SourceContext) -> Self {
-        Self { _reader: reader, _ctx: ctx }
+        Self {
+            reader,
+            ctx,
+            raw: Vec::with_capacity(256),
+            line_no: 0,
+            pos: 0,
+            field: None,
+            spare: String::with_capacity(256),
+            statement: None,
+            statements: 0,
+            pending: None,
+            out: VecDeque::with_capacity(4),
+            done: false,
+        }
+    }
+
+    /// Queues a structural error and stops reading.
+    fn fail(&mut self, location: Location, problem: impl Into<String>) {
+        self.out.push_back(Err(ParseError::structure(&self.ctx.file_name, location, problem)));
+        self.done = true;
+    }
+
+    fn fail_field(&mut self, line_no: u64, tag: Tag, e: FieldError) {
+        let name = format!(":{}: {}", tag.as_str(), e.part);
+        self.out.push_back(Err(ParseError::field(
+            &self.ctx.file_name,
+            Location::Line { number: line_no },
+            name,
+            e.problem,
+        )));
+        self.done = true;
+    }
+
+    /// Reads the next physical line into `raw` without its line end. False at end of file.
+    fn read_line(&mut self) -> io::Result<bool> {
+        self.raw.clear();
+        let n = self.reader.read_until(b'\n', &mut self.raw)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.pos += n as u64;
+        self.line_no += 1;
+        if self.raw.last() == Some(&b'\n') {
+            self.raw.pop();
+        }
+        if self.raw.last() == Some(&b'\r') {
+            self.raw.pop();
+        }
+        if self.line_no == 1 && self.raw.starts_with(b"\xEF\xBB\xBF") {
+            self.raw.drain(..3);
+        }
+        Ok(true)
+    }
+
+    /// Handles one physical line: starts a field, continues one, ends a message, or skips an
+    /// envelope/header line between messages.
+    fn line(&mut self) {
+        let offset = self.pos - self.raw.len() as u64;
+        let raw = std::mem::take(&mut self.raw);
+        // SOH/ETX wrappers (mBank) sit at the line start; strip leading control bytes only.
+        let start = raw.iter().position(|&b| !(b.is_ascii_control() && b != b'\t')).unwrap_or(raw.len());
+        let line = &raw[start..];
+        if let Some((tag, skip)) = field_start(line) {
+            self.end_field();
+            if !self.done {
+                let mut text = std::mem::take(&mut self.spare);
+                text.clear();
+                decode_into(&line[skip..], &mut text);
+                self.field = Some(Field { tag, text, line_no: self.line_no, offset });
+            }
+        } else if is_trailer(line) {
+            self.end_field();
+            if !self.done {
+                self.end_message(self.line_no);
+            }
+        } else if trim_bytes(line).is_empty() {
+            // Blank lines carry nothing, inside a field or between messages.
+        } else if let Some(f) = self.field.as_mut() {
+            f.text.push('\n');
+            decode_into(line, &mut f.text);
+        }
+        // Else: an envelope or routing line between messages ({1:..}{4:, 0000, 940, :940:).
+        self.raw = raw;
+    }
+
+    /// A `-` trailer: the statement must be closed by now.
+    fn end_message(&mut self, line_no: u64) {
+        self.flush_pending();
+        if let Some(st) = self.statement.take() {
+            if !st.closed {
+                let problem = format!("statement {} ends without a closing balance (:62F:/:62M:)", st.name());
+                self.fail(Location::Line { number: line_no }, problem);
+            }
+        }
+    }
+
+    /// Yields the pending `:61:` (with no `:86:`) if there is one.
+    fn flush_pending(&mut self) {
+        if let Some(p) = self.pending.take() {
+            self.emit(p, None);
+        }
+    }
+
+    /// Processes the field collected so far.
+    fn end_field(&mut self) {
+        let Some(f) = self.field.take() else {
+            return;
+        };
+        self.process(&f);
+        let mut text = f.text;
+        text.clear();
+        self.spare = text;
+    }
+
+    fn process(&mut self, f: &Field) {
+        let loc = Location::Line { number: f.line_no };
+        let number = f.tag.number();
+        if number == 86 {
+            if let Some(p) = self.pending.take() {
+                self.emit(p, Some(&f.text));
+            }
+            // Else: information for the account owner at statement level; nothing to post.
+            return;
+        }
+        self.flush_pending();
+        if self.done {
+            return;
+        }
+        if number == 20 {
+            if let Some(st) = &self.statement {
+                if !st.closed {
+                    let problem = format!(
+                        "statement {} has no closing balance (:62F:/:62M:) before the next :20:",
+                        st.name()
+                    );
+                    return self.fail(loc, problem);
+                }
+            }
+            self.statements += 1;
+            self.statement = Some(Statement { reference: f.text.trim().to_string(), ..Statement::default() });
+            return;
+        }
+        let Some(st) = self.statement.as_mut() else {
+            if f.tag.as_str() == "NS" {
+                return;
+            }
+            let problem = format!("field :{}: is outside a statement: no :20: before it", f.tag.as_str());
+            return self.fail(loc, problem);
+        };
+        match f.tag.as_str() {
+            "25" => st.account = f.text.trim().to_string(),
+            "28" | "28C" => st.number = f.text.trim().to_string(),
+            "60F" | "60M" => {
+                let b = match parse_balance(f.text.as_bytes()) {
+                    Ok(b) => b,
+                    Err(e) => return self.fail_field(f.line_no, f.tag, e),
+                };
+                let code = String::from_utf8_lossy(&b.currency).into_owned();
+                match currency(&code) {
+                    Ok(c) => st.currency = Some(c),
+                    Err(_) => {
+                        let e = FieldError {
+                            part: "currency",
+                            problem: format!("{code:?} is not an ISO 4217 currency"),
+                        };
+                        return self.fail_field(f.line_no, f.tag, e);
+                    }
+                }
+                if st.opening.is_some() || st.closed {
+                    let problem = format!("statement {} has a second opening balance", st.name());
+                    return self.fail(loc, problem);
+                }
+                st.opening = Some(b.amount);
+            }
+            "61" => {
+                if st.opening.is_none() || st.closed {
+                    let problem = if st.closed {
+                        format!("statement {} has a :61: line after its closing balance", st.name())
+                    } else {
+                        format!(
+                            "statement {} has a :61: line before an opening balance (:60F:/:60M:); \
+                             an MT942 interim report is not a statement",
+                            st.name()
+                        )
+                    };
+                    return self.fail(loc, problem);
+                }
+                let line = match parse_statement_line(&f.text) {
+                    Ok(l) => l,
+                    Err(e) => return self.fail_field(f.line_no, f.tag, e),
+                };
+                st.lines += 1;
+                st.sum += if line.mark.adds() { line.amount } else { -line.amount };
+                self.pending =
+                    Some(Pending { line, line_no: f.line_no, offset: f.offset, ordinal: st.lines });
+            }
+            "62F" | "62M" => {
+                let b = match parse_balance(f.text.as_bytes()) {
+                    Ok(b) => b,
+                    Err(e) => return self.fail_field(f.line_no, f.tag, e),
+                };
+                let Some(opening) = st.opening else {
+                    let problem =
+                        format!("statement {} has a closing balance but no opening balance", st.name());
+                    return self.fail(loc, problem);
+                };
+                if st.closed {
+                    let problem = format!("statement {} has a second closing balance", st.name());
+                    return self.fail(loc, problem);
+                }
+                st.closed = true;
+                let code = st.currency.map(|c| c.code()).unwrap_or("");
+                if b.currency != code.as_bytes() {
+                    let problem = format!(
+                        "statement {}: closing balance is in {}, opening balance in {code}",
+                        st.name(),
+                        String::from_utf8_lossy(&b.currency)
+                    );
+                    return self.fail(loc, problem);
+                }
+                let expected = opening + st.sum;
+                if expected != b.amount {
+                    let problem = format!(
+                        "statement {}: balance chain broken: opening balance {opening} {code} plus {} \
+                         lines ({}) makes {expected}, but :{}: says {}",
+                        st.name(),
+                        st.lines,
+                        st.sum,
+                        f.tag.as_str(),
+                        b.amount
+                    );
+                    self.fail(loc, problem);
+                }
+            }
+            // :21:, :13:, :13D:, :34F:, :64:, :65:, :90C:, :90D:, :NS: carry nothing to post.
+            _ => {}
+        }
+    }
+
+    /// Builds the payment of a `:61:` line and its `:86:` text, and queues it.
+    fn emit(&mut self, p: Pending, details: Option<&str>) {
+        let file = &self.ctx.file_name;
+        let Some(st) = self.statement.as_ref() else {
+            return;
+        };
+        let Some(cur) = st.currency else {
+            return;
+        };
+        let l = p.line;
+        let loc = Location::Line { number: p.line_no };
+        let amount = match Money::new(l.amount, cur) {
+            Ok(m) if m.is_positive() => m,
+            // A zero line (Citi books them) moves no money: nothing to post, balance unchanged.
+            Ok(_) => return,
+            Err(e) => {
+                self.out.push_back(Err(ParseError::field(file, loc, ":61: amount", e.to_string())));
+                self.done = true;
+                return;
+            }
+        };
+        let (direction, reversal) = match l.mark {
+            field::Mark::Credit => (Direction::Credit, false),
+            field::Mark::Debit => (Direction::Debit, false),
+            field::Mark::ReversalOfCredit => (Direction::Debit, true),
+            field::Mark::ReversalOfDebit => (Direction::Credit, true),
+        };
+        let bank_ref = match (&l.bank_ref, l.customer_ref.is_empty()) {
+            (Some(b), _) => b.clone(),
+            (None, false) => l.customer_ref.clone(),
+            (None, true) => format!("{}/{}", st.reference, p.ordinal),
+        };
+
+        let mut warnings = Vec::new();
+        let mut refs = References::default();
+        let mut payer_name = None;
+        let mut payer_account = None;
+        let mut other = Vec::with_capacity(8);
+        if !l.customer_ref.is_empty() {
+            other.push(("customer_ref".to_string(), RefText::new(l.customer_ref.clone())));
+        }
+        if let Some(b) = &l.bank_ref {
+            other.push(("bank_ref".to_string(), RefText::new(b.clone())));
+        }
+        if !l.tx_type.is_empty() {
+            other.push(("tx_type".to_string(), RefText::new(l.tx_type.clone())));
+        }
+        if let Some(text) = details {
+            let d = parse_details(text);
+            if let Some(g) = &d.gvc {
+                other.push(("gvc".to_string(), RefText::new(g.clone())));
+            }
+            if d.subfields.is_empty() {
+                let t = text.trim();
+                if !t.is_empty() {
+                    refs.remittance.push(RefText::new(t));
+                }
+                if let Some(e) = sepa_value(t, "EREF+").filter(|e| *e != "NOTPROVIDED") {
+                    refs.end_to_end_id = Some(RefText::new(e));
+                }
+            } else {
+                let purpose = d.joined(20..=29) + &d.joined(60..=63);
+                let purpose = purpose.trim();
+                if !purpose.is_empty() {
+                    refs.remittance.push(RefText::new(purpose));
+                }
+                if let Some(e) = sepa_value(purpose, "EREF+").filter(|e| *e != "NOTPROVIDED") {
+                    refs.end_to_end_id = Some(RefText::new(e));
+                }
+                let name = d.joined(32..=33);
+                let name = name.trim();
+                if !name.is_empty() {
+                    payer_name = Some(name.to_string());
+                }
+                if let Some(posting) = d.get(0).map(str::trim).filter(|s| !s.is_empty()) {
+                    other.push(("posting_text".to_string(), RefText::new(posting)));
+                }
+                if let Some(bank) = d.get(30).map(str::trim).filter(|s| !s.is_empty()) {
+                    other.push(("payer_bank".to_string(), RefText::new(bank)));
+                }
+                if let Some(acct) = d.get(31).map(str::trim).filter(|s| !s.is_empty()) {
+                    payer_account = Some(account(acct, &mut warnings));
+                }
+            }
+        }
+        if !l.supplementary.is_empty() {
+            other.push(("supplementary".to_string(), RefText::new(l.supplementary.clone())));
+        }
+        other.push(("statement".to_string(), RefText::new(format!("{}/{}", st.reference, st.number))));
+        refs.other = other;
+
+        self.out.push_back(Ok(Payment {
+            market: Market::EU,
+            format: SourceFormat::Mt940,
+            source_bank: st.account.clone(),
+            bank_ref,
+            key_basis: KeyBasis::FilePosition,
+            amount,
+            direction,
+            reversal,
+            value_date: l.value_date,
+            booking_date: l.entry_date,
+            payer_name,
+            payer_account,
+            references: refs,
+            source: Provenance {
+                file_id: self.ctx.file_id,
+                file: self.ctx.file_name.clone(),
+                record: p.line_no,
+                offset: p.offset,
+                position: 0,
+            },
+            warnings,
+        }));
+    }
+
+    /// End of file: the last field, the last statement, and a file with no statement at all.
+    fn end_of_file(&mut self) {
+        self.end_field();
+        if !self.done {
+            self.end_message(self.line_no);
+        }
+        if !self.done && self.statements == 0 {
+            self.fail(Location::File, "no MT940 statement in the file (no :20: field)");
+        }
+        self.done = true;
+    }
+}
+
+/// `?31` payer account: an IBAN when it looks like one (and a warning when its check fails),
+/// otherwise the domestic account number verbatim.
+fn account(text: &str, warnings: &mut Vec<String>) -> PayerAccount {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let b = compact.as_bytes();
+    let looks_iban = b.len() >= 15
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2..4].iter().all(u8::is_ascii_digit)
+        && b.iter().all(u8::is_ascii_alphanumeric);
+    if !looks_iban {
+        return PayerAccount::Other(text.to_string());
+    }
+    match compact.parse::<Iban>() {
+        Ok(iban) => PayerAccount::Iban(iban),
+        Err(e) => {
+            warnings.push(format!("payer account ?31 {compact:?} is not a valid IBAN: {e}"));
+            PayerAccount::Other(text.to_string())
+        }
     }
 }
 
 impl<R: BufRead> Iterator for Mt940Reader<R> {
     type Item = Result<Payment, ParseError>;
+
     fn next(&mut self) -> Option<Self::Item> {
-        None
+        loop {
+            if let Some(item) = self.out.pop_front() {
+                return Some(item);
+            }
+            if self.done {
+                return None;
+            }
+            match self.read_line() {
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(ParseError::io(&self.ctx.file_name, e)));
+                }
+                Ok(false) => self.end_of_file(),
+                Ok(true) => self.line(),
+            }
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,390 @@
+//! Byte-level parsers for the MT940 fields the reader needs: tags, balances, the `:61:`
+//! statement line and the `:86:` details. Pure functions, so each quirk is testable alone.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// A field tag as it appears between colons: `20`, `28C`, `60F`, `NS`...
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Tag {
+    bytes: [u8; 3],
+    len: u8,
+}
+
+impl Tag {
+    pub(super) fn as_str(&self) -> &str {
+        // Only ASCII digits and letters are ever stored.
+        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("??")
+    }
+
+    /// The numeric part (`60` for `60F`), or 0 for `NS`.
+    pub(super) fn number(&self) -> u8 {
+        if self.bytes[0].is_ascii_digit() {
+            (self.bytes[0] - b'0') * 10 + (self.bytes[1] - b'0')
+        } else {
+            0
+        }
+    }
+}
+
+/// Recognises a field start: `:NN:`, `:NNA:` or the non-SWIFT `:NS:` at the start of a line.
+/// Returns the tag and the length of the `:tag:` prefix. Anything else (`:940:`, a colon in
+/// running text) is not a field start.
+pub(super) fn field_start(line: &[u8]) -> Option<(Tag, usize)> {
+    if line.len() < 4 || line[0] != b':' {
+        return None;
+    }
+    if &line[1..4] == b"NS:" {
+        return Some((Tag { bytes: *b"NS ", len: 2 }, 4));
+    }
+    if !(line[1].is_ascii_digit() && line[2].is_ascii_digit()) {
+        return None;
+    }
+    if line[3] == b':' {
+        return Some((Tag { bytes: [line[1], line[2], b' '], len: 2 }, 4));
+    }
+    if line.len() >= 5 && line[3].is_ascii_uppercase() && line[4] == b':' {
+        return Some((Tag { bytes: [line[1], line[2], line[3]], len: 3 }, 5));
+    }
+    None
+}
+
+/// A line that ends a SWIFT message: `-`, `-}`, `-}{5:...}`, `-XXX` (ING), `-` + ETX (mBank).
+/// A `:86:` continuation starting with `-` and text is not one.
+pub(super) fn is_trailer(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"-") else {
+        return false;
+    };
+    let rest = trim_bytes(rest);
+    rest.is_empty() || rest[0] == b'}' || rest.iter().all(|&b| b == b'X')
+}
+
+/// Trims ASCII whitespace and control characters (SOH/ETX wrappers) from both ends.
+pub(super) fn trim_bytes(b: &[u8]) -> &[u8] {
+    let is_pad = |c: &u8| c.is_ascii_whitespace() || c.is_ascii_control();
+    let start = b.iter().position(|c| !is_pad(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !is_pad(c)).map_or(start, |e| e + 1);
+    &b[start..end.max(start)]
+}
+
+/// Decodes one line into `out`: UTF-8 when the bytes are valid UTF-8, otherwise Windows-1252
+/// (a superset of ISO-8859-1 for printable text; cp852 cannot be told apart from it without a
+/// declared charset, which MT940 files do not carry, so its few letters come out as cp1252
+/// look-alikes). Control characters other than tab are dropped.
+pub(super) fn decode_into(bytes: &[u8], out: &mut String) {
+    let clean = !bytes.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f);
+    match std::str::from_utf8(bytes) {
+        Ok(s) if clean => out.push_str(s),
+        Ok(s) => out.extend(s.chars().filter(|c| *c == '\t' || !c.is_control())),
+        Err(_) => {
+            let (s, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+            out.extend(s.chars().filter(|c| *c == '\t' || !c.is_control()));
+        }
+    }
+}
+
+/// Why a field could not be parsed: the part of the field, and the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FieldError {
+    pub part: &'static str,
+    pub problem: String,
+}
+
+fn err(part: &'static str, problem: impl Into<String>) -> FieldError {
+    FieldError { part, problem: problem.into() }
+}
+
+fn show(b: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(b))
+}
+
+/// Two ASCII digits as a number.
+fn two(b: &[u8]) -> Option<u32> {
+    match b {
+        [a, c, ..] if a.is_ascii_digit() && c.is_ascii_digit() => {
+            Some(u32::from(a - b'0') * 10 + u32::from(c - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// `YYMMDD`, years read as 20YY (SWIFT gives two digits; no MT940 predates 2000 in practice).
+pub(super) fn parse_yymmdd(b: &[u8], part: &'static str) -> Result<NaiveDate, FieldError> {
+    let digits = b.get(..6).filter(|d| d.iter().all(u8::is_ascii_digit));
+    let Some(d) = digits else {
+        return Err(err(part, format!("{} is not a YYMMDD date", show(&b[..b.len().min(6)]))));
+    };
+    let (y, m, day) = (two(d).unwrap_or(0), two(&d[2..]).unwrap_or(0), two(&d[4..]).unwrap_or(0));
+    NaiveDate::from_ymd_opt(2000 + y as i32, m, day)
+        .ok_or_else(|| err(part, format!("{} is not a calendar date", show(d))))
+}
+
+/// The entry (booking) date `MMDD`, its year inferred from the value date: an entry more than
+/// six months before or after the value date belongs to the neighbouring year (value
+/// 2026-12-31, entry `0102` is 2027-01-02).
+pub(super) fn entry_date(value: NaiveDate, month: u32, day: u32) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    let mut year = value.year();
+    let diff = month as i32 - value.month() as i32;
+    if diff > 6 {
+        year -= 1;
+    } else if diff < -6 {
+        year += 1;
+    }
+    NaiveDate::from_ymd_opt(year, month, day)
+}
+
+/// Parses an MT940 amount (`300,`, `300,5`, `0000012,34`): digits, one decimal comma.
+/// Returns the amount and the number of bytes used.
+pub(super) fn parse_amount(b: &[u8], part: &'static str) -> Result<(Decimal, usize), FieldError> {
+    parse_amount_with(b, part, true)
+}
+
+/// As `parse_amount`; without `need_comma`, whole amounts may omit the comma (Knab writes
+/// `C500NTRF` in `:61:`, where the transaction type letter still ends the amount).
+pub(super) fn parse_amount_with(
+    b: &[u8],
+    part: &'static str,
+    need_comma: bool,
+) -> Result<(Decimal, usize), FieldError> {
+    let mut mantissa: i64 = 0;
+    let mut scale: u32 = 0;
+    let mut digits = 0usize;
+    let mut comma = false;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            c @ b'0'..=b'9' => {
+                digits += 1;
+                if digits > 18 {
+                    return Err(err(part, format!("{} has too many digits", show(&b[..i + 1]))));
+                }
+                mantissa = mantissa * 10 + i64::from(c - b'0');
+                if comma {
+                    scale += 1;
+                }
+            }
+            b',' if !comma => comma = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    let comma_ok = comma || (!need_comma && matches!(b.get(i), Some(b'N' | b'F' | b'S')));
+    if digits == 0 || !comma_ok {
+        let shown = &b[..b.len().min(i.max(1) + 15)];
+        let why = if digits == 0 { "has no digits" } else { "has no decimal comma" };
+        return Err(err(part, format!("{} {why}", show(shown))));
+    }
+    Ok((Decimal::new(mantissa, scale), i))
+}
+
+/// A balance field (`:60F:`, `:62F:`, `:64:`...): mark, date, currency, amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Balance {
+    /// Signed: debit balances are negative.
+    pub amount: Decimal,
+    pub date: NaiveDate,
+    pub currency: [u8; 3],
+}
+
+/// Parses `C100318EUR380115,12`.
+pub(super) fn parse_balance(text: &[u8]) -> Result<Balance, FieldError> {
+    let b = trim_bytes(text);
+    let negative = match b.first() {
+        Some(b'C') => false,
+        Some(b'D') => true,
+        _ => return Err(err("mark", format!("{} does not start with C or D", show(&b[..b.len().min(20)])))),
+    };
+    let date = parse_yymmdd(&b[1..], "date")?;
+    let cur = b.get(7..10).filter(|c| c.iter().all(u8::is_ascii_uppercase));
+    let Some(cur) = cur else {
+        return Err(err(
+            "currency",
+            format!("{} is not a currency code", show(b.get(7..).unwrap_or_default())),
+        ));
+    };
+    let (amount, used) = parse_amount(&b[10..], "amount")?;
+    if 10 + used != b.len() {
+        return Err(err("amount", format!("unexpected text after the amount: {}", show(&b[10 + used..]))));
+    }
+    Ok(Balance { amount: if negative { -amount } else { amount }, date, currency: [cur[0], cur[1], cur[2]] })
+}
+
+/// The debit/credit mark of a `:61:` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mark {
+    Credit,
+    Debit,
+    /// `RC`: reversal of a credit, money leaves the account.
+    ReversalOfCredit,
+    /// `RD`: reversal of a debit, money comes back.
+    ReversalOfDebit,
+}
+
+impl Mark {
+    /// Whether the entry raises the account balance.
+    pub fn adds(self) -> bool {
+        matches!(self, Mark::Credit | Mark::ReversalOfDebit)
+    }
+}
+
+/// A parsed `:61:` statement line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct StatementLine {
+    pub value_date: NaiveDate,
+    pub entry_date: Option<NaiveDate>,
+    pub mark: Mark,
+    pub funds_code: Option<u8>,
+    pub amount: Decimal,
+    /// Transaction type: N/F/S + 3 characters (`NTRF`, `N051`, `S   `).
+    pub tx_type: String,
+    /// Customer reference; empty for `NONREF` or none.
+    pub customer_ref: String,
+    pub bank_ref: Option<String>,
+    /// Supplementary details: the text on the line(s) after the first.
+    pub supplementary: String,
+}
+
+/// Parses a `:61:` field; `text` holds its lines separated by `\n`. A line break right after
+/// the mark (Sparkassen) or spaces instead of an entry date (ASN Bank) are accepted.
+pub(super) fn parse_statement_line(text: &str) -> Result<StatementLine, FieldError> {
+    let b = text.as_bytes();
+    let value_date = parse_yymmdd(b, "value date")?;
+    let mut i = 6;
+    let mut entry_date = None;
+    if b.len() >= i + 4 && b[i..i + 4].iter().all(u8::is_ascii_digit) {
+        let (m, d) = (two(&b[i..]).unwrap_or(0), two(&b[i + 2..]).unwrap_or(0));
+        entry_date =
+            Some(self::entry_date(value_date, m, d).ok_or_else(|| {
+                err("entry date", format!("{} is not a calendar date", show(&b[i..i + 4])))
+            })?);
+        i += 4;
+    } else if b.len() >= i + 4 && &b[i..i + 4] == b"    " {
+        i += 4;
+    }
+    let mark = match (b.get(i), b.get(i + 1)) {
+        (Some(b'R'), Some(b'C')) => Mark::ReversalOfCredit,
+        (Some(b'R'), Some(b'D')) => Mark::ReversalOfDebit,
+        (Some(b'C'), _) => Mark::Credit,
+        (Some(b'D'), _) => Mark::Debit,
+        _ => {
+            let shown = &b[i.min(b.len())..b.len().min(i + 3)];
+            return Err(err("debit/credit mark", format!("{} is not C, D, RC or RD", show(shown))));
+        }
+    };
+    i += if matches!(mark, Mark::ReversalOfCredit | Mark::ReversalOfDebit) { 2 } else { 1 };
+    let mut funds_code = None;
+    if let Some(&c) = b.get(i) {
+        if c.is_ascii_uppercase() {
+            funds_code = Some(c);
+            i += 1;
+        }
+    }
+    if matches!(b.get(i), Some(b'\n' | b' ')) {
+        i += 1;
+    }
+    let (amount, used) = parse_amount_with(&b[i.min(b.len())..], "amount", false)?;
+    i += used;
+    let first_end = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| i + p);
+    let rest = &text[i..first_end];
+    // Transaction type: 4 characters when present (N/F/S + 3); some files end the line here.
+    let type_len = rest.char_indices().nth(4).map_or(rest.len(), |(p, _)| p);
+    let tx_type = rest[..type_len].trim_end().to_string();
+    let refs = &rest[type_len..];
+    let (customer, bank) = match refs.find("//") {
+        Some(p) => (&refs[..p], Some(refs[p + 2..].trim())),
+        None => (refs, None),
+    };
+    let customer = customer.trim();
+    let customer_ref =
+        if customer.eq_ignore_ascii_case("NONREF") { String::new() } else { customer.to_string() };
+    let bank_ref = bank.filter(|s| !s.is_empty()).map(str::to_string);
+    let supplementary =
+        if first_end < b.len() { text[first_end + 1..].trim().replace('\n', " ") } else { String::new() };
+    Ok(StatementLine {
+        value_date,
+        entry_date,
+        mark,
+        funds_code,
+        amount,
+        tx_type,
+        customer_ref,
+        bank_ref,
+        supplementary,
+    })
+}
+
+/// A `:86:` field, split into German-style `?NN` sub-fields when it has them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) struct Details {
+    /// Business transaction code (Geschäftsvorfallcode): the first three characters when digits.
+    pub gvc: Option<String>,
+    /// `(code, text)` in file order; empty when the field is free text.
+    pub subfields: Vec<(u8, String)>,
+}
+
+impl Details {
+    /// The text of every sub-field with a code in `codes`, concatenated (banks cut long text
+    /// into 27-character pieces anywhere, even mid-word).
+    pub fn joined(&self, codes: std::ops::RangeInclusive<u8>) -> String {
+        let mut out = String::new();
+        for (code, text) in &self.subfields {
+            if codes.contains(code) {
+                out.push_str(text);
+            }
+        }
+        out
+    }
+
+    pub fn get(&self, code: u8) -> Option<&str> {
+        self.subfields.iter().find(|(c, _)| *c == code).map(|(_, t)| t.as_str())
+    }
+}
+
+/// Splits `:86:` text. Sub-field structure is recognised when the text (line breaks removed)
+/// starts with `?` or with three digits and `?`; a `?` not followed by two digits is text.
+pub(super) fn parse_details(text: &str) -> Details {
+    let b = text.as_bytes();
+    let gvc = (b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit)).then(|| text[..3].to_string());
+    let structured = b.first() == Some(&b'?') || (gvc.is_some() && b.get(3) == Some(&b'?'));
+    if !structured {
+        return Details { gvc, subfields: Vec::new() };
+    }
+    let flat: String = text.split('\n').collect();
+    let fb = flat.as_bytes();
+    let mut subfields = Vec::new();
+    let mut i = flat.find('?').unwrap_or(flat.len());
+    let mut current: Option<(u8, usize)> = None;
+    let push = |cur: Option<(u8, usize)>, end: usize, subfields: &mut Vec<(u8, String)>| {
+        if let Some((code, start)) = cur {
+            subfields.push((code, flat[start..end].to_string()));
+        }
+    };
+    while i < fb.len() {
+        if fb[i] == b'?' && fb.len() > i + 2 && fb[i + 1].is_ascii_digit() && fb[i + 2].is_ascii_digit() {
+            push(current, i, &mut subfields);
+            current = Some(((fb[i + 1] - b'0') * 10 + fb[i + 2] - b'0', i + 3));
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    push(current, fb.len(), &mut subfields);
+    Details { gvc, subfields }
+}
+
+/// The value after a SEPA keyword such as `EREF+`, up to the next keyword (`XXXX+`) or the end.
+pub(super) fn sepa_value<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
+    let start = text.find(keyword)? + keyword.len();
+    let rest = &text[start..];
+    let rb = rest.as_bytes();
+    let mut end = rest.len();
+    for i in 0..rb.len().saturating_sub(4) {
+        if rb[i + 4] == b'+' && rb[i..i + 4].iter().all(u8::is_ascii_uppercase) && rest.is_char_boundary(i) {
+            end = i;
+            break;
+        }
+    }
+    let v = rest[..end].trim();
+    (!v.is_empty()).then_some(v)
+}

@@ -1,0 +1,287 @@
+//! Unit tests for the MT940 reader: one per quirk seen in real files, plus no-panic properties.
+
+use super::field::{
+    entry_date, field_start, is_trailer, parse_amount, parse_details, parse_statement_line, Mark,
+};
+use super::*;
+use chrono::NaiveDate;
+use remit_domain::FileId;
+use rust_decimal_macros::dec;
+
+fn read(bytes: &[u8]) -> Vec<Result<Payment, ParseError>> {
+    let ctx = SourceContext { file_id: FileId::of_bytes(bytes), file_name: "t.sta".into() };
+    Mt940Reader::new(bytes, ctx).collect()
+}
+
+fn ok(bytes: &[u8]) -> Vec<Payment> {
+    read(bytes).into_iter().collect::<Result<Vec<_>, _>>().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn err(bytes: &[u8]) -> ParseError {
+    let items = read(bytes);
+    match items.last() {
+        Some(Err(_)) => items.into_iter().last().and_then(Result::err).unwrap(),
+        _ => panic!("expected an error, got {} payments", items.len()),
+    }
+}
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn other<'a>(p: &'a Payment, key: &str) -> Option<&'a str> {
+    p.references.other.iter().find(|(k, _)| k == key).map(|(_, v)| v.expose())
+}
+
+/// A statement around `body` (its `:61:`/`:86:` lines), opening 100,00 and closing `close`.
+fn statement(body: &str, close: &str) -> Vec<u8> {
+    format!(":20:REF1\r\n:25:NL91ABNA0417164300\r\n:28C:7/1\r\n:60F:C260301EUR100,00\r\n{body}:62F:{close}\r\n-\r\n")
+        .into_bytes()
+}
+
+const SAMPLE: &[u8] = include_bytes!("../../../../samples/eu/mt940-abn-two-statements.sta");
+
+#[test]
+fn project_sample_reads_with_every_quirk() {
+    let p = ok(SAMPLE);
+    assert_eq!(p.len(), 5);
+    let sophie = &p[0];
+    assert_eq!(sophie.payer_name.as_deref(), Some("Sophie Müller"), "ISO-8859-1 decoded");
+    assert!(sophie.references.remittance[0].expose().contains("3466 712768 42680"), "sub-fields joined");
+    assert_eq!(sophie.references.end_to_end_id.as_ref().map(|r| r.expose()), Some("SM-2026-03"));
+    assert!(matches!(sophie.payer_account, Some(PayerAccount::Iban(_))));
+    assert_eq!(other(sophie, "gvc"), Some("166"));
+    assert_eq!(sophie.bank_ref, "BK2603020001");
+    assert_eq!(sophie.source_bank, "NL91ABNA0417164300");
+    assert_eq!(sophie.amount, Money::parse("820", Currency::EUR).unwrap());
+    assert_eq!(p[1].amount.amount(), dec!(150.50), "300,5-style amount");
+    assert_eq!(other(&p[1], "customer_ref"), Some("PAY-LR-0302"));
+    assert_eq!(p[2].direction, Direction::Debit);
+    let free = p[3].references.remittance[0].expose();
+    assert!(free.contains("ZAHLUNG:\tDANKE SCHÖN\n:VIELE GRÜSSE UM 10:30"), "{free}");
+    assert_eq!(other(&p[3], "statement"), Some("AMEXEU260303A/00062/1"));
+    assert!(p[4].reversal && p[4].direction == Direction::Debit, "RC takes money out");
+    assert_eq!(p[4].bank_ref, p[1].bank_ref, "a reversal carries the original's bank reference");
+    assert!(p.iter().all(|p| p.format == SourceFormat::Mt940 && p.market == Market::EU));
+}
+
+#[test]
+fn marks_and_funds_codes() {
+    let body = ":61:260301C1,00NTRFNONREF\r\n:61:260301DR2,00NTRFNONREF\r\n\
+                :61:260301RC3,00NTRFNONREF\r\n:61:260301RDR4,00NTRFNONREF\r\n";
+    let p = ok(&statement(body, "C260301EUR100,00"));
+    let got: Vec<_> = p.iter().map(|p| (p.direction, p.reversal, p.amount.amount())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (Direction::Credit, false, dec!(1.00)),
+            (Direction::Debit, false, dec!(2.00)),
+            (Direction::Debit, true, dec!(3.00)),
+            (Direction::Credit, true, dec!(4.00)),
+        ]
+    );
+    assert_eq!(parse_statement_line("260301CN5,NTRF").unwrap().funds_code, Some(b'N'));
+}
+
+#[test]
+fn amounts_with_comma_decimals() {
+    assert_eq!(parse_amount(b"300,", "a").unwrap(), (dec!(300), 4));
+    assert_eq!(parse_amount(b"300,5NTRF", "a").unwrap().0, dec!(300.5));
+    assert_eq!(parse_amount(b"0000012,34", "a").unwrap().0, dec!(12.34));
+    assert!(parse_amount(b"300", "a").is_err());
+    assert!(parse_amount(b",", "a").is_err());
+    // Knab leaves the comma out of whole :61: amounts.
+    assert_eq!(parse_statement_line("1407290729C500NTRFX").unwrap().amount, dec!(500));
+}
+
+#[test]
+fn entry_date_year_wraps() {
+    assert_eq!(entry_date(d(2026, 12, 31), 1, 2), Some(d(2027, 1, 2)));
+    assert_eq!(entry_date(d(2027, 1, 2), 12, 31), Some(d(2026, 12, 31)));
+    assert_eq!(entry_date(d(2026, 3, 1), 3, 2), Some(d(2026, 3, 2)));
+    let l = parse_statement_line("2612310102C1,00NTRFNONREF").unwrap();
+    assert_eq!(l.entry_date, Some(d(2027, 1, 2)));
+    // ASN Bank writes four spaces instead of an entry date.
+    let l = parse_statement_line("200101    D65,00NOVBNL47INGB9999999999").unwrap();
+    assert_eq!((l.entry_date, l.mark), (None, Mark::Debit));
+}
+
+#[test]
+fn references_and_supplementary_details() {
+    let l = parse_statement_line("2603010301CR1,00NTRFMYREF123//BANK 77\nSUPPL TEXT").unwrap();
+    assert_eq!(l.tx_type, "NTRF");
+    assert_eq!(l.customer_ref, "MYREF123");
+    assert_eq!(l.bank_ref.as_deref(), Some("BANK 77"));
+    assert_eq!(l.supplementary, "SUPPL TEXT");
+    let l = parse_statement_line("260301C1,00NTRFNONREF").unwrap();
+    assert!(l.customer_ref.is_empty() && l.bank_ref.is_none());
+    // Sparkassen break the line between mark and amount.
+    assert_eq!(parse_statement_line("1811261126CR\n30,00N062NONREF").unwrap().amount, dec!(30));
+}
+
+#[test]
+fn bank_ref_falls_back_to_customer_ref_then_statement_position() {
+    let body = ":61:260301C1,00NTRFCUST1\r\n:61:260301C1,00NTRFNONREF\r\n";
+    let p = ok(&statement(body, "C260301EUR102,00"));
+    assert_eq!(p[0].bank_ref, "CUST1");
+    assert_eq!(p[1].bank_ref, "REF1/2");
+    assert_eq!(p[0].key_basis, KeyBasis::FilePosition);
+    assert_ne!(p[0].key(), p[1].key());
+}
+
+#[test]
+fn details_subfields_and_continuations() {
+    let det = parse_details(
+        "166?00GUTSCHRIFT?20EREF+E2E1?21 SVWZ+Rechnung\n 42?31DE1450880\n0500194785000?32KARL?33 KAUFMANN",
+    );
+    assert_eq!(det.gvc.as_deref(), Some("166"));
+    assert_eq!(det.joined(20..=29), "EREF+E2E1 SVWZ+Rechnung 42");
+    assert_eq!(det.get(31), Some("DE14508800500194785000"));
+    assert_eq!(det.joined(32..=33), "KARL KAUFMANN");
+    assert!(parse_details("GPSEOUL SPOEDBETALING\tX").subfields.is_empty());
+    assert_eq!(sepa_value("EREF+E2E1 SVWZ+Rechnung", "EREF+"), Some("E2E1"));
+}
+
+#[test]
+fn field_starts_and_trailers() {
+    assert!(field_start(b":20:X").is_some());
+    assert_eq!(field_start(b":28C:1").map(|(t, n)| (t.as_str().to_string(), n)), Some(("28C".into(), 5)));
+    assert!(field_start(b":NS:22X").is_some());
+    assert!(field_start(b":940:").is_none());
+    assert!(field_start(b":VIELE GRUESSE").is_none());
+    assert!(field_start(b"ZAHLUNG: 10:30").is_none());
+    for t in [&b"-"[..], b"-}", b"-}{5:}", b"-XXX", b"-\x03", b"- "] {
+        assert!(is_trailer(t), "{t:?}");
+    }
+    assert!(!is_trailer(b"-hr gjlm paulissen"));
+}
+
+#[test]
+fn envelopes_header_lines_and_no_final_line_break() {
+    let mut f = b"0000 01INGBNL2AXXXX00001\r\n940 00\r\n:940:\r\n{1:F01X}{2:O940X}{4:\r\n".to_vec();
+    f.extend_from_slice(&statement(":61:260301C1,00NTRFNONREF\r\n:86:X\r\n", "C260301EUR101,00"));
+    f.truncate(f.len() - 2);
+    f.push(b'}');
+    assert_eq!(ok(&f).len(), 1);
+    // No trailer at all, no final line break.
+    let g = b":20:A\n:25:B\n:28C:1\n:60F:C260301EUR1,\n:61:260301C1,NTRFX\n:62F:C260301EUR2,";
+    assert_eq!(ok(g).len(), 1);
+}
+
+#[test]
+fn many_statements_and_intermediate_balances() {
+    let mut f = statement(":61:260301C1,00NTRFNONREF\r\n", "C260301EUR101,00");
+    f.extend_from_slice(
+        b":20:REF2\r\n:25:X\r\n:28C:8/1\r\n:60M:D260302EUR5,\r\n:61:260302C5,NTRFA\r\n:62M:C260302EUR0,\r\n",
+    );
+    let p = ok(&f);
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[1].source_bank, "X");
+}
+
+#[test]
+fn broken_balance_chain_names_statement_and_both_figures() {
+    let e = err(&statement(":61:260301C1,00NTRFNONREF\r\n", "C260301EUR100,00"));
+    let msg = e.to_string();
+    assert!(matches!(e, ParseError::Structure { location: Location::Line { number: 6 }, .. }), "{msg}");
+    for part in [":20:REF1", ":28C:7/1", "101.00", "100.00"] {
+        assert!(msg.contains(part), "{msg}");
+    }
+}
+
+#[test]
+fn bad_amount_is_a_field_error_on_its_line() {
+    let e = err(&statement(":61:260301C12.50NTRFNONREF\r\n", "C260301EUR100,00"));
+    match e {
+        ParseError::Field { location, field, problem, .. } => {
+            assert_eq!(location, Location::Line { number: 5 });
+            assert_eq!(field, ":61: amount");
+            assert!(problem.contains("12.50") && problem.contains("no decimal comma"), "{problem}");
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn structure_errors() {
+    assert!(err(b":60F:C260301EUR1,\n").to_string().contains("outside a statement"));
+    assert!(err(b"hello\n").to_string().contains("no MT940 statement"));
+    let open = b":20:A\n:25:B\n:60F:C260301EUR1,\n:20:B\n";
+    assert!(err(open).to_string().contains("no closing balance"));
+    let mt942 = b":20:A\n:25:B\n:28C:1\n:34F:EURD0,00\n:61:260301C1,NTRFX\n";
+    assert!(err(mt942).to_string().contains("MT942"));
+    let bad_date = statement(":61:260230C1,00NTRFNONREF\r\n", "C260301EUR101,00");
+    assert!(err(&bad_date).to_string().contains("not a calendar date"));
+    let too_precise = statement(":61:260301C1,001NTRFNONREF\r\n", "C260301EUR101,001");
+    assert!(err(&too_precise).to_string().contains("decimals"));
+}
+
+#[test]
+fn invalid_payer_iban_is_kept_with_a_warning() {
+    let body = ":61:260301C1,00NTRFNONREF\r\n:86:166?20X?31DE00370400440532013000?32A\r\n";
+    let p = ok(&statement(body, "C260301EUR101,00"));
+    assert!(matches!(&p[0].payer_account, Some(PayerAccount::Other(s)) if s == "DE00370400440532013000"));
+    assert_eq!(p[0].warnings.len(), 1);
+    let body = ":61:260301C1,00NTRFNONREF\r\n:86:166?20X?310175526300\r\n";
+    let p = ok(&statement(body, "C260301EUR101,00"));
+    assert!(p[0].warnings.is_empty(), "a domestic account number is not an IBAN");
+}
+
+#[test]
+fn cp1252_and_utf8_lines_mix() {
+    // Each line is UTF-8 when it is valid UTF-8, Windows-1252 otherwise.
+    let mut f = statement("", "C260301EUR102,00");
+    let at = f.windows(5).position(|w| w == b":62F:").unwrap();
+    let body = b":61:260301C1,00NTRFNONREF\r\n:86:166?32M\xfcller \x80\r\n\
+                :61:260301C1,00NTRFNONREF\r\n:86:166?32M\xc3\xbcller\r\n";
+    f.splice(at..at, body.iter().copied());
+    let p = ok(&f);
+    assert_eq!(p[0].payer_name.as_deref(), Some("Müller €"));
+    assert_eq!(p[1].payer_name.as_deref(), Some("Müller"));
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn valid_file() -> Vec<u8> {
+        let mut v = Vec::new();
+        super::super::generate::write(&mut v, 30, 3).unwrap();
+        v.extend_from_slice(SAMPLE);
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4000)) {
+            let _ = read(&bytes);
+            let mut with_header = b":20:A\n:25:B\n:28C:1\n:60F:C260301EUR1,\n:61:".to_vec();
+            with_header.extend_from_slice(&bytes);
+            let _ = read(&with_header);
+        }
+
+        #[test]
+        fn mutations_of_a_valid_file_never_panic(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..20),
+            cut in any::<prop::sample::Index>(),
+            truncate in any::<bool>(),
+        ) {
+            let mut bytes = valid_file();
+            for (at, b) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = b;
+            }
+            if truncate {
+                let n = cut.index(bytes.len());
+                bytes.truncate(n);
+            }
+            let items = read(&bytes);
+            // Any error ends the stream.
+            if let Some(i) = items.iter().position(Result::is_err) {
+                prop_assert_eq!(i, items.len() - 1);
+            }
+        }
+    }
+}
