@@ -464,6 +464,16 @@ impl<R: BufRead> CamtReader<R> {
                 "no camt.054 Document/BkToCstmrDbtCdtNtfctn nor camt.053 Document/BkToCstmrStmt in the file",
             ));
         }
+        if self.report_no == 0 {
+            // The schema requires at least one Ntfctn / Stmt: a message without any is broken,
+            // not an empty day (an empty day is a statement with no entries).
+            let what = if self.format == Some(SourceFormat::Camt053) { "Stmt" } else { "Ntfctn" };
+            return Err(ParseError::structure(
+                &self.ctx.file_name,
+                Location::File,
+                format!("the message holds no {what}: the file is incomplete"),
+            ));
+        }
         self.done = true;
         Ok(())
     }
