@@ -103,14 +103,18 @@ impl<R: BufRead> ZipCursor<R> {
                 return Err(self.bad(format!("zip entry {name} is encrypted: send it unencrypted")));
             }
             self.body = match method {
-                0 if descriptor => return Err(self.bad(format!(
+                0 if descriptor => {
+                    return Err(self.bad(format!(
                     "zip entry {name} is stored with a data descriptor: its length is unknown when streaming"
-                ))),
+                )))
+                }
                 0 => Body::Stored(r.take(csize as u64), false),
                 8 => Body::Deflate(Box::new(DeflateDecoder::new(r)), descriptor),
-                m => return Err(self.bad(format!(
+                m => {
+                    return Err(self.bad(format!(
                     "zip entry {name} uses compression method {m}; only stored (0) and deflate (8) are read"
-                ))),
+                )))
+                }
             };
             if name.ends_with('/') {
                 continue; // a directory

@@ -128,7 +128,9 @@ fn every_corpus_camt_file_parses_or_is_refused_for_a_known_reason() {
         })
         .collect();
     files.sort();
-    for oca in ["test-camt053", "test-camt053-no-ntry", "test-camt053-txdtls", "test-camt053.zip", "test-camt054"] {
+    for oca in
+        ["test-camt053", "test-camt053-no-ntry", "test-camt053-txdtls", "test-camt053.zip", "test-camt054"]
+    {
         files.push(dir.join("camt-oca").join(oca));
     }
     assert_eq!(files.len(), 22, "{files:?}");
@@ -255,7 +257,8 @@ fn every_corpus_camt_file_parses_or_is_refused_for_a_known_reason() {
                     .references
                     .other
                     .iter()
-                    .any(|(k, v)| k == "creditor_ref_proprietary" && v.expose() == "000000000000000000000000003"));
+                    .any(|(k, v)| k == "creditor_ref_proprietary"
+                        && v.expose() == "000000000000000000000000003"));
                 assert_eq!(p.references.end_to_end_id.as_ref().unwrap().expose(), "ENDTOENDID-01");
                 assert_eq!(p.value_date.to_string(), "2022-01-26");
             }

@@ -503,3 +503,38 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn open_unwraps_gzip_and_stored_zip_and_detects_camt053() {
+    use std::io::Write;
+    let xml = doc("08", &ntry("3", ""));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(xml.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let (f, s) = crate::open(ctx(), &gz[..]).unwrap();
+    assert_eq!(f, crate::Format::Camt054);
+    assert_eq!(s.filter_map(Result::ok).count(), 1);
+
+    // A stored (method 0) zip with two entries: both are read, in order.
+    let mut zip = Vec::new();
+    for name in ["a.xml", "b.xml"] {
+        zip.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+        zip.extend_from_slice(&(xml.len() as u32).to_le_bytes());
+        zip.extend_from_slice(&(xml.len() as u32).to_le_bytes());
+        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        zip.extend_from_slice(&0u16.to_le_bytes());
+        zip.extend_from_slice(name.as_bytes());
+        zip.extend_from_slice(xml.as_bytes());
+    }
+    zip.extend_from_slice(b"PK\x05\x06");
+    let (_, s) = crate::open(ctx(), &zip[..]).unwrap();
+    let p: Vec<Payment> = s.collect::<Result<_, _>>().unwrap();
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[1].source.file, "test.xml!b.xml");
+    assert_ne!(p[0].source.file_id, p[1].source.file_id, "entries do not share payment keys");
+    // Cut short: an error, not a panic.
+    assert!(crate::open(ctx(), &zip[..40]).map(|(_, s)| s.last().unwrap().is_err()).unwrap_or(true));
+
+    let stmt053 = r#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.04"><BkToCstmrStmt>"#;
+    assert_eq!(crate::detect(stmt053.as_bytes()), Some(crate::Format::Camt053));
+}
