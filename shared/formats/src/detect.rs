@@ -24,6 +24,9 @@ pub fn detect(head: &[u8]) -> Option<Format> {
         if contains(window, b"camt.054") || contains(window, b"BkToCstmrDbtCdtNtfctn") {
             return Some(Format::Camt054);
         }
+        if contains(window, b"camt.053") || contains(window, b"BkToCstmrStmt") {
+            return Some(Format::Camt053);
+        }
         return None;
     }
     if is_mt940(window) {

@@ -3,15 +3,22 @@
 //! the content and returns the right reader.
 
 pub mod accounts;
-pub mod camt054;
+pub mod camt;
 pub mod cpa005;
 pub mod detect;
 pub mod error;
 pub mod india;
 pub mod mt940;
 mod synth;
+mod wrap;
 
-use std::io::BufRead;
+/// The camt reader under its pre-camt.053 module name, for callers written against it.
+pub mod camt054 {
+    pub use crate::camt::generate;
+    pub use crate::camt::{Camt054Reader, CamtReader};
+}
+
+use std::io::{BufRead, BufReader};
 
 use remit_domain::{FileId, Payment};
 
@@ -30,15 +37,32 @@ pub struct SourceContext {
 /// A boxed stream of payments, whatever the format.
 pub type PaymentStream<'a> = Box<dyn Iterator<Item = Result<Payment, ParseError>> + 'a>;
 
-/// Detects the format from the first bytes and returns its streaming reader.
+/// Detects the format from the first bytes and returns its streaming reader. Gzip and zip
+/// wrappers are removed first (one level), so a zipped statement reads like a plain one.
 pub fn open<'a, R: BufRead + 'a>(
+    ctx: SourceContext,
+    mut reader: R,
+) -> Result<(Format, PaymentStream<'a>), ParseError> {
+    let head = reader.fill_buf().map_err(|e| ParseError::io(&ctx.file_name, e))?;
+    if head.starts_with(wrap::GZIP) {
+        let inner = BufReader::with_capacity(64 * 1024, flate2::bufread::MultiGzDecoder::new(reader));
+        return open_plain(ctx, inner);
+    }
+    if head.starts_with(wrap::ZIP) {
+        return wrap::open_zip(ctx, reader);
+    }
+    open_plain(ctx, reader)
+}
+
+/// `open` without unwrapping.
+fn open_plain<'a, R: BufRead + 'a>(
     ctx: SourceContext,
     mut reader: R,
 ) -> Result<(Format, PaymentStream<'a>), ParseError> {
     let head = reader.fill_buf().map_err(|e| ParseError::io(&ctx.file_name, e))?;
     let format = detect(head).ok_or_else(|| ParseError::UnknownFormat {
         file: ctx.file_name.clone(),
-        reason: "not CPA-005, camt.054, or an India e-collect CSV/JSON".into(),
+        reason: "not CPA-005, camt.053, camt.054, MT940, or an India e-collect CSV/JSON".into(),
     })?;
     Ok((format, open_as(format, ctx, reader)))
 }
@@ -47,7 +71,8 @@ pub fn open<'a, R: BufRead + 'a>(
 pub fn open_as<'a, R: BufRead + 'a>(format: Format, ctx: SourceContext, reader: R) -> PaymentStream<'a> {
     match format {
         Format::Cpa005 => Box::new(cpa005::Cpa005Reader::new(reader, ctx)),
-        Format::Camt053 | Format::Camt054 => Box::new(camt054::Camt054Reader::new(reader, ctx)),
+        // One reader for both: it tells a statement from a notification by the root element.
+        Format::Camt053 | Format::Camt054 => Box::new(camt::CamtReader::new(reader, ctx)),
         Format::Mt940 => Box::new(mt940::Mt940Reader::new(reader, ctx)),
         Format::IndiaCsv => Box::new(india::IndiaCsvReader::new(reader, ctx)),
         Format::IndiaJson => Box::new(india::IndiaJsonReader::new(reader, ctx)),
@@ -59,7 +84,7 @@ pub fn open_as<'a, R: BufRead + 'a>(format: Format, ctx: SourceContext, reader: 
 pub fn generate(format: &str, w: &mut impl std::io::Write, payments: u64, seed: u64) -> std::io::Result<()> {
     match format {
         "cpa005" => cpa005::generate::write(w, payments, seed),
-        "camt054" => camt054::generate::write(w, payments, seed),
+        "camt054" => camt::generate::write(w, payments, seed),
         "india-csv" => india::generate::write_csv(w, payments, seed),
         "india-json" => india::generate::write_json(w, payments, seed),
         "mt940" => mt940::generate::write(w, payments, seed),

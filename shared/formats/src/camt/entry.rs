@@ -7,25 +7,141 @@ use std::collections::VecDeque;
 use chrono::NaiveDate;
 use remit_domain::money::currency;
 use remit_domain::{
-    mask_card_numbers, Direction, Iban, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText,
-    References, SourceFormat,
+    mask_card_numbers, CreditorReference, Direction, Iban, KeyBasis, Market, Money, PayerAccount, Payment,
+    Provenance, RefText, References, SourceFormat,
 };
 
 use crate::{Location, ParseError, SourceContext};
 
-/// What the enclosing `Ntfctn` says about every entry in it.
+/// What the enclosing `Ntfctn` / `Stmt` says about every entry in it, and its control total.
 #[derive(Debug, Default, Clone)]
-pub(super) struct NtfctnInfo {
+pub(super) struct Report {
+    pub format: Option<SourceFormat>,
+    /// Label for error paths: `Ntfctn`, `Stmt`, `Stmt[2]`...
+    pub label: String,
     pub id: Option<String>,
     pub iban: Option<String>,
     pub bic: Option<String>,
+    bal: BalanceDraft,
+    opening_opbd: Option<Money>,
+    opening_prcd: Option<Money>,
+    closing: Option<Money>,
+    /// Signed sum of the booked entries so far, and their currency (first one seen).
+    booked: rust_decimal::Decimal,
+    booked_ccy: Option<remit_domain::money::Currency>,
+    mixed_ccy: bool,
+    booked_entries: u64,
 }
 
-impl NtfctnInfo {
+/// One `Bal` as read so far.
+#[derive(Debug, Default, Clone)]
+struct BalanceDraft {
+    code: Option<String>,
+    amount: Option<Money>,
+    direction: Option<Direction>,
+}
+
+impl Report {
+    /// A fresh report of a message type, the `no`-th in its file.
+    pub fn new(format: SourceFormat, no: u64) -> Self {
+        let name = if format == SourceFormat::Camt053 { "Stmt" } else { "Ntfctn" };
+        let label = if no > 1 { format!("{name}[{no}]") } else { name.to_string() };
+        Report { format: Some(format), label, ..Report::default() }
+    }
+
+    fn format(&self) -> SourceFormat {
+        self.format.unwrap_or(SourceFormat::Camt054)
+    }
+
     /// The key part naming the sender: servicer BIC, else the notified account, else unknown.
     fn source_bank(&self) -> String {
         self.bic.clone().or_else(|| self.iban.clone()).unwrap_or_else(|| "unknown".to_string())
     }
+
+    pub fn start_balance(&mut self) {
+        self.bal = BalanceDraft::default();
+    }
+
+    pub fn balance_code(&mut self, code: &str) {
+        self.bal.code = Some(code.to_string());
+    }
+
+    pub fn balance_amount(&mut self, m: Money) {
+        self.bal.amount = Some(m);
+    }
+
+    pub fn balance_direction(&mut self, d: Direction) {
+        self.bal.direction = Some(d);
+    }
+
+    /// Files the finished `Bal`: OPBD (or, failing it, PRCD) opens, CLBD closes; the other
+    /// types (ITBD, CLAV, FWAV...) are not part of the control total.
+    pub fn end_balance(&mut self) {
+        let bal = std::mem::take(&mut self.bal);
+        let Some(amount) = bal.amount else { return };
+        let signed = if bal.direction == Some(Direction::Debit) { amount.negated() } else { amount };
+        match bal.code.as_deref() {
+            Some("OPBD") => self.opening_opbd = Some(signed),
+            Some("PRCD") => self.opening_prcd = Some(signed),
+            Some("CLBD") => self.closing = Some(signed),
+            _ => {}
+        }
+    }
+
+    /// Adds a finished entry to the control total. Only booked entries move the balance.
+    /// Reversals count as their `CdtDbtInd` says: ISO 20022 reports the reversal of a credit as a
+    /// DBIT with `RvslInd` true (the money left the account), so the indicator alone gives the
+    /// sign; we do not flip it again for `RvslInd`.
+    pub fn count_entry(&mut self, entry: &Entry) {
+        if entry.status.as_deref() != Some("BOOK") {
+            return;
+        }
+        let (Some(amount), Some(direction)) = (entry.amount, entry.direction) else { return };
+        match self.booked_ccy {
+            None => self.booked_ccy = Some(amount.currency()),
+            Some(c) if c != amount.currency() => self.mixed_ccy = true,
+            Some(_) => {}
+        }
+        match direction {
+            Direction::Credit => self.booked += amount.amount(),
+            Direction::Debit => self.booked -= amount.amount(),
+        }
+        self.booked_entries += 1;
+    }
+
+    /// The statement's control total: opening balance + booked entries = closing balance.
+    /// A statement without an opening or a closing balance has no control total, so no check.
+    pub fn check_balances(&self) -> Result<(), String> {
+        let (Some(opening), Some(closing)) = (self.opening_opbd.or(self.opening_prcd), self.closing) else {
+            return Ok(());
+        };
+        let id = self.id.as_deref().unwrap_or("(no Id)");
+        let ccy = opening.currency();
+        if self.mixed_ccy || self.booked_ccy.is_some_and(|c| c != ccy) || closing.currency() != ccy {
+            return Err(format!(
+                "statement {id}: balances in {} and booked entries in other currencies: the control total cannot hold",
+                ccy.code()
+            ));
+        }
+        let expected = opening.amount() + self.booked;
+        if expected != closing.amount() {
+            return Err(format!(
+                "statement {id}: opening balance {opening} + {} booked entries ({:+}) = {expected} {}, but the closing balance (CLBD) is {closing}: control total disagrees",
+                self.booked_entries,
+                self.booked,
+                ccy.code()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One `Strd/CdtrRefInf`: the reference and the type it claims.
+#[derive(Debug, Default)]
+pub(super) struct CdtrRef {
+    pub code: Option<String>,
+    pub proprietary: Option<String>,
+    pub reference: Option<String>,
 }
 
 /// `NtryDtls/Btch` control figures and the `TxDtls` range they describe.
@@ -54,13 +170,16 @@ pub(super) struct Tx {
     pub ultimate_debtor: Option<String>,
     pub debtor_iban: Option<String>,
     pub debtor_other: Option<String>,
+    pub mandate_id: Option<String>,
     pub ustrd: Vec<String>,
-    pub creditor_refs: Vec<String>,
+    pub creditor_refs: Vec<CdtrRef>,
 }
 
 /// One `Ntry` as read so far.
 #[derive(Debug, Default)]
 pub(super) struct Entry {
+    /// `Ntfctn` / `Stmt[2]`..., for error paths.
+    pub report: String,
     pub record: u64,
     pub offset: u64,
     pub amount: Option<Money>,
@@ -72,6 +191,25 @@ pub(super) struct Entry {
     pub acct_svcr_ref: Option<String>,
     pub txs: Vec<Tx>,
     pub batches: Vec<Batch>,
+}
+
+impl Entry {
+    /// A new entry, the `record`-th of the file, at byte `offset`.
+    pub fn new(record: u64, offset: u64, report: &Report) -> Self {
+        Entry { report: report.label.clone(), record, offset, ..Entry::default() }
+    }
+}
+
+/// Parses a balance amount: zero is fine, the sign comes from its `CdtDbtInd`.
+pub(super) fn parse_balance(text: &str, ccy: Option<&str>) -> Result<Money, String> {
+    let ccy = ccy.ok_or_else(|| format!("amount {text:?} has no Ccy attribute"))?;
+    let cur = currency(ccy).map_err(|e| e.to_string())?;
+    let t = text.trim();
+    let m = Money::parse(t, cur).map_err(|e| e.to_string())?;
+    if m.amount().is_sign_negative() {
+        return Err(format!("balance {t} must not be negative (CdtDbtInd gives the sign)"));
+    }
+    Ok(m)
 }
 
 /// Parses an amount with its `Ccy`, refusing what a payment cannot be (zero, negative, too
@@ -97,7 +235,14 @@ pub(super) fn parse_date(text: &str) -> Option<NaiveDate> {
     if t.len() > 10 && !t[10..].starts_with('T') {
         return None;
     }
-    NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
+    let b = d.as_bytes();
+    if b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
 /// `CRDT` / `DBIT`.
@@ -131,7 +276,7 @@ fn some_text(v: &Option<String>) -> Option<&str> {
 
 impl Entry {
     fn path(&self, rel: &str) -> String {
-        format!("Ntfctn/Ntry[{}]/{rel}", self.record)
+        format!("{}/Ntry[{}]/{rel}", self.report, self.record)
     }
 
     fn missing(&self, ctx: &SourceContext, rel: &str, problem: &str) -> ParseError {
@@ -200,9 +345,9 @@ impl Entry {
 
     /// Turns the finished entry into its payments (one per `TxDtls`, or one for the entry).
     pub(super) fn into_payments(
-        self,
+        mut self,
         ctx: &SourceContext,
-        ntf: &NtfctnInfo,
+        ntf: &Report,
         out: &mut VecDeque<Payment>,
     ) -> Result<(), ParseError> {
         let amount = self.amount.ok_or_else(|| self.missing(ctx, "Amt", "missing"))?;
@@ -234,11 +379,13 @@ impl Entry {
 
         let common = self.entry_warnings(&amount, direction, &tx_amounts);
         let source_bank = ntf.source_bank();
+        let format = ntf.format();
+        let fallback_id = if format == SourceFormat::Camt053 { "camt053" } else { "camt054" };
         let status = self.status.clone().unwrap_or_default();
 
         let base = |position: u32, warnings: Vec<String>| Payment {
             market: Market::EU,
-            format: SourceFormat::Camt054,
+            format,
             source_bank: source_bank.clone(),
             bank_ref: String::new(),
             key_basis: KeyBasis::FilePosition,
@@ -260,7 +407,7 @@ impl Entry {
             warnings,
         };
         let fallback_ref = |position: u32| {
-            format!("{}/{}/{}", ntf.id.as_deref().unwrap_or("camt054"), self.record, position)
+            format!("{}/{}/{}", ntf.id.as_deref().unwrap_or(fallback_id), self.record, position)
         };
 
         if self.txs.is_empty() {
@@ -277,7 +424,8 @@ impl Entry {
             return Ok(());
         }
 
-        for (i, tx) in self.txs.iter().enumerate() {
+        let txs = std::mem::take(&mut self.txs);
+        for (i, mut tx) in txs.into_iter().enumerate() {
             let position = (i + 1) as u32;
             let mut p = base(position, common.clone());
             if let Some(m) = tx_amounts.get(i) {
@@ -293,41 +441,56 @@ impl Entry {
                 }
                 p.direction = d;
             }
-            let e2e = some_text(&tx.end_to_end_id).filter(|s| *s != "NOTPROVIDED");
+            // Leaf texts arrive trimmed and non-empty (see `handle_leaf`): move them, don't copy.
+            let e2e = tx.end_to_end_id.take().filter(|s| s != "NOTPROVIDED");
             p.bank_ref = if let Some(r) = some_text(&tx.acct_svcr_ref) {
                 r.to_string()
             } else if let Some(r) = some_text(&self.acct_svcr_ref) {
                 format!("{r}/{position}")
-            } else if let Some(r) = e2e {
-                r.to_string()
+            } else if let Some(r) = &e2e {
+                r.clone()
             } else {
                 fallback_ref(position)
             };
 
             let refs = &mut p.references;
-            refs.end_to_end_id = e2e.map(RefText::from);
-            refs.remittance =
-                tx.ustrd.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(RefText::from).collect();
-            let mut cdtr = tx.creditor_refs.iter().map(|s| s.trim()).filter(|s| !s.is_empty());
-            refs.creditor_reference = cdtr.next().map(RefText::from);
-            for more in cdtr {
-                refs.other.push(("creditor_reference".into(), RefText::from(more)));
+            refs.end_to_end_id = e2e.map(RefText::new);
+            refs.remittance = std::mem::take(&mut tx.ustrd).into_iter().map(RefText::new).collect();
+            for r in &tx.creditor_refs {
+                let Some(text) = some_text(&r.reference) else { continue };
+                let code = some_text(&r.code);
+                if code.is_some_and(|c| c != "SCOR") || some_text(&r.proprietary).is_some() {
+                    // A bank's own scheme (Swiss QRR, Finnish, ISR...): a reference, not an RF one.
+                    refs.other.push(("creditor_ref_proprietary".into(), RefText::from(text)));
+                    continue;
+                }
+                if code == Some("SCOR") && text.parse::<CreditorReference>().is_err() {
+                    p.warnings.push(mask_card_numbers(&format!(
+                        "creditor reference {text:?} is typed SCOR but fails the ISO 11649 check"
+                    )));
+                }
+                if refs.creditor_reference.is_none() {
+                    refs.creditor_reference = Some(RefText::from(text));
+                } else {
+                    refs.other.push(("creditor_reference".into(), RefText::from(text)));
+                }
             }
-            let acct_ref = some_text(&tx.acct_svcr_ref).or(some_text(&self.acct_svcr_ref));
+            let acct_ref = tx.acct_svcr_ref.take().or_else(|| self.acct_svcr_ref.clone());
+            p.payer_name = tx.debtor_name.take().or_else(|| tx.ultimate_debtor.clone());
             for (name, v) in [
                 ("acct_svcr_ref", acct_ref),
-                ("instr_id", some_text(&tx.instr_id)),
-                ("tx_id", some_text(&tx.tx_id)),
-                ("uetr", some_text(&tx.uetr)),
-                ("ultimate_debtor", some_text(&tx.ultimate_debtor)),
-                ("status", Some(status.as_str()).filter(|s| !s.is_empty())),
+                ("instr_id", tx.instr_id.take()),
+                ("tx_id", tx.tx_id.take()),
+                ("uetr", tx.uetr.take()),
+                ("mandate_id", tx.mandate_id.take()),
+                ("ultimate_debtor", tx.ultimate_debtor.take()),
+                ("status", Some(status.clone()).filter(|s| !s.is_empty())),
             ] {
                 if let Some(v) = v {
-                    refs.other.push((name.to_string(), RefText::from(v)));
+                    refs.other.push((name.to_string(), RefText::new(v)));
                 }
             }
 
-            p.payer_name = some_text(&tx.debtor_name).or(some_text(&tx.ultimate_debtor)).map(str::to_string);
             p.payer_account = if let Some(raw) = some_text(&tx.debtor_iban) {
                 match raw.parse::<Iban>() {
                     Ok(iban) => Some(PayerAccount::Iban(iban)),
@@ -337,7 +500,7 @@ impl Entry {
                     }
                 }
             } else {
-                some_text(&tx.debtor_other).map(|s| PayerAccount::Other(s.to_string()))
+                tx.debtor_other.take().map(PayerAccount::Other)
             };
             out.push_back(p);
         }

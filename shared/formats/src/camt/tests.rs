@@ -268,15 +268,155 @@ fn bom_is_accepted_and_offsets_point_at_the_entry() {
     }
 }
 
+/// A camt.053 statement around some entries, with opening and closing balances.
+fn stmt(id: &str, opening: &str, closing: &str, entries: &str) -> String {
+    format!(
+        r#"<Stmt><Id>{id}</Id><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id></Acct>
+<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{opening}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-19</Dt></Dt></Bal>
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{closing}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-20</Dt></Dt></Bal>
+{entries}</Stmt>"#
+    )
+}
+
+fn doc053(stmts: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>
+<GrpHdr><MsgId>M1</MsgId></GrpHdr>{stmts}</BkToCstmrStmt></Document>"#
+    )
+}
+
 #[test]
-fn camt053_is_refused_clearly() {
-    let xml = r#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><Stmt/></BkToCstmrStmt></Document>"#;
-    let e = err(xml);
-    assert!(e.contains("camt.053 statement, not a camt.054 notification"), "{e}");
-    assert!(err("<Invoice/>").contains("not a camt.054 notification"));
+fn camt053_statement_balances_chain() {
+    let entries = format!(
+        "{}{}{}",
+        ntry("100", ""),
+        ntry("30", "").replace("CRDT", "DBIT"),
+        ntry("5", "").replace("BOOK", "PDNG")
+    );
+    let p = ok(doc053(&stmt("S1", "1000", "1070", &entries)));
+    assert_eq!(p.len(), 3);
+    assert!(p.iter().all(|p| p.format == remit_domain::SourceFormat::Camt053));
+    assert_eq!(p[1].direction, Direction::Debit);
+    let e = err(doc053(&stmt("S1", "1000", "1075", &entries)));
+    assert!(e.contains("statement S1") && e.contains("1000.00 EUR") && e.contains("1075.00 EUR"), "{e}");
+    assert!(e.contains("control total"), "{e}");
+}
+
+#[test]
+fn camt053_reversal_counts_as_its_indicator_says() {
+    let rev = ntry("40", "").replace("CRDT", "DBIT").replace("<RvslInd>false", "<RvslInd>true");
+    let p = ok(doc053(&stmt("S2", "100", "60", &rev)));
+    assert!(p[0].reversal && p[0].direction == Direction::Debit);
+}
+
+#[test]
+fn camt053_several_statements_and_no_balances() {
+    let two = format!("{}{}", stmt("A", "0", "10", &ntry("10", "")), stmt("B", "10", "30", &ntry("20", "")));
+    let p = ok(doc053(&two));
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[1].source.record, 2, "records number the file, not the statement");
+    let bad = format!("{}{}", stmt("A", "0", "10", &ntry("10", "")), stmt("B", "10", "31", &ntry("20", "")));
+    let e = err(doc053(&bad));
+    assert!(e.contains("Stmt[2]") && e.contains("statement B"), "{e}");
+    // No balances: nothing to check against.
+    let p = ok(doc053(&format!("<Stmt><Id>X</Id>{}</Stmt>", ntry("7", ""))));
+    assert_eq!(p.len(), 1);
+    // Opening from PRCD when there is no OPBD.
+    let prcd = stmt("P", "5", "15", &ntry("10", "")).replace("OPBD", "PRCD");
+    assert_eq!(ok(doc053(&prcd)).len(), 1);
+}
+
+#[test]
+fn other_roots_are_refused_clearly() {
+    let e = err(r#"<Document><BkToCstmrAcctRpt><Rpt/></BkToCstmrAcctRpt></Document>"#);
+    assert!(e.contains("camt.052 account report"), "{e}");
+    assert!(err("<Invoice/>").contains("not a camt.054 notification or camt.053 statement"));
     assert!(err("").contains("no camt.054"));
     assert!(err("<Document/>").contains("no camt.054"));
     assert!(err("hello").contains("not XML"));
+}
+
+#[test]
+fn references_for_linking_reversals() {
+    let d = format!(
+        "<NtryDtls>{}</NtryDtls>",
+        tx(
+            "1",
+            "<Refs><InstrId>I1</InstrId><EndToEndId>E1</EndToEndId><TxId>T1</TxId><MndtId>M1</MndtId>\
+<UETR>255ae394-9965-4438-ac86-f406feada396</UETR></Refs>"
+        )
+    );
+    let p = ok(doc("08", &ntry("1", &d)));
+    let other: Vec<(&str, &str)> =
+        p[0].references.other.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
+    for want in [("tx_id", "T1"), ("instr_id", "I1"), ("mandate_id", "M1"), ("acct_svcr_ref", "ASR1")] {
+        assert!(other.contains(&want), "{want:?} in {other:?}");
+    }
+    assert_eq!(p[0].references.end_to_end_id.as_ref().unwrap().expose(), "E1");
+}
+
+#[test]
+fn creditor_reference_types() {
+    let cri = |tp: &str, r: &str| format!("<Strd><CdtrRefInf>{tp}<Ref>{r}</Ref></CdtrRefInf></Strd>");
+    let scor = "<Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp>";
+    let rmt = format!(
+        "<RmtInf><Ustrd>line 1</Ustrd><Ustrd>line 2</Ustrd>{}{}{}</RmtInf>",
+        cri(scor, "RF18 5390 0754 7034"),
+        cri("<Tp><CdOrPrtry><Prtry>QRR</Prtry></CdOrPrtry></Tp>", "210000000003139471430009017"),
+        cri("<Tp><CdOrPrtry><Cd>DISP</Cd></CdOrPrtry></Tp>", "D-1")
+    );
+    let p = ok(doc("08", &ntry("1", &format!("<NtryDtls>{}</NtryDtls>", tx("1", &rmt)))));
+    let r = &p[0].references;
+    assert_eq!(r.creditor_reference.as_ref().unwrap().expose(), "RF18 5390 0754 7034");
+    assert_eq!(r.remittance.iter().map(|r| r.expose()).collect::<Vec<_>>(), ["line 1", "line 2"]);
+    let prop: Vec<&str> =
+        r.other.iter().filter(|(k, _)| k == "creditor_ref_proprietary").map(|(_, v)| v.expose()).collect();
+    assert_eq!(prop, ["210000000003139471430009017", "D-1"]);
+    assert!(p[0].warnings.is_empty(), "{:?}", p[0].warnings);
+    let bad = format!("<RmtInf>{}</RmtInf>", cri(scor, "RF00 1234"));
+    let p = ok(doc("08", &ntry("1", &format!("<NtryDtls>{}</NtryDtls>", tx("1", &bad)))));
+    assert_eq!(p[0].references.creditor_reference.as_ref().unwrap().expose(), "RF00 1234", "kept raw");
+    assert!(
+        p[0].warnings.iter().any(|w| w.contains("SCOR") && w.contains("ISO 11649")),
+        "{:?}",
+        p[0].warnings
+    );
+}
+
+#[test]
+fn latin1_declared_encoding_is_decoded() {
+    let d = format!(
+        "<NtryDtls>{}</NtryDtls>",
+        tx("1", "<RltdPties><Dbtr><Nm>Jürgen Müller</Nm></Dbtr></RltdPties>")
+    );
+    let xml = doc("04", &ntry("1", &d)).replace("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"");
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&xml);
+    assert!(bytes.contains(&0xFC), "really latin-1 bytes");
+    let p = ok(&bytes[..]);
+    assert_eq!(p[0].payer_name.as_deref(), Some("Jürgen Müller"));
+}
+
+#[test]
+fn escaped_text_and_cdata() {
+    let d = format!(
+        "<NtryDtls>{}</NtryDtls>",
+        tx("1", "<RltdPties><Dbtr><Nm>Smith &amp; Sons</Nm></Dbtr></RltdPties><RmtInf><Ustrd><![CDATA[a<b]]></Ustrd></RmtInf>")
+    );
+    let p = ok(doc("08", &ntry("1", &d)));
+    assert_eq!(p[0].payer_name.as_deref(), Some("Smith & Sons"));
+    assert_eq!(p[0].references.remittance[0].expose(), "a<b");
+}
+
+#[test]
+fn amounts_up_to_the_currency_precision() {
+    assert_eq!(ok(doc("04", &ntry("1.5", "")))[0].amount.to_string(), "1.50 EUR");
+    let jpy = ntry("1500", "").replace("EUR", "JPY");
+    assert_eq!(ok(doc("04", &jpy))[0].amount.to_string(), "1500 JPY");
+    let e = err(doc("04", &ntry("1500.5", "").replace("EUR", "JPY")));
+    assert!(e.contains("1500.5") && e.contains("JPY"), "{e}");
+    let bhd = ntry("1.125", "").replace("EUR", "BHD");
+    assert_eq!(ok(doc("04", &bhd))[0].amount.to_string(), "1.125 BHD");
 }
 
 #[test]
@@ -362,4 +502,39 @@ proptest::proptest! {
             proptest::prop_assert_eq!(i, results.len() - 1);
         }
     }
+}
+
+#[test]
+fn open_unwraps_gzip_and_stored_zip_and_detects_camt053() {
+    use std::io::Write;
+    let xml = doc("08", &ntry("3", ""));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(xml.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let (f, s) = crate::open(ctx(), &gz[..]).unwrap();
+    assert_eq!(f, crate::Format::Camt054);
+    assert_eq!(s.filter_map(Result::ok).count(), 1);
+
+    // A stored (method 0) zip with two entries: both are read, in order.
+    let mut zip = Vec::new();
+    for name in ["a.xml", "b.xml"] {
+        zip.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+        zip.extend_from_slice(&(xml.len() as u32).to_le_bytes());
+        zip.extend_from_slice(&(xml.len() as u32).to_le_bytes());
+        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        zip.extend_from_slice(&0u16.to_le_bytes());
+        zip.extend_from_slice(name.as_bytes());
+        zip.extend_from_slice(xml.as_bytes());
+    }
+    zip.extend_from_slice(b"PK\x05\x06");
+    let (_, s) = crate::open(ctx(), &zip[..]).unwrap();
+    let p: Vec<Payment> = s.collect::<Result<_, _>>().unwrap();
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[1].source.file, "test.xml!b.xml");
+    assert_ne!(p[0].source.file_id, p[1].source.file_id, "entries do not share payment keys");
+    // Cut short: an error, not a panic.
+    assert!(crate::open(ctx(), &zip[..40]).map(|(_, s)| s.last().unwrap().is_err()).unwrap_or(true));
+
+    let stmt053 = r#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.04"><BkToCstmrStmt>"#;
+    assert_eq!(crate::detect(stmt053.as_bytes()), Some(crate::Format::Camt053));
 }
