@@ -12,12 +12,6 @@ pub mod mt940;
 mod synth;
 mod wrap;
 
-/// The camt reader under its pre-camt.053 module name, for callers written against it.
-pub mod camt054 {
-    pub use crate::camt::generate;
-    pub use crate::camt::{Camt054Reader, CamtReader};
-}
-
 use std::io::{BufRead, BufReader};
 
 use remit_domain::{FileId, Payment};
