@@ -416,6 +416,7 @@ impl Entry {
                 some_text(&self.acct_svcr_ref).map(str::to_string).unwrap_or_else(|| fallback_ref(0));
             if let Some(r) = some_text(&self.acct_svcr_ref) {
                 p.references.other.push(("acct_svcr_ref".into(), RefText::new(r)));
+                p.key_basis = KeyBasis::BankReference;
             }
             if !status.is_empty() {
                 p.references.other.push(("status".into(), RefText::new(status.as_str())));
@@ -443,9 +444,14 @@ impl Entry {
             }
             // Leaf texts arrive trimmed and non-empty (see `handle_leaf`): move them, don't copy.
             let e2e = tx.end_to_end_id.take().filter(|s| s != "NOTPROVIDED");
+            // The servicer's own booking reference is unique per bank: keyed on it, the same
+            // booking posts once whether it comes in a camt.054, a regenerated copy, or the
+            // day's camt.053. Without one, banks may reuse references: key on file position.
             p.bank_ref = if let Some(r) = some_text(&tx.acct_svcr_ref) {
+                p.key_basis = KeyBasis::BankReference;
                 r.to_string()
             } else if let Some(r) = some_text(&self.acct_svcr_ref) {
+                p.key_basis = KeyBasis::BankReference;
                 format!("{r}/{position}")
             } else if let Some(r) = &e2e {
                 r.clone()
