@@ -1,0 +1,365 @@
+//! EU readers against public peers, side by side in one run (issue 3).
+//!
+//! Run through `scripts/bench-eu`, which generates the inputs and sets:
+//!
+//! - `REMIT_BENCH_CAMT054`: a camt.054.001.08 file (>= 10 MB)
+//! - `REMIT_BENCH_MT940`: an MT940 file (~10 MB); `REMIT_BENCH_MT940_BIG`: one ~10x larger
+//! - `REMIT_BENCH_PYTHON` and `REMIT_BENCH_PY_MT940`: the interpreter with the `mt-940` package
+//!   and `benches/py/mt940_parse.py` (optional: without them the Python column is left out)
+//! - `REMIT_BENCH_SECONDS` (default 2): time budget per reader; each reader runs until the budget
+//!   is spent (at least once, at most `REMIT_BENCH_MAX_RUNS`, default 7) and the median is taken
+//!   (the first run is a warm-up, dropped when there are 3 or more).
+//!
+//! Every reader starts from the path of a file in the page cache and ends with a payment count;
+//! counts are compared so that a peer that stops early cannot pass as fast.
+
+use std::env;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use remit_domain::FileId;
+use remit_formats::{Format, SourceContext};
+
+/// The read buffer our CLI uses (`remit/src/local.rs`).
+const BUFFER: usize = 256 * 1024;
+
+struct Sample {
+    payments: u64,
+    secs: f64,
+    runs: usize,
+}
+
+fn budget() -> (f64, usize) {
+    let secs = env::var("REMIT_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(2.0);
+    let runs = env::var("REMIT_BENCH_MAX_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
+    (secs, runs)
+}
+
+/// Runs `f` until the time budget is spent; median seconds, runs after the warm-up.
+fn measure(mut f: impl FnMut() -> Result<u64, String>) -> Result<Sample, String> {
+    let (budget, max_runs) = budget();
+    let mut times = Vec::new();
+    let mut payments = 0;
+    let all = Instant::now();
+    while times.len() < max_runs.max(1) {
+        let t = Instant::now();
+        payments = f()?;
+        times.push(t.elapsed().as_secs_f64());
+        if all.elapsed().as_secs_f64() >= budget {
+            break;
+        }
+    }
+    if times.len() >= 3 {
+        times.remove(0);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(Sample { payments, secs: times[times.len() / 2], runs: times.len() })
+}
+
+fn open(path: &Path) -> Result<BufReader<File>, String> {
+    File::open(path)
+        .map(|f| BufReader::with_capacity(BUFFER, f))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Our streaming reader, exactly as `remit bench` drives it (the file id is not hashed here).
+fn ours(format: Format, path: &Path) -> Result<u64, String> {
+    let ctx = SourceContext { file_id: FileId::of_bytes(b""), file_name: path.display().to_string() };
+    let mut n = 0;
+    for p in remit_formats::open_as(format, ctx, open(path)?) {
+        p.map_err(|e| e.to_string())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The floor: quick-xml's event loop over the same buffered file, nothing else.
+fn bare_scan(path: &Path) -> Result<u64, String> {
+    let mut reader = quick_xml::Reader::from_reader(open(path)?);
+    let mut buf = Vec::new();
+    let mut events = 0;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => events += 1,
+            Err(e) => return Err(e.to_string()),
+        }
+        buf.clear();
+    }
+    Ok(events)
+}
+
+/// `sepa::parse_camt054_with_limits` on the whole file read into a string. Its default limits
+/// (32 MB input, 250,000 elements, 16 MB of text) refuse a 10 MB file, so they are lifted.
+/// One payment per `TxDtls`, or the entry itself when it has none: our reader's unit.
+fn sepa_camt054(path: &Path) -> Result<u64, String> {
+    let xml = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut limits = sepa::ParseLimits::default();
+    limits.input_bytes = usize::MAX;
+    limits.nodes = usize::MAX;
+    limits.total_text_bytes = usize::MAX;
+    limits.total_attribute_bytes = usize::MAX;
+    let doc = sepa::camt054::parse_camt054_with_limits(&xml, limits).map_err(|e| e.to_string())?;
+    Ok(doc.notifications.iter().flat_map(|n| n.entries.iter()).map(|e| e.details.len().max(1) as u64).sum())
+}
+
+/// The `mt940` crate as its README says to read real files: `sanitizers::sanitize`, then
+/// `parse_mt940`; one statement at a time (split after each `-` line), because `sanitize` on a
+/// whole multi-statement file is quadratic in its lines (see BENCHMARKS.md).
+fn mt940_crate(path: &Path) -> Result<u64, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut n = 0;
+    for stmt in text.split_inclusive("\n-\r\n").flat_map(|s| s.split_inclusive("\n-\n")) {
+        if stmt.trim().is_empty() {
+            continue;
+        }
+        let messages = mt940::parse_mt940(&mt940::sanitizers::sanitize(stmt)).map_err(|e| e.to_string())?;
+        n += messages.iter().map(|m| m.statement_lines.len() as u64).sum::<u64>();
+    }
+    Ok(n)
+}
+
+/// Python's `mt-940`, timed as a whole process (interpreter start and import included).
+fn python_mt940(python: &str, script: &str, path: &Path) -> Result<u64, String> {
+    let out = Command::new(python).arg(script).arg(path).output().map_err(|e| format!("{python}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{script}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or(format!("{script}: bad output {stdout:?}"))
+}
+
+fn python_startup(python: &str) -> Result<u64, String> {
+    let ok = Command::new(python).args(["-c", "import mt940"]).status().map_err(|e| e.to_string())?.success();
+    ok.then_some(0).ok_or("python cannot import mt940".into())
+}
+
+struct Row {
+    input: &'static str,
+    reader: &'static str,
+    mb: f64,
+    sample: Sample,
+    /// A payment count, or (bare scan) a count of XML events.
+    unit: &'static str,
+}
+
+impl Row {
+    fn mbps(&self) -> f64 {
+        self.mb / self.sample.secs
+    }
+}
+
+fn mb(path: &Path) -> Result<f64, String> {
+    std::fs::metadata(path).map(|m| m.len() as f64 / 1e6).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn path_var(name: &str) -> Option<PathBuf> {
+    env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// Measures one reader and adds its row; returns the row's index.
+fn bench(
+    rows: &mut Vec<Row>,
+    input: &'static str,
+    reader: &'static str,
+    unit: &'static str,
+    path: &Path,
+    f: &mut dyn FnMut() -> Result<u64, String>,
+) -> Result<usize, String> {
+    eprintln!("  {input}: {reader} ...");
+    let sample = measure(f)?;
+    rows.push(Row { input, reader, mb: mb(path)?, sample, unit });
+    Ok(rows.len() - 1)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
+
+fn run() -> Result<bool, String> {
+    let camt = path_var("REMIT_BENCH_CAMT054");
+    let mt = path_var("REMIT_BENCH_MT940");
+    let mt_big = path_var("REMIT_BENCH_MT940_BIG");
+    if camt.is_none() && mt.is_none() {
+        return Err(
+            "no inputs: set REMIT_BENCH_CAMT054 and/or REMIT_BENCH_MT940 (scripts/bench-eu does)".into()
+        );
+    }
+    let python = env::var("REMIT_BENCH_PYTHON").ok().zip(env::var("REMIT_BENCH_PY_MT940").ok());
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut verdicts: Vec<String> = Vec::new();
+    let mut all_ok = true;
+
+    if let Some(path) = &camt {
+        let o = bench(&mut rows, "camt.054 10 MB", "ours (remit-formats)", "payments", path, &mut || {
+            ours(Format::Camt054, path)
+        })?;
+        let s = bench(&mut rows, "camt.054 10 MB", "sepa 0.9 parse_camt054", "payments", path, &mut || {
+            sepa_camt054(path)
+        })?;
+        let b = bench(
+            &mut rows,
+            "camt.054 10 MB",
+            "quick-xml 0.37 bare event scan",
+            "events",
+            path,
+            &mut || bare_scan(path),
+        )?;
+        let (o, s, b) = (&rows[o], &rows[s], &rows[b]);
+        let counts_ok = o.sample.payments == s.sample.payments && o.sample.payments > 0;
+        all_ok &= counts_ok;
+        verdicts.push(format!(
+            "{} payment counts: ours {}, sepa {}",
+            verdict(counts_ok),
+            o.sample.payments,
+            s.sample.payments
+        ));
+        let vs_sepa = o.mbps() / s.mbps();
+        let vs_bare = o.mbps() / b.mbps();
+        let big_enough = o.mb >= 10.0;
+        all_ok &= vs_sepa >= 6.0 && vs_bare >= 0.5 && big_enough;
+        verdicts.push(format!(
+            "{} camt.054: ours is {vs_sepa:.1}x sepa's speed (target >= 6x) on a {:.1} MB file (target >= 10 MB)",
+            verdict(vs_sepa >= 6.0 && big_enough),
+            o.mb
+        ));
+        verdicts.push(format!(
+            "{} camt.054: ours is {vs_bare:.2}x the bare quick-xml scan's speed (target >= 0.5x)",
+            verdict(vs_bare >= 0.5)
+        ));
+    }
+
+    if let Some(path) = &mt {
+        let o = bench(&mut rows, "MT940 10 MB", "ours (remit-formats)", "payments", path, &mut || {
+            ours(Format::Mt940, path)
+        })?;
+        let c = bench(
+            &mut rows,
+            "MT940 10 MB",
+            "mt940 1.1 crate, sanitize + parse",
+            "payments",
+            path,
+            &mut || mt940_crate(path),
+        )?;
+        let p = match &python {
+            Some((py, script)) => {
+                let p = bench(
+                    &mut rows,
+                    "MT940 10 MB",
+                    "Python mt-940 (whole process)",
+                    "payments",
+                    path,
+                    &mut || python_mt940(py, script, path),
+                )?;
+                bench(&mut rows, "MT940 10 MB", "Python start + import mt940 only", "-", path, &mut || {
+                    python_startup(py)
+                })?;
+                Some(p)
+            }
+            None => None,
+        };
+        let ob = match &mt_big {
+            Some(big) => {
+                Some(bench(&mut rows, "MT940 100 MB", "ours (remit-formats)", "payments", big, &mut || {
+                    ours(Format::Mt940, big)
+                })?)
+            }
+            None => None,
+        };
+        let ours_n = rows[o].sample.payments;
+        let peer_n = rows[c].sample.payments;
+        if let Some(p) = p {
+            let py_n = rows[p].sample.payments;
+            let ok = py_n == peer_n;
+            all_ok &= ok;
+            verdicts.push(format!(
+                "{} MT940 peers agree: mt940 crate {peer_n}, Python {py_n} payments",
+                verdict(ok)
+            ));
+        }
+        if ours_n == 0 {
+            all_ok = false;
+            verdicts.push("n/a  our MT940 reader yielded 0 payments — not yet implemented".into());
+        } else {
+            let ok = ours_n == peer_n;
+            all_ok &= ok;
+            verdicts
+                .push(format!("{} MT940 payment counts: ours {ours_n}, mt940 crate {peer_n}", verdict(ok)));
+            if let Some(p) = p {
+                let r = rows[o].mbps() / rows[p].mbps();
+                all_ok &= r >= 50.0;
+                verdicts.push(format!(
+                    "{} MT940: ours is {r:.0}x Python mt-940's speed (whole process; target >= 50x)",
+                    verdict(r >= 50.0)
+                ));
+            }
+            if let Some(ob) = ob {
+                let (small, big) = (&rows[o], &rows[ob]);
+                // Time per MB on the big file over time per MB on the small one: 1.0 is linear.
+                let growth = (big.sample.secs / big.mb) / (small.sample.secs / small.mb);
+                let ok = growth <= 1.25 && big.sample.payments > small.sample.payments;
+                all_ok &= ok;
+                verdicts.push(format!(
+                    "{} MT940: time per MB at {:.0} MB is {growth:.2}x that at {:.0} MB (linear = 1.0; target <= 1.25)",
+                    verdict(ok),
+                    big.mb,
+                    small.mb
+                ));
+            }
+        }
+    }
+
+    println!();
+    println!("| input | reader | MB | count | median s | runs | MB/s | ours ÷ this (speed) |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        let ours = rows.iter().find(|o| o.input == r.input && o.reader.starts_with("ours"));
+        let ratio = match ours {
+            _ if r.unit == "-" => "".to_string(),
+            Some(o) if o.sample.payments == 0 => "n/a (ours: 0 payments)".into(),
+            Some(o) if !std::ptr::eq(o, r) => format!("{:.2}x", o.mbps() / r.mbps()),
+            _ => "".into(),
+        };
+        let count = if r.unit == "-" { "-".to_string() } else { format!("{} {}", r.sample.payments, r.unit) };
+        let mbps = if r.unit == "-" { "-".to_string() } else { format!("{:.1}", r.mbps()) };
+        println!(
+            "| {} | {} | {:.1} | {count} | {:.3} | {} | {mbps} | {ratio} |",
+            r.input, r.reader, r.mb, r.sample.secs, r.sample.runs
+        );
+    }
+    println!();
+    for v in &verdicts {
+        println!("{v}");
+    }
+    Ok(all_ok)
+}
+
+fn main() -> ExitCode {
+    // `cargo bench` passes `--bench`; anything else (a filter) is ignored.
+    match run() {
+        Ok(true) => {
+            println!("\nall criteria met");
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            println!("\nsome criteria not met (see above)");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("eu_readers: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
