@@ -333,7 +333,11 @@ fn run() -> Result<bool, String> {
             _ => "".into(),
         };
         let count = if r.unit == "-" { "-".to_string() } else { format!("{} {}", r.sample.payments, r.unit) };
-        let mbps = if r.unit == "-" { "-".to_string() } else { format!("{:.1}", r.mbps()) };
+        let mbps = if r.unit == "-" || r.sample.payments == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.1}", r.mbps())
+        };
         println!(
             "| {} | {} | {:.1} | {count} | {:.3} | {} | {mbps} | {ratio} |",
             r.input, r.reader, r.mb, r.sample.secs, r.sample.runs
