@@ -6,9 +6,10 @@
 //! - `REMIT_BENCH_MT940`: an MT940 file (~10 MB); `REMIT_BENCH_MT940_BIG`: one ~10x larger
 //! - `REMIT_BENCH_PYTHON` and `REMIT_BENCH_PY_MT940`: the interpreter with the `mt-940` package
 //!   and `benches/py/mt940_parse.py` (optional: without them the Python column is left out)
-//! - `REMIT_BENCH_SECONDS` (default 2): time budget per reader; each reader runs until the budget
-//!   is spent (at least once, at most `REMIT_BENCH_MAX_RUNS`, default 7) and the median is taken
-//!   (the first run is a warm-up, dropped when there are 3 or more).
+//! - `REMIT_BENCH_SECONDS` (default 2): time budget per reader; the readers of one input run
+//!   round-robin until the budget is spent (at least `REMIT_BENCH_MIN_RUNS`, default 3, at most
+//!   `REMIT_BENCH_MAX_RUNS`, default 7) and the median is taken (the first round is a warm-up,
+//!   dropped when there are 4 or more).
 //!
 //! Every reader starts from the path of a file in the page cache and ends with a payment count;
 //! counts are compared so that a peer that stops early cannot pass as fast.
@@ -32,31 +33,78 @@ struct Sample {
     runs: usize,
 }
 
-fn budget() -> (f64, usize) {
+/// Seconds per reader, least and most runs.
+fn budget() -> (f64, usize, usize) {
     let secs = env::var("REMIT_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(2.0);
-    let runs = env::var("REMIT_BENCH_MAX_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
-    (secs, runs)
+    let min = env::var("REMIT_BENCH_MIN_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let max = env::var("REMIT_BENCH_MAX_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
+    (secs, min, max)
 }
 
-/// Runs `f` until the time budget is spent; median seconds, runs after the warm-up.
-fn measure(mut f: impl FnMut() -> Result<u64, String>) -> Result<Sample, String> {
-    let (budget, max_runs) = budget();
-    let mut times = Vec::new();
-    let mut payments = 0;
-    let all = Instant::now();
-    while times.len() < max_runs.max(1) {
-        let t = Instant::now();
-        payments = f()?;
-        times.push(t.elapsed().as_secs_f64());
-        if all.elapsed().as_secs_f64() >= budget {
-            break;
+type Job<'a> = Box<dyn FnMut() -> Result<u64, String> + 'a>;
+
+/// Readers of one input, measured round-robin (ours, peer, peer, ours, ...) so that the load
+/// of the shared machine falls on all of them alike.
+struct Group<'a> {
+    jobs: Vec<(&'static str, &'static str, &'static str, &'a Path, Job<'a>)>,
+}
+
+impl<'a> Group<'a> {
+    fn new() -> Self {
+        Self { jobs: Vec::new() }
+    }
+
+    /// Adds a reader; its row will be the group's base row plus the returned offset.
+    fn add(
+        &mut self,
+        input: &'static str,
+        reader: &'static str,
+        unit: &'static str,
+        path: &'a Path,
+        f: impl FnMut() -> Result<u64, String> + 'a,
+    ) -> usize {
+        self.jobs.push((input, reader, unit, path, Box::new(f)));
+        self.jobs.len() - 1
+    }
+
+    /// Runs rounds until the budget (per reader) is spent, at least `REMIT_BENCH_MIN_RUNS` (3)
+    /// and at most `REMIT_BENCH_MAX_RUNS` (7); the first round is a warm-up, dropped when there
+    /// are 4 or more.
+    /// Adds one row per reader with its median; returns the index of the first row.
+    fn run(mut self, rows: &mut Vec<Row>) -> Result<usize, String> {
+        let (budget, min_runs, max_runs) = budget();
+        let budget = budget * self.jobs.len() as f64;
+        let mut times: Vec<Vec<f64>> = vec![Vec::new(); self.jobs.len()];
+        let mut counts = vec![0u64; self.jobs.len()];
+        let all = Instant::now();
+        let mut round = 0;
+        while round < max_runs.max(min_runs).max(1) {
+            for (i, (input, reader, _, _, f)) in self.jobs.iter_mut().enumerate() {
+                if round == 0 {
+                    eprintln!("  {input}: {reader} ...");
+                }
+                let t = Instant::now();
+                counts[i] = f()?;
+                times[i].push(t.elapsed().as_secs_f64());
+            }
+            round += 1;
+            if round >= min_runs && all.elapsed().as_secs_f64() >= budget {
+                break;
+            }
         }
+        let base = rows.len();
+        for ((input, reader, unit, path, _), (mut t, payments)) in
+            self.jobs.into_iter().zip(times.into_iter().zip(counts))
+        {
+            if t.len() >= 4 {
+                t.remove(0);
+            }
+            t.sort_by(f64::total_cmp);
+            let sample = Sample { payments, secs: t[t.len() / 2], runs: t.len() };
+            rows.push(Row { input, reader, mb: mb(path)?, sample, unit });
+        }
+        Ok(base)
     }
-    if times.len() >= 3 {
-        times.remove(0);
-    }
-    times.sort_by(f64::total_cmp);
-    Ok(Sample { payments, secs: times[times.len() / 2], runs: times.len() })
 }
 
 fn open(path: &Path) -> Result<BufReader<File>, String> {
@@ -164,21 +212,6 @@ fn path_var(name: &str) -> Option<PathBuf> {
     env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
-/// Measures one reader and adds its row; returns the row's index.
-fn bench(
-    rows: &mut Vec<Row>,
-    input: &'static str,
-    reader: &'static str,
-    unit: &'static str,
-    path: &Path,
-    f: &mut dyn FnMut() -> Result<u64, String>,
-) -> Result<usize, String> {
-    eprintln!("  {input}: {reader} ...");
-    let sample = measure(f)?;
-    rows.push(Row { input, reader, mb: mb(path)?, sample, unit });
-    Ok(rows.len() - 1)
-}
-
 fn verdict(ok: bool) -> &'static str {
     if ok {
         "PASS"
@@ -203,21 +236,13 @@ fn run() -> Result<bool, String> {
     let mut all_ok = true;
 
     if let Some(path) = &camt {
-        let o = bench(&mut rows, "camt.054 10 MB", "ours (remit-formats)", "payments", path, &mut || {
-            ours(Format::Camt054, path)
-        })?;
-        let s = bench(&mut rows, "camt.054 10 MB", "sepa 0.9 parse_camt054", "payments", path, &mut || {
-            sepa_camt054(path)
-        })?;
-        let b = bench(
-            &mut rows,
-            "camt.054 10 MB",
-            "quick-xml 0.37 bare event scan",
-            "events",
-            path,
-            &mut || bare_scan(path),
-        )?;
-        let (o, s, b) = (&rows[o], &rows[s], &rows[b]);
+        let input = "camt.054 10 MB";
+        let mut g = Group::new();
+        let o = g.add(input, "ours (remit-formats)", "payments", path, || ours(Format::Camt054, path));
+        let s = g.add(input, "sepa 0.9 parse_camt054", "payments", path, || sepa_camt054(path));
+        let b = g.add(input, "quick-xml 0.37 bare event scan", "events", path, || bare_scan(path));
+        let base = g.run(&mut rows)?;
+        let (o, s, b) = (&rows[base + o], &rows[base + s], &rows[base + b]);
         let counts_ok = o.sample.payments == s.sample.payments && o.sample.payments > 0;
         all_ok &= counts_ok;
         verdicts.push(format!(
@@ -242,42 +267,23 @@ fn run() -> Result<bool, String> {
     }
 
     if let Some(path) = &mt {
-        let o = bench(&mut rows, "MT940 10 MB", "ours (remit-formats)", "payments", path, &mut || {
-            ours(Format::Mt940, path)
-        })?;
-        let c = bench(
-            &mut rows,
-            "MT940 10 MB",
-            "mt940 1.1 crate, sanitize + parse",
-            "payments",
-            path,
-            &mut || mt940_crate(path),
-        )?;
-        let p = match &python {
-            Some((py, script)) => {
-                let p = bench(
-                    &mut rows,
-                    "MT940 10 MB",
-                    "Python mt-940 (whole process)",
-                    "payments",
-                    path,
-                    &mut || python_mt940(py, script, path),
-                )?;
-                bench(&mut rows, "MT940 10 MB", "Python start + import mt940 only", "-", path, &mut || {
-                    python_startup(py)
-                })?;
-                Some(p)
-            }
-            None => None,
-        };
-        let ob = match &mt_big {
-            Some(big) => {
-                Some(bench(&mut rows, "MT940 100 MB", "ours (remit-formats)", "payments", big, &mut || {
-                    ours(Format::Mt940, big)
-                })?)
-            }
-            None => None,
-        };
+        // Ours on both sizes in one group (the linearity check), then the slow peers in another.
+        let input = "MT940 10 MB";
+        let mut g = Group::new();
+        let o = g.add(input, "ours (remit-formats)", "payments", path, || ours(Format::Mt940, path));
+        let ob = mt_big.as_ref().map(|big| {
+            g.add("MT940 100 MB", "ours (remit-formats)", "payments", big, || ours(Format::Mt940, big))
+        });
+        let base = g.run(&mut rows)?;
+        let (o, ob) = (base + o, ob.map(|b| base + b));
+        let mut g = Group::new();
+        let c = g.add(input, "mt940 1.1 crate, sanitize + parse", "payments", path, || mt940_crate(path));
+        let p = python.as_ref().map(|(py, script)| {
+            g.add(input, "Python startup + import mt940 only", "-", path, || python_startup(py));
+            g.add(input, "Python mt-940 (whole process)", "payments", path, || python_mt940(py, script, path))
+        });
+        let base = g.run(&mut rows)?;
+        let (c, p) = (base + c, p.map(|p| base + p));
         let ours_n = rows[o].sample.payments;
         let peer_n = rows[c].sample.payments;
         if let Some(p) = p {
