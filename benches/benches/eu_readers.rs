@@ -145,11 +145,13 @@ fn bare_scan(path: &Path) -> Result<u64, String> {
 /// One payment per `TxDtls`, or the entry itself when it has none: our reader's unit.
 fn sepa_camt054(path: &Path) -> Result<u64, String> {
     let xml = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let mut limits = sepa::ParseLimits::default();
-    limits.input_bytes = usize::MAX;
-    limits.nodes = usize::MAX;
-    limits.total_text_bytes = usize::MAX;
-    limits.total_attribute_bytes = usize::MAX;
+    let limits = sepa::ParseLimits {
+        input_bytes: usize::MAX,
+        nodes: usize::MAX,
+        total_text_bytes: usize::MAX,
+        total_attribute_bytes: usize::MAX,
+        ..Default::default()
+    };
     let doc = sepa::camt054::parse_camt054_with_limits(&xml, limits).map_err(|e| e.to_string())?;
     Ok(doc.notifications.iter().flat_map(|n| n.entries.iter()).map(|e| e.details.len().max(1) as u64).sum())
 }
@@ -356,8 +358,52 @@ fn run() -> Result<bool, String> {
     Ok(all_ok)
 }
 
+/// Without `--bench` (that is, under `cargo test --all-targets`): every Rust reader once on
+/// small generated inputs, and their counts checked, so the harness itself stays tested.
+fn smoke() -> Result<(), String> {
+    const N: u64 = 300;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let camt = dir.path().join("smoke.camt054.xml");
+    let mt = dir.path().join("smoke.sta");
+    let write = |path: &Path, f: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| {
+        let mut v = Vec::new();
+        f(&mut v).and_then(|()| std::fs::write(path, v)).map_err(|e| e.to_string())
+    };
+    write(&camt, &|v| remit_formats::generate("camt054", v, N, 1))?;
+    write(&mt, &|v| remit_bench::write_mt940(v, N, 1))?;
+    let checks: [(&str, u64, bool); 5] = [
+        ("ours camt.054", ours(Format::Camt054, &camt)?, false),
+        ("sepa camt.054", sepa_camt054(&camt)?, false),
+        ("mt940 crate", mt940_crate(&mt)?, false),
+        ("ours MT940", ours(Format::Mt940, &mt)?, true),
+        ("bare scan (events, not payments)", bare_scan(&camt)?.min(N), false),
+    ];
+    let mut failed = 0;
+    for (name, got, stub_ok) in checks {
+        let ok = got == N || (stub_ok && got == 0);
+        failed += usize::from(!ok);
+        let note = if got == 0 && ok { " (reader not yet implemented)" } else { "" };
+        println!("{} {name}: {got} of {N}{note}", verdict(ok));
+    }
+    println!("eu_readers smoke: {} passed, {failed} failed", checks.len() - failed);
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} smoke checks failed"))
+    }
+}
+
 fn main() -> ExitCode {
-    // `cargo bench` passes `--bench`; anything else (a filter) is ignored.
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it.
+    if !env::args().any(|a| a == "--bench") {
+        return match smoke() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("eu_readers: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run() {
         Ok(true) => {
             println!("\nall criteria met");
