@@ -346,9 +346,10 @@ fn run() -> Result<bool, String> {
         } else {
             format!("{:.1}", r.mbps())
         };
+        let size = if r.unit == "-" { "-".to_string() } else { format!("{:.1}", r.mb) };
         println!(
-            "| {} | {} | {:.1} | {count} | {:.3} | {} | {mbps} | {ratio} |",
-            r.input, r.reader, r.mb, r.sample.secs, r.sample.runs
+            "| {} | {} | {size} | {count} | {:.3} | {} | {mbps} | {ratio} |",
+            r.input, r.reader, r.sample.secs, r.sample.runs
         );
     }
     println!();
