@@ -3,7 +3,8 @@
 //! Run through `scripts/bench-eu`, which generates the inputs and sets:
 //!
 //! - `REMIT_BENCH_CAMT054`: a camt.054.001.08 file (>= 10 MB)
-//! - `REMIT_BENCH_MT940`: an MT940 file (~10 MB); `REMIT_BENCH_MT940_BIG`: one ~10x larger
+//! - `REMIT_BENCH_MT940`: an MT940 file (~10 MB); `REMIT_BENCH_MT940_BIG`: one ~10x larger;
+//!   `REMIT_BENCH_MT940_SMALL`: one ~1 MB (the `mt940` crate whole-file vs per-statement note)
 //! - `REMIT_BENCH_PYTHON` and `REMIT_BENCH_PY_MT940`: the interpreter with the `mt-940` package
 //!   and `benches/py/mt940_parse.py` (optional: without them the Python column is left out)
 //! - `REMIT_BENCH_SECONDS` (default 2): time budget per reader; the readers of one input run
@@ -156,18 +157,25 @@ fn sepa_camt054(path: &Path) -> Result<u64, String> {
     Ok(doc.notifications.iter().flat_map(|n| n.entries.iter()).map(|e| e.details.len().max(1) as u64).sum())
 }
 
-/// The `mt940` crate as its README says to read real files: `sanitizers::sanitize`, then
-/// `parse_mt940`; one statement at a time (split after each `-` line), because `sanitize` on a
-/// whole multi-statement file is quadratic in its lines (see BENCHMARKS.md).
-fn mt940_crate(path: &Path) -> Result<u64, String> {
+/// The `mt940` crate the way its README suggests for real bank files: `sanitizers::sanitize`,
+/// then `parse_mt940`. `per_statement`: split after each `-` line and sanitize each statement
+/// alone, because `sanitize` on a whole multi-statement file is quadratic in its lines (its
+/// passes look lines up in `Vec`s and re-skip from the top for every `:86:`); the 1 MB group
+/// shows the difference.
+fn mt940_crate(path: &Path, per_statement: bool) -> Result<u64, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let count = |s: &str| -> Result<u64, String> {
+        let messages = mt940::parse_mt940(&mt940::sanitizers::sanitize(s)).map_err(|e| e.to_string())?;
+        Ok(messages.iter().map(|m| m.statement_lines.len() as u64).sum())
+    };
+    if !per_statement {
+        return count(&text);
+    }
     let mut n = 0;
     for stmt in text.split_inclusive("\n-\r\n").flat_map(|s| s.split_inclusive("\n-\n")) {
-        if stmt.trim().is_empty() {
-            continue;
+        if !stmt.trim().is_empty() {
+            n += count(stmt)?;
         }
-        let messages = mt940::parse_mt940(&mt940::sanitizers::sanitize(stmt)).map_err(|e| e.to_string())?;
-        n += messages.iter().map(|m| m.statement_lines.len() as u64).sum::<u64>();
     }
     Ok(n)
 }
@@ -226,6 +234,7 @@ fn run() -> Result<bool, String> {
     let camt = path_var("REMIT_BENCH_CAMT054");
     let mt = path_var("REMIT_BENCH_MT940");
     let mt_big = path_var("REMIT_BENCH_MT940_BIG");
+    let mt_small = path_var("REMIT_BENCH_MT940_SMALL");
     if camt.is_none() && mt.is_none() {
         return Err(
             "no inputs: set REMIT_BENCH_CAMT054 and/or REMIT_BENCH_MT940 (scripts/bench-eu does)".into()
@@ -279,13 +288,33 @@ fn run() -> Result<bool, String> {
         let base = g.run(&mut rows)?;
         let (o, ob) = (base + o, ob.map(|b| base + b));
         let mut g = Group::new();
-        let c = g.add(input, "mt940 1.1 crate, sanitize + parse", "payments", path, || mt940_crate(path));
+        let c = g.add(input, "mt940 1.1 crate, sanitize + parse per statement", "payments", path, || {
+            mt940_crate(path, true)
+        });
         let p = python.as_ref().map(|(py, script)| {
             g.add(input, "Python startup + import mt940 only", "-", path, || python_startup(py));
             g.add(input, "Python mt-940 (whole process)", "payments", path, || python_mt940(py, script, path))
         });
         let base = g.run(&mut rows)?;
         let (c, p) = (base + c, p.map(|p| base + p));
+        if let Some(small) = &mt_small {
+            let mut g = Group::new();
+            let input = "MT940 1 MB";
+            let a =
+                g.add(input, "mt940 1.1 crate, sanitize + parse per statement", "payments", small, || {
+                    mt940_crate(small, true)
+                });
+            let w = g.add(input, "mt940 1.1 crate, sanitize + parse whole file", "payments", small, || {
+                mt940_crate(small, false)
+            });
+            let base = g.run(&mut rows)?;
+            let (a, w) = (&rows[base + a], &rows[base + w]);
+            verdicts.push(format!(
+                "note mt940 crate: sanitizing the whole {:.1} MB file at once is {:.1}x slower than per statement",
+                w.mb,
+                w.sample.secs / a.sample.secs
+            ));
+        }
         let ours_n = rows[o].sample.payments;
         let peer_n = rows[c].sample.payments;
         if let Some(p) = p {
@@ -372,10 +401,11 @@ fn smoke() -> Result<(), String> {
     };
     write(&camt, &|v| remit_formats::generate("camt054", v, N, 1))?;
     write(&mt, &|v| remit_bench::write_mt940(v, N, 1))?;
-    let checks: [(&str, u64, bool); 5] = [
+    let checks: [(&str, u64, bool); 6] = [
         ("ours camt.054", ours(Format::Camt054, &camt)?, false),
         ("sepa camt.054", sepa_camt054(&camt)?, false),
-        ("mt940 crate", mt940_crate(&mt)?, false),
+        ("mt940 crate per statement", mt940_crate(&mt, true)?, false),
+        ("mt940 crate whole file", mt940_crate(&mt, false)?, false),
         ("ours MT940", ours(Format::Mt940, &mt)?, true),
         ("bare scan (events, not payments)", bare_scan(&camt)?.min(N), false),
     ];
