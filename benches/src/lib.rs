@@ -130,6 +130,12 @@ mod tests {
         }
     }
 
+    /// Why the bench sanitizes: the strict parser alone refuses a file of several statements.
+    #[test]
+    fn mt940_crate_needs_its_sanitizer() {
+        assert!(mt940::parse_mt940(&mt940(400)).is_err());
+    }
+
     /// The `sepa` crate reads our generated camt.054.001.08 and finds every payment (one per
     /// `TxDtls`, or the entry itself when it has none), once its default limits are raised.
     #[test]
