@@ -32,7 +32,7 @@ pub fn open_payments(
     let name = meta.name.clone();
     let f = File::open(path).map_err(|e| ParseError::io(&name, e))?;
     let reader = BufReader::with_capacity(BUFFER, f);
-    let ctx = SourceContext { file_id: meta.id, file_name: name };
+    let ctx = SourceContext { file_id: meta.id, file_name: name.into() };
     match format {
         Some(fmt) => Ok((fmt, remit_formats::open_as(fmt, ctx, reader))),
         None => remit_formats::open(ctx, reader),

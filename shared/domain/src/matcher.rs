@@ -158,7 +158,7 @@ fn candidates<D: AccountDirectory + ?Sized>(
         .remittance
         .iter()
         .map(|t| ("remittance text", t))
-        .chain(refs.other.iter().map(|(k, v)| (k.as_str(), v)));
+        .chain(refs.other.iter().map(|(k, v)| (k.as_ref(), v)));
 
     let texts = structured
         .iter()

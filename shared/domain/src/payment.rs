@@ -1,6 +1,8 @@
 //! The canonical payment: every market's formats normalise into this one model.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
@@ -144,8 +146,9 @@ pub struct References {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remittance: Vec<RefText>,
     /// Other named references (item trace number, servicer reference, sundry information...).
+    /// Keys are almost always literals, so they cost no allocation per payment.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub other: Vec<(String, RefText)>,
+    pub other: Vec<(Cow<'static, str>, RefText)>,
 }
 
 impl References {
@@ -165,8 +168,8 @@ impl References {
 pub struct Provenance {
     /// SHA-256 of the file's bytes.
     pub file_id: FileId,
-    /// The name the file arrived under (object key or path).
-    pub file: String,
+    /// The name the file arrived under (object key or path), shared by all its payments.
+    pub file: Arc<str>,
     /// 1-based record (fixed-width), line (CSV) or element ordinal (XML/JSON).
     pub record: u64,
     /// Byte offset of the record in the file, when known.
@@ -190,8 +193,9 @@ pub enum KeyBasis {
 pub struct Payment {
     pub market: Market,
     pub format: SourceFormat,
-    /// The sending institution or originator, part of the payment's key.
-    pub source_bank: String,
+    /// The sending institution or originator, part of the payment's key; shared by the payments
+    /// of a file or statement.
+    pub source_bank: Arc<str>,
     /// The bank's own reference for this payment.
     #[serde(serialize_with = "crate::masking::serialize_masked")]
     pub bank_ref: String,
@@ -254,10 +258,10 @@ impl Payment {
             add("e2e", e2e.expose());
         }
         for (k, v) in &self.references.other {
-            if LINKING_REFERENCE_KINDS.contains(&k.as_str()) {
+            if LINKING_REFERENCE_KINDS.contains(&k.as_ref()) {
                 // A return names its original's reference under `original_ref`; the original
                 // carries it under its own kind, so both are indexed as the same kind.
-                let kind = if k == "original_ref" || k == "customer_ref" { "ref" } else { k.as_str() };
+                let kind = if k == "original_ref" || k == "customer_ref" { "ref" } else { k.as_ref() };
                 add(kind, v.expose());
             }
         }

@@ -24,8 +24,8 @@ pub use error::{Location, ParseError};
 pub struct SourceContext {
     /// SHA-256 of the file's bytes.
     pub file_id: FileId,
-    /// Name the file arrived under; every error names it.
-    pub file_name: String,
+    /// Name the file arrived under; every error names it. Shared by every payment's provenance.
+    pub file_name: std::sync::Arc<str>,
 }
 
 /// A boxed stream of payments, whatever the format.
@@ -55,7 +55,7 @@ fn open_plain<'a, R: BufRead + 'a>(
 ) -> Result<(Format, PaymentStream<'a>), ParseError> {
     let head = reader.fill_buf().map_err(|e| ParseError::io(&ctx.file_name, e))?;
     let format = detect(head).ok_or_else(|| ParseError::UnknownFormat {
-        file: ctx.file_name.clone(),
+        file: ctx.file_name.to_string(),
         reason: "not CPA-005, camt.053, camt.054, MT940, or an India e-collect CSV/JSON".into(),
     })?;
     Ok((format, open_as(format, ctx, reader)))

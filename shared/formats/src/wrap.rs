@@ -179,7 +179,7 @@ impl<'a, R: BufRead + 'a> ZipPayments<'a, R> {
         } else {
             FileId::of_bytes(format!("{}!{}:{name}", self.ctx.file_id.to_hex(), self.entries).as_bytes())
         };
-        let ctx = SourceContext { file_id, file_name: format!("{}!{name}", self.ctx.file_name) };
+        let ctx = SourceContext { file_id, file_name: format!("{}!{name}", self.ctx.file_name).into() };
         let reader = BufReader::with_capacity(64 * 1024, EntryReader(Rc::clone(&self.cursor)));
         let (format, stream) = crate::open_plain(ctx, reader)?;
         self.current = Some(stream);
@@ -227,7 +227,7 @@ pub(crate) fn open_zip<'a, R: BufRead + 'a>(
     reader: R,
 ) -> Result<(Format, PaymentStream<'a>), ParseError> {
     let file = ctx.file_name.clone();
-    let cursor = Rc::new(RefCell::new(ZipCursor { body: Body::Between(reader), file: file.clone() }));
+    let cursor = Rc::new(RefCell::new(ZipCursor { body: Body::Between(reader), file: file.to_string() }));
     let mut z = ZipPayments { cursor, ctx, current: None, entries: 0, done: false };
     match z.open_next()? {
         Some(format) => Ok((format, Box::new(z))),

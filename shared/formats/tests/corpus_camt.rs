@@ -20,7 +20,7 @@ fn read(path: &Path) -> Result<Vec<Payment>, ParseError> {
     let bytes = std::fs::read(path).unwrap();
     let ctx = SourceContext {
         file_id: FileId::of_bytes(&bytes),
-        file_name: path.file_name().unwrap().to_string_lossy().into_owned(),
+        file_name: path.file_name().unwrap().to_string_lossy().into_owned().into(),
     };
     let reader = BufReader::new(File::open(path).unwrap());
     let (_, stream) = remit_formats::open(ctx, reader)?;
@@ -163,7 +163,7 @@ fn every_corpus_camt_file_parses_or_is_refused_for_a_known_reason() {
                 assert_eq!(payments.len(), 3);
                 for p in &payments {
                     assert_eq!(p.direction, Direction::Credit, "TxDtls CdtDbtInd overrides");
-                    assert_eq!(p.source_bank, "UBSWCHZH80A");
+                    assert_eq!(&*p.source_bank, "UBSWCHZH80A");
                     assert_eq!(p.payer_name.as_deref(), Some("UNIFITS GmbH"));
                     let w = p.warnings.join("\n");
                     assert!(w.contains("NbOfTxs 2 but holds 3"), "{w}");
@@ -246,7 +246,7 @@ fn every_corpus_camt_file_parses_or_is_refused_for_a_known_reason() {
                 assert_eq!(ours, oca_amounts(&dir.join("camt-oca/golden-camt054.pydata")));
                 let p = &payments[0];
                 assert_eq!(p.amount.to_string(), "5.00 EUR");
-                assert_eq!(p.source_bank, "NL77ABNA0574908765");
+                assert_eq!(&*p.source_bank, "NL77ABNA0574908765");
                 assert_eq!(p.bank_ref, "15180015077602405");
                 assert_eq!(p.payer_name.as_deref(), Some("Test Customer"));
                 assert_eq!(p.payer_account, Some(PayerAccount::Other("NL46ABNA0499998748".into())));

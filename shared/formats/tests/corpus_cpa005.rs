@@ -24,7 +24,7 @@ fn corpus() -> Option<PathBuf> {
 fn read(path: &Path) -> Vec<Result<Payment, ParseError>> {
     let file_id = FileId::of_reader(File::open(path).unwrap()).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    let ctx = SourceContext { file_id, file_name: name };
+    let ctx = SourceContext { file_id, file_name: name.into() };
     Cpa005Reader::new(BufReader::new(File::open(path).unwrap()), ctx).collect()
 }
 
@@ -57,7 +57,7 @@ fn moov_co14821() {
     assert!(payments.iter().all(|p| p.amount.currency().code() == "CAD"));
 
     let first = credits[0];
-    assert_eq!(first.source_bank, "0000000610");
+    assert_eq!(&*first.source_bank, "0000000610");
     assert_eq!(first.bank_ref, "6121006100001000000006");
     assert_eq!(first.value_date, chrono::NaiveDate::from_ymd_opt(2023, 5, 18).unwrap());
     assert_eq!(first.payer_name.as_deref(), Some("D1-1-OCC ZERO"));

@@ -19,7 +19,8 @@ fn corpus() -> Option<PathBuf> {
 /// The payments read before the first error, and that error.
 fn read(path: &Path) -> (Vec<Payment>, Option<ParseError>) {
     let bytes = std::fs::read(path).unwrap();
-    let ctx = SourceContext { file_id: FileId::of_bytes(&bytes), file_name: path.display().to_string() };
+    let ctx =
+        SourceContext { file_id: FileId::of_bytes(&bytes), file_name: path.display().to_string().into() };
     let mut payments = Vec::new();
     for item in Mt940Reader::new(&bytes[..], ctx) {
         match item {

@@ -14,7 +14,8 @@ fn replay(target: &str, format: Option<Format>) {
     for entry in entries {
         let path = entry.unwrap().path();
         let data = fs::read(&path).unwrap();
-        let ctx = SourceContext { file_id: FileId::of_bytes(&data), file_name: path.display().to_string() };
+        let ctx =
+            SourceContext { file_id: FileId::of_bytes(&data), file_name: path.display().to_string().into() };
         match format {
             Some(f) => remit_formats::open_as(f, ctx, &data[..]).for_each(drop),
             None => {

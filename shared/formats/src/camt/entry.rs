@@ -378,7 +378,7 @@ impl Entry {
         }
 
         let common = self.entry_warnings(&amount, direction, &tx_amounts);
-        let source_bank = ntf.source_bank();
+        let source_bank: std::sync::Arc<str> = ntf.source_bank().into();
         let format = ntf.format();
         let fallback_id = if format == SourceFormat::Camt053 { "camt053" } else { "camt054" };
         let status = self.status.clone().unwrap_or_default();
@@ -493,7 +493,7 @@ impl Entry {
                 ("status", Some(status.clone()).filter(|s| !s.is_empty())),
             ] {
                 if let Some(v) = v {
-                    refs.other.push((name.to_string(), RefText::new(v)));
+                    refs.other.push((name.into(), RefText::new(v)));
                 }
             }
 

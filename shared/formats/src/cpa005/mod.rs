@@ -33,7 +33,7 @@ enum Stage {
 /// What the A header says about every payment in the file.
 #[derive(Debug)]
 struct Header {
-    originator: String,
+    originator: std::sync::Arc<str>,
     /// Positions 11-24 (originator id + file creation number), trimmed, as detail records repeat it.
     origin_key: String,
     currency: Currency,
@@ -178,7 +178,7 @@ impl<R: BufRead> Cpa005Reader<R> {
 
     fn read_header(&mut self) -> Result<(), (Field, String)> {
         let b = &self.buf;
-        let originator = text(header::ORIGINATOR.of(b)).into_owned();
+        let originator: std::sync::Arc<str> = text(header::ORIGINATOR.of(b)).into();
         if originator.is_empty() {
             return Err((header::ORIGINATOR, "is blank".into()));
         }
@@ -308,13 +308,13 @@ impl<R: BufRead> Cpa005Reader<R> {
         let key_basis = if trace.is_empty() { KeyBasis::FilePosition } else { KeyBasis::BankReference };
         let mut other = Vec::new();
         if !trace.is_empty() {
-            other.push(("item_trace".to_string(), RefText::new(trace.clone())));
+            other.push(("item_trace".into(), RefText::new(trace.clone())));
         }
         if let Some(s) = opt_text(segment::SHORT_NAME.of(seg)) {
-            other.push(("originator_short_name".to_string(), RefText::new(s)));
+            other.push(("originator_short_name".into(), RefText::new(s)));
         }
         if let Some(s) = opt_text(segment::SUNDRY.of(seg)) {
-            other.push(("sundry".to_string(), RefText::new(s)));
+            other.push(("sundry".into(), RefText::new(s)));
         }
         let references = References {
             cross_reference: opt_text(segment::CROSS_REF.of(seg)).map(RefText::new),

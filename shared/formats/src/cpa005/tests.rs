@@ -142,7 +142,7 @@ fn maps_every_field() {
     let first = &p[0];
     assert_eq!(first.market, Market::CA);
     assert_eq!(first.format, SourceFormat::Cpa005);
-    assert_eq!(first.source_bank, "0003012345");
+    assert_eq!(&*first.source_bank, "0003012345");
     assert_eq!(first.bank_ref, "0003000110000000000001");
     assert_eq!(first.key_basis, KeyBasis::BankReference);
     assert_eq!(first.amount.amount(), dec!(123.45));
@@ -162,15 +162,15 @@ fn maps_every_field() {
     );
     assert_eq!(first.references.cross_reference.as_ref().map(RefText::expose), Some("3726 018159 08301"));
     let other: Vec<(&str, &str)> =
-        first.references.other.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
+        first.references.other.iter().map(|(k, v)| (k.as_ref(), v.expose())).collect();
     assert_eq!(other, [("item_trace", "0003000110000000000001"), ("originator_short_name", "AMEX CANADA")]);
     assert_eq!((first.source.record, first.source.offset, first.source.position), (2, 60, 1));
-    assert_eq!(first.source.file, "test.cpa");
+    assert_eq!(&*first.source.file, "test.cpa");
     assert!(first.warnings.is_empty());
 
     assert_eq!(p[1].source.position, 2);
     assert_eq!(
-        p[1].references.other.last().map(|(k, v)| (k.as_str(), v.expose())),
+        p[1].references.other.last().map(|(k, v)| (k.as_ref(), v.expose())),
         Some(("sundry", "PAIEMENT CARTE"))
     );
     assert_eq!(p[2].direction, Direction::Debit);

@@ -349,16 +349,16 @@ pub(crate) fn build_payment(
         references.remittance.push(RefText::from(n));
     }
     if let Some(m) = raw.get(Field::Mode) {
-        references.other.push(("mode".to_string(), RefText::from(m)));
+        references.other.push(("mode".into(), RefText::from(m)));
     }
     if let Some(s) = raw.get(Field::AlertSequence) {
-        references.other.push(("alert_sequence".to_string(), RefText::from(s)));
+        references.other.push(("alert_sequence".into(), RefText::from(s)));
     }
 
     Ok(Payment {
         market: Market::IN,
         format,
-        source_bank: SOURCE_BANK.to_string(),
+        source_bank: SOURCE_BANK.into(),
         bank_ref: utr.as_str().to_string(),
         key_basis: KeyBasis::BankReference,
         amount,

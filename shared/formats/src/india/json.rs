@@ -111,7 +111,7 @@ impl<R: BufRead> IndiaJsonReader<R> {
 
     /// Reads one alert object into a payment.
     fn alert(&mut self, path_prefix: &str) -> Result<Payment, ParseError> {
-        let file = self.ctx.file_name.as_str();
+        let file = &*self.ctx.file_name;
         let Some(json) = self.json.as_mut() else {
             return Err(ParseError::structure(file, Location::File, "reader already finished"));
         };
@@ -177,7 +177,7 @@ impl<R: BufRead> IndiaJsonReader<R> {
             self.json = Some(JsonStreamReader::new(raw));
         }
         loop {
-            let file = self.ctx.file_name.as_str();
+            let file = &*self.ctx.file_name;
             let Some(json) = self.json.as_mut() else { return Ok(None) };
             match self.phase {
                 Phase::Start => {

@@ -32,7 +32,7 @@ use field::{
 struct Statement {
     reference: String,
     number: String,
-    account: String,
+    account: std::sync::Arc<str>,
     currency: Option<Currency>,
     opening: Option<Decimal>,
     /// Signed sum of the `:61:` amounts so far.
@@ -235,7 +235,7 @@ impl<R: BufRead> Mt940Reader<R> {
             return self.fail(loc, problem);
         };
         match f.tag.as_str() {
-            "25" => st.account = f.text.trim().to_string(),
+            "25" => st.account = f.text.trim().into(),
             "28" | "28C" => st.number = f.text.trim().to_string(),
             "60F" | "60M" => {
                 let b = match parse_balance(f.text.as_bytes()) {
@@ -363,18 +363,18 @@ impl<R: BufRead> Mt940Reader<R> {
         let mut payer_account = None;
         let mut other = Vec::with_capacity(8);
         if !l.customer_ref.is_empty() {
-            other.push(("customer_ref".to_string(), RefText::new(l.customer_ref.clone())));
+            other.push(("customer_ref".into(), RefText::new(l.customer_ref.clone())));
         }
         if let Some(b) = &l.bank_ref {
-            other.push(("bank_ref".to_string(), RefText::new(b.clone())));
+            other.push(("bank_ref".into(), RefText::new(b.clone())));
         }
         if !l.tx_type.is_empty() {
-            other.push(("tx_type".to_string(), RefText::new(l.tx_type.clone())));
+            other.push(("tx_type".into(), RefText::new(l.tx_type.clone())));
         }
         if let Some(text) = details {
             let d = parse_details(text);
             if let Some(g) = &d.gvc {
-                other.push(("gvc".to_string(), RefText::new(g.clone())));
+                other.push(("gvc".into(), RefText::new(g.clone())));
             }
             if d.subfields.is_empty() {
                 let t = text.trim();
@@ -399,10 +399,10 @@ impl<R: BufRead> Mt940Reader<R> {
                     payer_name = Some(name.to_string());
                 }
                 if let Some(posting) = d.get(0).map(str::trim).filter(|s| !s.is_empty()) {
-                    other.push(("posting_text".to_string(), RefText::new(posting)));
+                    other.push(("posting_text".into(), RefText::new(posting)));
                 }
                 if let Some(bank) = d.get(30).map(str::trim).filter(|s| !s.is_empty()) {
-                    other.push(("payer_bank".to_string(), RefText::new(bank)));
+                    other.push(("payer_bank".into(), RefText::new(bank)));
                 }
                 if let Some(acct) = d.get(31).map(str::trim).filter(|s| !s.is_empty()) {
                     payer_account = Some(account(acct, &mut warnings));
@@ -410,9 +410,9 @@ impl<R: BufRead> Mt940Reader<R> {
             }
         }
         if !l.supplementary.is_empty() {
-            other.push(("supplementary".to_string(), RefText::new(l.supplementary.clone())));
+            other.push(("supplementary".into(), RefText::new(l.supplementary.clone())));
         }
-        other.push(("statement".to_string(), RefText::new(format!("{}/{}", st.reference, st.number))));
+        other.push(("statement".into(), RefText::new(format!("{}/{}", st.reference, st.number))));
         refs.other = other;
 
         self.out.push_back(Ok(Payment {

@@ -52,7 +52,7 @@ fn project_sample_reads_with_every_quirk() {
     assert!(matches!(sophie.payer_account, Some(PayerAccount::Iban(_))));
     assert_eq!(other(sophie, "gvc"), Some("166"));
     assert_eq!(sophie.bank_ref, "BK2603020001");
-    assert_eq!(sophie.source_bank, "NL91ABNA0417164300");
+    assert_eq!(&*sophie.source_bank, "NL91ABNA0417164300");
     assert_eq!(sophie.amount, Money::parse("820", Currency::EUR).unwrap());
     assert_eq!(p[1].amount.amount(), dec!(150.50), "300,5-style amount");
     assert_eq!(other(&p[1], "customer_ref"), Some("PAY-LR-0302"));
@@ -176,7 +176,7 @@ fn many_statements_and_intermediate_balances() {
     );
     let p = ok(&f);
     assert_eq!(p.len(), 2);
-    assert_eq!(p[1].source_bank, "X");
+    assert_eq!(&*p[1].source_bank, "X");
 }
 
 #[test]
