@@ -72,14 +72,37 @@ pub(super) fn trim_bytes(b: &[u8]) -> &[u8] {
 /// declared charset, which MT940 files do not carry, so its few letters come out as cp1252
 /// look-alikes). Control characters other than tab are dropped.
 pub(super) fn decode_into(bytes: &[u8], out: &mut String) {
+    // Printable ASCII and tabs, the bulk of every file: one branch-free pass, then a copy.
+    let plain = bytes.iter().fold(true, |ok, &b| ok & ((0x20..0x7f).contains(&b) | (b == b'\t')));
+    if plain {
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            out.push_str(s);
+            return;
+        }
+    }
     let clean = !bytes.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f);
     match std::str::from_utf8(bytes) {
         Ok(s) if clean => out.push_str(s),
         Ok(s) => out.extend(s.chars().filter(|c| *c == '\t' || !c.is_control())),
         Err(_) => {
-            let (s, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
-            out.extend(s.chars().filter(|c| *c == '\t' || !c.is_control()));
+            out.reserve(bytes.len() + bytes.len() / 2);
+            out.extend(bytes.iter().map(|&b| cp1252(b)).filter(|c| *c == '\t' || !c.is_control()));
         }
+    }
+}
+
+/// Windows-1252 as WHATWG (and `encoding_rs`) define it: ISO-8859-1 except 0x80..=0x9F, whose
+/// five unassigned bytes map to the C1 controls of the same value.
+pub(super) fn cp1252(b: u8) -> char {
+    const HIGH: [char; 32] = [
+        '\u{20AC}', '\u{81}', '\u{201A}', '\u{192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
+        '\u{2C6}', '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\u{8D}', '\u{17D}', '\u{8F}', '\u{90}',
+        '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}', '\u{2DC}',
+        '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\u{9D}', '\u{17E}', '\u{178}',
+    ];
+    match b {
+        0x80..=0x9f => HIGH[usize::from(b - 0x80)],
+        _ => char::from(b),
     }
 }
 
@@ -314,68 +337,92 @@ pub(super) fn parse_statement_line(text: &str) -> Result<StatementLine, FieldErr
     })
 }
 
-/// A `:86:` field, split into German-style `?NN` sub-fields when it has them.
+/// A `:86:` field, split into German-style `?NN` sub-fields when it has them. Reusable: `parse`
+/// overwrites it, so the reader keeps one and allocates nothing per payment.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Details {
     /// Business transaction code (Geschäftsvorfallcode): the first three characters when digits.
-    pub gvc: Option<String>,
-    /// `(code, text)` in file order; empty when the field is free text.
-    pub subfields: Vec<(u8, String)>,
+    gvc: Option<[u8; 3]>,
+    /// The text with its line breaks removed (structured text only).
+    flat: String,
+    /// `(code, byte range in flat)` in file order; empty when the field is free text.
+    pub subfields: Vec<(u8, std::ops::Range<usize>)>,
 }
 
 impl Details {
-    /// The text of every sub-field with a code in `codes`, concatenated (banks cut long text
-    /// into 27-character pieces anywhere, even mid-word).
-    pub fn joined(&self, codes: std::ops::RangeInclusive<u8>) -> String {
-        let mut out = String::new();
-        for (code, text) in &self.subfields {
-            if codes.contains(code) {
-                out.push_str(text);
+    /// Splits `:86:` text. Sub-field structure is recognised when the text (line breaks
+    /// removed) starts with `?` or with three digits and `?`; a `?` not followed by two digits
+    /// is text.
+    pub fn parse(&mut self, text: &str) {
+        let b = text.as_bytes();
+        self.gvc = (b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit)).then(|| [b[0], b[1], b[2]]);
+        self.flat.clear();
+        self.subfields.clear();
+        let structured = b.first() == Some(&b'?') || (self.gvc.is_some() && b.get(3) == Some(&b'?'));
+        if !structured {
+            return;
+        }
+        for part in text.split('\n') {
+            self.flat.push_str(part);
+        }
+        let fb = self.flat.as_bytes();
+        let mut i = fb.iter().position(|&c| c == b'?').unwrap_or(fb.len());
+        let mut current: Option<(u8, usize)> = None;
+        while i < fb.len() {
+            if fb[i] == b'?' && fb.len() > i + 2 && fb[i + 1].is_ascii_digit() && fb[i + 2].is_ascii_digit() {
+                if let Some((code, start)) = current {
+                    self.subfields.push((code, start..i));
+                }
+                current = Some(((fb[i + 1] - b'0') * 10 + fb[i + 2] - b'0', i + 3));
+                i += 3;
+            } else {
+                i += 1;
             }
         }
+        if let Some((code, start)) = current {
+            self.subfields.push((code, start..fb.len()));
+        }
+    }
+
+    /// The business transaction code, when the text starts with three digits.
+    pub fn gvc(&self) -> Option<&str> {
+        self.gvc.as_ref().and_then(|g| std::str::from_utf8(g).ok())
+    }
+
+    /// Appends the text of every sub-field with a code in `codes` to `out` (banks cut long
+    /// text into 27-character pieces anywhere, even mid-word).
+    pub fn join_into(&self, codes: std::ops::RangeInclusive<u8>, out: &mut String) {
+        for (code, range) in &self.subfields {
+            if codes.contains(code) {
+                out.push_str(&self.flat[range.clone()]);
+            }
+        }
+    }
+
+    /// As `join_into`, into a new string.
+    #[cfg(test)]
+    pub fn joined(&self, codes: std::ops::RangeInclusive<u8>) -> String {
+        let mut out = String::new();
+        self.join_into(codes, &mut out);
         out
     }
 
     pub fn get(&self, code: u8) -> Option<&str> {
-        self.subfields.iter().find(|(c, _)| *c == code).map(|(_, t)| t.as_str())
+        self.subfields.iter().find(|(c, _)| *c == code).map(|(_, r)| &self.flat[r.clone()])
     }
 }
 
-/// Splits `:86:` text. Sub-field structure is recognised when the text (line breaks removed)
-/// starts with `?` or with three digits and `?`; a `?` not followed by two digits is text.
+/// Splits `:86:` text into a new `Details` (see `Details::parse`).
+#[cfg(test)]
 pub(super) fn parse_details(text: &str) -> Details {
-    let b = text.as_bytes();
-    let gvc = (b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit)).then(|| text[..3].to_string());
-    let structured = b.first() == Some(&b'?') || (gvc.is_some() && b.get(3) == Some(&b'?'));
-    if !structured {
-        return Details { gvc, subfields: Vec::new() };
-    }
-    let flat: String = text.split('\n').collect();
-    let fb = flat.as_bytes();
-    let mut subfields = Vec::new();
-    let mut i = flat.find('?').unwrap_or(flat.len());
-    let mut current: Option<(u8, usize)> = None;
-    let push = |cur: Option<(u8, usize)>, end: usize, subfields: &mut Vec<(u8, String)>| {
-        if let Some((code, start)) = cur {
-            subfields.push((code, flat[start..end].to_string()));
-        }
-    };
-    while i < fb.len() {
-        if fb[i] == b'?' && fb.len() > i + 2 && fb[i + 1].is_ascii_digit() && fb[i + 2].is_ascii_digit() {
-            push(current, i, &mut subfields);
-            current = Some(((fb[i + 1] - b'0') * 10 + fb[i + 2] - b'0', i + 3));
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    push(current, fb.len(), &mut subfields);
-    Details { gvc, subfields }
+    let mut d = Details::default();
+    d.parse(text);
+    d
 }
 
 /// The value after a SEPA keyword such as `EREF+`, up to the next keyword (`XXXX+`) or the end.
 pub(super) fn sepa_value<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
-    let start = text.find(keyword)? + keyword.len();
+    let start = find(text.as_bytes(), keyword.as_bytes())? + keyword.len();
     let rest = &text[start..];
     let rb = rest.as_bytes();
     let mut end = rest.len();
@@ -387,4 +434,21 @@ pub(super) fn sepa_value<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
     }
     let v = rest[..end].trim();
     (!v.is_empty()).then_some(v)
+}
+
+/// The first position of `needle` in `hay`: a plain scan, cheaper than `str::find`'s two-way
+/// searcher set-up for the short texts and keywords of `:86:`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(0);
+    };
+    let mut from = 0;
+    while let Some(p) = hay[from..].iter().position(|&b| b == first) {
+        let at = from + p;
+        if hay[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
