@@ -73,8 +73,8 @@ pub(super) fn trim_bytes(b: &[u8]) -> &[u8] {
 /// look-alikes). Control characters other than tab are dropped.
 pub(super) fn decode_into(bytes: &[u8], out: &mut String) {
     // Printable ASCII and tabs, the bulk of every file: one branch-free pass, then a copy.
-    let plain = bytes.iter().fold(true, |ok, &b| ok & ((0x20..0x7f).contains(&b) | (b == b'\t')));
-    if plain {
+    let odd = bytes.iter().fold(0u8, |acc, &b| acc | u8::from(!is_plain(b)));
+    if odd == 0 {
         if let Ok(s) = std::str::from_utf8(bytes) {
             out.push_str(s);
             return;
@@ -85,10 +85,30 @@ pub(super) fn decode_into(bytes: &[u8], out: &mut String) {
         Ok(s) if clean => out.push_str(s),
         Ok(s) => out.extend(s.chars().filter(|c| *c == '\t' || !c.is_control())),
         Err(_) => {
+            // Runs of plain ASCII are copied whole; the bytes between them go through the table.
             out.reserve(bytes.len() + bytes.len() / 2);
-            out.extend(bytes.iter().map(|&b| cp1252(b)).filter(|c| *c == '\t' || !c.is_control()));
+            let mut rest = bytes;
+            while !rest.is_empty() {
+                let run = rest.iter().position(|&b| !is_plain(b)).unwrap_or(rest.len());
+                if let Ok(s) = std::str::from_utf8(&rest[..run]) {
+                    out.push_str(s);
+                }
+                let Some(&b) = rest.get(run) else {
+                    break;
+                };
+                let c = cp1252(b);
+                if c == '\t' || !c.is_control() {
+                    out.push(c);
+                }
+                rest = &rest[run + 1..];
+            }
         }
     }
+}
+
+/// Printable ASCII or a tab: text that decodes to itself in UTF-8 and cp1252 alike.
+fn is_plain(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) || b == b'\t'
 }
 
 /// Windows-1252 as WHATWG (and `encoding_rs`) define it: ISO-8859-1 except 0x80..=0x9F, whose
@@ -314,7 +334,7 @@ pub(super) fn parse_statement_line(text: &str) -> Result<StatementLine, FieldErr
     let type_len = rest.char_indices().nth(4).map_or(rest.len(), |(p, _)| p);
     let tx_type = rest[..type_len].trim_end().to_string();
     let refs = &rest[type_len..];
-    let (customer, bank) = match refs.find("//") {
+    let (customer, bank) = match find(refs.as_bytes(), b"//") {
         Some(p) => (&refs[..p], Some(refs[p + 2..].trim())),
         None => (refs, None),
     };
