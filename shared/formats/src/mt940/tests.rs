@@ -1,7 +1,7 @@
 //! Unit tests for the MT940 reader: one per quirk seen in real files, plus no-panic properties.
 
 use super::field::{
-    cp1252, decode_into, entry_date, field_start, is_trailer, parse_amount, parse_details,
+    cp1252, decode_into, entry_date, field_start, find_byte, is_trailer, parse_amount, parse_details,
     parse_statement_line, sepa_value, Details, Mark,
 };
 use super::*;
@@ -315,6 +315,13 @@ fn details_are_reusable_and_keywords_found() {
     assert_eq!(sepa_value("EREF", "EREF+"), None);
     assert_eq!(sepa_value("xEREF+ \u{e9}KREF+Z", "EREF+"), Some("\u{e9}"));
     assert_eq!(sepa_value("EREF+", "EREF+"), None);
+    assert_eq!(find_byte(b"0123456789abcdef?", b'?'), Some(16));
+    assert_eq!(find_byte(b"\x80\xff?", b'?'), Some(2));
+    assert_eq!(find_byte(b"", b'?'), None);
+    // Sub-fields wrapped mid-code and over several lines.
+    d.parse("?2\n0EREF+A\n?21B?3\n2NAME\n");
+    assert_eq!(d.joined(20..=21), "EREF+AB");
+    assert_eq!(d.get(32), Some("NAME"));
 }
 
 mod properties {
@@ -330,6 +337,13 @@ mod properties {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn find_byte_matches_a_byte_loop(hay in proptest::collection::vec(any::<u8>(), 0..100), needle in any::<u8>()) {
+            prop_assert_eq!(find_byte(&hay, needle), hay.iter().position(|&b| b == needle));
+            let dense: Vec<u8> = hay.iter().map(|b| b % 4).collect();
+            prop_assert_eq!(find_byte(&dense, needle % 4), dense.iter().position(|&b| b == needle % 4));
+        }
 
         #[test]
         fn decoding_matches_the_reference(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
