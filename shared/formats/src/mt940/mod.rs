@@ -23,8 +23,8 @@ use rust_decimal::Decimal;
 
 use crate::{Location, ParseError, SourceContext};
 use field::{
-    decode_into, field_start, is_trailer, parse_balance, parse_statement_line, sepa_value, trim_bytes,
-    Details, FieldError, StatementLine, Tag,
+    decode_into, field_start, find_byte, is_trailer, parse_balance, parse_statement_line, sepa_value,
+    trim_bytes, Details, FieldError, StatementLine, Tag,
 };
 
 /// The statement being read: what its payments need and what its balance check adds up.
@@ -135,7 +135,28 @@ impl<R: BufRead> Mt940Reader<R> {
     /// Reads the next physical line into `raw` without its line end. False at end of file.
     fn read_line(&mut self) -> io::Result<bool> {
         self.raw.clear();
-        let n = self.reader.read_until(b'\n', &mut self.raw)?;
+        // As `read_until(b'\n')`, with a line-break search that suits lines of ~60 bytes.
+        let mut n = 0;
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let (used, found) = match find_byte(buf, b'\n') {
+                Some(p) => (p + 1, true),
+                None => (buf.len(), false),
+            };
+            self.raw.extend_from_slice(&buf[..used]);
+            self.reader.consume(used);
+            n += used;
+            if found {
+                break;
+            }
+        }
         if n == 0 {
             return Ok(false);
         }

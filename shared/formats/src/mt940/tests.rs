@@ -339,6 +339,18 @@ mod properties {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
         #[test]
+        fn lines_split_across_small_buffers_read_the_same(capacity in 1usize..40, crlf in any::<bool>()) {
+            let mut bytes = valid_file();
+            if crlf {
+                bytes = String::from_utf8_lossy(&bytes).replace('\n', "\r\n").into_bytes();
+            }
+            let ctx = SourceContext { file_id: FileId::of_bytes(&bytes), file_name: "t.sta".into() };
+            let small = std::io::BufReader::with_capacity(capacity, &bytes[..]);
+            let items: Vec<_> = Mt940Reader::new(small, ctx).collect();
+            prop_assert_eq!(format!("{items:?}"), format!("{:?}", read(&bytes)));
+        }
+
+        #[test]
         fn find_byte_matches_a_byte_loop(hay in proptest::collection::vec(any::<u8>(), 0..100), needle in any::<u8>()) {
             prop_assert_eq!(find_byte(&hay, needle), hay.iter().position(|&b| b == needle));
             let dense: Vec<u8> = hay.iter().map(|b| b % 4).collect();
