@@ -72,14 +72,57 @@ pub(super) fn trim_bytes(b: &[u8]) -> &[u8] {
 /// declared charset, which MT940 files do not carry, so its few letters come out as cp1252
 /// look-alikes). Control characters other than tab are dropped.
 pub(super) fn decode_into(bytes: &[u8], out: &mut String) {
+    // Printable ASCII and tabs, the bulk of every file: one branch-free pass, then a copy.
+    let odd = bytes.iter().fold(0u8, |acc, &b| acc | u8::from(!is_plain(b)));
+    if odd == 0 {
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            out.push_str(s);
+            return;
+        }
+    }
     let clean = !bytes.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f);
     match std::str::from_utf8(bytes) {
         Ok(s) if clean => out.push_str(s),
         Ok(s) => out.extend(s.chars().filter(|c| *c == '\t' || !c.is_control())),
         Err(_) => {
-            let (s, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
-            out.extend(s.chars().filter(|c| *c == '\t' || !c.is_control()));
+            // Runs of plain ASCII are copied whole; the bytes between them go through the table.
+            out.reserve(bytes.len() + bytes.len() / 2);
+            let mut rest = bytes;
+            while !rest.is_empty() {
+                let run = rest.iter().position(|&b| !is_plain(b)).unwrap_or(rest.len());
+                if let Ok(s) = std::str::from_utf8(&rest[..run]) {
+                    out.push_str(s);
+                }
+                let Some(&b) = rest.get(run) else {
+                    break;
+                };
+                let c = cp1252(b);
+                if c == '\t' || !c.is_control() {
+                    out.push(c);
+                }
+                rest = &rest[run + 1..];
+            }
         }
+    }
+}
+
+/// Printable ASCII or a tab: text that decodes to itself in UTF-8 and cp1252 alike.
+fn is_plain(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) || b == b'\t'
+}
+
+/// Windows-1252 as WHATWG (and `encoding_rs`) define it: ISO-8859-1 except 0x80..=0x9F, whose
+/// five unassigned bytes map to the C1 controls of the same value.
+pub(super) fn cp1252(b: u8) -> char {
+    const HIGH: [char; 32] = [
+        '\u{20AC}', '\u{81}', '\u{201A}', '\u{192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
+        '\u{2C6}', '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\u{8D}', '\u{17D}', '\u{8F}', '\u{90}',
+        '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}', '\u{2DC}',
+        '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\u{9D}', '\u{17E}', '\u{178}',
+    ];
+    match b {
+        0x80..=0x9f => HIGH[usize::from(b - 0x80)],
+        _ => char::from(b),
     }
 }
 
@@ -291,7 +334,7 @@ pub(super) fn parse_statement_line(text: &str) -> Result<StatementLine, FieldErr
     let type_len = rest.char_indices().nth(4).map_or(rest.len(), |(p, _)| p);
     let tx_type = rest[..type_len].trim_end().to_string();
     let refs = &rest[type_len..];
-    let (customer, bank) = match refs.find("//") {
+    let (customer, bank) = match find(refs.as_bytes(), b"//") {
         Some(p) => (&refs[..p], Some(refs[p + 2..].trim())),
         None => (refs, None),
     };
@@ -314,68 +357,96 @@ pub(super) fn parse_statement_line(text: &str) -> Result<StatementLine, FieldErr
     })
 }
 
-/// A `:86:` field, split into German-style `?NN` sub-fields when it has them.
+/// A `:86:` field, split into German-style `?NN` sub-fields when it has them. Reusable: `parse`
+/// overwrites it, so the reader keeps one and allocates nothing per payment.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Details {
     /// Business transaction code (Geschäftsvorfallcode): the first three characters when digits.
-    pub gvc: Option<String>,
-    /// `(code, text)` in file order; empty when the field is free text.
-    pub subfields: Vec<(u8, String)>,
+    gvc: Option<[u8; 3]>,
+    /// The text with its line breaks removed (structured text only).
+    flat: String,
+    /// `(code, byte range in flat)` in file order; empty when the field is free text.
+    pub subfields: Vec<(u8, std::ops::Range<usize>)>,
 }
 
 impl Details {
-    /// The text of every sub-field with a code in `codes`, concatenated (banks cut long text
-    /// into 27-character pieces anywhere, even mid-word).
-    pub fn joined(&self, codes: std::ops::RangeInclusive<u8>) -> String {
-        let mut out = String::new();
-        for (code, text) in &self.subfields {
-            if codes.contains(code) {
-                out.push_str(text);
+    /// Splits `:86:` text. Sub-field structure is recognised when the text (line breaks
+    /// removed) starts with `?` or with three digits and `?`; a `?` not followed by two digits
+    /// is text.
+    pub fn parse(&mut self, text: &str) {
+        let b = text.as_bytes();
+        self.gvc = (b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit)).then(|| [b[0], b[1], b[2]]);
+        self.flat.clear();
+        self.subfields.clear();
+        let structured = b.first() == Some(&b'?') || (self.gvc.is_some() && b.get(3) == Some(&b'?'));
+        if !structured {
+            return;
+        }
+        let mut rest = text;
+        while let Some(p) = find_byte(rest.as_bytes(), b'\n') {
+            self.flat.push_str(&rest[..p]);
+            rest = &rest[p + 1..];
+        }
+        self.flat.push_str(rest);
+        let fb = self.flat.as_bytes();
+        let mut current: Option<(u8, usize)> = None;
+        let mut from = 0;
+        while let Some(p) = find_byte(&fb[from..], b'?') {
+            let i = from + p;
+            if fb.len() > i + 2 && fb[i + 1].is_ascii_digit() && fb[i + 2].is_ascii_digit() {
+                if let Some((code, start)) = current {
+                    self.subfields.push((code, start..i));
+                }
+                current = Some(((fb[i + 1] - b'0') * 10 + fb[i + 2] - b'0', i + 3));
+                from = i + 3;
+            } else {
+                from = i + 1;
             }
         }
+        if let Some((code, start)) = current {
+            self.subfields.push((code, start..fb.len()));
+        }
+    }
+
+    /// The business transaction code, when the text starts with three digits.
+    pub fn gvc(&self) -> Option<&str> {
+        self.gvc.as_ref().and_then(|g| std::str::from_utf8(g).ok())
+    }
+
+    /// Appends the text of every sub-field with a code in `codes` to `out` (banks cut long
+    /// text into 27-character pieces anywhere, even mid-word).
+    pub fn join_into(&self, codes: std::ops::RangeInclusive<u8>, out: &mut String) {
+        for (code, range) in &self.subfields {
+            if codes.contains(code) {
+                out.push_str(&self.flat[range.clone()]);
+            }
+        }
+    }
+
+    /// As `join_into`, into a new string.
+    #[cfg(test)]
+    pub fn joined(&self, codes: std::ops::RangeInclusive<u8>) -> String {
+        let mut out = String::new();
+        self.join_into(codes, &mut out);
         out
     }
 
     pub fn get(&self, code: u8) -> Option<&str> {
-        self.subfields.iter().find(|(c, _)| *c == code).map(|(_, t)| t.as_str())
+        self.subfields.iter().find(|(c, _)| *c == code).map(|(_, r)| &self.flat[r.clone()])
     }
 }
 
-/// Splits `:86:` text. Sub-field structure is recognised when the text (line breaks removed)
-/// starts with `?` or with three digits and `?`; a `?` not followed by two digits is text.
+/// Splits `:86:` text into a new `Details` (see `Details::parse`).
+#[cfg(test)]
 pub(super) fn parse_details(text: &str) -> Details {
-    let b = text.as_bytes();
-    let gvc = (b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit)).then(|| text[..3].to_string());
-    let structured = b.first() == Some(&b'?') || (gvc.is_some() && b.get(3) == Some(&b'?'));
-    if !structured {
-        return Details { gvc, subfields: Vec::new() };
-    }
-    let flat: String = text.split('\n').collect();
-    let fb = flat.as_bytes();
-    let mut subfields = Vec::new();
-    let mut i = flat.find('?').unwrap_or(flat.len());
-    let mut current: Option<(u8, usize)> = None;
-    let push = |cur: Option<(u8, usize)>, end: usize, subfields: &mut Vec<(u8, String)>| {
-        if let Some((code, start)) = cur {
-            subfields.push((code, flat[start..end].to_string()));
-        }
-    };
-    while i < fb.len() {
-        if fb[i] == b'?' && fb.len() > i + 2 && fb[i + 1].is_ascii_digit() && fb[i + 2].is_ascii_digit() {
-            push(current, i, &mut subfields);
-            current = Some(((fb[i + 1] - b'0') * 10 + fb[i + 2] - b'0', i + 3));
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    push(current, fb.len(), &mut subfields);
-    Details { gvc, subfields }
+    let mut d = Details::default();
+    d.parse(text);
+    d
 }
 
 /// The value after a SEPA keyword such as `EREF+`, up to the next keyword (`XXXX+`) or the end.
 pub(super) fn sepa_value<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
-    let start = text.find(keyword)? + keyword.len();
+    let start = find(text.as_bytes(), keyword.as_bytes())? + keyword.len();
     let rest = &text[start..];
     let rb = rest.as_bytes();
     let mut end = rest.len();
@@ -387,4 +458,41 @@ pub(super) fn sepa_value<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
     }
     let v = rest[..end].trim();
     (!v.is_empty()).then_some(v)
+}
+
+/// The first position of `needle` in `hay`: a plain scan, cheaper than `str::find`'s two-way
+/// searcher set-up for the short texts and keywords of `:86:`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(0);
+    };
+    let mut from = 0;
+    while let Some(p) = hay[from..].iter().position(|&b| b == first) {
+        let at = from + p;
+        if hay[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The first position of `needle` in `hay`, eight bytes at a time (the `?` and line breaks of
+/// `:86:` text are a few dozen bytes apart; a byte loop costs more).
+pub(super) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HI: u64 = u64::from_ne_bytes([0x80; 8]);
+    let pattern = LO * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_ne_bytes([
+            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+        ]) ^ pattern;
+        if word.wrapping_sub(LO) & !word & HI != 0 {
+            return chunk.iter().position(|&b| b == needle).map(|p| base + p);
+        }
+        base += 8;
+    }
+    chunks.remainder().iter().position(|&b| b == needle).map(|p| base + p)
 }

@@ -23,8 +23,8 @@ use rust_decimal::Decimal;
 
 use crate::{Location, ParseError, SourceContext};
 use field::{
-    decode_into, field_start, is_trailer, parse_balance, parse_details, parse_statement_line, sepa_value,
-    trim_bytes, FieldError, StatementLine, Tag,
+    decode_into, field_start, find_byte, is_trailer, parse_balance, parse_statement_line, sepa_value,
+    trim_bytes, Details, FieldError, StatementLine, Tag,
 };
 
 /// The statement being read: what its payments need and what its balance check adds up.
@@ -32,6 +32,8 @@ use field::{
 struct Statement {
     reference: String,
     number: String,
+    /// `{reference}/{number}`, the `statement` reference of every payment, built once.
+    label: String,
     account: std::sync::Arc<str>,
     currency: Option<Currency>,
     opening: Option<Decimal>,
@@ -44,6 +46,13 @@ struct Statement {
 impl Statement {
     fn name(&self) -> String {
         format!(":20:{} :28C:{}", self.reference, self.number)
+    }
+
+    fn set_label(&mut self) {
+        self.label.clear();
+        self.label.push_str(&self.reference);
+        self.label.push('/');
+        self.label.push_str(&self.number);
     }
 }
 
@@ -75,6 +84,9 @@ pub struct Mt940Reader<R> {
     field: Option<Field>,
     /// Text buffer reused between fields.
     spare: String,
+    /// `:86:` sub-fields and a text buffer, reused between payments.
+    details: Details,
+    scratch: String,
     statement: Option<Statement>,
     statements: u64,
     pending: Option<Pending>,
@@ -93,6 +105,8 @@ impl<R: BufRead> Mt940Reader<R> {
             pos: 0,
             field: None,
             spare: String::with_capacity(256),
+            details: Details::default(),
+            scratch: String::with_capacity(256),
             statement: None,
             statements: 0,
             pending: None,
@@ -121,7 +135,28 @@ impl<R: BufRead> Mt940Reader<R> {
     /// Reads the next physical line into `raw` without its line end. False at end of file.
     fn read_line(&mut self) -> io::Result<bool> {
         self.raw.clear();
-        let n = self.reader.read_until(b'\n', &mut self.raw)?;
+        // As `read_until(b'\n')`, with a line-break search that suits lines of ~60 bytes.
+        let mut n = 0;
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let (used, found) = match find_byte(buf, b'\n') {
+                Some(p) => (p + 1, true),
+                None => (buf.len(), false),
+            };
+            self.raw.extend_from_slice(&buf[..used]);
+            self.reader.consume(used);
+            n += used;
+            if found {
+                break;
+            }
+        }
         if n == 0 {
             return Ok(false);
         }
@@ -224,7 +259,9 @@ impl<R: BufRead> Mt940Reader<R> {
                 }
             }
             self.statements += 1;
-            self.statement = Some(Statement { reference: f.text.trim().to_string(), ..Statement::default() });
+            let mut st = Statement { reference: f.text.trim().to_string(), ..Statement::default() };
+            st.set_label();
+            self.statement = Some(st);
             return;
         }
         let Some(st) = self.statement.as_mut() else {
@@ -236,7 +273,10 @@ impl<R: BufRead> Mt940Reader<R> {
         };
         match f.tag.as_str() {
             "25" => st.account = f.text.trim().into(),
-            "28" | "28C" => st.number = f.text.trim().to_string(),
+            "28" | "28C" => {
+                st.number = f.text.trim().to_string();
+                st.set_label();
+            }
             "60F" | "60M" => {
                 let b = match parse_balance(f.text.as_bytes()) {
                     Ok(b) => b,
@@ -351,30 +391,42 @@ impl<R: BufRead> Mt940Reader<R> {
             field::Mark::ReversalOfCredit => (Direction::Debit, true),
             field::Mark::ReversalOfDebit => (Direction::Credit, true),
         };
-        let bank_ref = match (&l.bank_ref, l.customer_ref.is_empty()) {
-            (Some(b), _) => b.clone(),
-            (None, false) => l.customer_ref.clone(),
-            (None, true) => format!("{}/{}", st.reference, p.ordinal),
+        let StatementLine { tx_type, customer_ref, bank_ref, supplementary, .. } = l;
+        let mut other = Vec::with_capacity(8);
+        let bank_ref = match (bank_ref, customer_ref.is_empty()) {
+            (Some(b), _) => {
+                if !customer_ref.is_empty() {
+                    other.push(("customer_ref".into(), RefText::new(customer_ref)));
+                }
+                other.push(("bank_ref".into(), RefText::new(b.clone())));
+                b
+            }
+            (None, false) => {
+                let b = customer_ref.clone();
+                other.push(("customer_ref".into(), RefText::new(customer_ref)));
+                b
+            }
+            (None, true) => {
+                use std::fmt::Write;
+                let mut b = String::with_capacity(st.reference.len() + 11);
+                b.push_str(&st.reference);
+                let _ = write!(b, "/{}", p.ordinal);
+                b
+            }
         };
 
         let mut warnings = Vec::new();
         let mut refs = References::default();
         let mut payer_name = None;
         let mut payer_account = None;
-        let mut other = Vec::with_capacity(8);
-        if !l.customer_ref.is_empty() {
-            other.push(("customer_ref".into(), RefText::new(l.customer_ref.clone())));
-        }
-        if let Some(b) = &l.bank_ref {
-            other.push(("bank_ref".into(), RefText::new(b.clone())));
-        }
-        if !l.tx_type.is_empty() {
-            other.push(("tx_type".into(), RefText::new(l.tx_type.clone())));
+        if !tx_type.is_empty() {
+            other.push(("tx_type".into(), RefText::new(tx_type)));
         }
         if let Some(text) = details {
-            let d = parse_details(text);
-            if let Some(g) = &d.gvc {
-                other.push(("gvc".into(), RefText::new(g.clone())));
+            let d = &mut self.details;
+            d.parse(text);
+            if let Some(g) = d.gvc() {
+                other.push(("gvc".into(), RefText::new(g)));
             }
             if d.subfields.is_empty() {
                 let t = text.trim();
@@ -385,16 +437,20 @@ impl<R: BufRead> Mt940Reader<R> {
                     refs.end_to_end_id = Some(RefText::new(e));
                 }
             } else {
-                let purpose = d.joined(20..=29) + &d.joined(60..=63);
-                let purpose = purpose.trim();
+                let buf = &mut self.scratch;
+                buf.clear();
+                d.join_into(20..=29, buf);
+                d.join_into(60..=63, buf);
+                let purpose = buf.trim();
                 if !purpose.is_empty() {
                     refs.remittance.push(RefText::new(purpose));
                 }
                 if let Some(e) = sepa_value(purpose, "EREF+").filter(|e| *e != "NOTPROVIDED") {
                     refs.end_to_end_id = Some(RefText::new(e));
                 }
-                let name = d.joined(32..=33);
-                let name = name.trim();
+                buf.clear();
+                d.join_into(32..=33, buf);
+                let name = buf.trim();
                 if !name.is_empty() {
                     payer_name = Some(name.to_string());
                 }
@@ -409,10 +465,10 @@ impl<R: BufRead> Mt940Reader<R> {
                 }
             }
         }
-        if !l.supplementary.is_empty() {
-            other.push(("supplementary".into(), RefText::new(l.supplementary.clone())));
+        if !supplementary.is_empty() {
+            other.push(("supplementary".into(), RefText::new(supplementary)));
         }
-        other.push(("statement".into(), RefText::new(format!("{}/{}", st.reference, st.number))));
+        other.push(("statement".into(), RefText::new(st.label.clone())));
         refs.other = other;
 
         self.out.push_back(Ok(Payment {
@@ -456,7 +512,12 @@ impl<R: BufRead> Mt940Reader<R> {
 /// `?31` payer account: an IBAN when it looks like one (and a warning when its check fails),
 /// otherwise the domestic account number verbatim.
 fn account(text: &str, warnings: &mut Vec<String>) -> PayerAccount {
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    // Nothing to remove when the text is all ASCII letters and digits (the usual case).
+    let compact: std::borrow::Cow<'_, str> = if text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        text.into()
+    } else {
+        text.chars().filter(|c| !c.is_whitespace()).collect::<String>().into()
+    };
     let b = compact.as_bytes();
     let looks_iban = b.len() >= 15
         && b[..2].iter().all(u8::is_ascii_uppercase)

@@ -1,7 +1,8 @@
 //! Unit tests for the MT940 reader: one per quirk seen in real files, plus no-panic properties.
 
 use super::field::{
-    entry_date, field_start, is_trailer, parse_amount, parse_details, parse_statement_line, Mark,
+    cp1252, decode_into, entry_date, field_start, find_byte, is_trailer, parse_amount, parse_details,
+    parse_statement_line, sepa_value, Details, Mark,
 };
 use super::*;
 use chrono::NaiveDate;
@@ -134,7 +135,7 @@ fn details_subfields_and_continuations() {
     let det = parse_details(
         "166?00GUTSCHRIFT?20EREF+E2E1?21 SVWZ+Rechnung\n 42?31DE1450880\n0500194785000?32KARL?33 KAUFMANN",
     );
-    assert_eq!(det.gvc.as_deref(), Some("166"));
+    assert_eq!(det.gvc(), Some("166"));
     assert_eq!(det.joined(20..=29), "EREF+E2E1 SVWZ+Rechnung 42");
     assert_eq!(det.get(31), Some("DE14508800500194785000"));
     assert_eq!(det.joined(32..=33), "KARL KAUFMANN");
@@ -240,6 +241,89 @@ fn cp1252_and_utf8_lines_mix() {
     assert_eq!(p[1].payer_name.as_deref(), Some("Müller"));
 }
 
+/// The decoder as it was before its ASCII fast path and byte table: the reference behaviour.
+fn decode_reference(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let clean = !bytes.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f);
+    match std::str::from_utf8(bytes) {
+        Ok(s) if clean => out.push_str(s),
+        Ok(s) => out.extend(s.chars().filter(|c| *c == '\t' || !c.is_control())),
+        Err(_) => {
+            let (s, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+            out.extend(s.chars().filter(|c| *c == '\t' || !c.is_control()));
+        }
+    }
+    out
+}
+
+fn decode(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    decode_into(bytes, &mut out);
+    out
+}
+
+#[test]
+fn cp1252_table_matches_encoding_rs() {
+    for b in 0..=255u8 {
+        let byte = [b];
+        let (s, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
+        assert_eq!(s.chars().collect::<Vec<_>>(), vec![cp1252(b)], "byte {b:#04x}");
+    }
+}
+
+#[test]
+fn decoding_utf8_latin1_and_controls() {
+    assert_eq!(decode(b"SVWZ+Rechnung 42\tX"), "SVWZ+Rechnung 42\tX");
+    assert_eq!(decode("Müller €".as_bytes()), "Müller €");
+    assert_eq!(decode(b"M\xfcller \x80 \x9f"), "Müller € Ÿ");
+    // Latin-1 text with a control byte and an unassigned cp1252 byte (both dropped).
+    assert_eq!(decode(b"Fran\xe7oise\x01\x81 L"), "Françoise L");
+    assert_eq!(decode(b"A\x7fB\x02"), "AB");
+    // Valid UTF-8 keeps a C1 control unless the line also has an ASCII control.
+    assert_eq!(decode("A\u{85}B".as_bytes()), "A\u{85}B");
+    assert_eq!(decode("A\u{85}B\x01".as_bytes()), "AB");
+    for text in [&b""[..], b"plain", b"\xef\xbb\xbfX", b"\xc3", b"caf\xc3\xa9 \xe9"] {
+        assert_eq!(decode(text), decode_reference(text));
+    }
+}
+
+#[test]
+fn amounts_from_bytes() {
+    let amount = |s: &str| parse_amount(s.as_bytes(), "amount");
+    assert_eq!(amount("300,"), Ok((dec!(300), 4)));
+    assert_eq!(amount("0,5"), Ok((dec!(0.5), 3)));
+    assert_eq!(amount("1234567,89"), Ok((dec!(1234567.89), 10)));
+    assert_eq!(amount("0000012,34NTRF"), Ok((dec!(12.34), 10)));
+    assert_eq!(amount(",5"), Ok((dec!(0.5), 2)));
+    assert!(amount("300").is_err());
+    assert!(amount(",").is_err());
+    assert!(amount("1234567890123456789,").is_err());
+}
+
+#[test]
+fn details_are_reusable_and_keywords_found() {
+    let mut d = Details::default();
+    d.parse("166?20EREF+A?32NAME");
+    d.parse("?00TEXT?31X");
+    assert_eq!(d.gvc(), None);
+    assert_eq!(d.get(32), None);
+    assert_eq!(d.get(31), Some("X"));
+    assert_eq!(d.joined(0..=99), "TEXTX");
+    d.parse("free text");
+    assert!(d.subfields.is_empty());
+    assert_eq!(sepa_value("E EREEREF+X1 SVWZ+Y", "EREF+"), Some("X1"));
+    assert_eq!(sepa_value("EREF", "EREF+"), None);
+    assert_eq!(sepa_value("xEREF+ \u{e9}KREF+Z", "EREF+"), Some("\u{e9}"));
+    assert_eq!(sepa_value("EREF+", "EREF+"), None);
+    assert_eq!(find_byte(b"0123456789abcdef?", b'?'), Some(16));
+    assert_eq!(find_byte(b"\x80\xff?", b'?'), Some(2));
+    assert_eq!(find_byte(b"", b'?'), None);
+    // Sub-fields wrapped mid-code and over several lines.
+    d.parse("?2\n0EREF+A\n?21B?3\n2NAME\n");
+    assert_eq!(d.joined(20..=21), "EREF+AB");
+    assert_eq!(d.get(32), Some("NAME"));
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
@@ -253,6 +337,30 @@ mod properties {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn lines_split_across_small_buffers_read_the_same(capacity in 1usize..40, crlf in any::<bool>()) {
+            let mut bytes = valid_file();
+            if crlf {
+                bytes = String::from_utf8_lossy(&bytes).replace('\n', "\r\n").into_bytes();
+            }
+            let ctx = SourceContext { file_id: FileId::of_bytes(&bytes), file_name: "t.sta".into() };
+            let small = std::io::BufReader::with_capacity(capacity, &bytes[..]);
+            let items: Vec<_> = Mt940Reader::new(small, ctx).collect();
+            prop_assert_eq!(format!("{items:?}"), format!("{:?}", read(&bytes)));
+        }
+
+        #[test]
+        fn find_byte_matches_a_byte_loop(hay in proptest::collection::vec(any::<u8>(), 0..100), needle in any::<u8>()) {
+            prop_assert_eq!(find_byte(&hay, needle), hay.iter().position(|&b| b == needle));
+            let dense: Vec<u8> = hay.iter().map(|b| b % 4).collect();
+            prop_assert_eq!(find_byte(&dense, needle % 4), dense.iter().position(|&b| b == needle % 4));
+        }
+
+        #[test]
+        fn decoding_matches_the_reference(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            prop_assert_eq!(decode(&bytes), decode_reference(&bytes));
+        }
 
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4000)) {
