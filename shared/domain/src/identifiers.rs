@@ -141,14 +141,14 @@ impl Serialize for AccountNumber {
     }
 }
 
-/// An International Bank Account Number, mod-97 checked (by `iban_validate`), kept electronic
-/// (no spaces).
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Iban(String);
+/// An International Bank Account Number, mod-97 and country-format checked by `iban_validate`,
+/// held in its fixed-size form (no allocation) and shown electronic (no spaces).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Iban(iban::Iban);
 
 impl Iban {
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.electronic_str()
     }
 }
 
@@ -159,25 +159,25 @@ impl FromStr for Iban {
         let parsed: iban::Iban = s.trim().parse().map_err(|e: iban::ParseIbanError| {
             IdentifierError::Iban { value: s.to_string(), reason: e.to_string() }
         })?;
-        Ok(Self(parsed.electronic_str().to_string()))
+        Ok(Self(parsed))
     }
 }
 
 impl fmt::Display for Iban {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for Iban {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Iban({})", self.0)
+        write!(f, "Iban({})", self.as_str())
     }
 }
 
 impl Serialize for Iban {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
