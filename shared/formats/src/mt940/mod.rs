@@ -81,6 +81,8 @@ pub struct Mt940Reader<R> {
     raw: Vec<u8>,
     line_no: u64,
     pos: u64,
+    /// Byte offset of the line in `raw`: where a payment's provenance points.
+    line_start: u64,
     field: Option<Field>,
     /// Text buffer reused between fields.
     spare: String,
@@ -103,6 +105,7 @@ impl<R: BufRead> Mt940Reader<R> {
             raw: Vec::with_capacity(256),
             line_no: 0,
             pos: 0,
+            line_start: 0,
             field: None,
             spare: String::with_capacity(256),
             details: Details::default(),
@@ -160,6 +163,7 @@ impl<R: BufRead> Mt940Reader<R> {
         if n == 0 {
             return Ok(false);
         }
+        self.line_start = self.pos;
         self.pos += n as u64;
         self.line_no += 1;
         if self.raw.last() == Some(&b'\n') {
@@ -177,7 +181,7 @@ impl<R: BufRead> Mt940Reader<R> {
     /// Handles one physical line: starts a field, continues one, ends a message, or skips an
     /// envelope/header line between messages.
     fn line(&mut self) {
-        let offset = self.pos - self.raw.len() as u64;
+        let offset = self.line_start;
         let raw = std::mem::take(&mut self.raw);
         // SOH/ETX wrappers (mBank) sit at the line start; strip leading control bytes only.
         let start = raw.iter().position(|&b| !(b.is_ascii_control() && b != b'\t')).unwrap_or(raw.len());

@@ -393,3 +393,15 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn offsets_point_at_the_start_of_the_61_line() {
+    let text = b":20:REF\r\n:25:NL91ABNA0417164300\r\n:28C:1/1\r\n:60F:C260302EUR0,\r\n:61:2603020302C10,NTRFNONREF\r\n:86:first\r\n:61:2603020302C5,NTRFNONREF\r\n:86:second\r\n:62F:C260302EUR15,\r\n-";
+    let ctx =
+        crate::SourceContext { file_id: remit_domain::FileId::of_bytes(text), file_name: "o.sta".into() };
+    let p: Vec<_> = super::Mt940Reader::new(&text[..], ctx).map(Result::unwrap).collect();
+    for pay in &p {
+        let at = pay.source.offset as usize;
+        assert!(text[at..].starts_with(b":61:"), "offset {at} points at {:?}", &text[at..at + 8]);
+    }
+}
