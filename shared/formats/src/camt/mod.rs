@@ -23,7 +23,8 @@ use remit_domain::{Payment, SourceFormat};
 
 use crate::{Location, ParseError, SourceContext};
 use entry::{
-    parse_amount, parse_balance, parse_bool, parse_date, parse_direction, Batch, CdtrRef, Entry, Report, Tx,
+    parse_amount_in, parse_balance, parse_bool, parse_date, parse_direction, Batch, CdtrRef, Entry, Report,
+    Tx,
 };
 use state::S;
 
@@ -45,6 +46,10 @@ pub struct CamtReader<R> {
     /// `Ccy` of the amount element just started.
     ccy: String,
     has_ccy: bool,
+    /// The last `Ccy` resolved to a currency, and the currency: amounts repeat it.
+    ccy_cache: Option<(String, remit_domain::money::Currency)>,
+    /// Scratch for `Entry::into_payments`, kept to spare an allocation per entry.
+    tx_amounts: Vec<remit_domain::Money>,
     /// Byte offset of the start tag just read.
     elem_offset: u64,
     /// Bytes of BOM removed before quick-xml saw the stream (its positions start after it).
@@ -87,6 +92,8 @@ impl<R: BufRead> CamtReader<R> {
             text: Vec::with_capacity(256),
             ccy: String::with_capacity(8),
             has_ccy: false,
+            ccy_cache: None,
+            tx_amounts: Vec::new(),
             elem_offset: 0,
             bom,
             format: None,
@@ -316,8 +323,8 @@ impl<R: BufRead> CamtReader<R> {
                 }
             }
             S::RptId => self.report.id = value(),
-            S::RptIban => self.report.iban = value(),
-            S::RptBic => self.report.bic = value(),
+            S::RptIban => self.report.set_iban(value()),
+            S::RptBic => self.report.set_bic(value()),
             S::BalCd => self.report.balance_code(t),
             S::BalAmt => match parse_balance(t, self.has_ccy.then_some(self.ccy.as_str())) {
                 Ok(m) => self.report.balance_amount(m),
@@ -333,12 +340,20 @@ impl<R: BufRead> CamtReader<R> {
             S::Ntry => {
                 if let Some(entry) = self.entry.take() {
                     self.report.count_entry(&entry);
-                    entry.into_payments(&self.ctx, &self.report, &mut self.pending)?;
+                    entry.into_payments(
+                        &self.ctx,
+                        &mut self.report,
+                        &mut self.tx_amounts,
+                        &mut self.pending,
+                    )?;
                 }
             }
             S::NAmt | S::BtchTtl | S::TxAmt | S::TxAmtDtls => {
-                let m =
-                    parse_amount(t, self.has_ccy.then_some(self.ccy.as_str())).map_err(|p| self.field(p))?;
+                let m = match self.amount_currency(t) {
+                    Ok(cur) => parse_amount_in(t, cur),
+                    Err(p) => Err(p),
+                }
+                .map_err(|p| self.field(p))?;
                 match state {
                     S::NAmt => {
                         if let Some(e) = self.entry.as_mut() {
@@ -451,6 +466,22 @@ impl<R: BufRead> CamtReader<R> {
         Ok(())
     }
 
+    /// The currency of the amount element just read (`parse_amount`'s `Ccy` checks), resolved
+    /// once per distinct code.
+    fn amount_currency(&mut self, text: &str) -> Result<remit_domain::money::Currency, String> {
+        if !self.has_ccy {
+            return Err(format!("amount {text:?} has no Ccy attribute"));
+        }
+        if let Some((code, cur)) = &self.ccy_cache {
+            if *code == self.ccy {
+                return Ok(*cur);
+            }
+        }
+        let cur = remit_domain::money::currency(&self.ccy).map_err(|e| e.to_string())?;
+        self.ccy_cache = Some((self.ccy.clone(), cur));
+        Ok(cur)
+    }
+
     fn on_eof(&mut self) -> Result<(), ParseError> {
         let offset = self.byte_pos();
         if !self.stack.is_empty() {
@@ -480,7 +511,22 @@ impl<R: BufRead> CamtReader<R> {
 }
 
 /// A leaf's text: decoded with the document's encoding, unescaped, trimmed. Borrows when it can.
+///
+/// Fast path for UTF-8 documents (nearly all): validate in place and unescape only when the
+/// text holds an `&`. Anything unusual (another encoding, invalid UTF-8) takes the general path,
+/// so results and error messages are the same either way.
 fn leaf_text(decoder: quick_xml::encoding::Decoder, raw: &[u8]) -> Result<Cow<'_, str>, String> {
+    if decoder.encoding() == encoding_rs::UTF_8 {
+        if let Ok(s) = std::str::from_utf8(raw) {
+            if !raw.contains(&b'&') {
+                return Ok(Cow::Borrowed(s.trim()));
+            }
+        }
+    }
+    leaf_text_slow(decoder, raw)
+}
+
+fn leaf_text_slow(decoder: quick_xml::encoding::Decoder, raw: &[u8]) -> Result<Cow<'_, str>, String> {
     let decoded = decoder.decode(raw).map_err(|e| format!("text not in the declared encoding: {e}"))?;
     let unescaped = match decoded {
         Cow::Borrowed(s) => quick_xml::escape::unescape(s).map_err(|e| format!("bad escape: {e}"))?,
