@@ -39,6 +39,8 @@ pub struct CamtReader<R> {
     xml: Reader<R>,
     ctx: SourceContext,
     buf: Vec<u8>,
+    /// Name of the element being skipped (see `skip_subtree`).
+    skip_name: Vec<u8>,
     /// State of each open element, root first.
     stack: Vec<S>,
     /// Raw (undecoded, escaped) text of the innermost open leaf we read.
@@ -88,6 +90,7 @@ impl<R: BufRead> CamtReader<R> {
             xml,
             ctx,
             buf: Vec::with_capacity(4096),
+            skip_name: Vec::with_capacity(64),
             stack: Vec::with_capacity(32),
             text: Vec::with_capacity(256),
             ccy: String::with_capacity(8),
@@ -184,30 +187,26 @@ impl<R: BufRead> CamtReader<R> {
                         S::Skip
                     } else {
                         let depth = self.stack.len();
-                        state::child(parent, depth, e.local_name().as_ref())
+                        state::child(parent, depth, local_name(e.name().into_inner()))
                     };
+                    if state == S::Skip {
+                        self.skip_name.clear();
+                        self.skip_name.extend_from_slice(e.name().into_inner());
+                    }
                     let tag_len = e.len() as u64;
                     if state.has_ccy() {
                         self.has_ccy = false;
                         self.ccy.clear();
-                        for a in e.attributes() {
-                            match a {
-                                Ok(a) if a.key.local_name().as_ref() == b"Ccy" => {
-                                    self.has_ccy = true;
-                                    self.ccy.push_str(String::from_utf8_lossy(&a.value).trim());
-                                }
-                                Ok(_) => {}
-                                Err(err) => {
-                                    let offset = self.byte_pos();
-                                    return Err(
-                                        self.structure(offset, format!("malformed XML attribute: {err}"))
-                                    );
-                                }
-                            }
+                        if let Err(err) = read_ccy(&e, &mut self.ccy, &mut self.has_ccy) {
+                            let offset = self.byte_pos();
+                            return Err(self.structure(offset, format!("malformed XML attribute: {err}")));
                         }
                     }
                     self.elem_offset = self.byte_pos().saturating_sub(tag_len + 2);
                     self.on_start(state)?;
+                    if state == S::Skip {
+                        self.skip_subtree()?;
+                    }
                 }
                 Ok(Event::End(_)) => self.on_end()?,
                 Ok(Event::Text(t)) => {
@@ -234,11 +233,38 @@ impl<R: BufRead> CamtReader<R> {
         Ok(())
     }
 
+    /// Reads past the element just started (pushed as `Skip`) and all it holds, without
+    /// handing each event to the state machine; quick-xml still checks the markup and end names.
+    fn skip_subtree(&mut self) -> Result<(), ParseError> {
+        let name = std::mem::take(&mut self.skip_name);
+        let result = self.xml.read_to_end_into(quick_xml::name::QName(&name), &mut self.buf);
+        self.skip_name = name;
+        match result {
+            Ok(_) => self.on_end(),
+            // The file ended inside the skipped element: report it as any early end is.
+            Err(quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::MissingEndTag(_))) => {
+                self.on_eof()
+            }
+            Err(e) => Err(self.xml_error(e)),
+        }
+    }
+
+    #[inline]
     fn on_start(&mut self, state: S) -> Result<(), ParseError> {
         if self.root_closed {
             return Err(self.structure(self.elem_offset, "content after the end of the root element"));
         }
         self.text.clear();
+        if state.acts_on_start() {
+            self.start_container(state)?;
+        }
+        self.stack.push(state);
+        Ok(())
+    }
+
+    /// What starting a container sets up (a report, an entry, a transaction...).
+    #[inline(never)]
+    fn start_container(&mut self, state: S) -> Result<(), ParseError> {
         match state {
             S::BadRoot(kind) => {
                 self.stack.push(S::Skip);
@@ -268,7 +294,6 @@ impl<R: BufRead> CamtReader<R> {
             }
             _ => {}
         }
-        self.stack.push(state);
         Ok(())
     }
 
@@ -286,6 +311,7 @@ impl<R: BufRead> CamtReader<R> {
         self.structure(self.elem_offset, problem)
     }
 
+    #[inline]
     fn on_end(&mut self) -> Result<(), ParseError> {
         let state = self.top();
         if state.wants_text() || state.acts_on_end() {
@@ -299,6 +325,7 @@ impl<R: BufRead> CamtReader<R> {
         Ok(())
     }
 
+    #[inline(never)]
     fn handle_end(&mut self, state: S) -> Result<(), ParseError> {
         let raw = std::mem::take(&mut self.text);
         let result = self.handle_leaf(state, &raw);
@@ -510,6 +537,32 @@ impl<R: BufRead> CamtReader<R> {
     }
 }
 
+/// The `Ccy` attribute of an amount element, trimmed, into `ccy`; `has_ccy` tells it was there.
+#[inline(never)]
+fn read_ccy(
+    e: &quick_xml::events::BytesStart<'_>,
+    ccy: &mut String,
+    has_ccy: &mut bool,
+) -> Result<(), quick_xml::events::attributes::AttrError> {
+    for a in e.attributes() {
+        let a = a?;
+        if a.key.local_name().as_ref() == b"Ccy" {
+            *has_ccy = true;
+            ccy.push_str(String::from_utf8_lossy(&a.value).trim());
+        }
+    }
+    Ok(())
+}
+
+/// The local part of an element name (after any `prefix:`). Names are short: a plain loop beats
+/// a memchr call here.
+fn local_name(name: &[u8]) -> &[u8] {
+    match name.iter().position(|&b| b == b':') {
+        Some(i) => &name[i + 1..],
+        None => name,
+    }
+}
+
 /// A leaf's text: decoded with the document's encoding, unescaped, trimmed. Borrows when it can.
 ///
 /// Fast path for UTF-8 documents (nearly all): validate in place and unescape only when the
@@ -519,11 +572,21 @@ fn leaf_text(decoder: quick_xml::encoding::Decoder, raw: &[u8]) -> Result<Cow<'_
     if decoder.encoding() == encoding_rs::UTF_8 {
         if let Ok(s) = std::str::from_utf8(raw) {
             if !raw.contains(&b'&') {
-                return Ok(Cow::Borrowed(s.trim()));
+                return Ok(Cow::Borrowed(trim(s)));
             }
         }
     }
     leaf_text_slow(decoder, raw)
+}
+
+/// `str::trim`, answering at once for the usual text that starts and ends with a visible ASCII
+/// character.
+fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        [only] if only.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
 }
 
 fn leaf_text_slow(decoder: quick_xml::encoding::Decoder, raw: &[u8]) -> Result<Cow<'_, str>, String> {
