@@ -238,14 +238,8 @@ pub(super) fn parse_balance(text: &str, ccy: Option<&str>) -> Result<Money, Stri
 
 /// Parses an amount with its `Ccy`, refusing what a payment cannot be (zero, negative, too
 /// precise, unknown currency). The error names the offending value.
-#[cfg(test)]
-pub(super) fn parse_amount(text: &str, ccy: Option<&str>) -> Result<Money, String> {
-    let ccy = ccy.ok_or_else(|| format!("amount {text:?} has no Ccy attribute"))?;
-    let cur = currency(ccy).map_err(|e| e.to_string())?;
-    parse_amount_in(text, cur)
-}
-
-/// `parse_amount` once the `Ccy` is resolved (the reader caches the last one it resolved).
+/// Parses an amount in its (resolved) `Ccy`, refusing what a payment cannot be (zero, negative,
+/// too precise). The error names the offending value. The reader resolves the `Ccy` and caches it.
 pub(super) fn parse_amount_in(text: &str, cur: Currency) -> Result<Money, String> {
     let t = text.trim();
     if t.is_empty() {

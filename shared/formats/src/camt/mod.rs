@@ -544,6 +544,14 @@ fn read_ccy(
     ccy: &mut String,
     has_ccy: &mut bool,
 ) -> Result<(), quick_xml::events::attributes::AttrError> {
+    // The usual case, ` Ccy="EUR"` alone, without the general attribute parser.
+    if let [b' ', b'C', b'c', b'y', b'=', q @ (b'"' | b'\''), code @ .., end] = e.attributes_raw() {
+        if end == q && code.len() == 3 && code.iter().all(u8::is_ascii_alphanumeric) {
+            *has_ccy = true;
+            ccy.extend(code.iter().map(|&b| char::from(b)));
+            return Ok(());
+        }
+    }
     for a in e.attributes() {
         let a = a?;
         if a.key.local_name().as_ref() == b"Ccy" {
