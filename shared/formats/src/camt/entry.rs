@@ -2,10 +2,12 @@
 //! Kept apart from the XML walk so the business rules (amount fall-backs, batch checks,
 //! warnings) read without event plumbing around them.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use remit_domain::identifiers::IdentifierError;
 use remit_domain::money::{currency, Currency};
 use remit_domain::{
     mask_card_numbers, CreditorReference, Direction, Iban, KeyBasis, Market, Money, PayerAccount, Payment,
@@ -163,7 +165,8 @@ impl Report {
 /// One `Strd/CdtrRefInf`: the reference and the type it claims.
 #[derive(Debug, Default)]
 pub(super) struct CdtrRef {
-    pub code: Option<String>,
+    /// Borrowed for the usual `SCOR`, owned otherwise.
+    pub code: Option<Cow<'static, str>>,
     pub proprietary: Option<String>,
     pub reference: Option<String>,
 }
@@ -192,7 +195,8 @@ pub(super) struct Tx {
     pub direction: Option<Direction>,
     pub debtor_name: Option<String>,
     pub ultimate_debtor: Option<String>,
-    pub debtor_iban: Option<String>,
+    /// Parsed when its element ends; a refused one keeps its text for `PayerAccount::Other`.
+    pub debtor_iban: Option<Result<Iban, (String, IdentifierError)>>,
     pub debtor_other: Option<String>,
     pub mandate_id: Option<String>,
     pub ustrd: Vec<String>,
@@ -219,8 +223,8 @@ pub(super) struct Entry {
 
 impl Entry {
     /// A new entry, the `record`-th of the file, at byte `offset`.
-    pub fn new(record: u64, offset: u64, report: &Report) -> Self {
-        Entry { report: report.label.clone(), record, offset, ..Entry::default() }
+    pub fn new(record: u64, offset: u64, report: &Report, txs: Vec<Tx>) -> Self {
+        Entry { report: report.label.clone(), record, offset, txs, ..Entry::default() }
     }
 }
 
@@ -372,9 +376,10 @@ impl Entry {
         mut self,
         ctx: &SourceContext,
         ntf: &mut Report,
-        tx_amounts: &mut Vec<Money>,
+        scratch: &mut Scratch,
         out: &mut VecDeque<Payment>,
     ) -> Result<(), ParseError> {
+        let tx_amounts = &mut scratch.tx_amounts;
         let amount = self.amount.ok_or_else(|| self.missing(ctx, "Amt", "missing"))?;
         let direction = self.direction.ok_or_else(|| self.missing(ctx, "CdtDbtInd", "missing"))?;
         let value_date = self
@@ -448,14 +453,15 @@ impl Entry {
                 p.references.other.push(("status".into(), RefText::new(status)));
             }
             out.push_back(p);
+            scratch.txs = std::mem::take(&mut self.txs);
             return Ok(());
         }
 
-        let txs = std::mem::take(&mut self.txs);
+        let mut txs = std::mem::take(&mut self.txs);
         let last = txs.len() - 1;
         let mut status = Some(status).filter(|s| !s.is_empty());
         let mut common = Some(common);
-        for (i, mut tx) in txs.into_iter().enumerate() {
+        for (i, mut tx) in txs.drain(..).enumerate() {
             let position = (i + 1) as u32;
             // The last payment takes what the others copy.
             let (warnings, tx_status) = if i == last {
@@ -501,7 +507,7 @@ impl Entry {
                 // Leaf texts are trimmed and non-empty already: move the reference, don't copy it.
                 let Some(text) = r.reference.take().filter(|t| !t.trim().is_empty()) else { continue };
                 let text = if text.trim().len() == text.len() { text } else { text.trim().to_string() };
-                let code = some_text(&r.code);
+                let code = r.code.as_deref();
                 if code.is_some_and(|c| c != "SCOR") || some_text(&r.proprietary).is_some() {
                     // A bank's own scheme (Swiss QRR, Finnish, ISR...): a reference, not an RF one.
                     refs.other.push(("creditor_ref_proprietary".into(), RefText::new(text)));
@@ -534,20 +540,41 @@ impl Entry {
                 }
             }
 
-            p.payer_account = if let Some(raw) = some_text(&tx.debtor_iban) {
-                match raw.parse::<Iban>() {
-                    Ok(iban) => Some(PayerAccount::Iban(iban)),
-                    Err(e) => {
-                        p.warnings.push(mask_card_numbers(&format!("debtor account: {e}")));
-                        Some(PayerAccount::Other(raw.to_string()))
-                    }
+            p.payer_account = match tx.debtor_iban.take() {
+                Some(Ok(iban)) => Some(PayerAccount::Iban(iban)),
+                Some(Err((raw, e))) => {
+                    p.warnings.push(mask_card_numbers(&format!("debtor account: {e}")));
+                    Some(PayerAccount::Other(raw))
                 }
-            } else {
-                tx.debtor_other.take().map(PayerAccount::Other)
+                None => tx.debtor_other.take().map(PayerAccount::Other),
             };
             out.push_back(p);
         }
+        scratch.txs = txs;
         Ok(())
+    }
+}
+
+/// Buffers `Entry::into_payments` reuses from one entry to the next.
+#[derive(Debug, Default)]
+pub(super) struct Scratch {
+    pub tx_amounts: Vec<Money>,
+    /// An emptied `Entry::txs`, for the next entry.
+    pub txs: Vec<Tx>,
+}
+
+/// A debtor IBAN as `Tx::debtor_iban` keeps it; `None` for an empty element.
+pub(super) fn parse_iban(text: &str) -> Option<Result<Iban, (String, IdentifierError)>> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.parse::<Iban>().map_err(|e| (t.to_string(), e)))
+}
+
+/// A creditor reference type code, without allocating for the usual `SCOR`.
+pub(super) fn ref_code(text: &str) -> Option<Cow<'static, str>> {
+    match text.trim() {
+        "" => None,
+        "SCOR" => Some(Cow::Borrowed("SCOR")),
+        t => Some(Cow::Owned(t.to_string())),
     }
 }
 

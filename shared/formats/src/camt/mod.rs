@@ -24,7 +24,7 @@ use remit_domain::{Payment, SourceFormat};
 use crate::{Location, ParseError, SourceContext};
 use entry::{
     parse_amount_in, parse_balance, parse_bool, parse_date, parse_direction, Batch, CdtrRef, Entry, Report,
-    Tx,
+    Scratch, Tx,
 };
 use state::S;
 
@@ -50,8 +50,8 @@ pub struct CamtReader<R> {
     has_ccy: bool,
     /// The last `Ccy` resolved to a currency, and the currency: amounts repeat it.
     ccy_cache: Option<(String, remit_domain::money::Currency)>,
-    /// Scratch for `Entry::into_payments`, kept to spare an allocation per entry.
-    tx_amounts: Vec<remit_domain::Money>,
+    /// Buffers for `Entry::into_payments`, kept to spare allocations per entry.
+    scratch: Scratch,
     /// Byte offset of the start tag just read.
     elem_offset: u64,
     /// Bytes of BOM removed before quick-xml saw the stream (its positions start after it).
@@ -96,7 +96,7 @@ impl<R: BufRead> CamtReader<R> {
             ccy: String::with_capacity(8),
             has_ccy: false,
             ccy_cache: None,
-            tx_amounts: Vec::new(),
+            scratch: Scratch::default(),
             elem_offset: 0,
             bom,
             format: None,
@@ -187,7 +187,15 @@ impl<R: BufRead> CamtReader<R> {
                         S::Skip
                     } else {
                         let depth = self.stack.len();
-                        state::child(parent, depth, local_name(e.name().into_inner()))
+                        let name = e.name().into_inner();
+                        // No name we read has a prefix: try the whole name first, and look for a
+                        // prefix only when it matched nothing.
+                        match state::child(parent, depth, name) {
+                            S::Skip | S::BadRoot(_) if name.contains(&b':') => {
+                                state::child(parent, depth, local_name(name))
+                            }
+                            s => s,
+                        }
                     };
                     if state == S::Skip {
                         self.skip_name.clear();
@@ -278,7 +286,8 @@ impl<R: BufRead> CamtReader<R> {
             S::Bal => self.report.start_balance(),
             S::Ntry => {
                 self.record += 1;
-                self.entry = Some(Entry::new(self.record, self.elem_offset, &self.report));
+                let txs = std::mem::take(&mut self.scratch.txs);
+                self.entry = Some(Entry::new(self.record, self.elem_offset, &self.report, txs));
                 self.batch = None;
             }
             S::NDtls => self.batch = None,
@@ -367,12 +376,7 @@ impl<R: BufRead> CamtReader<R> {
             S::Ntry => {
                 if let Some(entry) = self.entry.take() {
                     self.report.count_entry(&entry);
-                    entry.into_payments(
-                        &self.ctx,
-                        &mut self.report,
-                        &mut self.tx_amounts,
-                        &mut self.pending,
-                    )?;
+                    entry.into_payments(&self.ctx, &mut self.report, &mut self.scratch, &mut self.pending)?;
                 }
             }
             S::NAmt | S::BtchTtl | S::TxAmt | S::TxAmtDtls => {
@@ -473,13 +477,13 @@ impl<R: BufRead> CamtReader<R> {
                         S::TxMndt => tx.mandate_id = value(),
                         S::DbtrNm => tx.debtor_name = value(),
                         S::UDbtrNm => tx.ultimate_debtor = value(),
-                        S::DbtrIban => tx.debtor_iban = value(),
+                        S::DbtrIban => tx.debtor_iban = entry::parse_iban(t),
                         S::DbtrOthrId => tx.debtor_other = value(),
                         S::Ustrd => tx.ustrd.extend(value()),
                         S::CriCd | S::CriPrtry | S::CriRef => {
                             if let Some(r) = tx.creditor_refs.last_mut() {
                                 match state {
-                                    S::CriCd => r.code = value(),
+                                    S::CriCd => r.code = entry::ref_code(t),
                                     S::CriPrtry => r.proprietary = value(),
                                     _ => r.reference = value(),
                                 }
