@@ -458,7 +458,7 @@ impl Entry {
         }
 
         let mut txs = std::mem::take(&mut self.txs);
-        let last = txs.len() - 1;
+        let last = txs.len().saturating_sub(1);
         let mut status = Some(status).filter(|s| !s.is_empty());
         let mut common = Some(common);
         for (i, mut tx) in txs.drain(..).enumerate() {
@@ -550,10 +550,15 @@ impl Entry {
             };
             out.push_back(p);
         }
+        // Kept for the next entry, but not the room of an unusually large one.
+        txs.shrink_to(KEEP_TXS);
         scratch.txs = txs;
         Ok(())
     }
 }
+
+/// `TxDtls` slots `Scratch::txs` keeps between entries.
+const KEEP_TXS: usize = 16;
 
 /// Buffers `Entry::into_payments` reuses from one entry to the next.
 #[derive(Debug, Default)]
