@@ -2,10 +2,13 @@
 //! Kept apart from the XML walk so the business rules (amount fall-backs, batch checks,
 //! warnings) read without event plumbing around them.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
-use remit_domain::money::currency;
+use remit_domain::identifiers::IdentifierError;
+use remit_domain::money::{currency, Currency};
 use remit_domain::{
     mask_card_numbers, CreditorReference, Direction, Iban, KeyBasis, Market, Money, PayerAccount, Payment,
     Provenance, RefText, References, SourceFormat,
@@ -17,11 +20,13 @@ use crate::{Location, ParseError, SourceContext};
 #[derive(Debug, Default, Clone)]
 pub(super) struct Report {
     pub format: Option<SourceFormat>,
-    /// Label for error paths: `Ntfctn`, `Stmt`, `Stmt[2]`...
-    pub label: String,
+    /// Label for error paths: `Ntfctn`, `Stmt`, `Stmt[2]`... Shared with its entries.
+    pub label: Arc<str>,
     pub id: Option<String>,
     pub iban: Option<String>,
     pub bic: Option<String>,
+    /// `source_bank()` as shared by the payments, built once per report (see `bank`).
+    bank: Option<Arc<str>>,
     bal: BalanceDraft,
     opening_opbd: Option<Money>,
     opening_prcd: Option<Money>,
@@ -45,7 +50,7 @@ impl Report {
     /// A fresh report of a message type, the `no`-th in its file.
     pub fn new(format: SourceFormat, no: u64) -> Self {
         let name = if format == SourceFormat::Camt053 { "Stmt" } else { "Ntfctn" };
-        let label = if no > 1 { format!("{name}[{no}]") } else { name.to_string() };
+        let label: Arc<str> = if no > 1 { format!("{name}[{no}]").into() } else { name.into() };
         Report { format: Some(format), label, ..Report::default() }
     }
 
@@ -56,6 +61,27 @@ impl Report {
     /// The key part naming the sender: servicer BIC, else the notified account, else unknown.
     fn source_bank(&self) -> String {
         self.bic.clone().or_else(|| self.iban.clone()).unwrap_or_else(|| "unknown".to_string())
+    }
+
+    /// `source_bank()` shared by every payment of the report: built on first use, and again
+    /// only if the BIC or IBAN changes after that (see `set_iban` / `set_bic`).
+    fn bank(&mut self) -> Arc<str> {
+        if let Some(bank) = &self.bank {
+            return bank.clone();
+        }
+        let bank: Arc<str> = self.source_bank().into();
+        self.bank = Some(bank.clone());
+        bank
+    }
+
+    pub fn set_iban(&mut self, iban: Option<String>) {
+        self.iban = iban;
+        self.bank = None;
+    }
+
+    pub fn set_bic(&mut self, bic: Option<String>) {
+        self.bic = bic;
+        self.bank = None;
     }
 
     pub fn start_balance(&mut self) {
@@ -139,7 +165,8 @@ impl Report {
 /// One `Strd/CdtrRefInf`: the reference and the type it claims.
 #[derive(Debug, Default)]
 pub(super) struct CdtrRef {
-    pub code: Option<String>,
+    /// Borrowed for the usual `SCOR`, owned otherwise.
+    pub code: Option<Cow<'static, str>>,
     pub proprietary: Option<String>,
     pub reference: Option<String>,
 }
@@ -168,7 +195,8 @@ pub(super) struct Tx {
     pub direction: Option<Direction>,
     pub debtor_name: Option<String>,
     pub ultimate_debtor: Option<String>,
-    pub debtor_iban: Option<String>,
+    /// Parsed when its element ends; a refused one keeps its text for `PayerAccount::Other`.
+    pub debtor_iban: Option<Result<Iban, (String, IdentifierError)>>,
     pub debtor_other: Option<String>,
     pub mandate_id: Option<String>,
     pub ustrd: Vec<String>,
@@ -179,7 +207,7 @@ pub(super) struct Tx {
 #[derive(Debug, Default)]
 pub(super) struct Entry {
     /// `Ntfctn` / `Stmt[2]`..., for error paths.
-    pub report: String,
+    pub report: Arc<str>,
     pub record: u64,
     pub offset: u64,
     pub amount: Option<Money>,
@@ -195,8 +223,8 @@ pub(super) struct Entry {
 
 impl Entry {
     /// A new entry, the `record`-th of the file, at byte `offset`.
-    pub fn new(record: u64, offset: u64, report: &Report) -> Self {
-        Entry { report: report.label.clone(), record, offset, ..Entry::default() }
+    pub fn new(record: u64, offset: u64, report: &Report, txs: Vec<Tx>) -> Self {
+        Entry { report: report.label.clone(), record, offset, txs, ..Entry::default() }
     }
 }
 
@@ -214,9 +242,9 @@ pub(super) fn parse_balance(text: &str, ccy: Option<&str>) -> Result<Money, Stri
 
 /// Parses an amount with its `Ccy`, refusing what a payment cannot be (zero, negative, too
 /// precise, unknown currency). The error names the offending value.
-pub(super) fn parse_amount(text: &str, ccy: Option<&str>) -> Result<Money, String> {
-    let ccy = ccy.ok_or_else(|| format!("amount {text:?} has no Ccy attribute"))?;
-    let cur = currency(ccy).map_err(|e| e.to_string())?;
+/// Parses an amount in its (resolved) `Ccy`, refusing what a payment cannot be (zero, negative,
+/// too precise). The error names the offending value. The reader resolves the `Ccy` and caches it.
+pub(super) fn parse_amount_in(text: &str, cur: Currency) -> Result<Money, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("amount is empty".into());
@@ -347,9 +375,11 @@ impl Entry {
     pub(super) fn into_payments(
         mut self,
         ctx: &SourceContext,
-        ntf: &Report,
+        ntf: &mut Report,
+        scratch: &mut Scratch,
         out: &mut VecDeque<Payment>,
     ) -> Result<(), ParseError> {
+        let tx_amounts = &mut scratch.tx_amounts;
         let amount = self.amount.ok_or_else(|| self.missing(ctx, "Amt", "missing"))?;
         let direction = self.direction.ok_or_else(|| self.missing(ctx, "CdtDbtInd", "missing"))?;
         let value_date = self
@@ -358,7 +388,7 @@ impl Entry {
             .ok_or_else(|| self.missing(ctx, "ValDt", "missing, and no BookgDt to fall back on"))?;
 
         // Each detail's amount: its own, else AmtDtls/TxAmt, else the entry's when it is alone.
-        let mut tx_amounts = Vec::with_capacity(self.txs.len());
+        tx_amounts.clear();
         for (i, tx) in self.txs.iter().enumerate() {
             match tx.amount.or(tx.amount_dtls) {
                 Some(m) => tx_amounts.push(m),
@@ -377,11 +407,12 @@ impl Entry {
             }
         }
 
-        let common = self.entry_warnings(&amount, direction, &tx_amounts);
-        let source_bank: std::sync::Arc<str> = ntf.source_bank().into();
+        let common = self.entry_warnings(&amount, direction, tx_amounts);
+        let source_bank = ntf.bank();
+        let ntf: &Report = ntf;
         let format = ntf.format();
         let fallback_id = if format == SourceFormat::Camt053 { "camt053" } else { "camt054" };
-        let status = self.status.clone().unwrap_or_default();
+        let status = self.status.take().unwrap_or_default();
 
         let base = |position: u32, warnings: Vec<String>| Payment {
             market: Market::EU,
@@ -419,16 +450,26 @@ impl Entry {
                 p.key_basis = KeyBasis::BankReference;
             }
             if !status.is_empty() {
-                p.references.other.push(("status".into(), RefText::new(status.as_str())));
+                p.references.other.push(("status".into(), RefText::new(status)));
             }
             out.push_back(p);
+            scratch.txs = std::mem::take(&mut self.txs);
             return Ok(());
         }
 
-        let txs = std::mem::take(&mut self.txs);
-        for (i, mut tx) in txs.into_iter().enumerate() {
+        let mut txs = std::mem::take(&mut self.txs);
+        let last = txs.len().saturating_sub(1);
+        let mut status = Some(status).filter(|s| !s.is_empty());
+        let mut common = Some(common);
+        for (i, mut tx) in txs.drain(..).enumerate() {
             let position = (i + 1) as u32;
-            let mut p = base(position, common.clone());
+            // The last payment takes what the others copy.
+            let (warnings, tx_status) = if i == last {
+                (common.take().unwrap_or_default(), status.take())
+            } else {
+                (common.clone().unwrap_or_default(), status.clone())
+            };
+            let mut p = base(position, warnings);
             if let Some(m) = tx_amounts.get(i) {
                 p.amount = *m;
             }
@@ -462,12 +503,14 @@ impl Entry {
             let refs = &mut p.references;
             refs.end_to_end_id = e2e.map(RefText::new);
             refs.remittance = std::mem::take(&mut tx.ustrd).into_iter().map(RefText::new).collect();
-            for r in &tx.creditor_refs {
-                let Some(text) = some_text(&r.reference) else { continue };
-                let code = some_text(&r.code);
+            for r in &mut tx.creditor_refs {
+                // Leaf texts are trimmed and non-empty already: move the reference, don't copy it.
+                let Some(text) = r.reference.take().filter(|t| !t.trim().is_empty()) else { continue };
+                let text = if text.trim().len() == text.len() { text } else { text.trim().to_string() };
+                let code = r.code.as_deref();
                 if code.is_some_and(|c| c != "SCOR") || some_text(&r.proprietary).is_some() {
                     // A bank's own scheme (Swiss QRR, Finnish, ISR...): a reference, not an RF one.
-                    refs.other.push(("creditor_ref_proprietary".into(), RefText::from(text)));
+                    refs.other.push(("creditor_ref_proprietary".into(), RefText::new(text)));
                     continue;
                 }
                 if code == Some("SCOR") && text.parse::<CreditorReference>().is_err() {
@@ -476,9 +519,9 @@ impl Entry {
                     )));
                 }
                 if refs.creditor_reference.is_none() {
-                    refs.creditor_reference = Some(RefText::from(text));
+                    refs.creditor_reference = Some(RefText::new(text));
                 } else {
-                    refs.other.push(("creditor_reference".into(), RefText::from(text)));
+                    refs.other.push(("creditor_reference".into(), RefText::new(text)));
                 }
             }
             let acct_ref = tx.acct_svcr_ref.take().or_else(|| self.acct_svcr_ref.clone());
@@ -490,27 +533,53 @@ impl Entry {
                 ("uetr", tx.uetr.take()),
                 ("mandate_id", tx.mandate_id.take()),
                 ("ultimate_debtor", tx.ultimate_debtor.take()),
-                ("status", Some(status.clone()).filter(|s| !s.is_empty())),
+                ("status", tx_status),
             ] {
                 if let Some(v) = v {
                     refs.other.push((name.into(), RefText::new(v)));
                 }
             }
 
-            p.payer_account = if let Some(raw) = some_text(&tx.debtor_iban) {
-                match raw.parse::<Iban>() {
-                    Ok(iban) => Some(PayerAccount::Iban(iban)),
-                    Err(e) => {
-                        p.warnings.push(mask_card_numbers(&format!("debtor account: {e}")));
-                        Some(PayerAccount::Other(raw.to_string()))
-                    }
+            p.payer_account = match tx.debtor_iban.take() {
+                Some(Ok(iban)) => Some(PayerAccount::Iban(iban)),
+                Some(Err((raw, e))) => {
+                    p.warnings.push(mask_card_numbers(&format!("debtor account: {e}")));
+                    Some(PayerAccount::Other(raw))
                 }
-            } else {
-                tx.debtor_other.take().map(PayerAccount::Other)
+                None => tx.debtor_other.take().map(PayerAccount::Other),
             };
             out.push_back(p);
         }
+        // Kept for the next entry, but not the room of an unusually large one.
+        txs.shrink_to(KEEP_TXS);
+        scratch.txs = txs;
         Ok(())
+    }
+}
+
+/// `TxDtls` slots `Scratch::txs` keeps between entries.
+const KEEP_TXS: usize = 16;
+
+/// Buffers `Entry::into_payments` reuses from one entry to the next.
+#[derive(Debug, Default)]
+pub(super) struct Scratch {
+    pub tx_amounts: Vec<Money>,
+    /// An emptied `Entry::txs`, for the next entry.
+    pub txs: Vec<Tx>,
+}
+
+/// A debtor IBAN as `Tx::debtor_iban` keeps it; `None` for an empty element.
+pub(super) fn parse_iban(text: &str) -> Option<Result<Iban, (String, IdentifierError)>> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.parse::<Iban>().map_err(|e| (t.to_string(), e)))
+}
+
+/// A creditor reference type code, without allocating for the usual `SCOR`.
+pub(super) fn ref_code(text: &str) -> Option<Cow<'static, str>> {
+    match text.trim() {
+        "" => None,
+        "SCOR" => Some(Cow::Borrowed("SCOR")),
+        t => Some(Cow::Owned(t.to_string())),
     }
 }
 

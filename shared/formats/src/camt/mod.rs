@@ -23,7 +23,8 @@ use remit_domain::{Payment, SourceFormat};
 
 use crate::{Location, ParseError, SourceContext};
 use entry::{
-    parse_amount, parse_balance, parse_bool, parse_date, parse_direction, Batch, CdtrRef, Entry, Report, Tx,
+    parse_amount_in, parse_balance, parse_bool, parse_date, parse_direction, Batch, CdtrRef, Entry, Report,
+    Scratch, Tx,
 };
 use state::S;
 
@@ -38,6 +39,8 @@ pub struct CamtReader<R> {
     xml: Reader<R>,
     ctx: SourceContext,
     buf: Vec<u8>,
+    /// Name of the element being skipped (see `skip_subtree`).
+    skip_name: Vec<u8>,
     /// State of each open element, root first.
     stack: Vec<S>,
     /// Raw (undecoded, escaped) text of the innermost open leaf we read.
@@ -45,6 +48,10 @@ pub struct CamtReader<R> {
     /// `Ccy` of the amount element just started.
     ccy: String,
     has_ccy: bool,
+    /// The last `Ccy` resolved to a currency, and the currency: amounts repeat it.
+    ccy_cache: Option<(String, remit_domain::money::Currency)>,
+    /// Buffers for `Entry::into_payments`, kept to spare allocations per entry.
+    scratch: Scratch,
     /// Byte offset of the start tag just read.
     elem_offset: u64,
     /// Bytes of BOM removed before quick-xml saw the stream (its positions start after it).
@@ -83,10 +90,13 @@ impl<R: BufRead> CamtReader<R> {
             xml,
             ctx,
             buf: Vec::with_capacity(4096),
+            skip_name: Vec::with_capacity(64),
             stack: Vec::with_capacity(32),
             text: Vec::with_capacity(256),
             ccy: String::with_capacity(8),
             has_ccy: false,
+            ccy_cache: None,
+            scratch: Scratch::default(),
             elem_offset: 0,
             bom,
             format: None,
@@ -177,30 +187,34 @@ impl<R: BufRead> CamtReader<R> {
                         S::Skip
                     } else {
                         let depth = self.stack.len();
-                        state::child(parent, depth, e.local_name().as_ref())
+                        let name = e.name().into_inner();
+                        // No name we read has a prefix: try the whole name first, and look for a
+                        // prefix only when it matched nothing.
+                        match state::child(parent, depth, name) {
+                            S::Skip | S::BadRoot(_) if name.contains(&b':') => {
+                                state::child(parent, depth, local_name(name))
+                            }
+                            s => s,
+                        }
                     };
+                    if state == S::Skip {
+                        self.skip_name.clear();
+                        self.skip_name.extend_from_slice(e.name().into_inner());
+                    }
                     let tag_len = e.len() as u64;
                     if state.has_ccy() {
                         self.has_ccy = false;
                         self.ccy.clear();
-                        for a in e.attributes() {
-                            match a {
-                                Ok(a) if a.key.local_name().as_ref() == b"Ccy" => {
-                                    self.has_ccy = true;
-                                    self.ccy.push_str(String::from_utf8_lossy(&a.value).trim());
-                                }
-                                Ok(_) => {}
-                                Err(err) => {
-                                    let offset = self.byte_pos();
-                                    return Err(
-                                        self.structure(offset, format!("malformed XML attribute: {err}"))
-                                    );
-                                }
-                            }
+                        if let Err(err) = read_ccy(&e, &mut self.ccy, &mut self.has_ccy) {
+                            let offset = self.byte_pos();
+                            return Err(self.structure(offset, format!("malformed XML attribute: {err}")));
                         }
                     }
                     self.elem_offset = self.byte_pos().saturating_sub(tag_len + 2);
                     self.on_start(state)?;
+                    if state == S::Skip {
+                        self.skip_subtree()?;
+                    }
                 }
                 Ok(Event::End(_)) => self.on_end()?,
                 Ok(Event::Text(t)) => {
@@ -227,11 +241,38 @@ impl<R: BufRead> CamtReader<R> {
         Ok(())
     }
 
+    /// Reads past the element just started (pushed as `Skip`) and all it holds, without
+    /// handing each event to the state machine; quick-xml still checks the markup and end names.
+    fn skip_subtree(&mut self) -> Result<(), ParseError> {
+        let name = std::mem::take(&mut self.skip_name);
+        let result = self.xml.read_to_end_into(quick_xml::name::QName(&name), &mut self.buf);
+        self.skip_name = name;
+        match result {
+            Ok(_) => self.on_end(),
+            // The file ended inside the skipped element: report it as any early end is.
+            Err(quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::MissingEndTag(_))) => {
+                self.on_eof()
+            }
+            Err(e) => Err(self.xml_error(e)),
+        }
+    }
+
+    #[inline]
     fn on_start(&mut self, state: S) -> Result<(), ParseError> {
         if self.root_closed {
             return Err(self.structure(self.elem_offset, "content after the end of the root element"));
         }
         self.text.clear();
+        if state.acts_on_start() {
+            self.start_container(state)?;
+        }
+        self.stack.push(state);
+        Ok(())
+    }
+
+    /// What starting a container sets up (a report, an entry, a transaction...).
+    #[inline(never)]
+    fn start_container(&mut self, state: S) -> Result<(), ParseError> {
         match state {
             S::BadRoot(kind) => {
                 self.stack.push(S::Skip);
@@ -245,7 +286,8 @@ impl<R: BufRead> CamtReader<R> {
             S::Bal => self.report.start_balance(),
             S::Ntry => {
                 self.record += 1;
-                self.entry = Some(Entry::new(self.record, self.elem_offset, &self.report));
+                let txs = std::mem::take(&mut self.scratch.txs);
+                self.entry = Some(Entry::new(self.record, self.elem_offset, &self.report, txs));
                 self.batch = None;
             }
             S::NDtls => self.batch = None,
@@ -261,7 +303,6 @@ impl<R: BufRead> CamtReader<R> {
             }
             _ => {}
         }
-        self.stack.push(state);
         Ok(())
     }
 
@@ -279,6 +320,7 @@ impl<R: BufRead> CamtReader<R> {
         self.structure(self.elem_offset, problem)
     }
 
+    #[inline]
     fn on_end(&mut self) -> Result<(), ParseError> {
         let state = self.top();
         if state.wants_text() || state.acts_on_end() {
@@ -292,6 +334,7 @@ impl<R: BufRead> CamtReader<R> {
         Ok(())
     }
 
+    #[inline(never)]
     fn handle_end(&mut self, state: S) -> Result<(), ParseError> {
         let raw = std::mem::take(&mut self.text);
         let result = self.handle_leaf(state, &raw);
@@ -316,8 +359,8 @@ impl<R: BufRead> CamtReader<R> {
                 }
             }
             S::RptId => self.report.id = value(),
-            S::RptIban => self.report.iban = value(),
-            S::RptBic => self.report.bic = value(),
+            S::RptIban => self.report.set_iban(value()),
+            S::RptBic => self.report.set_bic(value()),
             S::BalCd => self.report.balance_code(t),
             S::BalAmt => match parse_balance(t, self.has_ccy.then_some(self.ccy.as_str())) {
                 Ok(m) => self.report.balance_amount(m),
@@ -333,12 +376,15 @@ impl<R: BufRead> CamtReader<R> {
             S::Ntry => {
                 if let Some(entry) = self.entry.take() {
                     self.report.count_entry(&entry);
-                    entry.into_payments(&self.ctx, &self.report, &mut self.pending)?;
+                    entry.into_payments(&self.ctx, &mut self.report, &mut self.scratch, &mut self.pending)?;
                 }
             }
             S::NAmt | S::BtchTtl | S::TxAmt | S::TxAmtDtls => {
-                let m =
-                    parse_amount(t, self.has_ccy.then_some(self.ccy.as_str())).map_err(|p| self.field(p))?;
+                let m = match self.amount_currency(t) {
+                    Ok(cur) => parse_amount_in(t, cur),
+                    Err(p) => Err(p),
+                }
+                .map_err(|p| self.field(p))?;
                 match state {
                     S::NAmt => {
                         if let Some(e) = self.entry.as_mut() {
@@ -431,13 +477,13 @@ impl<R: BufRead> CamtReader<R> {
                         S::TxMndt => tx.mandate_id = value(),
                         S::DbtrNm => tx.debtor_name = value(),
                         S::UDbtrNm => tx.ultimate_debtor = value(),
-                        S::DbtrIban => tx.debtor_iban = value(),
+                        S::DbtrIban => tx.debtor_iban = entry::parse_iban(t),
                         S::DbtrOthrId => tx.debtor_other = value(),
                         S::Ustrd => tx.ustrd.extend(value()),
                         S::CriCd | S::CriPrtry | S::CriRef => {
                             if let Some(r) = tx.creditor_refs.last_mut() {
                                 match state {
-                                    S::CriCd => r.code = value(),
+                                    S::CriCd => r.code = entry::ref_code(t),
                                     S::CriPrtry => r.proprietary = value(),
                                     _ => r.reference = value(),
                                 }
@@ -449,6 +495,22 @@ impl<R: BufRead> CamtReader<R> {
             }
         }
         Ok(())
+    }
+
+    /// The currency of the amount element just read (`parse_amount`'s `Ccy` checks), resolved
+    /// once per distinct code.
+    fn amount_currency(&mut self, text: &str) -> Result<remit_domain::money::Currency, String> {
+        if !self.has_ccy {
+            return Err(format!("amount {text:?} has no Ccy attribute"));
+        }
+        if let Some((code, cur)) = &self.ccy_cache {
+            if *code == self.ccy {
+                return Ok(*cur);
+            }
+        }
+        let cur = remit_domain::money::currency(&self.ccy).map_err(|e| e.to_string())?;
+        self.ccy_cache = Some((self.ccy.clone(), cur));
+        Ok(cur)
     }
 
     fn on_eof(&mut self) -> Result<(), ParseError> {
@@ -479,8 +541,67 @@ impl<R: BufRead> CamtReader<R> {
     }
 }
 
+/// The `Ccy` attribute of an amount element, trimmed, into `ccy`; `has_ccy` tells it was there.
+#[inline(never)]
+fn read_ccy(
+    e: &quick_xml::events::BytesStart<'_>,
+    ccy: &mut String,
+    has_ccy: &mut bool,
+) -> Result<(), quick_xml::events::attributes::AttrError> {
+    // The usual case, ` Ccy="EUR"` alone, without the general attribute parser.
+    if let [b' ', b'C', b'c', b'y', b'=', q @ (b'"' | b'\''), code @ .., end] = e.attributes_raw() {
+        if end == q && code.len() == 3 && code.iter().all(u8::is_ascii_alphanumeric) {
+            *has_ccy = true;
+            ccy.extend(code.iter().map(|&b| char::from(b)));
+            return Ok(());
+        }
+    }
+    for a in e.attributes() {
+        let a = a?;
+        if a.key.local_name().as_ref() == b"Ccy" {
+            *has_ccy = true;
+            ccy.push_str(String::from_utf8_lossy(&a.value).trim());
+        }
+    }
+    Ok(())
+}
+
+/// The local part of an element name (after any `prefix:`). Names are short: a plain loop beats
+/// a memchr call here.
+fn local_name(name: &[u8]) -> &[u8] {
+    match name.iter().position(|&b| b == b':') {
+        Some(i) => &name[i + 1..],
+        None => name,
+    }
+}
+
 /// A leaf's text: decoded with the document's encoding, unescaped, trimmed. Borrows when it can.
+///
+/// Fast path for UTF-8 documents (nearly all): validate in place and unescape only when the
+/// text holds an `&`. Anything unusual (another encoding, invalid UTF-8) takes the general path,
+/// so results and error messages are the same either way.
 fn leaf_text(decoder: quick_xml::encoding::Decoder, raw: &[u8]) -> Result<Cow<'_, str>, String> {
+    if decoder.encoding() == encoding_rs::UTF_8 {
+        if let Ok(s) = std::str::from_utf8(raw) {
+            if !raw.contains(&b'&') {
+                return Ok(Cow::Borrowed(trim(s)));
+            }
+        }
+    }
+    leaf_text_slow(decoder, raw)
+}
+
+/// `str::trim`, answering at once for the usual text that starts and ends with a visible ASCII
+/// character.
+fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        [only] if only.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
+fn leaf_text_slow(decoder: quick_xml::encoding::Decoder, raw: &[u8]) -> Result<Cow<'_, str>, String> {
     let decoded = decoder.decode(raw).map_err(|e| format!("text not in the declared encoding: {e}"))?;
     let unescaped = match decoded {
         Cow::Borrowed(s) => quick_xml::escape::unescape(s).map_err(|e| format!("bad escape: {e}"))?,

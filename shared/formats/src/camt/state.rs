@@ -213,6 +213,12 @@ impl S {
         )
     }
 
+    /// Containers whose start sets something up (see `CamtReader::start_container`).
+    pub(super) fn acts_on_start(self) -> bool {
+        use S::*;
+        matches!(self, BadRoot(_) | Msg(_) | Rpt | Bal | Ntry | NDtls | Btch | Tx | CdtrRefInf)
+    }
+
     /// Containers whose end finishes something.
     pub(super) fn acts_on_end(self) -> bool {
         matches!(self, S::Rpt | S::Bal | S::Ntry | S::NDtls | S::Tx)

@@ -469,6 +469,111 @@ fn project_samples_parse() {
     }
 }
 
+#[test]
+fn leaf_text_is_unescaped_and_trimmed_on_every_path() {
+    let names = [
+        ("<Nm>Smith &amp; Sons</Nm>", "Smith & Sons"),
+        ("<Nm>\n   Smith &amp; Sons \t</Nm>", "Smith & Sons"),
+        ("<Nm>  Plain Name\n</Nm>", "Plain Name"),
+        ("<Nm>\u{a0}Jürgen Müller\u{a0}</Nm>", "Jürgen Müller"),
+        ("<Nm>&#x20;&lt;Acme&gt;&#32;</Nm>", "<Acme>"),
+        ("<Nm>A<!-- note -->B</Nm>", "AB"),
+        ("<Nm>X</Nm>", "X"),
+    ];
+    for (nm, want) in names {
+        let d =
+            format!("<NtryDtls>{}</NtryDtls>", tx("1", &format!("<RltdPties><Dbtr>{nm}</Dbtr></RltdPties>")));
+        let p = ok(doc("08", &ntry("1", &d)));
+        assert_eq!(p[0].payer_name.as_deref(), Some(want), "{nm}");
+    }
+    let bad = format!(
+        "<NtryDtls>{}</NtryDtls>",
+        tx("1", "<RltdPties><Dbtr><Nm>a &bogus; b</Nm></Dbtr></RltdPties>")
+    );
+    let e = err(doc("08", &ntry("1", &bad)));
+    assert!(e.contains("bad escape") && e.contains("Nm"), "{e}");
+    let blank =
+        format!("<NtryDtls>{}</NtryDtls>", tx("1", "<RltdPties><Dbtr><Nm>  </Nm></Dbtr></RltdPties>"));
+    assert_eq!(ok(doc("08", &ntry("1", &blank)))[0].payer_name, None);
+}
+
+#[test]
+fn skipped_elements_are_still_checked() {
+    let bk =
+        "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>";
+    let xml = doc("08", &ntry("1", bk));
+    assert_eq!(ok(&xml).len(), 1);
+    // Nested elements of the skipped element's own name, empty ones, prefixed ones.
+    let odd = "<BkTxCd><BkTxCd><BkTxCd/></BkTxCd><x:Y xmlns:x=\"urn:x\"><x:Z/></x:Y></BkTxCd><AddtlNtryInf/>";
+    assert_eq!(ok(doc("08", &ntry("1", odd))).len(), 1);
+    let bad = xml.replace("</SubFmlyCd>", "</SubFmly>");
+    let e = err(bad);
+    assert!(e.contains("malformed XML") && e.contains("Ntfctn/Ntry[1]/…"), "{e}");
+    let cut = &xml[..xml.find("<SubFmlyCd>").unwrap() + 11];
+    let e = err(cut);
+    assert!(e.contains("unexpected end of file inside Ntfctn/Ntry[1]/…"), "{e}");
+    let cut = &xml[..xml.find("<GrpHdr>").unwrap() + 15];
+    let e = err(cut);
+    assert!(
+        e.contains("unexpected end of file inside BkToCstmrDbtCdtNtfctn/…") || e.contains("end of file"),
+        "{e}"
+    );
+}
+
+#[test]
+fn ccy_attribute_forms() {
+    for amt in [
+        r#"<Amt Ccy='EUR'>5</Amt>"#,
+        r#"<Amt Ccy = "EUR">5</Amt>"#,
+        r#"<Amt  Ccy="EUR">5</Amt>"#,
+        r#"<Amt Ccy=" EUR ">5</Amt>"#,
+        r#"<Amt xmlns:c="urn:c" c:Ccy="EUR">5</Amt>"#,
+        r#"<Amt Ccy="EUR" Other="x">5</Amt>"#,
+    ] {
+        let x = doc("08", &ntry("5", "").replace(r#"<Amt Ccy="EUR">5</Amt>"#, amt));
+        assert_eq!(ok(&x)[0].amount.to_string(), "5.00 EUR", "{amt}");
+    }
+    let none = doc("08", &ntry("5", "").replace(r#" Ccy="EUR""#, ""));
+    assert!(err(none).contains("has no Ccy attribute"));
+    let unquoted = doc("08", &ntry("5", "").replace(r#"Ccy="EUR""#, "Ccy=EUR"));
+    assert!(err(unquoted).contains("malformed XML attribute"));
+    let unknown = doc("08", &ntry("5", "").replace(r#"Ccy="EUR""#, r#"Ccy="ZZZ""#));
+    assert!(err(unknown).contains("ZZZ"));
+}
+
+#[test]
+fn currencies_change_between_amounts() {
+    let d = format!(
+        "<NtryDtls>{}{}</NtryDtls>",
+        tx("1", "").replace("EUR", "CHF"),
+        r#"<TxDtls><Amt Ccy="JPY">100</Amt></TxDtls>"#
+    );
+    let p = ok(doc("08", &format!("{}{}", ntry("2", &d), ntry("3", ""))));
+    let amounts: Vec<String> = p.iter().map(|p| p.amount.to_string()).collect();
+    assert_eq!(amounts, ["1.00 CHF", "100 JPY", "3.00 EUR"]);
+    assert!(p[0].warnings.iter().any(|w| w.contains("mix currencies")), "{:?}", p[0].warnings);
+}
+
+#[test]
+fn every_payment_of_an_entry_carries_its_status_and_bank() {
+    let d = format!("<NtryDtls>{}{}{}</NtryDtls>", tx("1", ""), tx("2", ""), tx("3", ""));
+    let p = ok(doc("08", &ntry("6", &d).replace("BOOK", "PDNG")));
+    assert_eq!(p.len(), 3);
+    for p in &p {
+        assert!(p.references.other.iter().any(|(k, v)| k == "status" && v.expose() == "PDNG"));
+        assert!(p.warnings.iter().any(|w| w == "entry status PDNG: not booked"), "{:?}", p.warnings);
+        assert_eq!(&*p.source_bank, "COBADEFFXXX");
+    }
+    // A second notification names another bank: its payments say so.
+    let second = "<Ntfctn><Id>N2</Id><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id></Acct>";
+    let xml = doc("08", &ntry("1", "")).replace(
+        "</Ntfctn>",
+        &format!("</Ntfctn>{second}<Acct><Svcr><FinInstnId><BIC>DEUTDEFFXXX</BIC></FinInstnId></Svcr></Acct>{}</Ntfctn>", ntry("2", "")),
+    );
+    let banks: Vec<String> = ok(xml).iter().map(|p| p.source_bank.to_string()).collect();
+    assert_eq!(banks, ["COBADEFFXXX", "DEUTDEFFXXX"]);
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
 
