@@ -391,6 +391,29 @@ fn advance_payment(
     Ok(n == 1)
 }
 
+/// Adds `delta` to an account's current balance inside a transaction (DynamoDB: an `ADD` update
+/// in the same TransactWriteItems, conditional on the account existing).
+fn adjust_balance(
+    tx: &rusqlite::Transaction<'_>,
+    account: &AccountNumber,
+    delta: Decimal,
+) -> Result<(), StoreError> {
+    let balance: Option<String> = tx
+        .query_row("SELECT current_balance FROM accounts WHERE number = ?1", [account.expose()], |r| r.get(0))
+        .optional()
+        .map_err(db)?;
+    let Some(balance) = balance else {
+        return Err(StoreError::Conflict(format!("account {account} is not in the directory")));
+    };
+    let updated = parse_dec(&balance)? + delta;
+    tx.execute(
+        "UPDATE accounts SET current_balance = ?2 WHERE number = ?1",
+        params![account.expose(), updated.to_string()],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
 impl PaymentLog for SqliteStore {
     fn receive_payment(&self, p: &Payment, at: DateTime<Utc>) -> Result<Receipt, StoreError> {
         let key = p.key();
@@ -478,21 +501,7 @@ impl Ledger for SqliteStore {
             )
             .map_err(db)?;
         }
-        let balance: Option<String> = tx
-            .query_row("SELECT current_balance FROM accounts WHERE number = ?1", [p.account.expose()], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(db)?;
-        let Some(balance) = balance else {
-            return Err(StoreError::Conflict(format!("account {} is not in the directory", p.account)));
-        };
-        let new_balance = parse_dec(&balance)? - p.amount.amount();
-        tx.execute(
-            "UPDATE accounts SET current_balance = ?2 WHERE number = ?1",
-            params![p.account.expose(), new_balance.to_string()],
-        )
-        .map_err(db)?;
+        adjust_balance(&tx, &p.account, -p.amount.amount())?;
         tx.commit().map_err(db)?;
         Ok(Transition::Done)
     }
@@ -561,23 +570,7 @@ impl Ledger for SqliteStore {
             ],
         )
         .map_err(db)?;
-        let balance: Option<String> = tx
-            .query_row(
-                "SELECT current_balance FROM accounts WHERE number = ?1",
-                [r.account.expose()],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(db)?;
-        let Some(balance) = balance else {
-            return Err(StoreError::Conflict(format!("account {} is not in the directory", r.account)));
-        };
-        let restored = parse_dec(&balance)? + r.amount.amount();
-        tx.execute(
-            "UPDATE accounts SET current_balance = ?2 WHERE number = ?1",
-            params![r.account.expose(), restored.to_string()],
-        )
-        .map_err(db)?;
+        adjust_balance(&tx, &r.account, r.amount.amount())?;
         tx.commit().map_err(db)?;
         Ok(Transition::Done)
     }
