@@ -20,4 +20,6 @@ pub use identifiers::{AccountNumber, CreditorReference, Iban, Ifsc, Utr, UtrClas
 pub use ids::{FileId, PaymentKey};
 pub use masking::{mask_card_numbers, RefText};
 pub use money::{Money, MoneyError};
-pub use payment::{Direction, KeyBasis, Market, PayerAccount, Payment, Provenance, References, SourceFormat};
+pub use payment::{
+    Direction, KeyBasis, Market, PayerAccount, Payment, PerMarket, Provenance, References, SourceFormat,
+};

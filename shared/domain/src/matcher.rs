@@ -5,30 +5,24 @@ use crate::account::{Account, AccountStatus};
 use crate::decision::{Decision, Outcome, Reason, ReasonCode};
 use crate::identifiers::{AccountNumber, CreditorReference};
 use crate::masking::RefText;
-use crate::payment::{Direction, Market, Payment};
+use crate::payment::{Direction, Market, Payment, PerMarket};
 use crate::ports::{AccountDirectory, StoreError};
 
 /// Per-market thresholds: a candidate applies only at or above its market's confidence.
 #[derive(Clone, Debug)]
 pub struct MatchPolicy {
-    pub ca_threshold: f64,
-    pub in_threshold: f64,
-    pub eu_threshold: f64,
+    pub thresholds: PerMarket<f64>,
 }
 
 impl Default for MatchPolicy {
     fn default() -> Self {
-        Self { ca_threshold: 0.9, in_threshold: 0.9, eu_threshold: 0.9 }
+        Self { thresholds: PerMarket { ca: 0.9, india: 0.9, eu: 0.9 } }
     }
 }
 
 impl MatchPolicy {
     pub fn threshold(&self, market: Market) -> f64 {
-        match market {
-            Market::CA => self.ca_threshold,
-            Market::IN => self.in_threshold,
-            Market::EU => self.eu_threshold,
-        }
+        self.thresholds.get(market)
     }
 }
 
@@ -473,7 +467,7 @@ mod tests {
 
     #[test]
     fn a_market_threshold_above_the_evidence_sends_to_research() {
-        let policy = MatchPolicy { ca_threshold: 0.995, ..MatchPolicy::default() };
+        let policy = MatchPolicy { thresholds: PerMarket { ca: 0.995, ..MatchPolicy::default().thresholds } };
         let d = decide(&pay(Market::CA, Currency::CAD, cross("378282246310005")), &dir(), &policy).unwrap();
         assert_eq!(d.blocker().unwrap().code, ReasonCode::LowConfidence);
     }

@@ -51,6 +51,25 @@ impl fmt::Display for Market {
     }
 }
 
+/// One value per market: thresholds, SLA hours and the like are set market by market.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PerMarket<T> {
+    pub ca: T,
+    pub india: T,
+    pub eu: T,
+}
+
+impl<T: Copy> PerMarket<T> {
+    /// The value for one market.
+    pub fn get(&self, market: Market) -> T {
+        match market {
+            Market::CA => self.ca,
+            Market::IN => self.india,
+            Market::EU => self.eu,
+        }
+    }
+}
+
 /// The file format a payment was read from.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
