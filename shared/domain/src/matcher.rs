@@ -180,44 +180,36 @@ fn candidates<D: AccountDirectory + ?Sized>(
     if let Some(va) = &refs.virtual_account {
         let va = va.expose().trim();
         let found = directory.accounts_by_virtual_account(va)?;
-        if found.is_empty() {
-            reasons.push(Reason::new(
-                ReasonCode::UnknownAccount,
-                format!("virtual account {va} is not issued to any account"),
-            ));
-        }
-        for account in found {
-            out.push(Candidate {
-                reason: Reason::new(
-                    ReasonCode::AccountReference,
-                    format!("virtual account {va} belongs to account {}", account.number.masked()),
-                ),
-                account,
-                confidence: evidence::VIRTUAL_ACCOUNT,
-            });
-        }
+        let label = format!("virtual account {va}");
+        index_candidates(found, &label, evidence::VIRTUAL_ACCOUNT, &mut out, reasons);
     }
-
     for rf in creditor_references(payment) {
         let found = directory.accounts_by_creditor_reference(&rf)?;
-        if found.is_empty() {
-            reasons.push(Reason::new(
-                ReasonCode::UnknownAccount,
-                format!("RF reference {rf} is not on any account"),
-            ));
-        }
-        for account in found {
-            out.push(Candidate {
-                reason: Reason::new(
-                    ReasonCode::AccountReference,
-                    format!("RF reference {rf} belongs to account {}", account.number.masked()),
-                ),
-                account,
-                confidence: evidence::CREDITOR_REFERENCE,
-            });
-        }
+        let label = format!("RF reference {rf}");
+        index_candidates(found, &label, evidence::CREDITOR_REFERENCE, &mut out, reasons);
     }
     Ok(out)
+}
+
+/// Turns the accounts an index lookup found for a reference (`label`) into candidates, or into
+/// an unknown-account reason when it found none.
+fn index_candidates(
+    found: Vec<Account>,
+    label: &str,
+    confidence: f64,
+    out: &mut Vec<Candidate>,
+    reasons: &mut Vec<Reason>,
+) {
+    if found.is_empty() {
+        reasons.push(Reason::new(ReasonCode::UnknownAccount, format!("{label} is not on any account")));
+    }
+    for account in found {
+        let reason = Reason::new(
+            ReasonCode::AccountReference,
+            format!("{label} belongs to account {}", account.number.masked()),
+        );
+        out.push(Candidate { reason, account, confidence });
+    }
 }
 
 /// Valid RF references: the structured one, and any `RF..` token in free text.

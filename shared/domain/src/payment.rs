@@ -254,8 +254,7 @@ impl fmt::Debug for Payment {
 
 /// Reference kinds that identify a payment across its original and its reversal or return.
 /// Readers put these names in `References::other`.
-pub const LINKING_REFERENCE_KINDS: [&str; 6] =
-    ["tx_id", "instr_id", "uetr", "mandate_id", "customer_ref", "original_ref"];
+pub const LINKING_REFERENCE_KINDS: [&str; 5] = ["tx_id", "instr_id", "uetr", "mandate_id", "customer_ref"];
 
 impl Payment {
     /// References that a later reversal or return of this payment will carry too, scoped by
@@ -278,10 +277,7 @@ impl Payment {
         }
         for (k, v) in &self.references.other {
             if LINKING_REFERENCE_KINDS.contains(&k.as_ref()) {
-                // A return names its original's reference under `original_ref`; the original
-                // carries it under its own kind, so both are indexed as the same kind.
-                let kind = if k == "original_ref" || k == "customer_ref" { "ref" } else { k.as_ref() };
-                add(kind, v.expose());
+                add(k, v.expose());
             }
         }
         out
