@@ -90,3 +90,16 @@ pub fn generate(format: &str, w: &mut impl std::io::Write, payments: u64, seed: 
         )),
     }
 }
+
+/// `BufRead::fill_buf`, retried when a signal interrupts it (as `read_until` does); the readers
+/// that frame records themselves use it.
+pub(crate) fn fill_buf<R: BufRead + ?Sized>(r: &mut R) -> std::io::Result<&[u8]> {
+    loop {
+        match r.fill_buf() {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+            Ok(_) => break,
+        }
+    }
+    r.fill_buf()
+}

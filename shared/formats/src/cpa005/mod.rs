@@ -94,11 +94,7 @@ impl<R: BufRead> Cpa005Reader<R> {
         let mut consumed_any = false;
         let mut terminated = false;
         while self.buf.len() < RECORD_LEN {
-            let avail = match self.reader.fill_buf() {
-                Ok(a) => a,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            let avail = crate::fill_buf(&mut self.reader)?;
             if avail.is_empty() {
                 break;
             }
@@ -137,13 +133,7 @@ impl<R: BufRead> Cpa005Reader<R> {
     }
 
     fn peek(&mut self) -> io::Result<Option<u8>> {
-        loop {
-            match self.reader.fill_buf() {
-                Ok(a) => return Ok(a.first().copied()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        Ok(crate::fill_buf(&mut self.reader)?.first().copied())
     }
 
     fn skip_byte(&mut self) {

@@ -19,14 +19,7 @@ pub use self::json::IndiaJsonReader;
 /// Skips a UTF-8 byte order mark, which Excel-exported MIS files carry; returns its length so
 /// byte offsets still count from the file's first byte.
 fn strip_bom<R: BufRead>(r: &mut R) -> std::io::Result<u64> {
-    let buf = loop {
-        match r.fill_buf() {
-            Ok(b) => break b,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    };
-    if buf.starts_with(b"\xEF\xBB\xBF") {
+    if crate::fill_buf(r)?.starts_with(b"\xEF\xBB\xBF") {
         r.consume(3);
         Ok(3)
     } else {

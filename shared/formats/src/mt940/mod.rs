@@ -141,11 +141,7 @@ impl<R: BufRead> Mt940Reader<R> {
         // As `read_until(b'\n')`, with a line-break search that suits lines of ~60 bytes.
         let mut n = 0;
         loop {
-            let buf = match self.reader.fill_buf() {
-                Ok(buf) => buf,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            let buf = crate::fill_buf(&mut self.reader)?;
             if buf.is_empty() {
                 break;
             }
