@@ -10,6 +10,8 @@ pub mod error;
 pub mod india;
 pub mod mt940;
 mod synth;
+#[cfg(test)]
+mod test_support;
 mod wrap;
 
 use std::io::{BufRead, BufReader};

@@ -1,16 +1,16 @@
 use super::*;
-use remit_domain::{Direction, FileId, PayerAccount};
+use remit_domain::{Direction, PayerAccount};
 
 fn ctx() -> SourceContext {
-    SourceContext { file_id: FileId::of_bytes(b"test"), file_name: "test.xml".into() }
+    crate::test_support::ctx("test.xml")
 }
 
 fn parse(xml: impl AsRef<[u8]>) -> Vec<Result<Payment, ParseError>> {
-    Camt054Reader::new(xml.as_ref(), ctx()).collect()
+    crate::test_support::read(crate::Format::Camt054, "test.xml", xml.as_ref())
 }
 
 fn ok(xml: impl AsRef<[u8]>) -> Vec<Payment> {
-    parse(xml).into_iter().collect::<Result<_, _>>().unwrap()
+    crate::test_support::read_ok(crate::Format::Camt054, "test.xml", xml.as_ref())
 }
 
 fn err(xml: impl AsRef<[u8]>) -> String {

@@ -165,13 +165,10 @@ pub fn write(w: &mut impl Write, payments: u64, seed: u64) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpa005::Cpa005Reader;
-    use crate::SourceContext;
-    use remit_domain::{Direction, FileId};
+    use remit_domain::Direction;
 
     fn read_all(bytes: &[u8]) -> Vec<remit_domain::Payment> {
-        let ctx = SourceContext { file_id: FileId::of_bytes(bytes), file_name: "gen.txt".into() };
-        Cpa005Reader::new(bytes, ctx).collect::<Result<Vec<_>, _>>().expect("generated file reads")
+        crate::test_support::read_ok(crate::Format::Cpa005, "gen.txt", bytes)
     }
 
     #[test]

@@ -119,8 +119,7 @@ fn sample_records() -> Vec<Vec<u8>> {
 }
 
 fn read(bytes: &[u8]) -> Vec<Result<Payment, ParseError>> {
-    let ctx = SourceContext { file_id: FileId::of_bytes(bytes), file_name: "test.cpa".into() };
-    Cpa005Reader::new(bytes, ctx).collect()
+    crate::test_support::read(crate::Format::Cpa005, "test.cpa", bytes)
 }
 
 fn read_ok(bytes: &[u8]) -> Vec<Payment> {

@@ -275,21 +275,17 @@ impl<R: BufRead> Iterator for IndiaCsvReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remit_domain::{FileId, PayerAccount, UtrClass};
+    use remit_domain::{PayerAccount, UtrClass};
     use rust_decimal_macros::dec;
 
     const SAMPLE: &[u8] = include_bytes!("../../../../samples/in/india_ecollect_mis_20261121.csv");
 
-    fn ctx() -> SourceContext {
-        SourceContext { file_id: FileId::of_bytes(b"t"), file_name: "mis.csv".into() }
-    }
-
     fn read(bytes: &[u8]) -> Vec<Result<Payment, ParseError>> {
-        IndiaCsvReader::new(bytes, ctx()).collect()
+        crate::test_support::read(crate::Format::IndiaCsv, "mis.csv", bytes)
     }
 
     fn ok(bytes: &[u8]) -> Vec<Payment> {
-        read(bytes).into_iter().collect::<Result<_, _>>().unwrap()
+        crate::test_support::read_ok(crate::Format::IndiaCsv, "mis.csv", bytes)
     }
 
     #[test]
@@ -356,7 +352,7 @@ mod tests {
     #[test]
     fn bad_amount_names_line_column_and_value_then_stops() {
         let f = "UTR No,Amount (INR),Txn Date\r\nA1,100,21-11-2026\r\nA2,\"12,34.5\",21-11-2026\r\nA3,1,21-11-2026\r\n";
-        let mut r = IndiaCsvReader::new(f.as_bytes(), ctx());
+        let mut r = IndiaCsvReader::new(f.as_bytes(), crate::test_support::ctx("mis.csv"));
         assert!(r.next().unwrap().is_ok());
         let e = r.next().unwrap().unwrap_err();
         let ParseError::Field { file, location, field, problem } = &e else { panic!("{e}") };

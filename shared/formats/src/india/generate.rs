@@ -193,10 +193,9 @@ mod tests {
     use super::*;
     use crate::india::{IndiaCsvReader, IndiaJsonReader};
     use crate::SourceContext;
-    use remit_domain::FileId;
 
     fn ctx() -> SourceContext {
-        SourceContext { file_id: FileId::of_bytes(b"gen"), file_name: "gen".into() }
+        crate::test_support::ctx("gen")
     }
 
     #[test]

@@ -271,17 +271,13 @@ impl<R: BufRead> Iterator for IndiaJsonReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remit_domain::{Direction, FileId, UtrClass};
+    use remit_domain::{Direction, UtrClass};
     use rust_decimal_macros::dec;
 
     const SAMPLE: &[u8] = include_bytes!("../../../../samples/in/india_ecollect_alerts_20261121.json");
 
-    fn ctx() -> SourceContext {
-        SourceContext { file_id: FileId::of_bytes(b"j"), file_name: "alerts.json".into() }
-    }
-
     fn read(bytes: &[u8]) -> Vec<Result<Payment, ParseError>> {
-        IndiaJsonReader::new(bytes, ctx()).collect()
+        crate::test_support::read(crate::Format::IndiaJson, "alerts.json", bytes)
     }
 
     #[test]

@@ -45,13 +45,12 @@ mod tests {
     use super::*;
     use crate::SourceContext;
     use proptest::prelude::*;
-    use remit_domain::FileId;
 
     const CSV: &[u8] = include_bytes!("../../../../samples/in/india_ecollect_mis_20261121.csv");
     const JSON: &[u8] = include_bytes!("../../../../samples/in/india_ecollect_alerts_20261121.json");
 
     fn ctx() -> SourceContext {
-        SourceContext { file_id: FileId::of_bytes(b"p"), file_name: "fuzz".into() }
+        crate::test_support::ctx("fuzz")
     }
 
     /// Drains both readers; they must end (errors end them) without panicking.

@@ -244,13 +244,10 @@ pub fn write(w: &mut impl Write, payments: u64, seed: u64) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mt940::Mt940Reader;
-    use crate::SourceContext;
-    use remit_domain::{Direction, FileId};
+    use remit_domain::Direction;
 
     fn read_all(bytes: &[u8]) -> Vec<remit_domain::Payment> {
-        let ctx = SourceContext { file_id: FileId::of_bytes(bytes), file_name: "gen.sta".into() };
-        Mt940Reader::new(bytes, ctx).collect::<Result<Vec<_>, _>>().expect("generated file reads")
+        crate::test_support::read_ok(crate::Format::Mt940, "gen.sta", bytes)
     }
 
     #[test]

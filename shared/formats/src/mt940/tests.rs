@@ -6,16 +6,14 @@ use super::field::{
 };
 use super::*;
 use chrono::NaiveDate;
-use remit_domain::FileId;
 use rust_decimal_macros::dec;
 
 fn read(bytes: &[u8]) -> Vec<Result<Payment, ParseError>> {
-    let ctx = SourceContext { file_id: FileId::of_bytes(bytes), file_name: "t.sta".into() };
-    Mt940Reader::new(bytes, ctx).collect()
+    crate::test_support::read(crate::Format::Mt940, "t.sta", bytes)
 }
 
 fn ok(bytes: &[u8]) -> Vec<Payment> {
-    read(bytes).into_iter().collect::<Result<Vec<_>, _>>().unwrap_or_else(|e| panic!("{e}"))
+    crate::test_support::read_ok(crate::Format::Mt940, "t.sta", bytes)
 }
 
 fn err(bytes: &[u8]) -> ParseError {
@@ -344,7 +342,7 @@ mod properties {
             if crlf {
                 bytes = String::from_utf8_lossy(&bytes).replace('\n', "\r\n").into_bytes();
             }
-            let ctx = SourceContext { file_id: FileId::of_bytes(&bytes), file_name: "t.sta".into() };
+            let ctx = crate::test_support::ctx("t.sta");
             let small = std::io::BufReader::with_capacity(capacity, &bytes[..]);
             let items: Vec<_> = Mt940Reader::new(small, ctx).collect();
             prop_assert_eq!(format!("{items:?}"), format!("{:?}", read(&bytes)));
