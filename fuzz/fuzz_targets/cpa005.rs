@@ -2,9 +2,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let ctx = remit_formats::SourceContext {
-        file_id: remit_domain::FileId::of_bytes(data),
-        file_name: "fuzz".into(),
-    };
-    for _ in remit_formats::open_as(remit_formats::Format::Cpa005, ctx, data) {}
+    remit_fuzz::read_to_end(Some(remit_formats::Format::Cpa005), data);
 });
