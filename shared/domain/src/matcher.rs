@@ -279,13 +279,12 @@ fn blockers(payment: &Payment, account: &Account) -> Vec<Reason> {
 mod tests {
     use std::collections::HashMap;
 
-    use chrono::NaiveDate;
     use rust_decimal::Decimal;
 
     use super::*;
     use crate::money::{Currency, Money};
-    use crate::payment::{KeyBasis, Provenance, References, SourceFormat};
-    use crate::{FileId, RefText};
+    use crate::payment::References;
+    use crate::RefText;
 
     #[derive(Default)]
     struct Directory(HashMap<String, Account>);
@@ -340,29 +339,7 @@ mod tests {
     }
 
     fn pay(market: Market, cur: Currency, refs: References) -> Payment {
-        Payment {
-            market,
-            format: SourceFormat::Cpa005,
-            source_bank: "B".into(),
-            bank_ref: "R".into(),
-            key_basis: KeyBasis::BankReference,
-            amount: Money::from_minor(1000, cur),
-            direction: Direction::Credit,
-            reversal: false,
-            value_date: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
-            booking_date: None,
-            payer_name: None,
-            payer_account: None,
-            references: refs,
-            source: Provenance {
-                file_id: FileId::of_bytes(b""),
-                file: "f".into(),
-                record: 1,
-                offset: 0,
-                position: 0,
-            },
-            warnings: vec![],
-        }
+        crate::payment::sample(market, Money::from_minor(1000, cur), refs)
     }
 
     fn cross(text: &str) -> References {

@@ -303,6 +303,34 @@ impl Payment {
     }
 }
 
+/// A credit of `amount` in `market` carrying `references`, for unit tests of the domain.
+#[cfg(test)]
+pub(crate) fn sample(market: Market, amount: Money, references: References) -> Payment {
+    Payment {
+        market,
+        format: SourceFormat::Cpa005,
+        source_bank: "B".into(),
+        bank_ref: "R".into(),
+        key_basis: KeyBasis::BankReference,
+        amount,
+        direction: Direction::Credit,
+        reversal: false,
+        value_date: NaiveDate::from_ymd_opt(2026, 1, 2).expect("a valid date"),
+        booking_date: None,
+        payer_name: None,
+        payer_account: None,
+        references,
+        source: Provenance {
+            file_id: FileId::of_bytes(b""),
+            file: "f".into(),
+            record: 1,
+            offset: 0,
+            position: 0,
+        },
+        warnings: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,34 +339,19 @@ mod tests {
     #[test]
     fn serialization_masks_cards_in_every_text_field() {
         let card = "371449635398431";
-        let p = Payment {
-            market: Market::CA,
-            format: SourceFormat::Cpa005,
-            source_bank: "B".into(),
-            bank_ref: card.into(),
-            key_basis: KeyBasis::BankReference,
-            amount: Money::from_minor(100, Currency::CAD),
-            direction: Direction::Credit,
-            reversal: false,
-            value_date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-            booking_date: None,
-            payer_name: Some(format!("JEAN {card}")),
-            payer_account: Some(PayerAccount::Other(card.into())),
-            references: References {
+        let mut p = sample(
+            Market::CA,
+            Money::from_minor(100, Currency::CAD),
+            References {
                 cross_reference: Some(card.into()),
                 remittance: vec![format!("card {card}").into()],
                 other: vec![("sundry".into(), card.into())],
                 ..References::default()
             },
-            source: Provenance {
-                file_id: FileId::of_bytes(b""),
-                file: "f".into(),
-                record: 1,
-                offset: 0,
-                position: 0,
-            },
-            warnings: vec![],
-        };
+        );
+        p.bank_ref = card.into();
+        p.payer_name = Some(format!("JEAN {card}"));
+        p.payer_account = Some(PayerAccount::Other(card.into()));
         let json = serde_json::to_string(&p).unwrap();
         assert!(!json.contains(card), "{json}");
         assert!(!serde_json::to_string(&p.key()).unwrap().contains(card));
