@@ -93,32 +93,7 @@ pub fn ingest(data_dir: &Path, files: &[PathBuf], json: bool, out: &mut impl Wri
 }
 
 fn write_decision(out: &mut impl Write, r: &PaymentResult) -> Result<()> {
-    let reasons: Vec<&str> = r.decision.reasons.iter().map(|x| x.text.as_str()).collect();
-    let mut obj = serde_json::json!({
-        "bank_ref": mask_card_numbers(&r.bank_ref),
-        "market": r.market,
-        "amount": r.amount.amount().to_string(),
-        "currency": r.amount.currency().code(),
-        "direction": r.direction,
-        "decision": r.decision.outcome,
-        "confidence": r.decision.confidence,
-        "reasons": reasons,
-    });
-    if let Some(a) = &r.decision.account {
-        let key = if matches!(r.decision.outcome, Outcome::Applied | Outcome::Reversed) {
-            "account"
-        } else {
-            "candidate"
-        };
-        obj[key] = serde_json::Value::String(a.masked());
-    }
-    if let Some(q) = &r.queue_item {
-        obj["queue_item"] = q.clone().into();
-    }
-    if let Some(d) = r.due_at {
-        obj["due_at"] = d.to_rfc3339().into();
-    }
-    serde_json::to_writer(&mut *out, &obj)?;
+    serde_json::to_writer(&mut *out, r)?;
     out.write_all(b"\n")?;
     Ok(())
 }
@@ -167,7 +142,18 @@ pub fn queue_list(
     limit: usize,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
-    let store = open_store(data_dir)?;
+    print_queues(&open_store(data_dir)?, market, json, limit, out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the open items of one market (or all), earliest due first.
+fn print_queues(
+    store: &SqliteStore,
+    market: Option<Market>,
+    json: bool,
+    limit: usize,
+    out: &mut impl Write,
+) -> Result<()> {
     let markets: Vec<Market> = market.map(|m| vec![m]).unwrap_or_else(|| Market::ALL.to_vec());
     for m in markets {
         let items = store.open_items(m, limit)?;
@@ -193,7 +179,7 @@ pub fn queue_list(
             )?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -284,7 +270,7 @@ pub fn demo(data_dir: &Path, samples: Option<&Path>, out: &mut impl Write) -> Re
     }
 
     writeln!(out, "== Research queues ==")?;
-    queue_list(&dir, None, false, 20, out)?;
+    print_queues(&store, None, false, 20, out)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -117,21 +117,50 @@ impl FileSummary {
 }
 
 /// The outcome for one payment, as the CLI and the Lambda report it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct PaymentResult {
     pub payment_key: PaymentKey,
-    #[serde(serialize_with = "crate::masking::serialize_masked")]
     pub bank_ref: String,
     pub market: Market,
-    #[serde(flatten)]
     pub amount: crate::money::Money,
     pub direction: Direction,
-    #[serde(flatten)]
     pub decision: Decision,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_item: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub due_at: Option<DateTime<Utc>>,
+}
+
+/// The decision line: `bank_ref`, `market`, amount and currency, `direction`, `decision`,
+/// `confidence`, `reasons` as sentences, `account` when applied or reversed (`candidate` when
+/// queued with one), and `queue_item` and `due_at` when queued. Card numbers are masked.
+impl Serialize for PaymentResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let d = &self.decision;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("bank_ref", &crate::masking::mask_card_numbers(&self.bank_ref))?;
+        m.serialize_entry("market", &self.market)?;
+        m.serialize_entry("amount", &self.amount.amount().to_string())?;
+        m.serialize_entry("currency", self.amount.currency().code())?;
+        m.serialize_entry("direction", &self.direction)?;
+        m.serialize_entry("decision", &d.outcome)?;
+        m.serialize_entry("confidence", &d.confidence)?;
+        let reasons: Vec<&str> = d.reasons.iter().map(|r| r.text.as_str()).collect();
+        m.serialize_entry("reasons", &reasons)?;
+        if let Some(account) = &d.account {
+            let key = match d.outcome {
+                Outcome::Applied | Outcome::Reversed => "account",
+                _ => "candidate",
+            };
+            m.serialize_entry(key, &account.masked())?;
+        }
+        if let Some(q) = &self.queue_item {
+            m.serialize_entry("queue_item", q)?;
+        }
+        if let Some(due) = &self.due_at {
+            m.serialize_entry("due_at", &due.to_rfc3339())?;
+        }
+        m.end()
+    }
 }
 
 /// The outcome for one file.
