@@ -18,8 +18,7 @@ const BUFFER: usize = 256 * 1024;
 pub fn file_meta(path: &Path) -> Result<FileMeta> {
     let f = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let size = f.metadata()?.len();
-    let id = FileId::of_reader(f)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let id = FileId::of_reader(f).with_context(|| format!("{}: cannot read", path.display()))?;
     Ok(FileMeta { id, name: path.display().to_string(), size })
 }
 
