@@ -6,6 +6,13 @@
 //! prefix ignored); elements we do not read are `Skip` and so is everything under them. Text is
 //! kept only for the leaves we read, decoded and unescaped only when the leaf ends. The element
 //! path of an error is rebuilt from the state stack only when an error occurs.
+//!
+//! Input is read in windows of about 256 KiB and each window's complete markup is parsed with
+//! quick-xml's borrowing slice reader, which tokenizes about a third faster than its buffered
+//! reader because it copies nothing. A window ends before its last `<`, so no tag is cut; a
+//! comment, CDATA section or processing instruction that a cut splits shows up as an error at
+//! the window's very end, and the window is then read again with more input. End-tag names are
+//! checked here against our own stack, since an element may open in an earlier window.
 
 mod entry;
 pub mod generate;
@@ -15,8 +22,10 @@ mod tests;
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
+use encoding_rs::Encoding;
+use quick_xml::errors::IllFormedError;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use remit_domain::{Payment, SourceFormat};
@@ -30,17 +39,32 @@ use state::S;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Bytes read from the source per refill of the window.
+const CHUNK: u64 = 256 * 1024;
+
 /// The reader for both messages; kept under the old name for callers written before camt.053.
 pub type Camt054Reader<R> = CamtReader<R>;
 
 /// Streams the payments of a camt.054 or camt.053 file: one per `TxDtls`, or one per `Ntry`
 /// that has no details. Only one entry is held in memory, so 100 MB files cost what small ones do.
 pub struct CamtReader<R> {
-    xml: Reader<R>,
+    src: R,
+    /// Input read but not yet parsed starts at `pos`; `window[0]` is at file offset `base`.
+    window: Vec<u8>,
+    base: u64,
+    pos: usize,
+    src_eof: bool,
+    /// Bytes read per refill: `CHUNK`, smaller in tests so windows cut everywhere.
+    chunk: u64,
+    /// File offset just past the last event read.
+    at: u64,
+    /// The document's encoding: UTF-8 unless its XML declaration names another.
+    encoding: &'static Encoding,
     ctx: SourceContext,
-    buf: Vec<u8>,
-    /// Name of the element being skipped (see `skip_subtree`).
-    skip_name: Vec<u8>,
+    /// Names of the open elements, concatenated, and where each starts: end tags are checked
+    /// against them.
+    names: Vec<u8>,
+    name_starts: Vec<usize>,
     /// State of each open element, root first.
     stack: Vec<S>,
     /// Raw (undecoded, escaped) text of the innermost open leaf we read.
@@ -54,8 +78,6 @@ pub struct CamtReader<R> {
     scratch: Scratch,
     /// Byte offset of the start tag just read.
     elem_offset: u64,
-    /// Bytes of BOM removed before quick-xml saw the stream (its positions start after it).
-    bom: u64,
     /// camt.053 or camt.054, once the message element is seen.
     format: Option<SourceFormat>,
     root_closed: bool,
@@ -67,13 +89,14 @@ pub struct CamtReader<R> {
     batch: Option<Batch>,
     record: u64,
     pending: VecDeque<Payment>,
+    /// An error found after payments that are still pending: reported once they are taken.
+    deferred: Option<ParseError>,
     done: bool,
 }
 
 impl<R: BufRead> CamtReader<R> {
     /// Wraps a buffered byte stream; nothing is read beyond the BOM check until iteration.
     pub fn new(mut reader: R, ctx: SourceContext) -> Self {
-        // quick-xml drops a UTF-8 BOM without counting it; remove it here so offsets stay exact.
         let bom = match reader.fill_buf() {
             Ok(head) if head.starts_with(BOM) => {
                 reader.consume(BOM.len());
@@ -81,16 +104,18 @@ impl<R: BufRead> CamtReader<R> {
             }
             _ => 0,
         };
-        let mut xml = Reader::from_reader(reader);
-        let config = xml.config_mut();
-        config.trim_text(false);
-        config.expand_empty_elements = true;
-        config.check_end_names = true;
         Self {
-            xml,
+            src: reader,
+            window: Vec::with_capacity(CHUNK as usize + 4096),
+            base: bom,
+            pos: 0,
+            src_eof: false,
+            chunk: CHUNK,
+            at: bom,
+            encoding: encoding_rs::UTF_8,
             ctx,
-            buf: Vec::with_capacity(4096),
-            skip_name: Vec::with_capacity(64),
+            names: Vec::with_capacity(512),
+            name_starts: Vec::with_capacity(32),
             stack: Vec::with_capacity(32),
             text: Vec::with_capacity(256),
             ccy: String::with_capacity(8),
@@ -98,7 +123,6 @@ impl<R: BufRead> CamtReader<R> {
             ccy_cache: None,
             scratch: Scratch::default(),
             elem_offset: 0,
-            bom,
             format: None,
             root_closed: false,
             report: Report::default(),
@@ -108,12 +132,20 @@ impl<R: BufRead> CamtReader<R> {
             batch: None,
             record: 0,
             pending: VecDeque::new(),
+            deferred: None,
             done: false,
         }
     }
 
+    /// The same reader with `bytes` read per refill (tests cut windows at every position).
+    #[cfg(test)]
+    pub(crate) fn with_chunk(mut self, bytes: u64) -> Self {
+        self.chunk = bytes.max(1);
+        self
+    }
+
     fn byte_pos(&self) -> u64 {
-        self.xml.buffer_position() + self.bom
+        self.at
     }
 
     fn top(&self) -> S {
@@ -167,94 +199,156 @@ impl<R: BufRead> CamtReader<R> {
         )
     }
 
-    fn xml_error(&self, e: quick_xml::Error) -> ParseError {
-        if let quick_xml::Error::Io(io) = &e {
-            return ParseError::io(&self.ctx.file_name, std::io::Error::new(io.kind(), io.to_string()));
-        }
-        let offset = self.xml.error_position() + self.bom;
+    /// A quick-xml error found at file offset `offset`.
+    fn xml_error(&self, e: quick_xml::Error, offset: u64) -> ParseError {
         self.structure(offset, format!("malformed XML: {e}"))
     }
 
     /// Reads events until the next entry has produced payments, or the file ends.
     fn advance(&mut self) -> Result<(), ParseError> {
-        while self.pending.is_empty() {
-            self.buf.clear();
-            match self.xml.read_event_into(&mut self.buf) {
-                Err(e) => return Err(self.xml_error(e)),
-                Ok(Event::Start(e)) => {
-                    let parent = self.stack.last().copied().unwrap_or(S::Skip);
-                    let state = if parent == S::Skip && !self.stack.is_empty() {
-                        S::Skip
-                    } else {
-                        let depth = self.stack.len();
-                        let name = e.name().into_inner();
-                        // No name we read has a prefix: try the whole name first, and look for a
-                        // prefix only when it matched nothing.
-                        match state::child(parent, depth, name) {
-                            S::Skip | S::BadRoot(_) if name.contains(&b':') => {
-                                state::child(parent, depth, local_name(name))
-                            }
-                            s => s,
-                        }
-                    };
-                    if state == S::Skip {
-                        self.skip_name.clear();
-                        self.skip_name.extend_from_slice(e.name().into_inner());
-                    }
-                    let tag_len = e.len() as u64;
-                    if state.has_ccy() {
-                        self.has_ccy = false;
-                        self.ccy.clear();
-                        if let Err(err) = read_ccy(&e, &mut self.ccy, &mut self.has_ccy) {
-                            let offset = self.byte_pos();
-                            return Err(self.structure(offset, format!("malformed XML attribute: {err}")));
-                        }
-                    }
-                    self.elem_offset = self.byte_pos().saturating_sub(tag_len + 2);
-                    self.on_start(state)?;
-                    if state == S::Skip {
-                        self.skip_subtree()?;
-                    }
-                }
-                Ok(Event::End(_)) => self.on_end()?,
-                Ok(Event::Text(t)) => {
-                    if self.stack.is_empty() {
-                        if t.iter().any(|b| !b.is_ascii_whitespace()) {
-                            let offset = self.byte_pos();
-                            return Err(self.structure(offset, "text outside the root element: not XML"));
-                        }
-                    } else if self.stack.last().is_some_and(|s| s.wants_text()) {
-                        self.text.extend_from_slice(&t);
-                    }
-                }
-                Ok(Event::CData(c)) => {
-                    if self.stack.last().is_some_and(|s| s.wants_text()) {
-                        // CDATA is literal: escape what would otherwise be unescaped later.
-                        let esc = quick_xml::escape::escape(String::from_utf8_lossy(&c));
-                        self.text.extend_from_slice(esc.as_bytes());
-                    }
-                }
-                Ok(Event::Eof) => return self.on_eof(),
-                Ok(_) => {}
+        while self.pending.is_empty() && !self.done {
+            let window = std::mem::take(&mut self.window);
+            let result = self.parse_window(&window);
+            self.window = window;
+            if result? {
+                self.refill()?;
             }
         }
         Ok(())
     }
 
-    /// Reads past the element just started (pushed as `Skip`) and all it holds, without
-    /// handing each event to the state machine; quick-xml still checks the markup and end names.
-    fn skip_subtree(&mut self) -> Result<(), ParseError> {
-        let name = std::mem::take(&mut self.skip_name);
-        let result = self.xml.read_to_end_into(quick_xml::name::QName(&name), &mut self.buf);
-        self.skip_name = name;
-        match result {
-            Ok(_) => self.on_end(),
-            // The file ended inside the skipped element: report it as any early end is.
-            Err(quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::MissingEndTag(_))) => {
-                self.on_eof()
-            }
-            Err(e) => Err(self.xml_error(e)),
+    /// Moves the unparsed rest of the window to its front and appends up to `chunk` bytes.
+    fn refill(&mut self) -> Result<(), ParseError> {
+        self.window.drain(..self.pos);
+        self.base += self.pos as u64;
+        self.pos = 0;
+        let got = (&mut self.src)
+            .take(self.chunk)
+            .read_to_end(&mut self.window)
+            .map_err(|e| ParseError::io(&self.ctx.file_name, e))?;
+        if got == 0 {
+            self.src_eof = true;
         }
+        Ok(())
+    }
+
+    /// Parses the complete markup in the unparsed part of `window`: up to its last `<`, or all
+    /// of it once the source is exhausted. True when more input is needed to go on.
+    fn parse_window(&mut self, window: &[u8]) -> Result<bool, ParseError> {
+        let rest = &window[self.pos..];
+        let end = if self.src_eof {
+            rest.len()
+        } else {
+            match memchr::memrchr(b'<', rest) {
+                Some(i) if i > 0 => i,
+                _ => return Ok(true),
+            }
+        };
+        let slice = &rest[..end];
+        let start = self.base + self.pos as u64;
+        let mut xml = Reader::from_reader(slice);
+        let config = xml.config_mut();
+        config.trim_text(false);
+        config.expand_empty_elements = true;
+        config.check_end_names = false;
+        config.allow_unmatched_ends = true;
+        loop {
+            let before = xml.buffer_position();
+            match xml.read_event() {
+                Ok(Event::Eof) => {
+                    self.pos += end;
+                    self.at = start + end as u64;
+                    if self.src_eof {
+                        self.on_eof()?;
+                    }
+                    return Ok(false);
+                }
+                Ok(event) => {
+                    self.at = start + xml.buffer_position();
+                    self.on_event(event, start + before)?;
+                }
+                // A construct that runs past the window's end: read it again with more input.
+                Err(_) if !self.src_eof && xml.buffer_position() == end as u64 => {
+                    self.pos += before as usize;
+                    return Ok(true);
+                }
+                Err(e) => return Err(self.xml_error(e, start + xml.error_position())),
+            }
+        }
+    }
+
+    /// One event; `tag_at` is the file offset where it starts.
+    #[inline]
+    fn on_event(&mut self, event: Event<'_>, tag_at: u64) -> Result<(), ParseError> {
+        match event {
+            Event::Start(e) => {
+                let name = e.name().into_inner();
+                let parent = self.stack.last().copied().unwrap_or(S::Skip);
+                let state = if parent == S::Skip && !self.stack.is_empty() {
+                    S::Skip
+                } else {
+                    let depth = self.stack.len();
+                    // No name we read has a prefix: try the whole name first, and look for a
+                    // prefix only when it matched nothing.
+                    match state::child(parent, depth, name) {
+                        S::Skip | S::BadRoot(_) if name.contains(&b':') => {
+                            state::child(parent, depth, local_name(name))
+                        }
+                        s => s,
+                    }
+                };
+                self.name_starts.push(self.names.len());
+                self.names.extend_from_slice(name);
+                if state.has_ccy() {
+                    self.has_ccy = false;
+                    self.ccy.clear();
+                    if let Err(err) = read_ccy(&e, &mut self.ccy, &mut self.has_ccy) {
+                        let offset = self.byte_pos();
+                        return Err(self.structure(offset, format!("malformed XML attribute: {err}")));
+                    }
+                }
+                self.elem_offset = tag_at;
+                self.on_start(state)?;
+            }
+            Event::End(e) => {
+                let found = e.name().into_inner();
+                let Some(open) = self.name_starts.pop() else {
+                    let e = IllFormedError::UnmatchedEndTag(String::from_utf8_lossy(found).into_owned());
+                    return Err(self.xml_error(e.into(), tag_at));
+                };
+                if self.names[open..] != *found {
+                    let e = IllFormedError::MismatchedEndTag {
+                        expected: String::from_utf8_lossy(&self.names[open..]).into_owned(),
+                        found: String::from_utf8_lossy(found).into_owned(),
+                    };
+                    return Err(self.xml_error(e.into(), tag_at));
+                }
+                self.names.truncate(open);
+                self.on_end()?;
+            }
+            Event::Text(t) => {
+                if self.stack.is_empty() {
+                    if t.iter().any(|b| !b.is_ascii_whitespace()) {
+                        let offset = self.byte_pos();
+                        return Err(self.structure(offset, "text outside the root element: not XML"));
+                    }
+                } else if self.stack.last().is_some_and(|s| s.wants_text()) {
+                    self.text.extend_from_slice(&t);
+                }
+            }
+            // CDATA is literal: escape what would otherwise be unescaped later.
+            Event::CData(c) if self.stack.last().is_some_and(|s| s.wants_text()) => {
+                let esc = quick_xml::escape::escape(String::from_utf8_lossy(&c));
+                self.text.extend_from_slice(esc.as_bytes());
+            }
+            Event::Decl(d) => {
+                if let Some(encoding) = d.encoder() {
+                    self.encoding = encoding;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     #[inline]
@@ -344,7 +438,7 @@ impl<R: BufRead> CamtReader<R> {
 
     fn handle_leaf(&mut self, state: S, raw: &[u8]) -> Result<(), ParseError> {
         let text = if state.wants_text() {
-            leaf_text(self.xml.decoder(), raw).map_err(|p| self.field(p))?
+            leaf_text(self.encoding, raw).map_err(|p| self.field(p))?
         } else {
             Cow::Borrowed("")
         };
@@ -580,15 +674,15 @@ fn local_name(name: &[u8]) -> &[u8] {
 /// Fast path for UTF-8 documents (nearly all): validate in place and unescape only when the
 /// text holds an `&`. Anything unusual (another encoding, invalid UTF-8) takes the general path,
 /// so results and error messages are the same either way.
-fn leaf_text(decoder: quick_xml::encoding::Decoder, raw: &[u8]) -> Result<Cow<'_, str>, String> {
-    if decoder.encoding() == encoding_rs::UTF_8 {
+fn leaf_text<'a>(encoding: &'static Encoding, raw: &'a [u8]) -> Result<Cow<'a, str>, String> {
+    if encoding == encoding_rs::UTF_8 {
         if let Ok(s) = std::str::from_utf8(raw) {
             if !raw.contains(&b'&') {
                 return Ok(Cow::Borrowed(trim(s)));
             }
         }
     }
-    leaf_text_slow(decoder, raw)
+    leaf_text_slow(encoding, raw)
 }
 
 /// `str::trim`, answering at once for the usual text that starts and ends with a visible ASCII
@@ -601,8 +695,9 @@ fn trim(s: &str) -> &str {
     }
 }
 
-fn leaf_text_slow(decoder: quick_xml::encoding::Decoder, raw: &[u8]) -> Result<Cow<'_, str>, String> {
-    let decoded = decoder.decode(raw).map_err(|e| format!("text not in the declared encoding: {e}"))?;
+fn leaf_text_slow<'a>(encoding: &'static Encoding, raw: &'a [u8]) -> Result<Cow<'a, str>, String> {
+    let decoded = quick_xml::encoding::decode(raw, encoding)
+        .map_err(|e| format!("text not in the declared encoding: {e}"))?;
     let unescaped = match decoded {
         Cow::Borrowed(s) => quick_xml::escape::unescape(s).map_err(|e| format!("bad escape: {e}"))?,
         Cow::Owned(s) => {
@@ -619,25 +714,16 @@ impl<R: BufRead> Iterator for CamtReader<R> {
     type Item = Result<Payment, ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(p) = self.pending.pop_front() {
-            return Some(Ok(p));
-        }
-        if self.done {
-            return None;
-        }
-        match self.advance() {
-            Ok(()) => {
-                let p = self.pending.pop_front();
-                if p.is_none() {
-                    self.done = true;
-                }
-                p.map(Ok)
-            }
-            Err(e) => {
+        if self.pending.is_empty() && !self.done {
+            if let Err(e) = self.advance() {
+                // Payments read before the error come first; nothing is read after it.
                 self.done = true;
-                self.pending.clear();
-                Some(Err(e))
+                self.deferred = Some(e);
             }
+        }
+        match self.pending.pop_front() {
+            Some(p) => Some(Ok(p)),
+            None => self.deferred.take().map(Err),
         }
     }
 }

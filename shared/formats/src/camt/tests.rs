@@ -643,3 +643,68 @@ fn open_unwraps_gzip_and_stored_zip_and_detects_camt053() {
     let stmt053 = r#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.04"><BkToCstmrStmt>"#;
     assert_eq!(crate::detect(stmt053.as_bytes()), Some(crate::Format::Camt053));
 }
+
+/// Every result (payments and errors, with their offsets) as one comparable string.
+fn windowed(xml: &[u8], chunk: u64) -> Vec<String> {
+    CamtReader::new(xml, ctx())
+        .with_chunk(chunk)
+        .map(|r| match r {
+            Ok(p) => format!("{p:?} @{} {:?}", p.source.offset, p.warnings),
+            Err(e) => format!("error: {e}"),
+        })
+        .collect()
+}
+
+/// A document with what a window cut can land in: comments and CDATA holding `<`, a
+/// processing instruction, an empty element, entities, a skipped subtree, a prefixed name.
+fn awkward_doc() -> String {
+    let d = format!(
+        "<NtryDtls>{}{}</NtryDtls>",
+        tx(
+            "1",
+            "<!-- a < b --><RltdPties><Dbtr><Nm>Smith &amp; Sons</Nm></Dbtr></RltdPties>\
+             <RmtInf><Ustrd><![CDATA[x<y]]> and <![CDATA[<z>]]></Ustrd></RmtInf>"
+        ),
+        tx("2", "<?pi a<b?><AddtlTxInf><a><b/><c>skip &lt; me</c></a></AddtlTxInf><Purp/>")
+    );
+    doc("08", &format!("{}{}", ntry("3", &d), ntry("4", "")))
+}
+
+#[test]
+fn window_cuts_never_change_the_result() {
+    let xml = awkward_doc();
+    let whole = windowed(xml.as_bytes(), CHUNK);
+    assert_eq!(whole.len(), 3, "{whole:?}");
+    assert!(whole.iter().all(|r| !r.starts_with("error")), "{whole:?}");
+    for chunk in 1..=80 {
+        assert_eq!(windowed(xml.as_bytes(), chunk), whole, "window of {chunk} bytes");
+    }
+}
+
+#[test]
+fn window_cuts_keep_errors_and_their_offsets() {
+    let xml = awkward_doc();
+    let cases = [
+        xml.replace("</Nm>", "</Nme>"),                 // end tag that does not match
+        xml.replace("<!-- a < b -->", "<!-- a < b"),    // comment never closed
+        xml.replacen("</Ntry>", "</Ntry></Ntfctn>", 1), // closes too early
+        xml.replace("</Document>", ""),                 // truncated
+        format!("{xml}</Document>"),                    // end tag with nothing open
+    ];
+    for bad in cases {
+        let whole = windowed(bad.as_bytes(), CHUNK);
+        assert!(whole.last().unwrap().starts_with("error"), "{whole:?}");
+        for chunk in [1, 2, 3, 7, 16, 61] {
+            assert_eq!(windowed(bad.as_bytes(), chunk), whole, "window of {chunk} bytes");
+        }
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_window_size_reads_generated_files_alike(seed in 0u64..1000, chunk in 1u64..4096) {
+        let mut xml = Vec::new();
+        generate::write(&mut xml, 20, seed).unwrap();
+        proptest::prop_assert_eq!(windowed(&xml, chunk), windowed(&xml, CHUNK));
+    }
+}
