@@ -1,6 +1,7 @@
 //! Cross-crate integration tests, one binary: the store conformance suite (run against every
 //! adapter), pipeline flows on synthetic payments, and the sample files end to end.
 
+mod ca_flows;
 mod eu_flows;
 mod fixtures;
 mod pipeline_flows;
