@@ -205,6 +205,9 @@ mod tests {
         assert_eq!(text(b"C\xF4t\xE9 Marie-\xC8ve   "), "Côté Marie-Ève");
         assert_eq!(text("Côté".as_bytes()), "Côté");
         assert_eq!(opt_text(b"     "), None);
+        assert_eq!(text(b"\xC9lise Fran\xE7ois Ad\xE8le Caf\xE9"), "Élise François Adèle Café");
+        // The five bytes Windows-1252 leaves undefined decode to C1 controls, never U+FFFD.
+        assert_eq!(text(b"A\x81\x8D\x8F\x90\x9DZ"), "A\u{81}\u{8D}\u{8F}\u{90}\u{9D}Z");
     }
 
     #[test]
