@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the two CPA-005 sample files in this folder (synthetic, made for this project).
+"""Writes the CPA-005 sample files in this folder (synthetic, made for this project).
 
 Run from this folder: python3 make_samples.py
 """
@@ -13,7 +13,7 @@ def put(buf, pos, text):
     buf[pos - 1 : pos - 1 + len(data)] = data
 
 
-def segment(amount_cents, date, inst, account, trace, name, xref="", sundry=""):
+def segment(amount_cents, date, inst, account, trace, name, xref="", sundry="", original="", invalid=""):
     s = bytearray(b" " * 240)
     put(s, 1, "450")
     put(s, 4, f"{amount_cents:010d}")
@@ -28,6 +28,8 @@ def segment(amount_cents, date, inst, account, trace, name, xref="", sundry=""):
     put(s, 141, "AMEXCA0001")
     put(s, 151, xref)
     put(s, 191, sundry)
+    put(s, 206, original)  # E/F/I/J: the original item's trace number
+    put(s, 230, invalid)  # I/J: invalid data element id (why it was returned)
     assert len(s) == 240, name
     return bytes(s)
 
@@ -106,6 +108,34 @@ def desjardins():
             f.write(r + b"\n")
 
 
+def returns():
+    """Returns and reversals of the RBC file's items (same originator, a later file number).
+
+    An I (returned credit) of its first credit, 250.00 to the card ending 8301, which the demo
+    posted, so it is reversed; an E (credit reversal) of its 42.17 credit, which went to research,
+    so nothing was posted and the reversal goes to research too. The trailer counts I with the
+    credits (47-68) and E in its own fields (69-90).
+    """
+    org, fno, day = "0003012345", "0118", "026077"
+    original = lambda n: f"000301234{n:013d}"
+    own = lambda n: f"000301234{n + 500:013d}"
+    i_seg = segment(25000, day, "000300011", "5012345", own(1), "Tremblay Jean", "", "COMPTE FERME",
+                    original(1), "00000000903")
+    e_seg = segment(4217, day, "000400190", "3319045", own(2), "Roy Sylvie", "", "", original(6))
+    z = bytearray(trailer(4, org, fno, [25000], []))
+    put(z, 69, f"{4217:014d}{1:08d}")
+    records = [
+        header(org, fno, day, "CAD", full=True),
+        detail("I", 2, org, fno, [i_seg]),
+        detail("E", 3, org, fno, [e_seg]),
+        bytes(z),
+    ]
+    with open("cpa005-returns-20260318.txt", "wb") as f:
+        for r in records:
+            f.write(r + b"\r\n")
+
+
 if __name__ == "__main__":
     rbc()
     desjardins()
+    returns()

@@ -1,8 +1,10 @@
 //! Cross-crate integration tests, one binary: the store conformance suite (run against every
 //! adapter), pipeline flows on synthetic payments, and the sample files end to end.
 
+mod ca_flows;
 mod eu_flows;
 mod fixtures;
+mod india_flows;
 mod pipeline_flows;
 mod samples_end_to_end;
 mod store_conformance;

@@ -252,14 +252,20 @@ impl fmt::Debug for Payment {
     }
 }
 
+/// The CPA-005 item trace number of the item a payment is or undoes (see `LINKING_REFERENCE_KINDS`).
+pub const ITEM_TRACE: &str = "item_trace";
+
 /// Reference kinds that identify a payment across its original and its reversal or return.
 /// Readers put these names in `References::other`.
-pub const LINKING_REFERENCE_KINDS: [&str; 5] = ["tx_id", "instr_id", "uetr", "mandate_id", "customer_ref"];
+pub const LINKING_REFERENCE_KINDS: [&str; 6] =
+    ["tx_id", "instr_id", "uetr", "mandate_id", "customer_ref", ITEM_TRACE];
 
 impl Payment {
     /// References that a later reversal or return of this payment will carry too, scoped by
     /// market and source bank so that two banks' references never collide. Placeholders such as
-    /// `NOTPROVIDED` and `NONREF` are not references.
+    /// `NOTPROVIDED` and `NONREF` are not references. A CPA-005 item trace number is scoped by
+    /// market alone: it starts with the institution and transit that issued it, so it is unique
+    /// nationally, and a return may arrive in a file under another originator id.
     pub fn linking_refs(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let mut add = |kind: &str, value: &str| {
@@ -267,7 +273,8 @@ impl Payment {
             if v.is_empty() || v.eq_ignore_ascii_case("NOTPROVIDED") || v.eq_ignore_ascii_case("NONREF") {
                 return;
             }
-            let key = format!("{}|{}|{kind}:{v}", self.market.code(), self.source_bank.trim());
+            let scope = if kind == ITEM_TRACE { "" } else { self.source_bank.trim() };
+            let key = format!("{}|{scope}|{kind}:{v}", self.market.code());
             if !out.contains(&key) {
                 out.push(key);
             }
@@ -356,5 +363,22 @@ mod tests {
         assert!(!json.contains(card), "{json}");
         assert!(!serde_json::to_string(&p.key()).unwrap().contains(card));
         assert!(!format!("{p:?}").contains("3714496353"), "Debug masks references");
+    }
+
+    #[test]
+    fn item_trace_links_across_originators_other_references_do_not() {
+        let refs = References {
+            other: vec![
+                (ITEM_TRACE.into(), "0003000110000000000001".into()),
+                ("customer_ref".into(), "C-1".into()),
+            ],
+            ..References::default()
+        };
+        let a = sample(Market::CA, Money::from_minor(100, Currency::CAD), refs);
+        let mut b = a.clone();
+        b.source_bank = "another originator".into();
+        assert_eq!(a.linking_refs(), ["CA||item_trace:0003000110000000000001", "CA|B|customer_ref:C-1"]);
+        assert_eq!(a.linking_refs()[0], b.linking_refs()[0]);
+        assert_ne!(a.linking_refs()[1], b.linking_refs()[1]);
     }
 }

@@ -116,4 +116,13 @@ fn project_samples() {
     assert!(dj.iter().all(|p| p.amount.currency().code() == "CAD"), "blank currency is CAD");
     assert_eq!(total(&dj.iter().collect::<Vec<_>>()), dec!(3235.25));
     assert!(dj.iter().any(|p| p.payer_name.as_deref() == Some("Ouellet Gaétan")));
+
+    // An I (returned credit) and an E (credit reversal) of two of the RBC file's credits.
+    let ret = read(&dir.join("cpa005-returns-20260318.txt"));
+    let ret: Vec<Payment> = ret.into_iter().collect::<Result<_, _>>().unwrap();
+    assert_eq!(ret.len(), 2);
+    assert!(ret.iter().all(|p| p.reversal && p.direction == Direction::Debit));
+    assert_eq!(ret[0].linking_refs(), rbc[0].linking_refs());
+    assert_eq!(ret[1].linking_refs(), rbc[5].linking_refs());
+    assert_eq!(ret[0].amount, rbc[0].amount);
 }

@@ -1,5 +1,15 @@
 //! CPA Standard 005 (Canadian Payments Association, 1464-byte records): a streaming reader that
-//! turns each non-empty C/D segment into a `Payment` and checks the Z trailer's totals.
+//! turns each non-empty segment of a detail record into a `Payment` and checks the Z trailer's
+//! totals.
+//!
+//! Detail record types: `C` credit, `D` debit (PAD), `E` credit reversal, `F` debit reversal,
+//! `I` returned credit, `J` returned debit. E/F/I/J undo an earlier item: they become
+//! `reversal: true` payments moving money the other way (a returned credit is a debit), and carry
+//! the original item's trace number (segment positions 206-227) as their `item_trace` linking
+//! reference, the one the original C/D item carries for its own trace number (41-62), so the
+//! pipeline finds the posting to undo. Notice-of-change / error-correction records (`S`, `U`,
+//! `V`) are refused by name. Layout facts from moov-io/cadeft (`credit_return.go`,
+//! `credit_reverse.go`, `debit_return.go`, `debit_reverse.go`, `file_footer.go`).
 //!
 //! Real files bend the standard: a `$$...$$` routing line before the header, CRLF, LF or no line
 //! breaks at all, short last records, blank currency, spaces in numeric fields, Windows-1252
@@ -13,15 +23,70 @@ use std::io::{self, BufRead};
 use remit_domain::money::Currency;
 use remit_domain::{
     Direction, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText, References, SourceFormat,
+    ITEM_TRACE,
 };
 
 use crate::{Location, ParseError, SourceContext};
 use record::{
-    cents, detail, header, is_blank, is_empty_segment, opt_text, parse_julian, parse_num, segment, show_byte,
-    text, trailer, Field, NumError, FIRST_SEGMENT, RECORD_LEN, SEGMENTS, SEGMENT_LEN,
+    cents, detail, header, is_blank, is_empty_segment, is_nil_reference, opt_text, parse_julian, parse_num,
+    segment, show_byte, text, trailer, Field, NumError, FIRST_SEGMENT, RECORD_LEN, SEGMENTS, SEGMENT_LEN,
 };
 
-/// Where the reader is in the file's record grammar: `$$`? A (C|D)* Z.
+/// A detail record's logical record type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `C`: a credit (a payment to us).
+    Credit,
+    /// `D`: a debit, e.g. a pre-authorized debit (PAD).
+    Debit,
+    /// `E`: the originator reverses a credit it sent.
+    CreditReversal,
+    /// `F`: the originator reverses a debit it sent.
+    DebitReversal,
+    /// `I`: a credit returned (account closed, no such account...).
+    ReturnedCredit,
+    /// `J`: a debit returned (NSF, payment stopped...).
+    ReturnedDebit,
+}
+
+impl Kind {
+    fn of(letter: u8) -> Option<Kind> {
+        Some(match letter {
+            b'C' => Kind::Credit,
+            b'D' => Kind::Debit,
+            b'E' => Kind::CreditReversal,
+            b'F' => Kind::DebitReversal,
+            b'I' => Kind::ReturnedCredit,
+            b'J' => Kind::ReturnedDebit,
+            _ => return None,
+        })
+    }
+
+    /// Which way the money moves: undoing a credit takes money back out.
+    fn direction(self) -> Direction {
+        match self {
+            Kind::Credit | Kind::DebitReversal | Kind::ReturnedDebit => Direction::Credit,
+            Kind::Debit | Kind::CreditReversal | Kind::ReturnedCredit => Direction::Debit,
+        }
+    }
+
+    fn undoes_an_item(self) -> bool {
+        !matches!(self, Kind::Credit | Kind::Debit)
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Credit => "credit (C)",
+            Kind::Debit => "debit (D)",
+            Kind::CreditReversal => "credit reversal (E)",
+            Kind::DebitReversal => "debit reversal (F)",
+            Kind::ReturnedCredit => "returned credit (I)",
+            Kind::ReturnedDebit => "returned debit (J)",
+        }
+    }
+}
+
+/// Where the reader is in the file's record grammar: `$$`? A (C|D|E|F|I|J)* Z.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Start,
@@ -39,13 +104,31 @@ struct Header {
     currency: Currency,
 }
 
-/// What the file held, to hold the trailer to account.
+/// What the file held, to hold the trailer to account: C and I count as credits, D and J as
+/// debits, E and F each have their own total.
 #[derive(Debug, Default)]
 struct Totals {
     credit_count: u64,
     credit_cents: u64,
     debit_count: u64,
     debit_cents: u64,
+    e_count: u64,
+    e_cents: u64,
+    f_count: u64,
+    f_cents: u64,
+}
+
+impl Totals {
+    fn add(&mut self, kind: Kind, cents: u64) {
+        let (count, sum) = match kind {
+            Kind::Credit | Kind::ReturnedCredit => (&mut self.credit_count, &mut self.credit_cents),
+            Kind::Debit | Kind::ReturnedDebit => (&mut self.debit_count, &mut self.debit_cents),
+            Kind::CreditReversal => (&mut self.e_count, &mut self.e_cents),
+            Kind::DebitReversal => (&mut self.f_count, &mut self.f_cents),
+        };
+        *count += 1;
+        *sum = sum.saturating_add(cents);
+    }
 }
 
 /// Streams a CPA-005 file one record at a time (memory stays at one record whatever the file
@@ -62,7 +145,7 @@ pub struct Cpa005Reader<R> {
     records: u64,
     rec_offset: u64,
     /// The detail record whose segments are being yielded, if any.
-    rec_kind: Option<Direction>,
+    rec_kind: Option<Kind>,
     next_segment: usize,
     header: Option<Header>,
     totals: Totals,
@@ -200,6 +283,10 @@ impl<R: BufRead> Cpa005Reader<R> {
         let debit_count = num(trailer::DEBIT_COUNT)?.unwrap_or(0);
         let credit_value = num(trailer::CREDIT_VALUE)?.unwrap_or(0);
         let credit_count = num(trailer::CREDIT_COUNT)?.unwrap_or(0);
+        let e_value = num(trailer::E_VALUE)?.unwrap_or(0);
+        let e_count = num(trailer::E_COUNT)?.unwrap_or(0);
+        let f_value = num(trailer::F_VALUE)?.unwrap_or(0);
+        let f_count = num(trailer::F_COUNT)?.unwrap_or(0);
         let count = num(trailer::COUNT)?;
         let t = &self.totals;
         let mut problems = Vec::new();
@@ -219,6 +306,18 @@ impl<R: BufRead> Cpa005Reader<R> {
                 cents(t.debit_cents)
             ));
         }
+        for (what, (count, value), (held, held_cents)) in [
+            ("credit reversals (E)", (e_count, e_value), (t.e_count, t.e_cents)),
+            ("debit reversals (F)", (f_count, f_value), (t.f_count, t.f_cents)),
+        ] {
+            if (count, value) != (held, held_cents) {
+                problems.push(format!(
+                    "trailer says {count} {what} totalling {}, file holds {held} totalling {}",
+                    cents(value),
+                    cents(held_cents)
+                ));
+            }
+        }
         if let Some(count) = count {
             if count != self.records {
                 problems.push(format!(
@@ -232,7 +331,7 @@ impl<R: BufRead> Cpa005Reader<R> {
 
     /// Turns segment `index` (0-based) of the current detail record into a payment; `None` when
     /// the segment is empty.
-    fn segment(&mut self, index: usize, direction: Direction) -> Option<Result<Payment, ParseError>> {
+    fn segment(&mut self, index: usize, kind: Kind) -> Option<Result<Payment, ParseError>> {
         let start = FIRST_SEGMENT + index * SEGMENT_LEN;
         let seg = self.buf.get(start..start + SEGMENT_LEN)?;
         if is_empty_segment(seg) {
@@ -256,17 +355,7 @@ impl<R: BufRead> Cpa005Reader<R> {
                 return field_err(segment::AMOUNT, format!("{:?} is not a number of cents", text(amount)))
             }
         };
-        let t = &mut self.totals;
-        match direction {
-            Direction::Credit => {
-                t.credit_count += 1;
-                t.credit_cents = t.credit_cents.saturating_add(minor);
-            }
-            Direction::Debit => {
-                t.debit_count += 1;
-                t.debit_cents = t.debit_cents.saturating_add(minor);
-            }
-        }
+        self.totals.add(kind, minor);
         // Ten digits of cents always fit an i64.
         let Ok(minor) = i64::try_from(minor) else {
             return field_err(segment::AMOUNT, "amount is too large".into());
@@ -294,11 +383,43 @@ impl<R: BufRead> Cpa005Reader<R> {
             Some(PayerAccount::Other(format!("{inst} {account}").trim().to_string()))
         };
 
-        let trace = text(segment::TRACE.of(seg)).into_owned();
-        let key_basis = if trace.is_empty() { KeyBasis::FilePosition } else { KeyBasis::BankReference };
+        let trace_field = segment::TRACE.of(seg);
+        let trace = text(trace_field).into_owned();
+        let key_basis =
+            if is_nil_reference(trace_field) { KeyBasis::FilePosition } else { KeyBasis::BankReference };
         let mut other = Vec::new();
-        if !trace.is_empty() {
-            other.push(("item_trace".into(), RefText::new(trace.clone())));
+        // `item_trace` names the item a posting is for: a C/D item's own trace number, and for
+        // E/F/I/J the original item's, so that original and return share the linking reference.
+        let linking_trace = if kind.undoes_an_item() {
+            let original = segment::ORIGINAL_TRACE.of(seg);
+            if is_nil_reference(original) {
+                warnings.push(format!(
+                    "segment {n}: {} without an original item trace number (positions {}-{})",
+                    kind.label(),
+                    start + segment::ORIGINAL_TRACE.from,
+                    start + segment::ORIGINAL_TRACE.to
+                ));
+                None
+            } else {
+                Some(text(original).into_owned())
+            }
+        } else {
+            (key_basis == KeyBasis::BankReference).then(|| trace.clone())
+        };
+        if let Some(t) = linking_trace {
+            other.push((ITEM_TRACE.into(), RefText::new(t)));
+        }
+        if kind.undoes_an_item() && key_basis == KeyBasis::BankReference {
+            other.push(("return_item_trace".into(), RefText::new(trace.clone())));
+        }
+        if matches!(kind, Kind::ReturnedCredit | Kind::ReturnedDebit) {
+            // The standard's return reason: which data element of the original was invalid.
+            let invalid = segment::INVALID_DATA_ELEMENT.of(seg);
+            if !is_nil_reference(invalid) {
+                let reason = text(invalid).into_owned();
+                warnings.push(format!("segment {n}: {}, invalid data element id {reason}", kind.label()));
+                other.push(("return_reason".into(), RefText::new(reason)));
+            }
         }
         if let Some(s) = opt_text(segment::SHORT_NAME.of(seg)) {
             other.push(("originator_short_name".into(), RefText::new(s)));
@@ -319,8 +440,8 @@ impl<R: BufRead> Cpa005Reader<R> {
             bank_ref: trace,
             key_basis,
             amount: Money::from_minor(minor, header.currency),
-            direction,
-            reversal: false,
+            direction: kind.direction(),
+            reversal: kind.undoes_an_item(),
             value_date,
             booking_date: None,
             payer_name: opt_text(segment::PAYOR_NAME.of(seg)),
@@ -346,11 +467,11 @@ impl<R: BufRead> Iterator for Cpa005Reader<R> {
             if self.stage == Stage::Done {
                 return None;
             }
-            if let Some(direction) = self.rec_kind {
+            if let Some(kind) = self.rec_kind {
                 while self.next_segment < SEGMENTS {
                     let i = self.next_segment;
                     self.next_segment += 1;
-                    if let Some(item) = self.segment(i, direction) {
+                    if let Some(item) = self.segment(i, kind) {
                         return Some(item);
                     }
                 }
@@ -411,7 +532,7 @@ impl<R: BufRead> Iterator for Cpa005Reader<R> {
                         ),
                     );
                 }
-                (Stage::Body, b'C' | b'D') => {
+                (Stage::Body, b'C' | b'D' | b'E' | b'F' | b'I' | b'J') => {
                     let key = text(detail::ORIGINATOR_AND_FILE.of(&self.buf));
                     let expected = self.header.as_ref().map(|h| h.origin_key.as_str()).unwrap_or("");
                     if !key.is_empty() && key != expected {
@@ -421,7 +542,7 @@ impl<R: BufRead> Iterator for Cpa005Reader<R> {
                         let loc = self.location();
                         return self.fail(loc, problem);
                     }
-                    self.rec_kind = Some(if kind == b'C' { Direction::Credit } else { Direction::Debit });
+                    self.rec_kind = Kind::of(kind);
                     self.next_segment = 0;
                 }
                 (Stage::Body, b'Z') => {
@@ -435,6 +556,17 @@ impl<R: BufRead> Iterator for Cpa005Reader<R> {
                         Ok(_) => {}
                     }
                 }
+                (Stage::Body, b'S' | b'U' | b'V') => {
+                    let loc = self.location();
+                    return self.fail(
+                        loc,
+                        format!(
+                            "record {n} has record type {}, a notice-of-change / error-correction record \
+                             this reader does not handle (C, D, E, F, I, J and Z are read)",
+                            show_byte(kind)
+                        ),
+                    );
+                }
                 (Stage::Body, b'A') => {
                     let loc = self.location();
                     return self.fail(loc, format!("record {n} is a second A header"));
@@ -444,7 +576,7 @@ impl<R: BufRead> Iterator for Cpa005Reader<R> {
                     return self.fail(
                         loc,
                         format!(
-                            "record {n} has unknown record type {} (expected C, D or Z)",
+                            "record {n} has unknown record type {} (expected C, D, E, F, I, J or Z)",
                             show_byte(other)
                         ),
                     );

@@ -46,7 +46,10 @@ pub mod detail {
     pub const ORIGINATOR_AND_FILE: Field = Field::new("originator id and file creation number", 11, 24);
 }
 
-/// Segment fields, positions relative to the segment start.
+/// Segment fields, positions relative to the segment start. C/D and E/F/I/J segments share the
+/// layout up to position 205; returns and reversals add the original item's trace number at
+/// 206-227 (filler in C/D) and, in I/J, the invalid data element id at 230-240 (moov-io/cadeft
+/// `credit_return.go`, `credit_reverse.go`, `debit_return.go`, `debit_reverse.go`).
 pub mod segment {
     use super::Field;
     pub const AMOUNT: Field = Field::new("amount", 4, 13);
@@ -58,9 +61,13 @@ pub mod segment {
     pub const PAYOR_NAME: Field = Field::new("payee/payor name", 81, 110);
     pub const CROSS_REF: Field = Field::new("cross-reference number", 151, 169);
     pub const SUNDRY: Field = Field::new("sundry information", 191, 205);
+    pub const ORIGINAL_TRACE: Field = Field::new("original item trace number", 206, 227);
+    pub const INVALID_DATA_ELEMENT: Field = Field::new("invalid data element id", 230, 240);
 }
 
-/// `Z` trailer fields.
+/// `Z` trailer fields. Returned debits (J) count with the debits and returned credits (I) with
+/// the credits; credit reversals (E) and debit reversals (F) have totals of their own
+/// (moov-io/cadeft `file_footer.go`, `NewFileFooter`).
 pub mod trailer {
     use super::Field;
     pub const COUNT: Field = Field::new("record count", 2, 10);
@@ -68,6 +75,10 @@ pub mod trailer {
     pub const DEBIT_COUNT: Field = Field::new("total number of debits", 39, 46);
     pub const CREDIT_VALUE: Field = Field::new("total value of credits", 47, 60);
     pub const CREDIT_COUNT: Field = Field::new("total number of credits", 61, 68);
+    pub const E_VALUE: Field = Field::new("total value of credit reversals (E)", 69, 82);
+    pub const E_COUNT: Field = Field::new("total number of credit reversals (E)", 83, 90);
+    pub const F_VALUE: Field = Field::new("total value of debit reversals (F)", 91, 104);
+    pub const F_COUNT: Field = Field::new("total number of debit reversals (F)", 105, 112);
 }
 
 /// Bytes some systems use to fill nothing: spaces, low-values, DOS end-of-file.
@@ -133,6 +144,12 @@ pub fn text(data: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// True when a trace-number-like field holds no reference: blank, or zero-filled by writers
+/// that pad every numeric field (a shared "000...0" would make every item one payment).
+pub fn is_nil_reference(data: &[u8]) -> bool {
+    data.iter().all(|&b| b == b'0' || is_filler(b))
+}
+
 /// Text of a field, or `None` when it is blank.
 pub fn opt_text(data: &[u8]) -> Option<String> {
     let t = text(data);
@@ -188,6 +205,9 @@ mod tests {
         assert_eq!(text(b"C\xF4t\xE9 Marie-\xC8ve   "), "Côté Marie-Ève");
         assert_eq!(text("Côté".as_bytes()), "Côté");
         assert_eq!(opt_text(b"     "), None);
+        assert_eq!(text(b"\xC9lise Fran\xE7ois Ad\xE8le Caf\xE9"), "Élise François Adèle Café");
+        // The five bytes Windows-1252 leaves undefined decode to C1 controls, never U+FFFD.
+        assert_eq!(text(b"A\x81\x8D\x8F\x90\x9DZ"), "A\u{81}\u{8D}\u{8F}\u{90}\u{9D}Z");
     }
 
     #[test]

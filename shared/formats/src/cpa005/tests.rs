@@ -409,6 +409,192 @@ fn unusual_institution_id_is_a_warning() {
     assert_eq!(p[0].warnings.len(), 1);
 }
 
+/// A return or reversal segment (E/F/I/J): its own trace number, the original item's trace number
+/// at 206-227 and the invalid data element id at 230-240.
+fn undo_seg(cents: &[u8], trace: &[u8], original: &[u8], invalid: &[u8]) -> Vec<u8> {
+    let mut s = cents_seg(cents, trace);
+    put(&mut s, 206, original);
+    put(&mut s, 230, invalid);
+    s
+}
+
+/// A Z trailer with every total: (count, cents) of D+J, C+I, E and F.
+fn full_trailer(
+    number: u64,
+    debits: (u64, u64),
+    credits: (u64, u64),
+    e: (u64, u64),
+    f: (u64, u64),
+) -> Vec<u8> {
+    let mut z = trailer(number, debits, credits);
+    z.truncate(68);
+    z.extend_from_slice(format!("{:014}{:08}{:014}{:08}", e.1, e.0, f.1, f.0).as_bytes());
+    z
+}
+
+const ORIGINAL_CREDIT: &[u8] = b"0003000110000000000001";
+const ORIGINAL_DEBIT: &[u8] = b"0003000110000000000003";
+
+/// The sample file's credit and debit, then one record of each type that undoes an item: an E
+/// and an I for the first credit (123.45), an F and a J for the debit (10.00).
+fn undo_records() -> Vec<Vec<u8>> {
+    let mut r = sample_records();
+    r.truncate(3);
+    r.push(detail(b'E', 4, &[undo_seg(b"0000012345", b"0009990010000000000001", ORIGINAL_CREDIT, b"")]));
+    r.push(detail(b'F', 5, &[undo_seg(b"0000001000", b"0009990010000000000002", ORIGINAL_DEBIT, b"")]));
+    r.push(detail(
+        b'I',
+        6,
+        &[undo_seg(b"0000012345", b"0009990010000000000003", ORIGINAL_CREDIT, b"00000000903")],
+    ));
+    r.push(detail(b'J', 7, &[undo_seg(b"0000001000", b"0009990010000000000004", ORIGINAL_DEBIT, b"")]));
+    // Debits: D 10.00 + J 10.00; credits: C 123.45 + 200.00 + I 123.45; E 123.45; F 10.00.
+    r.push(full_trailer(8, (2, 2000), (3, 44690), (1, 12345), (1, 1000)));
+    r
+}
+
+fn other_ref<'a>(p: &'a Payment, kind: &str) -> Option<&'a str> {
+    p.references.other.iter().find(|(k, _)| k == kind).map(|(_, v)| v.expose())
+}
+
+#[test]
+fn credit_reversal_e_takes_the_credit_back_out() {
+    let p = read_ok(&join(&undo_records(), b"\n"));
+    assert_eq!(p.len(), 7);
+    let (credit, e) = (&p[0], &p[3]);
+    assert_eq!((e.direction, e.reversal), (Direction::Debit, true));
+    assert_eq!(e.amount, credit.amount);
+    assert_eq!(e.bank_ref, "0009990010000000000001", "its own trace number keys it");
+    assert_eq!(e.key_basis, KeyBasis::BankReference);
+    assert_eq!(other_ref(e, "item_trace"), Some("0003000110000000000001"));
+    assert_eq!(other_ref(e, "return_item_trace"), Some("0009990010000000000001"));
+    assert_eq!(other_ref(e, "return_reason"), None);
+    assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+    assert_eq!(e.linking_refs(), credit.linking_refs(), "the pipeline finds the credit from the reversal");
+    assert_ne!(e.key(), credit.key());
+}
+
+#[test]
+fn debit_reversal_f_puts_the_debit_back() {
+    let p = read_ok(&join(&undo_records(), b"\n"));
+    let (debit, f) = (&p[2], &p[4]);
+    assert_eq!((debit.direction, debit.reversal), (Direction::Debit, false));
+    assert_eq!((f.direction, f.reversal), (Direction::Credit, true));
+    assert_eq!(other_ref(f, "item_trace"), Some("0003000110000000000003"));
+    assert_eq!(f.linking_refs(), debit.linking_refs());
+}
+
+#[test]
+fn returned_credit_i_keeps_the_return_reason() {
+    let p = read_ok(&join(&undo_records(), b"\n"));
+    let (credit, i) = (&p[0], &p[5]);
+    assert_eq!((i.direction, i.reversal), (Direction::Debit, true));
+    assert_eq!(i.amount.amount(), dec!(123.45));
+    assert_eq!(i.payer_name.as_deref(), Some("Tremblay Jean"));
+    assert_eq!(other_ref(i, "item_trace"), Some("0003000110000000000001"));
+    assert_eq!(other_ref(i, "return_reason"), Some("00000000903"));
+    assert_eq!(i.warnings, ["segment 1: returned credit (I), invalid data element id 00000000903"]);
+    assert_eq!(i.linking_refs(), credit.linking_refs());
+    assert_eq!((i.source.record, i.source.position), (6, 1));
+}
+
+#[test]
+fn returned_debit_j_puts_the_money_back() {
+    let p = read_ok(&join(&undo_records(), b"\n"));
+    let (debit, j) = (&p[2], &p[6]);
+    assert_eq!((j.direction, j.reversal), (Direction::Credit, true));
+    assert_eq!(other_ref(j, "item_trace"), Some("0003000110000000000003"));
+    assert_eq!(other_ref(j, "return_reason"), None, "zero-filled: no reason given");
+    assert_eq!(j.linking_refs(), debit.linking_refs());
+}
+
+#[test]
+fn trailer_counts_i_with_credits_j_with_debits_and_e_f_apart() {
+    let mut records = undo_records();
+    // Leave E and F out of their own totals, as if they were ordinary credits and debits.
+    records[7] = full_trailer(8, (3, 3000), (4, 56935), (0, 0), (0, 0));
+    let err = only_error(&join(&records, b"\n"));
+    assert!(err.contains("trailer says 4 credits totalling 569.35, file holds 3 totalling 446.90"), "{err}");
+    assert!(err.contains("trailer says 3 debits totalling 30.00, file holds 2 totalling 20.00"), "{err}");
+    assert!(
+        err.contains("trailer says 0 credit reversals (E) totalling 0.00, file holds 1 totalling 123.45"),
+        "{err}"
+    );
+    assert!(
+        err.contains("trailer says 0 debit reversals (F) totalling 0.00, file holds 1 totalling 10.00"),
+        "{err}"
+    );
+    assert!(err.contains("record 8"), "{err}");
+}
+
+#[test]
+fn a_return_without_its_original_trace_number_is_read_with_a_warning() {
+    let mut records = sample_records();
+    records.truncate(3);
+    records.push(detail(
+        b'I',
+        4,
+        &[undo_seg(b"0000012345", b"0009990010000000000003", b"0000000000000000000000", b"")],
+    ));
+    records.push(full_trailer(5, (1, 1000), (3, 44690), (0, 0), (0, 0)));
+    let p = read_ok(&join(&records, b"\n"));
+    let i = &p[3];
+    assert!(i.reversal);
+    assert_eq!(other_ref(i, "item_trace"), None);
+    assert!(i.linking_refs().is_empty(), "nothing to find: the pipeline sends it to research");
+    assert_eq!(
+        i.warnings,
+        ["segment 1: returned credit (I) without an original item trace number (positions 230-251)"]
+    );
+}
+
+#[test]
+fn zero_filled_trace_numbers_are_not_references() {
+    let mut records = sample_records();
+    records[1] = detail(
+        b'C',
+        2,
+        &[
+            cents_seg(b"0000012345", b"0000000000000000000000"),
+            cents_seg(b"0000020000", b"0000000000000000000000"),
+        ],
+    );
+    let p = read_ok(&join(&records, b"\n"));
+    assert_eq!(p[0].key_basis, KeyBasis::FilePosition);
+    assert_ne!(p[0].key(), p[1].key(), "two payments, not one");
+    assert_eq!(other_ref(&p[0], "item_trace"), None);
+}
+
+#[test]
+fn notice_of_change_and_error_correction_records_are_refused_by_name() {
+    for letter in [b'S', b'U', b'V'] {
+        let mut records = sample_records();
+        records.insert(3, detail(letter, 4, &[cents_seg(b"0000001000", b"T9")]));
+        let err = only_error(&join(&records, b"\n"));
+        assert!(err.contains(&format!("record 4 has record type '{}'", letter as char)), "{err}");
+        assert!(err.contains("notice-of-change / error-correction record"), "{err}");
+    }
+}
+
+#[test]
+fn french_accents_in_windows_1252_reach_the_payer_name() {
+    let mut records = sample_records();
+    // é è ç É in Windows-1252: 0xE9 0xE8 0xE7 0xC9; no U+FFFD anywhere.
+    records[1] = detail(
+        b'C',
+        2,
+        &[
+            seg(Seg { name: b"\xC9lise Fran\xE7ois Ad\xE8le Caf\xE9", ..Seg::default() }),
+            cents_seg(b"0000020000", b"T2"),
+        ],
+    );
+    let p = read_ok(&join(&records, b"\r\n"));
+    assert_eq!(p[0].payer_name.as_deref(), Some("Élise François Adèle Café"));
+    assert!(!p[0].payer_name.as_deref().unwrap_or_default().contains('\u{FFFD}'));
+    let json = serde_json::to_string(&p[0]).unwrap();
+    assert!(json.contains("Élise François Adèle Café"), "{json}");
+}
+
 /// A reader that hands out one byte at a time, as a slow network stream might.
 struct Trickle<'a>(&'a [u8]);
 

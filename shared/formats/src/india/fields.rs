@@ -14,7 +14,9 @@ use remit_domain::{
 use rust_decimal::Decimal;
 
 /// The bank that collected the money is not named by these files, so every e-collect payment
-/// shares one source for its key; the UTR alone is unique across Indian banks.
+/// shares one source for its key; the UTR alone is unique across Indian banks. The key is then
+/// market + this source + UTR, whatever the format (CSV MIS or JSON alert) and file carrying it,
+/// so a bank retrying an alert, or reporting it again in its MIS, posts nothing twice.
 pub(crate) const SOURCE_BANK: &str = "ecollect";
 
 /// A canonical e-collect field.
@@ -359,7 +361,8 @@ pub(crate) fn build_payment(
         market: Market::IN,
         format,
         source_bank: SOURCE_BANK.into(),
-        bank_ref: utr.as_str().to_string(),
+        // UTRs are upper-case letters and digits; a lower-cased resend is the same payment.
+        bank_ref: utr.as_str().to_ascii_uppercase(),
         key_basis: KeyBasis::BankReference,
         amount,
         direction,

@@ -1,0 +1,77 @@
+//! India-specific flows through the whole local pipeline: retried deliveries of one UTR.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use remit::local;
+use remit_domain::pipeline::IngestConfig;
+use remit_domain::ports::AccountDirectory;
+use remit_domain::{AccountNumber, Outcome};
+use remit_store_sqlite::{SqliteStore, Table};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples")
+}
+
+/// The MIS CSV's first row: 45,000.00 to virtual account AMEX0100012345 (card ending 9118).
+const UTR: &str = "HDFCN26325012345";
+
+/// A push alert for `utr`, as a bank's retry may send it: its own sequence number and timestamp,
+/// its own layout.
+fn alert(utr: &str, sequence: &str, time: &str, indent: &str) -> String {
+    format!(
+        "{{\"GenericCorporateAlertRequest\": [\n{indent}{{\n\
+         {indent}{indent}\"Alert Sequence No\": \"{sequence}\",\n\
+         {indent}{indent}\"Virtual Account\": \"AMEX0100012345\",\n\
+         {indent}{indent}\"Debit Credit\": \"C\",\n\
+         {indent}{indent}\"Mnemonic Code\": \"NEFT\",\n\
+         {indent}{indent}\"Transaction Amount\": \"45000.00\",\n\
+         {indent}{indent}\"Transaction Description\": \"NEFT-{utr}-PRIYA VENKATARAMAN\",\n\
+         {indent}{indent}\"Value Date\": \"21-11-2026 {time}\",\n\
+         {indent}{indent}\"Remitter Name\": \"Priya Venkataraman\",\n\
+         {indent}{indent}\"Remitter Account\": \"50100234567890\",\n\
+         {indent}{indent}\"Remitter IFSC\": \"HDFC0001234\",\n\
+         {indent}{indent}\"User Reference Number\": \"{utr}\"\n\
+         {indent}}}\n]}}\n"
+    )
+}
+
+fn ingest(store: &SqliteStore, path: &Path) -> (bool, Vec<(String, Outcome)>) {
+    let mut outcomes = Vec::new();
+    let report = local::ingest_path(store, path, Utc::now(), &IngestConfig::default(), |r| {
+        outcomes.push((r.bank_ref.clone(), r.decision.outcome))
+    })
+    .unwrap();
+    (report.seen_before, outcomes)
+}
+
+/// The same UTR from a retrying bank is one payment: posted from the MIS CSV, then a JSON alert
+/// for it (another format, another file), the alert re-sent with other bytes (sequence number,
+/// timestamp, whitespace) and once with the UTR lower-cased: all duplicates, nothing posts again.
+#[test]
+fn the_same_utr_in_a_csv_and_in_retried_json_alerts_posts_once() {
+    let store = SqliteStore::in_memory().unwrap();
+    local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
+    let card: AccountNumber = "343194875749118".parse().unwrap();
+
+    let (_, outcomes) = ingest(&store, &samples().join("in/india_ecollect_mis_20261121.csv"));
+    assert!(outcomes.contains(&(UTR.to_string(), Outcome::Applied)), "{outcomes:?}");
+    let ledger = store.count(Table::Ledger).unwrap();
+    let balance = store.account(&card).unwrap().unwrap().current_balance;
+
+    let dir = tempfile::tempdir().unwrap();
+    let deliveries = [
+        ("alert.json", alert(UTR, "000000200001", "10:42:17", "  ")),
+        ("alert-retry.json", alert(UTR, "000000200417", "10:57:03", "\t")),
+        ("alert-retry-2.json", alert(&UTR.to_ascii_lowercase(), "000000200999", "11:12:40", "    ")),
+    ];
+    for (name, text) in deliveries {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let (seen, outcomes) = ingest(&store, &path);
+        assert!(!seen, "{name}: different bytes, a different file");
+        assert_eq!(outcomes, [(UTR.to_string(), Outcome::Duplicate)], "{name}");
+    }
+    assert_eq!(store.count(Table::Ledger).unwrap(), ledger, "nothing posted twice");
+    assert_eq!(store.account(&card).unwrap().unwrap().current_balance, balance);
+}
