@@ -22,5 +22,5 @@ pub use masking::{mask_card_numbers, RefText};
 pub use money::{Money, MoneyError};
 pub use payment::{
     Direction, KeyBasis, Market, PayerAccount, Payment, PerMarket, Provenance, References, SourceFormat,
-    ITEM_TRACE,
+    ITEM_TRACE, STATEMENT_LINE,
 };

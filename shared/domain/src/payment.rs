@@ -205,7 +205,14 @@ pub enum KeyBasis {
     BankReference,
     /// The bank may reuse references: file id plus position make the key.
     FilePosition,
+    /// A bank statement line (MT940): the account, the statement's number and opening date,
+    /// and the line's place in it make the key, found in the `statement_line` reference. A
+    /// statement re-sent in a new file (new `:20:`, other line endings) is then the same lines.
+    StatementLine,
 }
+
+/// The `references.other` kind that holds a `KeyBasis::StatementLine` payment's identity.
+pub const STATEMENT_LINE: &str = "statement_line";
 
 /// One payment, normalised. Amount is always positive; `direction` and `reversal` carry sign.
 #[derive(Clone, PartialEq, Eq, Serialize)]
@@ -306,6 +313,15 @@ impl Payment {
                 &self.source.record.to_string(),
                 &self.source.position.to_string(),
             ]),
+            KeyBasis::StatementLine => {
+                let line = self.references.other.iter().find(|(k, _)| k == STATEMENT_LINE);
+                PaymentKey::from_parts(&[
+                    self.market.code(),
+                    &self.source_bank,
+                    line.map_or("", |(_, v)| v.expose()),
+                    if self.reversal { "R" } else { "" },
+                ])
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ use std::io::{self, BufRead};
 use remit_domain::money::{currency, Currency};
 use remit_domain::{
     Direction, Iban, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText, References,
-    SourceFormat,
+    SourceFormat, STATEMENT_LINE,
 };
 use rust_decimal::Decimal;
 
@@ -37,6 +37,8 @@ struct Statement {
     account: std::sync::Arc<str>,
     currency: Option<Currency>,
     opening: Option<Decimal>,
+    /// `{:28C:}@{opening balance date}`: the statement's identity across re-sent files.
+    identity: String,
     /// Signed sum of the `:61:` amounts so far.
     sum: Decimal,
     lines: u32,
@@ -298,6 +300,7 @@ impl<R: BufRead> Mt940Reader<R> {
                     return self.fail(loc, problem);
                 }
                 st.opening = Some(b.amount);
+                st.identity = format!("{}@{}", st.number, b.date);
             }
             "61" => {
                 if st.opening.is_none() || st.closed {
@@ -469,6 +472,7 @@ impl<R: BufRead> Mt940Reader<R> {
             other.push(("supplementary".into(), RefText::new(supplementary)));
         }
         other.push(("statement".into(), RefText::new(st.label.clone())));
+        other.push((STATEMENT_LINE.into(), RefText::new(format!("{}#{}", st.identity, p.ordinal))));
         refs.other = other;
 
         self.out.push_back(Ok(Payment {
@@ -476,7 +480,7 @@ impl<R: BufRead> Mt940Reader<R> {
             format: SourceFormat::Mt940,
             source_bank: st.account.clone(),
             bank_ref,
-            key_basis: KeyBasis::FilePosition,
+            key_basis: KeyBasis::StatementLine,
             amount,
             direction,
             reversal,

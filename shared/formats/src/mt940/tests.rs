@@ -124,8 +124,28 @@ fn bank_ref_falls_back_to_customer_ref_then_statement_position() {
     let p = ok(&statement(body, "C260301EUR102,00"));
     assert_eq!(p[0].bank_ref, "CUST1");
     assert_eq!(p[1].bank_ref, "REF1/2");
-    assert_eq!(p[0].key_basis, KeyBasis::FilePosition);
+    assert_eq!(p[0].key_basis, KeyBasis::StatementLine);
     assert_ne!(p[0].key(), p[1].key());
+}
+
+/// A bank that sends a statement again (new `:20:` transmission reference, LF line ends, in a
+/// file of its own) sends the same lines: same keys. Another statement number is another day.
+#[test]
+fn a_re_sent_statement_keeps_its_keys() {
+    let body = ":61:260301C1,00NTRFNONREF\r\n:61:260301C1,00NTRFNONREF\r\n";
+    let first = ok(&statement(body, "C260301EUR102,00"));
+    let again = String::from_utf8(statement(body, "C260301EUR102,00"))
+        .unwrap()
+        .replace(":20:REF1", ":20:RESENT-0002")
+        .replace("\r\n", "\n");
+    let again = crate::test_support::read_ok(crate::Format::Mt940, "other.sta", again.as_bytes());
+    let keys = |p: &[Payment]| p.iter().map(|p| p.key().as_str().to_string()).collect::<Vec<_>>();
+    assert_eq!(keys(&first), keys(&again));
+    assert_ne!(first[0].key(), first[1].key(), "two identical lines are two payments");
+    let next_day =
+        String::from_utf8(statement(body, "C260301EUR102,00")).unwrap().replace(":28C:7/1", ":28C:8/1");
+    let next_day = ok(next_day.as_bytes());
+    assert_ne!(keys(&first), keys(&next_day));
 }
 
 #[test]
