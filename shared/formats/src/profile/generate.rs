@@ -1,0 +1,1 @@
+//! Big synthetic files for shipped profiles, for benchmarks.
