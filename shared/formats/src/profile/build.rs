@@ -2,7 +2,6 @@
 //! Field texts live in slots the reader reuses, so a record costs no allocation beyond the
 //! payment's own strings.
 
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -272,7 +271,7 @@ pub fn build(
     }
     for (i, f) in rec.fields.iter().enumerate() {
         if f.role == Role::Other && !slots[i].is_empty() {
-            references.other.push((Cow::Owned(f.name.clone()), RefText::from(slots[i].as_str())));
+            references.other.push((f.key.clone(), RefText::from(slots[i].as_str())));
         }
     }
 

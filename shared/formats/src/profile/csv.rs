@@ -121,7 +121,9 @@ impl<R: BufRead> CsvProfileReader<R> {
                 // Only LF ends a record, so the parser's line numbers are physical lines in
                 // CRLF files too; the CR left on the last field is trimmed with its spaces.
                 .terminator(::csv::Terminator::Any(b'\n'))
-                .buffer_capacity(64 * 1024)
+                // At least the caller's buffer (remit uses 256 KiB), so std's BufReader hands reads
+                // straight through instead of copying twice.
+                .buffer_capacity(256 * 1024)
                 .from_reader(raw),
         );
         if !self.plan.csv.as_ref().is_some_and(|c| c.header) {
@@ -212,10 +214,9 @@ impl<R: BufRead> CsvProfileReader<R> {
     /// True when the row's first column marks a total row.
     fn is_total_row(&self) -> bool {
         let Some(c) = self.plan.csv.as_ref().filter(|c| !c.total_row.is_empty()) else { return false };
-        let first = self.record.get(0).unwrap_or(b"");
-        let first = String::from_utf8_lossy(first);
-        let first = first.trim().to_lowercase();
-        c.total_row.contains(&first)
+        let first = self.record.get(0).unwrap_or(b"").trim_ascii();
+        // Markers are ASCII words ("Total"); no allocation per row.
+        c.total_row.iter().any(|m| m.as_bytes().eq_ignore_ascii_case(first))
     }
 
     fn check_total(&mut self, line: u64) -> Result<(), ParseError> {

@@ -106,9 +106,9 @@ impl Profile {
             Layout::FixedWidth => {
                 let f = p.fixed.as_ref();
                 format!(
-                    "fixed-width, {} bytes per record, {:?} framing",
+                    "fixed-width, {} bytes per record, {} framing",
                     f.map_or(0, |f| f.record_length),
-                    f.map(|f| f.framing).unwrap_or_default()
+                    format!("{:?}", f.map(|f| f.framing).unwrap_or_default()).to_lowercase()
                 )
             }
             Layout::Csv => {

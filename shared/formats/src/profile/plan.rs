@@ -98,6 +98,8 @@ pub enum Loc {
 #[derive(Debug, Clone)]
 pub struct FieldPlan {
     pub name: String,
+    /// The name as a reference key: common names are static, so payments do not allocate them.
+    pub key: std::borrow::Cow<'static, str>,
     pub role: Role,
     pub loc: Loc,
     pub kind: Kind,
@@ -339,7 +341,23 @@ fn field(
         role,
         Role::Amount | Role::ValueDate | Role::BankRef | Role::Utr | Role::ControlCount | Role::ControlTotal
     ));
-    Ok(FieldPlan { name: name.to_string(), role, loc, kind, trim: f.trim, required, label })
+    const STATIC_KEYS: [&str; 10] = [
+        "mode",
+        "channel",
+        "alert_sequence",
+        "trace",
+        "item_trace",
+        "sundry",
+        "customer_ref",
+        "tx_id",
+        "branch",
+        "remarks",
+    ];
+    let key = match STATIC_KEYS.iter().find(|k| **k == name) {
+        Some(k) => std::borrow::Cow::Borrowed(*k),
+        None => std::borrow::Cow::Owned(name.to_string()),
+    };
+    Ok(FieldPlan { name: name.to_string(), key, role, loc, kind, trim: f.trim, required, label })
 }
 
 /// Roles each record type may hold (besides `Other`).
