@@ -9,9 +9,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
+use remit_domain::pipeline::FileMeta;
 use remit_domain::pipeline::{FileReport, IngestConfig, PaymentResult};
 use remit_domain::ports::{FileStatus, ResearchQueue};
-use remit_domain::{mask_card_numbers, Market, Outcome};
+use remit_domain::{mask_card_numbers, Market, Outcome, Payment};
+use remit_formats::profile::Profile;
+use remit_formats::{ParseError, PaymentStream, SourceContext};
 use remit_store_sqlite::SqliteStore;
 
 use crate::local;
@@ -24,12 +27,30 @@ fn open_store(data_dir: &Path) -> Result<SqliteStore> {
     Ok(SqliteStore::open(&data_dir.join("remit.sqlite"))?)
 }
 
+/// Opens a file with a bank profile instead of format detection.
+fn open_with_profile(
+    path: &Path,
+    meta: &FileMeta,
+    profile: &Profile,
+) -> Result<PaymentStream<'static>, ParseError> {
+    let f = fs::File::open(path).map_err(|e| ParseError::io(&meta.name, e))?;
+    let reader = std::io::BufReader::with_capacity(256 * 1024, f);
+    let ctx = SourceContext { file_id: meta.id, file_name: meta.name.clone().into() };
+    Ok(profile.open(ctx, reader))
+}
+
 /// `remit parse`: every payment as one JSON object per line; errors name file, place, field.
-pub fn parse(files: &[PathBuf], out: &mut impl Write) -> Result<ExitCode> {
+/// With a profile, the files are read with it rather than by detected format.
+pub fn parse(files: &[PathBuf], profile: Option<&Path>, out: &mut impl Write) -> Result<ExitCode> {
+    let profile = profile.map(Profile::load).transpose()?;
     let mut failed = false;
     for path in files {
         let meta = local::file_meta(path)?;
-        let (_, stream) = match local::open_payments(path, &meta, None) {
+        let opened = match &profile {
+            Some(p) => open_with_profile(path, &meta, p),
+            None => local::open_payments(path, &meta, None).map(|(_, s)| s),
+        };
+        let stream = match opened {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("remit: {e}");
@@ -302,12 +323,104 @@ pub fn generate(
     path: &Path,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
+    let profile = format.strip_prefix("profile:").map(|p| Profile::load(Path::new(p))).transpose()?;
     let f = fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    remit_formats::generate(format, &mut w, payments, seed)?;
+    match &profile {
+        Some(p) => remit_formats::profile::generate::write(p, &mut w, payments, seed)?,
+        None => remit_formats::generate(format, &mut w, payments, seed)?,
+    }
     w.flush()?;
     let size = fs::metadata(path)?.len();
     writeln!(out, "wrote {payments} {format} payments to {} ({:.1} MB)", path.display(), size as f64 / 1e6)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One payment as `profiles check` shows it: masked, one line.
+fn check_line(p: &Payment) -> String {
+    let mut s = format!(
+        "  record {:>3}: {} {} {:<6} {} ref {:?}",
+        p.source.record,
+        p.amount.amount(),
+        p.amount.currency().code(),
+        match p.direction {
+            remit_domain::Direction::Credit => "credit",
+            remit_domain::Direction::Debit => "debit",
+        },
+        p.value_date,
+        p.bank_ref,
+    );
+    if let Some(n) = &p.payer_name {
+        s.push_str(&format!(" payer {n:?}"));
+    }
+    if let Some(a) = &p.payer_account {
+        s.push_str(&format!(" account {a}"));
+    }
+    let r = &p.references;
+    if let Some(x) = &r.cross_reference {
+        s.push_str(&format!(" account_reference {:?}", x.expose()));
+    }
+    if let Some(x) = &r.virtual_account {
+        s.push_str(&format!(" virtual_account {}", x.expose()));
+    }
+    for (k, v) in &r.other {
+        s.push_str(&format!(" {k}={:?}", v.expose()));
+    }
+    for w in &p.warnings {
+        s.push_str(&format!(" [warning: {w}]"));
+    }
+    mask_card_numbers(&s)
+}
+
+/// `remit profiles check`: the profile's summary, its first records as read from the sample,
+/// then the whole sample validated (control totals included). Non-zero exit on any error.
+pub fn profiles_check(
+    profile: &Path,
+    sample: &Path,
+    records: usize,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let profile = match Profile::load(profile) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("remit: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    write!(out, "{}", profile.summary())?;
+    let meta = local::file_meta(sample)?;
+    writeln!(out, "sample {}:", meta.name)?;
+    let stream = match open_with_profile(sample, &meta, &profile) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("remit: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let mut n = 0u64;
+    let mut totals: BTreeMap<&'static str, rust_decimal::Decimal> = BTreeMap::new();
+    for p in stream {
+        match p {
+            Ok(p) => {
+                if (n as usize) < records {
+                    writeln!(out, "{}", check_line(&p))?;
+                }
+                n += 1;
+                *totals.entry(p.amount.currency().code()).or_default() += p.amount.amount();
+            }
+            Err(e) => {
+                out.flush()?;
+                eprintln!("remit: {e}");
+                writeln!(out, "FAILED after {n} records")?;
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    let sums: Vec<String> = totals.iter().map(|(c, t)| format!("{t} {c}")).collect();
+    let plan = &profile.plan;
+    let controlled = plan.trailer.is_some() || plan.csv.as_ref().is_some_and(|c| !c.total_row.is_empty());
+    let agree = if controlled { ", control totals agree" } else { "" };
+    writeln!(out, "OK: {n} records read, total {}{agree}", sums.join(", "))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -318,12 +431,20 @@ fn peak_rss_kb() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// `remit bench`: parse only, no store; throughput and peak memory.
-pub fn bench(files: &[PathBuf], out: &mut impl Write) -> Result<ExitCode> {
+/// `remit bench`: parse only, no store; throughput and peak memory. With a profile, the files
+/// are read with it.
+pub fn bench(files: &[PathBuf], profile: Option<&Path>, out: &mut impl Write) -> Result<ExitCode> {
+    let profile = profile.map(Profile::load).transpose()?;
     for path in files {
         let meta = local::file_meta(path)?;
         let start = Instant::now();
-        let (format, stream) = local::open_payments(path, &meta, None)?;
+        let (format, stream): (String, PaymentStream<'static>) = match &profile {
+            Some(p) => (format!("profile {}", p.name()), open_with_profile(path, &meta, p)?),
+            None => {
+                let (f, s) = local::open_payments(path, &meta, None)?;
+                (format!("{f:?}"), s)
+            }
+        };
         let mut n = 0u64;
         for p in stream {
             p?;
@@ -332,7 +453,7 @@ pub fn bench(files: &[PathBuf], out: &mut impl Write) -> Result<ExitCode> {
         let secs = start.elapsed().as_secs_f64();
         writeln!(
             out,
-            "{}: {:?} {:.1} MB, {n} payments in {secs:.3} s: {:.1} MB/s, {:.0} payments/s, peak RSS {} kB",
+            "{}: {} {:.1} MB, {n} payments in {secs:.3} s: {:.1} MB/s, {:.0} payments/s, peak RSS {} kB",
             path.display(),
             format,
             meta.size as f64 / 1e6,

@@ -23,6 +23,14 @@ enum Command {
     Parse {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Read the files with this bank profile (TOML) instead of detecting the format.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+    },
+    /// Bank profiles: declarative layouts of bank files.
+    Profiles {
+        #[command(subcommand)]
+        command: ProfilesCommand,
     },
     /// Manage the card account directory.
     Accounts {
@@ -50,7 +58,8 @@ enum Command {
     },
     /// Write a large synthetic file of a format, for benchmarks.
     Generate {
-        /// cpa005, camt054, india-csv or india-json.
+        /// cpa005, camt054, mt940, india-csv, india-json, or profile:PATH for a shipped
+        /// profile with a generator (ca-billpay-remittance, in-ecollect-mis-a).
         #[arg(long)]
         format: String,
         /// Number of payments.
@@ -64,6 +73,9 @@ enum Command {
     Bench {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Read the files with this bank profile.
+        #[arg(long)]
+        profile: Option<PathBuf>,
     },
 }
 
@@ -71,6 +83,18 @@ enum Command {
 enum AccountsCommand {
     /// Import accounts from a CSV with the directory header.
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ProfilesCommand {
+    /// Validate a profile against a sample file and show the first records as they are read.
+    Check {
+        profile: PathBuf,
+        sample: PathBuf,
+        /// How many records to show.
+        #[arg(long, default_value_t = 5)]
+        records: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,7 +121,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut out = std::io::stdout().lock();
     let result = match cli.command {
-        Command::Parse { files } => commands::parse(&files, &mut out),
+        Command::Parse { files, profile } => commands::parse(&files, profile.as_deref(), &mut out),
+        Command::Profiles { command: ProfilesCommand::Check { profile, sample, records } } => {
+            commands::profiles_check(&profile, &sample, records, &mut out)
+        }
         Command::Accounts { command: AccountsCommand::Import { file } } => {
             commands::import_accounts(&cli.data_dir, &file, &mut out)
         }
@@ -109,7 +136,7 @@ fn main() -> ExitCode {
         Command::Generate { format, payments, seed, out: path } => {
             commands::generate(&format, payments, seed, &path, &mut out)
         }
-        Command::Bench { files } => commands::bench(&files, &mut out),
+        Command::Bench { files, profile } => commands::bench(&files, profile.as_deref(), &mut out),
     };
     match result {
         Ok(code) => code,

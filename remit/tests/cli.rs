@@ -143,3 +143,103 @@ fn queue_list_shows_items_by_market() {
     sorted.sort();
     assert_eq!(dues, sorted, "earliest due first");
 }
+
+/// Each shipped profile with its sample: the pairs `remit profiles check` must accept.
+const SHIPPED: [(&str, &str, usize); 5] = [
+    ("ca-billpay-remittance.toml", "ca-billpay-remittance-20260316.txt", 8),
+    ("ca-eft80.toml", "ca-eft80-20260316.dat", 5),
+    ("in-ecollect-mis-a.toml", "in-ecollect-mis-a-20261121.csv", 6),
+    ("in-ecollect-mis-b.toml", "in-ecollect-mis-b-20261121.txt", 5),
+    ("in-push-alert.toml", "in-push-alert-20261121.json", 4),
+];
+
+#[test]
+fn profiles_check_accepts_every_shipped_profile_with_its_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    for (profile, sample, count) in SHIPPED {
+        let o = remit(
+            dir.path(),
+            &[
+                "profiles",
+                "check",
+                &path(&format!("profiles/{profile}")),
+                &path(&format!("samples/profiles/{sample}")),
+                "--records",
+                "3",
+            ],
+        );
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{profile}: {out}{}", String::from_utf8_lossy(&o.stderr));
+        assert!(out.contains(&format!("OK: {count} records read")), "{out}");
+        assert_eq!(out.lines().filter(|l| l.trim_start().starts_with("record ")).count(), 3, "{out}");
+        assert!(!out.contains("372601815908301"), "card numbers are masked: {out}");
+    }
+}
+
+#[test]
+fn profiles_check_refuses_a_profile_whose_positions_are_off_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(path("profiles/ca-eft80.toml"))
+        .unwrap()
+        .replace("start = 3, end = 12, type = \"amount\"", "start = 4, end = 13, type = \"amount\"");
+    let profile = dir.path().join("eft80-shifted.toml");
+    std::fs::write(&profile, text).unwrap();
+    let o = remit(
+        dir.path(),
+        &["profiles", "check", profile.to_str().unwrap(), &path("samples/profiles/ca-eft80-20260316.dat")],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    // Shifted right, the amounts still read as digits (the date's first digit joins them): the
+    // trailer's control total catches it, naming both figures.
+    assert!(
+        err.contains("record 7")
+            && err.contains("control total mismatch")
+            && err.contains("says 21730.55 but"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("FAILED after 5 records"));
+
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[profile]\nname = \"x\"\n").unwrap();
+    let o = remit(
+        dir.path(),
+        &["profiles", "check", broken.to_str().unwrap(), &path("samples/profiles/ca-eft80-20260316.dat")],
+    );
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("broken.toml"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn parse_with_a_profile_and_generate_for_a_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = remit(
+        dir.path(),
+        &[
+            "parse",
+            "--profile",
+            &path("profiles/in-ecollect-mis-a.toml"),
+            &path("samples/profiles/in-ecollect-mis-a-20261121.csv"),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines = stdout_lines(&o);
+    assert_eq!(lines.len(), 6);
+    assert_eq!(lines[1]["amount"], "123456.78");
+    assert_eq!(lines[1]["format"], "profile");
+
+    let big = dir.path().join("billpay.txt");
+    let spec = format!("profile:{}", path("profiles/ca-billpay-remittance.toml"));
+    let o = remit(dir.path(), &["generate", "--format", &spec, "--payments", "5000", big.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = remit(
+        dir.path(),
+        &["bench", "--profile", &path("profiles/ca-billpay-remittance.toml"), big.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("5000 payments"));
+}

@@ -80,6 +80,8 @@ pub enum SourceFormat {
     Mt940,
     IndiaCsv,
     IndiaJson,
+    /// Read with a declarative bank profile (`profiles/*.toml`).
+    Profile,
 }
 
 impl SourceFormat {
@@ -91,6 +93,7 @@ impl SourceFormat {
             SourceFormat::Mt940 => "mt940",
             SourceFormat::IndiaCsv => "india-csv",
             SourceFormat::IndiaJson => "india-json",
+            SourceFormat::Profile => "profile",
         }
     }
 }

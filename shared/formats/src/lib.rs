@@ -9,6 +9,7 @@ pub mod detect;
 pub mod error;
 pub mod india;
 pub mod mt940;
+pub mod profile;
 mod synth;
 #[cfg(test)]
 mod test_support;
