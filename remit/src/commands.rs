@@ -9,15 +9,13 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
-use remit_domain::pipeline::FileMeta;
 use remit_domain::pipeline::{FileReport, IngestConfig, PaymentResult};
 use remit_domain::ports::{FileStatus, ResearchQueue};
 use remit_domain::{mask_card_numbers, Market, Outcome, Payment};
-use remit_formats::profile::Profile;
-use remit_formats::{ParseError, PaymentStream, SourceContext};
+use remit_formats::profile::{Profile, Routing};
 use remit_store_sqlite::SqliteStore;
 
-use crate::local;
+use crate::local::{self, Source};
 
 /// Exit code when some input files were refused (quarantined) but the run itself worked.
 const EXIT_FILES_REFUSED: u8 = 2;
@@ -28,30 +26,23 @@ fn open_store(data_dir: &Path) -> Result<SqliteStore> {
 }
 
 /// Opens a file with a bank profile instead of format detection.
-fn open_with_profile(
-    path: &Path,
-    meta: &FileMeta,
-    profile: &Profile,
-) -> Result<PaymentStream<'static>, ParseError> {
-    let f = fs::File::open(path).map_err(|e| ParseError::io(&meta.name, e))?;
-    let reader = std::io::BufReader::with_capacity(256 * 1024, f);
-    let ctx = SourceContext { file_id: meta.id, file_name: meta.name.clone().into() };
-    Ok(profile.open(ctx, reader))
+/// Files read with `profile` when one is given, else by detected format.
+fn source_for(profile: Option<&Path>) -> Result<Source> {
+    Ok(match profile {
+        Some(p) => Source::Profile(Box::new(Profile::load(p)?)),
+        None => Source::Detect,
+    })
 }
 
 /// `remit parse`: every payment as one JSON object per line; errors name file, place, field.
 /// With a profile, the files are read with it rather than by detected format.
 pub fn parse(files: &[PathBuf], profile: Option<&Path>, out: &mut impl Write) -> Result<ExitCode> {
-    let profile = profile.map(Profile::load).transpose()?;
+    let source = source_for(profile)?;
     let mut failed = false;
     for path in files {
         let meta = local::file_meta(path)?;
-        let opened = match &profile {
-            Some(p) => open_with_profile(path, &meta, p),
-            None => local::open_payments(path, &meta, None).map(|(_, s)| s),
-        };
-        let stream = match opened {
-            Ok(s) => s,
+        let stream = match local::open_payments(path, &meta, &source) {
+            Ok((_, s)) => s,
             Err(e) => {
                 eprintln!("remit: {e}");
                 failed = true;
@@ -85,13 +76,24 @@ pub fn import_accounts(data_dir: &Path, file: &Path, out: &mut impl Write) -> Re
 }
 
 /// `remit ingest`: the whole pipeline; a summary per file always, decisions with `--json`.
-pub fn ingest(data_dir: &Path, files: &[PathBuf], json: bool, out: &mut impl Write) -> Result<ExitCode> {
+pub fn ingest(
+    data_dir: &Path,
+    files: &[PathBuf],
+    json: bool,
+    routing: Option<&Path>,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
     let store = open_store(data_dir)?;
     let config = IngestConfig::default();
+    let routing = routing.map(Routing::load).transpose()?;
     let mut refused = false;
     for path in files {
+        let source = match &routing {
+            Some(r) => Source::routed(r, &local::object_key(path), path)?,
+            None => Source::Detect,
+        };
         let mut write_err = None;
-        let report = local::ingest_path(&store, path, Utc::now(), &config, |r| {
+        let report = local::ingest_source(&store, path, &source, Utc::now(), &config, |r| {
             if json {
                 if let Err(e) = write_decision(out, r) {
                     write_err.get_or_insert(e);
@@ -223,20 +225,6 @@ fn samples_dir(explicit: Option<&Path>) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples")
 }
 
-fn sample_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = match fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect(),
-        Err(_) => Vec::new(),
-    };
-    files.retain(|p| {
-        !p.file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.') || n.ends_with(".md") || n.ends_with(".py"))
-    });
-    files.sort();
-    Ok(files)
-}
-
 /// `remit demo`: a fresh store, the sample accounts, every market's sample files, twice.
 pub fn demo(data_dir: &Path, samples: Option<&Path>, out: &mut impl Write) -> Result<ExitCode> {
     let samples = samples_dir(samples);
@@ -249,18 +237,24 @@ pub fn demo(data_dir: &Path, samples: Option<&Path>, out: &mut impl Write) -> Re
     writeln!(out, "remit demo: {n} accounts loaded into a fresh store at {}\n", dir.display())?;
     let config = IngestConfig::default();
     let now = Utc::now();
+    // Files route as they would in the landing bucket: the key is the path under samples/.
+    let routing_file = samples.join("../profiles/routing.toml");
+    let routing = if routing_file.exists() { Some(Routing::load(&routing_file)?) } else { None };
+    let drops = local::DropFolder::new(&samples, routing);
 
     let markets = [("ca", Market::CA, "Canada"), ("in", Market::IN, "India"), ("eu", Market::EU, "EU")];
     let mut all_files = Vec::new();
     for (folder, market, title) in markets {
-        let files = sample_files(&samples.join(folder))?;
+        let files = drops.files(folder);
         if files.is_empty() {
             bail!("no sample files in {}", samples.join(folder).display());
         }
         writeln!(out, "== {title} ({market}) ==")?;
         for path in &files {
             let mut lines = Vec::new();
-            let report = local::ingest_path(&store, path, now, &config, |r| lines.push(demo_line(r)))?;
+            let report = local::ingest_source(&store, path, &drops.source(path)?, now, &config, |r| {
+                lines.push(demo_line(r))
+            })?;
             write!(out, "{}", summary_text(&report))?;
             for l in lines {
                 writeln!(out, "    {l}")?;
@@ -273,14 +267,14 @@ pub fn demo(data_dir: &Path, samples: Option<&Path>, out: &mut impl Write) -> Re
     writeln!(out, "== Same files delivered again (at-least-once delivery) ==")?;
     let mut by_outcome: BTreeMap<&'static str, u64> = BTreeMap::new();
     for path in &all_files {
-        local::ingest_path(&store, path, now, &config, |r| {
+        local::ingest_source(&store, path, &drops.source(path)?, now, &config, |r| {
             *by_outcome.entry(r.decision.outcome.as_str()).or_default() += 1;
         })?;
     }
     let text: Vec<String> = by_outcome.iter().map(|(k, v)| format!("{k} {v}")).collect();
     writeln!(out, "  {} files again: {}\n", all_files.len(), text.join(", "))?;
 
-    let bad = sample_files(&samples.join("bad"))?;
+    let bad = drops.files("bad");
     if !bad.is_empty() {
         writeln!(out, "== Malformed files (quarantined, nothing posted) ==")?;
         for path in &bad {
@@ -390,8 +384,11 @@ pub fn profiles_check(
     write!(out, "{}", profile.summary())?;
     let meta = local::file_meta(sample)?;
     writeln!(out, "sample {}:", meta.name)?;
-    let stream = match open_with_profile(sample, &meta, &profile) {
-        Ok(s) => s,
+    let plan = &profile.plan;
+    let controlled = plan.trailer.is_some() || plan.csv.as_ref().is_some_and(|c| !c.total_row.is_empty());
+    let source = Source::Profile(Box::new(profile));
+    let stream = match local::open_payments(sample, &meta, &source) {
+        Ok((_, s)) => s,
         Err(e) => {
             eprintln!("remit: {e}");
             return Ok(ExitCode::FAILURE);
@@ -417,8 +414,6 @@ pub fn profiles_check(
         }
     }
     let sums: Vec<String> = totals.iter().map(|(c, t)| format!("{t} {c}")).collect();
-    let plan = &profile.plan;
-    let controlled = plan.trailer.is_some() || plan.csv.as_ref().is_some_and(|c| !c.total_row.is_empty());
     let agree = if controlled { ", control totals agree" } else { "" };
     writeln!(out, "OK: {n} records read, total {}{agree}", sums.join(", "))?;
     Ok(ExitCode::SUCCESS)
@@ -434,16 +429,14 @@ fn peak_rss_kb() -> Option<u64> {
 /// `remit bench`: parse only, no store; throughput and peak memory. With a profile, the files
 /// are read with it.
 pub fn bench(files: &[PathBuf], profile: Option<&Path>, out: &mut impl Write) -> Result<ExitCode> {
-    let profile = profile.map(Profile::load).transpose()?;
+    let source = source_for(profile)?;
     for path in files {
         let meta = local::file_meta(path)?;
         let start = Instant::now();
-        let (format, stream): (String, PaymentStream<'static>) = match &profile {
-            Some(p) => (format!("profile {}", p.name()), open_with_profile(path, &meta, p)?),
-            None => {
-                let (f, s) = local::open_payments(path, &meta, None)?;
-                (format!("{f:?}"), s)
-            }
+        let (format, stream) = local::open_payments(path, &meta, &source)?;
+        let format = match (&source, format) {
+            (Source::Profile(p), _) => format!("profile {}", p.name()),
+            (_, f) => format!("{f:?}"),
         };
         let mut n = 0u64;
         for p in stream {

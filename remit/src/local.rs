@@ -1,14 +1,15 @@
 //! The local runner: files on disk, the SQLite store, the domain pipeline.
 
 use std::fs::File;
-use std::io::BufReader;
-use std::path::Path;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use remit_domain::pipeline::{ingest_file, FileMeta, FileReport, IngestConfig, PaymentResult};
 use remit_domain::ports::{AccountDirectory, Store};
 use remit_domain::FileId;
+use remit_formats::profile::{Profile, Route, Routing};
 use remit_formats::{Format, ParseError, PaymentStream, SourceContext};
 
 /// Read buffer for every reader: large enough that syscalls do not dominate.
@@ -22,26 +23,114 @@ pub fn file_meta(path: &Path) -> Result<FileMeta> {
     Ok(FileMeta { id, name: path.display().to_string(), size })
 }
 
-/// Opens a payment stream over a file, detecting its format (or using `format`).
+/// How a file's payments are read: detected from content, a native format, or a bank profile.
+pub enum Source {
+    Detect,
+    Native(Format),
+    Profile(Box<Profile>),
+}
+
+impl Source {
+    /// The source `routing` picks for a file landing at `key` (an S3 object key, or a path
+    /// relative to a drop folder), looking at the file's first 8 KB as the Lambda will.
+    pub fn routed(routing: &Routing, key: &str, path: &Path) -> Result<Self> {
+        let mut head = Vec::with_capacity(8192);
+        File::open(path)
+            .and_then(|f| f.take(8192).read_to_end(&mut head))
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        Ok(match routing.route(key, &head) {
+            Route::Profile(p) => Source::Profile(Box::new(Profile::load(&p)?)),
+            Route::Native(f) => Source::Native(f),
+            Route::Unknown => Source::Detect,
+        })
+    }
+}
+
+/// A local folder standing for the landing bucket: a file's key is its path under the folder,
+/// and the routing rules (when given) pick its reader from that key and its first bytes.
+pub struct DropFolder {
+    root: PathBuf,
+    routing: Option<Routing>,
+}
+
+impl DropFolder {
+    /// A drop folder at `root`, routed by `routing` (content detection alone without).
+    pub fn new(root: &Path, routing: Option<Routing>) -> Self {
+        Self { root: root.to_path_buf(), routing }
+    }
+
+    /// The files under `sub` and its subfolders (a subfolder is an S3 prefix), sorted by path;
+    /// notes and scripts (`.md`, `.py`, dot files) are not drops.
+    pub fn files(&self, sub: &str) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        let mut dirs = vec![self.root.join(sub)];
+        while let Some(d) = dirs.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else { continue };
+            for path in rd.filter_map(|e| e.ok().map(|e| e.path())) {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                if name.starts_with('.') || name.ends_with(".md") || name.ends_with(".py") {
+                    continue;
+                }
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.is_file() {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    /// How `path` (a file under the folder) is read.
+    pub fn source(&self, path: &Path) -> Result<Source> {
+        match (&self.routing, path.strip_prefix(&self.root)) {
+            (Some(r), Ok(key)) => Source::routed(r, &object_key(key), path),
+            _ => Ok(Source::Detect),
+        }
+    }
+}
+
+/// A local path as the S3 object key it stands for: `/`-separated, without a leading `./`.
+pub fn object_key(path: &Path) -> String {
+    let key = path.to_string_lossy().replace('\\', "/");
+    key.strip_prefix("./").unwrap_or(&key).to_string()
+}
+
+/// Opens a payment stream over a file, read as `source` says; the native format it is read as
+/// (none for a profile).
 pub fn open_payments(
     path: &Path,
     meta: &FileMeta,
-    format: Option<Format>,
-) -> Result<(Format, PaymentStream<'static>), ParseError> {
+    source: &Source,
+) -> Result<(Option<Format>, PaymentStream<'static>), ParseError> {
     let name = meta.name.clone();
     let f = File::open(path).map_err(|e| ParseError::io(&name, e))?;
     let reader = BufReader::with_capacity(BUFFER, f);
     let ctx = SourceContext { file_id: meta.id, file_name: name.into() };
-    match format {
-        Some(fmt) => Ok((fmt, remit_formats::open_as(fmt, ctx, reader))),
-        None => remit_formats::open(ctx, reader),
+    match source {
+        Source::Detect => remit_formats::open(ctx, reader).map(|(f, s)| (Some(f), s)),
+        Source::Native(fmt) => Ok((Some(*fmt), remit_formats::open_as(*fmt, ctx, reader))),
+        Source::Profile(p) => Ok((None, p.open(ctx, reader))),
     }
 }
 
-/// Ingests one file from disk through the whole pipeline.
+/// Ingests one file from disk through the whole pipeline, its format detected from content.
 pub fn ingest_path<S: Store + ?Sized>(
     store: &S,
     path: &Path,
+    now: DateTime<Utc>,
+    config: &IngestConfig,
+    on_result: impl FnMut(&PaymentResult),
+) -> Result<FileReport> {
+    ingest_source(store, path, &Source::Detect, now, config, on_result)
+}
+
+/// Ingests one file from disk through the whole pipeline, read as `source` says.
+pub fn ingest_source<S: Store + ?Sized>(
+    store: &S,
+    path: &Path,
+    source: &Source,
     now: DateTime<Utc>,
     config: &IngestConfig,
     on_result: impl FnMut(&PaymentResult),
@@ -50,7 +139,7 @@ pub fn ingest_path<S: Store + ?Sized>(
     let report = ingest_file(
         store,
         &meta,
-        || open_payments(path, &meta, None).map(|(_, s)| s),
+        || open_payments(path, &meta, source).map(|(_, s)| s),
         now,
         config,
         on_result,

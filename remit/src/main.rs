@@ -44,6 +44,10 @@ enum Command {
         /// One decision object per payment per line.
         #[arg(long)]
         json: bool,
+        /// Routing rules (`profiles/routing.toml`) that pick each file's reader from its key,
+        /// the path as given (run from the drop folder for S3-style keys), and its first bytes.
+        #[arg(long)]
+        routing: Option<PathBuf>,
     },
     /// Research queues.
     Queue {
@@ -128,7 +132,9 @@ fn main() -> ExitCode {
         Command::Accounts { command: AccountsCommand::Import { file } } => {
             commands::import_accounts(&cli.data_dir, &file, &mut out)
         }
-        Command::Ingest { files, json } => commands::ingest(&cli.data_dir, &files, json, &mut out),
+        Command::Ingest { files, json, routing } => {
+            commands::ingest(&cli.data_dir, &files, json, routing.as_deref(), &mut out)
+        }
         Command::Queue { command: QueueCommand::List { market, json, limit } } => {
             commands::queue_list(&cli.data_dir, market, json, limit, &mut out)
         }

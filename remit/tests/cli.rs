@@ -146,11 +146,11 @@ fn queue_list_shows_items_by_market() {
 
 /// Each shipped profile with its sample: the pairs `remit profiles check` must accept.
 const SHIPPED: [(&str, &str, usize); 5] = [
-    ("ca-billpay-remittance.toml", "ca-billpay-remittance-20260316.txt", 8),
-    ("ca-eft80.toml", "ca-eft80-20260316.dat", 5),
-    ("in-ecollect-mis-a.toml", "in-ecollect-mis-a-20261121.csv", 6),
-    ("in-ecollect-mis-b.toml", "in-ecollect-mis-b-20261121.txt", 5),
-    ("in-push-alert.toml", "in-push-alert-20261121.json", 4),
+    ("ca-billpay-remittance.toml", "ca/billpay/ca-billpay-remittance-20260316.txt", 8),
+    ("ca-eft80.toml", "ca/eft80/ca-eft80-20260316.dat", 5),
+    ("in-ecollect-mis-a.toml", "in/mis/in-ecollect-mis-a-20261121.csv", 6),
+    ("in-ecollect-mis-b.toml", "in/mis/in-ecollect-mis-b-20261121.txt", 5),
+    ("in-push-alert.toml", "in/alerts/in-push-alert-20261121.json", 4),
 ];
 
 #[test]
@@ -163,7 +163,7 @@ fn profiles_check_accepts_every_shipped_profile_with_its_sample() {
                 "profiles",
                 "check",
                 &path(&format!("profiles/{profile}")),
-                &path(&format!("samples/profiles/{sample}")),
+                &path(&format!("samples/{sample}")),
                 "--records",
                 "3",
             ],
@@ -186,7 +186,7 @@ fn profiles_check_refuses_a_profile_whose_positions_are_off_by_one() {
     std::fs::write(&profile, text).unwrap();
     let o = remit(
         dir.path(),
-        &["profiles", "check", profile.to_str().unwrap(), &path("samples/profiles/ca-eft80-20260316.dat")],
+        &["profiles", "check", profile.to_str().unwrap(), &path("samples/ca/eft80/ca-eft80-20260316.dat")],
     );
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
@@ -204,7 +204,7 @@ fn profiles_check_refuses_a_profile_whose_positions_are_off_by_one() {
     std::fs::write(&broken, "[profile]\nname = \"x\"\n").unwrap();
     let o = remit(
         dir.path(),
-        &["profiles", "check", broken.to_str().unwrap(), &path("samples/profiles/ca-eft80-20260316.dat")],
+        &["profiles", "check", broken.to_str().unwrap(), &path("samples/ca/eft80/ca-eft80-20260316.dat")],
     );
     assert!(!o.status.success());
     assert!(
@@ -223,7 +223,7 @@ fn parse_with_a_profile_and_generate_for_a_profile() {
             "parse",
             "--profile",
             &path("profiles/in-ecollect-mis-a.toml"),
-            &path("samples/profiles/in-ecollect-mis-a-20261121.csv"),
+            &path("samples/in/mis/in-ecollect-mis-a-20261121.csv"),
         ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -242,4 +242,26 @@ fn parse_with_a_profile_and_generate_for_a_profile() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("5000 payments"));
+}
+
+/// A bill-payment file has no native reader: content detection refuses it, while routing
+/// (`profiles/routing.toml`, here by content since the key is a local path) reads it with the
+/// bank's profile and posts it.
+#[test]
+fn ingest_with_routing_reads_a_file_with_its_bank_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(remit(dir.path(), &["accounts", "import", &path("samples/accounts.csv")]).status.success());
+    let file = path("samples/ca/billpay/ca-billpay-remittance-20260316.txt");
+    let detected = remit(dir.path(), &["ingest", &file]);
+    assert_eq!(detected.status.code(), Some(2), "quarantined without a profile");
+    assert!(String::from_utf8_lossy(&detected.stdout).contains("quarantined"));
+
+    let other = tempfile::tempdir().unwrap();
+    assert!(remit(other.path(), &["accounts", "import", &path("samples/accounts.csv")]).status.success());
+    let routed =
+        remit(other.path(), &["ingest", "--json", "--routing", &path("profiles/routing.toml"), &file]);
+    assert!(routed.status.success(), "{}", String::from_utf8_lossy(&routed.stderr));
+    let lines = stdout_lines(&routed);
+    assert_eq!(lines.len(), 8);
+    assert_eq!(lines.iter().filter(|d| d["decision"] == "applied").count(), 5);
 }

@@ -75,3 +75,30 @@ fn the_same_utr_in_a_csv_and_in_retried_json_alerts_posts_once() {
     assert_eq!(store.count(Table::Ledger).unwrap(), ledger, "nothing posted twice");
     assert_eq!(store.account(&card).unwrap().unwrap().current_balance, balance);
 }
+
+/// A bank's MIS read by the native reader, then the same day's MIS of an onboarded bank read
+/// with its profile (`profiles/in-ecollect-mis-a.toml`): every UTR already posted is a
+/// duplicate, whichever reader carried it first.
+#[test]
+fn a_utr_read_natively_and_then_through_a_profile_posts_once() {
+    let store = SqliteStore::in_memory().unwrap();
+    local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
+    let (_, first) = ingest(&store, &samples().join("in/india_ecollect_mis_20261121.csv"));
+    let ledger = store.count(Table::Ledger).unwrap();
+
+    let profile =
+        remit_formats::profile::Profile::load(&samples().join("../profiles/in-ecollect-mis-a.toml")).unwrap();
+    let source = local::Source::Profile(Box::new(profile));
+    let path = samples().join("in/mis/in-ecollect-mis-a-20261121.csv");
+    let mut second = Vec::new();
+    local::ingest_source(&store, &path, &source, Utc::now(), &IngestConfig::default(), |r| {
+        second.push((r.bank_ref.clone(), r.decision.outcome))
+    })
+    .unwrap();
+
+    let repeated: Vec<_> = second.iter().filter(|(utr, _)| first.iter().any(|(u, _)| u == utr)).collect();
+    assert!(repeated.len() >= 3, "the samples share UTRs: {second:?}");
+    assert!(repeated.iter().all(|(_, o)| *o == Outcome::Duplicate), "{repeated:?}");
+    let new_applied = second.iter().filter(|(_, o)| *o == Outcome::Applied).count() as u64;
+    assert_eq!(store.count(Table::Ledger).unwrap(), ledger + new_applied);
+}

@@ -26,6 +26,7 @@ pub use self::csv::CsvProfileReader;
 pub use self::fixed::FixedWidthReader;
 pub use self::json::JsonProfileReader;
 pub use self::plan::Plan;
+pub use self::routing::{Route, Routing};
 pub use self::schema::Layout;
 use crate::{PaymentStream, SourceContext};
 

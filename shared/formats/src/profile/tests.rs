@@ -16,16 +16,17 @@ macro_rules! shipped {
     ($profile:literal, $sample:literal) => {
         (
             include_str!(concat!("../../../../profiles/", $profile)),
-            include_bytes!(concat!("../../../../samples/profiles/", $sample)).as_slice(),
+            include_bytes!(concat!("../../../../samples/", $sample)).as_slice(),
         )
     };
 }
 
-const BILLPAY: (&str, &[u8]) = shipped!("ca-billpay-remittance.toml", "ca-billpay-remittance-20260316.txt");
-const EFT80: (&str, &[u8]) = shipped!("ca-eft80.toml", "ca-eft80-20260316.dat");
-const MIS_A: (&str, &[u8]) = shipped!("in-ecollect-mis-a.toml", "in-ecollect-mis-a-20261121.csv");
-const MIS_B: (&str, &[u8]) = shipped!("in-ecollect-mis-b.toml", "in-ecollect-mis-b-20261121.txt");
-const ALERTS: (&str, &[u8]) = shipped!("in-push-alert.toml", "in-push-alert-20261121.json");
+const BILLPAY: (&str, &[u8]) =
+    shipped!("ca-billpay-remittance.toml", "ca/billpay/ca-billpay-remittance-20260316.txt");
+const EFT80: (&str, &[u8]) = shipped!("ca-eft80.toml", "ca/eft80/ca-eft80-20260316.dat");
+const MIS_A: (&str, &[u8]) = shipped!("in-ecollect-mis-a.toml", "in/mis/in-ecollect-mis-a-20261121.csv");
+const MIS_B: (&str, &[u8]) = shipped!("in-ecollect-mis-b.toml", "in/mis/in-ecollect-mis-b-20261121.txt");
+const ALERTS: (&str, &[u8]) = shipped!("in-push-alert.toml", "in/alerts/in-push-alert-20261121.json");
 
 fn profile(text: &str) -> Profile {
     Profile::from_toml("test.toml", text).unwrap_or_else(|e| panic!("{e}"))

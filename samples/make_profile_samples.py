@@ -2,6 +2,9 @@
 """Writes the sample files of the shipped bank profiles (profiles/*.toml). Run from this folder."""
 
 import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))  # samples/
 
 
 def fw(fields, length):
@@ -33,7 +36,7 @@ for acct, cents, date, trace, name, chan in bills:
     lines.append(fw([(1, 1, "5", "l"), (2, 20, acct, "l"), (21, 32, cents, "0"), (33, 40, date, "l"),
                      (41, 55, trace, "l"), (56, 90, name, "l"), (91, 93, chan, "l")], 120))
 lines.append(fw([(1, 1, "9", "l"), (2, 9, len(bills), "0"), (10, 23, sum(b[1] for b in bills), "0")], 120))
-with open("ca-billpay-remittance-20260316.txt", "wb") as f:
+with open(os.path.join(HERE, "ca/billpay/ca-billpay-remittance-20260316.txt"), "wb") as f:
     f.write(("\r\n".join(lines) + "\r\n").encode("cp1252"))
 
 # Canadian 80-byte EFT: EBCDIC cp037, no line breaks.
@@ -51,7 +54,7 @@ for d, cents, date, inst, tr, acct, ref, trace, name in eft:
                     (22, 26, tr, "l"), (27, 38, acct, "l"), (39, 53, ref, "l"), (54, 63, trace, "l"),
                     (64, 80, name, "l")], 80))
 recs.append(fw([(1, 1, "T", "l"), (2, 7, len(eft), "0"), (8, 21, sum(e[1] for e in eft), "0")], 80))
-with open("ca-eft80-20260316.dat", "wb") as f:
+with open(os.path.join(HERE, "ca/eft80/ca-eft80-20260316.dat"), "wb") as f:
     f.write("".join(recs).encode("cp037"))
 
 # India MIS variant A: BOM, CRLF, lakh amounts, DD/MM/YYYY, Total row.
@@ -65,7 +68,7 @@ a = [
     '6,632599887766,AMEX0100012345,Priya Venkataraman,50100234567890,HDFC0001234,"1,500.00",22/11/2026,UPI,',
     'Total,,,,,,"16,64,324.28",,,',
 ]
-with open("in-ecollect-mis-a-20261121.csv", "wb") as f:
+with open(os.path.join(HERE, "in/mis/in-ecollect-mis-a-20261121.csv"), "wb") as f:
     f.write(b"\xef\xbb\xbf" + ("\r\n".join(a) + "\r\n").encode("utf-8"))
 
 # India MIS variant B: pipe-separated, title line, western grouping, DD-MM-YYYY, payer code only.
@@ -78,7 +81,7 @@ b = [
     "21-11-2026|UPI|632577001199|00067890|Rajesh Kumar Sharma|ICIC0000456|000401234567|1,000.00|CR|upi/amex",
     "21-11-2026|NEFT|KKBKN26325000105|00011111|Kavita Deshpande|KKBK0000789|1811239999|2,250.00|DR|return of excess",
 ]
-with open("in-ecollect-mis-b-20261121.txt", "w", newline="\n") as f:
+with open(os.path.join(HERE, "in/mis/in-ecollect-mis-b-20261121.txt"), "w", newline="\n") as f:
     f.write("\n".join(b) + "\n")
 
 # India push alerts: the remitter nested in an object.
@@ -98,6 +101,6 @@ alerts = {"GenericCorporateAlertRequest": [
      "Remitter": {"Name": "Priya Venkataraman", "Account": "50100234567890", "IFSC": "HDFC0001234"},
      "Narration": "AMEX CARD PAYMENT"},
 ]}
-with open("in-push-alert-20261121.json", "w") as f:
+with open(os.path.join(HERE, "in/alerts/in-push-alert-20261121.json"), "w") as f:
     json.dump(alerts, f, indent=1, ensure_ascii=False)
     f.write("\n")
