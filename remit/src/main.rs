@@ -65,6 +65,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Matching quality: generate a labelled workload, or score a run of one.
+    Eval(remit::eval::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -110,6 +112,7 @@ fn main() -> ExitCode {
             commands::generate(&format, payments, seed, &path, &mut out)
         }
         Command::Bench { files } => commands::bench(&files, &mut out),
+        Command::Eval(args) => remit::eval::command(args, &mut out),
     };
     match result {
         Ok(code) => code,
