@@ -2,4 +2,5 @@
 //! without a subprocess.
 
 pub mod commands;
+pub mod eval;
 pub mod local;

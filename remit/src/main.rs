@@ -81,6 +81,8 @@ enum Command {
         #[arg(long)]
         profile: Option<PathBuf>,
     },
+    /// Matching quality: generate a labelled workload, or score a run of one.
+    Eval(remit::eval::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -143,6 +145,7 @@ fn main() -> ExitCode {
             commands::generate(&format, payments, seed, &path, &mut out)
         }
         Command::Bench { files, profile } => commands::bench(&files, profile.as_deref(), &mut out),
+        Command::Eval(args) => remit::eval::command(args, &mut out),
     };
     match result {
         Ok(code) => code,

@@ -14,11 +14,13 @@ const ACCOUNTS: [(&str, &str, &str); 5] = [
     ("3472 159010 92813", "RF92AMX4412005", "Ewa Kowalska"),
 ];
 
-const FIRST: [&str; 16] = [
+/// Given names of EU payers, accents and all; shared with other generators of test data.
+pub const FIRST: [&str; 16] = [
     "Sophie", "Luca", "Anne", "Jan", "Ewa", "José", "Zoë", "Björn", "Łukasz", "Chloé", "Jürgen", "Inês",
     "Søren", "Dragan", "Aurélie", "Matteo",
 ];
-const LAST: [&str; 16] = [
+/// Family names of EU payers (particles, apostrophes, non-Latin-1 letters).
+pub const LAST: [&str; 20] = [
     "Müller",
     "Rossi",
     "Dubois",
@@ -35,6 +37,10 @@ const LAST: [&str; 16] = [
     "Jansen",
     "Wiśniewski",
     "Moreau",
+    "Bianchi",
+    "Weber",
+    "O'Brien",
+    "Van den Berg",
 ];
 const COUNTRIES: [(&str, usize); 6] =
     [("DE", 18), ("FR", 23), ("NL", 14), ("AT", 16), ("ES", 20), ("BE", 12)];
@@ -121,7 +127,7 @@ pub fn write(w: &mut impl Write, payments: u64, seed: u64) -> io::Result<()> {
             }
             for (i, cents) in txs.iter().enumerate() {
                 let first = FIRST[rng.below(16) as usize];
-                let last = LAST[rng.below(16) as usize];
+                let last = LAST[rng.below(16) as usize]; // the first 16: keeps generated files as they were
                 let debtor_iban = iban(&mut rng);
                 write!(
                     out,
