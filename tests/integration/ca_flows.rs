@@ -152,3 +152,30 @@ fn a_cpa005_credit_reversal_undoes_the_credit_and_not_twice() {
     assert_eq!(store.count(Table::Reversals).unwrap(), 1);
     assert_eq!(balance(&store, CARD_1396) - before, Decimal::new(7550, 2));
 }
+
+/// French accents from a Windows-1252 bill-payment file (read with its bank profile) reach the
+/// research queue intact: what the Quebec analyst reads is the payer's own name.
+#[test]
+fn accents_from_a_windows_1252_bill_payment_file_reach_the_queue() {
+    let store = SqliteStore::in_memory().unwrap();
+    local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
+    let profile =
+        remit_formats::profile::Profile::load(&samples().join("../profiles/ca-billpay-remittance.toml"))
+            .unwrap();
+    let path = samples().join("ca/billpay/ca-billpay-remittance-20260316.txt");
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.contains(&0xEE), "î as one Windows-1252 byte");
+    local::ingest_source(
+        &store,
+        &path,
+        &local::Source::Profile(Box::new(profile)),
+        Utc::now(),
+        &IngestConfig::default(),
+        |_| {},
+    )
+    .unwrap();
+    let names: Vec<String> =
+        store.open_items(Market::CA, 100).unwrap().into_iter().filter_map(|i| i.payer_name).collect();
+    assert!(names.iter().any(|n| n == "Benoît Gagné"), "{names:?}");
+    assert!(names.iter().all(|n| !n.contains('\u{FFFD}')), "{names:?}");
+}
