@@ -15,3 +15,21 @@ pub fn read_to_end(format: Option<Format>, data: &[u8]) {
         }
     }
 }
+
+/// The shipped bank profiles, in the order a fuzz input's first byte picks them.
+pub const PROFILES: [&str; 5] = [
+    include_str!("../../profiles/ca-billpay-remittance.toml"),
+    include_str!("../../profiles/ca-eft80.toml"),
+    include_str!("../../profiles/in-ecollect-mis-a.toml"),
+    include_str!("../../profiles/in-ecollect-mis-b.toml"),
+    include_str!("../../profiles/in-push-alert.toml"),
+];
+
+/// Reads `data[1..]` with the shipped profile `data[0]` picks (fixed-width, CSV and JSON).
+pub fn read_with_profile(data: &[u8]) {
+    let Some((&pick, file)) = data.split_first() else { return };
+    let text = PROFILES[usize::from(pick) % PROFILES.len()];
+    let profile = remit_formats::profile::Profile::from_toml("fuzz.toml", text).expect("shipped profiles parse");
+    let ctx = SourceContext { file_id: remit_domain::FileId::of_bytes(file), file_name: "fuzz".into() };
+    profile.open(ctx, file).for_each(drop);
+}

@@ -58,3 +58,25 @@ fn mt940_corpus() {
 fn detect_corpus() {
     replay("detect", None);
 }
+
+/// The profile target's seeds: the first byte picks a shipped profile (as `fuzz/src/lib.rs`).
+#[test]
+fn profile_corpus() {
+    let profiles =
+        ["ca-billpay-remittance", "ca-eft80", "in-ecollect-mis-a", "in-ecollect-mis-b", "in-push-alert"].map(
+            |name| {
+                let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../profiles/{name}.toml"));
+                remit_formats::profile::Profile::load(&path).unwrap()
+            },
+        );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/profile");
+    let mut n = 0;
+    for entry in fs::read_dir(&dir).unwrap() {
+        let data = fs::read(entry.unwrap().path()).unwrap();
+        let Some((&pick, file)) = data.split_first() else { continue };
+        let ctx = SourceContext { file_id: FileId::of_bytes(file), file_name: "seed".into() };
+        profiles[usize::from(pick) % profiles.len()].open(ctx, file).for_each(drop);
+        n += 1;
+    }
+    assert!(n >= 5, "{} holds the five sample seeds", dir.display());
+}
