@@ -25,8 +25,6 @@ use crate::ports::{
     AccountDirectory, Alias, AliasMemory, PaymentHistory, SimilarPayment, StoreError, MAX_INDEX_RESULTS,
 };
 
-const NONE: u32 = u32::MAX;
-
 #[derive(Clone, Copy)]
 struct Span {
     off: u32,
@@ -51,16 +49,27 @@ struct Row {
     status: AccountStatus,
 }
 
-/// Open addressing over `u32` row numbers; keys live in the rows. Linear probing; several rows
+/// Open addressing over `u32` row numbers, each slot tagged with 32 bits of its key's hash so
+/// that a probe rarely has to read a row; keys live in the rows. Linear probing; several rows
 /// may share a key (virtual accounts, control accounts): a lookup collects every one.
 struct Table {
-    slots: Vec<u32>,
+    slots: Vec<u64>,
     len: usize,
+}
+
+const EMPTY: u64 = u64::MAX;
+
+fn slot(hash: u64, row: u32) -> u64 {
+    (hash & 0xFFFF_FFFF_0000_0000) | u64::from(row)
 }
 
 impl Table {
     fn new() -> Self {
-        Self { slots: vec![NONE; 16], len: 0 }
+        Self { slots: vec![EMPTY; 16], len: 0 }
+    }
+
+    fn with_slots(n: usize) -> Self {
+        Self { slots: vec![EMPTY; n], len: 0 }
     }
 
     fn mask(&self) -> usize {
@@ -69,9 +78,9 @@ impl Table {
 
     fn insert(&mut self, hash: u64, row: u32, rehash: impl Fn(u32) -> u64) {
         if (self.len + 1) * 10 > self.slots.len() * 7 {
-            let grown = vec![NONE; self.slots.len() * 2];
+            let grown = vec![EMPTY; self.slots.len() * 2];
             let old = std::mem::replace(&mut self.slots, grown);
-            for r in old.into_iter().filter(|&r| r != NONE) {
+            for r in old.into_iter().filter(|&r| r != EMPTY).map(|r| r as u32) {
                 self.place(rehash(r), r);
             }
         }
@@ -82,30 +91,31 @@ impl Table {
     fn place(&mut self, hash: u64, row: u32) {
         let mask = self.mask();
         let mut i = (hash as usize) & mask;
-        while self.slots[i] != NONE {
+        while self.slots[i] != EMPTY {
             i = (i + 1) & mask;
         }
-        self.slots[i] = row;
+        self.slots[i] = slot(hash, row);
     }
 
     /// Rows under `hash` for which `is_key` holds.
     fn find(&self, hash: u64, mut is_key: impl FnMut(u32) -> bool, out: &mut Vec<u32>) {
         let mask = self.mask();
+        let tag = hash & 0xFFFF_FFFF_0000_0000;
         let mut i = (hash as usize) & mask;
         loop {
-            let r = self.slots[i];
-            if r == NONE {
+            let s = self.slots[i];
+            if s == EMPTY {
                 return;
             }
-            if is_key(r) {
-                out.push(r);
+            if s & 0xFFFF_FFFF_0000_0000 == tag && is_key(s as u32) {
+                out.push(s as u32);
             }
             i = (i + 1) & mask;
         }
     }
 
     fn bytes(&self) -> usize {
-        self.slots.capacity() * 4
+        self.slots.capacity() * 8
     }
 }
 
@@ -155,6 +165,16 @@ fn market_slot(m: Market) -> usize {
     }
 }
 
+/// The 15 digits of an account number key.
+fn digits15(mut n: u64) -> String {
+    let mut b = [b'0'; 15];
+    for i in (0..15).rev() {
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    b.iter().map(|&c| char::from(c)).collect()
+}
+
 fn hundredths(d: Decimal) -> Result<i64, StoreError> {
     (d * Decimal::ONE_HUNDRED)
         .to_i64()
@@ -184,7 +204,7 @@ impl AccountIndex {
         let mut s = Self::new();
         s.rows.reserve_exact(n);
         let slots = (n * 10 / 7 + 1).next_power_of_two().max(16);
-        s.by_number.slots = vec![NONE; slots];
+        s.by_number = Table::with_slots(slots);
         s
     }
 
@@ -212,9 +232,21 @@ impl AccountIndex {
     }
 
     fn row_of(&self, number: u64) -> Option<u32> {
-        let mut out = Vec::with_capacity(1);
-        self.by_number.find(hash_u64(number), |r| self.rows[r as usize].number == number, &mut out);
-        out.first().copied()
+        let t = &self.by_number;
+        let mask = t.mask();
+        let hash = hash_u64(number);
+        let tag = hash & 0xFFFF_FFFF_0000_0000;
+        let mut i = (hash as usize) & mask;
+        loop {
+            let s = t.slots[i];
+            if s == EMPTY {
+                return None;
+            }
+            if s & 0xFFFF_FFFF_0000_0000 == tag && self.rows[s as u32 as usize].number == number {
+                return Some(s as u32);
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// Adds an account, or replaces the one with the same number (its index keys must not
@@ -275,7 +307,7 @@ impl AccountIndex {
     fn account_at(&self, r: u32) -> Account {
         let row = &self.rows[r as usize];
         Account {
-            number: AccountNumber::from_digits_unchecked(format!("{:015}", row.number)),
+            number: AccountNumber::from_digits_unchecked(digits15(row.number)),
             market: row.market,
             currency: row.currency,
             holder_name: self.names[row.name as usize].to_string(),
@@ -286,7 +318,7 @@ impl AccountIndex {
             virtual_account: self.text(row.va).map(str::to_string),
             creditor_reference: self.text(row.rf).map(CreditorReference::from_stored_unchecked),
             control_account: (row.control != 0)
-                .then(|| AccountNumber::from_digits_unchecked(format!("{:015}", row.control))),
+                .then(|| AccountNumber::from_digits_unchecked(digits15(row.control))),
         }
     }
 

@@ -37,7 +37,7 @@ use crate::account::{Account, AccountStatus};
 use crate::decision::{Decision, Outcome, Reason, ReasonCode};
 use crate::identifiers::{luhn_valid, AccountNumber, CreditorReference};
 use crate::names::{similarity, NormalName};
-use crate::payer::{duplicate_fingerprint, identities, PayerIdentity};
+use crate::payer::{duplicate_fingerprint_of, identities_with, PayerIdentity};
 use crate::payment::{Direction, Market, Payment, PerMarket};
 use crate::ports::{MatchSource, StoreError};
 
@@ -186,7 +186,7 @@ pub fn decide<D: MatchSource + ?Sized>(
     numbers(payment, directory, &mut found, &mut reasons)?;
     indexes(payment, directory, &mut found, &mut reasons)?;
     last_digits(payment, directory, payer.as_ref(), &mut found)?;
-    let ids = identities(payment);
+    let ids = identities_with(payment, payer.as_ref());
     aliases(&ids, directory, &mut found)?;
 
     let mut candidates = found.0;
@@ -213,7 +213,7 @@ pub fn decide<D: MatchSource + ?Sized>(
     if !rivals.is_empty() {
         let list: Vec<String> = std::iter::once(best)
             .chain(rivals.iter().copied())
-            .map(|c| format!("{} (weight {:+.1})", c.account.number.masked(), c.weight))
+            .map(|c| format!("{} (weight {})", c.account.number.masked(), Weight(c.weight)))
             .collect();
         reasons.push(Reason::new(
             ReasonCode::Ambiguous,
@@ -224,14 +224,15 @@ pub fn decide<D: MatchSource + ?Sized>(
 
     let account = &best.account;
     reasons.extend(blockers(payment, account, policy));
-    reasons.extend(duplicate_suspicion(payment, directory, policy)?);
+    reasons.extend(duplicate_suspicion(payment, &ids, directory, policy)?);
     let threshold = policy.threshold(payment.market);
     if confidence < threshold {
         reasons.push(Reason::new(
             ReasonCode::LowConfidence,
             format!(
-                "confidence {confidence:.3} (weight {:+.1}) below the {} threshold {threshold:.2}",
-                best.weight, payment.market
+                "confidence {confidence:.3} (weight {}) below the {} threshold {threshold:.2}",
+                Weight(best.weight),
+                payment.market
             ),
         ));
     }
@@ -241,6 +242,27 @@ pub fn decide<D: MatchSource + ?Sized>(
         return Ok(research(Some(account.number.clone()), confidence, reasons));
     }
     Ok(Decision { outcome: Outcome::Applied, account: Some(account.number.clone()), confidence, reasons })
+}
+
+/// A weight written "+1.5" (integer formatting: float formatting is slow on the hot path).
+struct Weight(f64);
+
+impl std::fmt::Display for Weight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tenths = (self.0 * 10.0).round() as i64;
+        let sign = if tenths < 0 { '-' } else { '+' };
+        write!(f, "{sign}{}.{}", tenths.abs() / 10, tenths.abs() % 10)
+    }
+}
+
+/// A similarity in [0, 1] written "0.97".
+struct Hundredths(f64);
+
+impl std::fmt::Display for Hundredths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let h = (self.0 * 100.0).round() as i64;
+        write!(f, "{}.{:02}", h / 100, h % 100)
+    }
 }
 
 fn odds(weight: f64) -> f64 {
@@ -358,33 +380,51 @@ fn to_number(d: &[u8; 15]) -> Option<AccountNumber> {
     if d[0] != 3 || !matches!(d[1], 4 | 7) || !luhn_valid(d) {
         return None;
     }
-    let s: String = d.iter().map(|&x| char::from(b'0' + x)).collect();
-    s.parse().ok()
+    Some(AccountNumber::from_digits_unchecked(d.iter().map(|&x| char::from(b'0' + x)).collect()))
 }
 
 /// The valid account numbers one edit away from `d`: one digit changed (for each position
-/// exactly one digit makes Luhn hold) or two adjacent digits swapped.
+/// exactly one digit makes Luhn hold) or two adjacent digits swapped. Luhn is worked out once
+/// and adjusted per edit (this runs for every mistyped number).
 fn one_edit_neighbours(d: &[u8; 15]) -> Vec<AccountNumber> {
+    // Position i counts double when (14 - i) is odd (the check digit is position 14).
+    let contrib = |i: usize, x: u8| -> u32 {
+        let x = u32::from(x);
+        if (14 - i) % 2 == 1 {
+            let y = x * 2;
+            if y > 9 {
+                y - 9
+            } else {
+                y
+            }
+        } else {
+            x
+        }
+    };
+    let sum: u32 = (0..15).map(|i| contrib(i, d[i])).sum();
+    let shape_ok = |v: &[u8; 15]| v[0] == 3 && matches!(v[1], 4 | 7);
     let mut out = Vec::with_capacity(32);
     for i in 0..15 {
-        let orig = d[i];
-        let mut v = *d;
-        for x in 0..10 {
-            if x == orig {
-                continue;
-            }
+        let rest = sum - contrib(i, d[i]);
+        if let Some(x) = (0..10u8).find(|&x| x != d[i] && (rest + contrib(i, x)).is_multiple_of(10)) {
+            let mut v = *d;
             v[i] = x;
-            if let Some(n) = to_number(&v) {
-                out.push(n);
-                break;
+            if shape_ok(&v) {
+                out.push(digits_to_number(&v));
             }
         }
     }
     for i in 0..14 {
-        if d[i] != d[i + 1] {
+        if d[i] == d[i + 1] {
+            continue;
+        }
+        let swapped =
+            sum - contrib(i, d[i]) - contrib(i + 1, d[i + 1]) + contrib(i, d[i + 1]) + contrib(i + 1, d[i]);
+        if swapped.is_multiple_of(10) {
             let mut v = *d;
             v.swap(i, i + 1);
-            if let Some(n) = to_number(&v) {
+            if shape_ok(&v) {
+                let n = digits_to_number(&v);
                 if !out.contains(&n) {
                     out.push(n);
                 }
@@ -392,6 +432,36 @@ fn one_edit_neighbours(d: &[u8; 15]) -> Vec<AccountNumber> {
         }
     }
     out
+}
+
+fn digits_to_number(v: &[u8; 15]) -> AccountNumber {
+    AccountNumber::from_digits_unchecked(v.iter().map(|&x| char::from(b'0' + x)).collect())
+}
+
+/// First letters of a name's words, folded to ASCII lower case: a cheap filter before the full
+/// comparison (names that agree at 0.85 or more share their words' first letters).
+fn initials(name: &str) -> u32 {
+    let mut set = 0u32;
+    let mut at_start = true;
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            if at_start {
+                let folded = if c.is_ascii() {
+                    c
+                } else {
+                    deunicode::deunicode_char(c).and_then(|s| s.chars().next()).unwrap_or(c)
+                };
+                let l = folded.to_ascii_lowercase();
+                if l.is_ascii_lowercase() {
+                    set |= 1 << (l as u32 - 'a' as u32);
+                }
+            }
+            at_start = false;
+        } else {
+            at_start = true;
+        }
+    }
+    set
 }
 
 /// Masked form of a digit string that is not a valid number (a typo): last four only.
@@ -420,7 +490,11 @@ fn numbers<D: MatchSource + ?Sized>(
                         weight,
                         Reason::new(
                             ReasonCode::AccountReference,
-                            format!("account {} written in the {field} [{weight:+.1}]", number.masked()),
+                            format!(
+                                "account {} written in the {field} [{}]",
+                                number.masked(),
+                                Weight(weight)
+                            ),
                         ),
                     ),
                     None => reasons.push(Reason::new(
@@ -445,9 +519,9 @@ fn numbers<D: MatchSource + ?Sized>(
                     let account = near.into_iter().next().expect("one");
                     let text = format!(
                         "{written} in the {field} fails the check digit; one edit away from account {} \
-                         and no other [{:+.1}]",
+                         and no other [{}]",
                         account.number.masked(),
-                        evidence::ONE_EDIT_AWAY
+                        Weight(evidence::ONE_EDIT_AWAY)
                     );
                     out.add(
                         account,
@@ -508,7 +582,7 @@ fn index_candidates(
     for account in found {
         let reason = Reason::new(
             ReasonCode::AccountReference,
-            format!("{label} belongs to account {} [{weight:+.1}]", account.number.masked()),
+            format!("{label} belongs to account {} [{}]", account.number.masked(), Weight(weight)),
         );
         out.add(account, kind, weight, reason);
     }
@@ -577,15 +651,22 @@ fn last_digits<D: MatchSource + ?Sized>(
                 continue;
             }
             seen.push(last5);
+            let payer_initials =
+                payer.words().iter().filter(|w| w.len() > 1).fold(0u32, |acc, w| acc | initials(w));
+            let needed = payer_initials.count_ones().min(2);
             for account in directory.accounts_by_last_digits(payment.market, last5)? {
+                if (initials(&account.holder_name) & payer_initials).count_ones() < needed {
+                    continue;
+                }
                 let s = similarity(payer, &NormalName::new(&account.holder_name));
                 if s < 0.85 {
                     continue;
                 }
                 let text = format!(
-                    "the last five digits of account {} written in the {field}, holder name agrees ({s:.2}) [{:+.1}]",
+                    "the last five digits of account {} written in the {field}, holder name agrees ({}) [{}]",
                     account.number.masked(),
-                    evidence::LAST_DIGITS
+                    Hundredths(s),
+                    Weight(evidence::LAST_DIGITS)
                 );
                 out.add(
                     account,
@@ -619,11 +700,12 @@ fn aliases<D: MatchSource + ?Sized>(
                 (Kind::AliasName, evidence::ALIAS_NAME)
             };
             let text = format!(
-                "learned from resolution {} by {} on {}: {id} pays account {} [{weight:+.1}]",
+                "learned from resolution {} by {} on {}: {id} pays account {} [{}]",
                 alias.resolution,
                 alias.learned_by,
                 alias.learned_at.format("%Y-%m-%d"),
-                account.number.masked()
+                account.number.masked(),
+                Weight(weight)
             );
             out.add(account, kind, weight, Reason::new(ReasonCode::LearnedAlias, text));
         }
@@ -650,8 +732,10 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>) {
         let known_payer = c.has(Kind::AliasAccount) || c.has(Kind::AliasName);
         let w = if known_payer && w < 0.0 { 0.0 } else { w };
         let text = format!(
-            "payer name {how} the holder's name on {} (similarity {s:.2}) [{w:+.1}]",
-            c.account.number.masked()
+            "payer name {how} the holder's name on {} (similarity {}) [{}]",
+            c.account.number.masked(),
+            Hundredths(s),
+            Weight(w)
         );
         c.reasons.push(Reason::new(ReasonCode::NameEvidence, text));
         c.weight += w;
@@ -671,7 +755,7 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>) {
     if let Some((w, what)) = amount_w {
         c.reasons.push(Reason::new(
             ReasonCode::AmountEvidence,
-            format!("amount {} equals the {what} of {} [{w:+.1}]", payment.amount, a.number.masked()),
+            format!("amount {} equals the {what} of {} [{}]", payment.amount, a.number.masked(), Weight(w)),
         ));
         c.weight += w;
     }
@@ -732,20 +816,20 @@ fn blockers(payment: &Payment, account: &Account, policy: &MatchPolicy) -> Vec<R
 /// The same payer, amount and currency within the window under another payment key.
 fn duplicate_suspicion<D: MatchSource + ?Sized>(
     payment: &Payment,
+    ids: &[PayerIdentity],
     directory: &D,
     policy: &MatchPolicy,
 ) -> Result<Option<Reason>, StoreError> {
-    let Some(fingerprint) = duplicate_fingerprint(payment) else { return Ok(None) };
+    let Some(fingerprint) = duplicate_fingerprint_of(payment, ids) else { return Ok(None) };
     let window = Duration::days(policy.duplicate_window_days);
     let (from, to) = (payment.value_date - window, payment.value_date + window);
-    let key = payment.key();
-    let others: Vec<_> = directory
-        .similar_payments(&fingerprint, from, to)?
-        .into_iter()
-        .filter(|p| p.payment_key != key)
-        .collect();
+    let mut others = directory.similar_payments(&fingerprint, from, to)?;
+    if !others.is_empty() {
+        let key = payment.key();
+        others.retain(|p| p.payment_key != key);
+    }
     let Some(first) = others.first() else { return Ok(None) };
-    let who = identities(payment).into_iter().next().map(|i| i.to_string()).unwrap_or_default();
+    let who = ids.first().map(|i| i.to_string()).unwrap_or_default();
     let reference = if first.bank_ref == payment.bank_ref {
         "the same bank reference (another file)".to_string()
     } else {

@@ -25,28 +25,29 @@ pub struct NormalName {
 impl NormalName {
     /// Folds accents, lower-cases, drops honorifics and anything from "S/O", "D/O"... on.
     pub fn new(raw: &str) -> Self {
-        let mut folded = deunicode(raw).to_ascii_lowercase();
-        for k in KINSHIP {
-            if let Some(at) = find_clause(&folded, k) {
-                folded.truncate(at);
+        let mut folded =
+            if raw.is_ascii() { raw.to_ascii_lowercase() } else { deunicode(raw).to_ascii_lowercase() };
+        if folded.contains('/') || folded.contains(" of ") {
+            for k in KINSHIP {
+                if let Some(at) = find_clause(&folded, k) {
+                    folded.truncate(at);
+                }
             }
         }
-        let words = folded
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '\''))
-            .map(|w| w.replace(['.', '\''], ""))
-            .filter(|w| !w.is_empty() && !HONORIFICS.contains(&w.as_str()))
-            .collect::<Vec<_>>();
-        // "J.P." became "jp": two initials.
-        let words = words
-            .into_iter()
-            .flat_map(|w| {
-                if w.len() == 2 && raw_was_dotted(raw, &w) {
-                    w.chars().map(String::from).collect::<Vec<_>>()
-                } else {
-                    vec![w]
-                }
-            })
-            .collect();
+        let dotted = folded.contains('.');
+        let mut words = Vec::with_capacity(4);
+        for w in folded.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '\'')) {
+            let w = if dotted || w.contains('\'') { w.replace(['.', '\''], "") } else { w.to_string() };
+            if w.is_empty() || HONORIFICS.contains(&w.as_str()) {
+                continue;
+            }
+            // "J.P." became "jp": two initials.
+            if dotted && w.len() == 2 && raw_was_dotted(&folded, &w) {
+                words.extend(w.chars().map(String::from));
+            } else {
+                words.push(w);
+            }
+        }
         Self { words }
     }
 
@@ -83,10 +84,10 @@ fn find_clause(text: &str, clause: &str) -> Option<usize> {
 }
 
 /// True when `word` (two letters) was written with dots ("J.P."): initials, not a name.
-fn raw_was_dotted(raw: &str, word: &str) -> bool {
+fn raw_was_dotted(folded: &str, word: &str) -> bool {
     let b = word.as_bytes();
     let pattern = format!("{}.{}", b[0] as char, b[1] as char);
-    deunicode(raw).to_ascii_lowercase().replace(' ', "").contains(&pattern)
+    folded.replace(' ', "").contains(&pattern)
 }
 
 /// How well two names agree, in [0, 1]: 1 the same person's name written differently,
@@ -145,7 +146,7 @@ fn word_score(a: &str, b: &str) -> f64 {
     }
     // German umlauts written out: "Mueller" for "Müller" (folded to "muller").
     let fold = |w: &str| w.replace("ae", "a").replace("oe", "o").replace("ue", "u");
-    if (a.contains('e') || b.contains('e')) && fold(a) == fold(b) {
+    if a.len() != b.len() && a.as_bytes()[0] == b.as_bytes()[0] && fold(a) == fold(b) {
         return 0.95;
     }
     let jw = strsim::jaro_winkler(a, b);

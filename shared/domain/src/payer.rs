@@ -65,13 +65,18 @@ fn compact(s: &str) -> String {
 
 /// The payer identities of a payment, most specific first: the account, then the name.
 pub fn identities(payment: &Payment) -> Vec<PayerIdentity> {
+    let name = payment.payer_name.as_deref().map(NormalName::new);
+    identities_with(payment, name.as_ref())
+}
+
+/// `identities` with the payer's name already normalised (the matcher has it).
+pub fn identities_with(payment: &Payment, name: Option<&NormalName>) -> Vec<PayerIdentity> {
     let market = payment.market.code();
     let mut out = Vec::with_capacity(2);
     if let Some(k) = payment.payer_account.as_ref().and_then(account_key) {
         out.push(PayerIdentity::Account(format!("{market}:{k}")));
     }
-    if let Some(name) = payment.payer_name.as_deref() {
-        let n = NormalName::new(name);
+    if let Some(n) = name {
         if !n.is_empty() {
             out.push(PayerIdentity::Name(format!("{market}:{}", n.key())));
         }
@@ -83,10 +88,15 @@ pub fn identities(payment: &Payment) -> Vec<PayerIdentity> {
 /// market, the most specific payer identity, amount and currency. Credits only; `None` when
 /// the payment names no payer.
 pub fn duplicate_fingerprint(payment: &Payment) -> Option<String> {
+    duplicate_fingerprint_of(payment, &identities(payment))
+}
+
+/// `duplicate_fingerprint` from identities already worked out.
+pub fn duplicate_fingerprint_of(payment: &Payment, identities: &[PayerIdentity]) -> Option<String> {
     if payment.direction != Direction::Credit || payment.reversal {
         return None;
     }
-    let who = identities(payment).into_iter().next()?;
+    let who = identities.first()?;
     Some(format!(
         "{}|{}|{}",
         who.key(),
