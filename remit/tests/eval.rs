@@ -195,6 +195,17 @@ fn end_to_end_run_loses_nothing_and_posts_nothing_twice() {
     assert!(o.redeliveries > 0 && o.redeliveries_recognised == o.redeliveries);
     assert_eq!(r.by_scenario["clean"].must_apply_missed, 0, "clean references apply");
     assert_eq!(r.by_market.len(), 3);
+    // Issue 5's bar for the matcher, on this workload.
+    assert_eq!(o.misapplied, 0, "nothing misapplied");
+    assert_eq!(o.ambiguous_applied, 0, "no ambiguous case applied");
+    assert_eq!(o.blocked_applied, 0, "nothing a blocker holds is applied");
+    assert_eq!(o.must_apply_missed, 0, "every payment whose reference identifies its account is applied");
+    assert!(
+        o.typo_name_agrees_applied * 10 >= o.typo_name_agrees * 8,
+        "at least 80% of one-typo payments whose name agrees: {} of {}",
+        o.typo_name_agrees_applied,
+        o.typo_name_agrees
+    );
 
     let cli = remit(&["eval", "run", out.to_str().unwrap(), "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();

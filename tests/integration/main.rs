@@ -5,6 +5,7 @@ mod ca_flows;
 mod eu_flows;
 mod fixtures;
 mod india_flows;
+mod matcher_flows;
 mod pipeline_flows;
 mod samples_end_to_end;
 mod store_conformance;

@@ -3,15 +3,16 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use remit_domain::money::Currency;
+use remit_domain::payer::duplicate_fingerprint;
 use remit_domain::pipeline::FileSummary;
 use remit_domain::ports::{
-    FileRecord, FileRegistration, FileStatus, ItemStatus, PaymentState, Posting, Receipt, ResearchItem,
-    Reversal, Store, Transition,
+    Alias, FileRecord, FileRegistration, FileStatus, ItemStatus, PaymentState, Posting, Receipt,
+    ResearchItem, Reversal, Store, Transition,
 };
 use remit_domain::{Decision, FileId, Market, Money, Outcome, Reason, ReasonCode};
 use rust_decimal::Decimal;
 
-use crate::fixtures::{account, payment, CARD_A, CARD_B};
+use crate::fixtures::{account, payment, CARD_A, CARD_B, CARD_CLOSED};
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
@@ -35,6 +36,7 @@ fn item(store_key: &remit_domain::PaymentKey, id: &str, market: Market, due_hour
         bank_ref: id.into(),
         amount: Money::from_minor(100, Currency::CAD),
         payer_name: Some("Côté".into()),
+        payer_identities: vec!["name:EU:cote".into()],
         reason_code: ReasonCode::NoReference,
         reasons: vec![Reason::new(ReasonCode::NoReference, "no reference")],
         candidate: Some(CARD_A.parse().unwrap()),
@@ -66,6 +68,61 @@ pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
     enqueue_is_exactly_once_and_ordered(&new_store());
     decisions_exclude_each_other(&new_store());
     reversal_is_exactly_once(&new_store());
+    accounts_by_last_digits_and_control(&new_store());
+    aliases_are_learned_per_identity_and_account(&new_store());
+    similar_payments_by_fingerprint_and_date(&new_store());
+}
+
+fn accounts_by_last_digits_and_control<S: Store>(s: &S) {
+    let a = account(CARD_A, Market::CA, Currency::CAD);
+    let mut b = account(CARD_B, Market::CA, Currency::CAD);
+    b.control_account = Some(CARD_A.parse().unwrap());
+    s.put_account(&a).unwrap();
+    s.put_account(&b).unwrap();
+    assert_eq!(s.accounts_by_last_digits(Market::CA, "10005").unwrap(), vec![a.clone()]);
+    assert!(s.accounts_by_last_digits(Market::EU, "10005").unwrap().is_empty(), "per market");
+    assert!(s.accounts_by_last_digits(Market::CA, "00005").unwrap().is_empty());
+    assert_eq!(s.accounts_by_control_account(&CARD_A.parse().unwrap()).unwrap(), vec![b.clone()]);
+    assert!(s.accounts_by_control_account(&CARD_B.parse().unwrap()).unwrap().is_empty());
+    let both = s.accounts(&[CARD_A.parse().unwrap(), CARD_CLOSED.parse().unwrap(), CARD_B.parse().unwrap()]);
+    assert_eq!(both.unwrap().len(), 2, "batch get leaves missing ones out");
+}
+
+fn aliases_are_learned_per_identity_and_account<S: Store>(s: &S) {
+    let alias = |account: &str, by: &str| Alias {
+        identity: "acct:CA:001-12345-7654321".into(),
+        account: account.parse().unwrap(),
+        learned_at: now(),
+        learned_by: by.into(),
+        resolution: "RQ-CA-1".into(),
+    };
+    assert!(s.aliases_for("acct:CA:001-12345-7654321").unwrap().is_empty());
+    s.learn_alias(&alias(CARD_A, "ann")).unwrap();
+    s.learn_alias(&alias(CARD_A, "bob")).unwrap();
+    let got = s.aliases_for("acct:CA:001-12345-7654321").unwrap();
+    assert_eq!(got, vec![alias(CARD_A, "bob")], "same pair replaced");
+    s.learn_alias(&alias(CARD_B, "ann")).unwrap();
+    assert_eq!(s.aliases_for("acct:CA:001-12345-7654321").unwrap().len(), 2);
+    assert!(s.aliases_for("name:CA:jean tremblay").unwrap().is_empty());
+}
+
+fn similar_payments_by_fingerprint_and_date<S: Store>(s: &S) {
+    let f = FileId::of_bytes(b"dup");
+    let p1 = payment("D1", 4200, CARD_A, f, 1);
+    let mut p2 = payment("D2", 4200, CARD_A, f, 2);
+    p2.value_date = p1.value_date + Duration::days(2);
+    let other_amount = payment("D3", 4300, CARD_A, f, 3);
+    for p in [&p1, &p2, &other_amount] {
+        s.receive_payment(p, now()).unwrap();
+    }
+    let fp = duplicate_fingerprint(&p1).unwrap();
+    let d = p1.value_date;
+    let got = s.similar_payments(&fp, d - Duration::days(3), d + Duration::days(3)).unwrap();
+    let keys: Vec<_> =
+        got.iter().map(|x| (x.payment_key.clone(), x.bank_ref.as_str(), x.value_date)).collect();
+    assert_eq!(keys, vec![(p1.key(), "D1", p1.value_date), (p2.key(), "D2", p2.value_date)]);
+    assert_eq!(s.similar_payments(&fp, d, d).unwrap().len(), 1, "date range honoured");
+    assert!(s.similar_payments("acct:nobody|1|CAD", d, d).unwrap().is_empty());
 }
 
 fn reversal_is_exactly_once<S: Store>(s: &S) {

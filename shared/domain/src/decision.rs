@@ -69,6 +69,18 @@ pub enum ReasonCode {
     AlreadyProcessed,
     /// Evidence for a reversal: the posting it refers to.
     ReversalOfPosting,
+    /// Evidence from the payer's name against the holder's (for or against).
+    NameEvidence,
+    /// Evidence from the amount (equal to the statement balance or the minimum due).
+    AmountEvidence,
+    /// Evidence learned from an earlier resolution (alias memory).
+    LearnedAlias,
+    /// A payment to a corporate control account split across its cards.
+    ControlSplit,
+    /// Above the market's ceiling for automatic application.
+    AmountAboveCeiling,
+    /// The same payer paid the same amount within the window under another reference.
+    DuplicateSuspected,
 }
 
 /// One reason: a code for machines and a sentence for people (card numbers masked).
@@ -85,7 +97,15 @@ impl Reason {
 
     /// True when this reason stops automatic application.
     pub fn blocks(&self) -> bool {
-        !matches!(self.code, ReasonCode::AccountReference | ReasonCode::ReversalOfPosting)
+        !matches!(
+            self.code,
+            ReasonCode::AccountReference
+                | ReasonCode::ReversalOfPosting
+                | ReasonCode::NameEvidence
+                | ReasonCode::AmountEvidence
+                | ReasonCode::LearnedAlias
+                | ReasonCode::ControlSplit
+        )
     }
 }
 

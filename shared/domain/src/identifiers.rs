@@ -65,6 +65,17 @@ impl AccountNumber {
         &self.0
     }
 
+    /// From a store's own numeric key, already validated when it was stored.
+    pub(crate) fn from_digits_unchecked(digits: String) -> Self {
+        debug_assert!(digits.parse::<AccountNumber>().is_ok());
+        Self(digits)
+    }
+
+    /// The number as an integer key (15 digits fit in a u64).
+    pub fn as_u64(&self) -> u64 {
+        self.0.bytes().fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'))
+    }
+
     /// Masked form safe for logs and screens: last four digits only.
     pub fn masked(&self) -> String {
         format!("***********{}", &self.0[11..])
@@ -201,6 +212,11 @@ fn mod97(chars: impl Iterator<Item = char>) -> Option<u32> {
 pub struct CreditorReference(String);
 
 impl CreditorReference {
+    /// From a store's own copy, already validated when it was stored.
+    pub(crate) fn from_stored_unchecked(value: &str) -> Self {
+        Self(value.to_string())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

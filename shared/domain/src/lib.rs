@@ -5,9 +5,12 @@ pub mod account;
 pub mod decision;
 pub mod identifiers;
 pub mod ids;
+pub mod index;
 pub mod masking;
 pub mod matcher;
 pub mod money;
+pub mod names;
+pub mod payer;
 pub mod payment;
 pub mod pipeline;
 pub mod ports;
@@ -18,6 +21,7 @@ pub use decision::{Decision, Outcome, Reason, ReasonCode};
 
 pub use identifiers::{AccountNumber, CreditorReference, Iban, Ifsc, Utr, UtrClass};
 pub use ids::{FileId, PaymentKey};
+pub use index::AccountIndex;
 pub use masking::{mask_card_numbers, RefText};
 pub use money::{Money, MoneyError};
 pub use payment::{

@@ -1,22 +1,72 @@
-//! Matcher v1: finds the card account a payment is for from the references it carries, checks
-//! the account can take it, and decides apply or research, with a confidence and reasons.
+//! The matcher: finds the card accounts a payment may be for from every signal it carries,
+//! weighs the evidence for each, and decides apply or research, with a confidence and reasons.
+//!
+//! ## Candidates
+//!
+//! - account numbers written anywhere (structured fields, free text; spaces, dashes, dots,
+//!   4-6-5 grouping, words around them);
+//! - a Luhn-invalid 15-digit number one edit away (one wrong digit, or two adjacent digits
+//!   swapped) from an active account: a candidate when exactly one such account exists,
+//!   ambiguous (never applied) when two or more do;
+//! - the last five digits ("ending 10005", "XXXX-XXXXXX-10005") with a name that agrees;
+//! - India virtual accounts and EU RF references, through their indexes;
+//! - the payer's identity (account, then name) learned from earlier resolutions (alias memory).
+//!
+//! ## Confidence model
+//!
+//! Each piece of evidence is a likelihood ratio, written as its base-10 logarithm (its weight in
+//! "bans": +2 means the evidence is 100 times likelier if the candidate is the payer's account
+//! than if it is not). Evidence kinds are treated as independent, so a candidate's weight is the
+//! sum of its evidence's weights (one of each kind at most). Candidates then compete: with odds
+//! `o_i = 10^w_i` against a prior of one for "none of them",
+//!
+//! ```text
+//! confidence_i = o_i / (1 + Σ_j o_j)
+//! ```
+//!
+//! A single candidate with weight 2 has confidence 100/101 = 0.990; two candidates with the same
+//! support have at most 0.5 each, below any threshold, and are reported ambiguous. The default
+//! threshold 0.95 is weight 1.28: a clean number alone, or a typo corrected and confirmed by a
+//! name that agrees, clears it; a typo or a name alone does not. The weights are in `evidence`,
+//! and every reason states the weight it contributed.
+
+use chrono::Duration;
+use rust_decimal::Decimal;
 
 use crate::account::{Account, AccountStatus};
 use crate::decision::{Decision, Outcome, Reason, ReasonCode};
-use crate::identifiers::{AccountNumber, CreditorReference};
-use crate::masking::RefText;
+use crate::identifiers::{luhn_valid, AccountNumber, CreditorReference};
+use crate::names::{similarity, NormalName};
+use crate::payer::{duplicate_fingerprint_of, identities_with, PayerIdentity};
 use crate::payment::{Direction, Market, Payment, PerMarket};
-use crate::ports::{AccountDirectory, StoreError};
+use crate::ports::{MatchSource, StoreError};
 
-/// Per-market thresholds: a candidate applies only at or above its market's confidence.
+/// Per-market matching configuration.
 #[derive(Clone, Debug)]
 pub struct MatchPolicy {
+    /// A candidate applies only at or above its market's confidence.
     pub thresholds: PerMarket<f64>,
+    /// Amounts above the market's ceiling always go to research (in the payment's currency).
+    pub amount_ceilings: PerMarket<Decimal>,
+    /// Same payer, amount and currency with value dates this many days apart or less, under
+    /// another payment key: duplicate suspicion, research.
+    pub duplicate_window_days: i64,
+    /// A runner-up whose weight is within this many bans of the best makes it ambiguous.
+    pub ambiguity_margin: f64,
 }
 
 impl Default for MatchPolicy {
     fn default() -> Self {
-        Self { thresholds: PerMarket { ca: 0.9, india: 0.9, eu: 0.9 } }
+        Self {
+            thresholds: PerMarket { ca: 0.95, india: 0.95, eu: 0.95 },
+            amount_ceilings: PerMarket {
+                ca: Decimal::new(50_000, 0),
+                india: Decimal::new(5_000_000, 0),
+                eu: Decimal::new(50_000, 0),
+            },
+            duplicate_window_days: 3,
+            ambiguity_margin: 1.0,
+        }
     }
 }
 
@@ -26,26 +76,94 @@ impl MatchPolicy {
     }
 }
 
-/// How strongly one kind of evidence identifies an account.
-mod evidence {
+/// Evidence weights: base-10 log likelihood ratios (see the module documentation).
+pub mod evidence {
     /// A valid account number in a structured reference field the payer filled for us.
-    pub const NUMBER_STRUCTURED: f64 = 0.99;
+    pub const NUMBER_STRUCTURED: f64 = 2.0;
     /// A valid account number somewhere in free text.
-    pub const NUMBER_FREE_TEXT: f64 = 0.95;
+    pub const NUMBER_FREE_TEXT: f64 = 1.5;
     /// The virtual account the bank credited: issued by us to one payer.
-    pub const VIRTUAL_ACCOUNT: f64 = 0.99;
+    pub const VIRTUAL_ACCOUNT: f64 = 2.0;
     /// A check-digit-valid RF creditor reference we printed on the statement.
-    pub const CREDITOR_REFERENCE: f64 = 0.99;
+    pub const CREDITOR_REFERENCE: f64 = 2.0;
+    /// A Luhn-invalid number one edit from this account and from no other active one.
+    pub const ONE_EDIT_AWAY: f64 = 0.6;
+    /// The last five digits (the name must agree for it to be a candidate at all).
+    pub const LAST_DIGITS: f64 = 0.3;
+    /// This payer account paid this card before (an analyst said so).
+    pub const ALIAS_ACCOUNT: f64 = 1.5;
+    /// A payer of this name paid this card before (namesakes exist: weaker).
+    pub const ALIAS_NAME: f64 = 1.0;
+    /// Payer name against holder name: same name written differently (>= 0.95).
+    pub const NAME_STRONG: f64 = 1.0;
+    /// Initials or a missing middle name (>= 0.85).
+    pub const NAME_GOOD: f64 = 0.7;
+    /// Some agreement (>= 0.7).
+    pub const NAME_WEAK: f64 = 0.2;
+    /// Partly different (>= 0.45): probably someone else.
+    pub const NAME_DOUBTFUL: f64 = -0.3;
+    /// Different names: someone else paying, or the wrong account.
+    pub const NAME_DIFFERENT: f64 = -0.7;
+    /// The amount equals the statement balance, the current balance or the minimum due.
+    pub const AMOUNT_EQUALS_BALANCE: f64 = 0.5;
+    pub const AMOUNT_EQUALS_MINIMUM: f64 = 0.4;
+}
+
+/// What kind of signal pointed at an account; one of each kind counts per account.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Number,
+    OneEdit,
+    LastDigits,
+    VirtualAccount,
+    CreditorReference,
+    AliasAccount,
+    AliasName,
 }
 
 struct Candidate {
     account: Account,
-    confidence: f64,
-    reason: Reason,
+    kinds: Vec<(Kind, f64)>,
+    reasons: Vec<Reason>,
+    weight: f64,
 }
 
-/// Decides what to do with one payment. Reads the directory by key and index only.
-pub fn decide<D: AccountDirectory + ?Sized>(
+impl Candidate {
+    fn add(&mut self, kind: Kind, weight: f64, reason: Reason) {
+        match self.kinds.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, w)) if *w >= weight => return,
+            Some((_, w)) => *w = weight,
+            None => self.kinds.push((kind, weight)),
+        }
+        self.reasons.push(reason);
+    }
+
+    fn has(&self, kind: Kind) -> bool {
+        self.kinds.iter().any(|(k, _)| *k == kind)
+    }
+}
+
+/// Candidates by account, in the order found.
+#[derive(Default)]
+struct Candidates(Vec<Candidate>);
+
+impl Candidates {
+    fn add(&mut self, account: Account, kind: Kind, weight: f64, reason: Reason) {
+        match self.0.iter_mut().find(|c| c.account.number == account.number) {
+            Some(c) => c.add(kind, weight, reason),
+            None => self.0.push(Candidate {
+                account,
+                kinds: vec![(kind, weight)],
+                reasons: vec![reason],
+                weight: 0.0,
+            }),
+        }
+    }
+}
+
+/// Decides what to do with one payment. Reads the directory, alias memory and payment history
+/// by key and index only.
+pub fn decide<D: MatchSource + ?Sized>(
     payment: &Payment,
     directory: &D,
     policy: &MatchPolicy,
@@ -63,57 +181,104 @@ pub fn decide<D: AccountDirectory + ?Sized>(
     }
 
     let mut reasons = Vec::new();
-    let candidates = candidates(payment, directory, &mut reasons)?;
+    let mut found = Candidates::default();
+    let payer = payment.payer_name.as_deref().map(NormalName::new).filter(|n| !n.is_empty());
+    numbers(payment, directory, &mut found, &mut reasons)?;
+    indexes(payment, directory, &mut found, &mut reasons)?;
+    last_digits(payment, directory, payer.as_ref(), &mut found)?;
+    let ids = identities_with(payment, payer.as_ref());
+    aliases(&ids, directory, &mut found)?;
 
-    let mut distinct: Vec<&Candidate> = Vec::new();
-    for c in &candidates {
-        match distinct.iter_mut().find(|d| d.account.number == c.account.number) {
-            Some(d) if d.confidence < c.confidence => *d = c,
-            Some(_) => {}
-            None => distinct.push(c),
-        }
+    let mut candidates = found.0;
+    for c in &mut candidates {
+        score(c, payment, payer.as_ref());
     }
-    for c in &candidates {
-        reasons.push(c.reason.clone());
-    }
+    candidates.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    let total_odds: f64 = candidates.iter().map(|c| odds(c.weight)).sum();
 
-    let best = match distinct.as_slice() {
-        [] => {
-            if !reasons.iter().any(|r| r.code == ReasonCode::UnknownAccount) {
-                reasons.push(Reason::new(
-                    ReasonCode::NoReference,
-                    "no account number, virtual account or RF reference in the payment",
-                ));
-            }
-            return Ok(research(None, 0.0, reasons));
-        }
-        [one] => *one,
-        many => {
-            let list: Vec<String> = many.iter().map(|c| c.account.number.masked()).collect();
+    let Some(best) = candidates.first() else {
+        if !reasons.iter().any(|r| matches!(r.code, ReasonCode::UnknownAccount | ReasonCode::Ambiguous)) {
             reasons.push(Reason::new(
-                ReasonCode::Ambiguous,
-                format!("references point to {} accounts: {}", many.len(), list.join(", ")),
+                ReasonCode::NoReference,
+                "no account number, virtual account, RF reference or known payer in the payment",
             ));
-            return Ok(research(None, 0.0, reasons));
         }
+        return Ok(research(None, 0.0, reasons));
     };
+    let confidence = odds(best.weight) / (1.0 + total_odds);
+    reasons.extend(best.reasons.iter().cloned());
+
+    // A rival is an account the evidence supports about as well, or one the payment names
+    // outright as it names the best: two written account numbers (or VA / RF references of two
+    // accounts) may mean either card or both, whatever the names and amounts say.
+    let named =
+        |c: &Candidate| c.has(Kind::Number) || c.has(Kind::VirtualAccount) || c.has(Kind::CreditorReference);
+    let rivals: Vec<&Candidate> = candidates[1..]
+        .iter()
+        .filter(|c| c.weight >= best.weight - policy.ambiguity_margin || (named(best) && named(c)))
+        .collect();
+    if !rivals.is_empty() {
+        let list: Vec<String> = std::iter::once(best)
+            .chain(rivals.iter().copied())
+            .map(|c| format!("{} (weight {})", c.account.number.masked(), Weight(c.weight)))
+            .collect();
+        reasons.push(Reason::new(
+            ReasonCode::Ambiguous,
+            format!("evidence supports {} accounts about equally: {}", rivals.len() + 1, list.join(", ")),
+        ));
+        return Ok(research(None, round(confidence), reasons));
+    }
 
     let account = &best.account;
-    let confidence = best.confidence;
-    reasons.extend(blockers(payment, account));
+    reasons.extend(blockers(payment, account, policy));
+    reasons.extend(duplicate_suspicion(payment, &ids, directory, policy)?);
     let threshold = policy.threshold(payment.market);
     if confidence < threshold {
         reasons.push(Reason::new(
             ReasonCode::LowConfidence,
-            format!("confidence {confidence:.2} below the {} threshold {threshold:.2}", payment.market),
+            format!(
+                "confidence {confidence:.3} (weight {}) below the {} threshold {threshold:.2}",
+                Weight(best.weight),
+                payment.market
+            ),
         ));
     }
     // An unknown account number beside a known one is conflicting evidence: it blocks too.
-    let blocked = reasons.iter().any(Reason::blocks);
-    if blocked {
+    let confidence = round(confidence);
+    if reasons.iter().any(Reason::blocks) {
         return Ok(research(Some(account.number.clone()), confidence, reasons));
     }
     Ok(Decision { outcome: Outcome::Applied, account: Some(account.number.clone()), confidence, reasons })
+}
+
+/// A weight written "+1.5" (integer formatting: float formatting is slow on the hot path).
+struct Weight(f64);
+
+impl std::fmt::Display for Weight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tenths = (self.0 * 10.0).round() as i64;
+        let sign = if tenths < 0 { '-' } else { '+' };
+        write!(f, "{sign}{}.{}", tenths.abs() / 10, tenths.abs() % 10)
+    }
+}
+
+/// A similarity in [0, 1] written "0.97".
+struct Hundredths(f64);
+
+impl std::fmt::Display for Hundredths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let h = (self.0 * 100.0).round() as i64;
+        write!(f, "{}.{:02}", h / 100, h % 100)
+    }
+}
+
+fn odds(weight: f64) -> f64 {
+    10f64.powf(weight.clamp(-10.0, 10.0))
+}
+
+/// Four decimals are enough to read, and keep JSON short.
+fn round(c: f64) -> f64 {
+    (c * 10_000.0).floor() / 10_000.0
 }
 
 fn research(account: Option<AccountNumber>, confidence: f64, reasons: Vec<Reason>) -> Decision {
@@ -131,73 +296,312 @@ fn status_not_booked(payment: &Payment) -> Option<String> {
         .filter(|s| !s.is_empty() && s != "BOOK" && s != "BOOKED")
 }
 
-/// Every account the payment's references point to, with how strongly.
-fn candidates<D: AccountDirectory + ?Sized>(
-    payment: &Payment,
-    directory: &D,
-    reasons: &mut Vec<Reason>,
-) -> Result<Vec<Candidate>, StoreError> {
-    let mut out = Vec::new();
+/// The texts a payer may have written a number into: (field name, text, structured?).
+fn texts(payment: &Payment) -> impl Iterator<Item = (&str, &str, bool)> {
     let refs = &payment.references;
-
-    let structured: Vec<(&str, &RefText)> = [
+    let structured = [
         ("cross-reference", refs.cross_reference.as_ref()),
         ("end-to-end id", refs.end_to_end_id.as_ref()),
         ("creditor reference", refs.creditor_reference.as_ref()),
     ]
     .into_iter()
-    .filter_map(|(n, t)| t.map(|t| (n, t)))
-    .collect();
-    let free = refs
-        .remittance
-        .iter()
-        .map(|t| ("remittance text", t))
-        .chain(refs.other.iter().map(|(k, v)| (k.as_ref(), v)));
+    .filter_map(|(n, t)| t.map(|t| (n, t.expose(), true)));
+    let free = refs.remittance.iter().map(|t| ("remittance text", t.expose(), false)).chain(
+        refs.other.iter().filter(|(k, _)| k != "status").map(|(k, v)| (k.as_ref(), v.expose(), false)),
+    );
+    structured.chain(free)
+}
 
-    let texts = structured
-        .iter()
-        .map(|&(n, t)| (n, t, evidence::NUMBER_STRUCTURED))
-        .chain(free.map(|(n, t)| (n, t, evidence::NUMBER_FREE_TEXT)));
-    for (field, text, weight) in texts {
-        for number in AccountNumber::find_all(text.expose()) {
-            match directory.account(&number)? {
-                Some(account) => out.push(Candidate {
-                    reason: Reason::new(
-                        ReasonCode::AccountReference,
-                        format!("account {} written in the {field}", number.masked()),
-                    ),
-                    account,
-                    confidence: weight,
-                }),
-                None => reasons.push(Reason::new(
-                    ReasonCode::UnknownAccount,
-                    format!("account number {} in the {field} is not in the directory", number.masked()),
-                )),
+/// A run of digits in a text, with what surrounds it.
+#[derive(Clone, Copy, Debug)]
+struct Group {
+    start: usize,
+    end: usize,
+}
+
+/// Digit groups of a text chained by short separators (`3782 822463 10005`, `3782-822463-10005`,
+/// `3782.822463.10005`, `3782 - 822463 - 10005`): each chain is a list of groups.
+fn chains(text: &str) -> Vec<Vec<Group>> {
+    let b = text.as_bytes();
+    let mut out: Vec<Vec<Group>> = Vec::new();
+    let mut chain: Vec<Group> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let g = Group { start, end: i };
+        let joined = chain.last().is_some_and(|last| {
+            let gap = &b[last.end..start];
+            !gap.is_empty() && gap.len() <= 3 && gap.iter().all(|c| matches!(c, b' ' | b'-' | b'.'))
+        });
+        if !joined && !chain.is_empty() {
+            out.push(std::mem::take(&mut chain));
+        }
+        chain.push(g);
+    }
+    if !chain.is_empty() {
+        out.push(chain);
+    }
+    out
+}
+
+/// 15-digit numbers written in a text, whole groups only (a longer run is not split, except
+/// into whole groups: "378282246310005 371449635398431" is two numbers).
+fn fifteen_digit_numbers(text: &str) -> Vec<[u8; 15]> {
+    let mut out: Vec<[u8; 15]> = Vec::new();
+    for chain in chains(text) {
+        for s in 0..chain.len() {
+            let mut len = 0;
+            for (e, g) in chain.iter().enumerate().skip(s) {
+                len += g.end - g.start;
+                if len > 15 {
+                    break;
+                }
+                if len == 15 {
+                    let mut digits = [0u8; 15];
+                    let mut k = 0;
+                    for g in &chain[s..=e] {
+                        for &c in &text.as_bytes()[g.start..g.end] {
+                            digits[k] = c - b'0';
+                            k += 1;
+                        }
+                    }
+                    if !out.contains(&digits) {
+                        out.push(digits);
+                    }
+                    break;
+                }
             }
         }
     }
+    out
+}
 
-    if let Some(va) = &refs.virtual_account {
+fn to_number(d: &[u8; 15]) -> Option<AccountNumber> {
+    if d[0] != 3 || !matches!(d[1], 4 | 7) || !luhn_valid(d) {
+        return None;
+    }
+    Some(AccountNumber::from_digits_unchecked(d.iter().map(|&x| char::from(b'0' + x)).collect()))
+}
+
+/// The valid account numbers one edit away from `d`: one digit changed (for each position
+/// exactly one digit makes Luhn hold) or two adjacent digits swapped. Luhn is worked out once
+/// and adjusted per edit (this runs for every mistyped number).
+fn one_edit_neighbours(d: &[u8; 15]) -> Vec<AccountNumber> {
+    // Position i counts double when (14 - i) is odd (the check digit is position 14).
+    let contrib = |i: usize, x: u8| -> u32 {
+        let x = u32::from(x);
+        if (14 - i) % 2 == 1 {
+            let y = x * 2;
+            if y > 9 {
+                y - 9
+            } else {
+                y
+            }
+        } else {
+            x
+        }
+    };
+    let sum: u32 = (0..15).map(|i| contrib(i, d[i])).sum();
+    let shape_ok = |v: &[u8; 15]| v[0] == 3 && matches!(v[1], 4 | 7);
+    let mut out = Vec::with_capacity(32);
+    for i in 0..15 {
+        let rest = sum - contrib(i, d[i]);
+        if let Some(x) = (0..10u8).find(|&x| x != d[i] && (rest + contrib(i, x)).is_multiple_of(10)) {
+            let mut v = *d;
+            v[i] = x;
+            if shape_ok(&v) {
+                out.push(digits_to_number(&v));
+            }
+        }
+    }
+    for i in 0..14 {
+        if d[i] == d[i + 1] {
+            continue;
+        }
+        let swapped =
+            sum - contrib(i, d[i]) - contrib(i + 1, d[i + 1]) + contrib(i, d[i + 1]) + contrib(i + 1, d[i]);
+        if swapped.is_multiple_of(10) {
+            let mut v = *d;
+            v.swap(i, i + 1);
+            if shape_ok(&v) {
+                let n = digits_to_number(&v);
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn digits_to_number(v: &[u8; 15]) -> AccountNumber {
+    AccountNumber::from_digits_unchecked(v.iter().map(|&x| char::from(b'0' + x)).collect())
+}
+
+/// First letters of a name's words, folded to ASCII lower case: a cheap filter before the full
+/// comparison (names that agree at 0.85 or more share their words' first letters).
+fn initials(name: &str) -> u32 {
+    let mut set = 0u32;
+    let mut at_start = true;
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            if at_start {
+                let folded = if c.is_ascii() {
+                    c
+                } else {
+                    deunicode::deunicode_char(c).and_then(|s| s.chars().next()).unwrap_or(c)
+                };
+                let l = folded.to_ascii_lowercase();
+                if l.is_ascii_lowercase() {
+                    set |= 1 << (l as u32 - 'a' as u32);
+                }
+            }
+            at_start = false;
+        } else {
+            at_start = true;
+        }
+    }
+    set
+}
+
+/// Masked form of a digit string that is not a valid number (a typo): last four only.
+fn mask_digits(d: &[u8; 15]) -> String {
+    let tail: String = d[11..].iter().map(|&x| char::from(b'0' + x)).collect();
+    format!("***********{tail}")
+}
+
+/// Full account numbers and one-edit typos in every text.
+fn numbers<D: MatchSource + ?Sized>(
+    payment: &Payment,
+    directory: &D,
+    out: &mut Candidates,
+    reasons: &mut Vec<Reason>,
+) -> Result<(), StoreError> {
+    let mut seen: Vec<[u8; 15]> = Vec::new();
+    for (field, text, structured) in texts(payment) {
+        for digits in fifteen_digit_numbers(text) {
+            if let Some(number) = to_number(&digits) {
+                let weight =
+                    if structured { evidence::NUMBER_STRUCTURED } else { evidence::NUMBER_FREE_TEXT };
+                match directory.account(&number)? {
+                    Some(account) => out.add(
+                        account,
+                        Kind::Number,
+                        weight,
+                        Reason::new(
+                            ReasonCode::AccountReference,
+                            format!(
+                                "account {} written in the {field} [{}]",
+                                number.masked(),
+                                Weight(weight)
+                            ),
+                        ),
+                    ),
+                    None => reasons.push(Reason::new(
+                        ReasonCode::UnknownAccount,
+                        format!("account number {} in the {field} is not in the directory", number.masked()),
+                    )),
+                }
+                continue;
+            }
+            if seen.contains(&digits) || !(digits[0] == 3 || matches!(digits[1], 4 | 7)) {
+                continue;
+            }
+            seen.push(digits);
+            let near = directory.accounts(&one_edit_neighbours(&digits))?;
+            let active: Vec<Account> =
+                near.iter().filter(|a| a.status == AccountStatus::Active).cloned().collect();
+            let near = if active.is_empty() { near } else { active };
+            let written = mask_digits(&digits);
+            match near.len() {
+                0 => {}
+                1 => {
+                    let account = near.into_iter().next().expect("one");
+                    let text = format!(
+                        "{written} in the {field} fails the check digit; one edit away from account {} \
+                         and no other [{}]",
+                        account.number.masked(),
+                        Weight(evidence::ONE_EDIT_AWAY)
+                    );
+                    out.add(
+                        account,
+                        Kind::OneEdit,
+                        evidence::ONE_EDIT_AWAY,
+                        Reason::new(ReasonCode::AccountReference, text),
+                    );
+                }
+                n => {
+                    let list: Vec<String> = near.iter().map(|a| a.number.masked()).collect();
+                    reasons.push(Reason::new(
+                        ReasonCode::Ambiguous,
+                        format!(
+                            "{written} in the {field} fails the check digit and is one edit away from {n} \
+                             accounts: {}",
+                            list.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Virtual account and RF reference index lookups.
+fn indexes<D: MatchSource + ?Sized>(
+    payment: &Payment,
+    directory: &D,
+    out: &mut Candidates,
+    reasons: &mut Vec<Reason>,
+) -> Result<(), StoreError> {
+    if let Some(va) = &payment.references.virtual_account {
         let va = va.expose().trim();
         let found = directory.accounts_by_virtual_account(va)?;
         let label = format!("virtual account {va}");
-        index_candidates(found, &label, evidence::VIRTUAL_ACCOUNT, &mut out, reasons);
+        index_candidates(found, &label, Kind::VirtualAccount, evidence::VIRTUAL_ACCOUNT, out, reasons);
     }
-    for rf in creditor_references(payment) {
-        let found = directory.accounts_by_creditor_reference(&rf)?;
-        let label = format!("RF reference {rf}");
-        index_candidates(found, &label, evidence::CREDITOR_REFERENCE, &mut out, reasons);
+    // Of the readings of one written reference, those on an account count; the others are
+    // chance check-digit matches, unless no reading is on any account.
+    for readings in creditor_references(payment) {
+        let mut unknown = None;
+        let mut any = false;
+        for rf in readings {
+            let found = directory.accounts_by_creditor_reference(&rf)?;
+            let label = format!("RF reference {rf}");
+            if found.is_empty() {
+                unknown.get_or_insert(label);
+                continue;
+            }
+            any = true;
+            index_candidates(
+                found,
+                &label,
+                Kind::CreditorReference,
+                evidence::CREDITOR_REFERENCE,
+                out,
+                reasons,
+            );
+        }
+        if let (false, Some(label)) = (any, unknown) {
+            index_candidates(Vec::new(), &label, Kind::CreditorReference, 0.0, out, reasons);
+        }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Turns the accounts an index lookup found for a reference (`label`) into candidates, or into
-/// an unknown-account reason when it found none.
 fn index_candidates(
     found: Vec<Account>,
     label: &str,
-    confidence: f64,
-    out: &mut Vec<Candidate>,
+    kind: Kind,
+    weight: f64,
+    out: &mut Candidates,
     reasons: &mut Vec<Reason>,
 ) {
     if found.is_empty() {
@@ -206,36 +610,216 @@ fn index_candidates(
     for account in found {
         let reason = Reason::new(
             ReasonCode::AccountReference,
-            format!("{label} belongs to account {}", account.number.masked()),
+            format!("{label} belongs to account {} [{}]", account.number.masked(), Weight(weight)),
         );
-        out.push(Candidate { reason, account, confidence });
+        out.add(account, kind, weight, reason);
     }
 }
 
-/// Valid RF references: the structured one, and any `RF..` token in free text.
-fn creditor_references(payment: &Payment) -> Vec<CreditorReference> {
-    let mut out: Vec<CreditorReference> = Vec::new();
+/// Valid RF references, each written reference with its valid readings: the structured one,
+/// and any in free text, written whole (`RF18539007547034`) or in the printed groups of four
+/// (`RF18 5390 0754 7034`, which may read validly at more than one length).
+fn creditor_references(payment: &Payment) -> Vec<Vec<CreditorReference>> {
     let refs = &payment.references;
-    let structured = refs.creditor_reference.iter().map(|t| t.expose().to_string());
-    let tokens = refs.remittance.iter().flat_map(|t| {
-        t.expose()
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|w| w.len() > 4 && w[..2].eq_ignore_ascii_case("RF"))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    });
-    for text in structured.chain(tokens) {
-        if let Ok(rf) = text.parse::<CreditorReference>() {
-            if !out.contains(&rf) {
-                out.push(rf);
-            }
+    let structured = refs.creditor_reference.iter().map(|t| vec![t.expose().to_string()]);
+    let written = refs.remittance.iter().flat_map(|t| rf_written(t.expose()));
+    let mut seen: Vec<CreditorReference> = Vec::new();
+    let mut out = Vec::new();
+    for readings in structured.chain(written) {
+        let valid: Vec<CreditorReference> = readings
+            .iter()
+            .filter_map(|t| t.parse::<CreditorReference>().ok())
+            .filter(|rf| !seen.contains(rf))
+            .collect();
+        seen.extend(valid.iter().cloned());
+        if !valid.is_empty() {
+            out.push(valid);
         }
     }
     out
 }
 
+/// Every way an RF reference may be written from each `RF` + two digits word of a text: the
+/// word joined with the words after it (one separator apart), up to the 25 characters an RF
+/// reference can have; one list of readings per starting word.
+fn rf_written(text: &str) -> Vec<Vec<String>> {
+    let words: Vec<&str> = text.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let b = w.as_bytes();
+        if b.len() < 4 || !b[..2].eq_ignore_ascii_case(b"RF") || !b[2..4].iter().all(u8::is_ascii_digit) {
+            continue;
+        }
+        let mut readings = Vec::new();
+        let mut joined = String::new();
+        for next in &words[i..] {
+            if next.is_empty() || joined.len() + next.len() > 25 {
+                break;
+            }
+            joined.push_str(next);
+            if joined.len() > 4 {
+                readings.push(joined.clone());
+            }
+        }
+        out.push(readings);
+    }
+    out
+}
+
+/// Five-digit groups standing alone after a mask or words saying they are the card's last
+/// digits: "ending 10005", "XXXX XXXXXX 10005", "****10005", "last 5: 10005".
+fn last_five_written(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for chain in chains(text) {
+        let [g] = chain.as_slice() else { continue };
+        if g.end - g.start != 5 {
+            continue;
+        }
+        if text.as_bytes().get(g.end).is_some_and(u8::is_ascii_alphanumeric) {
+            continue;
+        }
+        let from = text[..g.start].char_indices().rev().nth(19).map_or(0, |(i, _)| i);
+        let before = text[from..g.start].to_ascii_lowercase();
+        let masked = before.contains("xxxx")
+            || before.contains("****")
+            || before.contains("xx-")
+            || before.ends_with('x');
+        let worded = before.contains("ending") || before.contains("ends") || before.contains("last");
+        if masked || worded {
+            out.push(&text[g.start..g.end]);
+        }
+    }
+    out
+}
+
+/// Partial numbers: the last five digits, kept only for accounts whose holder name agrees.
+fn last_digits<D: MatchSource + ?Sized>(
+    payment: &Payment,
+    directory: &D,
+    payer: Option<&NormalName>,
+    out: &mut Candidates,
+) -> Result<(), StoreError> {
+    let Some(payer) = payer else { return Ok(()) };
+    let mut seen: Vec<&str> = Vec::new();
+    for (field, text, _) in texts(payment) {
+        for last5 in last_five_written(text) {
+            if seen.contains(&last5) {
+                continue;
+            }
+            seen.push(last5);
+            let payer_initials =
+                payer.words().iter().filter(|w| w.len() > 1).fold(0u32, |acc, w| acc | initials(w));
+            let needed = payer_initials.count_ones().min(2);
+            for account in directory.accounts_by_last_digits(payment.market, last5)? {
+                if (initials(&account.holder_name) & payer_initials).count_ones() < needed {
+                    continue;
+                }
+                let s = similarity(payer, &NormalName::new(&account.holder_name));
+                if s < 0.85 {
+                    continue;
+                }
+                let text = format!(
+                    "the last five digits of account {} written in the {field}, holder name agrees ({}) [{}]",
+                    account.number.masked(),
+                    Hundredths(s),
+                    Weight(evidence::LAST_DIGITS)
+                );
+                out.add(
+                    account,
+                    Kind::LastDigits,
+                    evidence::LAST_DIGITS,
+                    Reason::new(ReasonCode::AccountReference, text),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Accounts learned for the payer's identities from earlier resolutions.
+fn aliases<D: MatchSource + ?Sized>(
+    ids: &[PayerIdentity],
+    directory: &D,
+    out: &mut Candidates,
+) -> Result<(), StoreError> {
+    for id in ids {
+        let learned = directory.aliases_for(&id.key())?;
+        if learned.is_empty() {
+            continue;
+        }
+        let numbers: Vec<AccountNumber> = learned.iter().map(|a| a.account.clone()).collect();
+        for account in directory.accounts(&numbers)? {
+            let Some(alias) = learned.iter().find(|a| a.account == account.number) else { continue };
+            let (kind, weight) = if id.is_account() {
+                (Kind::AliasAccount, evidence::ALIAS_ACCOUNT)
+            } else {
+                (Kind::AliasName, evidence::ALIAS_NAME)
+            };
+            let text = format!(
+                "learned from resolution {} by {} on {}: {id} pays account {} [{}]",
+                alias.resolution,
+                alias.learned_by,
+                alias.learned_at.format("%Y-%m-%d"),
+                account.number.masked(),
+                Weight(weight)
+            );
+            out.add(account, kind, weight, Reason::new(ReasonCode::LearnedAlias, text));
+        }
+    }
+    Ok(())
+}
+
+/// Adds name and amount evidence to a candidate and sums its weight.
+fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>) {
+    if let Some(payer) = payer {
+        let s = similarity(payer, &NormalName::new(&c.account.holder_name));
+        let (w, how) = if s >= 0.95 {
+            (evidence::NAME_STRONG, "agrees with")
+        } else if s >= 0.85 {
+            (evidence::NAME_GOOD, "agrees (initials or a missing name) with")
+        } else if s >= 0.7 {
+            (evidence::NAME_WEAK, "partly agrees with")
+        } else if s >= 0.45 {
+            (evidence::NAME_DOUBTFUL, "differs in part from")
+        } else {
+            (evidence::NAME_DIFFERENT, "differs from")
+        };
+        // A payer an analyst tied to this account may be someone else paying for the holder.
+        let known_payer = c.has(Kind::AliasAccount) || c.has(Kind::AliasName);
+        let w = if known_payer && w < 0.0 { 0.0 } else { w };
+        let text = format!(
+            "payer name {how} the holder's name on {} (similarity {}) [{}]",
+            c.account.number.masked(),
+            Hundredths(s),
+            Weight(w)
+        );
+        c.reasons.push(Reason::new(ReasonCode::NameEvidence, text));
+        c.weight += w;
+    }
+    let amount = payment.amount.amount();
+    let a = &c.account;
+    let balance = [("statement balance", a.statement_balance), ("current balance", a.current_balance)]
+        .into_iter()
+        .find(|(_, v)| *v > Decimal::ZERO && *v == amount);
+    let amount_w = if let Some((what, _)) = balance {
+        Some((evidence::AMOUNT_EQUALS_BALANCE, what))
+    } else if a.minimum_due > Decimal::ZERO && a.minimum_due == amount {
+        Some((evidence::AMOUNT_EQUALS_MINIMUM, "minimum due"))
+    } else {
+        None
+    };
+    if let Some((w, what)) = amount_w {
+        c.reasons.push(Reason::new(
+            ReasonCode::AmountEvidence,
+            format!("amount {} equals the {what} of {} [{}]", payment.amount, a.number.masked(), Weight(w)),
+        ));
+        c.weight += w;
+    }
+    c.weight += c.kinds.iter().map(|(_, w)| w).sum::<f64>();
+}
+
 /// Reasons that always send a matched payment to research.
-fn blockers(payment: &Payment, account: &Account) -> Vec<Reason> {
+fn blockers(payment: &Payment, account: &Account, policy: &MatchPolicy) -> Vec<Reason> {
     let mut out = Vec::new();
     let n = account.number.masked();
     match account.status {
@@ -263,6 +847,16 @@ fn blockers(payment: &Payment, account: &Account) -> Vec<Reason> {
             format!("account {n} belongs to market {}, payment to {}", account.market, payment.market),
         ));
     }
+    let ceiling = policy.amount_ceilings.get(payment.market);
+    if payment.amount.amount() > ceiling {
+        out.push(Reason::new(
+            ReasonCode::AmountAboveCeiling,
+            format!(
+                "amount {} above the {} ceiling for automatic application ({ceiling})",
+                payment.amount, payment.market
+            ),
+        ));
+    }
     if payment.direction == Direction::Debit {
         out.push(Reason::new(ReasonCode::Debit, "a debit, not a payment to a card account"));
     }
@@ -275,169 +869,39 @@ fn blockers(payment: &Payment, account: &Account) -> Vec<Reason> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use std::collections::HashMap;
-
-    use rust_decimal::Decimal;
-
-    use super::*;
-    use crate::money::{Currency, Money};
-    use crate::payment::References;
-    use crate::RefText;
-
-    #[derive(Default)]
-    struct Directory(HashMap<String, Account>);
-
-    impl AccountDirectory for Directory {
-        fn put_account(&self, _: &Account) -> Result<(), StoreError> {
-            unreachable!()
-        }
-        fn account(&self, n: &AccountNumber) -> Result<Option<Account>, StoreError> {
-            Ok(self.0.get(n.expose()).cloned())
-        }
-        fn accounts_by_virtual_account(&self, va: &str) -> Result<Vec<Account>, StoreError> {
-            Ok(self.0.values().filter(|a| a.virtual_account.as_deref() == Some(va)).cloned().collect())
-        }
-        fn accounts_by_creditor_reference(&self, rf: &CreditorReference) -> Result<Vec<Account>, StoreError> {
-            Ok(self.0.values().filter(|a| a.creditor_reference.as_ref() == Some(rf)).cloned().collect())
-        }
+/// The same payer, amount and currency within the window under another payment key.
+fn duplicate_suspicion<D: MatchSource + ?Sized>(
+    payment: &Payment,
+    ids: &[PayerIdentity],
+    directory: &D,
+    policy: &MatchPolicy,
+) -> Result<Option<Reason>, StoreError> {
+    let Some(fingerprint) = duplicate_fingerprint_of(payment, ids) else { return Ok(None) };
+    let window = Duration::days(policy.duplicate_window_days);
+    let (from, to) = (payment.value_date - window, payment.value_date + window);
+    let mut others = directory.similar_payments(&fingerprint, from, to)?;
+    if !others.is_empty() {
+        let key = payment.key();
+        others.retain(|p| p.payment_key != key);
     }
-
-    fn acct(n: &str, market: Market, cur: Currency, status: AccountStatus) -> Account {
-        Account {
-            number: n.parse().unwrap(),
-            market,
-            currency: cur,
-            holder_name: "X".into(),
-            status,
-            statement_balance: Decimal::ZERO,
-            minimum_due: Decimal::ZERO,
-            current_balance: Decimal::ZERO,
-            virtual_account: None,
-            creditor_reference: None,
-            control_account: None,
-        }
-    }
-
-    fn dir() -> Directory {
-        let mut d = Directory::default();
-        for a in [
-            acct("378282246310005", Market::CA, Currency::CAD, AccountStatus::Active),
-            acct("371449635398431", Market::CA, Currency::CAD, AccountStatus::Active),
-            acct("378734493671000", Market::CA, Currency::CAD, AccountStatus::Blocked),
-        ] {
-            d.0.insert(a.number.expose().to_string(), a);
-        }
-        let mut va = acct("343194875749118", Market::IN, Currency::INR, AccountStatus::Active);
-        va.virtual_account = Some("AMEX0100012345".into());
-        d.0.insert(va.number.expose().to_string(), va);
-        let mut rf = acct("346671276842680", Market::EU, Currency::EUR, AccountStatus::Active);
-        rf.creditor_reference = Some("RF06AMX4412001".parse().unwrap());
-        d.0.insert(rf.number.expose().to_string(), rf);
-        d
-    }
-
-    fn pay(market: Market, cur: Currency, refs: References) -> Payment {
-        crate::payment::sample(market, Money::from_minor(1000, cur), refs)
-    }
-
-    fn cross(text: &str) -> References {
-        References { cross_reference: Some(RefText::new(text)), ..References::default() }
-    }
-
-    fn decide_ca(text: &str) -> Decision {
-        decide(&pay(Market::CA, Currency::CAD, cross(text)), &dir(), &MatchPolicy::default()).unwrap()
-    }
-
-    #[test]
-    fn applies_a_formatted_number_in_the_cross_reference() {
-        let d = decide_ca("3782 822463 10005");
-        assert_eq!(d.outcome, Outcome::Applied);
-        assert!(d.confidence >= 0.9);
-        assert!(d.reasons[0].text.contains("***********0005"), "{:?}", d.reasons);
-    }
-
-    #[test]
-    fn free_text_numbers_apply_too() {
-        let refs = References {
-            remittance: vec![RefText::new("card no. 3782-822463-10005 nov")],
-            ..References::default()
-        };
-        let d = decide(&pay(Market::CA, Currency::CAD, refs), &dir(), &MatchPolicy::default()).unwrap();
-        assert_eq!(d.outcome, Outcome::Applied);
-    }
-
-    #[test]
-    fn two_accounts_are_ambiguous() {
-        let d = decide_ca("378282246310005 / 371449635398431");
-        assert_eq!(d.outcome, Outcome::Research);
-        assert!(d.reasons.iter().any(|r| r.code == ReasonCode::Ambiguous));
-        assert!(d.account.is_none());
-    }
-
-    #[test]
-    fn blocked_unknown_and_missing_go_to_research() {
-        assert_eq!(decide_ca("378734493671000").blocker().unwrap().code, ReasonCode::AccountBlocked);
-        assert_eq!(decide_ca("340000000000009").blocker().unwrap().code, ReasonCode::UnknownAccount);
-        assert_eq!(decide_ca("INV 2026-11").blocker().unwrap().code, ReasonCode::NoReference);
-        assert_eq!(
-            decide_ca("378282246310006").blocker().unwrap().code,
-            ReasonCode::NoReference,
-            "Luhn-invalid is no number"
-        );
-    }
-
-    #[test]
-    fn currency_and_direction_block() {
-        let p = pay(Market::CA, Currency::USD, cross("378282246310005"));
-        assert_eq!(
-            decide(&p, &dir(), &MatchPolicy::default()).unwrap().blocker().unwrap().code,
-            ReasonCode::CurrencyMismatch
-        );
-        let mut p = pay(Market::CA, Currency::CAD, cross("378282246310005"));
-        p.direction = Direction::Debit;
-        assert_eq!(
-            decide(&p, &dir(), &MatchPolicy::default()).unwrap().blocker().unwrap().code,
-            ReasonCode::Debit
-        );
-        let mut p = pay(Market::CA, Currency::CAD, cross("378282246310005"));
-        p.warnings.push("batch total disagrees".into());
-        assert_eq!(decide(&p, &dir(), &MatchPolicy::default()).unwrap().outcome, Outcome::Research);
-    }
-
-    #[test]
-    fn virtual_account_and_rf_reference() {
-        let refs =
-            References { virtual_account: Some(RefText::new("AMEX0100012345")), ..References::default() };
-        let d = decide(&pay(Market::IN, Currency::INR, refs), &dir(), &MatchPolicy::default()).unwrap();
-        assert_eq!(d.outcome, Outcome::Applied);
-        let refs = References {
-            creditor_reference: Some(RefText::new("RF06 AMX4 4120 01")),
-            ..References::default()
-        };
-        let d = decide(&pay(Market::EU, Currency::EUR, refs), &dir(), &MatchPolicy::default()).unwrap();
-        assert_eq!(d.outcome, Outcome::Applied, "{:?}", d.reasons);
-        let refs = References {
-            remittance: vec![RefText::new("Payment RF06AMX4412001 thanks")],
-            ..References::default()
-        };
-        let d = decide(&pay(Market::EU, Currency::EUR, refs), &dir(), &MatchPolicy::default()).unwrap();
-        assert_eq!(d.outcome, Outcome::Applied);
-    }
-
-    #[test]
-    fn not_booked_is_rejected() {
-        let mut refs = cross("378282246310005");
-        refs.other.push(("status".into(), RefText::new("PDNG")));
-        let d = decide(&pay(Market::CA, Currency::CAD, refs), &dir(), &MatchPolicy::default()).unwrap();
-        assert_eq!(d.outcome, Outcome::Rejected);
-    }
-
-    #[test]
-    fn a_market_threshold_above_the_evidence_sends_to_research() {
-        let policy = MatchPolicy { thresholds: PerMarket { ca: 0.995, ..MatchPolicy::default().thresholds } };
-        let d = decide(&pay(Market::CA, Currency::CAD, cross("378282246310005")), &dir(), &policy).unwrap();
-        assert_eq!(d.blocker().unwrap().code, ReasonCode::LowConfidence);
-    }
+    let Some(first) = others.first() else { return Ok(None) };
+    let who = ids.first().map(|i| i.to_string()).unwrap_or_default();
+    let reference = if first.bank_ref == payment.bank_ref {
+        "the same bank reference (another file)".to_string()
+    } else {
+        format!("bank reference {}", first.bank_ref)
+    };
+    Ok(Some(Reason::new(
+        ReasonCode::DuplicateSuspected,
+        format!(
+            "{who} paid {} with value date {} under {reference}; {} similar payment(s) within {} days",
+            payment.amount,
+            first.value_date,
+            others.len(),
+            policy.duplicate_window_days
+        ),
+    )))
 }
+
+#[cfg(test)]
+mod tests;

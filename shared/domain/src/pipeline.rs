@@ -10,12 +10,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::decision::{Decision, Outcome, Reason, ReasonCode};
+use crate::identifiers::AccountNumber;
 use crate::ids::{FileId, PaymentKey};
 use crate::matcher::{decide, MatchPolicy};
 use crate::payment::{Direction, Market, Payment};
 use crate::ports::{
-    FileRecord, FileRegistration, FileStatus, ItemStatus, LedgerEntry, PaymentState, Posting, Receipt,
-    ResearchItem, Reversal, Store, StoreError, Transition,
+    Alias, AliasMemory, FileRecord, FileRegistration, FileStatus, ItemStatus, LedgerEntry, PaymentState,
+    Posting, Receipt, ResearchItem, Reversal, Store, StoreError, Transition,
 };
 use crate::sla::SlaPolicy;
 
@@ -455,13 +456,43 @@ fn duplicate(text: &str) -> Decision {
     }
 }
 
+/// Teaches alias memory what an analyst's resolution says: the payer of `item` pays `account`.
+/// Every payer identity of the item (its account, then its name) is learned, so that the next
+/// payment from the same payer carries "learned from resolution ..." evidence for `account`.
+/// Idempotent: teaching the same resolution again replaces the same aliases.
+pub fn teach_alias<S: AliasMemory + ?Sized>(
+    store: &S,
+    item: &ResearchItem,
+    account: &AccountNumber,
+    analyst: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<Alias>, StoreError> {
+    let mut learned = Vec::new();
+    for identity in &item.payer_identities {
+        let alias = Alias {
+            identity: identity.clone(),
+            account: account.clone(),
+            learned_at: at,
+            learned_by: analyst.to_string(),
+            resolution: item.id.clone(),
+        };
+        store.learn_alias(&alias)?;
+        learned.push(alias);
+    }
+    tracing::info!(
+        item = %item.id, account = %account, analyst, identities = learned.len(), "alias learned"
+    );
+    Ok(learned)
+}
+
 /// Research item ids are derived from the payment key, so a retried enqueue is idempotent.
 pub fn research_item_id(market: Market, key: &PaymentKey) -> String {
     let digest = Sha256::digest(key.as_str().as_bytes());
     format!("RQ-{}-{}", market.code(), &hex::encode(digest)[..12])
 }
 
-fn research_item(
+/// The research item a payment would be queued as (what the queue and `teach_alias` see).
+pub fn research_item(
     payment: &Payment,
     key: &PaymentKey,
     decision: &Decision,
@@ -476,6 +507,7 @@ fn research_item(
         bank_ref: payment.bank_ref.clone(),
         amount: payment.amount,
         payer_name: payment.payer_name.clone(),
+        payer_identities: crate::payer::identities(payment).iter().map(|i| i.key()).collect(),
         reason_code: decision.blocker().map(|r| r.code).unwrap_or(ReasonCode::NoReference),
         reasons: decision.reasons.clone(),
         candidate: decision.account.clone(),

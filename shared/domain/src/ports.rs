@@ -2,7 +2,7 @@
 //! one: single-item conditional writes, small transactions, key lookups and range queries on a
 //! declared index. No joins, no scans on hot paths. An adapter must not offer more.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -43,6 +43,65 @@ pub trait AccountDirectory {
     fn accounts_by_virtual_account(&self, va: &str) -> Result<Vec<Account>, StoreError>;
     /// Index lookup by EU RF creditor reference.
     fn accounts_by_creditor_reference(&self, rf: &CreditorReference) -> Result<Vec<Account>, StoreError>;
+    /// Index lookup by market and the last five digits of the account number (a payer who
+    /// wrote only "ending 10005"). At most `MAX_INDEX_RESULTS` accounts.
+    fn accounts_by_last_digits(&self, market: Market, last5: &str) -> Result<Vec<Account>, StoreError>;
+    /// Index lookup: the cards that roll up to a corporate control account.
+    fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError>;
+    /// Key lookups of several accounts at once (DynamoDB BatchGetItem); missing ones are left out.
+    fn accounts(&self, numbers: &[AccountNumber]) -> Result<Vec<Account>, StoreError> {
+        let mut out = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            out.extend(self.account(n)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Index lookups return at most this many items (one DynamoDB query page, kept small).
+pub const MAX_INDEX_RESULTS: usize = 100;
+
+/// What an analyst taught: payments from this payer identity are for this account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Alias {
+    /// A payer identity key (`crate::payer::PayerIdentity::key`): `iban:...`, `acct:...`, `name:...`.
+    pub identity: String,
+    pub account: AccountNumber,
+    pub learned_at: DateTime<Utc>,
+    /// Who resolved the item (analyst id).
+    pub learned_by: String,
+    /// The research item (or other resolution) it was learned from.
+    pub resolution: String,
+}
+
+/// Alias memory: payer identities learned from resolutions. Keyed by identity, then account
+/// (a DynamoDB item per pair), so learning the same pair again replaces it.
+pub trait AliasMemory {
+    /// Puts the alias (identity, account), replacing an earlier one for the same pair.
+    fn learn_alias(&self, alias: &Alias) -> Result<(), StoreError>;
+    /// Query on the identity: every account learned for it, at most `MAX_INDEX_RESULTS`.
+    fn aliases_for(&self, identity: &str) -> Result<Vec<Alias>, StoreError>;
+}
+
+/// A payment from the log as duplicate suspicion sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimilarPayment {
+    pub payment_key: PaymentKey,
+    pub bank_ref: String,
+    pub value_date: NaiveDate,
+}
+
+/// Recent payments by payer, amount and currency (`crate::payer::duplicate_fingerprint`), for
+/// duplicate suspicion. A declared index in every store: (fingerprint, value_date).
+pub trait PaymentHistory {
+    /// Range query: payments received with this fingerprint and a value date in `from..=to`,
+    /// at most `MAX_INDEX_RESULTS`.
+    fn similar_payments(
+        &self,
+        fingerprint: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<SimilarPayment>, StoreError>;
 }
 
 /// Where a file is in its life.
@@ -142,7 +201,8 @@ pub enum Receipt {
 
 /// The payment log: one item per payment key.
 pub trait PaymentLog {
-    /// Conditional put of a payment in state `Received`.
+    /// Conditional put of a payment in state `Received`. Also indexes it by its duplicate
+    /// fingerprint and value date (`PaymentHistory`), when it has one.
     fn receive_payment(&self, payment: &Payment, at: DateTime<Utc>) -> Result<Receipt, StoreError>;
     /// Records a rejection: conditional on the payment still being `Received`.
     fn reject_payment(
@@ -242,6 +302,10 @@ pub struct ResearchItem {
     pub amount: Money,
     #[serde(serialize_with = "crate::masking::serialize_masked_opt")]
     pub payer_name: Option<String>,
+    /// The payer's identity keys (`crate::payer::PayerIdentity::key`), so that resolving the
+    /// item can teach alias memory (`crate::pipeline::teach_alias`).
+    #[serde(skip)]
+    pub payer_identities: Vec<String>,
     /// The reason that stopped automatic application.
     pub reason_code: ReasonCode,
     pub reasons: Vec<Reason>,
@@ -262,7 +326,18 @@ pub trait ResearchQueue {
     fn open_items(&self, market: Market, limit: usize) -> Result<Vec<ResearchItem>, StoreError>;
 }
 
-/// Everything the ingest pipeline needs from a store.
-pub trait Store: AccountDirectory + FileRegistry + PaymentLog + Ledger + ResearchQueue {}
+/// Everything the matcher reads: the directory, alias memory and recent payments.
+pub trait MatchSource: AccountDirectory + AliasMemory + PaymentHistory {}
 
-impl<T: AccountDirectory + FileRegistry + PaymentLog + Ledger + ResearchQueue> Store for T {}
+impl<T: AccountDirectory + AliasMemory + PaymentHistory + ?Sized> MatchSource for T {}
+
+/// Everything the ingest pipeline needs from a store.
+pub trait Store:
+    AccountDirectory + FileRegistry + PaymentLog + Ledger + ResearchQueue + AliasMemory + PaymentHistory
+{
+}
+
+impl<T> Store for T where
+    T: AccountDirectory + FileRegistry + PaymentLog + Ledger + ResearchQueue + AliasMemory + PaymentHistory
+{
+}

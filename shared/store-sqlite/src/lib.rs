@@ -6,13 +6,14 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use remit_domain::money::{currency, Currency};
+use remit_domain::payer::duplicate_fingerprint;
 use remit_domain::pipeline::FileSummary;
 use remit_domain::ports::{
-    AccountDirectory, FileRecord, FileRegistration, FileRegistry, FileStatus, ItemStatus, Ledger,
-    LedgerEntry, PaymentLog, PaymentState, Posting, Receipt, ResearchItem, ResearchQueue, Reversal,
-    StoreError, Transition,
+    AccountDirectory, Alias, AliasMemory, FileRecord, FileRegistration, FileRegistry, FileStatus, ItemStatus,
+    Ledger, LedgerEntry, PaymentHistory, PaymentLog, PaymentState, Posting, Receipt, ResearchItem,
+    ResearchQueue, Reversal, SimilarPayment, StoreError, Transition,
 };
 use remit_domain::{
     Account, AccountNumber, AccountStatus, CreditorReference, Decision, FileId, Market, Money, Payment,
@@ -40,6 +41,18 @@ CREATE TABLE IF NOT EXISTS accounts (
 -- Sparse indexes, as DynamoDB GSIs would be.
 CREATE INDEX IF NOT EXISTS accounts_by_va ON accounts(virtual_account) WHERE virtual_account IS NOT NULL;
 CREATE INDEX IF NOT EXISTS accounts_by_rf ON accounts(creditor_reference) WHERE creditor_reference IS NOT NULL;
+CREATE INDEX IF NOT EXISTS accounts_by_control ON accounts(control_account) WHERE control_account IS NOT NULL;
+-- Market and last five digits (a GSI on a `last5` attribute in DynamoDB).
+CREATE INDEX IF NOT EXISTS accounts_by_last5 ON accounts(market, substr(number, 11));
+-- Alias memory: payer identity -> account, learned from resolutions (partition + sort key).
+CREATE TABLE IF NOT EXISTS aliases (
+    identity TEXT NOT NULL,
+    account TEXT NOT NULL,
+    learned_at TEXT NOT NULL,
+    learned_by TEXT NOT NULL,
+    resolution TEXT NOT NULL,
+    PRIMARY KEY (identity, account)
+);
 CREATE TABLE IF NOT EXISTS files (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -58,7 +71,9 @@ CREATE TABLE IF NOT EXISTS payments (
     received_at TEXT NOT NULL,
     decided_at TEXT,
     decision TEXT,
-    payment TEXT NOT NULL
+    payment TEXT NOT NULL,
+    fingerprint TEXT,
+    value_date TEXT
 );
 CREATE TABLE IF NOT EXISTS ledger (
     payment_key TEXT PRIMARY KEY,
@@ -105,8 +120,11 @@ CREATE TABLE IF NOT EXISTS research_items (
     due_at TEXT NOT NULL,
     status TEXT NOT NULL,
     -- Sparse: only open items are in the queue index.
-    open_market TEXT
+    open_market TEXT,
+    payer_identities TEXT
 );
+-- Duplicate suspicion: payments by payer+amount fingerprint and value date (a sparse GSI).
+CREATE INDEX IF NOT EXISTS payments_by_fingerprint ON payments(fingerprint, value_date) WHERE fingerprint IS NOT NULL;
 CREATE INDEX IF NOT EXISTS research_open_by_due ON research_items(open_market, due_at) WHERE open_market IS NOT NULL;
 "#;
 
@@ -165,6 +183,30 @@ impl SqliteStore {
 
     fn init(conn: Connection) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+        // Columns added after a data directory may have been created (issue 5).
+        for (table, column) in
+            [("payments", "fingerprint"), ("payments", "value_date"), ("research_items", "payer_identities")]
+        {
+            let exists: bool = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+                    params![table, column],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(db)?
+                > 0;
+            let table_exists: bool = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [table],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(db)?
+                > 0;
+            if table_exists && !exists {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT")).map_err(db)?;
+            }
+        }
         conn.execute_batch(SCHEMA).map_err(db)?;
         Ok(Self { conn: Mutex::new(conn) })
     }
@@ -287,6 +329,102 @@ impl AccountDirectory for SqliteStore {
 
     fn accounts_by_creditor_reference(&self, rf: &CreditorReference) -> Result<Vec<Account>, StoreError> {
         self.accounts_where("creditor_reference", rf.as_str())
+    }
+
+    fn accounts_by_last_digits(&self, market: Market, last5: &str) -> Result<Vec<Account>, StoreError> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE market = ?1 AND substr(number, 11) = ?2 LIMIT 100"
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let rows = stmt.query_map(params![market.code(), last5], account_from_row).map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(db)??);
+        }
+        Ok(out)
+    }
+
+    fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
+        self.accounts_where("control_account", control.expose())
+    }
+}
+
+impl AliasMemory for SqliteStore {
+    fn learn_alias(&self, a: &Alias) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT OR REPLACE INTO aliases (identity, account, learned_at, learned_by, resolution)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![a.identity, a.account.expose(), ts(a.learned_at), a.learned_by, a.resolution],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn aliases_for(&self, identity: &str) -> Result<Vec<Alias>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT account, learned_at, learned_by, resolution FROM aliases WHERE identity = ?1
+                 ORDER BY account LIMIT 100",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([identity], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (account, at, by, resolution) = r.map_err(db)?;
+            out.push(Alias {
+                identity: identity.to_string(),
+                account: AccountNumber::from_str(&account)
+                    .map_err(|_| corrupt("alias account", "(masked)"))?,
+                learned_at: parse_ts(&at)?,
+                learned_by: by,
+                resolution,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl PaymentHistory for SqliteStore {
+    fn similar_payments(
+        &self,
+        fingerprint: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<SimilarPayment>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT key, bank_ref, value_date FROM payments
+                 WHERE fingerprint = ?1 AND value_date BETWEEN ?2 AND ?3 ORDER BY value_date, key LIMIT 100",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![fingerprint, from.to_string(), to.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (key, bank_ref, date) = r.map_err(db)?;
+            out.push(SimilarPayment {
+                payment_key: PaymentKey::from_stored(key),
+                bank_ref,
+                value_date: NaiveDate::from_str(&date).map_err(|_| corrupt("value date", &date))?,
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -420,15 +558,17 @@ impl PaymentLog for SqliteStore {
         let conn = self.conn();
         let inserted = conn
             .execute(
-                "INSERT INTO payments (key, file_id, market, bank_ref, state, received_at, payment)
-                 VALUES (?1, ?2, ?3, ?4, 'received', ?5, ?6) ON CONFLICT(key) DO NOTHING",
+                "INSERT INTO payments (key, file_id, market, bank_ref, state, received_at, payment, fingerprint, value_date)
+                 VALUES (?1, ?2, ?3, ?4, 'received', ?5, ?6, ?7, ?8) ON CONFLICT(key) DO NOTHING",
                 params![
                     key.as_str(),
                     p.source.file_id.to_hex(),
                     p.market.code(),
                     p.bank_ref,
                     ts(at),
-                    json(p)?
+                    json(p)?,
+                    duplicate_fingerprint(p),
+                    p.value_date.to_string(),
                 ],
             )
             .map_err(db)?;
@@ -590,7 +730,7 @@ impl Ledger for SqliteStore {
 }
 
 const ITEM_COLUMNS: &str = "id, payment_key, market, file_id, bank_ref, amount, currency, payer_name, \
-     reason_code, reasons, candidate, confidence, created_at, due_at, status";
+     reason_code, reasons, candidate, confidence, created_at, due_at, status, payer_identities";
 
 fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem, StoreError>> {
     let s = |i: usize| r.get::<_, String>(i);
@@ -599,6 +739,7 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem,
     let (payer, code, reasons, candidate) = (o(7)?, s(8)?, s(9)?, o(10)?);
     let confidence: f64 = r.get(11)?;
     let (created, due, status) = (s(12)?, s(13)?, s(14)?);
+    let identities = o(15)?;
     Ok((|| {
         let currency = parse_cur(&cur)?;
         Ok(ResearchItem {
@@ -609,6 +750,10 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem,
             bank_ref,
             amount: Money::new(parse_dec(&amount)?, currency).map_err(|_| corrupt("amount", &amount))?,
             payer_name: payer,
+            payer_identities: match identities {
+                Some(j) => serde_json::from_str(&j).map_err(|_| corrupt("payer identities", &j))?,
+                None => Vec::new(),
+            },
             reason_code: serde_json::from_value::<ReasonCode>(serde_json::Value::String(code.clone()))
                 .map_err(|_| corrupt("reason code", &code))?,
             reasons: serde_json::from_str(&reasons).map_err(|_| corrupt("reasons", &reasons))?,
@@ -645,7 +790,7 @@ impl ResearchQueue for SqliteStore {
             .execute(
                 &format!(
                     "INSERT INTO research_items ({ITEM_COLUMNS}, open_market)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
                      ON CONFLICT DO NOTHING"
                 ),
                 params![
@@ -664,6 +809,7 @@ impl ResearchQueue for SqliteStore {
                     ts(item.created_at),
                     ts(item.due_at),
                     status,
+                    json(&item.payer_identities)?,
                     open_market,
                 ],
             )

@@ -1,0 +1,358 @@
+//! The matcher against a directory of 10 million accounts (issue 5): at least 200,000
+//! payments per second on one core, with the directory's memory measured.
+//!
+//! `cargo bench -p remit-bench --bench matcher` builds `REMIT_BENCH_ACCOUNTS` (default
+//! 10,000,000) synthetic accounts into a `remit_domain::AccountIndex`, reports build time, the
+//! bytes the index accounts for and the process's resident-memory growth (`VmRSS` from
+//! `/proc/self/status`), then matches `REMIT_BENCH_PAYMENTS` (default 1,000,000) payments of a
+//! mixed workload on one thread and prints payments per second, per kind and overall.
+//!
+//! Without `--bench` (under `cargo test --all-targets`) it runs 20,000 accounts and 6,000
+//! payments and checks every kind's outcome: a smoke test.
+
+use std::env;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use remit_domain::identifiers::luhn_check_digit;
+use remit_domain::matcher::{decide, MatchPolicy};
+use remit_domain::money::{Currency, Money};
+use remit_domain::{
+    Account, AccountIndex, AccountStatus, Direction, FileId, KeyBasis, Market, Outcome, Payment, Provenance,
+    RefText, References, SourceFormat,
+};
+use rust_decimal::Decimal;
+
+const FIRST: [&str; 24] = [
+    "Jean",
+    "Marie",
+    "François",
+    "Émilie",
+    "Luc",
+    "Chloé",
+    "Ramesh",
+    "Priya",
+    "Anil",
+    "Lakshmi",
+    "Suresh",
+    "Kavya",
+    "Sophie",
+    "Hans",
+    "Giulia",
+    "Pieter",
+    "Ana",
+    "Jörg",
+    "Élodie",
+    "Marco",
+    "Deepak",
+    "Meera",
+    "Olivier",
+    "Nathalie",
+];
+const LAST: [&str; 24] = [
+    "Tremblay",
+    "Côté",
+    "Gagnon",
+    "Bélanger",
+    "Roy",
+    "Lévesque",
+    "Kumar",
+    "Sharma",
+    "Iyer",
+    "Reddy",
+    "Nair",
+    "Gupta",
+    "Müller",
+    "Schmidt",
+    "Rossi",
+    "De Vries",
+    "García",
+    "Weiß",
+    "Dubois",
+    "Bianchi",
+    "Patel",
+    "Menon",
+    "Lefèvre",
+    "Moreau",
+];
+
+/// The i-th synthetic account number: 37 + 12 scrambled digits + check digit, distinct per i.
+fn number(i: u64) -> String {
+    let body = (i.wrapping_mul(0x2545_F493) % 1_000_000_000_000) as u128;
+    let mut digits = vec![3u8, 7];
+    digits.extend(format!("{body:012}").bytes().map(|b| b - b'0'));
+    let c = luhn_check_digit(&digits);
+    digits.push(c);
+    digits.iter().map(|d| char::from(b'0' + d)).collect()
+}
+
+fn rf(i: u64) -> String {
+    let reference = format!("AMX{i:010}");
+    let rearranged = format!("{reference}RF00");
+    let mut rem = 0u32;
+    for c in rearranged.chars() {
+        let v = c.to_digit(36).unwrap();
+        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+    }
+    format!("RF{:02}{reference}", 98 - rem)
+}
+
+fn market(i: u64) -> Market {
+    Market::ALL[(i % 3) as usize]
+}
+
+fn currency(m: Market) -> Currency {
+    match m {
+        Market::CA => Currency::CAD,
+        Market::IN => Currency::INR,
+        Market::EU => Currency::EUR,
+    }
+}
+
+fn holder(i: u64) -> String {
+    let f = FIRST[(i / 7 % 24) as usize];
+    let l = LAST[(i / 173 % 24) as usize];
+    let l2 = LAST[(i / 4153 % 24) as usize];
+    if i.is_multiple_of(2) && l != l2 {
+        format!("{f} {l}-{l2}")
+    } else {
+        format!("{f} {l}")
+    }
+}
+
+fn account(i: u64) -> Account {
+    let m = market(i);
+    let balance = Decimal::new(((i * 7919) % 500_000) as i64 + 1000, 2);
+    Account {
+        number: number(i).parse().expect("valid by construction"),
+        market: m,
+        currency: currency(m),
+        holder_name: holder(i),
+        status: if i.is_multiple_of(97) { AccountStatus::Closed } else { AccountStatus::Active },
+        statement_balance: balance,
+        minimum_due: Decimal::new(2500, 2),
+        current_balance: balance,
+        virtual_account: (m == Market::IN).then(|| format!("AMEX01{i:010}")),
+        creditor_reference: (m == Market::EU).then(|| rf(i).parse().expect("valid RF")),
+        control_account: None,
+    }
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Clean,
+    Formatted,
+    Typo,
+    Transposed,
+    LastFive,
+    NameOnly,
+    VirtualAccount,
+    Rf,
+}
+
+const KINDS: [(Kind, u32); 8] = [
+    (Kind::Clean, 30),
+    (Kind::Formatted, 15),
+    (Kind::Typo, 10),
+    (Kind::Transposed, 5),
+    (Kind::LastFive, 10),
+    (Kind::NameOnly, 5),
+    (Kind::VirtualAccount, 15),
+    (Kind::Rf, 10),
+];
+
+fn kind_of(j: u64) -> Kind {
+    let mut r = (j * 37 % 100) as u32;
+    for (k, share) in KINDS {
+        if r < share {
+            return k;
+        }
+        r -= share;
+    }
+    Kind::Clean
+}
+
+/// A payment of `kind` for account `i` (of the right market for VA and RF kinds).
+fn payment(kind: Kind, i: u64, j: u64, file: &Arc<str>) -> Payment {
+    let a = account(i);
+    let n = number(i);
+    let mut refs = References::default();
+    let mut name = Some(holder(i));
+    match kind {
+        Kind::Clean => refs.cross_reference = Some(RefText::new(n.clone())),
+        Kind::Formatted => {
+            refs.remittance =
+                vec![RefText::new(format!("Payment card {} {} {} thanks", &n[..4], &n[4..10], &n[10..]))]
+        }
+        Kind::Typo => {
+            let mut b = n.into_bytes();
+            b[8] = b'0' + (b[8] - b'0' + 3) % 10;
+            refs.cross_reference = Some(RefText::new(String::from_utf8(b).unwrap()));
+            // Names as banks send them: upper case, family name first.
+            let h = holder(i);
+            let (f, l) = h.split_once(' ').expect("two words");
+            name = Some(format!("{} {}", l.to_uppercase(), f.to_uppercase()));
+        }
+        Kind::Transposed => {
+            let mut b = n.into_bytes();
+            let k = (3..13).find(|&k| b[k] != b[k + 1]).unwrap_or(3);
+            b.swap(k, k + 1);
+            refs.remittance = vec![RefText::new(String::from_utf8(b).unwrap())];
+        }
+        Kind::LastFive => refs.remittance = vec![RefText::new(format!("AMEX XXXX-XXXXXX-{}", &n[10..]))],
+        Kind::NameOnly => refs.remittance = vec![RefText::new("monthly payment")],
+        Kind::VirtualAccount => refs.virtual_account = a.virtual_account.clone().map(RefText::new),
+        Kind::Rf => refs.creditor_reference = a.creditor_reference.as_ref().map(|r| RefText::new(r.as_str())),
+    }
+    Payment {
+        market: a.market,
+        format: SourceFormat::Camt054,
+        source_bank: "BANK".into(),
+        bank_ref: format!("B{j}"),
+        key_basis: KeyBasis::BankReference,
+        amount: Money::new(Decimal::new(((j * 31) % 90_000) as i64 + 100, 2), a.currency).unwrap(),
+        direction: Direction::Credit,
+        reversal: false,
+        value_date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        booking_date: None,
+        payer_name: name,
+        payer_account: None,
+        references: refs,
+        source: Provenance {
+            file_id: FileId::of_bytes(b"bench"),
+            file: file.clone(),
+            record: j,
+            offset: 0,
+            position: 0,
+        },
+        warnings: Vec::new(),
+    }
+}
+
+/// Which account a payment of this kind is for: VA kinds need India, RF kinds the EU.
+fn account_for(kind: Kind, j: u64, accounts: u64) -> u64 {
+    let mut i = (j.wrapping_mul(2_654_435_761)) % accounts;
+    let want = match kind {
+        Kind::VirtualAccount => Some(Market::IN),
+        Kind::Rf => Some(Market::EU),
+        _ => None,
+    };
+    while want.is_some_and(|m| market(i) != m) || i.is_multiple_of(97) {
+        i = (i + 1) % accounts;
+    }
+    i
+}
+
+fn main() -> ExitCode {
+    let bench = env::args().any(|a| a == "--bench");
+    let env_n = |k: &str, d: u64| env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let (accounts, payments) = if bench {
+        (env_n("REMIT_BENCH_ACCOUNTS", 10_000_000), env_n("REMIT_BENCH_PAYMENTS", 1_000_000))
+    } else {
+        (20_000, 6_000)
+    };
+
+    let rss0 = rss_kib();
+    let t = Instant::now();
+    let mut index = AccountIndex::with_capacity(accounts as usize);
+    for i in 0..accounts {
+        index.insert(&account(i)).expect("insert");
+    }
+    let build = t.elapsed().as_secs_f64();
+    let rss1 = rss_kib();
+    println!(
+        "directory: {accounts} accounts built in {build:.2} s ({:.0} accounts/s); index holds {:.1} MiB \
+         ({:.1} B/account); RSS grew {:.1} MiB",
+        accounts as f64 / build,
+        index.bytes() as f64 / 1048576.0,
+        index.bytes() as f64 / accounts as f64,
+        (rss1.saturating_sub(rss0)) as f64 / 1024.0
+    );
+
+    let file: Arc<str> = "bench".into();
+    let work: Vec<(Kind, u64, Payment)> = (0..payments)
+        .map(|j| {
+            let kind = kind_of(j);
+            let i = account_for(kind, j, accounts);
+            (kind, i, payment(kind, i, j, &file))
+        })
+        .collect();
+    let policy = MatchPolicy::default();
+
+    // Warm-up pass, then the measured pass.
+    let warm = work.len().min(10_000);
+    for (_, _, p) in &work[..warm] {
+        std::hint::black_box(decide(p, &index, &policy).unwrap());
+    }
+    let mut per_kind: Vec<(Kind, u64, u64, f64)> = KINDS.iter().map(|&(k, _)| (k, 0, 0, 0.0)).collect();
+    let mut wrong = 0u64;
+    let t = Instant::now();
+    for (kind, i, p) in &work {
+        let t0 = Instant::now();
+        let d = decide(p, &index, &policy).unwrap();
+        let dt = t0.elapsed().as_secs_f64();
+        let row = per_kind.iter_mut().find(|r| r.0 == *kind).unwrap();
+        row.1 += 1;
+        row.3 += dt;
+        if d.outcome == Outcome::Applied {
+            row.2 += 1;
+            if d.account.as_ref().map(|a| a.expose().to_string()) != Some(number(*i)) {
+                wrong += 1;
+            }
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "matching: {} payments in {secs:.3} s on one thread: {:.0} payments/s (timer overhead included)",
+        work.len(),
+        work.len() as f64 / secs
+    );
+    println!("| kind | payments | applied | payments/s |");
+    println!("|---|---:|---:|---:|");
+    for (k, n, applied, t) in &per_kind {
+        println!("| {k:?} | {n} | {applied} | {:.0} |", *n as f64 / t);
+    }
+    println!("misapplied: {wrong}");
+
+    // Expectations that hold for this generator: every clean, formatted, VA and RF payment and
+    // every typo with an agreeing name applies; name-only never does; nothing is misapplied.
+    let mut failed = Vec::new();
+    if wrong > 0 {
+        failed.push(format!("{wrong} misapplied"));
+    }
+    for (k, n, applied, _) in &per_kind {
+        let expect_all = matches!(k, Kind::Clean | Kind::Formatted | Kind::VirtualAccount | Kind::Rf);
+        if expect_all && applied != n {
+            failed.push(format!("{k:?}: {applied} of {n} applied"));
+        }
+        if *k == Kind::NameOnly && *applied > 0 {
+            failed.push(format!("name-only applied {applied}"));
+        }
+        if matches!(k, Kind::Typo) && (*applied as f64) < 0.8 * *n as f64 {
+            failed.push(format!("{k:?}: only {applied} of {n} applied"));
+        }
+    }
+    if bench && work.len() as f64 / secs < 200_000.0 {
+        println!("below the 200,000 payments/s target");
+    }
+    if failed.is_empty() {
+        println!("matcher {}: all checks passed", if bench { "bench" } else { "smoke" });
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("matcher: {}", failed.join("; "));
+        ExitCode::FAILURE
+    }
+}

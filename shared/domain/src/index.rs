@@ -1,0 +1,492 @@
+//! `AccountIndex`: the card directory in memory, compact enough for tens of millions of
+//! accounts, behind the same ports the matcher reads (`AccountDirectory`, `AliasMemory`,
+//! `PaymentHistory`). For a matcher that must not be the bottleneck (issue 5: 200,000
+//! payments per second per core against 10 million accounts).
+//!
+//! Layout: one fixed-size `Row` per account (number as a `u64`, balances in hundredths as
+//! `i64`, holder name interned, virtual account and RF reference as spans of one shared string
+//! arena); open-addressing tables of `u32` row numbers for the number, virtual account, RF
+//! reference and control account keys (the key itself is read back from the row, never stored
+//! twice); one `Vec<u32>` of rows per (market, last five digits). Alias memory and recent
+//! payments, small, sit behind locks.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::NaiveDate;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+use crate::account::{Account, AccountStatus};
+use crate::identifiers::{AccountNumber, CreditorReference};
+use crate::money::Currency;
+use crate::payment::{Market, Payment};
+use crate::ports::{
+    AccountDirectory, Alias, AliasMemory, PaymentHistory, SimilarPayment, StoreError, MAX_INDEX_RESULTS,
+};
+
+#[derive(Clone, Copy)]
+struct Span {
+    off: u32,
+    len: u32,
+}
+
+impl Span {
+    const EMPTY: Span = Span { off: 0, len: 0 };
+}
+
+struct Row {
+    number: u64,
+    control: u64,
+    statement_balance: i64,
+    minimum_due: i64,
+    current_balance: i64,
+    name: u32,
+    va: Span,
+    rf: Span,
+    currency: Currency,
+    market: Market,
+    status: AccountStatus,
+}
+
+/// Open addressing over `u32` row numbers, each slot tagged with 32 bits of its key's hash so
+/// that a probe rarely has to read a row; keys live in the rows. Linear probing; several rows
+/// may share a key (virtual accounts, control accounts): a lookup collects every one.
+struct Table {
+    slots: Vec<u64>,
+    len: usize,
+}
+
+const EMPTY: u64 = u64::MAX;
+
+fn slot(hash: u64, row: u32) -> u64 {
+    (hash & 0xFFFF_FFFF_0000_0000) | u64::from(row)
+}
+
+impl Table {
+    fn new() -> Self {
+        Self { slots: vec![EMPTY; 16], len: 0 }
+    }
+
+    fn with_slots(n: usize) -> Self {
+        Self { slots: vec![EMPTY; n], len: 0 }
+    }
+
+    fn mask(&self) -> usize {
+        self.slots.len() - 1
+    }
+
+    fn insert(&mut self, hash: u64, row: u32, rehash: impl Fn(u32) -> u64) {
+        if (self.len + 1) * 10 > self.slots.len() * 7 {
+            let grown = vec![EMPTY; self.slots.len() * 2];
+            let old = std::mem::replace(&mut self.slots, grown);
+            for r in old.into_iter().filter(|&r| r != EMPTY).map(|r| r as u32) {
+                self.place(rehash(r), r);
+            }
+        }
+        self.place(hash, row);
+        self.len += 1;
+    }
+
+    fn place(&mut self, hash: u64, row: u32) {
+        let mask = self.mask();
+        let mut i = (hash as usize) & mask;
+        while self.slots[i] != EMPTY {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = slot(hash, row);
+    }
+
+    /// Rows under `hash` for which `is_key` holds.
+    fn find(&self, hash: u64, mut is_key: impl FnMut(u32) -> bool, out: &mut Vec<u32>) {
+        let mask = self.mask();
+        let tag = hash & 0xFFFF_FFFF_0000_0000;
+        let mut i = (hash as usize) & mask;
+        loop {
+            let s = self.slots[i];
+            if s == EMPTY {
+                return;
+            }
+            if s & 0xFFFF_FFFF_0000_0000 == tag && is_key(s as u32) {
+                out.push(s as u32);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.slots.capacity() * 8
+    }
+}
+
+fn hash_u64(x: u64) -> u64 {
+    // Fibonacci hashing, then the high bits folded down so the mask sees them.
+    let h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^ (h >> 29)
+}
+
+/// FNV-1a, then mixed: a fixed hash (the table is rebuilt from rows with it).
+fn hash_str(s: &str) -> u64 {
+    let mut x: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        x ^= u64::from(b);
+        x = x.wrapping_mul(0x100_0000_01b3);
+    }
+    hash_u64(x)
+}
+
+/// The in-memory directory. Build it with `insert`; read it through the ports.
+pub struct AccountIndex {
+    rows: Vec<Row>,
+    by_number: Table,
+    by_va: Table,
+    by_rf: Table,
+    by_control: Table,
+    /// Rows per market and last five digits: `market * 100_000 + last5`.
+    by_last5: Vec<Vec<u32>>,
+    arena: String,
+    names: Vec<Arc<str>>,
+    name_ids: HashMap<Arc<str>, u32>,
+    aliases: RwLock<HashMap<String, Vec<Alias>>>,
+    history: RwLock<HashMap<String, Vec<SimilarPayment>>>,
+}
+
+impl Default for AccountIndex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn market_slot(m: Market) -> usize {
+    match m {
+        Market::CA => 0,
+        Market::IN => 1,
+        Market::EU => 2,
+    }
+}
+
+/// The 15 digits of an account number key.
+fn digits15(mut n: u64) -> String {
+    let mut b = [b'0'; 15];
+    for i in (0..15).rev() {
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    b.iter().map(|&c| char::from(c)).collect()
+}
+
+fn hundredths(d: Decimal) -> Result<i64, StoreError> {
+    (d * Decimal::ONE_HUNDRED)
+        .to_i64()
+        .filter(|v| Decimal::new(*v, 2) == d)
+        .ok_or_else(|| StoreError::Conflict(format!("amount {d} needs more than two decimals")))
+}
+
+impl AccountIndex {
+    pub fn new() -> Self {
+        Self {
+            rows: Vec::new(),
+            by_number: Table::new(),
+            by_va: Table::new(),
+            by_rf: Table::new(),
+            by_control: Table::new(),
+            by_last5: vec![Vec::new(); 300_000],
+            arena: String::new(),
+            names: Vec::new(),
+            name_ids: HashMap::new(),
+            aliases: RwLock::new(HashMap::new()),
+            history: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Room for `n` accounts without regrowing the row vector.
+    pub fn with_capacity(n: usize) -> Self {
+        let mut s = Self::new();
+        s.rows.reserve_exact(n);
+        let slots = (n * 10 / 7 + 1).next_power_of_two().max(16);
+        s.by_number = Table::with_slots(slots);
+        s
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn span(&mut self, s: Option<&str>) -> Span {
+        match s {
+            Some(s) if !s.is_empty() => {
+                let off = self.arena.len() as u32;
+                self.arena.push_str(s);
+                Span { off, len: s.len() as u32 }
+            }
+            _ => Span::EMPTY,
+        }
+    }
+
+    fn text(&self, s: Span) -> Option<&str> {
+        (s.len > 0).then(|| &self.arena[s.off as usize..(s.off + s.len) as usize])
+    }
+
+    fn row_of(&self, number: u64) -> Option<u32> {
+        let t = &self.by_number;
+        let mask = t.mask();
+        let hash = hash_u64(number);
+        let tag = hash & 0xFFFF_FFFF_0000_0000;
+        let mut i = (hash as usize) & mask;
+        loop {
+            let s = t.slots[i];
+            if s == EMPTY {
+                return None;
+            }
+            if s & 0xFFFF_FFFF_0000_0000 == tag && self.rows[s as u32 as usize].number == number {
+                return Some(s as u32);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Adds an account, or replaces the one with the same number (its index keys must not
+    /// change: a directory reload builds a new index).
+    pub fn insert(&mut self, a: &Account) -> Result<(), StoreError> {
+        let number = a.number.as_u64();
+        let name = match self.name_ids.get(a.holder_name.as_str()) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as u32;
+                let s: Arc<str> = a.holder_name.as_str().into();
+                self.names.push(s.clone());
+                self.name_ids.insert(s, id);
+                id
+            }
+        };
+        let va = self.span(a.virtual_account.as_deref());
+        let rf = self.span(a.creditor_reference.as_ref().map(CreditorReference::as_str));
+        let row = Row {
+            number,
+            control: a.control_account.as_ref().map_or(0, AccountNumber::as_u64),
+            statement_balance: hundredths(a.statement_balance)?,
+            minimum_due: hundredths(a.minimum_due)?,
+            current_balance: hundredths(a.current_balance)?,
+            name,
+            va,
+            rf,
+            currency: a.currency,
+            market: a.market,
+            status: a.status,
+        };
+        if let Some(r) = self.row_of(number) {
+            self.rows[r as usize] = row;
+            return Ok(());
+        }
+        let r = self.rows.len() as u32;
+        let (va_key, rf_key, control) =
+            (self.text(va).map(hash_str), self.text(rf).map(hash_str), row.control);
+        self.rows.push(row);
+        let rows = &self.rows;
+        self.by_number.insert(hash_u64(number), r, |x| hash_u64(rows[x as usize].number));
+        let arena = &self.arena;
+        let text = |s: Span| &arena[s.off as usize..(s.off + s.len) as usize];
+        if let Some(h) = va_key {
+            self.by_va.insert(h, r, |x| hash_str(text(rows[x as usize].va)));
+        }
+        if let Some(h) = rf_key {
+            self.by_rf.insert(h, r, |x| hash_str(text(rows[x as usize].rf)));
+        }
+        if control != 0 {
+            self.by_control.insert(hash_u64(control), r, |x| hash_u64(rows[x as usize].control));
+        }
+        let slot = market_slot(a.market) * 100_000 + (number % 100_000) as usize;
+        self.by_last5[slot].push(r);
+        Ok(())
+    }
+
+    fn account_at(&self, r: u32) -> Account {
+        let row = &self.rows[r as usize];
+        Account {
+            number: AccountNumber::from_digits_unchecked(digits15(row.number)),
+            market: row.market,
+            currency: row.currency,
+            holder_name: self.names[row.name as usize].to_string(),
+            status: row.status,
+            statement_balance: Decimal::new(row.statement_balance, 2),
+            minimum_due: Decimal::new(row.minimum_due, 2),
+            current_balance: Decimal::new(row.current_balance, 2),
+            virtual_account: self.text(row.va).map(str::to_string),
+            creditor_reference: self.text(row.rf).map(CreditorReference::from_stored_unchecked),
+            control_account: (row.control != 0)
+                .then(|| AccountNumber::from_digits_unchecked(digits15(row.control))),
+        }
+    }
+
+    fn collect(&self, rows: Vec<u32>) -> Vec<Account> {
+        rows.into_iter().take(MAX_INDEX_RESULTS).map(|r| self.account_at(r)).collect()
+    }
+
+    /// Bytes held by the directory (rows, tables, arena, names), excluding allocator overhead.
+    pub fn bytes(&self) -> usize {
+        let last5: usize = self.by_last5.iter().map(|v| v.capacity() * 4).sum::<usize>()
+            + self.by_last5.capacity() * std::mem::size_of::<Vec<u32>>();
+        let names: usize = self.names.iter().map(|n| n.len() + 16).sum::<usize>()
+            + self.names.capacity() * 16
+            + self.name_ids.capacity() * (16 + 4 + 1);
+        self.rows.capacity() * std::mem::size_of::<Row>()
+            + self.by_number.bytes()
+            + self.by_va.bytes()
+            + self.by_rf.bytes()
+            + self.by_control.bytes()
+            + last5
+            + self.arena.capacity()
+            + names
+    }
+
+    /// Records a payment for duplicate suspicion (the SQLite store does it in `receive_payment`).
+    pub fn remember_payment(&self, payment: &Payment) {
+        if let Some(fp) = crate::payer::duplicate_fingerprint(payment) {
+            let mut h = self.history.write().unwrap_or_else(|p| p.into_inner());
+            h.entry(fp).or_default().push(SimilarPayment {
+                payment_key: payment.key(),
+                bank_ref: payment.bank_ref.clone(),
+                value_date: payment.value_date,
+            });
+        }
+    }
+}
+
+impl AccountDirectory for AccountIndex {
+    /// The index is built with `insert` (it needs `&mut`); through the port it is read-only.
+    fn put_account(&self, _: &Account) -> Result<(), StoreError> {
+        Err(StoreError::Conflict("the in-memory account index is built with AccountIndex::insert".into()))
+    }
+
+    fn account(&self, number: &AccountNumber) -> Result<Option<Account>, StoreError> {
+        Ok(self.row_of(number.as_u64()).map(|r| self.account_at(r)))
+    }
+
+    fn accounts_by_virtual_account(&self, va: &str) -> Result<Vec<Account>, StoreError> {
+        let mut out = Vec::new();
+        self.by_va.find(hash_str(va), |r| self.text(self.rows[r as usize].va) == Some(va), &mut out);
+        Ok(self.collect(out))
+    }
+
+    fn accounts_by_creditor_reference(&self, rf: &CreditorReference) -> Result<Vec<Account>, StoreError> {
+        let mut out = Vec::new();
+        let key = rf.as_str();
+        self.by_rf.find(hash_str(key), |r| self.text(self.rows[r as usize].rf) == Some(key), &mut out);
+        Ok(self.collect(out))
+    }
+
+    fn accounts_by_last_digits(&self, market: Market, last5: &str) -> Result<Vec<Account>, StoreError> {
+        let Ok(n) = last5.parse::<usize>() else { return Ok(Vec::new()) };
+        if last5.len() != 5 {
+            return Ok(Vec::new());
+        }
+        Ok(self.collect(self.by_last5[market_slot(market) * 100_000 + n].clone()))
+    }
+
+    fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
+        let c = control.as_u64();
+        let mut out = Vec::new();
+        self.by_control.find(hash_u64(c), |r| self.rows[r as usize].control == c, &mut out);
+        Ok(self.collect(out))
+    }
+}
+
+impl AliasMemory for AccountIndex {
+    fn learn_alias(&self, alias: &Alias) -> Result<(), StoreError> {
+        let mut m = self.aliases.write().unwrap_or_else(|p| p.into_inner());
+        let list = m.entry(alias.identity.clone()).or_default();
+        list.retain(|a| a.account != alias.account);
+        list.push(alias.clone());
+        Ok(())
+    }
+
+    fn aliases_for(&self, identity: &str) -> Result<Vec<Alias>, StoreError> {
+        let m = self.aliases.read().unwrap_or_else(|p| p.into_inner());
+        Ok(m.get(identity).map(|v| v.iter().take(MAX_INDEX_RESULTS).cloned().collect()).unwrap_or_default())
+    }
+}
+
+impl PaymentHistory for AccountIndex {
+    fn similar_payments(
+        &self,
+        fingerprint: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<SimilarPayment>, StoreError> {
+        let h = self.history.read().unwrap_or_else(|p| p.into_inner());
+        Ok(h.get(fingerprint)
+            .map(|v| {
+                v.iter()
+                    .filter(|p| p.value_date >= from && p.value_date <= to)
+                    .take(MAX_INDEX_RESULTS)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acct(n: &str) -> Account {
+        Account {
+            number: n.parse().unwrap(),
+            market: Market::IN,
+            currency: Currency::INR,
+            holder_name: "Ramesh Kumar".into(),
+            status: AccountStatus::Active,
+            statement_balance: Decimal::new(123456, 2),
+            minimum_due: Decimal::new(5000, 2),
+            current_balance: Decimal::new(123456, 2),
+            virtual_account: Some("AMEX0100012345".into()),
+            creditor_reference: None,
+            control_account: None,
+        }
+    }
+
+    #[test]
+    fn round_trips_accounts_and_indexes() {
+        let mut ix = AccountIndex::new();
+        let a = acct("378282246310005");
+        let mut b = acct("371449635398431");
+        b.virtual_account = None;
+        b.creditor_reference = Some("RF18539007547034".parse().unwrap());
+        b.control_account = Some(a.number.clone());
+        b.market = Market::EU;
+        ix.insert(&a).unwrap();
+        ix.insert(&b).unwrap();
+        for i in 0..100u64 {
+            // Enough rows to make the tables grow.
+            let mut c = acct("378734493671000");
+            let digits: String = format!("37{:012}", i * 7919);
+            let check = (0..10).find(|d| format!("{digits}{d}").parse::<AccountNumber>().is_ok()).unwrap();
+            c.number = format!("{digits}{check}").parse().unwrap();
+            c.virtual_account = None;
+            ix.insert(&c).unwrap();
+        }
+        assert_eq!(ix.account(&a.number).unwrap().unwrap(), a);
+        assert_eq!(ix.account(&b.number).unwrap().unwrap(), b);
+        assert_eq!(ix.accounts_by_virtual_account("AMEX0100012345").unwrap(), vec![a.clone()]);
+        assert_eq!(
+            ix.accounts_by_creditor_reference(&"RF18539007547034".parse().unwrap()).unwrap(),
+            vec![b.clone()]
+        );
+        assert_eq!(ix.accounts_by_control_account(&a.number).unwrap(), vec![b.clone()]);
+        assert_eq!(ix.accounts_by_last_digits(Market::IN, "10005").unwrap(), vec![a.clone()]);
+        assert!(ix.accounts_by_last_digits(Market::CA, "10005").unwrap().is_empty());
+        assert!(ix.account(&"378734493671000".parse().unwrap()).unwrap().is_none());
+        assert_eq!(ix.len(), 102);
+        let mut a2 = a.clone();
+        a2.status = AccountStatus::Closed;
+        ix.insert(&a2).unwrap();
+        assert_eq!(ix.len(), 102, "replaced, not added");
+        assert_eq!(ix.account(&a.number).unwrap().unwrap().status, AccountStatus::Closed);
+        assert!(ix.bytes() > 0);
+    }
+}

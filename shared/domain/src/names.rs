@@ -1,0 +1,220 @@
+//! Person and company names as evidence: folded to ASCII, honorifics and kinship clauses
+//! dropped, compared word by word in any order, initials agreeing with the word they abbreviate.
+//!
+//! "TREMBLAY JEAN" = "Jean Tremblay"; "M. J. Tremblay" ~ "Jean Tremblay"; "Côté" = "COTE";
+//! "Shri R. Kumar S/O Suresh" ~ "Ramesh Kumar"; "RAMESHKUMAR" ~ "Ramesh Kumar".
+
+use deunicode::deunicode;
+
+/// Titles and honorifics dropped before comparing (lower case, dots removed).
+const HONORIFICS: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "m", "mme", "mlle", "dr", "prof", "sir", "dame", "shri", "sri", "shree",
+    "smt", "srimati", "kum", "kumari", "km", "herr", "frau", "fr", "hr", "dhr", "mevr", "sig", "sra", "sr",
+    "sgr", "mons", "messrs", "mssrs", "the", "late", "jr", "snr", "jnr",
+];
+
+/// Clauses that introduce someone else's name ("son of ..."): the rest of the name is dropped.
+const KINSHIP: &[&str] = &["s/o", "d/o", "w/o", "c/o", "h/o", "son of", "daughter of", "wife of", "care of"];
+
+/// A name prepared for comparison: ASCII lower-case words without honorifics.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct NormalName {
+    words: Vec<String>,
+}
+
+impl NormalName {
+    /// Folds accents, lower-cases, drops honorifics and anything from "S/O", "D/O"... on.
+    pub fn new(raw: &str) -> Self {
+        let mut folded =
+            if raw.is_ascii() { raw.to_ascii_lowercase() } else { deunicode(raw).to_ascii_lowercase() };
+        if folded.contains('/') || folded.contains(" of ") {
+            for k in KINSHIP {
+                if let Some(at) = find_clause(&folded, k) {
+                    folded.truncate(at);
+                }
+            }
+        }
+        let dotted = folded.contains('.');
+        let mut words = Vec::with_capacity(4);
+        for w in folded.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '\'')) {
+            let w = if dotted || w.contains('\'') { w.replace(['.', '\''], "") } else { w.to_string() };
+            if w.is_empty() || HONORIFICS.contains(&w.as_str()) {
+                continue;
+            }
+            // "J.P." became "jp": two initials.
+            if dotted && w.len() == 2 && raw_was_dotted(&folded, &w) {
+                words.extend(w.chars().map(String::from));
+            } else {
+                words.push(w);
+            }
+        }
+        Self { words }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Words sorted and joined: the same key for "TREMBLAY JEAN" and "Jean Tremblay" (alias keys).
+    pub fn key(&self) -> String {
+        let mut w = self.words.clone();
+        w.sort();
+        w.join(" ")
+    }
+
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+}
+
+/// Where a kinship clause starts, as a whole word ("s/o" not inside "gus/os").
+fn find_clause(text: &str, clause: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find(clause) {
+        let at = from + i;
+        let before_ok = at == 0 || !text.as_bytes()[at - 1].is_ascii_alphanumeric();
+        let end = at + clause.len();
+        let after_ok = end >= text.len() || !text.as_bytes()[end].is_ascii_alphanumeric();
+        if before_ok && after_ok && at > 0 {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// True when `word` (two letters) was written with dots ("J.P."): initials, not a name.
+fn raw_was_dotted(folded: &str, word: &str) -> bool {
+    let b = word.as_bytes();
+    let pattern = format!("{}.{}", b[0] as char, b[1] as char);
+    folded.replace(' ', "").contains(&pattern)
+}
+
+/// How well two names agree, in [0, 1]: 1 the same person's name written differently,
+/// around 0.85 with initials or a missing middle name, below 0.5 someone else.
+pub fn similarity(a: &NormalName, b: &NormalName) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    // Concatenated forms: "RAMESHKUMAR" vs "Ramesh Kumar", in either order.
+    let joined = |n: &NormalName| n.words.concat();
+    let rev = |n: &NormalName| n.words.iter().rev().map(String::as_str).collect::<String>();
+    if a.words.len() != b.words.len() && (joined(a) == joined(b) || joined(a) == rev(b)) {
+        return 0.95;
+    }
+    let (short, long) = if a.words.len() <= b.words.len() { (a, b) } else { (b, a) };
+    let mut used = vec![false; long.words.len()];
+    let mut total = 0.0;
+    let mut full_words = 0;
+    for w in &short.words {
+        let mut best = (0.0, None);
+        for (j, v) in long.words.iter().enumerate() {
+            if used[j] {
+                continue;
+            }
+            let s = word_score(w, v);
+            if s > best.0 {
+                best = (s, Some(j));
+            }
+        }
+        if let (s, Some(j)) = best {
+            if s > 0.0 {
+                used[j] = true;
+                total += s;
+                if s >= 0.9 && w.len() > 1 && long.words[j].len() > 1 {
+                    full_words += 1;
+                }
+            }
+        }
+    }
+    let extra = (long.words.len() - short.words.len()) as f64;
+    let score = total / (short.words.len() as f64 + 0.25 * extra);
+    if full_words == 0 {
+        // Initials alone never identify anyone.
+        return score.min(0.5);
+    }
+    score.min(1.0)
+}
+
+/// One word against another: equal 1, a likely misspelling by Jaro-Winkler, an initial 0.8.
+fn word_score(a: &str, b: &str) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    if a.len() == 1 || b.len() == 1 {
+        return if a.as_bytes()[0] == b.as_bytes()[0] { 0.8 } else { 0.0 };
+    }
+    // German umlauts written out: "Mueller" for "Müller" (folded to "muller").
+    let fold = |w: &str| w.replace("ae", "a").replace("oe", "o").replace("ue", "u");
+    if a.len() != b.len() && a.as_bytes()[0] == b.as_bytes()[0] && fold(a) == fold(b) {
+        return 0.95;
+    }
+    let jw = strsim::jaro_winkler(a, b);
+    if jw >= 0.92 && a.len().min(b.len()) >= 4 {
+        jw * 0.95
+    } else {
+        0.0
+    }
+}
+
+/// Name similarity of two raw names.
+pub fn name_similarity(a: &str, b: &str) -> f64 {
+    similarity(&NormalName::new(a), &NormalName::new(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accents_and_word_order() {
+        assert_eq!(name_similarity("TREMBLAY JEAN", "Jean Tremblay"), 1.0);
+        assert_eq!(name_similarity("COTE MARIE-EVE", "Marie-Ève Côté"), 1.0);
+        assert!(name_similarity("Müller Sophie", "Sophie MUELLER") >= 0.95);
+        assert!(name_similarity("BELANGER FRANCOIS", "François Bélanger") == 1.0);
+    }
+
+    #[test]
+    fn honorifics_are_dropped() {
+        for payer in ["Mr Jean Tremblay", "M. Jean Tremblay", "Dr. TREMBLAY Jean", "Herr Jean Tremblay"] {
+            assert_eq!(name_similarity(payer, "Jean Tremblay"), 1.0, "{payer}");
+        }
+        assert_eq!(name_similarity("Mme Marie Côté", "Marie Cote"), 1.0);
+        assert_eq!(name_similarity("Frau Sophie Müller", "Sophie Muller"), 1.0);
+        assert_eq!(name_similarity("SHRI RAMESH KUMAR", "Ramesh Kumar"), 1.0);
+        assert_eq!(name_similarity("Smt. Lakshmi Iyer", "LAKSHMI IYER"), 1.0);
+    }
+
+    #[test]
+    fn initials_agree_with_the_words_they_abbreviate() {
+        let s = name_similarity("J TREMBLAY", "Jean Tremblay");
+        assert!((0.85..1.0).contains(&s), "{s}");
+        let s = name_similarity("J.P. Tremblay", "Jean Pierre Tremblay");
+        assert!((0.85..1.0).contains(&s), "{s}");
+        assert!(name_similarity("J T", "Jean Tremblay") <= 0.5, "initials alone");
+        assert!(name_similarity("K TREMBLAY", "Jean Tremblay") < 0.7);
+    }
+
+    #[test]
+    fn indian_naming() {
+        // Father's name after S/O or D/O is someone else's.
+        assert_eq!(name_similarity("RAMESH KUMAR S/O SURESH KUMAR", "Ramesh Kumar"), 1.0);
+        assert_eq!(name_similarity("PRIYA SHARMA D/O R SHARMA", "Priya Sharma"), 1.0);
+        let s = name_similarity("K. RAMESH", "Ramesh Kumar");
+        assert!(s >= 0.85, "initial of the family name first: {s}");
+        assert!(name_similarity("RAMESHKUMAR", "Ramesh Kumar") >= 0.9);
+        assert!(name_similarity("Sri R Venkatesh", "Venkatesh Raghavan") >= 0.85);
+    }
+
+    #[test]
+    fn different_people_disagree() {
+        assert!(name_similarity("Marie Côté", "Jean Tremblay") < 0.3);
+        assert!(name_similarity("Jean Côté", "Jean Tremblay") <= 0.5);
+        assert!(name_similarity("", "Jean Tremblay") == 0.0);
+    }
+
+    #[test]
+    fn keys_ignore_order_and_titles() {
+        assert_eq!(NormalName::new("TREMBLAY JEAN").key(), NormalName::new("Mr. Jean Tremblay").key());
+    }
+}

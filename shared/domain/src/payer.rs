@@ -1,0 +1,126 @@
+//! Who paid: the payer identities a payment carries (account, then name), as keys for alias
+//! memory and for duplicate suspicion.
+
+use std::fmt;
+
+use crate::names::NormalName;
+use crate::payment::{Direction, PayerAccount, Payment};
+
+/// One way of recognising a payer again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayerIdentity {
+    /// The payer's bank account (IBAN, Canadian institution-transit-account, Indian remitter
+    /// account): specific to one payer.
+    Account(String),
+    /// The payer's name, normalised (accents, order, titles): shared by namesakes.
+    Name(String),
+}
+
+impl PayerIdentity {
+    /// The store key: `acct:<market>:<account>` or `name:<market>:<normalised name>`.
+    pub fn key(&self) -> String {
+        match self {
+            PayerIdentity::Account(k) => format!("acct:{k}"),
+            PayerIdentity::Name(k) => format!("name:{k}"),
+        }
+    }
+
+    pub fn is_account(&self) -> bool {
+        matches!(self, PayerIdentity::Account(_))
+    }
+}
+
+impl fmt::Display for PayerIdentity {
+    /// For reasons: "payer account DE89..." or "payer name jean tremblay" (cards masked by Reason).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PayerIdentity::Account(k) => {
+                write!(f, "payer account {}", k.split_once(':').map_or(&**k, |x| x.1))
+            }
+            PayerIdentity::Name(k) => write!(f, "payer name \"{}\"", k.split_once(':').map_or(&**k, |x| x.1)),
+        }
+    }
+}
+
+/// The payer's account as a stable key: upper-case, no spaces or dashes.
+fn account_key(a: &PayerAccount) -> Option<String> {
+    let raw = match a {
+        PayerAccount::Iban(i) => i.as_str().to_string(),
+        PayerAccount::Canadian { institution, transit, account } => {
+            format!("{}-{}-{}", institution.trim(), transit.trim(), compact(account))
+        }
+        PayerAccount::Remitter { account, ifsc } => match ifsc {
+            Some(i) => format!("{}@{}", compact(account), i),
+            None => compact(account),
+        },
+        PayerAccount::Other(s) => compact(s),
+    };
+    let digits_or_letters = raw.bytes().filter(u8::is_ascii_alphanumeric).count();
+    (digits_or_letters >= 4).then_some(raw)
+}
+
+fn compact(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_ascii_uppercase()
+}
+
+/// The payer identities of a payment, most specific first: the account, then the name.
+pub fn identities(payment: &Payment) -> Vec<PayerIdentity> {
+    let name = payment.payer_name.as_deref().map(NormalName::new);
+    identities_with(payment, name.as_ref())
+}
+
+/// `identities` with the payer's name already normalised (the matcher has it).
+pub fn identities_with(payment: &Payment, name: Option<&NormalName>) -> Vec<PayerIdentity> {
+    let market = payment.market.code();
+    let mut out = Vec::with_capacity(2);
+    if let Some(k) = payment.payer_account.as_ref().and_then(account_key) {
+        out.push(PayerIdentity::Account(format!("{market}:{k}")));
+    }
+    if let Some(n) = name {
+        if !n.is_empty() {
+            out.push(PayerIdentity::Name(format!("{market}:{}", n.key())));
+        }
+    }
+    out
+}
+
+/// The key under which duplicate suspicion looks for the same payer paying the same amount:
+/// market, the most specific payer identity, amount and currency. Credits only; `None` when
+/// the payment names no payer.
+pub fn duplicate_fingerprint(payment: &Payment) -> Option<String> {
+    duplicate_fingerprint_of(payment, &identities(payment))
+}
+
+/// `duplicate_fingerprint` from identities already worked out.
+pub fn duplicate_fingerprint_of(payment: &Payment, identities: &[PayerIdentity]) -> Option<String> {
+    if payment.direction != Direction::Credit || payment.reversal {
+        return None;
+    }
+    let who = identities.first()?;
+    Some(format!(
+        "{}|{}|{}",
+        who.key(),
+        payment.amount.amount().normalize(),
+        payment.amount.currency().code()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::{Currency, Money};
+    use crate::payment::{sample, Market, References};
+
+    #[test]
+    fn identities_account_first_then_name() {
+        let mut p = sample(Market::EU, Money::from_minor(100, Currency::EUR), References::default());
+        assert!(identities(&p).is_empty());
+        assert_eq!(duplicate_fingerprint(&p), None);
+        p.payer_name = Some("Mme Sophie MÜLLER".into());
+        p.payer_account = Some(PayerAccount::Iban("DE89 3704 0044 0532 0130 00".parse().unwrap()));
+        let ids = identities(&p);
+        assert_eq!(ids[0].key(), "acct:EU:DE89370400440532013000");
+        assert_eq!(ids[1].key(), "name:EU:muller sophie");
+        assert_eq!(duplicate_fingerprint(&p).unwrap(), "acct:EU:DE89370400440532013000|1|EUR");
+    }
+}

@@ -1,0 +1,69 @@
+//! The matcher through the pipeline and the SQLite store: alias teaching and duplicate suspicion.
+
+use chrono::{Duration, TimeZone, Utc};
+use remit_domain::money::Currency;
+use remit_domain::pipeline::{process_payment, teach_alias, IngestConfig};
+use remit_domain::ports::{AccountDirectory, Ledger, ResearchQueue};
+use remit_domain::{FileId, Market, Outcome, PayerAccount, ReasonCode};
+use remit_store_sqlite::SqliteStore;
+
+use crate::fixtures::{account, payment, CARD_A};
+
+/// CARD_A with its eighth digit mistyped: Luhn-invalid, one edit from CARD_A only.
+const TYPO_OF_A: &str = "378282236310005";
+
+#[test]
+fn resolving_an_item_teaches_the_payer_and_the_next_payment_applies() {
+    let s = SqliteStore::in_memory().unwrap();
+    s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
+    let config = IngestConfig::default();
+    let payer = |bank_ref: &str, cents: i64, record: u64| {
+        let mut p = payment(bank_ref, cents, TYPO_OF_A, FileId::of_bytes(b"f"), record);
+        p.payer_name = Some("ACME PAYROLL SERVICES".into());
+        p.payer_account = Some(PayerAccount::Canadian {
+            institution: "001".into(),
+            transit: "12345".into(),
+            account: "7654321".into(),
+        });
+        p
+    };
+
+    let first = payer("T1", 12345, 1);
+    let r = process_payment(&s, &first, now, &config).unwrap();
+    assert_eq!(r.decision.outcome, Outcome::Research, "{:?}", r.decision.reasons);
+    let item = s.open_items(Market::CA, 10).unwrap().into_iter().next().unwrap();
+    assert_eq!(item.payer_identities.len(), 2, "account and name kept on the item");
+
+    // The analyst resolves the item to CARD_A (issue 6 calls this from the ops queue).
+    let learned = teach_alias(&s, &item, &CARD_A.parse().unwrap(), "analyst-7", now).unwrap();
+    assert_eq!(learned.len(), 2);
+
+    let mut next = payer("T2", 20000, 2);
+    next.value_date += Duration::days(30);
+    let r = process_payment(&s, &next, now, &config).unwrap();
+    assert_eq!(r.decision.outcome, Outcome::Applied, "{:?}", r.decision.reasons);
+    assert!(r
+        .decision
+        .reasons
+        .iter()
+        .any(|x| x.text.starts_with(&format!("learned from resolution {}", item.id))));
+    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), rust_decimal::Decimal::new(20000, 2));
+}
+
+#[test]
+fn the_same_payer_amount_and_date_under_another_reference_is_held() {
+    let s = SqliteStore::in_memory().unwrap();
+    s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
+    let now = Utc::now();
+    let config = IngestConfig::default();
+    let first = payment("T1", 7500, CARD_A, FileId::of_bytes(b"f1"), 1);
+    let second = payment("T9", 7500, CARD_A, FileId::of_bytes(b"f2"), 1);
+    assert_eq!(process_payment(&s, &first, now, &config).unwrap().decision.outcome, Outcome::Applied);
+    let r = process_payment(&s, &second, now, &config).unwrap();
+    assert_eq!(r.decision.outcome, Outcome::Research);
+    assert_eq!(r.decision.blocker().unwrap().code, ReasonCode::DuplicateSuspected);
+    assert!(r.decision.blocker().unwrap().text.contains("T1"));
+    // The first delivery again is a duplicate by key, not a suspicion.
+    assert_eq!(process_payment(&s, &first, now, &config).unwrap().decision.outcome, Outcome::Duplicate);
+}
