@@ -2,6 +2,7 @@
 //! adapter), pipeline flows on synthetic payments, and the sample files end to end.
 
 mod ca_flows;
+mod control_flows;
 mod eu_flows;
 mod fixtures;
 mod india_flows;

@@ -7,9 +7,9 @@ use remit_domain::payer::duplicate_fingerprint;
 use remit_domain::pipeline::FileSummary;
 use remit_domain::ports::{
     Alias, FileRecord, FileRegistration, FileStatus, ItemStatus, PaymentState, Posting, Receipt,
-    ResearchItem, Reversal, Store, Transition,
+    ResearchItem, Reversal, Store, StoreError, Transition, MAX_POSTING_LINES,
 };
-use remit_domain::{Decision, FileId, Market, Money, Outcome, Reason, ReasonCode};
+use remit_domain::{Decision, FileId, Market, Money, Outcome, Reason, ReasonCode, SplitLine};
 use rust_decimal::Decimal;
 
 use crate::fixtures::{account, payment, CARD_A, CARD_B, CARD_CLOSED};
@@ -24,6 +24,7 @@ fn decision(outcome: Outcome) -> Decision {
         account: None,
         confidence: 0.5,
         reasons: vec![Reason::new(ReasonCode::NoReference, "test")],
+        splits: Vec::new(),
     }
 }
 
@@ -52,6 +53,7 @@ fn posting_to_card_a(p: &remit_domain::Payment) -> Posting {
         payment_key: p.key(),
         account: CARD_A.parse().unwrap(),
         amount: p.amount,
+        lines: Vec::new(),
         file_id: p.source.file_id,
         posted_at: now(),
         decision: decision(Outcome::Applied),
@@ -71,6 +73,128 @@ pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
     accounts_by_last_digits_and_control(&new_store());
     aliases_are_learned_per_identity_and_account(&new_store());
     similar_payments_by_fingerprint_and_date(&new_store());
+    split_posting_is_all_lines_once(&new_store());
+    split_posting_that_breaks_its_contract_writes_nothing(&new_store());
+    split_reversal_reverses_every_line_once(&new_store());
+}
+
+/// Control account CARD_CLOSED (active here) with cards A and B under it.
+fn control_group<S: Store>(s: &S) {
+    let mut control = account(CARD_CLOSED, Market::CA, Currency::CAD);
+    control.holder_name = "Acme Ltd".into();
+    s.put_account(&control).unwrap();
+    for n in [CARD_A, CARD_B] {
+        let mut card = account(n, Market::CA, Currency::CAD);
+        card.control_account = Some(CARD_CLOSED.parse().unwrap());
+        s.put_account(&card).unwrap();
+    }
+}
+
+fn split_posting(p: &remit_domain::Payment, lines: &[(&str, i64)]) -> Posting {
+    let lines: Vec<SplitLine> = lines
+        .iter()
+        .map(|(n, cents)| SplitLine {
+            account: n.parse().unwrap(),
+            amount: Money::from_minor(*cents, Currency::CAD),
+        })
+        .collect();
+    let mut d = decision(Outcome::Applied);
+    d.splits = lines.clone();
+    Posting {
+        payment_key: p.key(),
+        account: CARD_CLOSED.parse().unwrap(),
+        amount: p.amount,
+        lines,
+        file_id: p.source.file_id,
+        posted_at: now(),
+        decision: d,
+        references: vec![format!("CA|bank|e2e:{}", p.bank_ref)],
+    }
+}
+
+fn balance<S: Store>(s: &S, n: &str) -> Decimal {
+    s.account(&n.parse().unwrap()).unwrap().unwrap().current_balance
+}
+
+fn split_posting_is_all_lines_once<S: Store>(s: &S) {
+    control_group(s);
+    let p = payment("S1", 75000, CARD_CLOSED, FileId::of_bytes(b"f"), 1);
+    s.receive_payment(&p, now()).unwrap();
+    let posting = split_posting(&p, &[(CARD_A, 50000), (CARD_B, 25000)]);
+    assert_eq!(s.post(&posting).unwrap(), Transition::Done);
+    assert_eq!(s.post(&posting).unwrap(), Transition::AlreadyDone, "a replay posts nothing");
+    assert_eq!(balance(s, CARD_A), Decimal::new(50000, 2), "card A reduced once");
+    assert_eq!(balance(s, CARD_B), Decimal::new(75000, 2), "card B reduced once");
+    assert_eq!(balance(s, CARD_CLOSED), Decimal::new(100000, 2), "the control's balance does not move");
+    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), Decimal::new(50000, 2));
+    assert_eq!(s.posted_total(&CARD_B.parse().unwrap()).unwrap(), Decimal::new(25000, 2));
+    assert_eq!(s.posted_total(&CARD_CLOSED.parse().unwrap()).unwrap(), Decimal::ZERO);
+    assert_eq!(s.payment_state(&p.key()).unwrap(), Some(PaymentState::Applied));
+    let entries = s.entries_by_reference("CA|bank|e2e:S1").unwrap();
+    assert_eq!(entries.len(), 1, "one entry per payment");
+    assert_eq!(entries[0].lines, posting.lines, "the lines come back in order");
+    assert_eq!(entries[0].amount, p.amount);
+}
+
+fn split_posting_that_breaks_its_contract_writes_nothing<S: Store>(s: &S) {
+    control_group(s);
+    let p = payment("S2", 75000, CARD_CLOSED, FileId::of_bytes(b"f"), 1);
+    s.receive_payment(&p, now()).unwrap();
+    let short = split_posting(&p, &[(CARD_A, 50000), (CARD_B, 24999)]);
+    assert!(matches!(s.post(&short), Err(StoreError::Conflict(_))), "lines must add up");
+    let twice = split_posting(&p, &[(CARD_A, 50000), (CARD_A, 25000)]);
+    assert!(matches!(s.post(&twice), Err(StoreError::Conflict(_))), "one line per account");
+    let mut other_currency = split_posting(&p, &[(CARD_A, 50000), (CARD_B, 25000)]);
+    other_currency.lines[1].amount = Money::from_minor(25000, Currency::USD);
+    assert!(matches!(s.post(&other_currency), Err(StoreError::Conflict(_))), "one currency");
+    let many: Vec<(&str, i64)> = (0..25).map(|_| (CARD_A, 3000)).collect();
+    assert!(s.post(&split_posting(&p, &many)).is_err(), "at most MAX_POSTING_LINES lines");
+    // A line to an account the directory does not hold fails the whole transaction.
+    let mut unknown = split_posting(&p, &[(CARD_A, 50000), (CARD_B, 25000)]);
+    unknown.lines[1].account = "340000000000009".parse().unwrap();
+    assert!(s.post(&unknown).is_err(), "an unknown card fails the posting");
+    assert_eq!(balance(s, CARD_A), Decimal::new(100000, 2), "no line posted: all or none");
+    assert_eq!(s.payment_state(&p.key()).unwrap(), Some(PaymentState::Received));
+    assert!(s.entries_by_reference("CA|bank|e2e:S2").unwrap().is_empty());
+    // The payment can still be posted properly afterwards.
+    assert_eq!(s.post(&split_posting(&p, &[(CARD_A, 50000), (CARD_B, 25000)])).unwrap(), Transition::Done);
+    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), Decimal::new(50000, 2));
+    assert_eq!(MAX_POSTING_LINES, 24);
+}
+
+fn split_reversal_reverses_every_line_once<S: Store>(s: &S) {
+    control_group(s);
+    let original = payment("S3", 75000, CARD_CLOSED, FileId::of_bytes(b"f"), 1);
+    s.receive_payment(&original, now()).unwrap();
+    assert_eq!(
+        s.post(&split_posting(&original, &[(CARD_A, 50000), (CARD_B, 25000)])).unwrap(),
+        Transition::Done
+    );
+    let first = payment("SV1", 75000, CARD_CLOSED, FileId::of_bytes(b"g"), 1);
+    let second = payment("SV2", 75000, CARD_CLOSED, FileId::of_bytes(b"g"), 2);
+    for p in [&first, &second] {
+        s.receive_payment(p, now()).unwrap();
+    }
+    let reversal = |p: &remit_domain::Payment| Reversal {
+        payment_key: p.key(),
+        original: original.key(),
+        account: CARD_CLOSED.parse().unwrap(),
+        amount: p.amount,
+        file_id: p.source.file_id,
+        reversed_at: now(),
+        decision: decision(Outcome::Reversed),
+    };
+    assert_eq!(s.reverse(&reversal(&first)).unwrap(), Transition::Done);
+    assert_eq!(s.reverse(&reversal(&first)).unwrap(), Transition::AlreadyDone);
+    assert_eq!(s.reverse(&reversal(&second)).unwrap(), Transition::AlreadyDone, "one reversal per posting");
+    for n in [CARD_A, CARD_B, CARD_CLOSED] {
+        assert_eq!(balance(s, n), Decimal::new(100000, 2), "every line restored once");
+        assert_eq!(s.posted_total(&n.parse().unwrap()).unwrap(), Decimal::ZERO);
+    }
+    let entry = &s.entries_by_reference("CA|bank|e2e:S3").unwrap()[0];
+    assert_eq!(entry.reversed_by, Some(first.key()));
+    assert_eq!(entry.lines.len(), 2);
+    assert_eq!(s.payment_state(&second.key()).unwrap(), Some(PaymentState::Received));
 }
 
 fn accounts_by_last_digits_and_control<S: Store>(s: &S) {

@@ -48,6 +48,10 @@ pub mod scenario {
     pub const TWO_ACCOUNTS: &str = "two_accounts";
     /// A corporate control account's number (clean): applies to the control account.
     pub const CONTROL_ACCOUNT: &str = "control_account";
+    /// EU: a payment to a control account whose remittance lists two of its cards with amounts
+    /// that add up to the payment: split across the cards, labelled with the control account
+    /// (the account the decision names). Every second control-account payment in the EU.
+    pub const CONTROL_SPLIT: &str = "control_split";
     /// A clean payment the bank delivers again (India: same UTR in the MIS and in push alerts,
     /// sometimes alerted twice; Canada and EU: a re-sent file holding the same items).
     pub const REDELIVERED: &str = "redelivered";
@@ -784,6 +788,33 @@ fn number_refs(g: &mut Gen, market: Market, number: &str) -> Refs {
 }
 
 /// The clean reference for an account: CA plain number, EU SCOR RF, India virtual account.
+/// A remittance listing two cards of control account `a` with amounts adding up to `minor`,
+/// written one of two ways.
+fn split_text(g: &Gen, a: &GenAccount, minor: u64, index: usize) -> Option<String> {
+    let cards: Vec<&GenAccount> = g
+        .accounts
+        .iter()
+        .filter(|c| c.control_account.as_deref() == Some(a.number.as_str()))
+        .take(2)
+        .collect();
+    let [c1, c2] = cards.as_slice() else { return None };
+    let first = minor * 3 / 5;
+    let second = minor.checked_sub(first).filter(|s| *s > 0 && first > 0)?;
+    let dot = |m: u64| format!("{}.{:02}", m / 100, m % 100);
+    let comma = |m: u64| format!("{},{:02}", m / 100, m % 100);
+    Some(if index.is_multiple_of(4) {
+        format!("{} {}; {} {}", styled(&c1.number, 1), dot(first), styled(&c2.number, 2), dot(second))
+    } else {
+        format!(
+            "Karte {} Betrag EUR {}; Karte {} Betrag EUR {}",
+            c1.number,
+            comma(first),
+            c2.number,
+            comma(second)
+        )
+    })
+}
+
 fn clean_refs(a: &GenAccount) -> Refs {
     match a.market {
         Market::CA => Refs { structured: Some(a.number.clone()), text: None },
@@ -845,6 +876,13 @@ fn payment(g: &mut Gen, market: Market, scenario: &'static str, index: usize) ->
             }
             if market == Market::CA && scenario == sc::OTHER_CURRENCY {
                 p.currency = "USD";
+            }
+            if market == Market::EU && scenario == sc::CONTROL_ACCOUNT && index.is_multiple_of(2) {
+                // No random draws here: the rest of the workload stays as it was.
+                if let Some(text) = split_text(g, &a, p.minor, index) {
+                    p.scenario = sc::CONTROL_SPLIT;
+                    p.refs = Refs { text: Some(text), ..clean_refs(&a) };
+                }
             }
             p.expected = Expected::Apply;
         }

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::identifiers::AccountNumber;
+use crate::money::Money;
 
 /// The four ways a payment leaves the pipeline.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
@@ -75,8 +76,12 @@ pub enum ReasonCode {
     AmountEvidence,
     /// Evidence learned from an earlier resolution (alias memory).
     LearnedAlias,
-    /// A payment to a corporate control account split across its cards.
+    /// A payment to a corporate control account split across its cards, or applied to the
+    /// control account whole, and why (`crate::control`).
     ControlSplit,
+    /// A payment to a corporate control account whose remittance lists cards and amounts that
+    /// cannot be posted as listed (they do not add up, a card is not under the control...).
+    ControlSplitInvalid,
     /// Above the market's ceiling for automatic application.
     AmountAboveCeiling,
     /// The same payer paid the same amount within the window under another reference.
@@ -118,6 +123,18 @@ pub struct Decision {
     /// How sure we are that `account` is the payer's account, in [0, 1].
     pub confidence: f64,
     pub reasons: Vec<Reason>,
+    /// A split payment: one line per card, adding up to the payment amount (`account` is then
+    /// the control account, whose balance does not move). Empty for a whole posting.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub splits: Vec<SplitLine>,
+}
+
+/// One line of a split payment: an amount for one card account (masked when serialized).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct SplitLine {
+    pub account: AccountNumber,
+    #[serde(flatten)]
+    pub amount: Money,
 }
 
 impl Decision {

@@ -2,6 +2,7 @@
 //! written against small store ports so that SQLite and DynamoDB can serve it alike.
 
 pub mod account;
+pub mod control;
 pub mod decision;
 pub mod identifiers;
 pub mod ids;
@@ -17,7 +18,7 @@ pub mod ports;
 pub mod sla;
 
 pub use account::{Account, AccountStatus};
-pub use decision::{Decision, Outcome, Reason, ReasonCode};
+pub use decision::{Decision, Outcome, Reason, ReasonCode, SplitLine};
 
 pub use identifiers::{AccountNumber, CreditorReference, Iban, Ifsc, Utr, UtrClass};
 pub use ids::{FileId, PaymentKey};

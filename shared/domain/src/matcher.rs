@@ -177,6 +177,7 @@ pub fn decide<D: MatchSource + ?Sized>(
                 ReasonCode::NotBooked,
                 format!("bank status {status}: not booked, nothing to post"),
             )],
+            splits: Vec::new(),
         });
     }
 
@@ -217,7 +218,19 @@ pub fn decide<D: MatchSource + ?Sized>(
         .iter()
         .filter(|c| c.weight >= best.weight - policy.ambiguity_margin || (named(best) && named(c)))
         .collect();
-    if !rivals.is_empty() {
+    // Corporate control accounts (`crate::control`): the control and its cards are not rivals of
+    // each other when the payment splits across them or goes to the control; their odds add up.
+    let group: Vec<&Account> = rivals.iter().map(|c| &c.account).collect();
+    let control = crate::control::resolve(payment, directory, &best.account, &group)?;
+    let confidence = match &control {
+        Some(c) => {
+            let group = rivals.iter().fold(odds(best.weight), |s, c| s + odds(c.weight));
+            let group_w = group * odds(c.verdict.weight());
+            group_w / (1.0 + total_odds - group + group_w)
+        }
+        None => confidence,
+    };
+    if !rivals.is_empty() && control.is_none() {
         let list: Vec<String> = std::iter::once(best)
             .chain(rivals.iter().copied())
             .map(|c| format!("{} (weight {})", c.account.number.masked(), Weight(c.weight)))
@@ -229,7 +242,14 @@ pub fn decide<D: MatchSource + ?Sized>(
         return Ok(research(None, round(confidence), reasons));
     }
 
-    let account = &best.account;
+    let (account, splits) = match &control {
+        Some(c) => {
+            let (reason, splits) = c.verdict.reason_and_lines();
+            reasons.push(reason);
+            (&c.control, splits)
+        }
+        None => (&best.account, Vec::new()),
+    };
     reasons.extend(blockers(payment, account, policy));
     reasons.extend(duplicate_suspicion(payment, &ids, directory, policy)?);
     let threshold = policy.threshold(payment.market);
@@ -248,7 +268,13 @@ pub fn decide<D: MatchSource + ?Sized>(
     if reasons.iter().any(Reason::blocks) {
         return Ok(research(Some(account.number.clone()), confidence, reasons));
     }
-    Ok(Decision { outcome: Outcome::Applied, account: Some(account.number.clone()), confidence, reasons })
+    Ok(Decision {
+        outcome: Outcome::Applied,
+        account: Some(account.number.clone()),
+        confidence,
+        reasons,
+        splits,
+    })
 }
 
 /// A weight written "+1.5" (integer formatting: float formatting is slow on the hot path).
@@ -282,7 +308,7 @@ fn round(c: f64) -> f64 {
 }
 
 fn research(account: Option<AccountNumber>, confidence: f64, reasons: Vec<Reason>) -> Decision {
-    Decision { outcome: Outcome::Research, account, confidence, reasons }
+    Decision { outcome: Outcome::Research, account, confidence, reasons, splits: Vec::new() }
 }
 
 /// The bank's entry status when it is not booked (camt `Sts` other than BOOK).

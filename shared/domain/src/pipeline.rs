@@ -132,7 +132,8 @@ pub struct PaymentResult {
 
 /// The decision line: `bank_ref`, `market`, amount and currency, `direction`, `decision`,
 /// `confidence`, `reasons` as sentences, `account` when applied or reversed (`candidate` when
-/// queued with one), and `queue_item` and `due_at` when queued. Card numbers are masked.
+/// queued with one), `splits` (account, amount, currency per line) when a split was applied or
+/// reversed, and `queue_item` and `due_at` when queued. Card numbers are masked.
 impl Serialize for PaymentResult {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -153,6 +154,10 @@ impl Serialize for PaymentResult {
                 _ => "candidate",
             };
             m.serialize_entry(key, &account.masked())?;
+        }
+        // Only split payments (and their reversals) carry `splits`: older readers see no change.
+        if !d.splits.is_empty() {
+            m.serialize_entry("splits", &d.splits)?;
         }
         if let Some(q) = &self.queue_item {
             m.serialize_entry("queue_item", q)?;
@@ -311,6 +316,7 @@ pub fn process_payment<S: Store + ?Sized>(
                 payment_key: key.clone(),
                 account,
                 amount: payment.amount,
+                lines: decision.splits.clone(),
                 file_id: payment.source.file_id,
                 posted_at: now,
                 decision: decision.clone(),
@@ -364,7 +370,13 @@ fn concurrent_duplicate() -> Decision {
 }
 
 fn research_decision(account: Option<crate::AccountNumber>, reason: Reason) -> Decision {
-    Decision { outcome: Outcome::Research, account, confidence: 0.0, reasons: vec![reason] }
+    Decision {
+        outcome: Outcome::Research,
+        account,
+        confidence: 0.0,
+        reasons: vec![reason],
+        splits: Vec::new(),
+    }
 }
 
 /// Queues a payment for research, exactly once.
@@ -425,19 +437,30 @@ fn decide_reversal<S: Store + ?Sized>(
             (d, None)
         }
         [one] => {
+            let text = if one.lines.is_empty() {
+                format!(
+                    "reverses the posting of {} to account {} (payment {})",
+                    one.amount,
+                    one.account.masked(),
+                    one.payment_key
+                )
+            } else {
+                let lines: Vec<String> =
+                    one.lines.iter().map(|l| format!("{} {}", l.account.masked(), l.amount)).collect();
+                format!(
+                    "reverses the split posting of {} to control account {} (payment {}), every line: {}",
+                    one.amount,
+                    one.account.masked(),
+                    one.payment_key,
+                    lines.join(", ")
+                )
+            };
             let d = Decision {
                 outcome: Outcome::Reversed,
                 account: Some(one.account.clone()),
                 confidence: 1.0,
-                reasons: vec![Reason::new(
-                    ReasonCode::ReversalOfPosting,
-                    format!(
-                        "reverses the posting of {} to account {} (payment {})",
-                        one.amount,
-                        one.account.masked(),
-                        one.payment_key
-                    ),
-                )],
+                reasons: vec![Reason::new(ReasonCode::ReversalOfPosting, text)],
+                splits: one.lines.clone(),
             };
             (d, Some(one.clone()))
         }
@@ -453,6 +476,7 @@ fn duplicate(text: &str) -> Decision {
         account: None,
         confidence: 1.0,
         reasons: vec![Reason::new(ReasonCode::AlreadyProcessed, text)],
+        splits: Vec::new(),
     }
 }
 

@@ -17,7 +17,7 @@ use remit_domain::ports::{
 };
 use remit_domain::{
     Account, AccountNumber, AccountStatus, CreditorReference, Decision, FileId, Market, Money, Payment,
-    PaymentKey, ReasonCode,
+    PaymentKey, ReasonCode, SplitLine,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rust_decimal::Decimal;
@@ -83,9 +83,23 @@ CREATE TABLE IF NOT EXISTS ledger (
     file_id TEXT NOT NULL,
     posted_at TEXT NOT NULL,
     decision TEXT NOT NULL,
-    reversed_by TEXT
+    reversed_by TEXT,
+    -- A split posting: its number of lines in ledger_lines (NULL: the whole amount to account).
+    lines INTEGER
 );
 CREATE INDEX IF NOT EXISTS ledger_by_account ON ledger(account);
+-- The lines of split postings (items under the posting's partition key in DynamoDB, with an
+-- account GSI); reversed with their posting.
+CREATE TABLE IF NOT EXISTS ledger_lines (
+    payment_key TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    account TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    reversed_by TEXT,
+    PRIMARY KEY (payment_key, line)
+);
+CREATE INDEX IF NOT EXISTS ledger_lines_by_account ON ledger_lines(account);
 -- Linking references of each posting, so a reversal finds what it undoes (a GSI in DynamoDB).
 CREATE TABLE IF NOT EXISTS ledger_refs (
     ref TEXT NOT NULL,
@@ -184,9 +198,12 @@ impl SqliteStore {
     fn init(conn: Connection) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
         // Columns added after a data directory may have been created (issue 5).
-        for (table, column) in
-            [("payments", "fingerprint"), ("payments", "value_date"), ("research_items", "payer_identities")]
-        {
+        for (table, column, kind) in [
+            ("payments", "fingerprint", "TEXT"),
+            ("payments", "value_date", "TEXT"),
+            ("research_items", "payer_identities", "TEXT"),
+            ("ledger", "lines", "INTEGER"),
+        ] {
             let exists: bool = conn
                 .query_row(
                     "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
@@ -204,7 +221,7 @@ impl SqliteStore {
                 .map_err(db)?
                 > 0;
             if table_exists && !exists {
-                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT")).map_err(db)?;
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")).map_err(db)?;
             }
         }
         conn.execute_batch(SCHEMA).map_err(db)?;
@@ -231,6 +248,7 @@ pub enum Table {
     Files,
     Payments,
     Ledger,
+    LedgerLines,
     Reversals,
     ResearchItems,
 }
@@ -242,6 +260,7 @@ impl Table {
             Table::Files => "files",
             Table::Payments => "payments",
             Table::Ledger => "ledger",
+            Table::LedgerLines => "ledger_lines",
             Table::Reversals => "reversals",
             Table::ResearchItems => "research_items",
         }
@@ -529,6 +548,38 @@ fn advance_payment(
     Ok(n == 1)
 }
 
+/// A ledger entry's columns: account, amount, currency, reversed_by, lines.
+type LedgerRow = (String, String, String, Option<String>, Option<i64>);
+
+/// The lines of a split posting, in order: (line number, line). A key-shaped read (a query on
+/// the posting's partition in DynamoDB).
+fn ledger_lines(conn: &Connection, payment_key: &str) -> Result<Vec<(i64, SplitLine)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT line, account, amount, currency FROM ledger_lines WHERE payment_key = ?1 ORDER BY line",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([payment_key], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+        })
+        .map_err(db)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (line, account, amount, cur) = row.map_err(db)?;
+        out.push((
+            line,
+            SplitLine {
+                account: AccountNumber::from_str(&account)
+                    .map_err(|_| corrupt("ledger line account", "(masked)"))?,
+                amount: Money::new(parse_dec(&amount)?, parse_cur(&cur)?)
+                    .map_err(|_| corrupt("amount", &amount))?,
+            },
+        ));
+    }
+    Ok(out)
+}
+
 /// Adds `delta` to an account's current balance inside a transaction (DynamoDB: an `ADD` update
 /// in the same TransactWriteItems, conditional on the account existing).
 fn adjust_balance(
@@ -611,12 +662,14 @@ impl PaymentLog for SqliteStore {
 
 impl Ledger for SqliteStore {
     fn post(&self, p: &Posting) -> Result<Transition, StoreError> {
+        p.check_lines()?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let lines = (!p.lines.is_empty()).then_some(p.lines.len() as i64);
         let inserted = tx
             .execute(
-                "INSERT INTO ledger (payment_key, account, amount, currency, file_id, posted_at, decision)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(payment_key) DO NOTHING",
+                "INSERT INTO ledger (payment_key, account, amount, currency, file_id, posted_at, decision, lines)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(payment_key) DO NOTHING",
                 params![
                     p.payment_key.as_str(),
                     p.account.expose(),
@@ -625,6 +678,7 @@ impl Ledger for SqliteStore {
                     p.file_id.to_hex(),
                     ts(p.posted_at),
                     json(&p.decision)?,
+                    lines,
                 ],
             )
             .map_err(db)?;
@@ -641,7 +695,24 @@ impl Ledger for SqliteStore {
             )
             .map_err(db)?;
         }
-        adjust_balance(&tx, &p.account, -p.amount.amount())?;
+        if p.lines.is_empty() {
+            adjust_balance(&tx, &p.account, -p.amount.amount())?;
+        }
+        for (i, line) in p.lines.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO ledger_lines (payment_key, line, account, amount, currency) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    p.payment_key.as_str(),
+                    i as i64 + 1,
+                    line.account.expose(),
+                    line.amount.amount().to_string(),
+                    line.amount.currency().code(),
+                ],
+            )
+            .map_err(db)?;
+            // A card missing from the directory fails the whole transaction: all lines or none.
+            adjust_balance(&tx, &line.account, -line.amount.amount())?;
+        }
         tx.commit().map_err(db)?;
         Ok(Transition::Done)
     }
@@ -659,15 +730,19 @@ impl Ledger for SqliteStore {
         let mut out = Vec::with_capacity(keys.len());
         let mut stmt = conn
             .prepare_cached(
-                "SELECT account, amount, currency, reversed_by FROM ledger WHERE payment_key = ?1",
+                "SELECT account, amount, currency, reversed_by, lines FROM ledger WHERE payment_key = ?1",
             )
             .map_err(db)?;
         for key in keys {
-            let row: Option<(String, String, String, Option<String>)> = stmt
-                .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            let row: Option<LedgerRow> = stmt
+                .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
                 .optional()
                 .map_err(db)?;
-            let Some((account, amount, cur, reversed_by)) = row else { continue };
+            let Some((account, amount, cur, reversed_by, lines)) = row else { continue };
+            let lines = match lines {
+                Some(_) => ledger_lines(&conn, &key)?.into_iter().map(|(_, l)| l).collect(),
+                None => Vec::new(),
+            };
             out.push(LedgerEntry {
                 payment_key: PaymentKey::from_stored(key),
                 account: AccountNumber::from_str(&account)
@@ -675,6 +750,7 @@ impl Ledger for SqliteStore {
                 amount: Money::new(parse_dec(&amount)?, parse_cur(&cur)?)
                     .map_err(|_| corrupt("amount", &amount))?,
                 reversed_by: reversed_by.map(PaymentKey::from_stored),
+                lines,
             });
         }
         Ok(out)
@@ -710,7 +786,29 @@ impl Ledger for SqliteStore {
             ],
         )
         .map_err(db)?;
-        adjust_balance(&tx, &r.account, r.amount.amount())?;
+        let split: Option<i64> = tx
+            .query_row("SELECT lines FROM ledger WHERE payment_key = ?1", [r.original.as_str()], |row| {
+                row.get(0)
+            })
+            .map_err(db)?;
+        match split {
+            None => adjust_balance(&tx, &r.account, r.amount.amount())?,
+            Some(n) => {
+                // Every line of the split, from what was posted, once (the entry's mark above).
+                let lines = ledger_lines(&tx, r.original.as_str())?;
+                if lines.len() as i64 != n {
+                    return Err(corrupt("split posting lines", r.original.as_str()));
+                }
+                tx.execute(
+                    "UPDATE ledger_lines SET reversed_by = ?2 WHERE payment_key = ?1",
+                    params![r.original.as_str(), r.payment_key.as_str()],
+                )
+                .map_err(db)?;
+                for (_, line) in lines {
+                    adjust_balance(&tx, &line.account, line.amount.amount())?;
+                }
+            }
+        }
         tx.commit().map_err(db)?;
         Ok(Transition::Done)
     }
@@ -718,10 +816,19 @@ impl Ledger for SqliteStore {
     fn posted_total(&self, account: &AccountNumber) -> Result<Decimal, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached("SELECT amount FROM ledger WHERE account = ?1 AND reversed_by IS NULL")
+            .prepare_cached(
+                "SELECT amount FROM ledger WHERE account = ?1 AND reversed_by IS NULL AND lines IS NULL",
+            )
             .map_err(db)?;
         let rows = stmt.query_map([account.expose()], |r| r.get::<_, String>(0)).map_err(db)?;
         let mut total = Decimal::ZERO;
+        for r in rows {
+            total += parse_dec(&r.map_err(db)?)?;
+        }
+        let mut stmt = conn
+            .prepare_cached("SELECT amount FROM ledger_lines WHERE account = ?1 AND reversed_by IS NULL")
+            .map_err(db)?;
+        let rows = stmt.query_map([account.expose()], |r| r.get::<_, String>(0)).map_err(db)?;
         for r in rows {
             total += parse_dec(&r.map_err(db)?)?;
         }
@@ -822,6 +929,7 @@ impl ResearchQueue for SqliteStore {
             account: item.candidate.clone(),
             confidence: item.confidence,
             reasons: item.reasons.clone(),
+            splits: Vec::new(),
         };
         if !advance_payment(&tx, &item.payment_key, PaymentState::Queued, &decision, item.created_at)? {
             return Ok(Transition::AlreadyDone);
