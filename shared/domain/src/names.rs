@@ -157,6 +157,33 @@ fn word_score(a: &str, b: &str) -> f64 {
     }
 }
 
+/// First letters of a name's words, folded to ASCII lower case, as a set of 26 bits: a cheap
+/// filter before the full comparison (names that agree at 0.85 or more share their words'
+/// first letters). Indexes may keep it per holder name.
+pub fn initials(name: &str) -> u32 {
+    let mut set = 0u32;
+    let mut at_start = true;
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            if at_start {
+                let folded = if c.is_ascii() {
+                    c
+                } else {
+                    deunicode::deunicode_char(c).and_then(|s| s.chars().next()).unwrap_or(c)
+                };
+                let l = folded.to_ascii_lowercase();
+                if l.is_ascii_lowercase() {
+                    set |= 1 << (l as u32 - 'a' as u32);
+                }
+            }
+            at_start = false;
+        } else {
+            at_start = true;
+        }
+    }
+    set
+}
+
 /// Name similarity of two raw names.
 pub fn name_similarity(a: &str, b: &str) -> f64 {
     similarity(&NormalName::new(a), &NormalName::new(b))
