@@ -70,6 +70,9 @@ pub fn mask_card_numbers_owned(text: String) -> String {
 /// `mask_card_numbers` reads them) has 13 digits or more: the shortest card number.
 fn may_hold_card_number(text: &str) -> bool {
     let b = text.as_bytes();
+    if b.iter().filter(|c| c.is_ascii_digit()).count() < 13 {
+        return false;
+    }
     let mut run = 0;
     for (i, &c) in b.iter().enumerate() {
         if c.is_ascii_digit() {

@@ -126,6 +126,8 @@ struct Candidate {
     kinds: Vec<(Kind, f64)>,
     reasons: Vec<Reason>,
     weight: f64,
+    /// The payer's name against the holder's, once worked out.
+    similarity: Option<f64>,
 }
 
 impl Candidate {
@@ -156,7 +158,15 @@ impl Candidates {
                 kinds: vec![(kind, weight)],
                 reasons: vec![reason],
                 weight: 0.0,
+                similarity: None,
             }),
+        }
+    }
+
+    /// Notes the name similarity already worked out for the candidate of `number`.
+    fn set_similarity(&mut self, number: &AccountNumber, s: f64) {
+        if let Some(c) = self.0.iter_mut().find(|c| c.account.number == *number) {
+            c.similarity = Some(s);
         }
     }
 }
@@ -770,6 +780,7 @@ fn last_digits<D: MatchSource + ?Sized>(
                 let Some(&(_, s)) = agreeing.iter().find(|(n, _)| *n == account.holder_name) else {
                     continue;
                 };
+                let number = account.number.clone();
                 let text = format!(
                     "the last five digits of account {} written in the {field}, holder name agrees ({}) [{}]",
                     account.number.masked(),
@@ -782,6 +793,7 @@ fn last_digits<D: MatchSource + ?Sized>(
                     evidence::LAST_DIGITS,
                     reason(ReasonCode::AccountReference, text),
                 );
+                out.set_similarity(&number, s);
             }
         }
     }
@@ -824,7 +836,7 @@ fn aliases<D: MatchSource + ?Sized>(
 /// Adds name and amount evidence to a candidate and sums its weight.
 fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>) {
     if let Some(payer) = payer {
-        let s = similarity(payer, &NormalName::new(&c.account.holder_name));
+        let s = c.similarity.unwrap_or_else(|| similarity(payer, &NormalName::new(&c.account.holder_name)));
         let (w, how) = if s >= 0.95 {
             (evidence::NAME_STRONG, "agrees with")
         } else if s >= 0.85 {
