@@ -7,8 +7,9 @@
 //! `i64`, holder name interned, virtual account and RF reference as spans of one shared string
 //! arena); open-addressing tables of `u32` row numbers for the number, virtual account, RF
 //! reference and control account keys (the key itself is read back from the row, never stored
-//! twice); one `Vec<u32>` of rows per (market, last five digits). Alias memory and recent
-//! payments, small, sit behind locks.
+//! twice); one `Vec` of (row, interned name) per (market, last five digits), with each
+//! interned name's initials, so a name filter runs before any row is read. Alias memory and
+//! recent payments, small, sit behind locks.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
