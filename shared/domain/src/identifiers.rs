@@ -56,29 +56,53 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
 
 /// An American Express card account number: 15 digits, starting 34 or 37, Luhn-valid.
 /// Display and Debug mask it; `expose` gives the digits for store keys only.
+/// Held inline (15 ASCII digits): no allocation, cheap to copy around the matcher.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AccountNumber(String);
+pub struct AccountNumber([u8; 15]);
 
 impl AccountNumber {
     /// The digits, for store keys and lookups. Never log them.
     pub fn expose(&self) -> &str {
-        &self.0
+        std::str::from_utf8(&self.0).expect("ASCII digits")
     }
 
-    /// From a store's own numeric key, already validated when it was stored.
-    pub(crate) fn from_digits_unchecked(digits: String) -> Self {
-        debug_assert!(digits.parse::<AccountNumber>().is_ok());
+    /// From a store's own numeric key, already validated when it was stored (ASCII digits).
+    pub(crate) fn from_digits_unchecked(digits: [u8; 15]) -> Self {
+        debug_assert!(std::str::from_utf8(&digits).is_ok_and(|d| d.parse::<AccountNumber>().is_ok()));
         Self(digits)
+    }
+
+    /// From digit values 0-9 (not ASCII), already checked.
+    pub(crate) fn from_values_unchecked(values: &[u8; 15]) -> Self {
+        Self::from_digits_unchecked(values.map(|v| b'0' + v))
+    }
+
+    /// From the integer key (`as_u64`) of a number already checked.
+    pub(crate) fn from_u64_unchecked(mut n: u64) -> Self {
+        let mut b = [b'0'; 15];
+        for d in b.iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        Self::from_digits_unchecked(b)
     }
 
     /// The number as an integer key (15 digits fit in a u64).
     pub fn as_u64(&self) -> u64 {
-        self.0.bytes().fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'))
+        self.0.iter().fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'))
     }
 
     /// Masked form safe for logs and screens: last four digits only.
     pub fn masked(&self) -> String {
-        format!("***********{}", &self.0[11..])
+        let mut s = String::with_capacity(15);
+        self.push_masked(&mut s);
+        s
+    }
+
+    /// Appends the masked form to `out` (no allocation of its own).
+    pub fn push_masked(&self, out: &mut String) {
+        out.push_str("***********");
+        out.extend(self.0[11..].iter().map(|&b| char::from(b)));
     }
 
     /// Every valid account number written anywhere in a text: with spaces, dashes, the 4-6-5
@@ -131,11 +155,12 @@ impl FromStr for AccountNumber {
         {
             return Err(IdentifierError::AccountShape { len: digits.chars().count() });
         }
-        let values: Vec<u8> = digits.bytes().map(|b| b - b'0').collect();
-        if !luhn_valid(&values) {
+        let mut ascii = [0u8; 15];
+        ascii.copy_from_slice(digits.as_bytes());
+        if !luhn_valid(&ascii.map(|b| b - b'0')) {
             return Err(IdentifierError::AccountLuhn);
         }
-        Ok(Self(digits))
+        Ok(Self(ascii))
     }
 }
 

@@ -7,8 +7,9 @@
 //! `i64`, holder name interned, virtual account and RF reference as spans of one shared string
 //! arena); open-addressing tables of `u32` row numbers for the number, virtual account, RF
 //! reference and control account keys (the key itself is read back from the row, never stored
-//! twice); one `Vec<u32>` of rows per (market, last five digits). Alias memory and recent
-//! payments, small, sit behind locks.
+//! twice); one `Vec` of (row, interned name) per (market, last five digits), with each
+//! interned name's initials, so a name filter runs before any row is read. Alias memory and
+//! recent payments, small, sit behind locks.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -142,10 +143,13 @@ pub struct AccountIndex {
     by_va: Table,
     by_rf: Table,
     by_control: Table,
-    /// Rows per market and last five digits: `market * 100_000 + last5`.
-    by_last5: Vec<Vec<u32>>,
+    /// Rows per market and last five digits (`market * 100_000 + last5`), each with its
+    /// holder's interned name, so a name filter runs without reading rows.
+    by_last5: Vec<Vec<(u32, u32)>>,
     arena: String,
     names: Vec<Arc<str>>,
+    /// `names::initials` of each interned name.
+    name_initials: Vec<u32>,
     name_ids: HashMap<Arc<str>, u32>,
     aliases: RwLock<HashMap<String, Vec<Alias>>>,
     history: RwLock<HashMap<String, Vec<SimilarPayment>>>,
@@ -163,16 +167,6 @@ fn market_slot(m: Market) -> usize {
         Market::IN => 1,
         Market::EU => 2,
     }
-}
-
-/// The 15 digits of an account number key.
-fn digits15(mut n: u64) -> String {
-    let mut b = [b'0'; 15];
-    for i in (0..15).rev() {
-        b[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    b.iter().map(|&c| char::from(c)).collect()
 }
 
 fn hundredths(d: Decimal) -> Result<i64, StoreError> {
@@ -193,6 +187,7 @@ impl AccountIndex {
             by_last5: vec![Vec::new(); 300_000],
             arena: String::new(),
             names: Vec::new(),
+            name_initials: Vec::new(),
             name_ids: HashMap::new(),
             aliases: RwLock::new(HashMap::new()),
             history: RwLock::new(HashMap::new()),
@@ -259,6 +254,7 @@ impl AccountIndex {
                 let id = self.names.len() as u32;
                 let s: Arc<str> = a.holder_name.as_str().into();
                 self.names.push(s.clone());
+                self.name_initials.push(crate::names::initials(&s));
                 self.name_ids.insert(s, id);
                 id
             }
@@ -300,14 +296,14 @@ impl AccountIndex {
             self.by_control.insert(hash_u64(control), r, |x| hash_u64(rows[x as usize].control));
         }
         let slot = market_slot(a.market) * 100_000 + (number % 100_000) as usize;
-        self.by_last5[slot].push(r);
+        self.by_last5[slot].push((r, name));
         Ok(())
     }
 
     fn account_at(&self, r: u32) -> Account {
         let row = &self.rows[r as usize];
         Account {
-            number: AccountNumber::from_digits_unchecked(digits15(row.number)),
+            number: AccountNumber::from_u64_unchecked(row.number),
             market: row.market,
             currency: row.currency,
             holder_name: self.names[row.name as usize].to_string(),
@@ -317,8 +313,7 @@ impl AccountIndex {
             current_balance: Decimal::new(row.current_balance, 2),
             virtual_account: self.text(row.va).map(str::to_string),
             creditor_reference: self.text(row.rf).map(CreditorReference::from_stored_unchecked),
-            control_account: (row.control != 0)
-                .then(|| AccountNumber::from_digits_unchecked(digits15(row.control))),
+            control_account: (row.control != 0).then(|| AccountNumber::from_u64_unchecked(row.control)),
         }
     }
 
@@ -328,10 +323,11 @@ impl AccountIndex {
 
     /// Bytes held by the directory (rows, tables, arena, names), excluding allocator overhead.
     pub fn bytes(&self) -> usize {
-        let last5: usize = self.by_last5.iter().map(|v| v.capacity() * 4).sum::<usize>()
-            + self.by_last5.capacity() * std::mem::size_of::<Vec<u32>>();
+        let last5: usize = self.by_last5.iter().map(|v| v.capacity() * 8).sum::<usize>()
+            + self.by_last5.capacity() * std::mem::size_of::<Vec<(u32, u32)>>();
         let names: usize = self.names.iter().map(|n| n.len() + 16).sum::<usize>()
             + self.names.capacity() * 16
+            + self.name_initials.capacity() * 4
             + self.name_ids.capacity() * (16 + 4 + 1);
         self.rows.capacity() * std::mem::size_of::<Row>()
             + self.by_number.bytes()
@@ -384,7 +380,75 @@ impl AccountDirectory for AccountIndex {
         if last5.len() != 5 {
             return Ok(Vec::new());
         }
-        Ok(self.collect(self.by_last5[market_slot(market) * 100_000 + n].clone()))
+        let bucket = &self.by_last5[market_slot(market) * 100_000 + n];
+        Ok(self.collect(bucket.iter().map(|&(r, _)| r).collect()))
+    }
+
+    /// Filters the bucket by interned name (once per distinct name) before reading any row.
+    fn accounts_by_last_digits_where(
+        &self,
+        market: Market,
+        last5: &str,
+        keep: &mut dyn FnMut(&str, u32) -> bool,
+    ) -> Result<Vec<Account>, StoreError> {
+        let Ok(n) = last5.parse::<usize>() else { return Ok(Vec::new()) };
+        if last5.len() != 5 {
+            return Ok(Vec::new());
+        }
+        let bucket = &self.by_last5[market_slot(market) * 100_000 + n];
+        let mut verdicts: Vec<(u32, bool)> = Vec::new();
+        let mut out = Vec::new();
+        for &(r, name) in bucket.iter().take(MAX_INDEX_RESULTS) {
+            let kept = match verdicts.iter().find(|v| v.0 == name) {
+                Some(&(_, k)) => k,
+                None => {
+                    let k = keep(&self.names[name as usize], self.name_initials[name as usize]);
+                    verdicts.push((name, k));
+                    k
+                }
+            };
+            if kept {
+                out.push(self.account_at(r));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Several numbers at once: every probe's first slot is loaded before any is examined (the
+    /// loads do not depend on each other, so the cache misses of a typo's ~25 neighbours
+    /// overlap instead of queueing), and most absent numbers stop at that slot.
+    fn accounts(&self, numbers: &[AccountNumber]) -> Result<Vec<Account>, StoreError> {
+        let t = &self.by_number;
+        let mask = t.mask();
+        let probes: Vec<(u64, u64, usize)> = numbers
+            .iter()
+            .map(|n| {
+                let key = n.as_u64();
+                let hash = hash_u64(key);
+                (key, hash, (hash as usize) & mask)
+            })
+            .collect();
+        let first: Vec<u64> = probes.iter().map(|p| t.slots[p.2]).collect();
+        let mut out = Vec::new();
+        for (&(key, hash, start), &s) in probes.iter().zip(&first) {
+            if s == EMPTY {
+                continue;
+            }
+            let tag = hash & 0xFFFF_FFFF_0000_0000;
+            let mut i = start;
+            loop {
+                let s = t.slots[i];
+                if s == EMPTY {
+                    break;
+                }
+                if s & 0xFFFF_FFFF_0000_0000 == tag && self.rows[s as u32 as usize].number == key {
+                    out.push(self.account_at(s as u32));
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+        Ok(out)
     }
 
     fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {

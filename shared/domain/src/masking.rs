@@ -9,6 +9,9 @@ use crate::identifiers::luhn_valid;
 /// Replaces every card-number-like digit run (13-19 digits, spaces or dashes between them,
 /// Luhn-valid) by a mask that keeps only the last four digits.
 pub fn mask_card_numbers(text: &str) -> String {
+    if !may_hold_card_number(text) {
+        return text.to_string();
+    }
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
@@ -51,6 +54,37 @@ pub fn mask_card_numbers(text: &str) -> String {
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// `mask_card_numbers` of a text already owned: the text itself when nothing needs masking
+/// (no copy; the matcher's reasons, built around masked numbers, mostly need none).
+pub fn mask_card_numbers_owned(text: String) -> String {
+    if may_hold_card_number(&text) {
+        mask_card_numbers(&text)
+    } else {
+        text
+    }
+}
+
+/// True when some digit run (single spaces or dashes allowed between digits, as
+/// `mask_card_numbers` reads them) has 13 digits or more: the shortest card number.
+fn may_hold_card_number(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.iter().filter(|c| c.is_ascii_digit()).count() < 13 {
+        return false;
+    }
+    let mut run = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if c.is_ascii_digit() {
+            run += 1;
+            if run >= 13 {
+                return true;
+            }
+        } else if !((c == b' ' || c == b'-') && run > 0 && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+            run = 0;
+        }
+    }
+    false
 }
 
 /// Card lengths in the order we try them: the common ones first.

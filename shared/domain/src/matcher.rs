@@ -36,7 +36,7 @@ use rust_decimal::Decimal;
 use crate::account::{Account, AccountStatus};
 use crate::decision::{Decision, Outcome, Reason, ReasonCode};
 use crate::identifiers::{luhn_valid, AccountNumber, CreditorReference};
-use crate::names::{similarity, NormalName};
+use crate::names::{initials, similarity, NormalName};
 use crate::payer::{duplicate_fingerprint_of, identities_with, PayerIdentity};
 use crate::payment::{Direction, Market, Payment, PerMarket};
 use crate::ports::{MatchSource, StoreError};
@@ -126,6 +126,8 @@ struct Candidate {
     kinds: Vec<(Kind, f64)>,
     reasons: Vec<Reason>,
     weight: f64,
+    /// The payer's name against the holder's, once worked out.
+    similarity: Option<f64>,
 }
 
 impl Candidate {
@@ -156,7 +158,15 @@ impl Candidates {
                 kinds: vec![(kind, weight)],
                 reasons: vec![reason],
                 weight: 0.0,
+                similarity: None,
             }),
+        }
+    }
+
+    /// Notes the name similarity already worked out for the candidate of `number`.
+    fn set_similarity(&mut self, number: &AccountNumber, s: f64) {
+        if let Some(c) = self.0.iter_mut().find(|c| c.account.number == *number) {
+            c.similarity = Some(s);
         }
     }
 }
@@ -173,7 +183,7 @@ pub fn decide<D: MatchSource + ?Sized>(
             outcome: Outcome::Rejected,
             account: None,
             confidence: 0.0,
-            reasons: vec![Reason::new(
+            reasons: vec![reason(
                 ReasonCode::NotBooked,
                 format!("bank status {status}: not booked, nothing to post"),
             )],
@@ -199,7 +209,7 @@ pub fn decide<D: MatchSource + ?Sized>(
 
     let Some(best) = candidates.first() else {
         if !reasons.iter().any(|r| matches!(r.code, ReasonCode::UnknownAccount | ReasonCode::Ambiguous)) {
-            reasons.push(Reason::new(
+            reasons.push(reason(
                 ReasonCode::NoReference,
                 "no account number, virtual account, RF reference or known payer in the payment",
             ));
@@ -235,7 +245,7 @@ pub fn decide<D: MatchSource + ?Sized>(
             .chain(rivals.iter().copied())
             .map(|c| format!("{} (weight {})", c.account.number.masked(), Weight(c.weight)))
             .collect();
-        reasons.push(Reason::new(
+        reasons.push(reason(
             ReasonCode::Ambiguous,
             format!("evidence supports {} accounts about equally: {}", rivals.len() + 1, list.join(", ")),
         ));
@@ -254,7 +264,7 @@ pub fn decide<D: MatchSource + ?Sized>(
     reasons.extend(duplicate_suspicion(payment, &ids, directory, policy)?);
     let threshold = policy.threshold(payment.market);
     if confidence < threshold {
-        reasons.push(Reason::new(
+        reasons.push(reason(
             ReasonCode::LowConfidence,
             format!(
                 "confidence {confidence:.3} (weight {}) below the {} threshold {threshold:.2}",
@@ -277,6 +287,46 @@ pub fn decide<D: MatchSource + ?Sized>(
     })
 }
 
+/// `Reason::new` for texts built here: masked the same way, without copying a text that needs
+/// no masking (most do not: the numbers in them are masked already).
+fn reason(code: ReasonCode, text: impl Into<String>) -> Reason {
+    Reason { code, text: crate::masking::mask_card_numbers_owned(text.into()) }
+}
+
+/// Appends `parts` to a string sized for them: `format!` without the formatting machinery,
+/// for the reasons every payment carries.
+fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+/// A weight as `Weight` writes it, into a small buffer: "+1.5".
+fn weight_text(w: f64, buf: &mut [u8; 24]) -> &str {
+    let tenths = (w * 10.0).round() as i64;
+    let sign = if tenths < 0 { b'-' } else { b'+' };
+    let (units, tenth) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
+    let mut digits = [0u8; 20];
+    let mut k = digits.len();
+    let mut u = units;
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    let n = digits.len() - k;
+    buf[0] = sign;
+    buf[1..=n].copy_from_slice(&digits[k..]);
+    buf[n + 1] = b'.';
+    buf[n + 2] = b'0' + tenth as u8;
+    std::str::from_utf8(&buf[..n + 3]).expect("ASCII")
+}
+
 /// A weight written "+1.5" (integer formatting: float formatting is slow on the hot path).
 struct Weight(f64);
 
@@ -286,6 +336,24 @@ impl std::fmt::Display for Weight {
         let sign = if tenths < 0 { '-' } else { '+' };
         write!(f, "{sign}{}.{}", tenths.abs() / 10, tenths.abs() % 10)
     }
+}
+
+/// A similarity as `Hundredths` writes it, into a small buffer: "0.97".
+fn hundredths_text(x: f64, buf: &mut [u8; 24]) -> &str {
+    let h = (x * 100.0).round() as i64;
+    if !(0..1000).contains(&h) {
+        use std::io::Write;
+        let mut w = &mut buf[..];
+        write!(w, "{}", Hundredths(x)).expect("fits");
+        let n = 24 - w.len();
+        return std::str::from_utf8(&buf[..n]).expect("ASCII");
+    }
+    let (units, cents) = (h / 100, h % 100);
+    buf[0] = b'0' + units as u8;
+    buf[1] = b'.';
+    buf[2] = b'0' + (cents / 10) as u8;
+    buf[3] = b'0' + (cents % 10) as u8;
+    std::str::from_utf8(&buf[..4]).expect("ASCII")
 }
 
 /// A similarity in [0, 1] written "0.97".
@@ -413,7 +481,7 @@ fn to_number(d: &[u8; 15]) -> Option<AccountNumber> {
     if d[0] != 3 || !matches!(d[1], 4 | 7) || !luhn_valid(d) {
         return None;
     }
-    Some(AccountNumber::from_digits_unchecked(d.iter().map(|&x| char::from(b'0' + x)).collect()))
+    Some(AccountNumber::from_values_unchecked(d))
 }
 
 /// The valid account numbers one edit away from `d`: one digit changed (for each position
@@ -468,33 +536,7 @@ fn one_edit_neighbours(d: &[u8; 15]) -> Vec<AccountNumber> {
 }
 
 fn digits_to_number(v: &[u8; 15]) -> AccountNumber {
-    AccountNumber::from_digits_unchecked(v.iter().map(|&x| char::from(b'0' + x)).collect())
-}
-
-/// First letters of a name's words, folded to ASCII lower case: a cheap filter before the full
-/// comparison (names that agree at 0.85 or more share their words' first letters).
-fn initials(name: &str) -> u32 {
-    let mut set = 0u32;
-    let mut at_start = true;
-    for c in name.chars() {
-        if c.is_alphanumeric() {
-            if at_start {
-                let folded = if c.is_ascii() {
-                    c
-                } else {
-                    deunicode::deunicode_char(c).and_then(|s| s.chars().next()).unwrap_or(c)
-                };
-                let l = folded.to_ascii_lowercase();
-                if l.is_ascii_lowercase() {
-                    set |= 1 << (l as u32 - 'a' as u32);
-                }
-            }
-            at_start = false;
-        } else {
-            at_start = true;
-        }
-    }
-    set
+    AccountNumber::from_values_unchecked(v)
 }
 
 /// Masked form of a digit string that is not a valid number (a typo): last four only.
@@ -521,16 +563,20 @@ fn numbers<D: MatchSource + ?Sized>(
                         account,
                         Kind::Number,
                         weight,
-                        Reason::new(
+                        reason(
                             ReasonCode::AccountReference,
-                            format!(
-                                "account {} written in the {field} [{}]",
-                                number.masked(),
-                                Weight(weight)
-                            ),
+                            concat(&[
+                                "account ",
+                                &number.masked(),
+                                " written in the ",
+                                field,
+                                " [",
+                                weight_text(weight, &mut [0; 24]),
+                                "]",
+                            ]),
                         ),
                     ),
-                    None => reasons.push(Reason::new(
+                    None => reasons.push(reason(
                         ReasonCode::UnknownAccount,
                         format!("account number {} in the {field} is not in the directory", number.masked()),
                     )),
@@ -560,12 +606,12 @@ fn numbers<D: MatchSource + ?Sized>(
                         account,
                         Kind::OneEdit,
                         evidence::ONE_EDIT_AWAY,
-                        Reason::new(ReasonCode::AccountReference, text),
+                        reason(ReasonCode::AccountReference, text),
                     );
                 }
                 n => {
                     let list: Vec<String> = near.iter().map(|a| a.number.masked()).collect();
-                    reasons.push(Reason::new(
+                    reasons.push(reason(
                         ReasonCode::Ambiguous,
                         format!(
                             "{written} in the {field} fails the check digit and is one edit away from {n} \
@@ -631,12 +677,19 @@ fn index_candidates(
     reasons: &mut Vec<Reason>,
 ) {
     if found.is_empty() {
-        reasons.push(Reason::new(ReasonCode::UnknownAccount, format!("{label} is not on any account")));
+        reasons.push(reason(ReasonCode::UnknownAccount, format!("{label} is not on any account")));
     }
     for account in found {
-        let reason = Reason::new(
+        let reason = reason(
             ReasonCode::AccountReference,
-            format!("{label} belongs to account {} [{}]", account.number.masked(), Weight(weight)),
+            concat(&[
+                label,
+                " belongs to account ",
+                &account.number.masked(),
+                " [",
+                weight_text(weight, &mut [0; 24]),
+                "]",
+            ]),
         );
         out.add(account, kind, weight, reason);
     }
@@ -736,14 +789,24 @@ fn last_digits<D: MatchSource + ?Sized>(
             let payer_initials =
                 payer.words().iter().filter(|w| w.len() > 1).fold(0u32, |acc, w| acc | initials(w));
             let needed = payer_initials.count_ones().min(2);
-            for account in directory.accounts_by_last_digits(payment.market, last5)? {
-                if (initials(&account.holder_name) & payer_initials).count_ones() < needed {
-                    continue;
+            // The index asks once per distinct holder name, before building any account.
+            let mut agreeing: Vec<(String, f64)> = Vec::new();
+            let mut keep = |name: &str, holder_initials: u32| {
+                if (holder_initials & payer_initials).count_ones() < needed {
+                    return false;
                 }
-                let s = similarity(payer, &NormalName::new(&account.holder_name));
-                if s < 0.85 {
-                    continue;
+                let s = similarity(payer, &NormalName::new(name));
+                if s >= 0.85 {
+                    agreeing.push((name.to_string(), s));
                 }
+                s >= 0.85
+            };
+            let found = directory.accounts_by_last_digits_where(payment.market, last5, &mut keep)?;
+            for account in found {
+                let Some(&(_, s)) = agreeing.iter().find(|(n, _)| *n == account.holder_name) else {
+                    continue;
+                };
+                let number = account.number.clone();
                 let text = format!(
                     "the last five digits of account {} written in the {field}, holder name agrees ({}) [{}]",
                     account.number.masked(),
@@ -754,8 +817,9 @@ fn last_digits<D: MatchSource + ?Sized>(
                     account,
                     Kind::LastDigits,
                     evidence::LAST_DIGITS,
-                    Reason::new(ReasonCode::AccountReference, text),
+                    reason(ReasonCode::AccountReference, text),
                 );
+                out.set_similarity(&number, s);
             }
         }
     }
@@ -789,7 +853,7 @@ fn aliases<D: MatchSource + ?Sized>(
                 account.number.masked(),
                 Weight(weight)
             );
-            out.add(account, kind, weight, Reason::new(ReasonCode::LearnedAlias, text));
+            out.add(account, kind, weight, reason(ReasonCode::LearnedAlias, text));
         }
     }
     Ok(())
@@ -798,7 +862,7 @@ fn aliases<D: MatchSource + ?Sized>(
 /// Adds name and amount evidence to a candidate and sums its weight.
 fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>) {
     if let Some(payer) = payer {
-        let s = similarity(payer, &NormalName::new(&c.account.holder_name));
+        let s = c.similarity.unwrap_or_else(|| similarity(payer, &NormalName::new(&c.account.holder_name)));
         let (w, how) = if s >= 0.95 {
             (evidence::NAME_STRONG, "agrees with")
         } else if s >= 0.85 {
@@ -813,13 +877,18 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>) {
         // A payer an analyst tied to this account may be someone else paying for the holder.
         let known_payer = c.has(Kind::AliasAccount) || c.has(Kind::AliasName);
         let w = if known_payer && w < 0.0 { 0.0 } else { w };
-        let text = format!(
-            "payer name {how} the holder's name on {} (similarity {}) [{}]",
-            c.account.number.masked(),
-            Hundredths(s),
-            Weight(w)
-        );
-        c.reasons.push(Reason::new(ReasonCode::NameEvidence, text));
+        let text = concat(&[
+            "payer name ",
+            how,
+            " the holder's name on ",
+            &c.account.number.masked(),
+            " (similarity ",
+            hundredths_text(s, &mut [0; 24]),
+            ") [",
+            weight_text(w, &mut [0; 24]),
+            "]",
+        ]);
+        c.reasons.push(reason(ReasonCode::NameEvidence, text));
         c.weight += w;
     }
     let amount = payment.amount.amount();
@@ -835,7 +904,7 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>) {
         None
     };
     if let Some((w, what)) = amount_w {
-        c.reasons.push(Reason::new(
+        c.reasons.push(reason(
             ReasonCode::AmountEvidence,
             format!("amount {} equals the {what} of {} [{}]", payment.amount, a.number.masked(), Weight(w)),
         ));
@@ -847,35 +916,36 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>) {
 /// Reasons that always send a matched payment to research.
 fn blockers(payment: &Payment, account: &Account, policy: &MatchPolicy) -> Vec<Reason> {
     let mut out = Vec::new();
-    let n = account.number.masked();
+    let n = || account.number.masked();
     match account.status {
         AccountStatus::Active => {}
         AccountStatus::Closed => {
-            out.push(Reason::new(ReasonCode::AccountClosed, format!("account {n} is closed")))
+            out.push(reason(ReasonCode::AccountClosed, format!("account {} is closed", n())))
         }
         AccountStatus::Blocked => {
-            out.push(Reason::new(ReasonCode::AccountBlocked, format!("account {n} is blocked")))
+            out.push(reason(ReasonCode::AccountBlocked, format!("account {} is blocked", n())))
         }
     }
     if account.currency != payment.amount.currency() {
-        out.push(Reason::new(
+        out.push(reason(
             ReasonCode::CurrencyMismatch,
             format!(
-                "payment in {} but account {n} is in {}",
+                "payment in {} but account {} is in {}",
                 payment.amount.currency().code(),
+                n(),
                 account.currency.code()
             ),
         ));
     }
     if account.market != payment.market {
-        out.push(Reason::new(
+        out.push(reason(
             ReasonCode::MarketMismatch,
-            format!("account {n} belongs to market {}, payment to {}", account.market, payment.market),
+            format!("account {} belongs to market {}, payment to {}", n(), account.market, payment.market),
         ));
     }
     let ceiling = policy.amount_ceilings.get(payment.market);
     if payment.amount.amount() > ceiling {
-        out.push(Reason::new(
+        out.push(reason(
             ReasonCode::AmountAboveCeiling,
             format!(
                 "amount {} above the {} ceiling for automatic application ({ceiling})",
@@ -884,13 +954,13 @@ fn blockers(payment: &Payment, account: &Account, policy: &MatchPolicy) -> Vec<R
         ));
     }
     if payment.direction == Direction::Debit {
-        out.push(Reason::new(ReasonCode::Debit, "a debit, not a payment to a card account"));
+        out.push(reason(ReasonCode::Debit, "a debit, not a payment to a card account"));
     }
     if payment.reversal {
-        out.push(Reason::new(ReasonCode::Reversal, "a reversal: needs the original posting found"));
+        out.push(reason(ReasonCode::Reversal, "a reversal: needs the original posting found"));
     }
     for w in &payment.warnings {
-        out.push(Reason::new(ReasonCode::FileWarning, w.clone()));
+        out.push(reason(ReasonCode::FileWarning, w.clone()));
     }
     out
 }
@@ -917,7 +987,7 @@ fn duplicate_suspicion<D: MatchSource + ?Sized>(
     } else {
         format!("bank reference {}", first.bank_ref)
     };
-    Ok(Some(Reason::new(
+    Ok(Some(reason(
         ReasonCode::DuplicateSuspected,
         format!(
             "{who} paid {} with value date {} under {reference}; {} similar payment(s) within {} days",

@@ -25,8 +25,8 @@ pub struct NormalName {
 impl NormalName {
     /// Folds accents, lower-cases, drops honorifics and anything from "S/O", "D/O"... on.
     pub fn new(raw: &str) -> Self {
-        let mut folded =
-            if raw.is_ascii() { raw.to_ascii_lowercase() } else { deunicode(raw).to_ascii_lowercase() };
+        let mut folded = if raw.is_ascii() { raw.to_string() } else { deunicode(raw) };
+        folded.make_ascii_lowercase();
         if folded.contains('/') || folded.contains(" of ") {
             for k in KINSHIP {
                 if let Some(at) = find_clause(&folded, k) {
@@ -144,17 +144,75 @@ fn word_score(a: &str, b: &str) -> f64 {
     if a.len() == 1 || b.len() == 1 {
         return if a.as_bytes()[0] == b.as_bytes()[0] { 0.8 } else { 0.0 };
     }
-    // German umlauts written out: "Mueller" for "Müller" (folded to "muller").
+    // German umlauts written out: "Mueller" for "Müller" (folded to "muller"). Words without
+    // those pairs fold to themselves, and differ.
     let fold = |w: &str| w.replace("ae", "a").replace("oe", "o").replace("ue", "u");
-    if a.len() != b.len() && a.as_bytes()[0] == b.as_bytes()[0] && fold(a) == fold(b) {
+    let foldable = |w: &str| w.contains("ae") || w.contains("oe") || w.contains("ue");
+    if a.len() != b.len()
+        && a.as_bytes()[0] == b.as_bytes()[0]
+        && (foldable(a) || foldable(b))
+        && fold(a) == fold(b)
+    {
         return 0.95;
     }
+    if a.len().min(b.len()) < 4 || !may_be_misspelling(a, b) {
+        return 0.0;
+    }
     let jw = strsim::jaro_winkler(a, b);
-    if jw >= 0.92 && a.len().min(b.len()) >= 4 {
+    if jw >= 0.92 {
         jw * 0.95
     } else {
         0.0
     }
+}
+
+/// False when Jaro-Winkler cannot reach 0.92 whatever the order of the letters: Jaro is at
+/// most (m/|a| + m/|b| + 1) / 3 with m the letters the words share (counted with
+/// multiplicity), and Winkler's prefix bonus at most 0.4 of what is left. Most word pairs of
+/// different names stop here, without the full comparison.
+fn may_be_misspelling(a: &str, b: &str) -> bool {
+    let mut counts = [0i16; 128];
+    for &c in a.as_bytes() {
+        counts[usize::from(c & 0x7f)] += 1;
+    }
+    let mut shared = 0u32;
+    for &c in b.as_bytes() {
+        let k = &mut counts[usize::from(c & 0x7f)];
+        if *k > 0 {
+            *k -= 1;
+            shared += 1;
+        }
+    }
+    let (m, la, lb) = (f64::from(shared), a.chars().count() as f64, b.chars().count() as f64);
+    let jaro = (m / la + m / lb + 1.0) / 3.0;
+    jaro + 0.4 * (1.0 - jaro) >= 0.92 - 1e-9
+}
+
+/// First letters of a name's words, folded to ASCII lower case, as a set of 26 bits: a cheap
+/// filter before the full comparison (names that agree at 0.85 or more share their words'
+/// first letters). Indexes may keep it per holder name.
+pub fn initials(name: &str) -> u32 {
+    let mut set = 0u32;
+    let mut at_start = true;
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            if at_start {
+                let folded = if c.is_ascii() {
+                    c
+                } else {
+                    deunicode::deunicode_char(c).and_then(|s| s.chars().next()).unwrap_or(c)
+                };
+                let l = folded.to_ascii_lowercase();
+                if l.is_ascii_lowercase() {
+                    set |= 1 << (l as u32 - 'a' as u32);
+                }
+            }
+            at_start = false;
+        } else {
+            at_start = true;
+        }
+    }
+    set
 }
 
 /// Name similarity of two raw names.

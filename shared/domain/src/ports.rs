@@ -46,6 +46,20 @@ pub trait AccountDirectory {
     /// Index lookup by market and the last five digits of the account number (a payer who
     /// wrote only "ending 10005"). At most `MAX_INDEX_RESULTS` accounts.
     fn accounts_by_last_digits(&self, market: Market, last5: &str) -> Result<Vec<Account>, StoreError>;
+    /// `accounts_by_last_digits`, keeping the accounts whose holder name `keep` accepts. `keep`
+    /// sees the holder's name and its initials (`crate::names::initials`) and must depend on
+    /// nothing else: an index that knows its names may ask once per distinct name and filter
+    /// before building any account.
+    fn accounts_by_last_digits_where(
+        &self,
+        market: Market,
+        last5: &str,
+        keep: &mut dyn FnMut(&str, u32) -> bool,
+    ) -> Result<Vec<Account>, StoreError> {
+        let mut found = self.accounts_by_last_digits(market, last5)?;
+        found.retain(|a| keep(&a.holder_name, crate::names::initials(&a.holder_name)));
+        Ok(found)
+    }
     /// Index lookup: the cards that roll up to a corporate control account.
     fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError>;
     /// Key lookups of several accounts at once (DynamoDB BatchGetItem); missing ones are left out.
