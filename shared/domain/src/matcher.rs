@@ -194,6 +194,14 @@ pub fn decide<D: MatchSource + ?Sized>(
     let mut reasons = Vec::new();
     let mut found = Candidates::default();
     let payer = payment.payer_name.as_deref().map(NormalName::new).filter(|n| !n.is_empty());
+    // Whom the payer pays for (camt `UltmtDbtr`): a company or relative paying a holder's card.
+    let on_behalf = payment
+        .references
+        .other
+        .iter()
+        .find(|(k, _)| k == "ultimate_debtor")
+        .map(|(_, v)| NormalName::new(v.expose()))
+        .filter(|n| !n.is_empty());
     numbers(payment, directory, &mut found, &mut reasons)?;
     indexes(payment, directory, &mut found, &mut reasons)?;
     last_digits(payment, directory, payer.as_ref(), &mut found)?;
@@ -202,7 +210,7 @@ pub fn decide<D: MatchSource + ?Sized>(
 
     let mut candidates = found.0;
     for c in &mut candidates {
-        score(c, payment, payer.as_ref());
+        score(c, payment, payer.as_ref(), on_behalf.as_ref());
     }
     candidates.sort_by(|a, b| b.weight.total_cmp(&a.weight));
     let total_odds: f64 = candidates.iter().map(|c| odds(c.weight)).sum();
@@ -860,9 +868,19 @@ fn aliases<D: MatchSource + ?Sized>(
 }
 
 /// Adds name and amount evidence to a candidate and sums its weight.
-fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>) {
-    if let Some(payer) = payer {
-        let s = c.similarity.unwrap_or_else(|| similarity(payer, &NormalName::new(&c.account.holder_name)));
+fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>, on_behalf: Option<&NormalName>) {
+    let both = payer.is_some() && on_behalf.is_some();
+    if let Some(payer) = payer.or(on_behalf) {
+        let holder = || NormalName::new(&c.account.holder_name);
+        let mut s = c.similarity.unwrap_or_else(|| similarity(payer, &holder()));
+        let mut whose = "payer name ";
+        // The name of whom the payment is for counts when it agrees better than the payer's.
+        if let Some(ultimate) = on_behalf.filter(|_| both && s < 0.95) {
+            let u = similarity(ultimate, &holder());
+            if u > s {
+                (s, whose) = (u, "ultimate debtor's name ");
+            }
+        }
         let (w, how) = if s >= 0.95 {
             (evidence::NAME_STRONG, "agrees with")
         } else if s >= 0.85 {
@@ -878,7 +896,7 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>) {
         let known_payer = c.has(Kind::AliasAccount) || c.has(Kind::AliasName);
         let w = if known_payer && w < 0.0 { 0.0 } else { w };
         let text = concat(&[
-            "payer name ",
+            whose,
             how,
             " the holder's name on ",
             &c.account.number.masked(),

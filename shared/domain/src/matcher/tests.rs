@@ -167,6 +167,20 @@ fn a_chance_valid_shorter_reading_of_a_grouped_rf_does_not_block() {
     assert_eq!(decision.outcome, Outcome::Applied, "{:?}", decision.reasons);
 }
 
+/// A company pays for the holder (camt `Dbtr` the company, `UltmtDbtr` the holder): the number
+/// in free text and the ultimate debtor's name agree, so it applies.
+#[test]
+fn the_ultimate_debtors_name_counts_when_a_company_pays() {
+    let mut refs = free("Carta 3782-822463-10005 saldo ottobre");
+    refs.other.push(("ultimate_debtor".into(), RefText::new("Jean Tremblay")));
+    let d = run(&named(refs.clone(), "Rossi Costruzioni S.r.l."), &dir());
+    assert_eq!(d.outcome, Outcome::Applied, "{:?}", d.reasons);
+    assert!(d.reasons.iter().any(|r| r.text.contains("ultimate debtor's name agrees")), "{:?}", d.reasons);
+    refs.other.clear();
+    let d = run(&named(refs, "Rossi Costruzioni S.r.l."), &dir());
+    assert_eq!(d.outcome, Outcome::Research, "without it the names differ: {:?}", d.reasons);
+}
+
 #[test]
 fn blocked_unknown_and_missing_go_to_research() {
     assert_eq!(decide_ca("378734493671000").blocker().unwrap().code, ReasonCode::AccountBlocked);
