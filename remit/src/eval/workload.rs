@@ -626,13 +626,31 @@ impl Gen {
         }
     }
 
-    /// A name that is not the cardmember's: another holder's, with another surname.
+    /// A name that is not the cardmember's: another holder's sharing no word with it, and no
+    /// word that one of its initials could stand for ("François Gagnon" is not other than
+    /// "François G. Gauthier").
     fn other_name(&mut self, a: &GenAccount) -> String {
+        fn words(name: &str) -> Vec<String> {
+            name.split([' ', '-', ','])
+                .map(|w| w.trim_end_matches('.').to_lowercase())
+                .filter(|w| !w.is_empty())
+                .collect()
+        }
+        let mine = words(&a.holder_name());
+        let close = |w: &String, x: &String| {
+            w == x
+                || (x.chars().count() == 1 && w.starts_with(x.as_str()))
+                || (w.chars().count() == 1 && x.starts_with(w.as_str()))
+        };
         loop {
             let j = self.rng.usize(..self.accounts.len());
             let b = &self.accounts[j];
-            if b.market == a.market && b.last != a.last && !b.first.is_empty() && b.first != a.first {
-                return b.holder_name();
+            if b.market != a.market || b.first.is_empty() {
+                continue;
+            }
+            let name = b.holder_name();
+            if !words(&name).iter().any(|w| mine.iter().any(|x| close(w, x))) {
+                return name;
             }
         }
     }
