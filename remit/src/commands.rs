@@ -78,13 +78,13 @@ pub fn import_accounts(data_dir: &Path, file: &Path, out: &mut impl Write) -> Re
 /// `remit ingest`: the whole pipeline; a summary per file always, decisions with `--json`.
 pub fn ingest(
     data_dir: &Path,
+    config: &IngestConfig,
     files: &[PathBuf],
     json: bool,
     routing: Option<&Path>,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
     let store = open_store(data_dir)?;
-    let config = IngestConfig::default();
     let routing = routing.map(Routing::load).transpose()?;
     let mut refused = false;
     for path in files {
@@ -93,7 +93,7 @@ pub fn ingest(
             None => Source::Detect,
         };
         let mut write_err = None;
-        let report = local::ingest_source(&store, path, &source, Utc::now(), &config, |r| {
+        let report = local::ingest_source(&store, path, &source, Utc::now(), config, |r| {
             if json {
                 if let Err(e) = write_decision(out, r) {
                     write_err.get_or_insert(e);
@@ -226,7 +226,12 @@ fn samples_dir(explicit: Option<&Path>) -> PathBuf {
 }
 
 /// `remit demo`: a fresh store, the sample accounts, every market's sample files, twice.
-pub fn demo(data_dir: &Path, samples: Option<&Path>, out: &mut impl Write) -> Result<ExitCode> {
+pub fn demo(
+    data_dir: &Path,
+    config: &IngestConfig,
+    samples: Option<&Path>,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
     let samples = samples_dir(samples);
     let dir = data_dir.join("demo");
     if dir.exists() {
@@ -235,7 +240,6 @@ pub fn demo(data_dir: &Path, samples: Option<&Path>, out: &mut impl Write) -> Re
     let store = open_store(&dir)?;
     let n = local::import_accounts(&store, &samples.join("accounts.csv"))?;
     writeln!(out, "remit demo: {n} accounts loaded into a fresh store at {}\n", dir.display())?;
-    let config = IngestConfig::default();
     let now = Utc::now();
     // Files route as they would in the landing bucket: the key is the path under samples/.
     let routing_file = samples.join("../profiles/routing.toml");
@@ -252,7 +256,7 @@ pub fn demo(data_dir: &Path, samples: Option<&Path>, out: &mut impl Write) -> Re
         writeln!(out, "== {title} ({market}) ==")?;
         for path in &files {
             let mut lines = Vec::new();
-            let report = local::ingest_source(&store, path, &drops.source(path)?, now, &config, |r| {
+            let report = local::ingest_source(&store, path, &drops.source(path)?, now, config, |r| {
                 lines.push(demo_line(r))
             })?;
             write!(out, "{}", summary_text(&report))?;
@@ -267,7 +271,7 @@ pub fn demo(data_dir: &Path, samples: Option<&Path>, out: &mut impl Write) -> Re
     writeln!(out, "== Same files delivered again (at-least-once delivery) ==")?;
     let mut by_outcome: BTreeMap<&'static str, u64> = BTreeMap::new();
     for path in &all_files {
-        local::ingest_source(&store, path, &drops.source(path)?, now, &config, |r| {
+        local::ingest_source(&store, path, &drops.source(path)?, now, config, |r| {
             *by_outcome.entry(r.decision.outcome.as_str()).or_default() += 1;
         })?;
     }
@@ -278,7 +282,7 @@ pub fn demo(data_dir: &Path, samples: Option<&Path>, out: &mut impl Write) -> Re
     if !bad.is_empty() {
         writeln!(out, "== Malformed files (quarantined, nothing posted) ==")?;
         for path in &bad {
-            let report = local::ingest_path(&store, path, now, &config, |_| {})?;
+            let report = local::ingest_path(&store, path, now, config, |_| {})?;
             write!(out, "{}", summary_text(&report))?;
         }
         writeln!(out)?;

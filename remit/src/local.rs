@@ -147,6 +147,17 @@ pub fn ingest_source<S: Store + ?Sized>(
     Ok(report)
 }
 
+/// The pipeline configuration in `path` (TOML: `[matching]`, `[sla]`; see `config/remit.toml`),
+/// checked; the built-in defaults (the values that file ships with) without one.
+pub fn load_config(path: Option<&Path>) -> Result<IngestConfig> {
+    let Some(path) = path else { return Ok(IngestConfig::default()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let config: IngestConfig =
+        toml::from_str(&text).with_context(|| format!("{}: not a valid configuration", path.display()))?;
+    config.validate().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(config)
+}
+
 /// Loads a directory CSV into the store; returns how many accounts were loaded.
 pub fn import_accounts<S: AccountDirectory + ?Sized>(store: &S, path: &Path) -> Result<u64> {
     let name = path.display().to_string();

@@ -13,6 +13,10 @@ struct Cli {
     /// Data directory of the embedded store.
     #[arg(long, global = true, env = "REMIT_DATA_DIR", default_value = "remit-data")]
     data_dir: PathBuf,
+    /// Pipeline configuration (matching thresholds, ceilings, SLAs), e.g. `config/remit.toml`;
+    /// the shipped defaults without one.
+    #[arg(long, global = true, env = "REMIT_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -126,6 +130,13 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let mut out = std::io::stdout().lock();
+    let config = match remit::local::load_config(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("remit: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
         Command::Parse { files, profile } => commands::parse(&files, profile.as_deref(), &mut out),
         Command::Profiles { command: ProfilesCommand::Check { profile, sample, records } } => {
@@ -135,17 +146,17 @@ fn main() -> ExitCode {
             commands::import_accounts(&cli.data_dir, &file, &mut out)
         }
         Command::Ingest { files, json, routing } => {
-            commands::ingest(&cli.data_dir, &files, json, routing.as_deref(), &mut out)
+            commands::ingest(&cli.data_dir, &config, &files, json, routing.as_deref(), &mut out)
         }
         Command::Queue { command: QueueCommand::List { market, json, limit } } => {
             commands::queue_list(&cli.data_dir, market, json, limit, &mut out)
         }
-        Command::Demo { samples } => commands::demo(&cli.data_dir, samples.as_deref(), &mut out),
+        Command::Demo { samples } => commands::demo(&cli.data_dir, &config, samples.as_deref(), &mut out),
         Command::Generate { format, payments, seed, out: path } => {
             commands::generate(&format, payments, seed, &path, &mut out)
         }
         Command::Bench { files, profile } => commands::bench(&files, profile.as_deref(), &mut out),
-        Command::Eval(args) => remit::eval::command(args, &mut out),
+        Command::Eval(args) => remit::eval::command(args, &config, &mut out),
     };
     match result {
         Ok(code) => code,

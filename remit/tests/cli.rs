@@ -265,3 +265,36 @@ fn ingest_with_routing_reads_a_file_with_its_bank_profile() {
     assert_eq!(lines.len(), 8);
     assert_eq!(lines.iter().filter(|d| d["decision"] == "applied").count(), 5);
 }
+
+/// The shipped configuration is the built-in default, and a run reads it; a threshold above what
+/// the evidence gives sends the same payments to research; a bad value is refused by its key.
+#[test]
+fn config_file_sets_thresholds_and_is_checked() {
+    let shipped = remit::local::load_config(Some(&root().join("config/remit.toml"))).unwrap();
+    let builtin = remit_domain::pipeline::IngestConfig::default();
+    assert_eq!(format!("{shipped:?}"), format!("{builtin:?}"));
+
+    let file = path("samples/ca/cpa005-rbc-20260315.txt");
+    let decisions = |config: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(remit(dir.path(), &["accounts", "import", &path("samples/accounts.csv")]).status.success());
+        let o = remit(dir.path(), &["--config", config, "ingest", "--json", &file]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        stdout_lines(&o).iter().filter(|d| d["decision"] == "applied").count()
+    };
+    assert_eq!(decisions(&path("config/remit.toml")), 3);
+    let dir = tempfile::tempdir().unwrap();
+    let strict = dir.path().join("strict.toml");
+    std::fs::write(&strict, "[matching]\nthresholds = { CA = 0.9999, IN = 0.95, EU = 0.95 }\n").unwrap();
+    assert_eq!(decisions(strict.to_str().unwrap()), 0, "nothing reaches 0.9999");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[matching]\nthresholds = { CA = 1.5, IN = 0.95, EU = 0.95 }\n").unwrap();
+    let o = remit(dir.path(), &["--config", bad.to_str().unwrap(), "queue", "list"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("matching.thresholds.CA"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -112,7 +112,13 @@ pub fn read_labels(path: &Path) -> Result<Vec<Label>> {
 
 /// Ingests `dir`'s accounts and files into a fresh embedded store, the way `remit ingest`
 /// does, and scores every decision against the labels.
+/// Scores the workload in `dir` with the shipped matching configuration.
 pub fn run(dir: &Path) -> Result<Report> {
+    run_with(dir, &IngestConfig::default())
+}
+
+/// Scores the workload in `dir` with `config` (to see what a threshold change does).
+pub fn run_with(dir: &Path, config: &IngestConfig) -> Result<Report> {
     let labels = read_labels(&dir.join("labels.jsonl"))?;
     let manifest: Manifest = serde_json::from_slice(
         &fs::read(dir.join("manifest.json"))
@@ -121,14 +127,13 @@ pub fn run(dir: &Path) -> Result<Report> {
     let data = tempfile::tempdir()?;
     let store = SqliteStore::open(&data.path().join("remit.sqlite"))?;
     local::import_accounts(&store, &dir.join("accounts.csv"))?;
-    let config = IngestConfig::default();
     // A fixed clock: SLA due times do not change what is scored, and runs stay comparable.
     let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).single().unwrap_or_else(Utc::now);
     let mut observed = Vec::new();
     let mut quarantined = Vec::new();
     for file in &manifest.files {
         let path = dir.join(file);
-        let report = local::ingest_path(&store, &path, now, &config, |r| {
+        let report = local::ingest_path(&store, &path, now, config, |r| {
             observed.push(Observed {
                 file: file.clone(),
                 market: r.market.code().to_string(),
@@ -184,7 +189,7 @@ enum EvalCommand {
 }
 
 /// Runs `remit eval`.
-pub fn command(args: EvalArgs, out: &mut impl Write) -> Result<ExitCode> {
+pub fn command(args: EvalArgs, config: &IngestConfig, out: &mut impl Write) -> Result<ExitCode> {
     match args.command {
         Some(EvalCommand::Generate { out: dir, payments, seed }) => {
             let m = generate(&dir, payments, seed)?;
@@ -199,14 +204,14 @@ pub fn command(args: EvalArgs, out: &mut impl Write) -> Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(EvalCommand::Run { dir, json }) => report(&run(&dir)?, json, out),
+        Some(EvalCommand::Run { dir, json }) => report(&run_with(&dir, config)?, json, out),
         None => {
             let dir = tempfile::tempdir()?;
             generate(dir.path(), args.payments, args.seed)?;
             if !args.json {
                 writeln!(out, "workload: {} payments, seed {}\n", args.payments, args.seed)?;
             }
-            report(&run(dir.path())?, args.json, out)
+            report(&run_with(dir.path(), config)?, args.json, out)
         }
     }
 }

@@ -41,8 +41,9 @@ use crate::payer::{duplicate_fingerprint_of, identities_with, PayerIdentity};
 use crate::payment::{Direction, Market, Payment, PerMarket};
 use crate::ports::{MatchSource, StoreError};
 
-/// Per-market matching configuration.
-#[derive(Clone, Debug)]
+/// Per-market matching configuration (`[matching]` in `config/remit.toml`).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MatchPolicy {
     /// A candidate applies only at or above its market's confidence.
     pub thresholds: PerMarket<f64>,

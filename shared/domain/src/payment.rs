@@ -51,11 +51,16 @@ impl fmt::Display for Market {
     }
 }
 
-/// One value per market: thresholds, SLA hours and the like are set market by market.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// One value per market: thresholds, SLA hours and the like are set market by market. In a
+/// configuration file the keys are the market codes `CA`, `IN` and `EU`, all three required.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PerMarket<T> {
+    #[serde(rename = "CA")]
     pub ca: T,
+    #[serde(rename = "IN")]
     pub india: T,
+    #[serde(rename = "EU")]
     pub eu: T,
 }
 

@@ -20,11 +20,44 @@ use crate::ports::{
 };
 use crate::sla::SlaPolicy;
 
-/// Configuration of one pipeline run.
-#[derive(Clone, Debug, Default)]
+/// Configuration of one pipeline run: matching thresholds and limits, research SLAs. Read from
+/// `config/remit.toml` (every key optional; defaults are the values shipped there).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct IngestConfig {
     pub sla: SlaPolicy,
     pub matching: MatchPolicy,
+}
+
+impl IngestConfig {
+    /// Refuses values no run should start with, naming the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let m = &self.matching;
+        for market in Market::ALL {
+            let t = m.thresholds.get(market);
+            if t.is_nan() || t <= 0.0 || t > 1.0 {
+                return Err(format!("matching.thresholds.{market}: {t} is not in (0, 1]"));
+            }
+            let c = m.amount_ceilings.get(market);
+            if c <= Decimal::ZERO {
+                return Err(format!("matching.amount_ceilings.{market}: {c} must be positive"));
+            }
+            let h = self.sla.hours.get(market);
+            if h <= 0 {
+                return Err(format!("sla.hours.{market}: {h} must be positive"));
+            }
+        }
+        if m.duplicate_window_days < 0 {
+            return Err(format!(
+                "matching.duplicate_window_days: {} must not be negative",
+                m.duplicate_window_days
+            ));
+        }
+        if m.ambiguity_margin.is_nan() || m.ambiguity_margin < 0.0 {
+            return Err(format!("matching.ambiguity_margin: {} must not be negative", m.ambiguity_margin));
+        }
+        Ok(())
+    }
 }
 
 /// Why ingesting a file failed as a whole. Bad content is not an error here: it quarantines the

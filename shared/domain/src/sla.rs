@@ -5,7 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use crate::payment::{Market, PerMarket};
 
 /// How long a market's ops team has to resolve a research item, in hours.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SlaPolicy {
     pub hours: PerMarket<i64>,
 }
