@@ -220,6 +220,12 @@ impl BusinessCalendar {
         self.is_working_day(date).then(|| (self.instant(date, self.open), self.instant(date, self.close)))
     }
 
+    /// True when the holiday file lists `date`'s year completely; outside the covered years only
+    /// weekends are known, and the holiday file needs its next version.
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        self.years.contains(&date.year())
+    }
+
     /// True when `t` is inside working hours, `[open, close)` of a working day.
     pub fn is_working_time(&self, t: DateTime<Utc>) -> bool {
         let date = self.local_date(t);
@@ -353,6 +359,9 @@ mod tests {
             cal(spec);
         }
         assert!(HolidaySet::builtin("us").is_err());
+        let ca = cal(CalendarSpec::canada());
+        assert!(ca.covers(NaiveDate::from_ymd_opt(2027, 6, 1).unwrap()));
+        assert!(!ca.covers(NaiveDate::from_ymd_opt(2028, 1, 3).unwrap()), "2028 needs the next file");
     }
 
     #[test]

@@ -231,6 +231,9 @@ impl SlaPolicy {
     /// When an item created at `created`, blocked by `reason`, warns and breaches.
     pub fn deadlines(&self, market: Market, reason: ReasonCode, created: DateTime<Utc>) -> SlaDeadlines {
         let calendar = self.calendar(market);
+        if !calendar.covers(calendar.local_date(created)) {
+            tracing::debug!(%market, version = %calendar.version, "holidays not listed for this year: weekends only");
+        }
         let total = self.sla(market, reason).on(calendar);
         let warn_seconds = (total.num_seconds() as f64 * self.warn_fraction).round() as i64;
         SlaDeadlines {
