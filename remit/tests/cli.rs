@@ -106,6 +106,10 @@ fn ingest_twice_posts_nothing_the_second_time() {
     assert!(first
         .iter()
         .any(|d| d["decision"] == "research" && d["queue_item"].is_string() && d["due_at"].is_string()));
+    assert!(first
+        .iter()
+        .filter(|d| d["decision"] == "research")
+        .all(|d| d["warn_at"].as_str().unwrap() < d["due_at"].as_str().unwrap()));
     for d in &first {
         assert!(d["confidence"].as_f64().is_some_and(|c| (0.0..=1.0).contains(&c)));
         assert!(d["reasons"].is_array());

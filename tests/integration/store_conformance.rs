@@ -43,6 +43,7 @@ fn item(store_key: &remit_domain::PaymentKey, id: &str, market: Market, due_hour
         candidate: Some(CARD_A.parse().unwrap()),
         confidence: 0.0,
         created_at: now(),
+        warn_at: now() + Duration::minutes(due_hours * 45),
         due_at: now() + Duration::hours(due_hours),
         status: ItemStatus::Open,
     }
@@ -381,7 +382,9 @@ fn enqueue_is_exactly_once_and_ordered<S: Store>(s: &S) {
     for p in [&p1, &p2, &p3] {
         s.receive_payment(p, now()).unwrap();
     }
-    let late = item(&p1.key(), "RQ-CA-late", Market::CA, 48);
+    let mut late = item(&p1.key(), "RQ-CA-late", Market::CA, 48);
+    // Warns before the early item does: the queue is still ordered by due time.
+    late.warn_at = now() + Duration::minutes(30);
     let early = item(&p2.key(), "RQ-CA-early", Market::CA, 2);
     let eu = item(&p3.key(), "RQ-EU-x", Market::EU, 1);
     assert_eq!(s.enqueue(&late).unwrap(), Transition::Done);
@@ -392,6 +395,9 @@ fn enqueue_is_exactly_once_and_ordered<S: Store>(s: &S) {
     assert_eq!(ca, vec!["RQ-CA-early", "RQ-CA-late"], "earliest due first, one market only");
     let got = &s.open_items(Market::EU, 10).unwrap()[0];
     assert_eq!(got.payer_name.as_deref(), Some("Côté"));
+    assert_eq!((got.warn_at, got.due_at), (eu.warn_at, eu.due_at), "SLA times kept to the microsecond");
+    let ca_items = s.open_items(Market::CA, 10).unwrap();
+    assert_eq!(ca_items[1].warn_at, late.warn_at);
     assert_eq!(got.candidate.as_ref().map(|c| c.expose()), Some(CARD_A));
     assert_eq!(s.open_items(Market::CA, 1).unwrap().len(), 1, "limit honoured");
     assert_eq!(s.payment_state(&p1.key()).unwrap(), Some(PaymentState::Queued));

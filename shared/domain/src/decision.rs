@@ -42,7 +42,7 @@ impl fmt::Display for Outcome {
 }
 
 /// Machine-readable reason codes: queues group and SLAs differ by them.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReasonCode {
     /// Evidence for an account: a number, virtual account or RF reference.

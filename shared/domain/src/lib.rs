@@ -2,6 +2,7 @@
 //! written against small store ports so that SQLite and DynamoDB can serve it alike.
 
 pub mod account;
+pub mod calendar;
 pub mod control;
 pub mod decision;
 pub mod identifiers;

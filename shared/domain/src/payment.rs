@@ -64,6 +64,17 @@ pub struct PerMarket<T> {
     pub eu: T,
 }
 
+impl<T> PerMarket<T> {
+    /// A reference to the value for one market.
+    pub fn get_ref(&self, market: Market) -> &T {
+        match market {
+            Market::CA => &self.ca,
+            Market::IN => &self.india,
+            Market::EU => &self.eu,
+        }
+    }
+}
+
 impl<T: Copy> PerMarket<T> {
     /// The value for one market.
     pub fn get(&self, market: Market) -> T {

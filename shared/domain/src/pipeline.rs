@@ -42,10 +42,6 @@ impl IngestConfig {
             if c <= Decimal::ZERO {
                 return Err(format!("matching.amount_ceilings.{market}: {c} must be positive"));
             }
-            let h = self.sla.hours.get(market);
-            if h <= 0 {
-                return Err(format!("sla.hours.{market}: {h} must be positive"));
-            }
         }
         if m.duplicate_window_days < 0 {
             return Err(format!(
@@ -56,7 +52,7 @@ impl IngestConfig {
         if m.ambiguity_margin.is_nan() || m.ambiguity_margin < 0.0 {
             return Err(format!("matching.ambiguity_margin: {} must not be negative", m.ambiguity_margin));
         }
-        Ok(())
+        self.sla.validate()
     }
 }
 
@@ -160,13 +156,14 @@ pub struct PaymentResult {
     pub direction: Direction,
     pub decision: Decision,
     pub queue_item: Option<String>,
+    pub warn_at: Option<DateTime<Utc>>,
     pub due_at: Option<DateTime<Utc>>,
 }
 
 /// The decision line: `bank_ref`, `market`, amount and currency, `direction`, `decision`,
 /// `confidence`, `reasons` as sentences, `account` when applied or reversed (`candidate` when
 /// queued with one), `splits` (account, amount, currency per line) when a split was applied or
-/// reversed, and `queue_item` and `due_at` when queued. Card numbers are masked.
+/// reversed, and `queue_item`, `warn_at` and `due_at` when queued. Card numbers are masked.
 impl Serialize for PaymentResult {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -194,6 +191,9 @@ impl Serialize for PaymentResult {
         }
         if let Some(q) = &self.queue_item {
             m.serialize_entry("queue_item", q)?;
+        }
+        if let Some(warn) = &self.warn_at {
+            m.serialize_entry("warn_at", &warn.to_rfc3339())?;
         }
         if let Some(due) = &self.due_at {
             m.serialize_entry("due_at", &due.to_rfc3339())?;
@@ -320,6 +320,7 @@ pub fn process_payment<S: Store + ?Sized>(
         direction: payment.direction,
         decision: duplicate("payment"),
         queue_item: None,
+        warn_at: None,
         due_at: None,
     };
     if let Receipt::Seen { state, first_file } = store.receive_payment(payment, now)? {
@@ -426,6 +427,7 @@ fn finish_research<S: Store + ?Sized>(
     match store.enqueue(&item)? {
         Transition::Done => {
             result.queue_item = Some(item.id);
+            result.warn_at = Some(item.warn_at);
             result.due_at = Some(item.due_at);
             result.decision = decision;
         }
@@ -556,6 +558,8 @@ pub fn research_item(
     now: DateTime<Utc>,
     config: &IngestConfig,
 ) -> ResearchItem {
+    let reason_code = decision.blocker().map(|r| r.code).unwrap_or(ReasonCode::NoReference);
+    let sla = config.sla.deadlines(payment.market, reason_code, now);
     ResearchItem {
         id: research_item_id(payment.market, key),
         payment_key: key.clone(),
@@ -565,12 +569,13 @@ pub fn research_item(
         amount: payment.amount,
         payer_name: payment.payer_name.clone(),
         payer_identities: crate::payer::identities(payment).iter().map(|i| i.key()).collect(),
-        reason_code: decision.blocker().map(|r| r.code).unwrap_or(ReasonCode::NoReference),
+        reason_code,
         reasons: decision.reasons.clone(),
         candidate: decision.account.clone(),
         confidence: decision.confidence,
         created_at: now,
-        due_at: config.sla.due_at(payment.market, now),
+        warn_at: sla.warn_at,
+        due_at: sla.due_at,
         status: ItemStatus::Open,
     }
 }

@@ -375,6 +375,9 @@ pub struct ResearchItem {
     pub candidate: Option<AccountNumber>,
     pub confidence: f64,
     pub created_at: DateTime<Utc>,
+    /// When the SLA sweeper warns: the policy's warning fraction of the SLA's business time.
+    pub warn_at: DateTime<Utc>,
+    /// When the SLA is breached (`crate::sla::SlaPolicy::deadlines`).
     pub due_at: DateTime<Utc>,
     pub status: ItemStatus,
 }

@@ -135,7 +135,9 @@ CREATE TABLE IF NOT EXISTS research_items (
     status TEXT NOT NULL,
     -- Sparse: only open items are in the queue index.
     open_market TEXT,
-    payer_identities TEXT
+    payer_identities TEXT,
+    -- When the SLA sweeper warns (NULL in rows written before it existed: read as due_at).
+    warn_at TEXT
 );
 -- Duplicate suspicion: payments by payer+amount fingerprint and value date (a sparse GSI).
 CREATE INDEX IF NOT EXISTS payments_by_fingerprint ON payments(fingerprint, value_date) WHERE fingerprint IS NOT NULL;
@@ -202,6 +204,7 @@ impl SqliteStore {
             ("payments", "fingerprint", "TEXT"),
             ("payments", "value_date", "TEXT"),
             ("research_items", "payer_identities", "TEXT"),
+            ("research_items", "warn_at", "TEXT"),
             ("ledger", "lines", "INTEGER"),
         ] {
             let exists: bool = conn
@@ -837,7 +840,7 @@ impl Ledger for SqliteStore {
 }
 
 const ITEM_COLUMNS: &str = "id, payment_key, market, file_id, bank_ref, amount, currency, payer_name, \
-     reason_code, reasons, candidate, confidence, created_at, due_at, status, payer_identities";
+     reason_code, reasons, candidate, confidence, created_at, due_at, status, payer_identities, warn_at";
 
 fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem, StoreError>> {
     let s = |i: usize| r.get::<_, String>(i);
@@ -847,6 +850,7 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem,
     let confidence: f64 = r.get(11)?;
     let (created, due, status) = (s(12)?, s(13)?, s(14)?);
     let identities = o(15)?;
+    let warn = o(16)?;
     Ok((|| {
         let currency = parse_cur(&cur)?;
         Ok(ResearchItem {
@@ -870,6 +874,10 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem,
             },
             confidence,
             created_at: parse_ts(&created)?,
+            warn_at: match warn {
+                Some(w) => parse_ts(&w)?,
+                None => parse_ts(&due)?,
+            },
             due_at: parse_ts(&due)?,
             status: match status.as_str() {
                 "open" => ItemStatus::Open,
@@ -897,7 +905,7 @@ impl ResearchQueue for SqliteStore {
             .execute(
                 &format!(
                     "INSERT INTO research_items ({ITEM_COLUMNS}, open_market)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
                      ON CONFLICT DO NOTHING"
                 ),
                 params![
@@ -917,6 +925,7 @@ impl ResearchQueue for SqliteStore {
                     ts(item.due_at),
                     status,
                     json(&item.payer_identities)?,
+                    ts(item.warn_at),
                     open_market,
                 ],
             )

@@ -376,7 +376,11 @@ fn teaching_an_alias_makes_the_next_payment_from_that_payer_match() {
     let first = run(&p, &d);
     assert_eq!(first.outcome, Outcome::Research, "typo and a name that disagrees");
     let at = Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap();
-    let item = research_item(&p, &p.key(), &first, at, &IngestConfig::default());
+    let config = IngestConfig::default();
+    let item = research_item(&p, &p.key(), &first, at, &config);
+    let sla = config.sla.deadlines(Market::CA, item.reason_code, at);
+    assert_eq!((item.warn_at, item.due_at), (sla.warn_at, sla.due_at), "the reason's SLA on the CA calendar");
+    assert!(at < item.warn_at && item.warn_at < item.due_at);
     let learned = teach_alias(&d, &item, &A.parse().unwrap(), "analyst-7", at).unwrap();
     assert_eq!(learned.len(), 2, "account and name");
     assert_eq!(d.aliases_for(&learned[0].identity).unwrap().len(), 1);
