@@ -572,5 +572,8 @@ pub fn research_item(
         created_at: now,
         due_at: config.sla.due_at(payment.market, now),
         status: ItemStatus::Open,
+        claim: None,
+        version: 0,
+        disposition: None,
     }
 }
