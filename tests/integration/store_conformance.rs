@@ -249,6 +249,15 @@ fn queue_resolve_refuses_a_wrong_account<S: Store>(s: &S) {
     }
     assert_eq!(s.item(&it.id).unwrap().unwrap().status, ItemStatus::Open);
     assert_eq!(s.payment_state(&it.payment_key).unwrap(), Some(PaymentState::Queued));
+    // A debit is never applied as a payment.
+    let p = payment("QW2", 100, "", FileId::of_bytes(b"f"), 2);
+    s.receive_payment(&p, now()).unwrap();
+    let debit = ResearchItem { reason_code: ReasonCode::Debit, ..item(&p.key(), "RQ-CA-w2", Market::CA, 4) };
+    s.enqueue(&debit).unwrap();
+    queue::claim(s, &debit.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    let e = queue::resolve_by_applying(s, &debit.id, &CARD_A.parse().unwrap(), "ann", now()).unwrap_err();
+    assert!(e.to_string().contains("debit"), "{e}");
+    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), Decimal::ZERO);
 }
 
 fn queue_write_off_needs_a_second_person<S: Store>(s: &S) {

@@ -265,11 +265,13 @@ pub fn active_claim(item: &ResearchItem, now: DateTime<Utc>) -> Option<&Claim> {
     item.claim.as_ref().filter(|c| c.expires_at > now)
 }
 
-/// Checks an analyst id: non-empty, at most 64 characters, no control characters or spaces.
+/// Checks an analyst id: non-empty, at most 64 characters, no control characters or spaces,
+/// and nothing that looks like a card number (ids are printed unmasked).
 pub fn check_analyst(analyst: &str) -> Result<(), QueueError> {
     let ok = !analyst.is_empty()
         && analyst.chars().count() <= 64
-        && analyst.chars().all(|c| !c.is_control() && !c.is_whitespace());
+        && analyst.chars().all(|c| !c.is_control() && !c.is_whitespace())
+        && mask_card_numbers(analyst) == analyst;
     if ok {
         Ok(())
     } else {
@@ -588,6 +590,12 @@ fn check_account<S: AccountDirectory + ?Sized>(
     account: &AccountNumber,
 ) -> Result<(), QueueError> {
     let refuse = |why: String| QueueError::Account { id: item.id.clone(), account: account.masked(), why };
+    if matches!(item.reason_code, ReasonCode::Debit | ReasonCode::Reversal) {
+        // Money leaving us, or undoing a posting: applying it as a payment would be wrong.
+        return Err(refuse(
+            "the item is a debit or a reversal, not a payment to apply: return or escalate it".into(),
+        ));
+    }
     let Some(a) = store.account(account)? else {
         return Err(refuse("not in the directory".into()));
     };

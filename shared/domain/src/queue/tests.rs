@@ -126,7 +126,7 @@ fn write_off_needs_a_second_person() {
 
 #[test]
 fn analyst_ids_and_texts_are_checked() {
-    for bad in ["", "a b", "x\n", &"a".repeat(65)] {
+    for bad in ["", "a b", "x\n", &"a".repeat(65), CARD] {
         assert!(matches!(apply(&item(), bad, &Action::Claim, t0(), until()), Err(QueueError::Invalid(_))));
     }
     let long = "x".repeat(MAX_TEXT + 1);
