@@ -49,6 +49,7 @@ fn item(store_key: &remit_domain::PaymentKey, id: &str, market: Market, due_hour
         claim: None,
         version: 0,
         disposition: None,
+        linking_refs: vec![format!("CA|bank|e2e:{id}")],
     }
 }
 
@@ -203,6 +204,9 @@ fn queue_resolve_posts_once_and_teaches<S: Store>(s: &S) {
     assert_eq!(trail.len(), 2, "claim and resolve, nothing for the replay");
     assert_eq!(trail[1].action, AuditAction::Resolve);
     assert_eq!(trail[1].after.account.as_deref(), Some(card.masked().as_str()));
+    let entries = s.entries_by_reference(&format!("CA|bank|e2e:{}", it.id)).unwrap();
+    assert_eq!(entries.len(), 1, "a later reversal finds the analyst's posting");
+    assert_eq!((entries[0].payment_key.clone(), entries[0].amount), (it.payment_key.clone(), it.amount));
     // Resolving to another account afterwards is refused.
     let other: remit_domain::AccountNumber = CARD_B.parse().unwrap();
     assert!(matches!(

@@ -575,5 +575,6 @@ pub fn research_item(
         claim: None,
         version: 0,
         disposition: None,
+        linking_refs: payment.linking_refs().into_iter().take(MAX_POSTING_REFERENCES).collect(),
     }
 }

@@ -458,6 +458,10 @@ pub struct ResearchItem {
     pub version: u64,
     /// The outcome once an analyst decided (resolved, returned, escalated, write-off).
     pub disposition: Option<Disposition>,
+    /// The payment's linking references (`Payment::linking_refs`, at most 20), so that an
+    /// analyst's posting is found by a later reversal like an automatic one.
+    #[serde(skip)]
+    pub linking_refs: Vec<String>,
 }
 
 /// The research queues, one per market, ordered by due time.

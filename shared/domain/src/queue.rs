@@ -568,7 +568,7 @@ where
                 reasons: vec![reason],
                 splits: Vec::new(),
             },
-            references: Vec::new(),
+            references: item.linking_refs.clone(),
         };
         let audit = audit_entry(&item, &after, analyst, &action, now);
         let change = ItemChange { expected_version: item.version, after, audit, posting: Some(posting) };

@@ -142,7 +142,8 @@ CREATE TABLE IF NOT EXISTS research_items (
     claimed_by TEXT,
     claim_expires_at TEXT,
     version INTEGER NOT NULL DEFAULT 0,
-    disposition TEXT
+    disposition TEXT,
+    linking_refs TEXT
 );
 -- Every item of a market by due time, closed ones too (a GSI in DynamoDB).
 CREATE INDEX IF NOT EXISTS research_by_market_due ON research_items(market, due_at);
@@ -234,6 +235,7 @@ impl SqliteStore {
             ("research_items", "claim_expires_at", "TEXT"),
             ("research_items", "version", "INTEGER NOT NULL DEFAULT 0"),
             ("research_items", "disposition", "TEXT"),
+            ("research_items", "linking_refs", "TEXT"),
         ] {
             let exists: bool = conn
                 .query_row(
@@ -896,7 +898,7 @@ const ITEM_COLUMNS: &str = "id, payment_key, market, file_id, bank_ref, amount, 
 /// The columns an item is read back from: `ITEM_COLUMNS` and the queue's (issue 6).
 const ITEM_READ_COLUMNS: &str = "id, payment_key, market, file_id, bank_ref, amount, currency, payer_name, \
      reason_code, reasons, candidate, confidence, created_at, due_at, status, payer_identities, \
-     claimed_by, claim_expires_at, version, disposition";
+     claimed_by, claim_expires_at, version, disposition, linking_refs";
 
 /// A disposition as stored: the account in full (the store holds card numbers; nothing it
 /// returns prints them unmasked).
@@ -948,6 +950,7 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem,
     let (created, due, status) = (s(12)?, s(13)?, s(14)?);
     let identities = o(15)?;
     let (claimed_by, claim_expires, version, disposition) = (o(16)?, o(17)?, r.get::<_, i64>(18)?, o(19)?);
+    let linking_refs = o(20)?;
     Ok((|| {
         let currency = parse_cur(&cur)?;
         Ok(ResearchItem {
@@ -979,6 +982,10 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem,
             },
             version: u64::try_from(version).map_err(|_| corrupt("version", &version.to_string()))?,
             disposition: disposition.as_deref().map(read_disposition).transpose()?,
+            linking_refs: match linking_refs {
+                Some(j) => serde_json::from_str(&j).map_err(|_| corrupt("linking refs", "(not shown)"))?,
+                None => Vec::new(),
+            },
         })
     })())
 }
@@ -996,8 +1003,8 @@ impl ResearchQueue for SqliteStore {
         let inserted = tx
             .execute(
                 &format!(
-                    "INSERT INTO research_items ({ITEM_COLUMNS}, open_market)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                    "INSERT INTO research_items ({ITEM_COLUMNS}, open_market, linking_refs)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
                      ON CONFLICT DO NOTHING"
                 ),
                 params![
@@ -1018,6 +1025,7 @@ impl ResearchQueue for SqliteStore {
                     status,
                     json(&item.payer_identities)?,
                     open_market,
+                    json(&item.linking_refs)?,
                 ],
             )
             .map_err(db)?;

@@ -31,6 +31,7 @@ fn item() -> ResearchItem {
         claim: None,
         version: 0,
         disposition: None,
+        linking_refs: vec![],
     }
 }
 
