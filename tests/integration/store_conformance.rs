@@ -657,8 +657,57 @@ fn decisions_exclude_each_other<S: Store>(s: &S) {
 }
 
 mod sqlite {
+    use super::*;
+    use remit_domain::ports::{Ledger, QueueOps};
+    use remit_store_sqlite::SqliteStore;
+
     #[test]
     fn sqlite_store_conforms() {
-        super::run_all(|| remit_store_sqlite::SqliteStore::in_memory().unwrap());
+        super::run_all(|| SqliteStore::in_memory().unwrap());
+    }
+
+    /// Two processes (two connections to one file) race: one claim wins, and two resolves of
+    /// the same item (a double click on two screens) post once.
+    #[test]
+    fn racing_claims_and_resolves_across_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("race.sqlite");
+        let setup = SqliteStore::open(&path).unwrap();
+        let it = queued(&setup, "RACE1", "RQ-CA-race1", 4);
+        let card: remit_domain::AccountNumber = CARD_A.parse().unwrap();
+        for round in 0..5 {
+            let id = format!("RQ-CA-race-{round}");
+            let it = queued(&setup, &format!("RACE-{round}"), &id, 4);
+            let results: Vec<bool> = std::thread::scope(|sc| {
+                let handles: Vec<_> = ["ann", "bob"]
+                    .into_iter()
+                    .map(|who| {
+                        let (path, id) = (path.clone(), it.id.clone());
+                        sc.spawn(move || {
+                            let s = SqliteStore::open(&path).unwrap();
+                            queue::claim(&s, &id, who, now(), &QueuePolicy::default()).is_ok()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "one claim wins: {results:?}");
+        }
+        queue::claim(&setup, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
+        let changed: Vec<bool> = std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let (path, id, card) = (path.clone(), it.id.clone(), card.clone());
+                    sc.spawn(move || {
+                        let s = SqliteStore::open(&path).unwrap();
+                        queue::resolve_by_applying(&s, &id, &card, "ann", now()).unwrap().changed
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(changed.iter().filter(|c| **c).count(), 1, "one resolve changes: {changed:?}");
+        assert_eq!(setup.posted_total(&card).unwrap(), Decimal::new(100, 2), "posted once");
+        assert_eq!(setup.audit_trail(&it.id).unwrap().len(), 2);
     }
 }
