@@ -143,9 +143,9 @@ enum QueueCommand {
         id: String,
         #[arg(long = "as", value_name = "ANALYST")]
         analyst: String,
-        /// How long the claim lasts.
-        #[arg(long, default_value_t = remit_domain::queue::DEFAULT_CLAIM_MINUTES)]
-        minutes: i64,
+        /// How long the claim lasts (default: `queue.claim_minutes` of the configuration, 30).
+        #[arg(long)]
+        minutes: Option<i64>,
     },
     /// Give a claim up.
     Release {
@@ -236,7 +236,7 @@ fn main() -> ExitCode {
         Command::Ingest { files, json, routing } => {
             commands::ingest(&cli.data_dir, &config, &files, json, routing.as_deref(), &mut out)
         }
-        Command::Queue { command } => queue_command(&cli.data_dir, command, &mut out),
+        Command::Queue { command } => queue_command(&cli.data_dir, &config, command, &mut out),
         Command::Demo { samples } => commands::demo(&cli.data_dir, &config, samples.as_deref(), &mut out),
         Command::Generate { format, payments, seed, out: path } => {
             commands::generate(&format, payments, seed, &path, &mut out)
@@ -254,7 +254,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn queue_command(data_dir: &Path, command: QueueCommand, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+fn queue_command(
+    data_dir: &Path,
+    config: &remit_domain::pipeline::IngestConfig,
+    command: QueueCommand,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
     use remit::queue::{act, Op};
     use remit_domain::queue::Action;
     match command {
@@ -272,7 +277,11 @@ fn queue_command(data_dir: &Path, command: QueueCommand, out: &mut impl Write) -
         }
         QueueCommand::Show { id, json } => remit::queue::show(data_dir, &id, json, out),
         QueueCommand::Claim { id, analyst, minutes } => {
-            act(data_dir, &id, &analyst, Op::Claim { minutes }, out)
+            let policy = remit_domain::queue::QueuePolicy {
+                claim_minutes: minutes.unwrap_or(config.queue.claim_minutes),
+            };
+            policy.validate().map_err(|e| anyhow::anyhow!("--minutes: {e}"))?;
+            act(data_dir, &id, &analyst, Op::Claim { policy }, out)
         }
         QueueCommand::Release { id, analyst } => {
             act(data_dir, &id, &analyst, Op::Other(Action::Release), out)

@@ -202,7 +202,7 @@ fn show_text(item: &ResearchItem, payment_state: &str, trail: &[AuditEntry], now
 
 /// What an analyst does from the command line.
 pub enum Op {
-    Claim { minutes: i64 },
+    Claim { policy: QueuePolicy },
     Resolve { account: String },
     Other(Action),
 }
@@ -213,9 +213,7 @@ pub fn act(data_dir: &Path, id: &str, analyst: &str, op: Op, out: &mut impl Writ
     let store = open_store(data_dir)?;
     let now = Utc::now();
     let done: Done = match op {
-        Op::Claim { minutes } => {
-            queue::claim(&store, id, analyst, now, &QueuePolicy { claim_minutes: minutes })?
-        }
+        Op::Claim { policy } => queue::claim(&store, id, analyst, now, &policy)?,
         Op::Resolve { account } => {
             let account: AccountNumber =
                 account.parse().map_err(|e| anyhow!("--account {}: {e}", mask_card_numbers(&account)))?;

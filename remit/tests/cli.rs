@@ -319,6 +319,8 @@ fn queue_claim_resolve_and_audit() {
     };
 
     // Claimed by ann: bob can neither claim nor act.
+    let o = remit(dir.path(), &["queue", "claim", &id, "--as", "ann", "--minutes", "0"]);
+    assert!(!o.status.success(), "a claim lasts at least a minute");
     let claimed = ok(&["queue", "claim", &id, "--as", "ann"]);
     assert!(claimed.contains("claimed by ann"), "{claimed}");
     let o = remit(dir.path(), &["queue", "claim", &id, "--as", "bob"]);

@@ -27,11 +27,14 @@ use crate::sla::SlaPolicy;
 pub struct IngestConfig {
     pub sla: SlaPolicy,
     pub matching: MatchPolicy,
+    /// Research queue operations (claim duration).
+    pub queue: crate::queue::QueuePolicy,
 }
 
 impl IngestConfig {
     /// Refuses values no run should start with, naming the key.
     pub fn validate(&self) -> Result<(), String> {
+        self.queue.validate()?;
         let m = &self.matching;
         for market in Market::ALL {
             let t = m.thresholds.get(market);

@@ -48,6 +48,15 @@ impl Default for QueuePolicy {
 }
 
 impl QueuePolicy {
+    /// Refuses a claim duration outside one minute to one day, naming the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let m = self.claim_minutes;
+        if !(1..=24 * 60).contains(&m) {
+            return Err(format!("queue.claim_minutes: {m} is not between 1 and 1440"));
+        }
+        Ok(())
+    }
+
     pub fn claim_expiry(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now + Duration::minutes(self.claim_minutes.clamp(1, 24 * 60))
     }
