@@ -504,6 +504,8 @@ pub trait QueueOps {
     /// (version `expected_version + 1`), the audit entry appended, and, when `change.posting`
     /// is given, the posting made as `Ledger::post` makes it but from a `Queued` payment (the
     /// ledger entry put if absent: one already there is `Conflict`, nothing is written).
+    /// DynamoDB: one TransactWriteItems of the item update, the audit put, and for a posting
+    /// the ledger entry, the payment, the account and up to 20 reference entries (at most 25).
     fn transition(&self, change: &crate::queue::ItemChange) -> Result<ResearchItem, StoreError>;
     /// Query on the item's partition: its audit entries in order (oldest first).
     fn audit_trail(&self, id: &str) -> Result<Vec<crate::queue::AuditEntry>, StoreError>;
