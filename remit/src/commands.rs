@@ -20,7 +20,7 @@ use crate::local::{self, Source};
 /// Exit code when some input files were refused (quarantined) but the run itself worked.
 const EXIT_FILES_REFUSED: u8 = 2;
 
-fn open_store(data_dir: &Path) -> Result<SqliteStore> {
+pub(crate) fn open_store(data_dir: &Path) -> Result<SqliteStore> {
     fs::create_dir_all(data_dir).with_context(|| format!("{}: cannot create", data_dir.display()))?;
     Ok(SqliteStore::open(&data_dir.join("remit.sqlite"))?)
 }
@@ -155,18 +155,6 @@ pub fn summary_text(report: &FileReport) -> String {
         ));
     }
     s
-}
-
-/// `remit queue list`.
-pub fn queue_list(
-    data_dir: &Path,
-    market: Option<Market>,
-    json: bool,
-    limit: usize,
-    out: &mut impl Write,
-) -> Result<ExitCode> {
-    print_queues(&open_store(data_dir)?, market, json, limit, out)?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes the open items of one market (or all), earliest due first.

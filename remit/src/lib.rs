@@ -4,3 +4,4 @@
 pub mod commands;
 pub mod eval;
 pub mod local;
+pub mod queue;

@@ -1,10 +1,12 @@
 //! `remit`: the local runner and ops CLI on the embedded SQLite store.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use remit::commands;
+use remit_domain::ports::ItemStatus;
 use remit_domain::Market;
 
 #[derive(Parser)]
@@ -109,14 +111,100 @@ enum ProfilesCommand {
 
 #[derive(Subcommand)]
 enum QueueCommand {
-    /// Open research items, earliest due first.
+    /// Research items, earliest due first (active ones unless --status says otherwise).
     List {
         #[arg(long)]
         market: Option<Market>,
+        /// open, escalated, write-off-pending, resolved, returned, written-off (repeatable).
+        #[arg(long)]
+        status: Vec<ItemStatus>,
+        /// A reason code, e.g. no-reference, ambiguous, unknown-account.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Items currently claimed by this analyst.
+        #[arg(long)]
+        claimed_by: Option<String>,
+        /// Items due before this instant (RFC 3339).
+        #[arg(long)]
+        due_before: Option<String>,
         #[arg(long)]
         json: bool,
         #[arg(long, default_value_t = 100)]
         limit: usize,
+    },
+    /// One item: the payment (masked), reasons, notes and the audit trail.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Claim an item: only you may act on it until the claim expires.
+    Claim {
+        id: String,
+        #[arg(long = "as", value_name = "ANALYST")]
+        analyst: String,
+        /// How long the claim lasts (default: `queue.claim_minutes` of the configuration, 30).
+        #[arg(long)]
+        minutes: Option<i64>,
+    },
+    /// Give a claim up.
+    Release {
+        id: String,
+        #[arg(long = "as", value_name = "ANALYST")]
+        analyst: String,
+    },
+    /// Apply the payment to a card account (posts it once) and teach the payer's alias.
+    Resolve {
+        id: String,
+        #[arg(long)]
+        account: String,
+        #[arg(long = "as", value_name = "ANALYST")]
+        analyst: String,
+    },
+    /// Return the payment to the remitter (nothing posts to a card).
+    Return {
+        id: String,
+        #[arg(long = "as", value_name = "ANALYST")]
+        analyst: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Escalate the item (a senior analyst claims it next).
+    Escalate {
+        id: String,
+        #[arg(long = "as", value_name = "ANALYST")]
+        analyst: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Add a note (anyone, any time).
+    Note {
+        id: String,
+        #[arg(long = "as", value_name = "ANALYST")]
+        analyst: String,
+        text: String,
+    },
+    /// Request a write-off to suspense (a second person approves).
+    WriteOff {
+        id: String,
+        #[arg(long = "as", value_name = "ANALYST")]
+        analyst: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Approve a write-off someone else requested.
+    ApproveWriteOff {
+        id: String,
+        #[arg(long = "as", value_name = "ANALYST")]
+        analyst: String,
+    },
+    /// Reject a write-off someone else requested: the item goes back to the queue.
+    RejectWriteOff {
+        id: String,
+        #[arg(long = "as", value_name = "ANALYST")]
+        analyst: String,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -148,9 +236,7 @@ fn main() -> ExitCode {
         Command::Ingest { files, json, routing } => {
             commands::ingest(&cli.data_dir, &config, &files, json, routing.as_deref(), &mut out)
         }
-        Command::Queue { command: QueueCommand::List { market, json, limit } } => {
-            commands::queue_list(&cli.data_dir, market, json, limit, &mut out)
-        }
+        Command::Queue { command } => queue_command(&cli.data_dir, &config, command, &mut out),
         Command::Demo { samples } => commands::demo(&cli.data_dir, &config, samples.as_deref(), &mut out),
         Command::Generate { format, payments, seed, out: path } => {
             commands::generate(&format, payments, seed, &path, &mut out)
@@ -164,6 +250,62 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("remit: {}", remit_domain::mask_card_numbers(&format!("{e:#}")));
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn queue_command(
+    data_dir: &Path,
+    config: &remit_domain::pipeline::IngestConfig,
+    command: QueueCommand,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    use remit::queue::{act, Op};
+    use remit_domain::queue::Action;
+    match command {
+        QueueCommand::List { market, status, reason, claimed_by, due_before, json, limit } => {
+            let args = remit::queue::ListArgs {
+                market,
+                statuses: status,
+                reason,
+                claimed_by,
+                due_before,
+                json,
+                limit,
+            };
+            remit::queue::list(data_dir, &args, out)
+        }
+        QueueCommand::Show { id, json } => remit::queue::show(data_dir, &id, json, out),
+        QueueCommand::Claim { id, analyst, minutes } => {
+            let policy = remit_domain::queue::QueuePolicy {
+                claim_minutes: minutes.unwrap_or(config.queue.claim_minutes),
+            };
+            policy.validate().map_err(|e| anyhow::anyhow!("--minutes: {e}"))?;
+            act(data_dir, &id, &analyst, Op::Claim { policy }, out)
+        }
+        QueueCommand::Release { id, analyst } => {
+            act(data_dir, &id, &analyst, Op::Other(Action::Release), out)
+        }
+        QueueCommand::Resolve { id, account, analyst } => {
+            act(data_dir, &id, &analyst, Op::Resolve { account }, out)
+        }
+        QueueCommand::Return { id, analyst, reason } => {
+            act(data_dir, &id, &analyst, Op::Other(Action::Return(reason)), out)
+        }
+        QueueCommand::Escalate { id, analyst, reason } => {
+            act(data_dir, &id, &analyst, Op::Other(Action::Escalate(reason)), out)
+        }
+        QueueCommand::Note { id, analyst, text } => {
+            act(data_dir, &id, &analyst, Op::Other(Action::Note(text)), out)
+        }
+        QueueCommand::WriteOff { id, analyst, reason } => {
+            act(data_dir, &id, &analyst, Op::Other(Action::RequestWriteOff(reason)), out)
+        }
+        QueueCommand::ApproveWriteOff { id, analyst } => {
+            act(data_dir, &id, &analyst, Op::Other(Action::ApproveWriteOff), out)
+        }
+        QueueCommand::RejectWriteOff { id, analyst, reason } => {
+            act(data_dir, &id, &analyst, Op::Other(Action::RejectWriteOff(reason)), out)
         }
     }
 }

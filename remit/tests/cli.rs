@@ -302,3 +302,100 @@ fn config_file_sets_thresholds_and_is_checked() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// The research queue from the command line: list, claim (one analyst at a time), note,
+/// resolve by applying (posted once, visible with its audit trail), return and escalate.
+#[test]
+fn queue_claim_resolve_and_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    remit(dir.path(), &["accounts", "import", &path("samples/accounts.csv")]);
+    remit(dir.path(), &["ingest", &path("samples/ca/cpa005-rbc-20260315.txt")]);
+    let items = stdout_lines(&remit(dir.path(), &["queue", "list", "--market", "CA", "--json"]));
+    let id_of = |code: &str| -> String {
+        items.iter().find(|i| i["reason_code"] == code).unwrap()["id"].as_str().unwrap().to_string()
+    };
+    let id = id_of("no-reference");
+    let card = "346613186091396";
+    let ok = |args: &[&str]| -> String {
+        let o = remit(dir.path(), args);
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+
+    // Claimed by ann: bob can neither claim nor act.
+    let o = remit(dir.path(), &["queue", "claim", &id, "--as", "ann", "--minutes", "0"]);
+    assert!(!o.status.success(), "a claim lasts at least a minute");
+    let claimed = ok(&["queue", "claim", &id, "--as", "ann"]);
+    assert!(claimed.contains("claimed by ann"), "{claimed}");
+    let o = remit(dir.path(), &["queue", "claim", &id, "--as", "bob"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("claimed by ann"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = remit(dir.path(), &["queue", "resolve", &id, "--account", card, "--as", "bob"]);
+    assert!(!o.status.success());
+    let mine = stdout_lines(&remit(dir.path(), &["queue", "list", "--claimed-by", "ann", "--json"]));
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["claim"]["analyst"], "ann");
+
+    ok(&["queue", "note", &id, "--as", "bob", "payer called: card 3466 131860 91396"]);
+    let resolved = ok(&["queue", "resolve", &id, "--account", card, "--as", "ann"]);
+    assert!(
+        resolved.contains("resolved") && resolved.contains("42.17 CAD applied to ***********1396"),
+        "{resolved}"
+    );
+    assert!(!resolved.contains(card), "masked: {resolved}");
+    let again = ok(&["queue", "resolve", &id, "--account", card, "--as", "ann"]);
+    assert!(again.contains("already done"), "a second resolve posts nothing: {again}");
+
+    let shown = stdout_lines(&remit(dir.path(), &["queue", "show", &id, "--json"]));
+    let v = &shown[0];
+    assert_eq!(v["item"]["status"], "resolved");
+    assert_eq!(v["payment_state"], "applied", "the posting");
+    assert_eq!(v["item"]["disposition"]["account"], "***********1396");
+    let actions: Vec<&str> =
+        v["audit"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["claim", "note", "resolve"]);
+    assert_eq!(v["audit"][2]["before"]["status"], "open");
+    assert_eq!(v["audit"][2]["after"]["status"], "resolved");
+    let text = ok(&["queue", "show", &id]);
+    assert!(text.contains("audit trail (3)") && text.contains("ann resolve"), "{text}");
+    assert!(text.contains("notes (1)") && text.contains("bob: payer called"), "{text}");
+    assert!(!text.contains(card) && !text.contains("3466 131860 91396"), "masked: {text}");
+    let list = ok(&["queue", "list", "--market", "CA"]);
+    assert!(!list.contains(&id), "resolved items leave the queue");
+    let done = stdout_lines(&remit(dir.path(), &["queue", "list", "--status", "resolved", "--json"]));
+    assert_eq!(done.len(), 1);
+
+    // Return and escalate record the reason; a closed item refuses further work.
+    let other = id_of("account-closed");
+    ok(&["queue", "claim", &other, "--as", "ann"]);
+    assert!(ok(&["queue", "escalate", &other, "--as", "ann", "--reason", "closed account, ask the holder"])
+        .contains("escalated"));
+    ok(&["queue", "claim", &other, "--as", "sue"]);
+    assert!(
+        ok(&["queue", "return", &other, "--as", "sue", "--reason", "account closed"]).contains("returned")
+    );
+    let o = remit(dir.path(), &["queue", "claim", &other, "--as", "ann"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("returned"));
+}
+
+#[test]
+fn queue_write_off_needs_a_second_person() {
+    let dir = tempfile::tempdir().unwrap();
+    remit(dir.path(), &["accounts", "import", &path("samples/accounts.csv")]);
+    remit(dir.path(), &["ingest", &path("samples/ca/cpa005-rbc-20260315.txt")]);
+    let items = stdout_lines(&remit(dir.path(), &["queue", "list", "--market", "CA", "--json"]));
+    let id = items[0]["id"].as_str().unwrap();
+    assert!(remit(dir.path(), &["queue", "claim", id, "--as", "ann"]).status.success());
+    assert!(remit(dir.path(), &["queue", "write-off", id, "--as", "ann", "--reason", "untraceable"])
+        .status
+        .success());
+    let o = remit(dir.path(), &["queue", "approve-write-off", id, "--as", "ann"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("second person"));
+    let o = remit(dir.path(), &["queue", "approve-write-off", id, "--as", "bob"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("written-off"));
+}

@@ -67,3 +67,49 @@ fn the_same_payer_amount_and_date_under_another_reference_is_held() {
     // The first delivery again is a duplicate by key, not a suspicion.
     assert_eq!(process_payment(&s, &first, now, &config).unwrap().decision.outcome, Outcome::Duplicate);
 }
+
+/// Issue 6 end to end on the pipeline: a payment queued by the matcher, claimed and resolved
+/// through the queue (posted once, alias taught, audited), the payer's next payment applied on
+/// the learned alias, and a later reversal finding the analyst's posting.
+#[test]
+fn a_queue_resolution_posts_once_teaches_and_can_be_reversed() {
+    use remit_domain::ports::{PaymentLog, PaymentState, QueueOps};
+    use remit_domain::queue::{self, AuditAction, QueuePolicy};
+
+    let s = SqliteStore::in_memory().unwrap();
+    s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
+    let config = IngestConfig::default();
+    let mut first = payment("Q1", 12345, TYPO_OF_A, FileId::of_bytes(b"f"), 1);
+    first.payer_name = Some("ACME PAYROLL SERVICES".into());
+    first.references.end_to_end_id = Some("E2E-Q1".into());
+    assert_eq!(process_payment(&s, &first, now, &config).unwrap().decision.outcome, Outcome::Research);
+    let item = s.open_items(Market::CA, 10).unwrap().into_iter().next().unwrap();
+
+    queue::claim(&s, &item.id, "analyst-7", now, &QueuePolicy::default()).unwrap();
+    let card = CARD_A.parse().unwrap();
+    let done = queue::resolve_by_applying(&s, &item.id, &card, "analyst-7", now).unwrap();
+    assert!(done.changed);
+    assert!(!queue::resolve_by_applying(&s, &item.id, &card, "analyst-7", now).unwrap().changed);
+    assert_eq!(s.posted_total(&card).unwrap(), rust_decimal::Decimal::new(12345, 2), "posted once");
+    assert_eq!(s.payment_state(&first.key()).unwrap(), Some(PaymentState::Applied));
+    let trail = s.audit_trail(&item.id).unwrap();
+    assert_eq!(
+        trail.iter().map(|e| e.action).collect::<Vec<_>>(),
+        vec![AuditAction::Claim, AuditAction::Resolve]
+    );
+
+    let mut next = payment("Q2", 5000, TYPO_OF_A, FileId::of_bytes(b"g"), 1);
+    next.payer_name = Some("ACME PAYROLL SERVICES".into());
+    next.value_date += Duration::days(30);
+    let r = process_payment(&s, &next, now, &config).unwrap();
+    assert_eq!(r.decision.outcome, Outcome::Applied, "{:?}", r.decision.reasons);
+
+    let mut reversal = payment("Q1-R", 12345, "", FileId::of_bytes(b"h"), 1);
+    reversal.references.end_to_end_id = Some("E2E-Q1".into());
+    reversal.reversal = true;
+    reversal.direction = remit_domain::Direction::Debit;
+    let r = process_payment(&s, &reversal, now, &config).unwrap();
+    assert_eq!(r.decision.outcome, Outcome::Reversed, "{:?}", r.decision.reasons);
+    assert_eq!(s.posted_total(&card).unwrap(), rust_decimal::Decimal::new(5000, 2));
+}

@@ -9,6 +9,7 @@ use remit_domain::ports::{
     Alias, FileRecord, FileRegistration, FileStatus, ItemStatus, PaymentState, Posting, Receipt,
     ResearchItem, Reversal, Store, StoreError, Transition, MAX_POSTING_LINES,
 };
+use remit_domain::queue::{self, Action, AuditAction, ItemChange, QueueError, QueueFilter, QueuePolicy};
 use remit_domain::{Decision, FileId, Market, Money, Outcome, Reason, ReasonCode, SplitLine};
 use rust_decimal::Decimal;
 
@@ -46,6 +47,10 @@ fn item(store_key: &remit_domain::PaymentKey, id: &str, market: Market, due_hour
         warn_at: now() + Duration::minutes(due_hours * 45),
         due_at: now() + Duration::hours(due_hours),
         status: ItemStatus::Open,
+        claim: None,
+        version: 0,
+        disposition: None,
+        linking_refs: vec![format!("CA|bank|e2e:{id}")],
     }
 }
 
@@ -77,6 +82,238 @@ pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
     split_posting_is_all_lines_once(&new_store());
     split_posting_that_breaks_its_contract_writes_nothing(&new_store());
     split_reversal_reverses_every_line_once(&new_store());
+    queue_claims_are_one_at_a_time_and_expire(&new_store());
+    queue_changes_are_versioned_and_audited_in_order(&new_store());
+    queue_resolve_posts_once_and_teaches(&new_store());
+    queue_resolve_refuses_a_wrong_account(&new_store());
+    queue_write_off_needs_a_second_person(&new_store());
+    queue_lists_by_due_time_with_filters(&new_store());
+}
+
+/// A queued CA payment of 1.00 CAD (research item `id`, due in `due_hours`), card A in the
+/// directory.
+fn queued<S: Store>(s: &S, bank_ref: &str, id: &str, due_hours: i64) -> ResearchItem {
+    if s.account(&CARD_A.parse().unwrap()).unwrap().is_none() {
+        s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
+    }
+    let p = payment(bank_ref, 100, "", FileId::of_bytes(b"f"), 1);
+    s.receive_payment(&p, now()).unwrap();
+    let it = item(&p.key(), id, Market::CA, due_hours);
+    assert_eq!(s.enqueue(&it).unwrap(), Transition::Done);
+    it
+}
+
+fn queue_claims_are_one_at_a_time_and_expire<S: Store>(s: &S) {
+    let it = queued(s, "QC1", "RQ-CA-c1", 4);
+    let policy = QueuePolicy::default();
+    let ann = queue::claim(s, &it.id, "ann", now(), &policy).unwrap().item;
+    assert_eq!(ann.claim.as_ref().map(|c| c.analyst.as_str()), Some("ann"));
+    assert_eq!(ann.version, 1);
+    let e = queue::claim(s, &it.id, "bob", now() + Duration::minutes(5), &policy).unwrap_err();
+    assert!(matches!(e, QueueError::ClaimedByOther { ref analyst, .. } if analyst == "ann"), "{e}");
+    // The port itself refuses, whatever the caller checked.
+    let audit = s.audit_trail(&it.id).unwrap()[0].clone();
+    let forged = queue::AuditEntry { actor: "bob".into(), ..audit };
+    let later = now() + Duration::minutes(5);
+    assert!(matches!(
+        s.claim(&it.id, "bob", later, later + Duration::minutes(30), &forged),
+        Err(StoreError::Conflict(_))
+    ));
+    // Expired: bob may take it.
+    let bob = queue::claim(s, &it.id, "bob", now() + Duration::minutes(31), &policy).unwrap().item;
+    assert_eq!(bob.claim.unwrap().analyst, "bob");
+    let e = queue::act(s, &it.id, "ann", &Action::Escalate("x".into()), now() + Duration::minutes(32));
+    assert!(matches!(e, Err(QueueError::ClaimedByOther { .. })));
+    let trail = s.audit_trail(&it.id).unwrap();
+    let who: Vec<(&str, u64)> = trail.iter().map(|e| (e.actor.as_str(), e.seq)).collect();
+    assert_eq!(who, vec![("ann", 1), ("bob", 2)]);
+}
+
+fn queue_changes_are_versioned_and_audited_in_order<S: Store>(s: &S) {
+    let it = queued(s, "QV1", "RQ-CA-v1", 4);
+    queue::claim(s, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    queue::act(s, &it.id, "carl", &Action::Note("called the bank, card 3782 822463 10005".into()), now())
+        .unwrap();
+    let current = s.item(&it.id).unwrap().unwrap();
+    assert_eq!(current.version, 2);
+    // A change prepared against an old version loses.
+    let after =
+        queue::apply(&current, "ann", &Action::Escalate("unknown payer".into()), now(), now()).unwrap();
+    let audit = queue::audit_entry(&current, &after, "ann", &Action::Escalate("unknown payer".into()), now());
+    let stale = ItemChange {
+        expected_version: 1,
+        after: ResearchItem { version: 2, ..after.clone() },
+        audit: audit.clone(),
+        posting: None,
+    };
+    assert!(matches!(s.transition(&stale), Err(StoreError::Conflict(_))));
+    let done = s
+        .transition(&ItemChange { expected_version: 2, after, audit: audit.clone(), posting: None })
+        .unwrap();
+    assert_eq!((done.status, done.version, done.claim.is_none()), (ItemStatus::Escalated, 3, true));
+    assert!(
+        matches!(
+            s.transition(&ItemChange { expected_version: 2, after: done.clone(), audit, posting: None }),
+            Err(StoreError::Conflict(_))
+        ),
+        "the same version twice"
+    );
+    assert!(s.open_items(Market::CA, 10).unwrap().iter().any(|i| i.id == it.id), "escalated stays queued");
+    let trail = s.audit_trail(&it.id).unwrap();
+    let steps: Vec<(u64, &str, AuditAction)> =
+        trail.iter().map(|e| (e.seq, e.actor.as_str(), e.action)).collect();
+    assert_eq!(
+        steps,
+        vec![
+            (1, "ann", AuditAction::Claim),
+            (2, "carl", AuditAction::Note),
+            (3, "ann", AuditAction::Escalate)
+        ]
+    );
+    assert_eq!((trail[0].before.status.as_str(), trail[0].before.claimed_by.as_deref()), ("open", None));
+    assert_eq!(trail[0].after.claimed_by.as_deref(), Some("ann"));
+    assert_eq!((trail[2].before.status.as_str(), trail[2].after.status.as_str()), ("open", "escalated"));
+    assert_eq!(trail[2].after.reason.as_deref(), Some("unknown payer"));
+    let notes = s.notes(&it.id).unwrap();
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].note.as_deref().unwrap().ends_with("***********0005"), "masked: {:?}", notes[0].note);
+    assert!(s.audit_trail("RQ-CA-none").unwrap().is_empty());
+}
+
+fn queue_resolve_posts_once_and_teaches<S: Store>(s: &S) {
+    let it = queued(s, "QR1", "RQ-CA-r1", 4);
+    let card: remit_domain::AccountNumber = CARD_A.parse().unwrap();
+    let e = queue::resolve_by_applying(s, &it.id, &card, "ann", now()).unwrap_err();
+    assert!(matches!(e, QueueError::NotClaimant { .. }), "claim first: {e}");
+    queue::claim(s, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    let first = queue::resolve_by_applying(s, &it.id, &card, "ann", now()).unwrap();
+    assert!(first.changed);
+    assert_eq!(first.item.status, ItemStatus::Resolved);
+    let again = queue::resolve_by_applying(s, &it.id, &card, "ann", now()).unwrap();
+    assert!(!again.changed, "a double click posts nothing");
+    assert_eq!(s.posted_total(&card).unwrap(), Decimal::new(100, 2), "posted once");
+    assert_eq!(balance(s, CARD_A), Decimal::new(100000 - 100, 2));
+    assert_eq!(s.payment_state(&it.payment_key).unwrap(), Some(PaymentState::Applied));
+    assert!(
+        s.open_items(Market::CA, 10).unwrap().iter().all(|i| i.id != it.id),
+        "closed items leave the queue"
+    );
+    let aliases = s.aliases_for("name:EU:cote").unwrap();
+    assert_eq!(aliases.len(), 1, "the payer's identity is learned");
+    assert_eq!((aliases[0].learned_by.as_str(), aliases[0].resolution.as_str()), ("ann", it.id.as_str()));
+    let trail = s.audit_trail(&it.id).unwrap();
+    assert_eq!(trail.len(), 2, "claim and resolve, nothing for the replay");
+    assert_eq!(trail[1].action, AuditAction::Resolve);
+    assert_eq!(trail[1].after.account.as_deref(), Some(card.masked().as_str()));
+    let entries = s.entries_by_reference(&format!("CA|bank|e2e:{}", it.id)).unwrap();
+    assert_eq!(entries.len(), 1, "a later reversal finds the analyst's posting");
+    assert_eq!((entries[0].payment_key.clone(), entries[0].amount), (it.payment_key.clone(), it.amount));
+    // Resolving to another account afterwards is refused.
+    let other: remit_domain::AccountNumber = CARD_B.parse().unwrap();
+    assert!(matches!(
+        queue::resolve_by_applying(s, &it.id, &other, "ann", now()),
+        Err(QueueError::WrongState { .. })
+    ));
+    // The store refuses a posting for a payment already posted, and writes nothing.
+    let it2 = queued(s, "QR2", "RQ-CA-r2", 4);
+    s.transition(&claim_change(s, &it2.id, "ann")).unwrap();
+    let current = s.item(&it2.id).unwrap().unwrap();
+    let after = queue::apply(&current, "ann", &Action::Resolve(card.clone()), now(), now()).unwrap();
+    let audit = queue::audit_entry(&current, &after, "ann", &Action::Resolve(card.clone()), now());
+    let wrong = Posting {
+        payment_key: it.payment_key.clone(),
+        ..posting_to_card_a(&payment("QR2", 100, "", FileId::of_bytes(b"f"), 1))
+    };
+    assert!(s
+        .transition(&ItemChange { expected_version: current.version, after, audit, posting: Some(wrong) })
+        .is_err());
+    assert_eq!(s.item(&it2.id).unwrap().unwrap().status, ItemStatus::Open, "nothing written");
+    assert_eq!(s.audit_trail(&it2.id).unwrap().len(), 1);
+}
+
+/// A claim written through `transition` (the port allows any checked change).
+fn claim_change<S: Store>(s: &S, id: &str, analyst: &str) -> ItemChange {
+    let current = s.item(id).unwrap().unwrap();
+    let until = now() + Duration::minutes(30);
+    let after = queue::apply(&current, analyst, &Action::Claim, now(), until).unwrap();
+    let audit = queue::audit_entry(&current, &after, analyst, &Action::Claim, now());
+    ItemChange { expected_version: current.version, after, audit, posting: None }
+}
+
+fn queue_resolve_refuses_a_wrong_account<S: Store>(s: &S) {
+    let it = queued(s, "QW1", "RQ-CA-w1", 4);
+    queue::claim(s, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    let mut closed = account(CARD_CLOSED, Market::CA, Currency::CAD);
+    closed.status = remit_domain::AccountStatus::Closed;
+    s.put_account(&closed).unwrap();
+    s.put_account(&account(CARD_B, Market::EU, Currency::EUR)).unwrap();
+    for (n, why) in [(CARD_CLOSED, "closed"), (CARD_B, "EU"), ("340000000000009", "not in the directory")] {
+        let e = queue::resolve_by_applying(s, &it.id, &n.parse().unwrap(), "ann", now()).unwrap_err();
+        assert!(matches!(e, QueueError::Account { .. }) && e.to_string().contains(why), "{e}");
+        assert!(!e.to_string().contains(n), "masked: {e}");
+    }
+    assert_eq!(s.item(&it.id).unwrap().unwrap().status, ItemStatus::Open);
+    assert_eq!(s.payment_state(&it.payment_key).unwrap(), Some(PaymentState::Queued));
+    // A debit is never applied as a payment.
+    let p = payment("QW2", 100, "", FileId::of_bytes(b"f"), 2);
+    s.receive_payment(&p, now()).unwrap();
+    let debit = ResearchItem { reason_code: ReasonCode::Debit, ..item(&p.key(), "RQ-CA-w2", Market::CA, 4) };
+    s.enqueue(&debit).unwrap();
+    queue::claim(s, &debit.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    let e = queue::resolve_by_applying(s, &debit.id, &CARD_A.parse().unwrap(), "ann", now()).unwrap_err();
+    assert!(e.to_string().contains("debit"), "{e}");
+    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), Decimal::ZERO);
+}
+
+fn queue_write_off_needs_a_second_person<S: Store>(s: &S) {
+    let it = queued(s, "QX1", "RQ-CA-x1", 4);
+    queue::claim(s, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    queue::act(s, &it.id, "ann", &Action::RequestWriteOff("no payer, 1.00".into()), now()).unwrap();
+    let e = queue::act(s, &it.id, "ann", &Action::ApproveWriteOff, now()).unwrap_err();
+    assert!(matches!(e, QueueError::FourEyes { .. }), "{e}");
+    let done = queue::act(s, &it.id, "bob", &Action::ApproveWriteOff, now()).unwrap().item;
+    assert_eq!(done.status, ItemStatus::WrittenOff);
+    let d = done.disposition.unwrap();
+    assert_eq!((d.by.as_str(), d.approved_by.as_deref()), ("ann", Some("bob")));
+    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), Decimal::ZERO, "nothing posted to a card");
+    let trail = s.audit_trail(&it.id).unwrap();
+    assert_eq!(trail.last().unwrap().action, AuditAction::ApproveWriteOff);
+    assert!(trail.last().unwrap().note.as_deref().unwrap().contains("suspense"));
+    // Returned items are closed too, with nothing posted.
+    let r = queued(s, "QX2", "RQ-CA-x2", 4);
+    queue::claim(s, &r.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    let ret = queue::act(s, &r.id, "ann", &Action::Return("account closed, returned to payer".into()), now())
+        .unwrap();
+    assert_eq!(ret.item.status, ItemStatus::Returned);
+    assert!(matches!(
+        queue::act(s, &r.id, "ann", &Action::Escalate("x".into()), now()),
+        Err(QueueError::WrongState { .. })
+    ));
+}
+
+fn queue_lists_by_due_time_with_filters<S: Store>(s: &S) {
+    let late = queued(s, "QL1", "RQ-CA-l1", 48);
+    let early = queued(s, "QL2", "RQ-CA-l2", 2);
+    let mid = queued(s, "QL3", "RQ-CA-l3", 10);
+    let ids = |f: &QueueFilter| -> Vec<String> {
+        s.list(Market::CA, f, 10).unwrap().into_iter().map(|i| i.id).collect()
+    };
+    let all = QueueFilter { now: Some(now()), ..QueueFilter::default() };
+    assert_eq!(ids(&all), vec![early.id.clone(), mid.id.clone(), late.id.clone()]);
+    assert!(s.list(Market::EU, &all, 10).unwrap().is_empty(), "one market");
+    assert_eq!(s.list(Market::CA, &all, 2).unwrap().len(), 2, "limit honoured");
+    queue::claim(s, &mid.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    let mine = QueueFilter { claimed_by: Some("ann".into()), ..all.clone() };
+    assert_eq!(ids(&mine), vec![mid.id.clone()]);
+    let soon = QueueFilter { due_before: Some(now() + Duration::hours(12)), ..all.clone() };
+    assert_eq!(ids(&soon), vec![early.id.clone(), mid.id.clone()]);
+    let reason = QueueFilter { reason: Some(ReasonCode::Ambiguous), ..all.clone() };
+    assert!(ids(&reason).is_empty());
+    queue::resolve_by_applying(s, &mid.id, &CARD_A.parse().unwrap(), "ann", now()).unwrap();
+    assert_eq!(ids(&all), vec![early.id.clone(), late.id.clone()], "resolved items leave the active list");
+    let resolved = QueueFilter { statuses: vec![ItemStatus::Resolved], ..all.clone() };
+    assert_eq!(ids(&resolved), vec![mid.id.clone()]);
+    assert!(s.item("RQ-CA-missing").unwrap().is_none());
 }
 
 /// Control account CARD_CLOSED (active here) with cards A and B under it.
@@ -426,8 +663,57 @@ fn decisions_exclude_each_other<S: Store>(s: &S) {
 }
 
 mod sqlite {
+    use super::*;
+    use remit_domain::ports::{Ledger, QueueOps};
+    use remit_store_sqlite::SqliteStore;
+
     #[test]
     fn sqlite_store_conforms() {
-        super::run_all(|| remit_store_sqlite::SqliteStore::in_memory().unwrap());
+        super::run_all(|| SqliteStore::in_memory().unwrap());
+    }
+
+    /// Two processes (two connections to one file) race: one claim wins, and two resolves of
+    /// the same item (a double click on two screens) post once.
+    #[test]
+    fn racing_claims_and_resolves_across_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("race.sqlite");
+        let setup = SqliteStore::open(&path).unwrap();
+        let it = queued(&setup, "RACE1", "RQ-CA-race1", 4);
+        let card: remit_domain::AccountNumber = CARD_A.parse().unwrap();
+        for round in 0..5 {
+            let id = format!("RQ-CA-race-{round}");
+            let it = queued(&setup, &format!("RACE-{round}"), &id, 4);
+            let results: Vec<bool> = std::thread::scope(|sc| {
+                let handles: Vec<_> = ["ann", "bob"]
+                    .into_iter()
+                    .map(|who| {
+                        let (path, id) = (path.clone(), it.id.clone());
+                        sc.spawn(move || {
+                            let s = SqliteStore::open(&path).unwrap();
+                            queue::claim(&s, &id, who, now(), &QueuePolicy::default()).is_ok()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "one claim wins: {results:?}");
+        }
+        queue::claim(&setup, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
+        let changed: Vec<bool> = std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let (path, id, card) = (path.clone(), it.id.clone(), card.clone());
+                    sc.spawn(move || {
+                        let s = SqliteStore::open(&path).unwrap();
+                        queue::resolve_by_applying(&s, &id, &card, "ann", now()).unwrap().changed
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(changed.iter().filter(|c| **c).count(), 1, "one resolve changes: {changed:?}");
+        assert_eq!(setup.posted_total(&card).unwrap(), Decimal::new(100, 2), "posted once");
+        assert_eq!(setup.audit_trail(&it.id).unwrap().len(), 2);
     }
 }

@@ -16,6 +16,7 @@ pub mod payer;
 pub mod payment;
 pub mod pipeline;
 pub mod ports;
+pub mod queue;
 pub mod sla;
 
 pub use account::{Account, AccountStatus};

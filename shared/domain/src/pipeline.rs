@@ -27,11 +27,14 @@ use crate::sla::SlaPolicy;
 pub struct IngestConfig {
     pub sla: SlaPolicy,
     pub matching: MatchPolicy,
+    /// Research queue operations (claim duration).
+    pub queue: crate::queue::QueuePolicy,
 }
 
 impl IngestConfig {
     /// Refuses values no run should start with, naming the key.
     pub fn validate(&self) -> Result<(), String> {
+        self.queue.validate()?;
         let m = &self.matching;
         for market in Market::ALL {
             let t = m.thresholds.get(market);
@@ -577,5 +580,9 @@ pub fn research_item(
         warn_at: sla.warn_at,
         due_at: sla.due_at,
         status: ItemStatus::Open,
+        claim: None,
+        version: 0,
+        disposition: None,
+        linking_refs: payment.linking_refs().into_iter().take(MAX_POSTING_REFERENCES).collect(),
     }
 }

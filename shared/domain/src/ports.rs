@@ -342,12 +342,87 @@ pub trait Ledger {
     fn posted_total(&self, account: &AccountNumber) -> Result<Decimal, StoreError>;
 }
 
-/// Where a research item is in its life.
+/// Where a research item is in its life (`crate::queue` holds the rules that move it). Whether
+/// it is claimed is not a status: a claim expires by the clock (`ResearchItem::claim`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum ItemStatus {
     Open,
+    /// Applied to a card account by an analyst (posted exactly once).
     Resolved,
+    /// Sent back to the remitter: nothing posted to a card.
+    Returned,
+    /// Handed to a senior analyst or another team; still needs work.
+    Escalated,
+    /// Write-off to suspense requested; waits for a second person's approval.
+    WriteOffPending,
+    /// Written off to the market's suspense account (approved by a second person).
+    WrittenOff,
+}
+
+impl ItemStatus {
+    pub const ALL: [ItemStatus; 6] = [
+        ItemStatus::Open,
+        ItemStatus::Resolved,
+        ItemStatus::Returned,
+        ItemStatus::Escalated,
+        ItemStatus::WriteOffPending,
+        ItemStatus::WrittenOff,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ItemStatus::Open => "open",
+            ItemStatus::Resolved => "resolved",
+            ItemStatus::Returned => "returned",
+            ItemStatus::Escalated => "escalated",
+            ItemStatus::WriteOffPending => "write-off-pending",
+            ItemStatus::WrittenOff => "written-off",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// True while the item still needs a person (it stays in the market's queue index).
+    pub fn is_active(&self) -> bool {
+        matches!(self, ItemStatus::Open | ItemStatus::Escalated | ItemStatus::WriteOffPending)
+    }
+}
+
+impl std::str::FromStr for ItemStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let l = s.trim().to_ascii_lowercase().replace('_', "-");
+        Self::parse(&l).ok_or_else(|| {
+            let all: Vec<&str> = Self::ALL.iter().map(|x| x.as_str()).collect();
+            format!("unknown item status {s:?} (expected one of {})", all.join(", "))
+        })
+    }
+}
+
+/// An analyst's hold on an item: only they may act on it until `expires_at`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Claim {
+    pub analyst: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How an item left (or is leaving) the queue: who decided, and what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Disposition {
+    /// Who decided (for a write-off: who requested it).
+    pub by: String,
+    pub at: DateTime<Utc>,
+    /// The account applied to (`Resolved`).
+    pub account: Option<AccountNumber>,
+    /// Why (return, escalation, write-off), card numbers masked.
+    pub reason: Option<String>,
+    /// The second person who approved a write-off.
+    pub approved_by: Option<String>,
 }
 
 /// A payment waiting for a person, in its market's queue.
@@ -380,6 +455,16 @@ pub struct ResearchItem {
     /// When the SLA is breached (`crate::sla::SlaPolicy::deadlines`).
     pub due_at: DateTime<Utc>,
     pub status: ItemStatus,
+    /// The analyst holding the item, if any (it may have expired: `crate::queue::active_claim`).
+    pub claim: Option<Claim>,
+    /// Bumped by every change; changes are conditional on it (optimistic concurrency).
+    pub version: u64,
+    /// The outcome once an analyst decided (resolved, returned, escalated, write-off).
+    pub disposition: Option<Disposition>,
+    /// The payment's linking references (`Payment::linking_refs`, at most 20), so that an
+    /// analyst's posting is found by a later reversal like an automatic one.
+    #[serde(skip)]
+    pub linking_refs: Vec<String>,
 }
 
 /// The research queues, one per market, ordered by due time.
@@ -391,6 +476,50 @@ pub trait ResearchQueue {
     fn open_items(&self, market: Market, limit: usize) -> Result<Vec<ResearchItem>, StoreError>;
 }
 
+/// Queue operations (issue 6), shaped for DynamoDB: key lookups, a range query on the
+/// (market, due_at) index with filters, and conditional writes that append the audit entry in the
+/// same transaction. The audit trail is append-only: no port updates or deletes an entry.
+pub trait QueueOps {
+    /// Key lookup.
+    fn item(&self, id: &str) -> Result<Option<ResearchItem>, StoreError>;
+    /// Range query on the (market, due_at) index, earliest due first, filtered
+    /// (`crate::queue::QueueFilter`); at most `limit` (capped at `MAX_INDEX_RESULTS`).
+    fn list(
+        &self,
+        market: Market,
+        filter: &crate::queue::QueueFilter,
+        limit: usize,
+    ) -> Result<Vec<ResearchItem>, StoreError>;
+    /// Conditional update: the item (still active) is claimed by `analyst` until `expires_at`
+    /// unless another analyst holds a claim that has not expired at `now` (then `Conflict`).
+    /// Bumps the version and appends `audit` (its `seq` set to the new version) in the same
+    /// transaction. Returns the item as claimed.
+    fn claim(
+        &self,
+        id: &str,
+        analyst: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        audit: &crate::queue::AuditEntry,
+    ) -> Result<ResearchItem, StoreError>;
+    /// One transaction, conditional on the stored version being `change.expected_version`
+    /// (else `Conflict`): the item's status, claim and disposition replaced by `change.after`'s
+    /// (version `expected_version + 1`), the audit entry appended, and, when `change.posting`
+    /// is given, the posting made as `Ledger::post` makes it but from a `Queued` payment (the
+    /// ledger entry put if absent: one already there is `Conflict`, nothing is written).
+    /// DynamoDB: one TransactWriteItems of the item update, the audit put, and for a posting
+    /// the ledger entry, the payment, the account and up to 20 reference entries (at most 25).
+    fn transition(&self, change: &crate::queue::ItemChange) -> Result<ResearchItem, StoreError>;
+    /// Query on the item's partition: its audit entries in order (oldest first).
+    fn audit_trail(&self, id: &str) -> Result<Vec<crate::queue::AuditEntry>, StoreError>;
+    /// The notes on an item, oldest first (audit entries of action `note`).
+    fn notes(&self, id: &str) -> Result<Vec<crate::queue::AuditEntry>, StoreError> {
+        let mut trail = self.audit_trail(id)?;
+        trail.retain(|e| e.action == crate::queue::AuditAction::Note);
+        Ok(trail)
+    }
+}
+
 /// Everything the matcher reads: the directory, alias memory and recent payments.
 pub trait MatchSource: AccountDirectory + AliasMemory + PaymentHistory {}
 
@@ -398,11 +527,25 @@ impl<T: AccountDirectory + AliasMemory + PaymentHistory + ?Sized> MatchSource fo
 
 /// Everything the ingest pipeline needs from a store.
 pub trait Store:
-    AccountDirectory + FileRegistry + PaymentLog + Ledger + ResearchQueue + AliasMemory + PaymentHistory
+    AccountDirectory
+    + FileRegistry
+    + PaymentLog
+    + Ledger
+    + ResearchQueue
+    + QueueOps
+    + AliasMemory
+    + PaymentHistory
 {
 }
 
 impl<T> Store for T where
-    T: AccountDirectory + FileRegistry + PaymentLog + Ledger + ResearchQueue + AliasMemory + PaymentHistory
+    T: AccountDirectory
+        + FileRegistry
+        + PaymentLog
+        + Ledger
+        + ResearchQueue
+        + QueueOps
+        + AliasMemory
+        + PaymentHistory
 {
 }

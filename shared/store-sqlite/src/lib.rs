@@ -11,10 +11,11 @@ use remit_domain::money::{currency, Currency};
 use remit_domain::payer::duplicate_fingerprint;
 use remit_domain::pipeline::FileSummary;
 use remit_domain::ports::{
-    AccountDirectory, Alias, AliasMemory, FileRecord, FileRegistration, FileRegistry, FileStatus, ItemStatus,
-    Ledger, LedgerEntry, PaymentHistory, PaymentLog, PaymentState, Posting, Receipt, ResearchItem,
-    ResearchQueue, Reversal, SimilarPayment, StoreError, Transition,
+    AccountDirectory, Alias, AliasMemory, Claim, Disposition, FileRecord, FileRegistration, FileRegistry,
+    FileStatus, ItemStatus, Ledger, LedgerEntry, PaymentHistory, PaymentLog, PaymentState, Posting, QueueOps,
+    Receipt, ResearchItem, ResearchQueue, Reversal, SimilarPayment, StoreError, Transition,
 };
+use remit_domain::queue::{AuditAction, AuditEntry, ItemChange, QueueFilter};
 use remit_domain::{
     Account, AccountNumber, AccountStatus, CreditorReference, Decision, FileId, Market, Money, Payment,
     PaymentKey, ReasonCode, SplitLine,
@@ -137,8 +138,35 @@ CREATE TABLE IF NOT EXISTS research_items (
     open_market TEXT,
     payer_identities TEXT,
     -- When the SLA sweeper warns (NULL in rows written before it existed: read as due_at).
-    warn_at TEXT
+    warn_at TEXT,
+    -- Queue operations (issue 6): the claim, the version every change is conditional on, and
+    -- the disposition (JSON, `StoredDisposition`).
+    claimed_by TEXT,
+    claim_expires_at TEXT,
+    version INTEGER NOT NULL DEFAULT 0,
+    disposition TEXT,
+    linking_refs TEXT
 );
+-- Every item of a market by due time, closed ones too (a GSI in DynamoDB).
+CREATE INDEX IF NOT EXISTS research_by_market_due ON research_items(market, due_at);
+-- The append-only audit trail: one row per change, keyed by item and the item's version after it
+-- (partition + sort key in DynamoDB, put with attribute_not_exists). No code path updates or
+-- deletes a row, and the triggers refuse it.
+CREATE TABLE IF NOT EXISTS research_audit (
+    item TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    before TEXT NOT NULL,
+    after TEXT NOT NULL,
+    note TEXT,
+    PRIMARY KEY (item, seq)
+);
+CREATE TRIGGER IF NOT EXISTS research_audit_no_update BEFORE UPDATE ON research_audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS research_audit_no_delete BEFORE DELETE ON research_audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 -- Duplicate suspicion: payments by payer+amount fingerprint and value date (a sparse GSI).
 CREATE INDEX IF NOT EXISTS payments_by_fingerprint ON payments(fingerprint, value_date) WHERE fingerprint IS NOT NULL;
 CREATE INDEX IF NOT EXISTS research_open_by_due ON research_items(open_market, due_at) WHERE open_market IS NOT NULL;
@@ -206,6 +234,11 @@ impl SqliteStore {
             ("research_items", "payer_identities", "TEXT"),
             ("research_items", "warn_at", "TEXT"),
             ("ledger", "lines", "INTEGER"),
+            ("research_items", "claimed_by", "TEXT"),
+            ("research_items", "claim_expires_at", "TEXT"),
+            ("research_items", "version", "INTEGER NOT NULL DEFAULT 0"),
+            ("research_items", "disposition", "TEXT"),
+            ("research_items", "linking_refs", "TEXT"),
         ] {
             let exists: bool = conn
                 .query_row(
@@ -254,6 +287,7 @@ pub enum Table {
     LedgerLines,
     Reversals,
     ResearchItems,
+    ResearchAudit,
 }
 
 impl Table {
@@ -266,6 +300,7 @@ impl Table {
             Table::LedgerLines => "ledger_lines",
             Table::Reversals => "reversals",
             Table::ResearchItems => "research_items",
+            Table::ResearchAudit => "research_audit",
         }
     }
 }
@@ -541,11 +576,23 @@ fn advance_payment(
     decision: &Decision,
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    advance_payment_from(tx, key, PaymentState::Received, to, decision, at)
+}
+
+/// Moves a payment from `from` to `to` inside a transaction; false when it was not in `from`.
+fn advance_payment_from(
+    tx: &rusqlite::Transaction<'_>,
+    key: &PaymentKey,
+    from: PaymentState,
+    to: PaymentState,
+    decision: &Decision,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let n = tx
         .execute(
             "UPDATE payments SET state = ?2, decided_at = ?3, decision = ?4
-             WHERE key = ?1 AND state = 'received'",
-            params![key.as_str(), to.as_str(), ts(at), json(decision)?],
+             WHERE key = ?1 AND state = ?5",
+            params![key.as_str(), to.as_str(), ts(at), json(decision)?, from.as_str()],
         )
         .map_err(db)?;
     Ok(n == 1)
@@ -668,53 +715,8 @@ impl Ledger for SqliteStore {
         p.check_lines()?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        let lines = (!p.lines.is_empty()).then_some(p.lines.len() as i64);
-        let inserted = tx
-            .execute(
-                "INSERT INTO ledger (payment_key, account, amount, currency, file_id, posted_at, decision, lines)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(payment_key) DO NOTHING",
-                params![
-                    p.payment_key.as_str(),
-                    p.account.expose(),
-                    p.amount.amount().to_string(),
-                    p.amount.currency().code(),
-                    p.file_id.to_hex(),
-                    ts(p.posted_at),
-                    json(&p.decision)?,
-                    lines,
-                ],
-            )
-            .map_err(db)?;
-        if inserted == 0 {
+        if !post_in(&tx, p, PaymentState::Received)? {
             return Ok(Transition::AlreadyDone); // dropping tx rolls back
-        }
-        if !advance_payment(&tx, &p.payment_key, PaymentState::Applied, &p.decision, p.posted_at)? {
-            return Ok(Transition::AlreadyDone);
-        }
-        for reference in &p.references {
-            tx.execute(
-                "INSERT INTO ledger_refs (ref, payment_key) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![reference, p.payment_key.as_str()],
-            )
-            .map_err(db)?;
-        }
-        if p.lines.is_empty() {
-            adjust_balance(&tx, &p.account, -p.amount.amount())?;
-        }
-        for (i, line) in p.lines.iter().enumerate() {
-            tx.execute(
-                "INSERT INTO ledger_lines (payment_key, line, account, amount, currency) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    p.payment_key.as_str(),
-                    i as i64 + 1,
-                    line.account.expose(),
-                    line.amount.amount().to_string(),
-                    line.amount.currency().code(),
-                ],
-            )
-            .map_err(db)?;
-            // A card missing from the directory fails the whole transaction: all lines or none.
-            adjust_balance(&tx, &line.account, -line.amount.amount())?;
         }
         tx.commit().map_err(db)?;
         Ok(Transition::Done)
@@ -839,8 +841,108 @@ impl Ledger for SqliteStore {
     }
 }
 
+/// The writes of a posting inside a transaction, the payment moving from `from` to `Applied`:
+/// false (and the caller rolls back) when the entry exists or the payment had moved on.
+fn post_in(tx: &rusqlite::Transaction<'_>, p: &Posting, from: PaymentState) -> Result<bool, StoreError> {
+    let lines = (!p.lines.is_empty()).then_some(p.lines.len() as i64);
+    let inserted = tx
+        .execute(
+            "INSERT INTO ledger (payment_key, account, amount, currency, file_id, posted_at, decision, lines)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(payment_key) DO NOTHING",
+            params![
+                p.payment_key.as_str(),
+                p.account.expose(),
+                p.amount.amount().to_string(),
+                p.amount.currency().code(),
+                p.file_id.to_hex(),
+                ts(p.posted_at),
+                json(&p.decision)?,
+                lines,
+            ],
+        )
+        .map_err(db)?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    if !advance_payment_from(tx, &p.payment_key, from, PaymentState::Applied, &p.decision, p.posted_at)? {
+        return Ok(false);
+    }
+    for reference in &p.references {
+        tx.execute(
+            "INSERT INTO ledger_refs (ref, payment_key) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![reference, p.payment_key.as_str()],
+        )
+        .map_err(db)?;
+    }
+    if p.lines.is_empty() {
+        adjust_balance(tx, &p.account, -p.amount.amount())?;
+    }
+    for (i, line) in p.lines.iter().enumerate() {
+        tx.execute(
+                "INSERT INTO ledger_lines (payment_key, line, account, amount, currency) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    p.payment_key.as_str(),
+                    i as i64 + 1,
+                    line.account.expose(),
+                    line.amount.amount().to_string(),
+                    line.amount.currency().code(),
+                ],
+            )
+            .map_err(db)?;
+        // A card missing from the directory fails the whole transaction: all lines or none.
+        adjust_balance(tx, &line.account, -line.amount.amount())?;
+    }
+    Ok(true)
+}
+
 const ITEM_COLUMNS: &str = "id, payment_key, market, file_id, bank_ref, amount, currency, payer_name, \
      reason_code, reasons, candidate, confidence, created_at, due_at, status, payer_identities, warn_at";
+
+/// The columns an item is read back from: `ITEM_COLUMNS` and the queue's (issue 6).
+const ITEM_READ_COLUMNS: &str = "id, payment_key, market, file_id, bank_ref, amount, currency, payer_name, \
+     reason_code, reasons, candidate, confidence, created_at, due_at, status, payer_identities, warn_at, \
+     claimed_by, claim_expires_at, version, disposition, linking_refs";
+
+/// A disposition as stored: the account in full (the store holds card numbers; nothing it
+/// returns prints them unmasked).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredDisposition {
+    by: String,
+    at: DateTime<Utc>,
+    account: Option<String>,
+    reason: Option<String>,
+    approved_by: Option<String>,
+}
+
+fn store_disposition(d: &Option<Disposition>) -> Result<Option<String>, StoreError> {
+    d.as_ref()
+        .map(|d| {
+            json(&StoredDisposition {
+                by: d.by.clone(),
+                at: d.at,
+                account: d.account.as_ref().map(|a| a.expose().to_string()),
+                reason: d.reason.clone(),
+                approved_by: d.approved_by.clone(),
+            })
+        })
+        .transpose()
+}
+
+fn read_disposition(j: &str) -> Result<Disposition, StoreError> {
+    let d: StoredDisposition = serde_json::from_str(j).map_err(|_| corrupt("disposition", "(not shown)"))?;
+    Ok(Disposition {
+        by: d.by,
+        at: d.at,
+        account: match d.account {
+            Some(a) => {
+                Some(AccountNumber::from_str(&a).map_err(|_| corrupt("disposition account", "(masked)"))?)
+            }
+            None => None,
+        },
+        reason: d.reason,
+        approved_by: d.approved_by,
+    })
+}
 
 fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem, StoreError>> {
     let s = |i: usize| r.get::<_, String>(i);
@@ -851,6 +953,8 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem,
     let (created, due, status) = (s(12)?, s(13)?, s(14)?);
     let identities = o(15)?;
     let warn = o(16)?;
+    let (claimed_by, claim_expires, version, disposition) = (o(17)?, o(18)?, r.get::<_, i64>(19)?, o(20)?);
+    let linking_refs = o(21)?;
     Ok((|| {
         let currency = parse_cur(&cur)?;
         Ok(ResearchItem {
@@ -879,10 +983,16 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem,
                 None => parse_ts(&due)?,
             },
             due_at: parse_ts(&due)?,
-            status: match status.as_str() {
-                "open" => ItemStatus::Open,
-                "resolved" => ItemStatus::Resolved,
-                other => return Err(corrupt("item status", other)),
+            status: ItemStatus::parse(&status).ok_or_else(|| corrupt("item status", &status))?,
+            claim: match (claimed_by, claim_expires) {
+                (Some(analyst), Some(at)) => Some(Claim { analyst, expires_at: parse_ts(&at)? }),
+                _ => None,
+            },
+            version: u64::try_from(version).map_err(|_| corrupt("version", &version.to_string()))?,
+            disposition: disposition.as_deref().map(read_disposition).transpose()?,
+            linking_refs: match linking_refs {
+                Some(j) => serde_json::from_str(&j).map_err(|_| corrupt("linking refs", "(not shown)"))?,
+                None => Vec::new(),
             },
         })
     })())
@@ -896,16 +1006,13 @@ impl ResearchQueue for SqliteStore {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let status = match item.status {
-            ItemStatus::Open => "open",
-            ItemStatus::Resolved => "resolved",
-        };
-        let open_market = (item.status == ItemStatus::Open).then(|| item.market.code());
+        let status = item.status.as_str();
+        let open_market = item.status.is_active().then(|| item.market.code());
         let inserted = tx
             .execute(
                 &format!(
-                    "INSERT INTO research_items ({ITEM_COLUMNS}, open_market)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                    "INSERT INTO research_items ({ITEM_COLUMNS}, open_market, linking_refs)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
                      ON CONFLICT DO NOTHING"
                 ),
                 params![
@@ -927,6 +1034,7 @@ impl ResearchQueue for SqliteStore {
                     json(&item.payer_identities)?,
                     ts(item.warn_at),
                     open_market,
+                    json(&item.linking_refs)?,
                 ],
             )
             .map_err(db)?;
@@ -951,7 +1059,7 @@ impl ResearchQueue for SqliteStore {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS} FROM research_items WHERE open_market = ?1 ORDER BY due_at, id LIMIT ?2"
+                "SELECT {ITEM_READ_COLUMNS} FROM research_items WHERE open_market = ?1 ORDER BY due_at, id LIMIT ?2"
             ))
             .map_err(db)?;
         let rows = stmt.query_map(params![market.code(), limit as i64], item_from_row).map_err(db)?;
@@ -960,5 +1068,266 @@ impl ResearchQueue for SqliteStore {
             out.push(r.map_err(db)??);
         }
         Ok(out)
+    }
+}
+
+fn read_items(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<ResearchItem>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let rows = stmt.query_map(params, item_from_row).map_err(db)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r.map_err(db)??);
+    }
+    Ok(out)
+}
+
+fn item_in(conn: &Connection, id: &str) -> Result<Option<ResearchItem>, StoreError> {
+    let sql = format!("SELECT {ITEM_READ_COLUMNS} FROM research_items WHERE id = ?1");
+    Ok(read_items(conn, &sql, &[&id])?.into_iter().next())
+}
+
+/// Appends an audit entry at `seq` (a put that must not find the key).
+fn append_audit(tx: &rusqlite::Transaction<'_>, a: &AuditEntry, seq: u64) -> Result<(), StoreError> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO research_audit (item, seq, at, actor, action, before, after, note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+            params![
+                a.item,
+                seq as i64,
+                ts(a.at),
+                a.actor,
+                a.action.as_str(),
+                json(&a.before)?,
+                json(&a.after)?,
+                a.note,
+            ],
+        )
+        .map_err(db)?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict(format!("audit entry {} of {} exists", seq, a.item)));
+    }
+    Ok(())
+}
+
+/// Scans at most this many index rows per listing page before filtering (a DynamoDB query page).
+const LIST_SCAN: i64 = 1000;
+
+impl QueueOps for SqliteStore {
+    fn item(&self, id: &str) -> Result<Option<ResearchItem>, StoreError> {
+        item_in(&self.conn(), id)
+    }
+
+    fn list(
+        &self,
+        market: Market,
+        filter: &QueueFilter,
+        limit: usize,
+    ) -> Result<Vec<ResearchItem>, StoreError> {
+        let limit = limit.min(remit_domain::ports::MAX_INDEX_RESULTS);
+        // A range read on the (market, due_at) index: the sparse open one when only active
+        // items are wanted; the filter applies to what the read returns.
+        let column = if filter.active_only() { "open_market" } else { "market" };
+        let mut after: Option<(String, String)> = None;
+        let mut out = Vec::new();
+        loop {
+            let page = {
+                let conn = self.conn();
+                match &after {
+                    None => {
+                        let sql = format!(
+                            "SELECT {ITEM_READ_COLUMNS} FROM research_items WHERE {column} = ?1
+                             ORDER BY due_at, id LIMIT ?2"
+                        );
+                        read_items(&conn, &sql, &[&market.code(), &LIST_SCAN])?
+                    }
+                    Some((due, id)) => {
+                        let sql = format!(
+                            "SELECT {ITEM_READ_COLUMNS} FROM research_items WHERE {column} = ?1
+                             AND (due_at, id) > (?3, ?4) ORDER BY due_at, id LIMIT ?2"
+                        );
+                        read_items(&conn, &sql, &[&market.code(), &LIST_SCAN, due, id])?
+                    }
+                }
+            };
+            let full = page.len() as i64 == LIST_SCAN;
+            after = page.last().map(|i| (ts(i.due_at), i.id.clone()));
+            for item in page {
+                if filter.accepts(&item) {
+                    out.push(item);
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn claim(
+        &self,
+        id: &str,
+        analyst: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<ResearchItem, StoreError> {
+        if audit.action != AuditAction::Claim || audit.item != id {
+            return Err(StoreError::Conflict(
+                "a claim's audit entry must be a claim of the same item".into(),
+            ));
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let updated = tx
+            .execute(
+                "UPDATE research_items SET claimed_by = ?2, claim_expires_at = ?4, version = version + 1
+                 WHERE id = ?1 AND open_market IS NOT NULL
+                 AND (claimed_by IS NULL OR claimed_by = ?2 OR claim_expires_at <= ?3)",
+                params![id, analyst, ts(now), ts(expires_at)],
+            )
+            .map_err(db)?;
+        if updated == 0 {
+            return Err(StoreError::Conflict(format!("research item {id} is not claimable")));
+        }
+        let item = item_in(&tx, id)?.ok_or_else(|| corrupt("research item", id))?;
+        append_audit(&tx, audit, item.version)?;
+        tx.commit().map_err(db)?;
+        Ok(item)
+    }
+
+    fn transition(&self, c: &ItemChange) -> Result<ResearchItem, StoreError> {
+        let a = &c.after;
+        if a.version != c.expected_version + 1 || c.audit.item != a.id {
+            return Err(StoreError::Conflict(format!("research item {}: inconsistent change", a.id)));
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let updated = tx
+            .execute(
+                "UPDATE research_items SET status = ?3, open_market = ?4, claimed_by = ?5,
+                 claim_expires_at = ?6, disposition = ?7, version = ?8
+                 WHERE id = ?1 AND version = ?2",
+                params![
+                    a.id,
+                    c.expected_version as i64,
+                    a.status.as_str(),
+                    a.status.is_active().then(|| a.market.code()),
+                    a.claim.as_ref().map(|c| c.analyst.clone()),
+                    a.claim.as_ref().map(|c| ts(c.expires_at)),
+                    store_disposition(&a.disposition)?,
+                    a.version as i64,
+                ],
+            )
+            .map_err(db)?;
+        if updated == 0 {
+            return Err(StoreError::Conflict(format!(
+                "research item {} is not at version {}",
+                a.id, c.expected_version
+            )));
+        }
+        append_audit(&tx, &c.audit, a.version)?;
+        if let Some(p) = &c.posting {
+            p.check_lines()?;
+            if p.payment_key != a.payment_key {
+                return Err(StoreError::Conflict(format!(
+                    "research item {}: posting of another payment",
+                    a.id
+                )));
+            }
+            if !post_in(&tx, p, PaymentState::Queued)? {
+                return Err(StoreError::Conflict(format!(
+                    "payment {} is already posted or no longer queued",
+                    p.payment_key
+                )));
+            }
+        }
+        let item = item_in(&tx, &a.id)?.ok_or_else(|| corrupt("research item", &a.id))?;
+        tx.commit().map_err(db)?;
+        Ok(item)
+    }
+
+    fn audit_trail(&self, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, at, actor, action, before, after, note FROM research_audit
+                 WHERE item = ?1 ORDER BY seq LIMIT 1000",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ))
+            })
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, at, actor, action, before, after, note) = row.map_err(db)?;
+            out.push(AuditEntry {
+                item: id.to_string(),
+                seq: u64::try_from(seq).map_err(|_| corrupt("audit seq", &seq.to_string()))?,
+                at: parse_ts(&at)?,
+                actor,
+                action: AuditAction::parse(&action).ok_or_else(|| corrupt("audit action", &action))?,
+                before: serde_json::from_str(&before).map_err(|_| corrupt("audit before", &before))?,
+                after: serde_json::from_str(&after).map_err(|_| corrupt("audit after", &after))?,
+                note,
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_trail_refuses_updates_and_deletes() {
+        let s = SqliteStore::in_memory().unwrap();
+        let conn = s.conn();
+        conn.execute(
+            "INSERT INTO research_audit (item, seq, at, actor, action, before, after) VALUES ('i', 1, 't', 'a', 'note', '{}', '{}')",
+            [],
+        )
+        .unwrap();
+        let upd = conn.execute("UPDATE research_audit SET actor = 'b'", []).unwrap_err();
+        assert!(upd.to_string().contains("append-only"), "{upd}");
+        let del = conn.execute("DELETE FROM research_audit", []).unwrap_err();
+        assert!(del.to_string().contains("append-only"), "{del}");
+    }
+
+    #[test]
+    fn a_data_directory_from_before_the_queue_columns_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE research_items (id TEXT PRIMARY KEY, payment_key TEXT NOT NULL UNIQUE,
+                 market TEXT NOT NULL, file_id TEXT NOT NULL, bank_ref TEXT NOT NULL, amount TEXT NOT NULL,
+                 currency TEXT NOT NULL, payer_name TEXT, reason_code TEXT NOT NULL, reasons TEXT NOT NULL,
+                 candidate TEXT, confidence REAL NOT NULL, created_at TEXT NOT NULL, due_at TEXT NOT NULL,
+                 status TEXT NOT NULL, open_market TEXT);",
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert!(s.item("x").unwrap().is_none());
+        assert_eq!(s.count(Table::ResearchAudit).unwrap(), 0);
     }
 }
