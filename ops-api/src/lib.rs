@@ -1,0 +1,522 @@
+//! The ops API (issue 6): one axum router over the research queues, JSON in and out, with an
+//! OpenAPI document at `/api/openapi.json`. The router holds no listener and no runtime of its
+//! own: `remit serve` serves it on a TCP socket, and `lambda_http` can serve it unchanged.
+//!
+//! Every request but the OpenAPI document carries `Authorization: Bearer <token>` (`auth`);
+//! every read and change is scoped to the caller's markets:
+//!
+//! | role         | reads             | changes                                                   |
+//! |--------------|-------------------|-----------------------------------------------------------|
+//! | `analyst`    | their markets     | claim, release, resolve, return, escalate, write-off, note |
+//! | `lead`       | their markets     | as an analyst, and approve or reject write-offs            |
+//! | `leadership` | every market      | notes only                                                 |
+//!
+//! Another market's queue or item is `403` (the item's existence is not hidden: ids are not
+//! secret, payment data is). The queue's rules themselves (one claim at a time, four eyes...)
+//! are the domain's (`remit_domain::queue`), exactly as the CLI applies them. Card numbers are
+//! masked in every response: the domain's types serialize masked, and each body is passed
+//! through `mask_card_numbers` once more before it leaves.
+
+pub mod auth;
+mod openapi;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use remit_domain::ports::{ItemStatus, ResearchItem, Store, StoreError};
+use remit_domain::queue::{self, Action, QueueError, QueueFilter, QueuePolicy};
+use remit_domain::{mask_card_numbers, AccountNumber, Market, ReasonCode};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub use auth::{Caller, Role, Tokens};
+pub use openapi::openapi_document;
+
+/// A store the API can share across requests and threads.
+pub trait ApiStore: Store + Send + Sync {}
+
+impl<T: Store + Send + Sync + ?Sized> ApiStore for T {}
+
+/// The clock requests are judged by (claims, audit times).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn ApiStore>,
+    pub tokens: Arc<Tokens>,
+    pub clock: Clock,
+    pub policy: QueuePolicy,
+}
+
+impl AppState {
+    /// State with the wall clock and the default queue policy.
+    pub fn new(store: Arc<dyn ApiStore>, tokens: Tokens) -> Self {
+        Self { store, tokens: Arc::new(tokens), clock: Arc::new(Utc::now), policy: QueuePolicy::default() }
+    }
+
+    /// The same state judged by another clock (tests, replays).
+    pub fn with_clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn with_policy(mut self, policy: QueuePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+}
+
+/// The ops API router (no listener: serve it with `axum::serve` or `lambda_http`).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/me", get(me))
+        .route("/api/queues/{market}/items", get(list_items))
+        .route("/api/items/{id}", get(show_item))
+        .route("/api/items/{id}/claim", post(claim))
+        .route("/api/items/{id}/release", post(release))
+        .route("/api/items/{id}/resolve", post(resolve))
+        .route("/api/items/{id}/return", post(return_item))
+        .route("/api/items/{id}/escalate", post(escalate))
+        .route("/api/items/{id}/notes", post(note))
+        .route("/api/items/{id}/write-off", post(write_off))
+        .route("/api/items/{id}/write-off/approve", post(approve_write_off))
+        .route("/api/items/{id}/write-off/reject", post(reject_write_off))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route".into()) })
+        .with_state(state)
+}
+
+/// An error as the API answers it: a status and `{"error": code, "message": text}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: String) -> Self {
+        Self { status, code, message }
+    }
+
+    fn bad_request(message: String) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", message)
+    }
+
+    fn forbidden(message: String) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": self.code, "message": self.message });
+        let mut r = masked_json(self.status, &body);
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(e: QueueError) -> Self {
+        let e = match e {
+            QueueError::Store(s) => return s.into(),
+            e => e,
+        };
+        let (status, code) = match &e {
+            QueueError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+            QueueError::ClaimedByOther { .. } => (StatusCode::CONFLICT, "claimed-by-other"),
+            QueueError::NotClaimant { .. } => (StatusCode::CONFLICT, "not-claimant"),
+            QueueError::Concurrent(_) => (StatusCode::CONFLICT, "concurrent-change"),
+            QueueError::WrongState { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "wrong-state"),
+            QueueError::FourEyes { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "four-eyes"),
+            QueueError::Account { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "account-refused"),
+            QueueError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            QueueError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %mask_card_numbers(&e.to_string()), "store error");
+        match e {
+            StoreError::Unavailable(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the store is unavailable; retry".into(),
+            ),
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Corrupt(_) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into())
+            }
+        }
+    }
+}
+
+/// A JSON response whose text has every card number masked.
+fn masked_json(status: StatusCode, body: &Value) -> Response {
+    let text = mask_card_numbers(&body.to_string());
+    (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+fn ok(body: Value) -> Response {
+    masked_json(StatusCode::OK, &body)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m.to_string());
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| unauthorized("an Authorization: Bearer <token> header is required"))?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+        state.tokens.authenticate(token).cloned().ok_or_else(|| unauthorized("unknown token"))
+    }
+}
+
+/// Runs store work off the async workers (the ports are synchronous).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        tracing::error!(error = %e, "handler task failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into())
+    })?
+}
+
+fn parse_market(s: &str) -> Result<Market, ApiError> {
+    s.parse::<Market>().map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "not-found", e))
+}
+
+/// The item, when the caller may read its market.
+fn readable_item(store: &dyn ApiStore, caller: &Caller, id: &str) -> Result<ResearchItem, ApiError> {
+    let item = store.item(id)?.ok_or_else(|| QueueError::NotFound(mask_card_numbers(id)))?;
+    if !caller.can_read(item.market) {
+        return Err(ApiError::forbidden(format!(
+            "{} works {}; research item {} is in the {} queue",
+            caller.analyst,
+            markets_text(&caller.markets),
+            item.id,
+            item.market
+        )));
+    }
+    Ok(item)
+}
+
+fn markets_text(markets: &[Market]) -> String {
+    let v: Vec<&str> = markets.iter().map(|m| m.code()).collect();
+    if v.is_empty() {
+        "no market".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// An item view: the item (masked), whether its claim holds now, and the payment's state.
+fn item_view(item: &ResearchItem, now: DateTime<Utc>) -> Value {
+    let claim =
+        queue::active_claim(item, now).map(|c| json!({ "analyst": c.analyst, "expires_at": c.expires_at }));
+    let mut v = serde_json::to_value(item).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("active_claim".into(), claim.unwrap_or(Value::Null));
+        o.insert("overdue".into(), Value::Bool(item.status.is_active() && item.due_at <= now));
+    }
+    v
+}
+
+async fn openapi_json() -> Response {
+    ok(openapi_document())
+}
+
+async fn me(caller: Caller) -> Response {
+    let readable: Vec<&str> = caller.readable_markets().iter().map(|m| m.code()).collect();
+    ok(
+        json!({ "analyst": caller.analyst, "role": caller.role, "markets": caller.markets, "reads": readable }),
+    )
+}
+
+/// Query of `GET /api/queues/{market}/items`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// Comma-separated statuses (default: the active ones).
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    pub claimed_by: Option<String>,
+    /// RFC 3339.
+    pub due_before: Option<String>,
+    pub limit: Option<usize>,
+}
+
+fn parse_reason(s: &str) -> Result<ReasonCode, ApiError> {
+    serde_json::from_value(Value::String(s.trim().to_ascii_lowercase()))
+        .map_err(|_| ApiError::bad_request(format!("reason: unknown reason code {:?}", mask_card_numbers(s))))
+}
+
+async fn list_items(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(market): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let market = parse_market(&market)?;
+    if !caller.can_read(market) {
+        return Err(ApiError::forbidden(format!(
+            "{} works {}, not the {market} queue",
+            caller.analyst,
+            markets_text(&caller.markets)
+        )));
+    }
+    let now = (state.clock)();
+    let mut statuses = Vec::new();
+    for s in q.status.iter().flat_map(|s| s.split(',')).filter(|s| !s.trim().is_empty()) {
+        statuses.push(s.parse::<ItemStatus>().map_err(|e| ApiError::bad_request(format!("status: {e}")))?);
+    }
+    let due_before = q
+        .due_before
+        .as_deref()
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s.trim())
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| ApiError::bad_request(format!("due_before: {s:?} is not an RFC 3339 instant")))
+        })
+        .transpose()?;
+    let filter = QueueFilter {
+        statuses,
+        reason: q.reason.as_deref().map(parse_reason).transpose()?,
+        claimed_by: q.claimed_by.clone(),
+        due_before,
+        now: Some(now),
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, remit_domain::ports::MAX_INDEX_RESULTS);
+    let store = state.store.clone();
+    let items = blocking(move || Ok(store.list(market, &filter, limit)?)).await?;
+    let items: Vec<Value> = items.iter().map(|i| item_view(i, now)).collect();
+    Ok(ok(json!({ "market": market, "count": items.len(), "items": items })))
+}
+
+async fn show_item(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let now = (state.clock)();
+    let store = state.store.clone();
+    blocking(move || {
+        let item = readable_item(&*store, &caller, &id)?;
+        let trail = store.audit_trail(&item.id)?;
+        let notes: Vec<_> = trail.iter().filter(|e| e.action == queue::AuditAction::Note).collect();
+        let payment_state = store.payment_state(&item.payment_key)?.map(|s| s.as_str()).unwrap_or("unknown");
+        Ok(ok(json!({
+            "item": item_view(&item, now),
+            "payment_state": payment_state,
+            "candidate": item.candidate,
+            "reasons": item.reasons,
+            "notes": notes,
+            "audit": trail,
+            "can_act": caller.can_act(item.market),
+        })))
+    })
+    .await
+}
+
+/// What a change needs beyond reading the item.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    /// Analyst or lead of the item's market.
+    Worker,
+    /// A lead of the item's market.
+    Lead,
+    /// Anyone who reads the market (leadership included).
+    Reader,
+}
+
+enum Op {
+    Claim,
+    Resolve(AccountNumber),
+    Other(Action),
+}
+
+/// Checks the caller may make the change on the item, then makes it with the domain's
+/// operation (the same the CLI uses) and answers the item as it is afterwards.
+async fn change(
+    state: AppState,
+    caller: Caller,
+    id: String,
+    op: Op,
+    needs: Needs,
+) -> Result<Response, ApiError> {
+    let now = (state.clock)();
+    let store = state.store.clone();
+    let policy = state.policy.clone();
+    blocking(move || {
+        let item = readable_item(&*store, &caller, &id)?;
+        let allowed = match needs {
+            Needs::Reader => true,
+            Needs::Worker => caller.can_act(item.market),
+            Needs::Lead => caller.can_act(item.market) && caller.role == Role::Lead,
+        };
+        if !allowed {
+            let what = match needs {
+                Needs::Lead => "only a lead of the market approves or rejects a write-off",
+                _ if caller.role == Role::Leadership => {
+                    "leadership reads every queue and adds notes; it changes no item"
+                }
+                _ => "not a market the caller works",
+            };
+            return Err(ApiError::forbidden(format!("{}: {what} ({} queue)", caller.analyst, item.market)));
+        }
+        let s = &*store;
+        let done = match &op {
+            Op::Claim => queue::claim(s, &item.id, &caller.analyst, now, &policy)?,
+            Op::Resolve(account) => queue::resolve_by_applying(s, &item.id, account, &caller.analyst, now)?,
+            Op::Other(action) => queue::act(s, &item.id, &caller.analyst, action, now)?,
+        };
+        Ok(ok(json!({ "item": item_view(&done.item, now), "changed": done.changed })))
+    })
+    .await
+}
+
+/// Parses a JSON body (an empty body is `{}`), answering 400 with the reason.
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("request body: {}", mask_card_numbers(&e.to_string()))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    account: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonBody {
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    text: String,
+}
+
+async fn claim(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    body::<Empty>(&b)?;
+    change(s, c, id, Op::Claim, Needs::Worker).await
+}
+
+async fn release(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    body::<Empty>(&b)?;
+    change(s, c, id, Op::Other(Action::Release), Needs::Worker).await
+}
+
+async fn resolve(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let r: ResolveBody = body(&b)?;
+    let account: AccountNumber = r
+        .account
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("account {}: {e}", mask_card_numbers(&r.account))))?;
+    change(s, c, id, Op::Resolve(account), Needs::Worker).await
+}
+
+async fn return_item(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let r: ReasonBody = body(&b)?;
+    change(s, c, id, Op::Other(Action::Return(r.reason)), Needs::Worker).await
+}
+
+async fn escalate(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let r: ReasonBody = body(&b)?;
+    change(s, c, id, Op::Other(Action::Escalate(r.reason)), Needs::Worker).await
+}
+
+async fn note(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let r: NoteBody = body(&b)?;
+    change(s, c, id, Op::Other(Action::Note(r.text)), Needs::Reader).await
+}
+
+async fn write_off(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let r: ReasonBody = body(&b)?;
+    change(s, c, id, Op::Other(Action::RequestWriteOff(r.reason)), Needs::Worker).await
+}
+
+async fn approve_write_off(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    body::<Empty>(&b)?;
+    change(s, c, id, Op::Other(Action::ApproveWriteOff), Needs::Lead).await
+}
+
+async fn reject_write_off(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let r: ReasonBody = body(&b)?;
+    change(s, c, id, Op::Other(Action::RejectWriteOff(r.reason)), Needs::Lead).await
+}

@@ -1,0 +1,280 @@
+//! The OpenAPI 3.1 document of the ops API, written by hand next to the router (a test checks
+//! that it names every route the router serves, and only those).
+
+use serde_json::{json, Value};
+
+/// Every route: (path, method, operation id, summary, request body schema if any).
+pub(crate) const ROUTES: &[(&str, &str, &str, &str, Option<&str>)] = &[
+    ("/api/openapi.json", "get", "openapi", "This document (no token needed).", None),
+    ("/api/me", "get", "me", "The caller: analyst id, role, markets worked and markets read.", None),
+    (
+        "/api/queues/{market}/items",
+        "get",
+        "listItems",
+        "A market's research queue, earliest due first, filtered.",
+        None,
+    ),
+    (
+        "/api/items/{id}",
+        "get",
+        "showItem",
+        "One item: the payment (masked), reasons, candidate, notes and audit trail.",
+        None,
+    ),
+    (
+        "/api/items/{id}/claim",
+        "post",
+        "claim",
+        "Claim the item (one analyst at a time; the claim expires; the holder renews).",
+        None,
+    ),
+    ("/api/items/{id}/release", "post", "release", "Give the caller's claim up.", None),
+    (
+        "/api/items/{id}/resolve",
+        "post",
+        "resolve",
+        "Apply the payment to a card account (posts exactly once; teaches the payer's alias). Resolving again to the same account changes nothing (`changed: false`).",
+        Some("ResolveRequest"),
+    ),
+    (
+        "/api/items/{id}/return",
+        "post",
+        "returnItem",
+        "Return the payment to the remitter.",
+        Some("ReasonRequest"),
+    ),
+    ("/api/items/{id}/escalate", "post", "escalate", "Escalate an open item.", Some("ReasonRequest")),
+    (
+        "/api/items/{id}/notes",
+        "post",
+        "addNote",
+        "Add a note (anyone who reads the market, leadership included).",
+        Some("NoteRequest"),
+    ),
+    (
+        "/api/items/{id}/write-off",
+        "post",
+        "requestWriteOff",
+        "Request a write-off to the market's suspense account (a lead approves).",
+        Some("ReasonRequest"),
+    ),
+    (
+        "/api/items/{id}/write-off/approve",
+        "post",
+        "approveWriteOff",
+        "Approve a pending write-off (a lead of the market other than the requester).",
+        None,
+    ),
+    (
+        "/api/items/{id}/write-off/reject",
+        "post",
+        "rejectWriteOff",
+        "Reject a pending write-off: the item goes back to the queue (a lead of the market other than the requester).",
+        Some("ReasonRequest"),
+    ),
+];
+
+fn error(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+    })
+}
+
+fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<&str>) -> Value {
+    let mut params = Vec::new();
+    if path.contains("{market}") {
+        params.push(json!({
+            "name": "market", "in": "path", "required": true,
+            "schema": { "type": "string", "enum": ["CA", "IN", "EU"] }
+        }));
+        for (name, schema, description) in [
+            ("status", json!({"type": "string"}), "Comma-separated statuses (open, escalated, write-off-pending, resolved, returned, written-off); default: the active ones."),
+            ("reason", json!({"type": "string"}), "A reason code, e.g. no-reference, ambiguous, unknown-account."),
+            ("claimed_by", json!({"type": "string"}), "Items whose unexpired claim this analyst holds."),
+            ("due_before", json!({"type": "string", "format": "date-time"}), "Items due before this instant (RFC 3339)."),
+            ("limit", json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 100}), "At most this many items."),
+        ] {
+            params.push(json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description }));
+        }
+    }
+    if path.contains("{id}") {
+        params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }));
+    }
+    let ok_schema = match id {
+        "openapi" => json!({ "type": "object" }),
+        "me" => json!({ "$ref": "#/components/schemas/Caller" }),
+        "listItems" => json!({ "$ref": "#/components/schemas/ItemList" }),
+        "showItem" => json!({ "$ref": "#/components/schemas/ItemDetail" }),
+        _ => json!({ "$ref": "#/components/schemas/ChangeResult" }),
+    };
+    let mut responses = json!({
+        "200": { "description": "OK", "content": { "application/json": { "schema": ok_schema } } }
+    });
+    let r = responses.as_object_mut().expect("object");
+    if id != "openapi" {
+        r.insert("401".into(), error("No token, or an unknown one."));
+    }
+    if path.contains("{market}") || path.contains("{id}") {
+        r.insert(
+            "403".into(),
+            error("The queue's or item's market is not one the caller may read (or, for a change, work)."),
+        );
+        r.insert("404".into(), error("No such item or market."));
+    }
+    if method == "post" || id == "listItems" {
+        r.insert("400".into(), error("A malformed request (body, query, account number, empty text)."));
+    }
+    if method == "post" {
+        r.insert(
+            "409".into(),
+            error("Claimed by another analyst, no current claim held, or a concurrent change (retry)."),
+        );
+        r.insert(
+            "422".into(),
+            error("The queue's rules refuse the change (item status, four eyes, account not applicable)."),
+        );
+    }
+    let mut op = json!({
+        "operationId": id,
+        "summary": summary,
+        "parameters": params,
+        "responses": responses,
+    });
+    if id == "openapi" {
+        op["security"] = json!([]);
+    }
+    if let Some(schema) = request {
+        op["requestBody"] = json!({
+            "required": true,
+            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+        });
+    }
+    let _ = path;
+    op
+}
+
+/// The OpenAPI 3.1 document.
+pub fn openapi_document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for (path, method, id, summary, request) in ROUTES {
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[*method] = operation(path, method, id, summary, *request);
+    }
+    let text = |d: &str| json!({ "type": "string", "description": d });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "remit ops API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Research queues per market (CA, IN, EU). Every request but this document needs `Authorization: Bearer <token>`. Analysts and leads read and work their own markets' queues; leads also approve or reject write-offs; leadership reads every market and may only add notes. Card numbers are masked in every response."
+        },
+        "security": [{ "bearer": [] }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {
+                        "error": { "type": "string", "description": "unauthorized, forbidden, not-found, bad-request, invalid, claimed-by-other, not-claimant, concurrent-change, conflict, wrong-state, four-eyes, account-refused, unavailable, internal" },
+                        "message": text("What happened, for people (card numbers masked).")
+                    }
+                },
+                "ResolveRequest": {
+                    "type": "object", "required": ["account"], "additionalProperties": false,
+                    "properties": { "account": text("The full card account number (15 digits, Luhn-valid); never echoed unmasked.") }
+                },
+                "ReasonRequest": {
+                    "type": "object", "required": ["reason"], "additionalProperties": false,
+                    "properties": { "reason": text("Why (1 to 2000 characters; card numbers are masked when stored).") }
+                },
+                "NoteRequest": {
+                    "type": "object", "required": ["text"], "additionalProperties": false,
+                    "properties": { "text": text("The note (1 to 2000 characters; card numbers are masked when stored).") }
+                },
+                "Caller": {
+                    "type": "object",
+                    "properties": {
+                        "analyst": { "type": "string" },
+                        "role": { "type": "string", "enum": ["analyst", "lead", "leadership"] },
+                        "markets": { "type": "array", "items": { "type": "string" } },
+                        "reads": { "type": "array", "items": { "type": "string" } }
+                    }
+                },
+                "Item": {
+                    "type": "object",
+                    "description": "A research item. Account numbers appear masked (`***********1234`).",
+                    "properties": {
+                        "id": { "type": "string" },
+                        "payment_key": { "type": "string" },
+                        "market": { "type": "string", "enum": ["CA", "IN", "EU"] },
+                        "file_id": { "type": "string" },
+                        "bank_ref": { "type": "string" },
+                        "amount": { "type": "string" },
+                        "currency": { "type": "string" },
+                        "payer_name": { "type": ["string", "null"] },
+                        "reason_code": { "type": "string" },
+                        "reasons": { "type": "array", "items": { "$ref": "#/components/schemas/Reason" } },
+                        "candidate": { "type": ["string", "null"] },
+                        "confidence": { "type": "number" },
+                        "created_at": { "type": "string", "format": "date-time" },
+                        "warn_at": { "type": "string", "format": "date-time" },
+                        "due_at": { "type": "string", "format": "date-time" },
+                        "status": { "type": "string", "enum": ["open", "resolved", "returned", "escalated", "write-off-pending", "written-off"] },
+                        "claim": { "type": ["object", "null"], "description": "The last claim, possibly expired." },
+                        "active_claim": { "type": ["object", "null"], "description": "The claim that holds now, if any." },
+                        "overdue": { "type": "boolean" },
+                        "version": { "type": "integer" },
+                        "disposition": { "type": ["object", "null"] }
+                    }
+                },
+                "Reason": {
+                    "type": "object",
+                    "properties": { "code": { "type": "string" }, "text": { "type": "string" } }
+                },
+                "AuditEntry": {
+                    "type": "object",
+                    "properties": {
+                        "item": { "type": "string" },
+                        "seq": { "type": "integer" },
+                        "at": { "type": "string", "format": "date-time" },
+                        "actor": { "type": "string" },
+                        "action": { "type": "string", "enum": ["claim", "release", "resolve", "return", "escalate", "request-write-off", "approve-write-off", "reject-write-off", "note"] },
+                        "before": { "type": "object" },
+                        "after": { "type": "object" },
+                        "note": { "type": "string" }
+                    }
+                },
+                "ItemList": {
+                    "type": "object",
+                    "properties": {
+                        "market": { "type": "string" },
+                        "count": { "type": "integer" },
+                        "items": { "type": "array", "items": { "$ref": "#/components/schemas/Item" } }
+                    }
+                },
+                "ItemDetail": {
+                    "type": "object",
+                    "properties": {
+                        "item": { "$ref": "#/components/schemas/Item" },
+                        "payment_state": { "type": "string", "enum": ["received", "applied", "queued", "rejected", "unknown"] },
+                        "candidate": { "type": ["string", "null"] },
+                        "reasons": { "type": "array", "items": { "$ref": "#/components/schemas/Reason" } },
+                        "notes": { "type": "array", "items": { "$ref": "#/components/schemas/AuditEntry" } },
+                        "audit": { "type": "array", "items": { "$ref": "#/components/schemas/AuditEntry" } },
+                        "can_act": { "type": "boolean", "description": "Whether the caller may change the item (notes aside)." }
+                    }
+                },
+                "ChangeResult": {
+                    "type": "object",
+                    "properties": {
+                        "item": { "$ref": "#/components/schemas/Item" },
+                        "changed": { "type": "boolean", "description": "False when the same change had already happened (a retry)." }
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,342 @@
+//! The ops API driven in-process (`tower::ServiceExt::oneshot`, no network) over an in-memory
+//! SQLite store seeded with the sample accounts and the CA, IN and EU sample files.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use axum::Router;
+use chrono::Utc;
+use http_body_util::BodyExt;
+use remit_domain::ports::Ledger;
+use remit_domain::AccountNumber;
+use remit_ops_api::{router, AppState, Caller, Role, Tokens};
+use remit_store_sqlite::{SqliteStore, Table};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const CA: &str = "ca-analyst-token-0001";
+const CA2: &str = "ca-analyst-token-0002";
+const CA_LEAD: &str = "ca-lead-token-000001";
+const IN: &str = "in-analyst-token-0001";
+const BOSS: &str = "leadership-token-0001";
+
+/// A CAD card, active, in the directory (Marie-Ève Côté).
+const CAD_CARD: &str = "346613186091396";
+
+struct App {
+    router: Router,
+    store: Arc<SqliteStore>,
+}
+
+fn app() -> App {
+    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+    remit::local::import_accounts(&*store, &samples.join("accounts.csv")).unwrap();
+    for f in [
+        "ca/cpa005-rbc-20260315.txt",
+        "in/india_ecollect_mis_20261121.csv",
+        "eu/camt054-v02-sepa-credits.xml",
+    ] {
+        remit::local::ingest_path(&*store, &samples.join(f), Utc::now(), &Default::default(), |_| {})
+            .unwrap();
+    }
+    let caller = |analyst: &str, role, markets: &[remit_domain::Market]| Caller {
+        analyst: analyst.into(),
+        role,
+        markets: markets.to_vec(),
+    };
+    use remit_domain::Market::{CA as MCA, IN as MIN};
+    let mut tokens = Tokens::new();
+    tokens.insert(CA, caller("amelie.ca", Role::Analyst, &[MCA]));
+    tokens.insert(CA2, caller("bruno.ca", Role::Analyst, &[MCA]));
+    tokens.insert(CA_LEAD, caller("chloe.lead", Role::Lead, &[MCA]));
+    tokens.insert(IN, caller("priya.in", Role::Analyst, &[MIN]));
+    tokens.insert(BOSS, caller("dana.vp", Role::Leadership, &[]));
+    let state = AppState::new(store.clone(), tokens);
+    App { router: router(state), store }
+}
+
+impl App {
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(b) => {
+                req = req.header("content-type", "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        let resp = self.router.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        for card in [CAD_CARD, "372601815908301", "349960308246284", "372527601895552"] {
+            assert!(!text.contains(card), "unmasked card number in {uri}: {text}");
+        }
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn get(&self, uri: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(Method::GET, uri, token, None).await
+    }
+
+    async fn post(&self, uri: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, uri, token, Some(body)).await
+    }
+
+    /// The id of the first item of `market`'s queue with this reason code.
+    async fn item(&self, market: &str, reason: &str) -> String {
+        let (s, v) = self.get(&format!("/api/queues/{market}/items?reason={reason}"), Some(BOSS)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v["items"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {reason} item in {market}: {v}"))
+            .to_string()
+    }
+}
+
+#[tokio::test]
+async fn a_canada_analyst_gets_403_on_indias_queue_and_items() {
+    let app = app();
+    let (s, v) = app.get("/api/queues/IN/items", Some(CA)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["error"], "forbidden");
+
+    let in_item = app.item("IN", "unknown-account").await;
+    let (s, _) = app.get(&format!("/api/items/{in_item}"), Some(CA)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = app.post(&format!("/api/items/{in_item}/claim"), Some(CA), json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = app.post(&format!("/api/items/{in_item}/notes"), Some(CA), json!({"text": "mine?"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    // Nothing was written: no claim, no audit entry.
+    let (_, v) = app.get(&format!("/api/items/{in_item}"), Some(IN)).await;
+    assert_eq!(v["item"]["version"], 0);
+    assert_eq!(v["audit"].as_array().unwrap().len(), 0);
+    assert!(v["item"]["active_claim"].is_null());
+
+    // Their own queue reads fine, and India's analyst reads India's.
+    let (s, v) = app.get("/api/queues/CA/items", Some(CA)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        v["count"].as_u64().unwrap() > 0
+            && v["items"].as_array().unwrap().iter().all(|i| i["market"] == "CA")
+    );
+    let (s, _) = app.get("/api/queues/IN/items", Some(IN)).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app.get("/api/queues/CA/items", Some(IN)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn leadership_reads_every_market_and_only_notes() {
+    let app = app();
+    for m in ["CA", "IN", "EU"] {
+        let (s, v) = app.get(&format!("/api/queues/{m}/items"), Some(BOSS)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(v["count"].as_u64().unwrap() > 0, "{m}: {v}");
+    }
+    let in_item = app.item("IN", "unknown-account").await;
+    let (s, v) = app.get(&format!("/api/items/{in_item}"), Some(BOSS)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["can_act"], false);
+    let (s, _) = app.post(&format!("/api/items/{in_item}/claim"), Some(BOSS), json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = app
+        .post(&format!("/api/items/{in_item}/notes"), Some(BOSS), json!({"text": "why is this old?"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get(&format!("/api/items/{in_item}"), Some(IN)).await;
+    assert_eq!(v["notes"][0]["actor"], "dana.vp");
+    let (s, v) = app.get("/api/me", Some(BOSS)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["reads"], json!(["CA", "IN", "EU"]));
+}
+
+#[tokio::test]
+async fn no_token_or_a_bad_one_is_401() {
+    let app = app();
+    let (s, v) = app.get("/api/queues/CA/items", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["error"], "unauthorized");
+    let (s, _) = app.get("/api/queues/CA/items", Some("not-a-token-at-all")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = app.post("/api/items/RQ-CA-x/claim", None, json!({})).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let req = Request::get("/api/queues/CA/items").header("authorization", format!("Basic {CA}"));
+    let resp = app.router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+}
+
+#[tokio::test]
+async fn claim_then_resolve_posts_once_and_the_audit_trail_shows_both() {
+    let app = app();
+    let id = app.item("CA", "no-reference").await;
+    let card: AccountNumber = CAD_CARD.parse().unwrap();
+    let ledger = app.store.count(Table::Ledger).unwrap();
+    let posted = app.store.posted_total(&card).unwrap();
+
+    // Resolving without a claim is refused; claiming works; another analyst cannot claim it.
+    let (s, v) = app.post(&format!("/api/items/{id}/resolve"), Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"], "not-claimant");
+    let (s, v) = app.post(&format!("/api/items/{id}/claim"), Some(CA), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["item"]["active_claim"]["analyst"], "amelie.ca");
+    let (s, v) = app.post(&format!("/api/items/{id}/claim"), Some(CA2), json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"], "claimed-by-other");
+
+    let (s, v) = app.post(&format!("/api/items/{id}/resolve"), Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["item"]["status"], "resolved");
+    assert_eq!(v["changed"], true);
+    assert_eq!(v["item"]["disposition"]["account"], "***********1396");
+    assert_eq!(app.store.count(Table::Ledger).unwrap(), ledger + 1);
+
+    // A retry (double click) posts nothing more; another account is refused.
+    let (s, v) = app.post(&format!("/api/items/{id}/resolve"), Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["changed"], false);
+    let (s, v) =
+        app.post(&format!("/api/items/{id}/resolve"), Some(CA), json!({"account": "372601815908301"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"], "wrong-state");
+    assert_eq!(app.store.count(Table::Ledger).unwrap(), ledger + 1);
+    assert_eq!(app.store.posted_total(&card).unwrap(), posted + rust_decimal::Decimal::new(4217, 2));
+
+    let (s, v) = app.get(&format!("/api/items/{id}"), Some(CA2)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["payment_state"], "applied");
+    let actions: Vec<&str> =
+        v["audit"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["claim", "resolve"]);
+    assert_eq!(v["audit"][1]["after"]["account"], "***********1396");
+}
+
+#[tokio::test]
+async fn refusals_map_to_status_codes() {
+    let app = app();
+    let (s, v) = app.get("/api/items/RQ-CA-000000000000", Some(CA)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, _) = app.get("/api/queues/XX/items", Some(CA)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = app.get("/api/queues/CA/items?status=bogus", Some(CA)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // A debit cannot be applied to a card: the domain refuses (422), naming why.
+    let debit = app.item("CA", "debit").await;
+    app.post(&format!("/api/items/{debit}/claim"), Some(CA), json!({})).await;
+    let (s, v) =
+        app.post(&format!("/api/items/{debit}/resolve"), Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"], "account-refused");
+    // A bad account number or body is 400, the number masked in the message.
+    let (s, v) = app.post(&format!("/api/items/{debit}/resolve"), Some(CA), json!({"account": "1234"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, _) = app.post(&format!("/api/items/{debit}/return"), Some(CA), json!({"why": "x"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, v) = app.post(&format!("/api/items/{debit}/return"), Some(CA), json!({"reason": " "})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // Filters: claimed_by finds the claimed debit.
+    let (_, v) = app.get("/api/queues/CA/items?claimed_by=amelie.ca", Some(CA)).await;
+    assert_eq!(v["count"], 1);
+    assert_eq!(v["items"][0]["id"], debit.as_str());
+    let (s, v) =
+        app.post(&format!("/api/items/{debit}/return"), Some(CA), json!({"reason": "a debit"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["item"]["status"], "returned");
+    let (_, v) = app.get("/api/queues/CA/items?status=returned", Some(CA)).await;
+    assert_eq!(v["items"][0]["id"], debit.as_str());
+}
+
+#[tokio::test]
+async fn write_offs_need_a_lead_other_than_the_requester() {
+    let app = app();
+    let id = app.item("CA", "account-closed").await;
+    let base = format!("/api/items/{id}");
+    assert_eq!(app.post(&format!("{base}/claim"), Some(CA), json!({})).await.0, StatusCode::OK);
+    let (s, v) =
+        app.post(&format!("{base}/write-off"), Some(CA), json!({"reason": "closed, unreachable"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["item"]["status"], "write-off-pending");
+    // An analyst (even another one) does not approve; a lead does.
+    assert_eq!(
+        app.post(&format!("{base}/write-off/approve"), Some(CA2), json!({})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, v) = app.post(&format!("{base}/write-off/approve"), Some(CA_LEAD), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["item"]["status"], "written-off");
+    assert_eq!(v["item"]["disposition"]["approved_by"], "chloe.lead");
+    let (s, v) = app.post(&format!("{base}/write-off/reject"), Some(CA_LEAD), json!({"reason": "no"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    // Escalate and release on another item.
+    let other = app.item("CA", "no-reference").await;
+    app.post(&format!("/api/items/{other}/claim"), Some(CA2), json!({})).await;
+    assert_eq!(
+        app.post(&format!("/api/items/{other}/release"), Some(CA2), json!({})).await.0,
+        StatusCode::OK
+    );
+    app.post(&format!("/api/items/{other}/claim"), Some(CA), json!({})).await;
+    let (s, v) =
+        app.post(&format!("/api/items/{other}/escalate"), Some(CA), json!({"reason": "payer unknown"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["item"]["status"], "escalated");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let app = app();
+    let (s, doc) = app.get("/api/openapi.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let expected = [
+        ("/api/openapi.json", "get"),
+        ("/api/me", "get"),
+        ("/api/queues/{market}/items", "get"),
+        ("/api/items/{id}", "get"),
+        ("/api/items/{id}/claim", "post"),
+        ("/api/items/{id}/release", "post"),
+        ("/api/items/{id}/resolve", "post"),
+        ("/api/items/{id}/return", "post"),
+        ("/api/items/{id}/escalate", "post"),
+        ("/api/items/{id}/notes", "post"),
+        ("/api/items/{id}/write-off", "post"),
+        ("/api/items/{id}/write-off/approve", "post"),
+        ("/api/items/{id}/write-off/reject", "post"),
+    ];
+    let paths = doc["paths"].as_object().unwrap();
+    let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(documented, expected.len());
+    for (path, method) in expected {
+        assert!(paths[path][method].is_object(), "{method} {path} not documented");
+        // And the router serves it (the fallback answers "no such route").
+        let uri = path.replace("{market}", "CA").replace("{id}", "RQ-CA-000000000000");
+        let m = if method == "get" { Method::GET } else { Method::POST };
+        let (_, v) = app.call(m, &uri, Some(CA), Some(json!({}))).await;
+        assert_ne!(v["message"], "no such route", "{method} {path}");
+    }
+    // Every $ref resolves.
+    let text = doc.to_string();
+    for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = &r[..r.find('"').unwrap()];
+        assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+    }
+    let (_, v) = app.get("/api/nope", Some(CA)).await;
+    assert_eq!(v["message"], "no such route");
+}
