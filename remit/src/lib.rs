@@ -5,3 +5,4 @@ pub mod commands;
 pub mod eval;
 pub mod local;
 pub mod queue;
+pub mod serve;

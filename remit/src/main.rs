@@ -89,6 +89,14 @@ enum Command {
     },
     /// Matching quality: generate a labelled workload, or score a run of one.
     Eval(remit::eval::EvalArgs),
+    /// Serve the ops API (JSON, OpenAPI at /api/openapi.json) until Ctrl-C.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Token file (TOML `[[token]]` tables: token or sha256, analyst, role, markets).
+        #[arg(long, env = "REMIT_TOKENS")]
+        tokens: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -243,6 +251,9 @@ fn main() -> ExitCode {
         }
         Command::Bench { files, profile } => commands::bench(&files, profile.as_deref(), &mut out),
         Command::Eval(args) => remit::eval::command(args, &config, &mut out),
+        Command::Serve { addr, tokens } => {
+            remit::serve::serve(&cli.data_dir, &config.queue, addr, &tokens, &mut out)
+        }
     };
     match result {
         Ok(code) => code,
