@@ -340,3 +340,13 @@ async fn the_openapi_document_lists_every_route() {
     let (_, v) = app.get("/api/nope", Some(CA)).await;
     assert_eq!(v["message"], "no such route");
 }
+
+#[test]
+fn the_example_token_file_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/tokens.example.toml");
+    let tokens = Tokens::load(&path).unwrap();
+    assert_eq!(tokens.len(), 4);
+    let boss = tokens.authenticate("example-leadership-token").unwrap();
+    assert_eq!(boss.role, Role::Leadership);
+    assert!(tokens.authenticate("example-ca-analyst-tokeN").is_none());
+}
