@@ -9,4 +9,5 @@ mod india_flows;
 mod matcher_flows;
 mod pipeline_flows;
 mod samples_end_to_end;
+mod sla_sweep;
 mod store_conformance;

@@ -18,6 +18,7 @@ pub mod pipeline;
 pub mod ports;
 pub mod queue;
 pub mod sla;
+pub mod sweeper;
 
 pub use account::{Account, AccountStatus};
 pub use decision::{Decision, Outcome, Reason, ReasonCode, SplitLine};
