@@ -5,3 +5,5 @@ pub mod commands;
 pub mod eval;
 pub mod local;
 pub mod queue;
+pub mod report;
+pub mod sla;

@@ -3,6 +3,7 @@
 
 mod ca_flows;
 mod control_flows;
+mod daily_report;
 mod eu_flows;
 mod fixtures;
 mod india_flows;

@@ -638,6 +638,9 @@ fn files_register_once<S: Store>(s: &S) {
     let f = s.file(&id).unwrap().unwrap();
     assert_eq!(f.status, FileStatus::Completed);
     assert_eq!(f.summary.unwrap(), summary);
+    let replay = FileSummary { payments: 3, duplicates: 3, ..FileSummary::default() };
+    s.complete_file(&id, &replay).unwrap();
+    assert_eq!(s.file(&id).unwrap().unwrap().summary.unwrap(), summary, "the first summary stays");
     s.quarantine_file(&id, "trailer says 6 credits, file holds 5").unwrap();
     let f = s.file(&id).unwrap().unwrap();
     assert_eq!(

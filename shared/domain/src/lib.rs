@@ -17,6 +17,7 @@ pub mod payment;
 pub mod pipeline;
 pub mod ports;
 pub mod queue;
+pub mod report;
 pub mod sla;
 pub mod sweeper;
 

@@ -163,7 +163,9 @@ pub enum FileRegistration {
 pub trait FileRegistry {
     /// Conditional put: records the file unless its id exists, and says which happened.
     fn register_file(&self, file: &FileRecord) -> Result<FileRegistration, StoreError>;
-    /// Marks a file completed with its control summary.
+    /// Marks a file completed with its control summary. Conditional: a file already completed
+    /// keeps its first summary (a re-delivery of the same bytes posts nothing, and the daily
+    /// control report reconciles what the first processing did).
     fn complete_file(&self, id: &FileId, summary: &FileSummary) -> Result<(), StoreError>;
     /// Marks a file quarantined with the reason a bank can act on.
     fn quarantine_file(&self, id: &FileId, reason: &str) -> Result<(), StoreError>;

@@ -538,7 +538,8 @@ impl FileRegistry for SqliteStore {
     fn complete_file(&self, id: &FileId, summary: &FileSummary) -> Result<(), StoreError> {
         self.conn()
             .execute(
-                "UPDATE files SET status = 'completed', reason = NULL, summary = ?2 WHERE id = ?1",
+                "UPDATE files SET status = 'completed', reason = NULL, summary = ?2
+                 WHERE id = ?1 AND status != 'completed'",
                 params![id.to_hex(), json(summary)?],
             )
             .map_err(db)?;
