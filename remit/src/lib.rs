@@ -5,4 +5,6 @@ pub mod commands;
 pub mod eval;
 pub mod local;
 pub mod queue;
+pub mod report;
 pub mod serve;
+pub mod sla;

@@ -60,6 +60,16 @@ enum Command {
         #[command(subcommand)]
         command: QueueCommand,
     },
+    /// SLA alerts and the leadership digest.
+    Sla {
+        #[command(subcommand)]
+        command: SlaCommand,
+    },
+    /// Reports for accounting.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Load the sample accounts and files into a fresh data directory and ingest them.
     Demo {
         /// Folder holding accounts.csv and ca/, in/, eu/ sample files.
@@ -96,6 +106,51 @@ enum Command {
         /// Token file (TOML `[[token]]` tables: token or sha256, analyst, role, markets).
         #[arg(long, env = "REMIT_TOKENS")]
         tokens: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum SlaCommand {
+    /// Raise each SLA warning and breach due now, once (overlapping sweeps are safe).
+    Sweep {
+        /// The sweep's instant (RFC 3339); now by default.
+        #[arg(long)]
+        now: Option<String>,
+        /// JSON-lines file the alerts are appended to (default: alerts.jsonl in the data dir).
+        #[arg(long)]
+        alerts: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Each market's queue digest (open items, ageing, breaches, top reasons), printed and
+    /// published to the alerts file.
+    Digest {
+        #[arg(long)]
+        market: Option<Market>,
+        #[arg(long)]
+        now: Option<String>,
+        #[arg(long)]
+        alerts: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        /// Print only; publish nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Per file received that day: read, applied, queued, reversed, duplicate, rejected, and
+    /// whether they reconcile (exit code 1 when one does not).
+    Daily {
+        /// The day (YYYY-MM-DD) in each market's time zone; today by default.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        market: Option<Market>,
+        #[arg(long)]
+        csv: bool,
     },
 }
 
@@ -245,6 +300,10 @@ fn main() -> ExitCode {
             commands::ingest(&cli.data_dir, &config, &files, json, routing.as_deref(), &mut out)
         }
         Command::Queue { command } => queue_command(&cli.data_dir, &config, command, &mut out),
+        Command::Sla { command } => sla_command(&cli.data_dir, command, &mut out),
+        Command::Report { command: ReportCommand::Daily { date, market, csv } } => {
+            remit::report::daily(&cli.data_dir, &config, date, market, csv, &mut out)
+        }
         Command::Demo { samples } => commands::demo(&cli.data_dir, &config, samples.as_deref(), &mut out),
         Command::Generate { format, payments, seed, out: path } => {
             commands::generate(&format, payments, seed, &path, &mut out)
@@ -317,6 +376,18 @@ fn queue_command(
         }
         QueueCommand::RejectWriteOff { id, analyst, reason } => {
             act(data_dir, &id, &analyst, Op::Other(Action::RejectWriteOff(reason)), out)
+        }
+    }
+}
+
+fn sla_command(data_dir: &Path, command: SlaCommand, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let instant = |s: Option<String>| s.as_deref().map(remit::queue::parse_instant).transpose();
+    match command {
+        SlaCommand::Sweep { now, alerts, json } => {
+            remit::sla::sweep(data_dir, instant(now)?, alerts.as_deref(), json, out)
+        }
+        SlaCommand::Digest { market, now, alerts, json, dry_run } => {
+            remit::sla::digest(data_dir, market, instant(now)?, alerts.as_deref(), json, dry_run, out)
         }
     }
 }

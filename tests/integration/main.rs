@@ -3,10 +3,12 @@
 
 mod ca_flows;
 mod control_flows;
+mod daily_report;
 mod eu_flows;
 mod fixtures;
 mod india_flows;
 mod matcher_flows;
 mod pipeline_flows;
 mod samples_end_to_end;
+mod sla_sweep;
 mod store_conformance;

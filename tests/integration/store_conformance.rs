@@ -6,7 +6,7 @@ use remit_domain::money::Currency;
 use remit_domain::payer::duplicate_fingerprint;
 use remit_domain::pipeline::FileSummary;
 use remit_domain::ports::{
-    Alias, FileRecord, FileRegistration, FileStatus, ItemStatus, PaymentState, Posting, Receipt,
+    AlertKind, Alias, FileRecord, FileRegistration, FileStatus, ItemStatus, PaymentState, Posting, Receipt,
     ResearchItem, Reversal, Store, StoreError, Transition, MAX_POSTING_LINES,
 };
 use remit_domain::queue::{self, Action, AuditAction, ItemChange, QueueError, QueueFilter, QueuePolicy};
@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 
 use crate::fixtures::{account, payment, CARD_A, CARD_B, CARD_CLOSED};
 
-fn now() -> chrono::DateTime<Utc> {
+pub(crate) fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
 }
 
@@ -88,11 +88,79 @@ pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
     queue_resolve_refuses_a_wrong_account(&new_store());
     queue_write_off_needs_a_second_person(&new_store());
     queue_lists_by_due_time_with_filters(&new_store());
+    sla_alerts_are_pending_until_marked_once(&new_store());
+    files_are_listed_by_time_received(&new_store());
+    crate::sla_sweep::run_all(&new_store);
+}
+
+fn sla_alerts_are_pending_until_marked_once<S: Store>(s: &S) {
+    // a: warn at +3h, due at +4h; b: warn at +6h, due at +8h; c: due at +2h but closed.
+    let a = queued(s, "SA", "RQ-CA-a", 4);
+    let b = queued(s, "SB", "RQ-CA-b", 8);
+    let c = queued(s, "SC", "RQ-CA-c", 2);
+    queue::claim(s, &c.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    queue::act(s, &c.id, "ann", &Action::Return("not ours".into()), now()).unwrap();
+    let ids = |v: Vec<ResearchItem>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    let at = |h: i64| now() + Duration::hours(h);
+    assert!(s.pending_alerts(Market::CA, AlertKind::Warning, now(), 100).unwrap().is_empty());
+    assert_eq!(ids(s.pending_alerts(Market::CA, AlertKind::Warning, at(3), 100).unwrap()), ["RQ-CA-a"]);
+    assert!(s.pending_alerts(Market::CA, AlertKind::Breach, at(3), 100).unwrap().is_empty());
+    assert_eq!(
+        ids(s.pending_alerts(Market::CA, AlertKind::Breach, at(9), 100).unwrap()),
+        ["RQ-CA-a", "RQ-CA-b"]
+    );
+    assert_eq!(ids(s.pending_alerts(Market::CA, AlertKind::Breach, at(9), 1).unwrap()), ["RQ-CA-a"]);
+    assert!(s.pending_alerts(Market::IN, AlertKind::Breach, at(9), 100).unwrap().is_empty());
+    // The mark is set once: the first call wins, later ones (another sweep) get false.
+    assert!(s.mark_alerted(&a.id, AlertKind::Breach, at(9)).unwrap());
+    assert!(!s.mark_alerted(&a.id, AlertKind::Breach, at(10)).unwrap());
+    assert_eq!(ids(s.pending_alerts(Market::CA, AlertKind::Breach, at(9), 100).unwrap()), ["RQ-CA-b"]);
+    // Warning and breach are separate marks.
+    assert_eq!(
+        ids(s.pending_alerts(Market::CA, AlertKind::Warning, at(9), 100).unwrap()),
+        ["RQ-CA-a", "RQ-CA-b"]
+    );
+    assert!(s.mark_alerted(&a.id, AlertKind::Warning, at(9)).unwrap());
+    // Closed and unknown items are never marked; marking changes no version.
+    assert!(!s.mark_alerted(&c.id, AlertKind::Breach, at(9)).unwrap());
+    assert!(!s.mark_alerted("RQ-CA-nope", AlertKind::Breach, at(9)).unwrap());
+    assert_eq!(s.item(&a.id).unwrap().unwrap().version, 0);
+    assert_eq!(s.item(&b.id).unwrap().unwrap().version, 0);
+}
+
+fn files_are_listed_by_time_received<S: Store>(s: &S) {
+    let rec = |bytes: &[u8], name: &str, minutes: i64| FileRecord {
+        id: FileId::of_bytes(bytes),
+        name: name.into(),
+        size: bytes.len() as u64,
+        received_at: now() + Duration::minutes(minutes),
+        status: FileStatus::Processing,
+        reason: None,
+        summary: None,
+    };
+    for (b, n, m) in [(&b"x"[..], "x", 30), (b"y", "y", -30), (b"z", "z", 24 * 60)] {
+        s.register_file(&rec(b, n, m)).unwrap();
+    }
+    let summary = FileSummary { payments: 1, applied: 1, market: Some(Market::CA), ..FileSummary::default() };
+    s.complete_file(&FileId::of_bytes(b"x"), &summary).unwrap();
+    let names = |from: i64, to: i64| {
+        s.files_received(now() + Duration::minutes(from), now() + Duration::minutes(to), 100)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(-60, 60), ["y", "x"], "oldest first, end excluded");
+    assert_eq!(names(30, 24 * 60), ["x"]);
+    assert!(names(-120, -60).is_empty());
+    let x = s.files_received(now(), now() + Duration::hours(1), 10).unwrap().remove(0);
+    assert_eq!(x.summary.and_then(|s| s.market), Some(Market::CA));
+    assert_eq!(s.files_received(now() - Duration::days(1), now() + Duration::days(2), 2).unwrap().len(), 2);
 }
 
 /// A queued CA payment of 1.00 CAD (research item `id`, due in `due_hours`), card A in the
 /// directory.
-fn queued<S: Store>(s: &S, bank_ref: &str, id: &str, due_hours: i64) -> ResearchItem {
+pub(crate) fn queued<S: Store>(s: &S, bank_ref: &str, id: &str, due_hours: i64) -> ResearchItem {
     if s.account(&CARD_A.parse().unwrap()).unwrap().is_none() {
         s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
     }
@@ -570,6 +638,9 @@ fn files_register_once<S: Store>(s: &S) {
     let f = s.file(&id).unwrap().unwrap();
     assert_eq!(f.status, FileStatus::Completed);
     assert_eq!(f.summary.unwrap(), summary);
+    let replay = FileSummary { payments: 3, duplicates: 3, ..FileSummary::default() };
+    s.complete_file(&id, &replay).unwrap();
+    assert_eq!(s.file(&id).unwrap().unwrap().summary.unwrap(), summary, "the first summary stays");
     s.quarantine_file(&id, "trailer says 6 credits, file holds 5").unwrap();
     let f = s.file(&id).unwrap().unwrap();
     assert_eq!(

@@ -17,7 +17,9 @@ pub mod payment;
 pub mod pipeline;
 pub mod ports;
 pub mod queue;
+pub mod report;
 pub mod sla;
+pub mod sweeper;
 
 pub use account::{Account, AccountStatus};
 pub use decision::{Decision, Outcome, Reason, ReasonCode, SplitLine};

@@ -13,7 +13,7 @@ use crate::masking::RefText;
 use crate::money::Money;
 
 /// The market whose ops team owns a payment, and whose rules and calendar apply.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, serde::Deserialize)]
 pub enum Market {
     CA,
     IN,

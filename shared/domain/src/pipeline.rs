@@ -96,11 +96,16 @@ pub struct FileSummary {
     #[serde(default)]
     pub reversed: u64,
     pub totals: BTreeMap<String, CurrencyTotals>,
+    /// The market of the file's payments (the first payment's; files are per market). None in
+    /// summaries stored before it was recorded, and for a file without payments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market: Option<Market>,
 }
 
 impl FileSummary {
     fn count(&mut self, payment: &Payment, outcome: Outcome) {
         self.payments += 1;
+        self.market.get_or_insert(payment.market);
         let t = self.totals.entry(payment.amount.currency().code().to_string()).or_default();
         let amount = payment.amount.amount();
         match payment.direction {

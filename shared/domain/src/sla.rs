@@ -253,6 +253,11 @@ fn reason_key(code: ReasonCode) -> String {
     serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
+pub use crate::sweeper::{
+    digest, publish_digests, sweep, AlertError, AlertSink, MarketDigest, MemorySink, Notice, SlaAlert,
+    SweepReport,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

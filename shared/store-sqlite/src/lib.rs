@@ -11,9 +11,10 @@ use remit_domain::money::{currency, Currency};
 use remit_domain::payer::duplicate_fingerprint;
 use remit_domain::pipeline::FileSummary;
 use remit_domain::ports::{
-    AccountDirectory, Alias, AliasMemory, Claim, Disposition, FileRecord, FileRegistration, FileRegistry,
-    FileStatus, ItemStatus, Ledger, LedgerEntry, PaymentHistory, PaymentLog, PaymentState, Posting, QueueOps,
-    Receipt, ResearchItem, ResearchQueue, Reversal, SimilarPayment, StoreError, Transition,
+    AccountDirectory, AlertKind, Alias, AliasMemory, Claim, Disposition, FileLog, FileRecord,
+    FileRegistration, FileRegistry, FileStatus, ItemStatus, Ledger, LedgerEntry, PaymentHistory, PaymentLog,
+    PaymentState, Posting, QueueOps, Receipt, ResearchItem, ResearchQueue, Reversal, SimilarPayment,
+    SlaAlerts, StoreError, Transition,
 };
 use remit_domain::queue::{AuditAction, AuditEntry, ItemChange, QueueFilter};
 use remit_domain::{
@@ -145,7 +146,10 @@ CREATE TABLE IF NOT EXISTS research_items (
     claim_expires_at TEXT,
     version INTEGER NOT NULL DEFAULT 0,
     disposition TEXT,
-    linking_refs TEXT
+    linking_refs TEXT,
+    -- SLA alerts claimed by the sweeper (set once, conditionally, before publishing).
+    warn_notified_at TEXT,
+    breach_notified_at TEXT
 );
 -- Every item of a market by due time, closed ones too (a GSI in DynamoDB).
 CREATE INDEX IF NOT EXISTS research_by_market_due ON research_items(market, due_at);
@@ -170,6 +174,15 @@ BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 -- Duplicate suspicion: payments by payer+amount fingerprint and value date (a sparse GSI).
 CREATE INDEX IF NOT EXISTS payments_by_fingerprint ON payments(fingerprint, value_date) WHERE fingerprint IS NOT NULL;
 CREATE INDEX IF NOT EXISTS research_open_by_due ON research_items(open_market, due_at) WHERE open_market IS NOT NULL;
+-- Rows from before warn_at existed warn at their due time.
+UPDATE research_items SET warn_at = due_at WHERE warn_at IS NULL;
+-- SLA alerts still to raise (sparse GSIs in DynamoDB: `ports::SlaAlerts`).
+CREATE INDEX IF NOT EXISTS research_warn_pending ON research_items(open_market, warn_at)
+    WHERE open_market IS NOT NULL AND warn_notified_at IS NULL;
+CREATE INDEX IF NOT EXISTS research_breach_pending ON research_items(open_market, due_at)
+    WHERE open_market IS NOT NULL AND breach_notified_at IS NULL;
+-- Files by time received, for the daily control report (`ports::FileLog`).
+CREATE INDEX IF NOT EXISTS files_by_received ON files(received_at);
 "#;
 
 /// The SQLite store. One connection behind a mutex: the CLI is one process, and SQLite
@@ -239,6 +252,8 @@ impl SqliteStore {
             ("research_items", "version", "INTEGER NOT NULL DEFAULT 0"),
             ("research_items", "disposition", "TEXT"),
             ("research_items", "linking_refs", "TEXT"),
+            ("research_items", "warn_notified_at", "TEXT"),
+            ("research_items", "breach_notified_at", "TEXT"),
         ] {
             let exists: bool = conn
                 .query_row(
@@ -523,7 +538,8 @@ impl FileRegistry for SqliteStore {
     fn complete_file(&self, id: &FileId, summary: &FileSummary) -> Result<(), StoreError> {
         self.conn()
             .execute(
-                "UPDATE files SET status = 'completed', reason = NULL, summary = ?2 WHERE id = ?1",
+                "UPDATE files SET status = 'completed', reason = NULL, summary = ?2
+                 WHERE id = ?1 AND status != 'completed'",
                 params![id.to_hex(), json(summary)?],
             )
             .map_err(db)?;
@@ -1287,6 +1303,69 @@ impl QueueOps for SqliteStore {
                 after: serde_json::from_str(&after).map_err(|_| corrupt("audit after", &after))?,
                 note,
             });
+        }
+        Ok(out)
+    }
+}
+
+impl SlaAlerts for SqliteStore {
+    fn pending_alerts(
+        &self,
+        market: Market,
+        kind: AlertKind,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ResearchItem>, StoreError> {
+        let limit = limit.min(remit_domain::ports::MAX_INDEX_RESULTS) as i64;
+        let (deadline, mark) = alert_columns(kind);
+        let sql = format!(
+            "SELECT {ITEM_READ_COLUMNS} FROM research_items
+             WHERE open_market = ?1 AND {mark} IS NULL AND {deadline} <= ?2
+             ORDER BY {deadline}, id LIMIT ?3"
+        );
+        read_items(&self.conn(), &sql, &[&market.code(), &ts(now), &limit])
+    }
+
+    fn mark_alerted(&self, id: &str, kind: AlertKind, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let (_, mark) = alert_columns(kind);
+        let sql = format!(
+            "UPDATE research_items SET {mark} = ?2 WHERE id = ?1 AND {mark} IS NULL AND open_market IS NOT NULL"
+        );
+        let n = self.conn().execute(&sql, params![id, ts(now)]).map_err(db)?;
+        Ok(n == 1)
+    }
+}
+
+/// The deadline column and the mark column of an alert kind.
+fn alert_columns(kind: AlertKind) -> (&'static str, &'static str) {
+    match kind {
+        AlertKind::Warning => ("warn_at", "warn_notified_at"),
+        AlertKind::Breach => ("due_at", "breach_notified_at"),
+    }
+}
+
+impl FileLog for SqliteStore {
+    fn files_received(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        let ids: Vec<String> = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id FROM files WHERE received_at >= ?1 AND received_at < ?2
+                     ORDER BY received_at, id LIMIT ?3",
+                )
+                .map_err(db)?;
+            let rows = stmt.query_map(params![ts(from), ts(to), limit as i64], |r| r.get(0)).map_err(db)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(db)?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let fid = FileId::from_str(&id).map_err(|_| corrupt("file id", &id))?;
+            out.extend(self.file(&fid)?);
         }
         Ok(out)
     }
