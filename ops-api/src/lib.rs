@@ -2,8 +2,12 @@
 //! OpenAPI document at `/api/openapi.json`. The router holds no listener and no runtime of its
 //! own: `remit serve` serves it on a TCP socket, and `lambda_http` can serve it unchanged.
 //!
-//! Every request but the OpenAPI document carries `Authorization: Bearer <token>` (`auth`);
-//! every read and change is scoped to the caller's markets:
+//! The ops console (`console`), an HTML page at `/` and `/console`, calls this API from the
+//! browser with the token the analyst pastes in.
+//!
+//! Every request but the OpenAPI document and the console page carries
+//! `Authorization: Bearer <token>` (`auth`); every read and change is scoped to the caller's
+//! markets:
 //!
 //! | role         | reads             | changes                                                   |
 //! |--------------|-------------------|-----------------------------------------------------------|
@@ -18,6 +22,7 @@
 //! through `mask_card_numbers` once more before it leaves.
 
 pub mod auth;
+pub mod console;
 mod openapi;
 
 use std::sync::Arc;
@@ -78,6 +83,8 @@ impl AppState {
 /// The ops API router (no listener: serve it with `axum::serve` or `lambda_http`).
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(console::console_page))
+        .route("/console", get(console::console_page))
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/me", get(me))
         .route("/api/queues/{market}/items", get(list_items))
