@@ -116,7 +116,7 @@ fn every_string_is_in_english_and_french() {
     // `t("status_" + item.status)` and the like: keys made from API values, expanded below.
     let (prefixes, keys): (BTreeSet<String>, BTreeSet<String>) =
         t_calls(script()).into_iter().partition(|k| k.ends_with('_'));
-    assert_eq!(prefixes, ["act_", "role_", "sla_", "status_"].map(String::from).into());
+    assert_eq!(prefixes, ["act_", "pay_", "role_", "sla_", "status_"].map(String::from).into());
     used.extend(keys);
     let doc = openapi_document();
     let enum_of = |schema: &str, field: &str| -> Vec<String> {
@@ -129,6 +129,7 @@ fn every_string_is_in_english_and_french() {
     };
     used.extend(enum_of("Item", "status").into_iter().map(|s| format!("status_{s}")));
     used.extend(enum_of("AuditEntry", "action").into_iter().map(|s| format!("act_{s}")));
+    used.extend(enum_of("ItemDetail", "payment_state").into_iter().map(|s| format!("pay_{s}")));
     used.extend(enum_of("Caller", "role").into_iter().map(|s| format!("role_{s}")));
     used.extend(["ok", "warn", "late", "closed"].map(|s| format!("sla_{s}")));
     let routes = json_block("api-routes");
