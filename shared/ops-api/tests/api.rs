@@ -32,7 +32,7 @@ struct App {
 
 fn app() -> App {
     let store = Arc::new(SqliteStore::in_memory().unwrap());
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples");
     remit::local::import_accounts(&*store, &samples.join("accounts.csv")).unwrap();
     for f in [
         "ca/cpa005-rbc-20260315.txt",
@@ -343,7 +343,7 @@ async fn the_openapi_document_lists_every_route() {
 
 #[test]
 fn the_example_token_file_loads() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/tokens.example.toml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/tokens.example.toml");
     let tokens = Tokens::load(&path).unwrap();
     assert_eq!(tokens.len(), 4);
     let boss = tokens.authenticate("example-leadership-token").unwrap();
