@@ -32,7 +32,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use remit_domain::ports::{ItemStatus, ResearchItem, Store, StoreError};
@@ -89,15 +89,36 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(me))
         .route("/api/queues/{market}/items", get(list_items))
         .route("/api/items/{id}", get(show_item))
-        .route("/api/items/{id}/claim", post(claim))
-        .route("/api/items/{id}/release", post(release))
-        .route("/api/items/{id}/resolve", post(resolve))
-        .route("/api/items/{id}/return", post(return_item))
-        .route("/api/items/{id}/escalate", post(escalate))
-        .route("/api/items/{id}/notes", post(note))
-        .route("/api/items/{id}/write-off", post(write_off))
-        .route("/api/items/{id}/write-off/approve", post(approve_write_off))
-        .route("/api/items/{id}/write-off/reject", post(reject_write_off))
+        .route("/api/items/{id}/claim", item_action(Needs::Worker, |_: Empty| Ok(Op::Claim)))
+        .route(
+            "/api/items/{id}/release",
+            item_action(Needs::Worker, |_: Empty| Ok(Op::Other(Action::Release))),
+        )
+        .route("/api/items/{id}/resolve", item_action(Needs::Worker, resolve_op))
+        .route(
+            "/api/items/{id}/return",
+            item_action(Needs::Worker, |r: ReasonBody| Ok(Op::Other(Action::Return(r.reason)))),
+        )
+        .route(
+            "/api/items/{id}/escalate",
+            item_action(Needs::Worker, |r: ReasonBody| Ok(Op::Other(Action::Escalate(r.reason)))),
+        )
+        .route(
+            "/api/items/{id}/notes",
+            item_action(Needs::Reader, |r: NoteBody| Ok(Op::Other(Action::Note(r.text)))),
+        )
+        .route(
+            "/api/items/{id}/write-off",
+            item_action(Needs::Worker, |r: ReasonBody| Ok(Op::Other(Action::RequestWriteOff(r.reason)))),
+        )
+        .route(
+            "/api/items/{id}/write-off/approve",
+            item_action(Needs::Lead, |_: Empty| Ok(Op::Other(Action::ApproveWriteOff))),
+        )
+        .route(
+            "/api/items/{id}/write-off/reject",
+            item_action(Needs::Lead, |r: ReasonBody| Ok(Op::Other(Action::RejectWriteOff(r.reason)))),
+        )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route".into()) })
         .with_state(state)
 }
@@ -434,96 +455,22 @@ struct NoteBody {
     text: String,
 }
 
-async fn claim(
-    State(s): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    b: Bytes,
-) -> Result<Response, ApiError> {
-    body::<Empty>(&b)?;
-    change(s, c, id, Op::Claim, Needs::Worker).await
+/// A POST route on an item: its JSON body read as `B` (400 if it is not), turned into the
+/// operation, then `change` with what the caller needs to be allowed.
+fn item_action<B>(needs: Needs, op: fn(B) -> Result<Op, ApiError>) -> MethodRouter<AppState>
+where
+    B: DeserializeOwned + Send + 'static,
+{
+    post(move |State(s): State<AppState>, c: Caller, Path(id): Path<String>, b: Bytes| async move {
+        let op = op(body::<B>(&b)?)?;
+        change(s, c, id, op, needs).await
+    })
 }
 
-async fn release(
-    State(s): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    b: Bytes,
-) -> Result<Response, ApiError> {
-    body::<Empty>(&b)?;
-    change(s, c, id, Op::Other(Action::Release), Needs::Worker).await
-}
-
-async fn resolve(
-    State(s): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    b: Bytes,
-) -> Result<Response, ApiError> {
-    let r: ResolveBody = body(&b)?;
+fn resolve_op(r: ResolveBody) -> Result<Op, ApiError> {
     let account: AccountNumber = r
         .account
         .parse()
         .map_err(|e| ApiError::bad_request(format!("account {}: {e}", mask_card_numbers(&r.account))))?;
-    change(s, c, id, Op::Resolve(account), Needs::Worker).await
-}
-
-async fn return_item(
-    State(s): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    b: Bytes,
-) -> Result<Response, ApiError> {
-    let r: ReasonBody = body(&b)?;
-    change(s, c, id, Op::Other(Action::Return(r.reason)), Needs::Worker).await
-}
-
-async fn escalate(
-    State(s): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    b: Bytes,
-) -> Result<Response, ApiError> {
-    let r: ReasonBody = body(&b)?;
-    change(s, c, id, Op::Other(Action::Escalate(r.reason)), Needs::Worker).await
-}
-
-async fn note(
-    State(s): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    b: Bytes,
-) -> Result<Response, ApiError> {
-    let r: NoteBody = body(&b)?;
-    change(s, c, id, Op::Other(Action::Note(r.text)), Needs::Reader).await
-}
-
-async fn write_off(
-    State(s): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    b: Bytes,
-) -> Result<Response, ApiError> {
-    let r: ReasonBody = body(&b)?;
-    change(s, c, id, Op::Other(Action::RequestWriteOff(r.reason)), Needs::Worker).await
-}
-
-async fn approve_write_off(
-    State(s): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    b: Bytes,
-) -> Result<Response, ApiError> {
-    body::<Empty>(&b)?;
-    change(s, c, id, Op::Other(Action::ApproveWriteOff), Needs::Lead).await
-}
-
-async fn reject_write_off(
-    State(s): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    b: Bytes,
-) -> Result<Response, ApiError> {
-    let r: ReasonBody = body(&b)?;
-    change(s, c, id, Op::Other(Action::RejectWriteOff(r.reason)), Needs::Lead).await
+    Ok(Op::Resolve(account))
 }
