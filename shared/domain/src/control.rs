@@ -66,17 +66,17 @@ pub enum Verdict {
     Research(Reason),
 }
 
-/// Evidence weight (bans, as in `crate::matcher::evidence`) of a valid split for its control
+/// Evidence weight (decibans, as in `crate::matcher::evidence`) of a valid split for its control
 /// group: the payer wrote card numbers of one control group each with an amount, and the amounts
 /// add up exactly to the payment.
-pub const SPLIT_ADDS_UP: f64 = 1.0;
+pub const SPLIT_ADDS_UP: crate::matcher::Decibans = 10;
 
 impl Verdict {
     /// The evidence weight the verdict adds to the control group's.
-    pub fn weight(&self) -> f64 {
+    pub fn weight(&self) -> crate::matcher::Decibans {
         match self {
             Verdict::Split { .. } => SPLIT_ADDS_UP,
-            Verdict::Whole(_) | Verdict::Research(_) => 0.0,
+            Verdict::Whole(_) | Verdict::Research(_) => 0,
         }
     }
 

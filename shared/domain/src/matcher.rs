@@ -52,8 +52,8 @@ pub struct MatchPolicy {
     /// Same payer, amount and currency with value dates this many days apart or less, under
     /// another payment key: duplicate suspicion, research.
     pub duplicate_window_days: i64,
-    /// A runner-up whose weight is within this many bans of the best makes it ambiguous.
-    pub ambiguity_margin: f64,
+    /// A runner-up whose weight is within this many decibans of the best makes it ambiguous.
+    pub ambiguity_margin: Decibans,
 }
 
 impl Default for MatchPolicy {
@@ -66,7 +66,7 @@ impl Default for MatchPolicy {
                 eu: Decimal::new(50_000, 0),
             },
             duplicate_window_days: 3,
-            ambiguity_margin: 1.0,
+            ambiguity_margin: 10,
         }
     }
 }
@@ -77,37 +77,43 @@ impl MatchPolicy {
     }
 }
 
-/// Evidence weights: base-10 log likelihood ratios (see the module documentation).
+/// Evidence weight in decibans: tenths of a base-10 log likelihood ratio. Integers, so sums and
+/// the ambiguity margin compare exactly; only the final confidence is a probability.
+pub type Decibans = i32;
+
+/// Evidence weights (see the module documentation): 20 decibans = odds of 100 to 1.
 pub mod evidence {
+    use super::Decibans;
+
     /// A valid account number in a structured reference field the payer filled for us.
-    pub const NUMBER_STRUCTURED: f64 = 2.0;
+    pub const NUMBER_STRUCTURED: Decibans = 20;
     /// A valid account number somewhere in free text.
-    pub const NUMBER_FREE_TEXT: f64 = 1.5;
+    pub const NUMBER_FREE_TEXT: Decibans = 15;
     /// The virtual account the bank credited: issued by us to one payer.
-    pub const VIRTUAL_ACCOUNT: f64 = 2.0;
+    pub const VIRTUAL_ACCOUNT: Decibans = 20;
     /// A check-digit-valid RF creditor reference we printed on the statement.
-    pub const CREDITOR_REFERENCE: f64 = 2.0;
+    pub const CREDITOR_REFERENCE: Decibans = 20;
     /// A Luhn-invalid number one edit from this account and from no other active one.
-    pub const ONE_EDIT_AWAY: f64 = 0.6;
+    pub const ONE_EDIT_AWAY: Decibans = 6;
     /// The last five digits (the name must agree for it to be a candidate at all).
-    pub const LAST_DIGITS: f64 = 0.3;
+    pub const LAST_DIGITS: Decibans = 3;
     /// This payer account paid this card before (an analyst said so).
-    pub const ALIAS_ACCOUNT: f64 = 1.5;
+    pub const ALIAS_ACCOUNT: Decibans = 15;
     /// A payer of this name paid this card before (namesakes exist: weaker).
-    pub const ALIAS_NAME: f64 = 1.0;
+    pub const ALIAS_NAME: Decibans = 10;
     /// Payer name against holder name: same name written differently (>= 0.95).
-    pub const NAME_STRONG: f64 = 1.0;
+    pub const NAME_STRONG: Decibans = 10;
     /// Initials or a missing middle name (>= 0.85).
-    pub const NAME_GOOD: f64 = 0.7;
+    pub const NAME_GOOD: Decibans = 7;
     /// Some agreement (>= 0.7).
-    pub const NAME_WEAK: f64 = 0.2;
+    pub const NAME_WEAK: Decibans = 2;
     /// Partly different (>= 0.45): probably someone else.
-    pub const NAME_DOUBTFUL: f64 = -0.3;
+    pub const NAME_DOUBTFUL: Decibans = -3;
     /// Different names: someone else paying, or the wrong account.
-    pub const NAME_DIFFERENT: f64 = -0.7;
+    pub const NAME_DIFFERENT: Decibans = -7;
     /// The amount equals the statement balance, the current balance or the minimum due.
-    pub const AMOUNT_EQUALS_BALANCE: f64 = 0.5;
-    pub const AMOUNT_EQUALS_MINIMUM: f64 = 0.4;
+    pub const AMOUNT_EQUALS_BALANCE: Decibans = 5;
+    pub const AMOUNT_EQUALS_MINIMUM: Decibans = 4;
 }
 
 /// What kind of signal pointed at an account; one of each kind counts per account.
@@ -124,15 +130,15 @@ enum Kind {
 
 struct Candidate {
     account: Account,
-    kinds: Vec<(Kind, f64)>,
+    kinds: Vec<(Kind, Decibans)>,
     reasons: Vec<Reason>,
-    weight: f64,
+    weight: Decibans,
     /// The payer's name against the holder's, once worked out.
     similarity: Option<f64>,
 }
 
 impl Candidate {
-    fn add(&mut self, kind: Kind, weight: f64, reason: Reason) {
+    fn add(&mut self, kind: Kind, weight: Decibans, reason: Reason) {
         match self.kinds.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, w)) if *w >= weight => return,
             Some((_, w)) => *w = weight,
@@ -151,14 +157,14 @@ impl Candidate {
 struct Candidates(Vec<Candidate>);
 
 impl Candidates {
-    fn add(&mut self, account: Account, kind: Kind, weight: f64, reason: Reason) {
+    fn add(&mut self, account: Account, kind: Kind, weight: Decibans, reason: Reason) {
         match self.0.iter_mut().find(|c| c.account.number == account.number) {
             Some(c) => c.add(kind, weight, reason),
             None => self.0.push(Candidate {
                 account,
                 kinds: vec![(kind, weight)],
                 reasons: vec![reason],
-                weight: 0.0,
+                weight: 0,
                 similarity: None,
             }),
         }
@@ -213,7 +219,7 @@ pub fn decide<D: MatchSource + ?Sized>(
     for c in &mut candidates {
         score(c, payment, payer.as_ref(), on_behalf.as_ref());
     }
-    candidates.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.weight));
     let total_odds: f64 = candidates.iter().map(|c| odds(c.weight)).sum();
 
     let Some(best) = candidates.first() else {
@@ -312,12 +318,12 @@ fn concat(parts: &[&str]) -> String {
     s
 }
 
-/// A weight as `Weight` writes it, into a small buffer: "+1.5".
-fn weight_text(w: f64, buf: &mut [u8; 24]) -> &str {
-    let tenths = (w * 10.0).round() as i64;
-    let sign = if tenths < 0 { b'-' } else { b'+' };
-    let (units, tenth) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
-    let mut digits = [0u8; 20];
+/// A weight written in bans, "+1.5", into a small buffer (no formatting machinery on the hot
+/// path); `Weight` writes the same.
+fn weight_text(w: Decibans, buf: &mut [u8; 24]) -> &str {
+    let sign = if w < 0 { b'-' } else { b'+' };
+    let (units, tenth) = (w.unsigned_abs() / 10, w.unsigned_abs() % 10);
+    let mut digits = [0u8; 10];
     let mut k = digits.len();
     let mut u = units;
     loop {
@@ -336,14 +342,12 @@ fn weight_text(w: f64, buf: &mut [u8; 24]) -> &str {
     std::str::from_utf8(&buf[..n + 3]).expect("ASCII")
 }
 
-/// A weight written "+1.5" (integer formatting: float formatting is slow on the hot path).
-struct Weight(f64);
+/// A weight written in bans, "+1.5".
+struct Weight(Decibans);
 
 impl std::fmt::Display for Weight {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let tenths = (self.0 * 10.0).round() as i64;
-        let sign = if tenths < 0 { '-' } else { '+' };
-        write!(f, "{sign}{}.{}", tenths.abs() / 10, tenths.abs() % 10)
+        f.write_str(weight_text(self.0, &mut [0; 24]))
     }
 }
 
@@ -375,8 +379,9 @@ impl std::fmt::Display for Hundredths {
     }
 }
 
-fn odds(weight: f64) -> f64 {
-    10f64.powf(weight.clamp(-10.0, 10.0))
+/// The odds a weight stands for (a probability ratio, not money).
+fn odds(weight: Decibans) -> f64 {
+    10f64.powf(f64::from(weight.clamp(-100, 100)) / 10.0)
 }
 
 /// Four decimals are enough to read, and keep JSON short.
@@ -671,7 +676,7 @@ fn indexes<D: MatchSource + ?Sized>(
             );
         }
         if let (false, Some(label)) = (any, unknown) {
-            index_candidates(Vec::new(), &label, Kind::CreditorReference, 0.0, out, reasons);
+            index_candidates(Vec::new(), &label, Kind::CreditorReference, 0, out, reasons);
         }
     }
     Ok(())
@@ -681,7 +686,7 @@ fn index_candidates(
     found: Vec<Account>,
     label: &str,
     kind: Kind,
-    weight: f64,
+    weight: Decibans,
     out: &mut Candidates,
     reasons: &mut Vec<Reason>,
 ) {
@@ -895,7 +900,7 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>, on_be
         };
         // A payer an analyst tied to this account may be someone else paying for the holder.
         let known_payer = c.has(Kind::AliasAccount) || c.has(Kind::AliasName);
-        let w = if known_payer && w < 0.0 { 0.0 } else { w };
+        let w = if known_payer && w < 0 { 0 } else { w };
         let text = concat(&[
             whose,
             how,
@@ -929,7 +934,7 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>, on_be
         ));
         c.weight += w;
     }
-    c.weight += c.kinds.iter().map(|(_, w)| w).sum::<f64>();
+    c.weight += c.kinds.iter().map(|(_, w)| w).sum::<Decibans>();
 }
 
 /// Reasons that always send a matched payment to research.

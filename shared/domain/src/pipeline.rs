@@ -52,7 +52,7 @@ impl IngestConfig {
                 m.duplicate_window_days
             ));
         }
-        if m.ambiguity_margin.is_nan() || m.ambiguity_margin < 0.0 {
+        if m.ambiguity_margin < 0 {
             return Err(format!("matching.ambiguity_margin: {} must not be negative", m.ambiguity_margin));
         }
         self.sla.validate()

@@ -138,8 +138,8 @@ pub struct SlaPolicy {
     pub default: PerMarket<BusinessDuration>,
     /// SLAs by blocking reason code (`ambiguous`, `account-closed`, ...).
     pub reasons: BTreeMap<ReasonCode, PerMarket<BusinessDuration>>,
-    /// The warning comes when this fraction of the SLA's business time has elapsed, in (0, 1].
-    pub warn_fraction: f64,
+    /// The warning comes when this percentage of the SLA's business time has elapsed, 1 to 100.
+    pub warn_percent: u8,
     /// Each market's business calendar.
     pub calendars: MarketCalendars,
     #[serde(skip)]
@@ -151,7 +151,7 @@ impl fmt::Debug for SlaPolicy {
         f.debug_struct("SlaPolicy")
             .field("default", &self.default)
             .field("reasons", &self.reasons)
-            .field("warn_fraction", &self.warn_fraction)
+            .field("warn_percent", &self.warn_percent)
             .field("calendars", &self.calendars)
             .finish()
     }
@@ -175,7 +175,7 @@ impl Default for SlaPolicy {
                 eu: BusinessDuration::days(2),
             },
             reasons,
-            warn_fraction: 0.75,
+            warn_percent: 75,
             calendars: MarketCalendars::default(),
             compiled: OnceLock::new(),
         }
@@ -185,8 +185,8 @@ impl Default for SlaPolicy {
 impl SlaPolicy {
     /// Refuses values no run should start with, naming the key under `sla.`.
     pub fn validate(&self) -> Result<(), String> {
-        if self.warn_fraction.is_nan() || self.warn_fraction <= 0.0 || self.warn_fraction > 1.0 {
-            return Err(format!("sla.warn_fraction: {} is not in (0, 1]", self.warn_fraction));
+        if !(1..=100).contains(&self.warn_percent) {
+            return Err(format!("sla.warn_percent: {} is not 1 to 100", self.warn_percent));
         }
         for market in Market::ALL {
             BusinessCalendar::from_spec(self.calendars.get_ref(market))
@@ -235,7 +235,7 @@ impl SlaPolicy {
             tracing::debug!(%market, version = %calendar.version, "holidays not listed for this year: weekends only");
         }
         let total = self.sla(market, reason).on(calendar);
-        let warn_seconds = (total.num_seconds() as f64 * self.warn_fraction).round() as i64;
+        let warn_seconds = (total.num_seconds() * i64::from(self.warn_percent) + 50) / 100;
         SlaDeadlines {
             warn_at: add_business_time(calendar, created, Duration::seconds(warn_seconds)),
             due_at: add_business_time(calendar, created, total),
@@ -324,7 +324,7 @@ mod tests {
             p.validate().unwrap_err()
         };
         assert!(SlaPolicy::default().validate().is_ok());
-        assert!(err(&|p| p.warn_fraction = 1.5).starts_with("sla.warn_fraction"));
+        assert!(err(&|p| p.warn_percent = 150).starts_with("sla.warn_percent"));
         assert!(err(&|p| p.default.india = BusinessDuration::days(0)).starts_with("sla.default.IN"));
         assert!(err(&|p| {
             p.reasons.get_mut(&ReasonCode::AccountClosed).unwrap().eu = BusinessDuration::days(0);
@@ -338,7 +338,7 @@ mod tests {
     fn one_market_can_be_overridden_from_configuration() {
         let text = r#"
             [sla]
-            warn_fraction = 0.5
+            warn_percent = 50
             [sla.reasons]
             duplicate-suspected = { CA = "3h", IN = "3h", EU = "3h" }
             [sla.calendars.IN]
