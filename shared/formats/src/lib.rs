@@ -106,3 +106,27 @@ pub(crate) fn fill_buf<R: BufRead + ?Sized>(r: &mut R) -> std::io::Result<&[u8]>
     }
     r.fill_buf()
 }
+
+/// Skips a UTF-8 byte order mark (Excel-exported CSV, some XML and JSON); returns its length so
+/// byte offsets still count from the file's first byte.
+pub(crate) fn strip_bom<R: BufRead>(r: &mut R) -> std::io::Result<u64> {
+    if fill_buf(r)?.starts_with(b"\xEF\xBB\xBF") {
+        r.consume(3);
+        Ok(3)
+    } else {
+        Ok(0)
+    }
+}
+
+/// One step of a reader that stops for good at the end or at its first error: the whole file
+/// is quarantined upstream, so nothing after an error matters.
+pub(crate) fn end_at_first_error(
+    done: &mut bool,
+    step: Result<Option<Payment>, ParseError>,
+) -> Option<Result<Payment, ParseError>> {
+    let item = step.transpose();
+    if !matches!(item, Some(Ok(_))) {
+        *done = true;
+    }
+    item
+}

@@ -8,7 +8,7 @@ use remit_domain::{Direction, Payment, Provenance, SourceFormat};
 use rust_decimal::Decimal;
 
 use super::fields::{build_payment, parse_amount, Field, RawRecord};
-use super::strip_bom;
+use crate::strip_bom;
 use crate::{Location, ParseError, SourceContext};
 
 /// Passes bytes through to the CSV parser, noting where empty lines are. The parser skips empty
@@ -268,7 +268,7 @@ impl<R: BufRead> Iterator for IndiaCsvReader<R> {
             return None;
         }
         let step = self.step();
-        super::end_at_first_error(&mut self.done, step)
+        crate::end_at_first_error(&mut self.done, step)
     }
 }
 

@@ -7,7 +7,7 @@ use remit_domain::{Payment, Provenance, SourceFormat};
 use struson::reader::{JsonReader, JsonStreamReader, ReaderError, ValueType};
 
 use super::fields::{build_payment, Field, RawRecord};
-use super::strip_bom;
+use crate::strip_bom;
 use crate::{Location, ParseError, SourceContext};
 
 /// The member holding the alerts.
@@ -264,7 +264,7 @@ impl<R: BufRead> Iterator for IndiaJsonReader<R> {
             return None;
         }
         let step = self.step();
-        super::end_at_first_error(&mut self.done, step)
+        crate::end_at_first_error(&mut self.done, step)
     }
 }
 

@@ -7,38 +7,8 @@ mod fields;
 pub mod generate;
 mod json;
 
-use std::io::BufRead;
-
-use remit_domain::Payment;
-
-use crate::ParseError;
-
 pub use self::csv::IndiaCsvReader;
 pub use self::json::IndiaJsonReader;
-
-/// Skips a UTF-8 byte order mark, which Excel-exported MIS files carry; returns its length so
-/// byte offsets still count from the file's first byte.
-fn strip_bom<R: BufRead>(r: &mut R) -> std::io::Result<u64> {
-    if crate::fill_buf(r)?.starts_with(b"\xEF\xBB\xBF") {
-        r.consume(3);
-        Ok(3)
-    } else {
-        Ok(0)
-    }
-}
-
-/// One step of a reader that stops for good at the end or at its first error, as both India
-/// readers do: the whole file is quarantined upstream, so nothing after an error matters.
-fn end_at_first_error(
-    done: &mut bool,
-    step: Result<Option<Payment>, ParseError>,
-) -> Option<Result<Payment, ParseError>> {
-    let item = step.transpose();
-    if !matches!(item, Some(Ok(_))) {
-        *done = true;
-    }
-    item
-}
 
 #[cfg(test)]
 mod tests {

@@ -80,10 +80,7 @@ impl<R: BufRead> CsvProfileReader<R> {
     fn start(&mut self) -> Result<(), ParseError> {
         let Some(mut raw) = self.raw.take() else { return Ok(()) };
         let io = |e| ParseError::io(&self.ctx.file_name, e);
-        if crate::fill_buf(&mut raw).map_err(io)?.starts_with(b"\xEF\xBB\xBF") {
-            raw.consume(3);
-            self.offset_base = 3;
-        }
+        self.offset_base = crate::strip_bom(&mut raw).map_err(io)?;
         let skip = self.plan.csv.as_ref().map_or(0, |c| c.skip_lines);
         for _ in 0..skip {
             let mut len = 0usize;
@@ -310,10 +307,7 @@ impl<R: BufRead> Iterator for CsvProfileReader<R> {
         if self.done {
             return None;
         }
-        let item = self.step().transpose();
-        if !matches!(item, Some(Ok(_))) {
-            self.done = true;
-        }
-        item
+        let step = self.step();
+        crate::end_at_first_error(&mut self.done, step)
     }
 }

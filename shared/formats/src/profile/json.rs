@@ -171,12 +171,7 @@ impl<R: BufRead> JsonProfileReader<R> {
     fn step(&mut self) -> Result<Option<Payment>, ParseError> {
         if self.json.is_none() {
             let Some(mut raw) = self.raw.take() else { return Ok(None) };
-            if crate::fill_buf(&mut raw)
-                .map_err(|e| ParseError::io(&self.ctx.file_name, e))?
-                .starts_with(b"\xEF\xBB\xBF")
-            {
-                raw.consume(3);
-            }
+            crate::strip_bom(&mut raw).map_err(|e| ParseError::io(&self.ctx.file_name, e))?;
             self.json = Some(JsonStreamReader::new(raw));
         }
         let file = self.ctx.file_name.clone();
@@ -276,10 +271,7 @@ impl<R: BufRead> Iterator for JsonProfileReader<R> {
         if self.done {
             return None;
         }
-        let item = self.step().transpose();
-        if !matches!(item, Some(Ok(_))) {
-            self.done = true;
-        }
-        item
+        let step = self.step();
+        crate::end_at_first_error(&mut self.done, step)
     }
 }
