@@ -337,6 +337,12 @@ impl Utr {
         &self.value
     }
 
+    /// The UTR as a payment key uses it: upper case, so a bank re-sending it lower-cased
+    /// (whatever reader carries it) is the same payment. `as_str` keeps it as sent.
+    pub fn key(&self) -> String {
+        self.value.to_ascii_uppercase()
+    }
+
     pub fn class(&self) -> UtrClass {
         self.class
     }

@@ -361,8 +361,7 @@ pub(crate) fn build_payment(
         market: Market::IN,
         format,
         source_bank: SOURCE_BANK.into(),
-        // UTRs are upper-case letters and digits; a lower-cased resend is the same payment.
-        bank_ref: utr.as_str().to_ascii_uppercase(),
+        bank_ref: utr.key(),
         key_basis: KeyBasis::BankReference,
         amount,
         direction,

@@ -199,8 +199,7 @@ pub fn build(
     };
     let bank_ref = match (&utr, text_of(rec, slots, Role::BankRef)) {
         (_, Some((_, r))) => r.to_string(),
-        // As the native India readers do: a lower-cased resend of a UTR is the same payment.
-        (Some(u), None) => u.as_str().to_ascii_uppercase(),
+        (Some(u), None) => u.key(),
         (None, None) => String::new(),
     };
     let key_basis = if bank_ref.is_empty() { KeyBasis::FilePosition } else { plan.key_basis };
