@@ -94,12 +94,7 @@ fn a_returned_cpa005_credit_reverses_exactly_its_posting_once() {
     assert_eq!(balance(&store, CARD_8301) - before_8301, Decimal::new(25000, 2), "250.00 back on the card");
     assert_eq!(balance(&store, CARD_1396), before_1396, "the other posting stands");
     assert_eq!(store.count(Table::Reversals).unwrap(), 1);
-    let reasons: Vec<String> = store
-        .open_items(Market::CA, 10)
-        .unwrap()
-        .iter()
-        .flat_map(|i| i.reasons.iter().map(|r| r.text.clone()))
-        .collect();
+    let reasons = crate::fixtures::open_reason_texts(&store, Market::CA);
     assert!(reasons.iter().any(|r| r.contains("match nothing we posted")), "{reasons:?}");
 
     // The same return file delivered again.

@@ -48,3 +48,13 @@ pub fn payment(bank_ref: &str, cents: i64, reference: &str, file: FileId, record
         warnings: Vec::new(),
     }
 }
+
+/// The reason texts of a market's open research items, for asserting why things were queued.
+pub fn open_reason_texts(store: &impl remit_domain::ports::ResearchQueue, market: Market) -> Vec<String> {
+    store
+        .open_items(market, 100)
+        .unwrap()
+        .iter()
+        .flat_map(|i| i.reasons.iter().map(|r| r.text.clone()))
+        .collect()
+}

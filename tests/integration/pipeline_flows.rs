@@ -195,12 +195,7 @@ fn a_reversal_of_nothing_we_posted_goes_to_research() {
     orphan.references.end_to_end_id = Some("E2E-UNKNOWN".into());
     let (_, outcomes) = run(&s, file, vec![credit, orphan, wrong_amount]);
     assert_eq!(outcomes, vec![Outcome::Applied, Outcome::Research, Outcome::Research]);
-    let reasons: Vec<String> = s
-        .open_items(Market::CA, 10)
-        .unwrap()
-        .iter()
-        .flat_map(|i| i.reasons.iter().map(|r| r.text.clone()))
-        .collect();
+    let reasons = crate::fixtures::open_reason_texts(&s, Market::CA);
     assert!(reasons.iter().any(|r| r.contains("match nothing we posted")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("other amounts")), "{reasons:?}");
     assert_eq!(s.count(Table::Reversals).unwrap(), 0);

@@ -476,23 +476,7 @@ fn split_reversal_reverses_every_line_once<S: Store>(s: &S) {
         s.post(&split_posting(&original, &[(CARD_A, 50000), (CARD_B, 25000)])).unwrap(),
         Transition::Done
     );
-    let first = payment("SV1", 75000, CARD_CLOSED, FileId::of_bytes(b"g"), 1);
-    let second = payment("SV2", 75000, CARD_CLOSED, FileId::of_bytes(b"g"), 2);
-    for p in [&first, &second] {
-        s.receive_payment(p, now()).unwrap();
-    }
-    let reversal = |p: &remit_domain::Payment| Reversal {
-        payment_key: p.key(),
-        original: original.key(),
-        account: CARD_CLOSED.parse().unwrap(),
-        amount: p.amount,
-        file_id: p.source.file_id,
-        reversed_at: now(),
-        decision: decision(Outcome::Reversed),
-    };
-    assert_eq!(s.reverse(&reversal(&first)).unwrap(), Transition::Done);
-    assert_eq!(s.reverse(&reversal(&first)).unwrap(), Transition::AlreadyDone);
-    assert_eq!(s.reverse(&reversal(&second)).unwrap(), Transition::AlreadyDone, "one reversal per posting");
+    let (first, second) = reverse_twice_then_a_rival(s, &original, CARD_CLOSED, "SV", 75000);
     for n in [CARD_A, CARD_B, CARD_CLOSED] {
         assert_eq!(balance(s, n), Decimal::new(100000, 2), "every line restored once");
         assert_eq!(s.posted_total(&n.parse().unwrap()).unwrap(), Decimal::ZERO);
@@ -555,6 +539,35 @@ fn similar_payments_by_fingerprint_and_date<S: Store>(s: &S) {
     assert!(s.similar_payments("acct:nobody|1|CAD", d, d).unwrap().is_empty());
 }
 
+/// Two reversals of `original` (references `{tag}1`, `{tag}2`): the first reverses it, the
+/// same one again is already done, and the second finds it reversed already. Returns both.
+fn reverse_twice_then_a_rival<S: Store>(
+    s: &S,
+    original: &remit_domain::Payment,
+    account: &str,
+    tag: &str,
+    cents: i64,
+) -> (remit_domain::Payment, remit_domain::Payment) {
+    let first = payment(&format!("{tag}1"), cents, account, FileId::of_bytes(b"g"), 1);
+    let second = payment(&format!("{tag}2"), cents, account, FileId::of_bytes(b"g"), 2);
+    for p in [&first, &second] {
+        s.receive_payment(p, now()).unwrap();
+    }
+    let reversal = |p: &remit_domain::Payment| Reversal {
+        payment_key: p.key(),
+        original: original.key(),
+        account: account.parse().unwrap(),
+        amount: p.amount,
+        file_id: p.source.file_id,
+        reversed_at: now(),
+        decision: decision(Outcome::Reversed),
+    };
+    assert_eq!(s.reverse(&reversal(&first)).unwrap(), Transition::Done);
+    assert_eq!(s.reverse(&reversal(&first)).unwrap(), Transition::AlreadyDone);
+    assert_eq!(s.reverse(&reversal(&second)).unwrap(), Transition::AlreadyDone, "one reversal per posting");
+    (first, second)
+}
+
 fn reversal_is_exactly_once<S: Store>(s: &S) {
     s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
     let original = payment("R1", 2500, CARD_A, FileId::of_bytes(b"f"), 1);
@@ -567,23 +580,7 @@ fn reversal_is_exactly_once<S: Store>(s: &S) {
     assert!(entries[0].reversed_by.is_none());
     assert!(s.entries_by_reference("CA|bank|e2e:nothing").unwrap().is_empty());
 
-    let first = payment("RV1", 2500, CARD_A, FileId::of_bytes(b"g"), 1);
-    let second = payment("RV2", 2500, CARD_A, FileId::of_bytes(b"g"), 2);
-    for p in [&first, &second] {
-        s.receive_payment(p, now()).unwrap();
-    }
-    let reversal = |p: &remit_domain::Payment| Reversal {
-        payment_key: p.key(),
-        original: original.key(),
-        account: CARD_A.parse().unwrap(),
-        amount: p.amount,
-        file_id: p.source.file_id,
-        reversed_at: now(),
-        decision: decision(Outcome::Reversed),
-    };
-    assert_eq!(s.reverse(&reversal(&first)).unwrap(), Transition::Done);
-    assert_eq!(s.reverse(&reversal(&first)).unwrap(), Transition::AlreadyDone);
-    assert_eq!(s.reverse(&reversal(&second)).unwrap(), Transition::AlreadyDone, "one reversal per posting");
+    let (first, second) = reverse_twice_then_a_rival(s, &original, CARD_A, "RV", 2500);
     assert_eq!(
         s.payment_state(&second.key()).unwrap(),
         Some(PaymentState::Received),
