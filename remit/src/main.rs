@@ -119,6 +119,9 @@ enum SlaCommand {
         /// JSON-lines file the alerts are appended to (default: alerts.jsonl in the data dir).
         #[arg(long)]
         alerts: Option<PathBuf>,
+        /// Also POST each alert as JSON to this URL.
+        #[arg(long, env = "REMIT_ALERT_WEBHOOK")]
+        webhook: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -131,6 +134,9 @@ enum SlaCommand {
         now: Option<String>,
         #[arg(long)]
         alerts: Option<PathBuf>,
+        /// Also POST each digest as JSON to this URL.
+        #[arg(long, env = "REMIT_ALERT_WEBHOOK")]
+        webhook: Option<String>,
         #[arg(long)]
         json: bool,
         /// Print only; publish nothing.
@@ -311,7 +317,7 @@ fn main() -> ExitCode {
         Command::Bench { files, profile } => commands::bench(&files, profile.as_deref(), &mut out),
         Command::Eval(args) => remit::eval::command(args, &config, &mut out),
         Command::Serve { addr, tokens } => {
-            remit::serve::serve(&cli.data_dir, &config.queue, addr, &tokens, &mut out)
+            remit::serve::serve(&cli.data_dir, &config, addr, &tokens, &mut out)
         }
     };
     match result {
@@ -383,11 +389,13 @@ fn queue_command(
 fn sla_command(data_dir: &Path, command: SlaCommand, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let instant = |s: Option<String>| s.as_deref().map(remit::queue::parse_instant).transpose();
     match command {
-        SlaCommand::Sweep { now, alerts, json } => {
-            remit::sla::sweep(data_dir, instant(now)?, alerts.as_deref(), json, out)
+        SlaCommand::Sweep { now, alerts, webhook, json } => {
+            let sink = remit::sla::LocalAlerts::new(data_dir, alerts.as_deref(), webhook.as_deref());
+            remit::sla::sweep(data_dir, instant(now)?, &sink, json, out)
         }
-        SlaCommand::Digest { market, now, alerts, json, dry_run } => {
-            remit::sla::digest(data_dir, market, instant(now)?, alerts.as_deref(), json, dry_run, out)
+        SlaCommand::Digest { market, now, alerts, webhook, json, dry_run } => {
+            let sink = remit::sla::LocalAlerts::new(data_dir, alerts.as_deref(), webhook.as_deref());
+            remit::sla::digest(data_dir, market, instant(now)?, &sink, json, dry_run, out)
         }
     }
 }

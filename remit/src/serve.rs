@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
-use remit_domain::queue::QueuePolicy;
+use remit_domain::pipeline::IngestConfig;
 use remit_ops_api::{router, AppState, Tokens};
 
 use crate::commands::open_store;
@@ -16,7 +16,7 @@ use crate::commands::open_store;
 /// Serves the ops API on `addr` until Ctrl-C.
 pub fn serve(
     data_dir: &Path,
-    policy: &QueuePolicy,
+    config: &IngestConfig,
     addr: SocketAddr,
     tokens: &Path,
     out: &mut impl Write,
@@ -26,7 +26,7 @@ pub fn serve(
         return Err(anyhow!("the token file names no token: every request would be refused"));
     }
     let store = Arc::new(open_store(data_dir)?);
-    let state = AppState::new(store, tokens).with_policy(policy.clone());
+    let state = AppState::new(store, tokens).with_policy(config.queue.clone()).with_sla(config.sla.clone());
     let app = router(state);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {

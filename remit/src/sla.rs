@@ -1,8 +1,6 @@
 //! `remit sla sweep|digest`: the SLA sweeper and the leadership digest on the local store, with
-//! the local alert adapter: a JSON-lines file (one notice per line, appended).
-//!
-//! No webhook adapter yet: it would need an HTTP client crate the workspace does not carry;
-//! the SNS adapter comes with the AWS crate.
+//! the local alert adapters: a JSON-lines file (one notice per line, appended) and, when a URL is
+//! given, a webhook that receives each notice as one JSON `POST`. SNS is the Lambda adapter.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -54,20 +52,77 @@ impl AlertSink for JsonLinesSink {
     }
 }
 
+/// The webhook adapter: `POST`s each notice as JSON (card numbers masked) and counts any answer
+/// but 2xx, or no answer within the timeout, as a failed delivery the sweep reports.
+#[derive(Clone, Debug)]
+pub struct WebhookSink {
+    url: String,
+    agent: ureq::Agent,
+}
+
+impl WebhookSink {
+    /// How long one delivery may take: a sweep must not hang on a dead endpoint.
+    pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+    pub fn new(url: impl Into<String>) -> Self {
+        let config = ureq::Agent::config_builder().timeout_global(Some(Self::TIMEOUT)).build();
+        Self { url: url.into(), agent: config.into() }
+    }
+}
+
+impl AlertSink for WebhookSink {
+    fn publish(&self, notice: &Notice) -> Result<(), AlertError> {
+        let body = serde_json::to_string(notice).map_err(|e| AlertError(format!("webhook: {e}")))?;
+        let body = mask_card_numbers(&body);
+        self.agent
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .send(body.as_bytes())
+            .map(|_| ())
+            // The URL may carry a secret (a token in its path): name the failure, not the URL.
+            .map_err(|e| AlertError(format!("webhook: {e}")))
+    }
+}
+
+/// Where the CLI publishes: always the JSON-lines file (the local record), and the webhook too
+/// when one is configured. A notice counts as delivered only when every adapter took it.
+#[derive(Clone, Debug)]
+pub struct LocalAlerts {
+    pub file: JsonLinesSink,
+    pub webhook: Option<WebhookSink>,
+}
+
+impl LocalAlerts {
+    /// The file (default `alerts.jsonl` in the data directory) and the optional webhook.
+    pub fn new(data_dir: &Path, file: Option<&Path>, webhook: Option<&str>) -> Self {
+        let file =
+            JsonLinesSink::new(file.map(Path::to_path_buf).unwrap_or_else(|| default_alerts_file(data_dir)));
+        Self { file, webhook: webhook.map(WebhookSink::new) }
+    }
+}
+
+impl AlertSink for LocalAlerts {
+    fn publish(&self, notice: &Notice) -> Result<(), AlertError> {
+        self.file.publish(notice)?;
+        match &self.webhook {
+            Some(w) => w.publish(notice),
+            None => Ok(()),
+        }
+    }
+}
+
 /// `remit sla sweep`: raises the warnings and breaches due at `now` into the alerts file.
 /// Exit code 1 when an alert could not be delivered or a market could not be swept.
 pub fn sweep(
     data_dir: &Path,
     now: Option<DateTime<Utc>>,
-    alerts: Option<&Path>,
+    sink: &LocalAlerts,
     json: bool,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
     let store = open_store(data_dir)?;
-    let sink =
-        JsonLinesSink::new(alerts.map(Path::to_path_buf).unwrap_or_else(|| default_alerts_file(data_dir)));
     let now = now.unwrap_or_else(Utc::now);
-    let report = sla::sweep(&store, &sink, now);
+    let report = sla::sweep(&store, sink, now);
     if json {
         serde_json::to_writer(&mut *out, &report)?;
         out.write_all(b"\n")?;
@@ -82,7 +137,7 @@ pub fn sweep(
             report.breaches,
             report.warnings,
             report.already_claimed,
-            sink.path().display()
+            sink.file.path().display()
         )?;
         for f in &report.failed {
             writeln!(out, "FAILED: {}", mask_card_numbers(f))?;
@@ -98,7 +153,7 @@ pub fn digest(
     data_dir: &Path,
     market: Option<Market>,
     now: Option<DateTime<Utc>>,
-    alerts: Option<&Path>,
+    sink: &LocalAlerts,
     json: bool,
     dry_run: bool,
     out: &mut impl Write,
@@ -106,12 +161,10 @@ pub fn digest(
     let store = open_store(data_dir)?;
     let now = now.unwrap_or_else(Utc::now);
     let markets: Vec<Market> = market.map(|m| vec![m]).unwrap_or_else(|| Market::ALL.to_vec());
-    let sink =
-        JsonLinesSink::new(alerts.map(Path::to_path_buf).unwrap_or_else(|| default_alerts_file(data_dir)));
     let digests = if dry_run {
         markets.iter().map(|&m| sla::digest(&store, m, now)).collect::<Result<Vec<_>, _>>()?
     } else {
-        sla::publish_digests(&store, &sink, &markets, now)?
+        sla::publish_digests(&store, sink, &markets, now)?
     };
     for d in &digests {
         if json {

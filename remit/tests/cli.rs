@@ -399,3 +399,62 @@ fn queue_write_off_needs_a_second_person() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("written-off"));
 }
+
+/// A loopback webhook receiver: keeps each body POSTed to it and answers `status`.
+fn webhook_receiver(status: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::sync::{Arc, Mutex};
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/hooks/sla", listener.local_addr().unwrap());
+    let keep = got.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let app = axum::Router::new().route(
+                "/hooks/sla",
+                axum::routing::post(move |body: String| {
+                    keep.lock().unwrap().push(body);
+                    async move { axum::http::StatusCode::from_u16(status).unwrap() }
+                }),
+            );
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (url, got)
+}
+
+/// `remit sla sweep --webhook URL`: each alert reaches the webhook once, as the same JSON the
+/// alerts file keeps, and a webhook that refuses makes the sweep fail loudly.
+#[test]
+fn sla_sweep_posts_each_alert_to_the_webhook_once() {
+    let dir = tempfile::tempdir().unwrap();
+    remit(dir.path(), &["accounts", "import", &path("samples/accounts.csv")]);
+    remit(dir.path(), &["ingest", &path("samples/ca/cpa005-rbc-20260315.txt")]);
+    let (url, got) = webhook_receiver(204);
+    let late = "2026-12-31T00:00:00Z";
+    let o = remit(dir.path(), &["sla", "sweep", "--now", late, "--webhook", &url]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = std::fs::read_to_string(dir.path().join("alerts.jsonl")).unwrap();
+    let posted = got.lock().unwrap().clone();
+    assert!(!posted.is_empty());
+    assert_eq!(posted, file.lines().map(str::to_string).collect::<Vec<_>>());
+    for body in &posted {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!((v["type"].as_str(), v["kind"].as_str()), (Some("sla-alert"), Some("breach")), "{body}");
+    }
+    let again = remit(dir.path(), &["sla", "sweep", "--now", late, "--webhook", &url]);
+    assert!(again.status.success());
+    assert_eq!(got.lock().unwrap().len(), posted.len(), "a second sweep raises nothing again");
+
+    // Another data dir, a webhook answering 500: the sweep exits 1 and names the webhook.
+    let dir = tempfile::tempdir().unwrap();
+    remit(dir.path(), &["accounts", "import", &path("samples/accounts.csv")]);
+    remit(dir.path(), &["ingest", &path("samples/ca/cpa005-rbc-20260315.txt")]);
+    let (url, _) = webhook_receiver(500);
+    let o = remit(dir.path(), &["sla", "sweep", "--now", late, "--webhook", &url]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("FAILED") && text.contains("webhook"), "{text}");
+}

@@ -512,6 +512,9 @@ pub trait QueueOps {
     /// DynamoDB: one TransactWriteItems of the item update, the audit put, and for a posting
     /// the ledger entry, the payment, the account and up to 20 reference entries (at most 25).
     fn transition(&self, change: &crate::queue::ItemChange) -> Result<ResearchItem, StoreError>;
+    /// Query on the (file_id) index: the items a file sent to research, whatever their status
+    /// now, at most `limit` (the daily report follows each queued payment to its outcome).
+    fn items_of_file(&self, file: &FileId, limit: usize) -> Result<Vec<ResearchItem>, StoreError>;
     /// Query on the item's partition: its audit entries in order (oldest first).
     fn audit_trail(&self, id: &str) -> Result<Vec<crate::queue::AuditEntry>, StoreError>;
     /// The notes on an item, oldest first (audit entries of action `note`).

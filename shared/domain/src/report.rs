@@ -3,6 +3,10 @@
 //! queued, reversed (returns), duplicate and rejected, and whether they reconcile:
 //! read = applied + queued + reversed + duplicate + rejected, in count and per currency.
 //!
+//! What happened to the queued payments afterwards is followed too: of the queued, how many (and
+//! how much) analysts have since applied, returned to the remitter or written off, and how many are
+//! still open; the four always add up to the queued figures.
+//!
 //! "As read" equals the file's own control totals: a file whose trailer or batch totals disagree
 //! with its records is quarantined before anything posts, and listed here as such.
 
@@ -12,7 +16,7 @@ use serde::Serialize;
 
 use crate::masking::mask_card_numbers;
 use crate::payment::Market;
-use crate::ports::{FileLog, FileRecord, FileStatus, StoreError};
+use crate::ports::{FileLog, FileRecord, FileStatus, ItemStatus, QueueOps, ResearchItem, StoreError};
 
 /// Files read per report at most (one day of one market is far less).
 pub const MAX_FILES: usize = 10_000;
@@ -43,6 +47,16 @@ pub struct ControlLine {
     pub reversed: Decimal,
     pub duplicate: Decimal,
     pub rejected: Decimal,
+    /// The queued payments as they stand now (counts per file, amounts in `currency`): applied
+    /// by an analyst, returned to the remitter, written off to suspense, still being researched.
+    pub since_applied_count: u64,
+    pub since_returned_count: u64,
+    pub since_written_off_count: u64,
+    pub still_open_count: u64,
+    pub since_applied: Decimal,
+    pub since_returned: Decimal,
+    pub since_written_off: Decimal,
+    pub still_open: Decimal,
     /// read_total minus the outcomes; zero when it reconciles.
     pub difference: Decimal,
     pub reconciles: bool,
@@ -108,6 +122,14 @@ pub fn lines_of(f: &FileRecord) -> Vec<ControlLine> {
         reversed: Decimal::ZERO,
         duplicate: Decimal::ZERO,
         rejected: Decimal::ZERO,
+        since_applied_count: 0,
+        since_returned_count: 0,
+        since_written_off_count: 0,
+        still_open_count: 0,
+        since_applied: Decimal::ZERO,
+        since_returned: Decimal::ZERO,
+        since_written_off: Decimal::ZERO,
+        still_open: Decimal::ZERO,
         difference: Decimal::ZERO,
         reconciles: true,
         note: None,
@@ -173,11 +195,60 @@ pub fn lines_of(f: &FileRecord) -> Vec<ControlLine> {
         .collect()
 }
 
+/// Fills in what became of a file's queued payments from its research items (`items`, every item
+/// the file sent to research). Items the summary did not count as queued cannot be told apart
+/// here; a file whose items and queued count disagree gets a note and does not reconcile.
+pub fn follow_queued(lines: &mut [ControlLine], items: &[ResearchItem]) {
+    let mut counts = [0u64; 4];
+    for item in items {
+        let slot = outcome_slot(item.status);
+        counts[slot] += 1;
+        let cur = item.amount.currency().code();
+        if let Some(l) = lines.iter_mut().find(|l| l.currency.as_deref() == Some(cur)) {
+            let amount = item.amount.amount();
+            match slot {
+                0 => l.since_applied += amount,
+                1 => l.since_returned += amount,
+                2 => l.since_written_off += amount,
+                _ => l.still_open += amount,
+            }
+        }
+    }
+    for l in lines.iter_mut() {
+        [l.since_applied_count, l.since_returned_count, l.since_written_off_count, l.still_open_count] =
+            counts;
+        let followed = counts.iter().sum::<u64>();
+        let amounts = l.since_applied + l.since_returned + l.since_written_off + l.still_open;
+        if followed != l.queued_count || (l.currency.is_some() && amounts != l.queued) {
+            l.reconciles = false;
+            let n =
+                format!("{} queued, {followed} research item(s) found ({amounts} in them)", l.queued_count);
+            l.note = Some(match l.note.take() {
+                Some(prev) => format!("{prev}; {n}"),
+                None => n,
+            });
+        }
+    }
+}
+
+/// Where a research item's outcome is counted: applied, returned, written off, still open.
+fn outcome_slot(status: ItemStatus) -> usize {
+    match status {
+        ItemStatus::Resolved => 0,
+        ItemStatus::Returned => 1,
+        ItemStatus::WrittenOff => 2,
+        ItemStatus::Open | ItemStatus::Escalated | ItemStatus::WriteOffPending => 3,
+    }
+}
+
+/// The research items one file may have (a file's queued count is far below).
+pub const MAX_ITEMS_PER_FILE: usize = 1_000_000;
+
 /// The daily control report of `market` for the local `date` (in `tz`, the market's time zone):
 /// the files received that day whose payments are the market's. Files with no market recorded
 /// (quarantined before any payment was read, or from before the market was recorded) are listed
 /// by `unassigned`.
-pub fn daily<S: FileLog + ?Sized>(
+pub fn daily<S: FileLog + QueueOps + ?Sized>(
     store: &S,
     market: Market,
     tz: chrono_tz::Tz,
@@ -185,11 +256,14 @@ pub fn daily<S: FileLog + ?Sized>(
 ) -> Result<DailyControlReport, StoreError> {
     let (from, to) = local_day(tz, date);
     let files = store.files_received(from, to, MAX_FILES)?;
-    let lines = files
-        .iter()
-        .filter(|f| f.summary.as_ref().and_then(|s| s.market) == Some(market))
-        .flat_map(lines_of)
-        .collect();
+    let mut lines = Vec::new();
+    for f in files.iter().filter(|f| f.summary.as_ref().and_then(|s| s.market) == Some(market)) {
+        let mut of_file = lines_of(f);
+        if f.status == FileStatus::Completed {
+            follow_queued(&mut of_file, &store.items_of_file(&f.id, MAX_ITEMS_PER_FILE)?);
+        }
+        lines.extend(of_file);
+    }
     Ok(DailyControlReport { market, date, from, to, lines })
 }
 
@@ -208,7 +282,7 @@ pub fn unassigned<S: FileLog + ?Sized>(
 }
 
 /// The CSV header of `csv_row`.
-pub const CSV_HEADER: [&str; 24] = [
+pub const CSV_HEADER: [&str; 32] = [
     "date",
     "market",
     "file",
@@ -230,6 +304,14 @@ pub const CSV_HEADER: [&str; 24] = [
     "reversed",
     "duplicate",
     "rejected",
+    "since_applied_count",
+    "since_returned_count",
+    "since_written_off_count",
+    "still_open_count",
+    "since_applied",
+    "since_returned",
+    "since_written_off",
+    "still_open",
     "difference",
     "reconciles",
     "note",
@@ -259,6 +341,14 @@ pub fn csv_row(date: NaiveDate, l: &ControlLine) -> Vec<String> {
         l.reversed.to_string(),
         l.duplicate.to_string(),
         l.rejected.to_string(),
+        l.since_applied_count.to_string(),
+        l.since_returned_count.to_string(),
+        l.since_written_off_count.to_string(),
+        l.still_open_count.to_string(),
+        l.since_applied.to_string(),
+        l.since_returned.to_string(),
+        l.since_written_off.to_string(),
+        l.still_open.to_string(),
         l.difference.to_string(),
         if l.reconciles { "yes" } else { "NO" }.to_string(),
         l.note.clone().unwrap_or_default(),
@@ -269,7 +359,7 @@ pub fn csv_row(date: NaiveDate, l: &ControlLine) -> Vec<String> {
 pub fn text(date: NaiveDate, market: &str, lines: &[ControlLine]) -> String {
     let mut s = format!("Daily control report {market} {date}: {} line(s)\n", lines.len());
     s += &format!(
-        "  {:<34} {:<11} {:<3} {:>4} {:>13} {:>13} {:>13} {:>13} {:>13} {:>13}  {}\n",
+        "  {:<34} {:<11} {:<3} {:>4} {:>13} {:>13} {:>13} {:>13} {:>13} {:>13} {:>13}  {}\n",
         "file",
         "status",
         "cur",
@@ -277,6 +367,7 @@ pub fn text(date: NaiveDate, market: &str, lines: &[ControlLine]) -> String {
         "read",
         "applied",
         "queued",
+        "q:ap/rt/wo/op",
         "reversed",
         "duplicate",
         "rejected",
@@ -289,7 +380,7 @@ pub fn text(date: NaiveDate, market: &str, lines: &[ControlLine]) -> String {
             l.file.clone()
         };
         s += &format!(
-            "  {:<34} {:<11} {:<3} {:>4} {:>13} {:>13} {:>13} {:>13} {:>13} {:>13}  {}{}\n",
+            "  {:<34} {:<11} {:<3} {:>4} {:>13} {:>13} {:>13} {:>13} {:>13} {:>13} {:>13}  {}{}\n",
             name,
             l.status.as_str(),
             l.currency.as_deref().unwrap_or("-"),
@@ -297,6 +388,10 @@ pub fn text(date: NaiveDate, market: &str, lines: &[ControlLine]) -> String {
             l.read_total,
             l.applied,
             l.queued,
+            format!(
+                "{}/{}/{}/{}",
+                l.since_applied_count, l.since_returned_count, l.since_written_off_count, l.still_open_count
+            ),
             l.reversed,
             l.duplicate,
             l.rejected,

@@ -21,6 +21,9 @@
 //! masked in every response: the domain's types serialize masked, and each body is passed
 //! through `mask_card_numbers` once more before it leaves.
 
+// The OpenAPI document is one `json!` literal, deeper than the default limit.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod console;
 mod openapi;
@@ -37,6 +40,8 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use remit_domain::ports::{ItemStatus, ResearchItem, Store, StoreError};
 use remit_domain::queue::{self, Action, QueueError, QueueFilter, QueuePolicy};
+use remit_domain::report;
+use remit_domain::sla::SlaPolicy;
 use remit_domain::{mask_card_numbers, AccountNumber, Market, ReasonCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -60,12 +65,26 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub clock: Clock,
     pub policy: QueuePolicy,
+    /// The markets' calendars: the daily report covers a market's local day.
+    pub sla: Arc<SlaPolicy>,
 }
 
 impl AppState {
     /// State with the wall clock and the default queue policy.
     pub fn new(store: Arc<dyn ApiStore>, tokens: Tokens) -> Self {
-        Self { store, tokens: Arc::new(tokens), clock: Arc::new(Utc::now), policy: QueuePolicy::default() }
+        Self {
+            store,
+            tokens: Arc::new(tokens),
+            clock: Arc::new(Utc::now),
+            policy: QueuePolicy::default(),
+            sla: Arc::new(SlaPolicy::default()),
+        }
+    }
+
+    /// The same state with the configured SLA policy (its calendars set each market's day).
+    pub fn with_sla(mut self, sla: SlaPolicy) -> Self {
+        self.sla = Arc::new(sla);
+        self
     }
 
     /// The same state judged by another clock (tests, replays).
@@ -89,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(me))
         .route("/api/queues/{market}/items", get(list_items))
         .route("/api/items/{id}", get(show_item))
+        .route("/api/reports/{market}/daily", get(daily_report))
         .route("/api/items/{id}/claim", item_action(Needs::Worker, |_: Empty| Ok(Op::Claim)))
         .route(
             "/api/items/{id}/release",
@@ -234,6 +254,19 @@ async fn blocking<T: Send + 'static>(
     })?
 }
 
+/// The market named in the path, if the caller may read it (`403` naming what they work if not).
+fn readable_market(caller: &Caller, market: &str, what: &str) -> Result<Market, ApiError> {
+    let market = parse_market(market)?;
+    if !caller.can_read(market) {
+        return Err(ApiError::forbidden(format!(
+            "{} works {}, not the {market} {what}",
+            caller.analyst,
+            markets_text(&caller.markets)
+        )));
+    }
+    Ok(market)
+}
+
 fn parse_market(s: &str) -> Result<Market, ApiError> {
     s.parse::<Market>().map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "not-found", e))
 }
@@ -285,6 +318,33 @@ async fn me(caller: Caller) -> Response {
     )
 }
 
+/// Query of `GET /api/reports/{market}/daily`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReportQuery {
+    /// The market's local day, `YYYY-MM-DD`; today there by default.
+    pub date: Option<String>,
+}
+
+async fn daily_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(market): Path<String>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let market = readable_market(&caller, &market, "report")?;
+    let tz = state.sla.calendar(market).time_zone;
+    let date = match q.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| ApiError::bad_request(format!("date: {d:?} is not YYYY-MM-DD")))?,
+        None => (state.clock)().with_timezone(&tz).date_naive(),
+    };
+    let store = state.store.clone();
+    let report = blocking(move || Ok(report::daily(&*store, market, tz, date)?)).await?;
+    let mut v = serde_json::to_value(&report).unwrap_or(Value::Null);
+    v["reconciles"] = Value::Bool(report.reconciles());
+    Ok(ok(v))
+}
+
 /// Query of `GET /api/queues/{market}/items`.
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -308,14 +368,7 @@ async fn list_items(
     Path(market): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let market = parse_market(&market)?;
-    if !caller.can_read(market) {
-        return Err(ApiError::forbidden(format!(
-            "{} works {}, not the {market} queue",
-            caller.analyst,
-            markets_text(&caller.markets)
-        )));
-    }
+    let market = readable_market(&caller, &market, "queue")?;
     let now = (state.clock)();
     let mut statuses = Vec::new();
     for s in q.status.iter().flat_map(|s| s.split(',')).filter(|s| !s.trim().is_empty()) {

@@ -28,6 +28,13 @@ pub(crate) const ROUTES: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "Claim the item (one analyst at a time; the claim expires; the holder renews).",
         None,
     ),
+    (
+        "/api/reports/{market}/daily",
+        "get",
+        "dailyReport",
+        "The market's daily control report for accounting: per file and currency, as read, applied, queued (and what became of the queued since), reversed, duplicate and rejected, and whether it reconciles.",
+        None,
+    ),
     ("/api/items/{id}/release", "post", "release", "Give the caller's claim up.", None),
     (
         "/api/items/{id}/resolve",
@@ -88,6 +95,15 @@ fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<
             "name": "market", "in": "path", "required": true,
             "schema": { "type": "string", "enum": ["CA", "IN", "EU"] }
         }));
+    }
+    if id == "dailyReport" {
+        params.push(json!({
+            "name": "date", "in": "query", "required": false,
+            "schema": { "type": "string", "format": "date" },
+            "description": "The market's local day (YYYY-MM-DD); today in the market by default."
+        }));
+    }
+    if id == "listItems" {
         for (name, schema, description) in [
             ("status", json!({"type": "string"}), "Comma-separated statuses (open, escalated, write-off-pending, resolved, returned, written-off); default: the active ones."),
             ("reason", json!({"type": "string"}), "A reason code, e.g. no-reference, ambiguous, unknown-account."),
@@ -106,6 +122,7 @@ fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<
         "me" => json!({ "$ref": "#/components/schemas/Caller" }),
         "listItems" => json!({ "$ref": "#/components/schemas/ItemList" }),
         "showItem" => json!({ "$ref": "#/components/schemas/ItemDetail" }),
+        "dailyReport" => json!({ "$ref": "#/components/schemas/DailyReport" }),
         _ => json!({ "$ref": "#/components/schemas/ChangeResult" }),
     };
     let mut responses = json!({
@@ -122,7 +139,7 @@ fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<
         );
         r.insert("404".into(), error("No such item or market."));
     }
-    if method == "post" || id == "listItems" {
+    if method == "post" || id == "listItems" || id == "dailyReport" {
         r.insert("400".into(), error("A malformed request (body, query, account number, empty text)."));
     }
     if method == "post" {
@@ -265,6 +282,42 @@ pub fn openapi_document() -> Value {
                         "notes": { "type": "array", "items": { "$ref": "#/components/schemas/AuditEntry" } },
                         "audit": { "type": "array", "items": { "$ref": "#/components/schemas/AuditEntry" } },
                         "can_act": { "type": "boolean", "description": "Whether the caller may change the item (notes aside)." }
+                    }
+                },
+                "DailyReport": {
+                    "type": "object",
+                    "properties": {
+                        "market": { "type": "string" },
+                        "date": { "type": "string", "format": "date" },
+                        "from": { "type": "string", "format": "date-time" },
+                        "to": { "type": "string", "format": "date-time" },
+                        "reconciles": { "type": "boolean", "description": "True when every line reconciles." },
+                        "lines": { "type": "array", "items": { "$ref": "#/components/schemas/ControlLine" } }
+                    }
+                },
+                "ControlLine": {
+                    "type": "object",
+                    "description": "One file and currency. Counts are per file; amounts are exact decimals as strings, in `currency`. read_total = applied + queued + reversed + duplicate + rejected when `reconciles`; queued = since_applied + since_returned + since_written_off + still_open.",
+                    "properties": {
+                        "file": { "type": "string" },
+                        "file_id": { "type": "string" },
+                        "received_at": { "type": "string", "format": "date-time" },
+                        "status": { "type": "string", "enum": ["processing", "completed", "quarantined"] },
+                        "currency": { "type": ["string", "null"] },
+                        "records": { "type": "integer" },
+                        "read_total": { "type": "string" },
+                        "applied": { "type": "string" },
+                        "queued": { "type": "string" },
+                        "reversed": { "type": "string" },
+                        "duplicate": { "type": "string" },
+                        "rejected": { "type": "string" },
+                        "since_applied": { "type": "string" },
+                        "since_returned": { "type": "string" },
+                        "since_written_off": { "type": "string" },
+                        "still_open": { "type": "string" },
+                        "difference": { "type": "string" },
+                        "reconciles": { "type": "boolean" },
+                        "note": { "type": "string" }
                     }
                 },
                 "ChangeResult": {

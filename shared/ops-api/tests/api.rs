@@ -310,6 +310,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/me", "get"),
         ("/api/queues/{market}/items", "get"),
         ("/api/items/{id}", "get"),
+        ("/api/reports/{market}/daily", "get"),
         ("/api/items/{id}/claim", "post"),
         ("/api/items/{id}/release", "post"),
         ("/api/items/{id}/resolve", "post"),
@@ -349,4 +350,54 @@ fn the_example_token_file_loads() {
     let boss = tokens.authenticate("example-leadership-token").unwrap();
     assert_eq!(boss.role, Role::Leadership);
     assert!(tokens.authenticate("example-ca-analyst-tokeN").is_none());
+}
+
+/// The daily control report through the API: scoped like the queues, reconciling, and following
+/// each queued payment to what an analyst made of it (applied since, returned since, still open).
+#[tokio::test]
+async fn the_daily_report_follows_queued_payments_to_their_outcome() {
+    let app = app();
+    let today = Utc::now().with_timezone(&chrono_tz::America::Toronto).date_naive();
+    let uri = format!("/api/reports/CA/daily?date={today}");
+    let (s, v) = app.get("/api/reports/IN/daily", Some(CA)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = app.get("/api/reports/CA/daily?date=21-11-2026", Some(CA)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    let (s, before) = app.get(&uri, Some(CA)).await;
+    assert_eq!(s, StatusCode::OK, "{before}");
+    assert_eq!(before["reconciles"], true, "{before}");
+    let line =
+        |v: &Value| v["lines"].as_array().unwrap().iter().find(|l| l["currency"] == "CAD").unwrap().clone();
+    let l0 = line(&before);
+    assert!(l0["queued_count"].as_u64().unwrap() >= 2, "{l0}");
+    assert_eq!(l0["still_open_count"], l0["queued_count"]);
+    assert_eq!(l0["still_open"], l0["queued"]);
+
+    let resolved = app.item("CA", "no-reference").await;
+    let (_, v) = app.get("/api/queues/CA/items", Some(CA)).await;
+    let returned =
+        v["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).find(|&id| id != resolved);
+    let returned = returned.expect("a second CA item").to_string();
+    app.post(&format!("/api/items/{resolved}/claim"), Some(CA), json!({})).await;
+    let (s, v) =
+        app.post(&format!("/api/items/{resolved}/resolve"), Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    app.post(&format!("/api/items/{returned}/claim"), Some(CA), json!({})).await;
+    let (s, v) =
+        app.post(&format!("/api/items/{returned}/return"), Some(CA), json!({"reason": "not our card"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let (_, after) = app.get(&uri, Some(BOSS)).await;
+    assert_eq!(after["reconciles"], true, "{after}");
+    let l1 = line(&after);
+    assert_eq!(l1["queued_count"], l0["queued_count"], "the file's own figures do not move");
+    assert_eq!(l1["since_applied_count"], 1, "{l1}");
+    assert_eq!(l1["since_returned_count"], 1, "{l1}");
+    assert_eq!(l1["still_open_count"].as_u64().unwrap() + 2, l0["queued_count"].as_u64().unwrap());
+    let dec = |k: &str| l1[k].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    assert_eq!(
+        dec("since_applied") + dec("since_returned") + dec("since_written_off") + dec("still_open"),
+        dec("queued")
+    );
 }

@@ -173,6 +173,7 @@ CREATE TRIGGER IF NOT EXISTS research_audit_no_delete BEFORE DELETE ON research_
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 -- Duplicate suspicion: payments by payer+amount fingerprint and value date (a sparse GSI).
 CREATE INDEX IF NOT EXISTS payments_by_fingerprint ON payments(fingerprint, value_date) WHERE fingerprint IS NOT NULL;
+CREATE INDEX IF NOT EXISTS research_by_file ON research_items(file_id);
 CREATE INDEX IF NOT EXISTS research_open_by_due ON research_items(open_market, due_at) WHERE open_market IS NOT NULL;
 -- Rows from before warn_at existed warn at their due time.
 UPDATE research_items SET warn_at = due_at WHERE warn_at IS NULL;
@@ -1136,6 +1137,12 @@ const LIST_SCAN: i64 = 1000;
 impl QueueOps for SqliteStore {
     fn item(&self, id: &str) -> Result<Option<ResearchItem>, StoreError> {
         item_in(&self.conn(), id)
+    }
+
+    fn items_of_file(&self, file: &FileId, limit: usize) -> Result<Vec<ResearchItem>, StoreError> {
+        let sql =
+            format!("SELECT {ITEM_READ_COLUMNS} FROM research_items WHERE file_id = ?1 ORDER BY id LIMIT ?2");
+        read_items(&self.conn(), &sql, &[&file.to_hex(), &(limit as i64)])
     }
 
     fn list(
