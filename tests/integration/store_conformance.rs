@@ -90,7 +90,56 @@ pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
     queue_lists_by_due_time_with_filters(&new_store());
     sla_alerts_are_pending_until_marked_once(&new_store());
     files_are_listed_by_time_received(&new_store());
+    idempotency_records_follow_the_protocol(&new_store());
+    idempotent_runs_repeat_nothing(&new_store());
     crate::sla_sweep::run_all(&new_store);
+}
+
+fn idempotency_records_follow_the_protocol<S: Store>(s: &S) {
+    use remit_domain::ports::InvocationStart::{Completed, InProgress, Started};
+    let at = |m: i64| now() + Duration::minutes(m);
+    let day = at(24 * 60);
+    assert_eq!(s.begin_invocation("ingest:a", now(), at(15), day).unwrap(), Started);
+    // A duplicate delivery while the first runs: refused until the first one's deadline.
+    assert_eq!(s.begin_invocation("ingest:a", at(1), at(16), day).unwrap(), InProgress { until: at(15) });
+    s.complete_invocation("ingest:a", r#"{"applied":3}"#, day).unwrap();
+    let done = Completed { result: r#"{"applied":3}"#.into() };
+    assert_eq!(s.begin_invocation("ingest:a", at(2), at(17), day).unwrap(), done);
+    assert_eq!(s.begin_invocation("ingest:a", at(60), at(75), day).unwrap(), done, "kept until it expires");
+    // Expired: the key runs again (DynamoDB's TTL deletes late, so expiry is checked on read).
+    let later = day + Duration::days(1);
+    assert_eq!(s.begin_invocation("ingest:a", day, day + Duration::minutes(15), later).unwrap(), Started);
+    // A crashed invocation (never completed) frees the key at its deadline.
+    assert_eq!(s.begin_invocation("ingest:b", now(), at(15), day).unwrap(), Started);
+    assert_eq!(s.begin_invocation("ingest:b", at(14), at(29), day).unwrap(), InProgress { until: at(15) });
+    assert_eq!(s.begin_invocation("ingest:b", at(15), at(30), day).unwrap(), Started, "taken over");
+    // A failed run abandons its record: the retry runs at once.
+    s.abandon_invocation("ingest:b").unwrap();
+    assert_eq!(s.begin_invocation("ingest:b", at(16), at(31), day).unwrap(), Started);
+    // Abandoning never removes a completed record.
+    s.complete_invocation("ingest:b", "1", day).unwrap();
+    s.abandon_invocation("ingest:b").unwrap();
+    assert_eq!(
+        s.begin_invocation("ingest:b", at(17), at(32), day).unwrap(),
+        Completed { result: "1".into() }
+    );
+}
+
+fn idempotent_runs_repeat_nothing<S: Store>(s: &S) {
+    use remit_domain::idempotency::{run_once, IdempotencyError, DEFAULT_RECORD_TTL};
+    let deadline = now() + Duration::minutes(15);
+    let runs = std::cell::Cell::new(0);
+    let op = || -> Result<u32, String> {
+        runs.set(runs.get() + 1);
+        Ok(41 + runs.get())
+    };
+    assert_eq!(run_once(s, "sweep:1", now(), deadline, DEFAULT_RECORD_TTL, op).unwrap(), 42);
+    assert_eq!(run_once(s, "sweep:1", now(), deadline, DEFAULT_RECORD_TTL, op).unwrap(), 42, "saved answer");
+    assert_eq!(runs.get(), 1, "the operation ran once");
+    let failed =
+        run_once(s, "sweep:2", now(), deadline, DEFAULT_RECORD_TTL, || Err::<u32, _>("boom".to_string()));
+    assert!(matches!(failed, Err(IdempotencyError::Operation(ref e)) if e == "boom"));
+    assert_eq!(run_once(s, "sweep:2", now(), deadline, DEFAULT_RECORD_TTL, op).unwrap(), 43, "retry runs");
 }
 
 fn sla_alerts_are_pending_until_marked_once<S: Store>(s: &S) {

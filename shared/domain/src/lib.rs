@@ -5,6 +5,7 @@ pub mod account;
 pub mod calendar;
 pub mod control;
 pub mod decision;
+pub mod idempotency;
 pub mod identifiers;
 pub mod ids;
 pub mod index;
