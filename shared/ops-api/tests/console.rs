@@ -1,8 +1,8 @@
 //! The ops console page (`remit_ops_api::console`): served without a token, bilingual, and
 //! calling only routes the OpenAPI document names.
 //!
-//! Not here yet: the real-browser test of issue 6 (headless Debian chromium, installed by the
-//! test script, claiming and resolving an item through the page and saving a screenshot).
+//! The page in a real browser (headless Debian chromium: claim, resolve, write-off, 403, French,
+//! a screenshot) is `tests/browser.rs`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
