@@ -9,8 +9,7 @@
 //! served with a Content-Security-Policy that allows exactly its own inline script and style (by
 //! their SHA-256) and requests to this origin.
 //!
-//! Not yet: a real-browser test (headless Debian chromium, installed by the test script) that
-//! claims and resolves an item through the page and saves a screenshot.
+//! `tests/browser.rs` drives the page in headless Debian chromium (installed by `scripts/test`).
 
 use std::sync::OnceLock;
 

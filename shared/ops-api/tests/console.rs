@@ -1,8 +1,8 @@
 //! The ops console page (`remit_ops_api::console`): served without a token, bilingual, and
 //! calling only routes the OpenAPI document names.
 //!
-//! Not here yet: the real-browser test of issue 6 (headless Debian chromium, installed by the
-//! test script, claiming and resolving an item through the page and saving a screenshot).
+//! The page in a real browser (headless Debian chromium: claim, resolve, write-off, 403, French,
+//! a screenshot) is `tests/browser.rs`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -103,8 +103,20 @@ fn every_string_is_in_english_and_french() {
     };
     let (en, fr) = (keys("en"), keys("fr"));
     assert_eq!(en.symmetric_difference(&fr).collect::<Vec<_>>(), Vec::<&String>::new());
-    for k in ["sign_in", "claim", "release", "resolve", "return", "escalate", "add_note", "audit", "sla_late"]
-    {
+    for k in [
+        "sign_in",
+        "claim",
+        "release",
+        "resolve",
+        "return",
+        "escalate",
+        "request_write_off",
+        "approve_write_off",
+        "reject_write_off",
+        "add_note",
+        "audit",
+        "sla_late",
+    ] {
         assert!(en.contains(k), "{k}");
         assert_ne!(dict["en"][k], dict["fr"][k], "{k} is not translated");
     }
@@ -164,7 +176,20 @@ fn every_api_call_of_the_page_is_a_documented_route() {
             "{name}: {method} {path} is not in the OpenAPI document"
         );
     }
-    for action in ["me", "queue", "item", "claim", "release", "resolve", "return", "escalate", "note"] {
+    for action in [
+        "me",
+        "queue",
+        "item",
+        "claim",
+        "release",
+        "resolve",
+        "return",
+        "escalate",
+        "note",
+        "request-write-off",
+        "approve-write-off",
+        "reject-write-off",
+    ] {
         assert!(routes.contains_key(action), "{action}");
     }
     // The script builds no API path of its own: every call goes through the table above.
