@@ -424,6 +424,15 @@ async fn an_analyst_claims_and_resolves_an_item_through_the_console() {
     page.select(id, "resolved").await;
     assert_eq!(page.text("#detail h3[data-i18n='audit']").await, "Piste d'audit");
     assert_eq!(page.text("#audit tr[data-action='resolve'] td:nth-child(4)").await, "résolution");
+
+    // The daily control report of the market opened, in French: every file reconciles.
+    page.wait("#report-lines tr[data-reconciles]").await;
+    assert!(page.text("#report-summary").await.contains("tous les fichiers concordent"));
+    let lines = page.c.find_all(Locator::Css("#report-lines tr[data-reconciles]")).await.unwrap();
+    assert!(!lines.is_empty());
+    for l in lines {
+        assert_eq!(l.attr("data-reconciles").await.unwrap().as_deref(), Some("true"));
+    }
     page.close().await;
 }
 
