@@ -95,32 +95,14 @@ pub fn attributes(notice: &Notice) -> [(&'static str, String); 3] {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
-    use remit_domain::ports::AlertKind;
     use remit_domain::sla::SlaAlert;
-    use remit_domain::Market;
 
-    /// A breach whose reason quotes an Amex number, as a payer might have written it.
-    pub(crate) fn breach() -> SlaAlert {
-        let at = Utc.with_ymd_and_hms(2026, 3, 16, 14, 0, 0).unwrap();
-        SlaAlert {
-            kind: AlertKind::Breach,
-            market: Market::CA,
-            item: "RQ-CA-000042".into(),
-            reason_code: "no-reference".into(),
-            reason: "payer wrote 3782 822463 10005".into(),
-            amount: "125.00".into(),
-            currency: "CAD".into(),
-            warn_at: at,
-            due_at: at,
-            status: "open".into(),
-            bank_ref: "378282246310005".into(),
-            payer: Some("Élodie Tremblay".into()),
-            candidate: None,
-            raised_at: at,
-        }
+    /// A breach whose reason and reference quote an Amex number, as a payer might write them
+    /// (shared with the emulator tests).
+    fn breach() -> SlaAlert {
+        serde_json::from_str(include_str!("../tests/fixtures/breach.json")).unwrap()
     }
 
     #[test]
