@@ -88,6 +88,7 @@ pub struct MaskingWriter<W> {
 }
 
 impl<W> MaskingWriter<W> {
+    /// Masks what `inner`'s writers receive.
     pub fn new(inner: W) -> Self {
         Self { inner }
     }

@@ -113,6 +113,7 @@ impl Metrics {
         self
     }
 
+    /// True when nothing was counted: `emit` would print nothing.
     pub fn is_empty(&self) -> bool {
         self.counts.is_empty()
     }

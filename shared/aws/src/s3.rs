@@ -5,7 +5,7 @@
 use std::io::{self, BufRead, BufReader, Read};
 use std::pin::Pin;
 
-use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::TaggingDirective;
@@ -61,8 +61,7 @@ impl ObjectRef {
     pub fn from_event_key(bucket: &str, raw_key: &str) -> Result<Self, S3Error> {
         let spaced = raw_key.replace('+', " ");
         let bad = |reason: &str| S3Error::BadKey {
-            bucket: bucket.to_string(),
-            key: mask_card_numbers(raw_key),
+            object: mask_card_numbers(&format!("s3://{bucket}/{raw_key}")),
             reason: reason.to_string(),
         };
         let key = percent_decode_str(&spaced).decode_utf8().map_err(|_| bad("not UTF-8 once decoded"))?;
@@ -99,24 +98,30 @@ impl ObjectRef {
 /// card numbers masked.
 #[derive(Debug, thiserror::Error)]
 pub enum S3Error {
-    #[error("s3://{bucket}/{key}: bad event key: {reason}")]
-    BadKey { bucket: String, key: String, reason: String },
-    /// 404: moved or deleted already (an event delivered again after the move, say).
+    /// The event's key does not decode (the key as the event wrote it).
+    #[error("{object}: bad event key: {reason}")]
+    BadKey { object: String, reason: String },
+    /// No such key or version: moved or deleted already (an event delivered again after the
+    /// move, say). A missing bucket is a `Request` error: that is a deployment fault.
     #[error("{object}: not found (moved or deleted already?)")]
     NotFound { object: String },
     /// 416: a range past the object's end (any range of an empty object).
     #[error("{object}: byte range {range} is past the end of the object")]
     RangeNotSatisfiable { object: String, range: String },
+    /// A range whose last byte comes before its first.
     #[error("{object}: byte range {first}-{last} is empty")]
     BadRange { object: String, first: u64, last: u64 },
+    /// S3 refused or could not be reached; `message` has the SDK's whole cause chain.
     #[error("{object}: {op} failed: {message}")]
     Request { object: String, op: &'static str, message: String },
+    /// The body broke off mid-way and could not be resumed.
     #[error("{object}: reading failed: {message}")]
     Read { object: String, message: String },
 }
 
 impl S3Error {
-    /// An SDK failure of `op` on `obj`, 404 and 416 told apart.
+    /// An SDK failure of `op` on `obj`, a missing object or version and 416 told apart (a 404
+    /// without a code is a HEAD-like answer about the object).
     fn request<E>(
         op: &'static str,
         obj: &ObjectRef,
@@ -124,11 +129,12 @@ impl S3Error {
         err: SdkError<E, HttpResponse>,
     ) -> Self
     where
-        E: std::error::Error + Send + Sync + 'static,
+        E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     {
         let object = obj.url();
+        let gone = matches!(err.code(), None | Some("NoSuchKey" | "NoSuchVersion"));
         match err.raw_response().map(|r| r.status().as_u16()) {
-            Some(404) => Self::NotFound { object },
+            Some(404) if gone => Self::NotFound { object },
             Some(416) => Self::RangeNotSatisfiable { object, range: range.unwrap_or_default().to_string() },
             _ => Self::Request { object, op, message: sdk_message(&err) },
         }
@@ -339,6 +345,7 @@ impl S3Files {
         Self { client, handle }
     }
 
+    /// The client, for async callers (`move_object`).
     pub fn client(&self) -> &Client {
         &self.client
     }

@@ -29,6 +29,7 @@ impl SnsAlerts {
         Self { client, topic_arn: topic_arn.into(), handle }
     }
 
+    /// The topic notices go to.
     pub fn topic_arn(&self) -> &str {
         &self.topic_arn
     }

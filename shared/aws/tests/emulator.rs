@@ -168,6 +168,8 @@ fn missing_and_empty_objects_are_errors_or_nothing_never_panics() {
     assert!(opened.is_err(), "an empty file is no known format");
 
     let nowhere = ObjectRef::new(unique("no-such-bucket"), "ca/x.txt");
+    let e = files.file_meta(&nowhere).unwrap_err();
+    assert!(matches!(e, S3Error::Request { .. }), "a missing bucket is a fault, not a moved file: {e:?}");
     let meta = FileMeta { id: FileId::of_bytes(b""), name: "ca/x.txt".into(), size: 0 };
     let e = files.open_payments(&nowhere, &meta, &Source::Detect).err().unwrap();
     assert!(e.to_string().contains("ca/x.txt"), "{e}");
