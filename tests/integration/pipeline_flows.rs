@@ -211,3 +211,37 @@ fn a_credit_and_its_reversal_in_one_file() {
     assert!(report.summary.balances());
     assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), rust_decimal::Decimal::ZERO);
 }
+
+/// A read that breaks off (a reset connection) is not the file's fault: nothing is posted, the
+/// file is not quarantined, and the retry ingests it whole. Bad bytes still quarantine.
+#[test]
+fn a_broken_read_is_retried_not_quarantined() {
+    use remit_domain::pipeline::IngestError;
+    use remit_domain::ports::FileRegistry;
+    let s = store();
+    let file = FileId::of_bytes(b"broken read");
+    let meta = FileMeta { id: file, name: "ca/broken.txt".into(), size: 100 };
+    let io = |kind| std::io::Error::new(kind, "read failed");
+    let broken = || -> Result<_, std::io::Error> {
+        let mut v: Vec<Result<Payment, std::io::Error>> =
+            file_payments(file).into_iter().take(1).map(Ok).collect();
+        v.push(Err(io(std::io::ErrorKind::ConnectionReset)));
+        Ok(v.into_iter())
+    };
+    let err = ingest_file(&s, &meta, broken, Utc::now(), &IngestConfig::default(), |_| {}).unwrap_err();
+    assert!(matches!(err, IngestError::Unreadable { .. }) && err.is_retryable(), "{err}");
+    assert_eq!(s.file(&file).unwrap().unwrap().status, FileStatus::Processing);
+    assert_eq!(s.count(Table::Ledger).unwrap(), 0, "nothing posted");
+    let whole =
+        || -> Result<_, std::io::Error> { Ok(file_payments(file).into_iter().map(Ok::<_, std::io::Error>)) };
+    let r = ingest_file(&s, &meta, whole, Utc::now(), &IngestConfig::default(), |_| {}).unwrap();
+    assert_eq!(r.status, FileStatus::Completed);
+
+    let bad = FileId::of_bytes(b"bad bytes");
+    let meta = FileMeta { id: bad, name: "ca/bad.txt".into(), size: 100 };
+    let invalid = || -> Result<_, std::io::Error> {
+        Ok(vec![Err::<Payment, _>(io(std::io::ErrorKind::InvalidData))].into_iter())
+    };
+    let r = ingest_file(&s, &meta, invalid, Utc::now(), &IngestConfig::default(), |_| {}).unwrap();
+    assert_eq!(r.status, FileStatus::Quarantined);
+}

@@ -68,6 +68,39 @@ pub enum IngestError {
     /// The second read of the file disagreed with the first: the source changed under us.
     #[error("file {file} changed between validation and processing: {detail}")]
     Unstable { file: String, detail: String },
+    /// The bytes could not be read for a reason that may pass (a network read broke off, a
+    /// timeout): nothing was posted and the file is not quarantined, so a retry reads it again.
+    #[error("file {file} could not be read, retry: {detail}")]
+    Unreadable { file: String, detail: String },
+}
+
+impl IngestError {
+    /// Whether running the same ingest again may succeed (Lambda and SQS retry these).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            IngestError::Store(e) => e.is_retryable(),
+            IngestError::Unstable { .. } | IngestError::Unreadable { .. } => true,
+        }
+    }
+}
+
+/// True when `e` (or an error it wraps) is an I/O failure of the transport rather than of the
+/// content: bad bytes (`InvalidData`, as `read_line` reports bad UTF-8) and a truncated file
+/// (`UnexpectedEof`) are the file's fault and quarantine it; a reset or timeout is not.
+pub fn is_transient_read_error(e: &(dyn StdError + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return !matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData
+                    | std::io::ErrorKind::InvalidInput
+                    | std::io::ErrorKind::UnexpectedEof
+            );
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// Sums per currency, so that control totals can be checked against the file's own trailer.
@@ -247,7 +280,7 @@ where
     S: Store + ?Sized,
     F: FnMut() -> Result<I, E>,
     I: Iterator<Item = Result<Payment, E>>,
-    E: StdError,
+    E: StdError + 'static,
 {
     let record = FileRecord {
         id: file.id,
@@ -271,6 +304,10 @@ where
     });
     if let Err(e) = validation {
         let reason = crate::masking::mask_card_numbers(&e.to_string());
+        if is_transient_read_error(&e) {
+            tracing::warn!(file = %file.name, file_id = %file.id.short(), %reason, "read failed: not quarantined, retry");
+            return Err(IngestError::Unreadable { file: file.name.clone(), detail: reason });
+        }
         tracing::warn!(file = %file.name, file_id = %file.id.short(), %reason, "file quarantined");
         store.quarantine_file(&file.id, &reason)?;
         return Ok(FileReport {
