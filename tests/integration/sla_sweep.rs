@@ -156,3 +156,51 @@ mod sqlite {
         assert_eq!(expected.len(), 120);
     }
 }
+
+mod dynamodb {
+    use super::*;
+    use crate::store_conformance::dynamodb::{fresh_names, store_on};
+
+    /// Two sweeps at once, each with its own store on the same tables (two scheduled Lambdas
+    /// overlapping): every breach alert is raised once between them.
+    #[test]
+    fn two_sweeps_at_once_raise_each_alert_once() {
+        let names = fresh_names();
+        let setup = store_on(&names);
+        setup.create_tables().unwrap();
+        for round in 0..2i64 {
+            for i in 0..15 {
+                queued(
+                    &setup,
+                    &format!("R{round}-{i}"),
+                    &format!("RQ-CA-r{round}-{i:02}"),
+                    1 + round * 10 + i % 3,
+                );
+            }
+            let at = now() + Duration::hours(round * 10 + 5);
+            let barrier = std::sync::Barrier::new(2);
+            let raised: Vec<Vec<String>> = std::thread::scope(|sc| {
+                let handles: Vec<_> = (0..2)
+                    .map(|_| {
+                        let (names, barrier) = (&names, &barrier);
+                        sc.spawn(move || {
+                            let s = store_on(names);
+                            let sink = MemorySink::default();
+                            barrier.wait();
+                            let r = sla::sweep(&s, &sink, at);
+                            assert!(r.ok(), "{:?}", r.failed);
+                            sink.alerts().into_iter().map(|a| a.item).collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let all: Vec<&String> = raised.iter().flatten().collect();
+            let distinct: BTreeSet<&String> = all.iter().copied().collect();
+            assert_eq!(all.len(), distinct.len(), "round {round}: an alert raised twice");
+            assert_eq!(all.len(), 15, "round {round}: every breach raised: {raised:?}");
+        }
+        let r = sla::sweep(&setup, &MemorySink::default(), now() + Duration::days(60));
+        assert_eq!(r.alerts.len(), 0, "nothing left to raise");
+    }
+}
