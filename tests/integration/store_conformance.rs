@@ -779,9 +779,46 @@ fn decisions_exclude_each_other<S: Store>(s: &S) {
     assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), Decimal::new(500, 2));
 }
 
+/// Two processes race, each with its own store from `open` on the data `setup` writes: one
+/// claim wins, and two resolves of the same item (a double click on two screens) post once.
+fn racing_claims_and_resolves<S: Store>(setup: &S, open: impl Fn() -> S + Sync) {
+    let it = queued(setup, "RACE1", "RQ-CA-race1", 4);
+    let card: remit_domain::AccountNumber = CARD_A.parse().unwrap();
+    // Each thread opens its store, waits for the other, then acts: what each one returned.
+    let race = |act: &(dyn Fn(&S) -> bool + Sync)| -> Vec<bool> {
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let (open, barrier) = (&open, &barrier);
+                    sc.spawn(move || {
+                        let s = open();
+                        barrier.wait();
+                        act(&s)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    };
+    for round in 0..5 {
+        let id = format!("RQ-CA-race-{round}");
+        queued(setup, &format!("RACE-{round}"), &id, 4);
+        let who = std::sync::atomic::AtomicUsize::new(0);
+        let results = race(&|s: &S| {
+            let analyst = ["ann", "bob"][who.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2];
+            queue::claim(s, &id, analyst, now(), &QueuePolicy::default()).is_ok()
+        });
+        assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "one claim wins: {results:?}");
+    }
+    queue::claim(setup, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    let changed = race(&|s: &S| queue::resolve_by_applying(s, &it.id, &card, "ann", now()).unwrap().changed);
+    assert_eq!(changed.iter().filter(|c| **c).count(), 1, "one resolve changes: {changed:?}");
+    assert_eq!(setup.posted_total(&card).unwrap(), Decimal::new(100, 2), "posted once");
+    assert_eq!(setup.audit_trail(&it.id).unwrap().len(), 2);
+}
+
 mod sqlite {
-    use super::*;
-    use remit_domain::ports::{Ledger, QueueOps};
     use remit_store_sqlite::SqliteStore;
 
     #[test]
@@ -796,42 +833,7 @@ mod sqlite {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("race.sqlite");
         let setup = SqliteStore::open(&path).unwrap();
-        let it = queued(&setup, "RACE1", "RQ-CA-race1", 4);
-        let card: remit_domain::AccountNumber = CARD_A.parse().unwrap();
-        for round in 0..5 {
-            let id = format!("RQ-CA-race-{round}");
-            let it = queued(&setup, &format!("RACE-{round}"), &id, 4);
-            let results: Vec<bool> = std::thread::scope(|sc| {
-                let handles: Vec<_> = ["ann", "bob"]
-                    .into_iter()
-                    .map(|who| {
-                        let (path, id) = (path.clone(), it.id.clone());
-                        sc.spawn(move || {
-                            let s = SqliteStore::open(&path).unwrap();
-                            queue::claim(&s, &id, who, now(), &QueuePolicy::default()).is_ok()
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
-            assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "one claim wins: {results:?}");
-        }
-        queue::claim(&setup, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
-        let changed: Vec<bool> = std::thread::scope(|sc| {
-            let handles: Vec<_> = (0..2)
-                .map(|_| {
-                    let (path, id, card) = (path.clone(), it.id.clone(), card.clone());
-                    sc.spawn(move || {
-                        let s = SqliteStore::open(&path).unwrap();
-                        queue::resolve_by_applying(&s, &id, &card, "ann", now()).unwrap().changed
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        assert_eq!(changed.iter().filter(|c| **c).count(), 1, "one resolve changes: {changed:?}");
-        assert_eq!(setup.posted_total(&card).unwrap(), Decimal::new(100, 2), "posted once");
-        assert_eq!(setup.audit_trail(&it.id).unwrap().len(), 2);
+        super::racing_claims_and_resolves(&setup, || SqliteStore::open(&path).unwrap());
     }
 }
 
@@ -843,7 +845,6 @@ pub(crate) mod dynamodb {
 
     use super::*;
     use remit_domain::pipeline::IngestConfig;
-    use remit_domain::ports::{Ledger, QueueOps};
     use remit_store_dynamodb::{local_client, DynamoStore, TableNames};
 
     /// The emulator's endpoint; the tests fail (never skip) without it.
@@ -894,46 +895,7 @@ pub(crate) mod dynamodb {
         let names = fresh_names();
         let setup = store_on(&names);
         setup.create_tables().unwrap();
-        let it = queued(&setup, "RACE1", "RQ-CA-race1", 4);
-        let card: remit_domain::AccountNumber = CARD_A.parse().unwrap();
-        for round in 0..5 {
-            let id = format!("RQ-CA-race-{round}");
-            let it = queued(&setup, &format!("RACE-{round}"), &id, 4);
-            let barrier = std::sync::Barrier::new(2);
-            let results: Vec<bool> = std::thread::scope(|sc| {
-                let handles: Vec<_> = ["ann", "bob"]
-                    .into_iter()
-                    .map(|who| {
-                        let (names, id, barrier) = (&names, it.id.clone(), &barrier);
-                        sc.spawn(move || {
-                            let s = store_on(names);
-                            barrier.wait();
-                            queue::claim(&s, &id, who, now(), &QueuePolicy::default()).is_ok()
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
-            assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "one claim wins: {results:?}");
-        }
-        queue::claim(&setup, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
-        let barrier = std::sync::Barrier::new(2);
-        let changed: Vec<bool> = std::thread::scope(|sc| {
-            let handles: Vec<_> = (0..2)
-                .map(|_| {
-                    let (names, id, card, barrier) = (&names, it.id.clone(), card.clone(), &barrier);
-                    sc.spawn(move || {
-                        let s = store_on(names);
-                        barrier.wait();
-                        queue::resolve_by_applying(&s, &id, &card, "ann", now()).unwrap().changed
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        assert_eq!(changed.iter().filter(|c| **c).count(), 1, "one resolve changes: {changed:?}");
-        assert_eq!(setup.posted_total(&card).unwrap(), Decimal::new(100, 2), "posted once");
-        assert_eq!(setup.audit_trail(&it.id).unwrap().len(), 2);
+        super::racing_claims_and_resolves(&setup, || store_on(&names));
     }
 
     /// The CA sample file into a DynamoDB store (directory loaded first): the same outcome as

@@ -105,8 +105,8 @@ impl Write {
         }
     }
 
-    /// The names and values its expressions use.
-    fn bindings(&self) -> (Option<Names>, Option<Values>) {
+    /// Its condition, and the names and values its expressions use.
+    fn bindings(&self) -> Bindings {
         let (update, cond) = self.texts();
         let texts: Vec<&str> = update.into_iter().chain(cond).collect();
         let values = match self {
@@ -117,60 +117,53 @@ impl Write {
                 values_of(&texts, update.values.iter().chain(cond.iter().flat_map(|c| &c.values)))
             }
         };
-        (names_of(&texts), values)
-    }
-
-    fn condition(&self) -> Option<String> {
-        self.texts().1.map(str::to_string)
+        Bindings { condition: cond.map(str::to_string), names: names_of(&texts), values }
     }
 
     /// As a TransactWriteItems action.
     fn action(self) -> Result<TransactWriteItem, StoreError> {
-        let (names, values) = self.bindings();
-        let condition = self.condition();
+        let b = self.bindings();
         let bad =
             |e: aws_sdk_dynamodb::error::BuildError| StoreError::Corrupt(format!("transaction action: {e}"));
+        let action = TransactWriteItem::builder();
         Ok(match self {
-            Write::Put { table, item, .. } => TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(table)
-                        .set_item(Some(item))
-                        .set_condition_expression(condition)
-                        .set_expression_attribute_names(names)
-                        .set_expression_attribute_values(values)
-                        .build()
-                        .map_err(bad)?,
-                )
-                .build(),
-            Write::Update { table, key, update, .. } => TransactWriteItem::builder()
-                .update(
-                    Update::builder()
-                        .table_name(table)
-                        .set_key(Some(key))
-                        .update_expression(update.text)
-                        .set_condition_expression(condition)
-                        .set_expression_attribute_names(names)
-                        .set_expression_attribute_values(values)
-                        .build()
-                        .map_err(bad)?,
-                )
-                .build(),
-            Write::Delete { table, key, .. } => TransactWriteItem::builder()
-                .delete(
-                    Delete::builder()
-                        .table_name(table)
-                        .set_key(Some(key))
-                        .set_condition_expression(condition)
-                        .set_expression_attribute_names(names)
-                        .set_expression_attribute_values(values)
-                        .build()
-                        .map_err(bad)?,
-                )
-                .build(),
-        })
+            Write::Put { table, item, .. } => {
+                action.put(bound!(Put::builder(), table, b).set_item(Some(item)).build().map_err(bad)?)
+            }
+            Write::Update { table, key, update, .. } => action.update(
+                bound!(Update::builder(), table, b)
+                    .set_key(Some(key))
+                    .update_expression(update.text)
+                    .build()
+                    .map_err(bad)?,
+            ),
+            Write::Delete { table, key, .. } => {
+                action.delete(bound!(Delete::builder(), table, b).set_key(Some(key)).build().map_err(bad)?)
+            }
+        }
+        .build())
     }
 }
+
+/// A write's condition expression and the names and values of its expressions.
+struct Bindings {
+    condition: Option<String>,
+    names: Option<Names>,
+    values: Option<Values>,
+}
+
+/// Sets a write request's table and `Bindings` (the SDK's builders share these setters, not a
+/// trait).
+macro_rules! bound {
+    ($builder:expr, $table:expr, $b:expr) => {
+        $builder
+            .table_name($table)
+            .set_condition_expression($b.condition)
+            .set_expression_attribute_names($b.names)
+            .set_expression_attribute_values($b.values)
+    };
+}
+use bound;
 
 /// What a transaction action stands for, so that a cancellation can be read: which
 /// condition failed decides between "already done", a conflict and an error.
@@ -229,47 +222,22 @@ impl DynamoStore {
     /// One write; false when its condition failed (nothing written).
     pub(crate) fn write(&self, op: &str, w: Write) -> Result<bool, StoreError> {
         self.counts.items.fetch_add(1, Ordering::Relaxed);
-        let (names, values) = w.bindings();
-        let condition = w.condition();
+        let b = w.bindings();
         let c = &self.client;
         let result = match w {
-            Write::Put { table, item, .. } => self
-                .block_on(
-                    c.put_item()
-                        .table_name(table)
-                        .set_item(Some(item))
-                        .set_condition_expression(condition)
-                        .set_expression_attribute_names(names)
-                        .set_expression_attribute_values(values)
-                        .send(),
-                )
-                .map(drop)
-                .map_err(|e| classify(op, e)),
-            Write::Update { table, key, update, .. } => self
-                .block_on(
-                    c.update_item()
-                        .table_name(table)
-                        .set_key(Some(key))
-                        .update_expression(update.text)
-                        .set_condition_expression(condition)
-                        .set_expression_attribute_names(names)
-                        .set_expression_attribute_values(values)
-                        .send(),
-                )
-                .map(drop)
-                .map_err(|e| classify(op, e)),
-            Write::Delete { table, key, .. } => self
-                .block_on(
-                    c.delete_item()
-                        .table_name(table)
-                        .set_key(Some(key))
-                        .set_condition_expression(condition)
-                        .set_expression_attribute_names(names)
-                        .set_expression_attribute_values(values)
-                        .send(),
-                )
-                .map(drop)
-                .map_err(|e| classify(op, e)),
+            Write::Put { table, item, .. } => {
+                let call = bound!(c.put_item(), table, b).set_item(Some(item));
+                self.block_on(call.send()).map(drop).map_err(|e| classify(op, e))
+            }
+            Write::Update { table, key, update, .. } => {
+                let call =
+                    bound!(c.update_item(), table, b).set_key(Some(key)).update_expression(update.text);
+                self.block_on(call.send()).map(drop).map_err(|e| classify(op, e))
+            }
+            Write::Delete { table, key, .. } => {
+                let call = bound!(c.delete_item(), table, b).set_key(Some(key));
+                self.block_on(call.send()).map(drop).map_err(|e| classify(op, e))
+            }
         };
         match result {
             Ok(()) => Ok(true),
