@@ -1,8 +1,9 @@
-//! The card ledger. One partition per posting, keyed by payment key: the entry (`part` =
-//! `entry`, put if absent: the exactly-once guard), a split's lines (`line#001`...) and one item
-//! per linking reference (`ref#<reference>`, indexed by `by-reference` so a reversal finds the
-//! posting). An entry or line carries `posted_account` while it counts toward the account's
-//! posted total (the sparse `by-account` index); a reversal removes it.
+//! The card ledger. One partition per posting (`pk` = the payment key): the entry (`part` =
+//! `entry`, put if absent: the exactly-once guard) and a split's lines (`line#001`...). One
+//! partition per linking reference (`pk` = `ref#<reference>`, `part` = the payment key), so that
+//! a reversal finds what it undoes with a strongly consistent query, no index. An entry or line
+//! carries `posted_account` while it counts toward the account's posted total (the sparse
+//! `by-account` index); a reversal removes it.
 //!
 //! A posting is one TransactWriteItems: the entry, the payment's state, the reference items, and
 //! the balance (`ADD`, conditional on the account existing) of the account or of each line's card.
@@ -32,8 +33,14 @@ fn line_part(n: usize) -> String {
     format!("line#{n:03}")
 }
 
+/// The partition of a linking reference's items (payment keys start with a market code, never
+/// with this).
+fn reference_pk(reference: &str) -> String {
+    format!("ref#{reference}")
+}
+
 fn key(payment: &PaymentKey, part: &str) -> Item {
-    item([("payment_key", Some(s(payment.as_str()))), ("part", Some(s(part)))])
+    item([("pk", Some(s(payment.as_str()))), ("part", Some(s(part)))])
 }
 
 /// A posting's entry and lines as stored.
@@ -47,7 +54,7 @@ impl Stored {
         let r = Read::new(&self.entry, "ledger entry");
         let split = r.opt_u64("lines")?.is_some();
         Ok(LedgerEntry {
-            payment_key: PaymentKey::from_stored(r.string("payment_key")?),
+            payment_key: PaymentKey::from_stored(r.string("pk")?),
             account: r.account("account")?,
             amount: r.money("amount", "currency")?,
             reversed_by: r.opt_string("reversed_by")?.map(PaymentKey::from_stored),
@@ -98,7 +105,7 @@ impl DynamoStore {
         let pk = || Some(s(p.payment_key.as_str()));
         let split = !p.lines.is_empty();
         let entry = item([
-            ("payment_key", pk()),
+            ("pk", pk()),
             ("part", Some(s(ENTRY))),
             ("account", Some(s(p.account.expose()))),
             ("amount", Some(dec(p.amount.amount()))),
@@ -111,16 +118,12 @@ impl DynamoStore {
             ("posted_account", (!split).then(|| s(p.account.expose()))),
         ]);
         let mut tx = Transaction::default();
-        let cond = Some(Expr::new("attribute_not_exists(#payment_key)"));
+        let cond = Some(Expr::new("attribute_not_exists(#pk)"));
         tx.add(Role::Entry, Write::Put { table: table.clone(), item: entry, cond });
         let to = PaymentState::Applied;
         tx.add(Role::Payment, self.advance_payment(&p.payment_key, from, to, &p.decision, p.posted_at)?);
         for r in refs {
-            let it = item([
-                ("payment_key", pk()),
-                ("part", Some(s(format!("ref#{r}")))),
-                ("reference", Some(s(r))),
-            ]);
+            let it = item([("pk", Some(s(reference_pk(r)))), ("part", pk())]);
             tx.add(Role::Plain, Write::Put { table: table.clone(), item: it, cond: None });
         }
         if !split {
@@ -128,7 +131,7 @@ impl DynamoStore {
         }
         for (i, line) in p.lines.iter().enumerate() {
             let it = item([
-                ("payment_key", pk()),
+                ("pk", pk()),
                 ("part", Some(s(line_part(i + 1)))),
                 ("account", Some(s(line.account.expose()))),
                 ("amount", Some(dec(line.amount.amount()))),
@@ -146,8 +149,8 @@ impl DynamoStore {
         let q = Query {
             table: &self.tables.ledger,
             index: None,
-            // `entry` < `line#...` < `line#~` < `ref#...`: the entry and the lines, in order.
-            key: Expr::new("#payment_key = :k AND #part BETWEEN :entry AND :lines")
+            // `entry` < `line#001` < ... < `line#~`: the entry, then the lines in order.
+            key: Expr::new("#pk = :k AND #part BETWEEN :entry AND :lines")
                 .value(":k", s(payment.as_str()))
                 .value(":entry", s(ENTRY))
                 .value(":lines", s("line#~")),
@@ -182,13 +185,13 @@ impl Ledger for DynamoStore {
     fn entries_by_reference(&self, reference: &str) -> Result<Vec<LedgerEntry>, StoreError> {
         let q = Query {
             table: &self.tables.ledger,
-            index: Some(index::BY_REFERENCE),
-            key: Expr::new("#reference = :r").value(":r", s(reference)),
-            consistent: false,
+            index: None,
+            key: Expr::new("#pk = :r").value(":r", s(reference_pk(reference))),
+            consistent: true,
         };
         let mut out = Vec::new();
         for hit in self.query("entries by reference", &q, MAX_INDEX_RESULTS)? {
-            let key = PaymentKey::from_stored(Read::new(&hit, "ledger reference").string("payment_key")?);
+            let key = PaymentKey::from_stored(Read::new(&hit, "ledger reference").string("part")?);
             if let Some(stored) = self.stored_posting(&key)? {
                 out.push(stored.entry()?);
             }
@@ -223,9 +226,7 @@ impl Ledger for DynamoStore {
                 update: Expr::new("SET #reversed_by = :by, #reversal = :reversal REMOVE #posted_account")
                     .value(":by", s(r.payment_key.as_str()))
                     .value(":reversal", reversal),
-                cond: Some(Expr::new(
-                    "attribute_exists(#payment_key) AND attribute_not_exists(#reversed_by)",
-                )),
+                cond: Some(Expr::new("attribute_exists(#pk) AND attribute_not_exists(#reversed_by)")),
             },
         );
         let (from, to) = (PaymentState::Received, PaymentState::Applied);
@@ -247,7 +248,7 @@ impl Ledger for DynamoStore {
                             key: key(&r.original, l.s("part")?),
                             update: Expr::new("SET #reversed_by = :by REMOVE #posted_account")
                                 .value(":by", s(r.payment_key.as_str())),
-                            cond: Some(Expr::new("attribute_exists(#payment_key)")),
+                            cond: Some(Expr::new("attribute_exists(#pk)")),
                         },
                     );
                     tx.add(Role::Account, self.balance_change(&l.account("account")?, l.dec("amount")?));

@@ -112,8 +112,9 @@ impl DynamoStore {
         }
     }
 
-    /// A store that runs SDK futures on `handle` (its methods must then be called from threads
-    /// that may block: plain threads or `spawn_blocking`).
+    /// A store that runs SDK futures on `handle`. Call its methods from threads that may block
+    /// (plain threads, `spawn_blocking`); on a current-thread runtime, only while that runtime's
+    /// own `block_on` runs (it alone drives the connections), as a Lambda's `main` does.
     pub fn with_handle(client: Client, tables: TableNames, handle: Handle) -> Self {
         Self { client, tables, handle, _owned: None, counts: Counts::default() }
     }

@@ -117,7 +117,6 @@ pub(crate) mod index {
     pub const BY_MARKET_LAST_FIVE: &str = "by-market-last-five";
     pub const BY_DAY: &str = "by-day";
     pub const BY_FINGERPRINT: &str = "by-fingerprint";
-    pub const BY_REFERENCE: &str = "by-reference";
     pub const BY_ACCOUNT: &str = "by-account";
     pub const OPEN_BY_DUE: &str = "open-by-due";
     pub const BY_MARKET_DUE: &str = "by-market-due";
@@ -205,17 +204,14 @@ const PAYMENTS: TableDef = TableDef {
     ttl: None,
 };
 
-/// The ledger: one partition per posting (its entry, split lines and reference items); by
-/// linking reference (sparse: reference items); by account while an entry or line counts
-/// toward the account's posted total (sparse: removed on reversal).
+/// The ledger: one partition per posting (its entry and split lines) and one per linking
+/// reference (the postings that carry it); by account while an entry or line counts toward the
+/// account's posted total (sparse: removed on reversal).
 const LEDGER: TableDef = TableDef {
-    hash: "payment_key",
+    hash: "pk",
     range: Some("part"),
     numbers: &[],
-    indexes: &[
-        gsi(index::BY_REFERENCE, "reference", Some("payment_key"), Carries::KeysOnly),
-        gsi(index::BY_ACCOUNT, "posted_account", None, Carries::Include(&["amount"])),
-    ],
+    indexes: &[gsi(index::BY_ACCOUNT, "posted_account", None, Carries::Include(&["amount"]))],
     ttl: None,
 };
 
