@@ -853,8 +853,8 @@ pub(crate) mod dynamodb {
             Ok(e) if !e.trim().is_empty() => e,
             _ => panic!(
                 "REMIT_TEST_AWS_ENDPOINT is not set: the DynamoDB store tests need the AWS emulator. \
-                 Run scripts/test (it starts moto_server on loopback and sets the variable), or start \
-                 `.venv/bin/moto_server -H 127.0.0.1 -p 5555` and set \
+                 Run scripts/test (it starts the emulator on loopback and sets the variable), or start \
+                 `.venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p 5555` and set \
                  REMIT_TEST_AWS_ENDPOINT=http://127.0.0.1:5555"
             ),
         }

@@ -12,7 +12,10 @@ use rust_decimal::Decimal;
 
 fn endpoint() -> String {
     std::env::var("REMIT_TEST_AWS_ENDPOINT").ok().filter(|e| !e.trim().is_empty()).unwrap_or_else(|| {
-        panic!("REMIT_TEST_AWS_ENDPOINT is not set: run scripts/test, which starts the AWS emulator (moto)")
+        panic!(
+            "REMIT_TEST_AWS_ENDPOINT is not set: run scripts/test, which starts the AWS emulator \
+             (scripts/moto_server.py) and sets it"
+        )
     })
 }
 
