@@ -845,6 +845,7 @@ pub(crate) mod dynamodb {
 
     use super::*;
     use remit_domain::pipeline::IngestConfig;
+    use remit_domain::ports::AccountDirectory;
     use remit_store_dynamodb::{local_client, DynamoStore, TableNames};
 
     /// The emulator's endpoint; the tests fail (never skip) without it.
@@ -896,6 +897,47 @@ pub(crate) mod dynamodb {
         let setup = store_on(&names);
         setup.create_tables().unwrap();
         super::racing_claims_and_resolves(&setup, || store_on(&names));
+    }
+
+    /// As in a Lambda: the store built inside the runtime (it takes the runtime's handle) and
+    /// called from `spawn_blocking`.
+    #[test]
+    fn a_lambda_builds_the_store_in_its_runtime_and_calls_it_from_blocking_tasks() {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let card = account(CARD_A, Market::CA, Currency::CAD);
+        let found = rt.block_on(async {
+            let store = std::sync::Arc::new(store_on(&fresh_names()));
+            let (s, card) = (store.clone(), card.clone());
+            tokio::task::spawn_blocking(move || {
+                s.create_tables().unwrap();
+                s.put_account(&card).unwrap();
+                s.account(&card.number).unwrap()
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(found, Some(card));
+    }
+
+    /// A store with a runtime of its own may be dropped in async code (it does not wait for it).
+    #[test]
+    fn a_store_with_its_own_runtime_may_be_dropped_in_async_code() {
+        let store = fresh_store();
+        assert!(store.account(&CARD_A.parse().unwrap()).unwrap().is_none());
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async move { drop(store) });
+    }
+
+    /// Missing tables are not worth retrying; an unreachable endpoint is. Card numbers masked.
+    #[test]
+    fn failures_are_store_errors_retryable_only_when_worth_it() {
+        let missing = store_on(&fresh_names());
+        let e = missing.account(&CARD_A.parse().unwrap()).unwrap_err();
+        assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+        let nowhere = DynamoStore::new(local_client("http://127.0.0.1:9"), fresh_names()).unwrap();
+        let e = nowhere.account(&CARD_A.parse().unwrap()).unwrap_err();
+        assert!(e.is_retryable(), "{e}");
+        assert!(!e.to_string().contains(CARD_A), "masked: {e}");
     }
 
     /// The CA sample file into a DynamoDB store (directory loaded first): the same outcome as
