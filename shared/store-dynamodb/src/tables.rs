@@ -13,13 +13,21 @@ use crate::error::DynamoError;
 /// The name of each table the store uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableNames {
+    /// Card accounts (`AccountDirectory`).
     pub accounts: String,
+    /// Alias memory (`AliasMemory`).
     pub aliases: String,
+    /// Files by content hash (`FileRegistry`, `FileLog`).
     pub files: String,
+    /// The payment log (`PaymentLog`, `PaymentHistory`).
     pub payments: String,
+    /// Ledger postings and linking references (`Ledger`).
     pub ledger: String,
+    /// Research items (`ResearchQueue`, `QueueOps`, `SlaAlerts`).
     pub research_items: String,
+    /// The research items' append-only audit trail.
     pub research_audit: String,
+    /// Handler idempotency records (`Idempotency`), the one table with a TTL.
     pub idempotency: String,
 }
 
