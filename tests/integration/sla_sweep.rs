@@ -110,49 +110,72 @@ fn the_digest_counts_open_items_by_age_state_and_reason<S: Store>(s: &S) {
     assert_eq!(all[1].open_items, 0, "India's queue is empty");
 }
 
+/// Two sweeps at once, each with its own store from `open` on the data `setup` writes (two
+/// processes, or two scheduled Lambdas overlapping): every breach alert is raised once between
+/// them, `rounds` times over `per_round` new items.
+fn two_sweeps_at_once_raise_each_alert_once<S: Store>(
+    setup: &S,
+    open: impl Fn() -> S + Sync,
+    rounds: i64,
+    per_round: i64,
+) {
+    let mut expected = BTreeSet::new();
+    for round in 0..rounds {
+        for i in 0..per_round {
+            let id = format!("RQ-CA-r{round}-{i:02}");
+            queued(setup, &format!("R{round}-{i}"), &id, 1 + round * 10 + i % 3);
+            expected.insert(id);
+        }
+        let at = now() + Duration::hours(round * 10 + 5);
+        let barrier = std::sync::Barrier::new(2);
+        let raised: Vec<Vec<String>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let (open, barrier) = (&open, &barrier);
+                    sc.spawn(move || {
+                        let s = open();
+                        let sink = MemorySink::default();
+                        barrier.wait();
+                        let r = sla::sweep(&s, &sink, at);
+                        assert!(r.ok(), "{:?}", r.failed);
+                        sink.alerts().into_iter().map(|a| a.item).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let all: Vec<&String> = raised.iter().flatten().collect();
+        let distinct: BTreeSet<&String> = all.iter().copied().collect();
+        assert_eq!(all.len(), distinct.len(), "round {round}: an alert raised twice");
+        assert_eq!(all.len() as i64, per_round, "round {round}: every breach raised: {raised:?}");
+    }
+    let r = sla::sweep(setup, &MemorySink::default(), now() + Duration::days(60));
+    assert_eq!(r.alerts.len(), 0, "nothing left to raise");
+    assert_eq!(expected.len() as i64, rounds * per_round);
+}
+
 mod sqlite {
-    use super::*;
     use remit_store_sqlite::SqliteStore;
 
-    /// Two sweeps at once, each on its own connection to one file (two processes, or two
-    /// scheduled Lambdas overlapping): every breach alert is raised once between them.
+    /// Two sweeps at once, each on its own connection to one file.
     #[test]
     fn two_sweeps_at_once_raise_each_alert_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sweep.sqlite");
         let setup = SqliteStore::open(&path).unwrap();
-        let mut expected = BTreeSet::new();
-        for round in 0..4i64 {
-            for i in 0..30 {
-                let id = format!("RQ-CA-r{round}-{i:02}");
-                queued(&setup, &format!("R{round}-{i}"), &id, 1 + round * 10 + i % 3);
-                expected.insert(id);
-            }
-            let at = now() + Duration::hours(round * 10 + 5);
-            let barrier = std::sync::Barrier::new(2);
-            let raised: Vec<Vec<String>> = std::thread::scope(|sc| {
-                let handles: Vec<_> = (0..2)
-                    .map(|_| {
-                        let (path, barrier) = (path.clone(), &barrier);
-                        sc.spawn(move || {
-                            let s = SqliteStore::open(&path).unwrap();
-                            let sink = MemorySink::default();
-                            barrier.wait();
-                            let r = sla::sweep(&s, &sink, at);
-                            assert!(r.ok(), "{:?}", r.failed);
-                            sink.alerts().into_iter().map(|a| a.item).collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
-            let all: Vec<&String> = raised.iter().flatten().collect();
-            let distinct: BTreeSet<&String> = all.iter().copied().collect();
-            assert_eq!(all.len(), distinct.len(), "round {round}: an alert raised twice");
-            assert_eq!(all.len(), 30, "round {round}: every breach raised: {raised:?}");
-        }
-        let r = sla::sweep(&setup, &MemorySink::default(), now() + Duration::days(60));
-        assert_eq!(r.alerts.len(), 0, "nothing left to raise");
-        assert_eq!(expected.len(), 120);
+        super::two_sweeps_at_once_raise_each_alert_once(&setup, || SqliteStore::open(&path).unwrap(), 4, 30);
+    }
+}
+
+mod dynamodb {
+    use crate::store_conformance::dynamodb::{fresh_names, store_on};
+
+    /// Two sweeps at once, each with its own store on the same tables.
+    #[test]
+    fn two_sweeps_at_once_raise_each_alert_once() {
+        let names = fresh_names();
+        let setup = store_on(&names);
+        setup.create_tables().unwrap();
+        super::two_sweeps_at_once_raise_each_alert_once(&setup, || store_on(&names), 4, 30);
     }
 }

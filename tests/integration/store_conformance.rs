@@ -779,9 +779,46 @@ fn decisions_exclude_each_other<S: Store>(s: &S) {
     assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), Decimal::new(500, 2));
 }
 
+/// Two processes race, each with its own store from `open` on the data `setup` writes: one
+/// claim wins, and two resolves of the same item (a double click on two screens) post once.
+fn racing_claims_and_resolves<S: Store>(setup: &S, open: impl Fn() -> S + Sync) {
+    let it = queued(setup, "RACE1", "RQ-CA-race1", 4);
+    let card: remit_domain::AccountNumber = CARD_A.parse().unwrap();
+    // Each thread opens its store, waits for the other, then acts: what each one returned.
+    let race = |act: &(dyn Fn(&S) -> bool + Sync)| -> Vec<bool> {
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let (open, barrier) = (&open, &barrier);
+                    sc.spawn(move || {
+                        let s = open();
+                        barrier.wait();
+                        act(&s)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    };
+    for round in 0..5 {
+        let id = format!("RQ-CA-race-{round}");
+        queued(setup, &format!("RACE-{round}"), &id, 4);
+        let who = std::sync::atomic::AtomicUsize::new(0);
+        let results = race(&|s: &S| {
+            let analyst = ["ann", "bob"][who.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2];
+            queue::claim(s, &id, analyst, now(), &QueuePolicy::default()).is_ok()
+        });
+        assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "one claim wins: {results:?}");
+    }
+    queue::claim(setup, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    let changed = race(&|s: &S| queue::resolve_by_applying(s, &it.id, &card, "ann", now()).unwrap().changed);
+    assert_eq!(changed.iter().filter(|c| **c).count(), 1, "one resolve changes: {changed:?}");
+    assert_eq!(setup.posted_total(&card).unwrap(), Decimal::new(100, 2), "posted once");
+    assert_eq!(setup.audit_trail(&it.id).unwrap().len(), 2);
+}
+
 mod sqlite {
-    use super::*;
-    use remit_domain::ports::{Ledger, QueueOps};
     use remit_store_sqlite::SqliteStore;
 
     #[test]
@@ -796,41 +833,186 @@ mod sqlite {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("race.sqlite");
         let setup = SqliteStore::open(&path).unwrap();
-        let it = queued(&setup, "RACE1", "RQ-CA-race1", 4);
-        let card: remit_domain::AccountNumber = CARD_A.parse().unwrap();
-        for round in 0..5 {
-            let id = format!("RQ-CA-race-{round}");
-            let it = queued(&setup, &format!("RACE-{round}"), &id, 4);
-            let results: Vec<bool> = std::thread::scope(|sc| {
-                let handles: Vec<_> = ["ann", "bob"]
-                    .into_iter()
-                    .map(|who| {
-                        let (path, id) = (path.clone(), it.id.clone());
-                        sc.spawn(move || {
-                            let s = SqliteStore::open(&path).unwrap();
-                            queue::claim(&s, &id, who, now(), &QueuePolicy::default()).is_ok()
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
-            assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "one claim wins: {results:?}");
+        super::racing_claims_and_resolves(&setup, || SqliteStore::open(&path).unwrap());
+    }
+}
+
+/// The DynamoDB store on the AWS emulator (moto) that `scripts/test` starts: each store gets its
+/// own tables (a unique name prefix), so tests run in parallel on one emulator.
+pub(crate) mod dynamodb {
+    use std::path::Path;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use remit_domain::pipeline::IngestConfig;
+    use remit_domain::ports::AccountDirectory;
+    use remit_store_dynamodb::{local_client, DynamoStore, TableNames};
+
+    /// The emulator's endpoint; the tests fail (never skip) without it.
+    pub(crate) fn endpoint() -> String {
+        match std::env::var("REMIT_TEST_AWS_ENDPOINT") {
+            Ok(e) if !e.trim().is_empty() => e,
+            _ => panic!(
+                "REMIT_TEST_AWS_ENDPOINT is not set: the DynamoDB store tests need the AWS emulator. \
+                 Run scripts/test (it starts the emulator on loopback and sets the variable), or start \
+                 `.venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p 5555` and set \
+                 REMIT_TEST_AWS_ENDPOINT=http://127.0.0.1:5555"
+            ),
         }
-        queue::claim(&setup, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
-        let changed: Vec<bool> = std::thread::scope(|sc| {
-            let handles: Vec<_> = (0..2)
-                .map(|_| {
-                    let (path, id, card) = (path.clone(), it.id.clone(), card.clone());
-                    sc.spawn(move || {
-                        let s = SqliteStore::open(&path).unwrap();
-                        queue::resolve_by_applying(&s, &id, &card, "ann", now()).unwrap().changed
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
+    }
+
+    /// A table-name prefix no other test (or earlier run on the same emulator) uses.
+    pub(crate) fn fresh_names() -> TableNames {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        TableNames::with_prefix(&format!("t{}-{nanos}-{n}-", std::process::id()))
+    }
+
+    /// A store on `names` (another store on the same tables is another process).
+    pub(crate) fn store_on(names: &TableNames) -> DynamoStore {
+        DynamoStore::new(local_client(&endpoint()), names.clone()).unwrap()
+    }
+
+    /// A store on tables of its own, created.
+    pub(crate) fn fresh_store() -> DynamoStore {
+        let s = store_on(&fresh_names());
+        s.create_tables().unwrap();
+        s
+    }
+
+    #[test]
+    fn dynamodb_store_conforms() {
+        super::run_all(fresh_store);
+    }
+
+    /// Two processes (two stores on the same tables) race: one claim wins, and two resolves of
+    /// the same item (a double click on two screens) post once.
+    #[test]
+    fn racing_claims_and_resolves_across_stores() {
+        let names = fresh_names();
+        let setup = store_on(&names);
+        setup.create_tables().unwrap();
+        super::racing_claims_and_resolves(&setup, || store_on(&names));
+    }
+
+    /// As in a Lambda: the store built inside the runtime (it takes the runtime's handle) and
+    /// called from `spawn_blocking`.
+    #[test]
+    fn a_lambda_builds_the_store_in_its_runtime_and_calls_it_from_blocking_tasks() {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let card = account(CARD_A, Market::CA, Currency::CAD);
+        let found = rt.block_on(async {
+            let store = std::sync::Arc::new(store_on(&fresh_names()));
+            let (s, card) = (store.clone(), card.clone());
+            tokio::task::spawn_blocking(move || {
+                s.create_tables().unwrap();
+                s.put_account(&card).unwrap();
+                s.account(&card.number).unwrap()
+            })
+            .await
+            .unwrap()
         });
-        assert_eq!(changed.iter().filter(|c| **c).count(), 1, "one resolve changes: {changed:?}");
-        assert_eq!(setup.posted_total(&card).unwrap(), Decimal::new(100, 2), "posted once");
-        assert_eq!(setup.audit_trail(&it.id).unwrap().len(), 2);
+        assert_eq!(found, Some(card));
+    }
+
+    /// A store with a runtime of its own may be dropped in async code (it does not wait for it).
+    #[test]
+    fn a_store_with_its_own_runtime_may_be_dropped_in_async_code() {
+        let store = fresh_store();
+        assert!(store.account(&CARD_A.parse().unwrap()).unwrap().is_none());
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async move { drop(store) });
+    }
+
+    /// Missing tables are not worth retrying; an unreachable endpoint is. Card numbers masked.
+    #[test]
+    fn failures_are_store_errors_retryable_only_when_worth_it() {
+        let missing = store_on(&fresh_names());
+        let e = missing.account(&CARD_A.parse().unwrap()).unwrap_err();
+        assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+        let nowhere = DynamoStore::new(local_client("http://127.0.0.1:9"), fresh_names()).unwrap();
+        let e = nowhere.account(&CARD_A.parse().unwrap()).unwrap_err();
+        assert!(e.is_retryable(), "{e}");
+        assert!(!e.to_string().contains(CARD_A), "masked: {e}");
+    }
+
+    /// The CA sample file into a DynamoDB store (directory loaded first): the same outcome as
+    /// SQLite's, and the write requests each applied payment costs, printed for BENCHMARKS
+    /// (`cargo test -p remit-tests ca_sample -- --nocapture`).
+    #[test]
+    fn ca_sample_write_requests_per_applied_payment() {
+        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+        let (accounts, file) = (samples.join("accounts.csv"), samples.join("ca/cpa005-rbc-20260315.txt"));
+        let config = IngestConfig::default();
+        let s = fresh_store();
+        remit::local::import_accounts(&s, &accounts).unwrap();
+        let before = s.writes();
+        // Each payment's writes: the counter between one result and the next (the first
+        // payment's share holds the file's registration, the last result is followed by the
+        // file's completion).
+        let mut mark = before;
+        let mut per_payment: Vec<(Outcome, remit_store_dynamodb::WriteCount)> = Vec::new();
+        let report = remit::local::ingest_path(&s, &file, now(), &config, |r| {
+            let w = s.writes();
+            per_payment.push((r.decision.outcome, w.since(mark)));
+            mark = w;
+        })
+        .unwrap();
+        let w = s.writes().since(before);
+
+        let lite = remit_store_sqlite::SqliteStore::in_memory().unwrap();
+        remit::local::import_accounts(&lite, &accounts).unwrap();
+        let expected = remit::local::ingest_path(&lite, &file, now(), &config, |_| {}).unwrap();
+        assert_eq!(report.summary, expected.summary, "the same decisions as on SQLite");
+
+        let applied = report.summary.applied;
+        assert!(applied > 0, "{:?}", report.summary);
+        println!(
+            "CA sample on DynamoDB: {} payments, {applied} applied, {} queued; whole file: {} items \
+             written ({} in transactions) = {:.2} items, {:.2} write request units per applied payment",
+            report.summary.payments,
+            report.summary.queued,
+            w.items,
+            w.transactional_items,
+            w.items as f64 / applied as f64,
+            w.request_units() as f64 / applied as f64,
+        );
+        // The first payment also registered the file: leave it out of the per-outcome figures.
+        for outcome in [Outcome::Applied, Outcome::Research] {
+            let of: Vec<_> =
+                per_payment.iter().skip(1).filter(|(o, _)| *o == outcome).map(|(_, w)| *w).collect();
+            if of.is_empty() {
+                continue;
+            }
+            let n = of.len() as f64;
+            let items: u64 = of.iter().map(|w| w.items).sum();
+            let units: u64 = of.iter().map(|w| w.request_units()).sum();
+            println!(
+                "  per {} payment ({} measured): {:.2} items, {:.2} write request units",
+                outcome.as_str(),
+                of.len(),
+                items as f64 / n,
+                units as f64 / n
+            );
+        }
+        let applied_items: Vec<u64> = per_payment
+            .iter()
+            .skip(1)
+            .filter(|(o, _)| *o == Outcome::Applied)
+            .map(|(_, w)| w.items)
+            .collect();
+        assert!(
+            applied_items.iter().all(|n| *n <= 6),
+            "an applied payment writes at most 6 items: {applied_items:?}"
+        );
+        // A replay of the same bytes posts nothing, and writes no more than the registration.
+        let before = s.writes();
+        let replay = remit::local::ingest_path(&s, &file, now(), &config, |_| {}).unwrap();
+        assert_eq!(replay.summary.applied, 0, "{:?}", replay.summary);
+        println!("replay: {} items written", s.writes().since(before).items);
     }
 }

@@ -1,0 +1,158 @@
+//! The card account directory. The lookup indexes carry keys only (the market + last-five one
+//! also the holder's name), so that a posting's balance update writes the table alone; a lookup
+//! queries the index, then reads the accounts by key in one BatchGetItem.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use remit_domain::ports::{AccountDirectory, StoreError, MAX_INDEX_RESULTS};
+use remit_domain::{Account, AccountNumber, AccountStatus, CreditorReference, Market};
+
+use crate::calls::{Expr, Query, Write};
+use crate::codec::{corrupt, dec, in_minor_units, item, s, Item, Read};
+use crate::tables::index;
+use crate::DynamoStore;
+
+/// The key of an account's item.
+pub(crate) fn account_key(number: &AccountNumber) -> Item {
+    item([("number", Some(s(number.expose())))])
+}
+
+/// The market + last-five index key: `CA#10005`.
+fn market_last_five(market: Market, last5: &str) -> String {
+    format!("{}#{last5}", market.code())
+}
+
+fn account_item(a: &Account) -> Item {
+    let number = a.number.expose();
+    let last5 = number.get(number.len().saturating_sub(5)..).unwrap_or(number);
+    // Empty strings cannot be index keys; an empty value is no value.
+    let present = |v: Option<&str>| v.filter(|v| !v.is_empty()).map(s);
+    item([
+        ("number", Some(s(number))),
+        ("market", Some(s(a.market.code()))),
+        ("currency", Some(s(a.currency.code()))),
+        ("holder_name", Some(s(&a.holder_name))),
+        ("status", Some(s(a.status.as_str()))),
+        ("statement_balance", Some(dec(a.statement_balance))),
+        ("minimum_due", Some(dec(a.minimum_due))),
+        ("current_balance", Some(dec(a.current_balance))),
+        ("virtual_account", present(a.virtual_account.as_deref())),
+        ("creditor_reference", present(a.creditor_reference.as_ref().map(|r| r.as_str()))),
+        ("control_account", present(a.control_account.as_ref().map(|n| n.expose()))),
+        ("market_last_five", Some(s(market_last_five(a.market, last5)))),
+    ])
+}
+
+fn account_from(it: &Item) -> Result<Account, StoreError> {
+    let r = Read::new(it, "account");
+    let market = r.s("market")?;
+    let status = r.s("status")?;
+    let currency = r.currency("currency")?;
+    Ok(Account {
+        number: r.account("number")?,
+        market: Market::from_str(market).map_err(|_| corrupt("market", market))?,
+        currency,
+        holder_name: r.string("holder_name")?,
+        status: AccountStatus::from_str(status).map_err(|_| corrupt("account status", status))?,
+        statement_balance: in_minor_units(r.dec("statement_balance")?, currency),
+        minimum_due: in_minor_units(r.dec("minimum_due")?, currency),
+        current_balance: in_minor_units(r.dec("current_balance")?, currency),
+        virtual_account: r.opt_string("virtual_account")?,
+        creditor_reference: match r.opt_s("creditor_reference")? {
+            Some(v) => Some(CreditorReference::from_str(v).map_err(|_| corrupt("RF reference", v))?),
+            None => None,
+        },
+        control_account: r.opt_account("control_account")?,
+    })
+}
+
+impl DynamoStore {
+    /// The accounts an index query names (at most `MAX_INDEX_RESULTS`), those `keep` accepts
+    /// (it sees each index item: the key, and what the index carries), in index order.
+    fn accounts_by_index(
+        &self,
+        index: &str,
+        attr: &str,
+        value: &str,
+        mut keep: impl FnMut(&Item) -> bool,
+    ) -> Result<Vec<Account>, StoreError> {
+        let q = Query {
+            table: &self.tables.accounts,
+            index: Some(index),
+            key: Expr::new(format!("#{attr} = :v")).value(":v", s(value)),
+            consistent: false,
+        };
+        let hits = self.query("account lookup", &q, MAX_INDEX_RESULTS)?;
+        let mut numbers = Vec::new();
+        for h in hits.iter().filter(|h| keep(h)) {
+            numbers.push(Read::new(h, "account index entry").account("number")?);
+        }
+        self.accounts_in_order(&numbers)
+    }
+
+    /// Accounts by key, in the order asked, missing ones left out.
+    fn accounts_in_order(&self, numbers: &[AccountNumber]) -> Result<Vec<Account>, StoreError> {
+        let mut distinct: Vec<&AccountNumber> = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            if !distinct.contains(&n) {
+                distinct.push(n);
+            }
+        }
+        let keys = distinct.iter().map(|n| account_key(n)).collect();
+        let mut found: HashMap<String, Account> = HashMap::new();
+        for it in self.batch_get("accounts", &self.tables.accounts, keys)? {
+            let a = account_from(&it)?;
+            found.insert(a.number.expose().to_string(), a);
+        }
+        Ok(numbers.iter().filter_map(|n| found.get(n.expose()).cloned()).collect())
+    }
+}
+
+impl AccountDirectory for DynamoStore {
+    fn put_account(&self, a: &Account) -> Result<(), StoreError> {
+        let w = Write::Put { table: self.tables.accounts.clone(), item: account_item(a), cond: None };
+        self.write("put account", w).map(drop)
+    }
+
+    fn account(&self, number: &AccountNumber) -> Result<Option<Account>, StoreError> {
+        self.get("account", &self.tables.accounts, account_key(number))?
+            .as_ref()
+            .map(account_from)
+            .transpose()
+    }
+
+    fn accounts_by_virtual_account(&self, va: &str) -> Result<Vec<Account>, StoreError> {
+        self.accounts_by_index(index::BY_VIRTUAL_ACCOUNT, "virtual_account", va, |_| true)
+    }
+
+    fn accounts_by_creditor_reference(&self, rf: &CreditorReference) -> Result<Vec<Account>, StoreError> {
+        self.accounts_by_index(index::BY_CREDITOR_REFERENCE, "creditor_reference", rf.as_str(), |_| true)
+    }
+
+    fn accounts_by_last_digits(&self, market: Market, last5: &str) -> Result<Vec<Account>, StoreError> {
+        self.accounts_by_last_digits_where(market, last5, &mut |_, _| true)
+    }
+
+    /// The index carries the holder's name: `keep` is asked before any account is read.
+    fn accounts_by_last_digits_where(
+        &self,
+        market: Market,
+        last5: &str,
+        keep: &mut dyn FnMut(&str, u32) -> bool,
+    ) -> Result<Vec<Account>, StoreError> {
+        let key = market_last_five(market, last5);
+        self.accounts_by_index(index::BY_MARKET_LAST_FIVE, "market_last_five", &key, |h| {
+            let name = Read::new(h, "account index entry").opt_s("holder_name").ok().flatten().unwrap_or("");
+            keep(name, remit_domain::names::initials(name))
+        })
+    }
+
+    fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
+        self.accounts_by_index(index::BY_CONTROL_ACCOUNT, "control_account", control.expose(), |_| true)
+    }
+
+    fn accounts(&self, numbers: &[AccountNumber]) -> Result<Vec<Account>, StoreError> {
+        self.accounts_in_order(numbers)
+    }
+}
