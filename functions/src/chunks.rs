@@ -189,10 +189,15 @@ where
         let done = run_once(&*self.store, &key, now, deadline, DEFAULT_RECORD_TTL, || {
             self.run_chunk(&manifest, &msg.chunk, now)
         })?;
-        if manifest.order == ChunkOrder::Sequential {
-            self.send_next(&manifest, &msg.chunk)?;
-        }
-        let file_completed = self.complete_if_done(&manifest)?;
+        // Sequential: the last chunk runs after all others, so only it looks for completion.
+        let last = msg.chunk.index + 1 == manifest.plan.chunks();
+        let file_completed = match manifest.order {
+            ChunkOrder::Sequential => {
+                self.send_next(&manifest, &msg.chunk)?;
+                last && self.complete_if_done(&manifest)?
+            }
+            ChunkOrder::Parallel => self.complete_if_done(&manifest)?,
+        };
         Ok(ChunkOutcome {
             file_id: msg.file_id.to_hex(),
             chunk: msg.chunk,

@@ -125,12 +125,22 @@ pub struct IngestResponse {
 }
 
 /// What S3 sends: an event with records, or the test event it sends once when a notification
-/// is configured (no records: nothing to do).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+/// is configured (no records: nothing to do). A payload with records that do not parse is an
+/// error, not "something else".
+#[derive(Clone, Debug)]
 pub enum S3Notification {
     Event(S3Event),
     Other(serde_json::Value),
+}
+
+impl<'de> Deserialize<'de> for S3Notification {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        if value.get("Records").is_none() {
+            return Ok(S3Notification::Other(value));
+        }
+        serde_json::from_value(value).map(S3Notification::Event).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Decodes an S3 event's object key: form-encoded, `+` for a space and `%XX` escapes.
@@ -420,6 +430,14 @@ impl<R: std::io::BufRead> std::io::BufRead for Tracked<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_payload_with_records_must_parse() {
+        let test_event = serde_json::json!({"Service": "Amazon S3", "Event": "s3:TestEvent"});
+        assert!(matches!(serde_json::from_value(test_event).unwrap(), S3Notification::Other(_)));
+        let broken = serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put"}]});
+        assert!(serde_json::from_value::<S3Notification>(broken).is_err());
+    }
 
     #[test]
     fn event_keys_are_form_decoded() {
