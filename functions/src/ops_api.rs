@@ -138,6 +138,8 @@ impl OpsApi {
         let key = format!("ops:{}", hex::encode(h.finalize()));
 
         let (router, store, now) = (self.router.clone(), self.store.clone(), (self.clock)());
+        // The router's own handlers run on this runtime (multi-threaded, as `#[tokio::main]`
+        // builds it: a current-thread runtime's handle cannot drive I/O from another thread).
         let runtime = tokio::runtime::Handle::current();
         let ran = tokio::task::spawn_blocking(move || {
             run_once(&*store, &key, now, deadline, DEFAULT_RECORD_TTL, || {

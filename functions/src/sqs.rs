@@ -18,7 +18,9 @@ pub struct SqsChunkQueue {
 }
 
 impl SqsChunkQueue {
-    /// The queue at `url`; `runtime` is the handle the sends block on (the binary's).
+    /// The queue at `url`; `runtime` is the handle the sends block on: the binary's
+    /// multi-threaded runtime (a current-thread runtime's handle cannot drive I/O from the
+    /// blocking thread the handlers run on).
     pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>, runtime: Handle) -> Self {
         Self { client, url: url.into(), runtime }
     }
