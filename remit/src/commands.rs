@@ -89,7 +89,7 @@ pub fn ingest(
     let mut refused = false;
     for path in files {
         let source = match &routing {
-            Some(r) => Source::routed(r, &local::object_key(path), path)?,
+            Some(r) => local::routed(r, &local::object_key(path), path)?,
             None => Source::Detect,
         };
         let mut write_err = None;

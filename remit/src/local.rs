@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use remit_domain::pipeline::{ingest_file, FileMeta, FileReport, IngestConfig, PaymentResult};
 use remit_domain::ports::{AccountDirectory, Store};
 use remit_domain::FileId;
-use remit_formats::profile::{Profile, Route, Routing};
+use remit_formats::profile::Routing;
+use remit_formats::source::HEAD_BYTES;
 use remit_formats::{Format, ParseError, PaymentStream, SourceContext};
 
 /// Read buffer for every reader: large enough that syscalls do not dominate.
@@ -23,27 +24,16 @@ pub fn file_meta(path: &Path) -> Result<FileMeta> {
     Ok(FileMeta { id, name: path.display().to_string(), size })
 }
 
-/// How a file's payments are read: detected from content, a native format, or a bank profile.
-pub enum Source {
-    Detect,
-    Native(Format),
-    Profile(Box<Profile>),
-}
+pub use remit_formats::Source;
 
-impl Source {
-    /// The source `routing` picks for a file landing at `key` (an S3 object key, or a path
-    /// relative to a drop folder), looking at the file's first 8 KB as the Lambda will.
-    pub fn routed(routing: &Routing, key: &str, path: &Path) -> Result<Self> {
-        let mut head = Vec::with_capacity(8192);
-        File::open(path)
-            .and_then(|f| f.take(8192).read_to_end(&mut head))
-            .with_context(|| format!("{}: cannot read", path.display()))?;
-        Ok(match routing.route(key, &head) {
-            Route::Profile(p) => Source::Profile(Box::new(Profile::load(&p)?)),
-            Route::Native(f) => Source::Native(f),
-            Route::Unknown => Source::Detect,
-        })
-    }
+/// The source `routing` picks for a file landing at `key` (an S3 object key, or a path relative
+/// to a drop folder), looking at the file's first bytes as the Lambda does.
+pub fn routed(routing: &Routing, key: &str, path: &Path) -> Result<Source> {
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    File::open(path)
+        .and_then(|f| f.take(HEAD_BYTES as u64).read_to_end(&mut head))
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(Source::for_route(routing.route(key, &head))?)
 }
 
 /// A local folder standing for the landing bucket: a file's key is its path under the folder,
@@ -85,7 +75,7 @@ impl DropFolder {
     /// How `path` (a file under the folder) is read.
     pub fn source(&self, path: &Path) -> Result<Source> {
         match (&self.routing, path.strip_prefix(&self.root)) {
-            (Some(r), Ok(key)) => Source::routed(r, &object_key(key), path),
+            (Some(r), Ok(key)) => routed(r, &object_key(key), path),
             _ => Ok(Source::Detect),
         }
     }
@@ -107,12 +97,7 @@ pub fn open_payments(
     let name = meta.name.clone();
     let f = File::open(path).map_err(|e| ParseError::io(&name, e))?;
     let reader = BufReader::with_capacity(BUFFER, f);
-    let ctx = SourceContext { file_id: meta.id, file_name: name.into() };
-    match source {
-        Source::Detect => remit_formats::open(ctx, reader).map(|(f, s)| (Some(f), s)),
-        Source::Native(fmt) => Ok((Some(*fmt), remit_formats::open_as(*fmt, ctx, reader))),
-        Source::Profile(p) => Ok((None, p.open(ctx, reader))),
-    }
+    source.open(SourceContext { file_id: meta.id, file_name: name.into() }, reader)
 }
 
 /// Ingests one file from disk through the whole pipeline, its format detected from content.

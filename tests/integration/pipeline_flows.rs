@@ -4,8 +4,9 @@ use std::convert::Infallible;
 use std::fmt;
 
 use chrono::Utc;
+use remit_domain::chunks::{self, ChunkPlan};
 use remit_domain::money::Currency;
-use remit_domain::pipeline::{ingest_file, FileMeta, IngestConfig};
+use remit_domain::pipeline::{self, ingest_file, FileMeta, FileSummary, IngestConfig, IngestError};
 use remit_domain::ports::{AccountDirectory, FileStatus, Ledger, ResearchQueue};
 use remit_domain::{AccountStatus, FileId, Market, Outcome, Payment};
 use remit_store_sqlite::{SqliteStore, Table};
@@ -244,4 +245,69 @@ fn a_broken_read_is_retried_not_quarantined() {
     };
     let r = ingest_file(&s, &meta, invalid, Utc::now(), &IngestConfig::default(), |_| {}).unwrap();
     assert_eq!(r.status, FileStatus::Quarantined);
+}
+
+/// Runs a file's payments the way the chunk worker does: registered and validated whole, then
+/// each chunk of `size` from a fresh stream, the summaries added up.
+fn run_in_chunks(s: &SqliteStore, file: FileId, payments: &[Payment], size: u64) -> FileSummary {
+    let meta = FileMeta { id: file, name: format!("file-{}", file.short()), size: 1 };
+    let now = Utc::now();
+    let config = IngestConfig::default();
+    let mut open = || Ok::<_, Infallible>(payments.iter().cloned().map(Ok));
+    let seen = pipeline::register_file(s, &meta, now).unwrap().is_some();
+    let count = match pipeline::validate_file(s, &meta, &mut open, seen).unwrap() {
+        pipeline::Validation::Valid { payments } => payments,
+        other => panic!("{other:?}"),
+    };
+    let plan = ChunkPlan::new(count, size);
+    let parts: Vec<FileSummary> = plan
+        .iter()
+        .map(|c| chunks::process_chunk(s, &meta, &plan, &c, &mut open, now, &config).unwrap())
+        .collect();
+    let sum = chunks::sum_summaries(&parts);
+    pipeline::complete(s, &meta, sum.clone(), seen).unwrap();
+    sum
+}
+
+#[test]
+fn a_file_processed_in_chunks_gives_the_whole_run_summary() {
+    let file = FileId::of_bytes(b"one");
+    let mut payments = file_payments(file);
+    payments.push(payment("T5", 700, CARD_A, file, 4));
+    let whole = store();
+    let (report, _) = run(&whole, file, payments.clone());
+    for size in [1, 2, 3, 5] {
+        let split = store();
+        let sum = run_in_chunks(&split, file, &payments, size);
+        assert_eq!(sum, report.summary, "chunks of {size}");
+        assert_eq!(split.count(Table::Ledger).unwrap(), whole.count(Table::Ledger).unwrap());
+        assert_eq!(split.count(Table::ResearchItems).unwrap(), whole.count(Table::ResearchItems).unwrap());
+        assert_eq!(
+            split.posted_total(&CARD_A.parse().unwrap()).unwrap(),
+            whole.posted_total(&CARD_A.parse().unwrap()).unwrap()
+        );
+    }
+}
+
+#[test]
+fn a_chunk_whose_stream_ends_early_or_overruns_is_unstable() {
+    let s = store();
+    let file = FileId::of_bytes(b"one");
+    let meta = FileMeta { id: file, name: "f".into(), size: 1 };
+    let payments = file_payments(file);
+    let config = IngestConfig::default();
+    // The plan says five payments; the stream holds four: the last chunk cannot finish.
+    let plan = ChunkPlan::new(5, 2);
+    let last = plan.chunk(2).unwrap();
+    let mut open = || Ok::<_, Infallible>(payments.clone().into_iter().map(Ok));
+    let err = chunks::process_chunk(&s, &meta, &plan, &last, &mut open, Utc::now(), &config).unwrap_err();
+    assert!(matches!(err, IngestError::Unstable { .. }), "{err}");
+    // The plan says three; the stream holds four: the last chunk sees one too many.
+    let plan = ChunkPlan::new(3, 2);
+    let last = plan.chunk(1).unwrap();
+    let err = chunks::process_chunk(&s, &meta, &plan, &last, &mut open, Utc::now(), &config).unwrap_err();
+    assert!(matches!(err, IngestError::Unstable { .. }), "{err}");
+    // A range from another plan is refused before anything runs.
+    let other = remit_domain::chunks::Chunk { index: 0, first: 1, count: 2 };
+    assert!(chunks::process_chunk(&s, &meta, &plan, &other, &mut open, Utc::now(), &config).is_err());
 }

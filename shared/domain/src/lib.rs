@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod calendar;
+pub mod chunks;
 pub mod control;
 pub mod decision;
 pub mod idempotency;

@@ -118,6 +118,20 @@ pub struct CurrencyTotals {
     pub reversed: Decimal,
 }
 
+impl CurrencyTotals {
+    fn add(&mut self, other: &CurrencyTotals) {
+        self.credits += other.credits;
+        self.credit_count += other.credit_count;
+        self.debits += other.debits;
+        self.debit_count += other.debit_count;
+        self.applied += other.applied;
+        self.queued += other.queued;
+        self.duplicate += other.duplicate;
+        self.rejected += other.rejected;
+        self.reversed += other.reversed;
+    }
+}
+
 /// What happened to a file's payments: every payment is applied, queued, duplicate or rejected.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FileSummary {
@@ -172,6 +186,23 @@ impl FileSummary {
                 self.reversed += 1;
                 t.reversed += amount;
             }
+        }
+    }
+
+    /// Adds another part of the same file (a chunk's summary): counts and sums add up; the
+    /// market stays the first part's.
+    pub fn add(&mut self, other: &FileSummary) {
+        self.payments += other.payments;
+        self.applied += other.applied;
+        self.queued += other.queued;
+        self.duplicates += other.duplicates;
+        self.rejected += other.rejected;
+        self.reversed += other.reversed;
+        for (currency, t) in &other.totals {
+            self.totals.entry(currency.clone()).or_default().add(t);
+        }
+        if self.market.is_none() {
+            self.market = other.market;
         }
     }
 
@@ -268,13 +299,16 @@ pub struct FileMeta {
 /// Ingests one file. `open` yields a fresh payment stream over the same bytes each time it is
 /// called: once to validate everything (trailers, totals, every field), once to post. Memory
 /// stays flat, and a file that fails validation posts nothing.
+///
+/// The steps are public for runners that split a large file's work (`crate::chunks`):
+/// `register_file`, `validate_file`, `process_records` over ranges, `complete`.
 pub fn ingest_file<S, F, I, E>(
     store: &S,
     file: &FileMeta,
     mut open: F,
     now: DateTime<Utc>,
     config: &IngestConfig,
-    mut on_result: impl FnMut(&PaymentResult),
+    on_result: impl FnMut(&PaymentResult),
 ) -> Result<FileReport, IngestError>
 where
     S: Store + ?Sized,
@@ -282,6 +316,35 @@ where
     I: Iterator<Item = Result<Payment, E>>,
     E: StdError + 'static,
 {
+    let seen_before = register_file(store, file, now)?.is_some();
+    let expected = match validate_file(store, file, &mut open, seen_before)? {
+        Validation::Valid { payments } => payments,
+        Validation::Quarantined(report) => return Ok(report),
+    };
+    let mut stream = open().map_err(|e| unstable(file, e.to_string()))?;
+    let summary = process_records(store, file, &mut stream, 0..expected, now, config, on_result)?;
+    if stream.next().is_some() {
+        return Err(unstable(file, format!("{expected} payments validated, more found when processing")));
+    }
+    Ok(complete(store, file, summary, seen_before)?)
+}
+
+/// What the first pass over a file found.
+#[derive(Clone, Debug)]
+pub enum Validation {
+    /// Every record is valid; the file holds this many payments.
+    Valid { payments: u64 },
+    /// The file was refused and quarantined; the report says why.
+    Quarantined(FileReport),
+}
+
+/// Records the file by content hash, in state processing when it is new. Returns what the store
+/// knew of these bytes before (they may have come under another name), if anything.
+pub fn register_file<S: Store + ?Sized>(
+    store: &S,
+    file: &FileMeta,
+    now: DateTime<Utc>,
+) -> Result<Option<FileRecord>, StoreError> {
     let record = FileRecord {
         id: file.id,
         name: file.name.clone(),
@@ -291,48 +354,123 @@ where
         reason: None,
         summary: None,
     };
-    let seen_before = matches!(store.register_file(&record)?, FileRegistration::Seen(_));
+    Ok(match store.register_file(&record)? {
+        FileRegistration::New => None,
+        FileRegistration::Seen(first) => Some(first),
+    })
+}
 
-    // Pass 1: validate the whole file before any effect.
-    let mut expected = 0u64;
-    let validation = open().and_then(|stream| {
-        for p in stream {
-            p?;
-            expected += 1;
+/// Pass 1: reads every record of a fresh stream before any effect, and counts the payments. The
+/// first error quarantines the file (`quarantine`) and nothing of it posts.
+pub fn validate_file<S, F, I, E>(
+    store: &S,
+    file: &FileMeta,
+    open: &mut F,
+    seen_before: bool,
+) -> Result<Validation, IngestError>
+where
+    S: Store + ?Sized,
+    F: FnMut() -> Result<I, E>,
+    I: Iterator<Item = Result<Payment, E>>,
+    E: StdError + 'static,
+{
+    match count_payments(open) {
+        Ok(payments) => Ok(Validation::Valid { payments }),
+        // A read that broke off is the source's fault, not the file's: retry, don't quarantine.
+        Err(e) if is_transient_read_error(&e) => {
+            let detail = crate::masking::mask_card_numbers(&e.to_string());
+            tracing::warn!(file = %file.name, file_id = %file.id.short(), %detail, "read failed: not quarantined, retry");
+            Err(IngestError::Unreadable { file: file.name.clone(), detail })
         }
-        Ok(())
-    });
-    if let Err(e) = validation {
-        let reason = crate::masking::mask_card_numbers(&e.to_string());
-        if is_transient_read_error(&e) {
-            tracing::warn!(file = %file.name, file_id = %file.id.short(), %reason, "read failed: not quarantined, retry");
-            return Err(IngestError::Unreadable { file: file.name.clone(), detail: reason });
-        }
-        tracing::warn!(file = %file.name, file_id = %file.id.short(), %reason, "file quarantined");
-        store.quarantine_file(&file.id, &reason)?;
-        return Ok(FileReport {
-            file: file.name.clone(),
-            file_id: file.id,
-            status: FileStatus::Quarantined,
-            seen_before,
-            reason: Some(reason),
-            summary: FileSummary::default(),
-        });
+        Err(e) => Ok(Validation::Quarantined(quarantine(store, file, &e, seen_before)?)),
     }
+}
 
-    // Pass 2: decide and record each payment.
-    let unstable = |detail: String| IngestError::Unstable { file: file.name.clone(), detail };
+/// Reads every record of a fresh stream and counts the payments; the first error stops it. A
+/// runner that can tell a failing source (a dropped connection) from bad content calls this and
+/// quarantines only for bad content.
+pub fn count_payments<F, I, E>(open: &mut F) -> Result<u64, E>
+where
+    F: FnMut() -> Result<I, E>,
+    I: Iterator<Item = Result<Payment, E>>,
+{
+    let mut payments = 0u64;
+    for p in open()? {
+        p?;
+        payments += 1;
+    }
+    Ok(payments)
+}
+
+/// Quarantines a file that failed validation with `error` (its text masked: it may quote a
+/// field) and reports it.
+pub fn quarantine<S: Store + ?Sized>(
+    store: &S,
+    file: &FileMeta,
+    error: &dyn StdError,
+    seen_before: bool,
+) -> Result<FileReport, StoreError> {
+    let reason = crate::masking::mask_card_numbers(&error.to_string());
+    tracing::warn!(file = %file.name, file_id = %file.id.short(), %reason, "file quarantined");
+    store.quarantine_file(&file.id, &reason)?;
+    Ok(FileReport {
+        file: file.name.clone(),
+        file_id: file.id,
+        status: FileStatus::Quarantined,
+        seen_before,
+        reason: Some(reason),
+        summary: FileSummary::default(),
+    })
+}
+
+/// Pass 2 over the payments `range` (0-based positions in the file) of a stream opened at the
+/// file's start: the payments before the range are read and skipped, each one in it is decided
+/// and recorded exactly once, and their summary returned. The stream is left after the range.
+/// A stream that fails or ends early is `Unstable`: the file validated whole before.
+pub fn process_records<S, I, E>(
+    store: &S,
+    file: &FileMeta,
+    stream: &mut I,
+    range: std::ops::Range<u64>,
+    now: DateTime<Utc>,
+    config: &IngestConfig,
+    mut on_result: impl FnMut(&PaymentResult),
+) -> Result<FileSummary, IngestError>
+where
+    S: Store + ?Sized,
+    I: Iterator<Item = Result<Payment, E>>,
+    E: StdError,
+{
     let mut summary = FileSummary::default();
-    let stream = open().map_err(|e| unstable(e.to_string()))?;
-    for p in stream {
-        let payment = p.map_err(|e| unstable(e.to_string()))?;
-        let result = process_payment(store, &payment, now, config)?;
-        summary.count(&payment, result.decision.outcome);
-        on_result(&result);
+    let mut at = 0u64;
+    while at < range.end {
+        let payment = match stream.next() {
+            Some(p) => p.map_err(|e| unstable(file, e.to_string()))?,
+            None => {
+                return Err(unstable(
+                    file,
+                    format!("{} payments validated, the stream ended at {at}", range.end),
+                ))
+            }
+        };
+        if at >= range.start {
+            let result = process_payment(store, &payment, now, config)?;
+            summary.count(&payment, result.decision.outcome);
+            on_result(&result);
+        }
+        at += 1;
     }
-    if summary.payments != expected {
-        return Err(unstable(format!("{expected} payments validated, {} processed", summary.payments)));
-    }
+    Ok(summary)
+}
+
+/// Marks the file completed with its summary (a file completed before keeps its first one) and
+/// reports it.
+pub fn complete<S: Store + ?Sized>(
+    store: &S,
+    file: &FileMeta,
+    summary: FileSummary,
+    seen_before: bool,
+) -> Result<FileReport, StoreError> {
     store.complete_file(&file.id, &summary)?;
     tracing::info!(
         file = %file.name, file_id = %file.id.short(), payments = summary.payments,
@@ -347,6 +485,11 @@ where
         reason: None,
         summary,
     })
+}
+
+/// The second read of a file disagreed with the first.
+fn unstable(file: &FileMeta, detail: String) -> IngestError {
+    IngestError::Unstable { file: file.name.clone(), detail }
 }
 
 /// Decides and records one payment, exactly once whatever the delivery count.

@@ -10,6 +10,7 @@ pub mod error;
 pub mod india;
 pub mod mt940;
 pub mod profile;
+pub mod source;
 mod synth;
 #[cfg(test)]
 mod test_support;
@@ -21,6 +22,7 @@ use remit_domain::{FileId, Payment};
 
 pub use detect::{detect, Format};
 pub use error::{Location, ParseError};
+pub use source::{Source, SourceRouter};
 
 /// What every reader knows about the file it reads.
 #[derive(Debug, Clone)]

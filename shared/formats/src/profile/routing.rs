@@ -135,6 +135,19 @@ impl Routing {
         Self::from_toml(&file, path.parent().unwrap_or(Path::new(".")), &text)
     }
 
+    /// The profile files the rules point at, each once, in rule order (to compile them up front).
+    pub fn profile_paths(&self) -> Vec<&Path> {
+        let mut out: Vec<&Path> = Vec::new();
+        for r in &self.rules {
+            if let Route::Profile(p) = &r.target {
+                if !out.contains(&p.as_path()) {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
     /// Chooses a reader for an object key and its first bytes: the longest matching prefix
     /// rule (its content conditions must hold too; the first of equals), else the first content-only rule that
     /// matches, else native content detection.

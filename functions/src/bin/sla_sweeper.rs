@@ -1,0 +1,11 @@
+//! The SLA sweeper: EventBridge schedules (see `remit_functions::sweeper`).
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use remit_functions::{handle_schedule, logging, wiring};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    logging::init();
+    let app = wiring::sweeper_app()?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<_>| handle_schedule(app.clone(), event))).await
+}

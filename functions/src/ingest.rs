@@ -1,0 +1,458 @@
+//! The ingest function: S3 `ObjectCreated` → route → validate the whole file → process it (or,
+//! past `SplitPolicy::chunk_payments`, plan chunks for the chunk worker) → move it to
+//! `processed/` or `quarantine/`.
+//!
+//! Exactly-once: each object version runs once under `run_once` (key: bucket, key, version or
+//! sequencer), so a duplicate event answers from the saved result; the file is identified by
+//! the SHA-256 of its bytes, so the same bytes dropped again under any name post nothing; and
+//! every payment is exactly-once by its key underneath.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
+use chrono::{DateTime, Utc};
+use remit_domain::idempotency::{run_once, IdempotencyError, DEFAULT_RECORD_TTL};
+use remit_domain::pipeline::{self, FileMeta, FileSummary, IngestConfig, IngestError};
+use remit_domain::ports::{FileStatus, Store};
+use remit_domain::{chunks::ChunkPlan, mask_card_numbers};
+use remit_formats::source::HEAD_BYTES;
+use remit_formats::{ParseError, PaymentStream, Source, SourceContext, SourceRouter};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::chunks::{ChunkMessage, ChunkQueue, Manifest};
+use crate::error::HandlerError;
+use crate::metrics::{CountKind, MarketCounts, Metrics};
+use crate::objects::{self, file_meta, ObjectError, ObjectRef, Objects, MANIFESTS, PROCESSED, QUARANTINE};
+use crate::settings::{ChunkOrder, SplitPolicy};
+use crate::Clock;
+
+/// What the ingest and chunk handlers share, built once per cold start.
+pub struct IngestApp<S, O> {
+    pub store: Arc<S>,
+    pub objects: Arc<O>,
+    pub queue: Arc<dyn ChunkQueue>,
+    pub metrics: Arc<dyn Metrics>,
+    pub router: Arc<SourceRouter>,
+    pub config: Arc<IngestConfig>,
+    pub split: SplitPolicy,
+    /// The landing bucket; events about another bucket are ignored. `None` accepts any.
+    pub bucket: Option<String>,
+    pub clock: Clock,
+}
+
+impl<S, O> Clone for IngestApp<S, O> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            objects: self.objects.clone(),
+            queue: self.queue.clone(),
+            metrics: self.metrics.clone(),
+            router: self.router.clone(),
+            config: self.config.clone(),
+            split: self.split,
+            bucket: self.bucket.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+/// What became of one object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ObjectStatus {
+    /// Processed whole and moved to `processed/`.
+    Completed,
+    /// Refused (the reason says why) and moved to `quarantine/`.
+    Quarantined,
+    /// These bytes were ingested before (perhaps under another name): nothing posted, moved to
+    /// `processed/`.
+    Duplicate,
+    /// Validated and split: the chunk worker processes it and moves it when all chunks are done.
+    Split,
+    /// The object is no longer there (an old duplicate event after the file was moved).
+    Gone,
+    /// Another invocation is ingesting this object version now; this duplicate event leaves it.
+    InProgress,
+    /// Not an object this function ingests (another bucket, the pipeline's own prefixes, not a
+    /// creation event).
+    Ignored,
+}
+
+/// The outcome for one object of an event. Card numbers are masked in every text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObjectOutcome {
+    pub key: String,
+    pub status: ObjectStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// Payments in the file (0 when not read).
+    #[serde(default)]
+    pub payments: u64,
+    /// Chunks the file was split into (0 when processed whole).
+    #[serde(default)]
+    pub chunks: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The file's summary (for a duplicate: the first processing's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<FileSummary>,
+}
+
+impl ObjectOutcome {
+    fn new(key: &str, status: ObjectStatus) -> Self {
+        Self {
+            key: mask_card_numbers(key),
+            status,
+            file_id: None,
+            payments: 0,
+            chunks: 0,
+            reason: None,
+            summary: None,
+        }
+    }
+
+    fn of_file(key: &str, status: ObjectStatus, meta: &FileMeta) -> Self {
+        Self { file_id: Some(meta.id.to_hex()), ..Self::new(key, status) }
+    }
+}
+
+/// The ingest function's answer: one outcome per record of the event.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestResponse {
+    pub objects: Vec<ObjectOutcome>,
+}
+
+/// What S3 sends: an event with records, or the test event it sends once when a notification
+/// is configured (no records: nothing to do). A payload with records that do not parse is an
+/// error, not "something else".
+#[derive(Clone, Debug)]
+pub enum S3Notification {
+    Event(S3Event),
+    Other(serde_json::Value),
+}
+
+impl<'de> Deserialize<'de> for S3Notification {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        if value.get("Records").is_none() {
+            return Ok(S3Notification::Other(value));
+        }
+        serde_json::from_value(value).map(S3Notification::Event).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Decodes an S3 event's object key: form-encoded, `+` for a space and `%XX` escapes.
+pub fn decode_key(raw: &str) -> Result<String, HandlerError> {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(|k| k.into_owned())
+        .map_err(|e| HandlerError::BadEvent(format!("object key {raw:?} is not UTF-8 once decoded: {e}")))
+}
+
+/// The idempotency key of one object version: bucket, key and version (or, unversioned, the
+/// event's sequencer, which orders the writes of one key). Long keys are hashed to stay well
+/// inside DynamoDB's key size.
+pub fn invocation_key(bucket: &str, key: &str, version: Option<&str>) -> String {
+    let id = format!("{bucket}/{key}#{}", version.unwrap_or("-"));
+    if id.len() <= 512 {
+        format!("ingest:{id}")
+    } else {
+        format!("ingest:sha256:{}", hex::encode(Sha256::digest(id.as_bytes())))
+    }
+}
+
+/// True for keys the pipeline itself writes: never ingested, whatever the notification filter.
+fn own_key(key: &str) -> bool {
+    [PROCESSED, QUARANTINE, MANIFESTS].iter().any(|p| key.starts_with(p))
+}
+
+impl<S, O> IngestApp<S, O>
+where
+    S: Store + Send + Sync + 'static,
+    O: Objects + 'static,
+{
+    /// Handles an S3 event: each record's object once. Every record is tried; the first failure
+    /// fails the invocation afterwards (Lambda retries the event; the records that succeeded
+    /// answer from their saved results).
+    pub fn ingest_event(
+        &self,
+        event: &S3Event,
+        deadline: DateTime<Utc>,
+    ) -> Result<IngestResponse, HandlerError> {
+        let mut response = IngestResponse::default();
+        let mut failure = None;
+        for record in &event.records {
+            match self.ingest_record(record, deadline) {
+                Ok(outcome) => {
+                    tracing::info!(key = %outcome.key, status = ?outcome.status, payments = outcome.payments,
+                        chunks = outcome.chunks, "object handled");
+                    response.objects.push(outcome);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e.masked(), retryable = e.is_retryable(), "object failed");
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(response),
+        }
+    }
+
+    fn ingest_record(
+        &self,
+        record: &S3EventRecord,
+        deadline: DateTime<Utc>,
+    ) -> Result<ObjectOutcome, HandlerError> {
+        let raw = record.s3.object.key.as_deref().unwrap_or_default();
+        let key = decode_key(raw)?;
+        let bucket = record.s3.bucket.name.as_deref().unwrap_or_default();
+        let created = record.event_name.as_deref().is_some_and(|n| n.starts_with("ObjectCreated:"));
+        let other_bucket = self.bucket.as_deref().is_some_and(|b| b != bucket);
+        if !created || other_bucket || own_key(&key) || key.ends_with('/') {
+            return Ok(ObjectOutcome::new(&key, ObjectStatus::Ignored));
+        }
+        let object = ObjectRef { key, version: record.s3.object.version_id.clone().filter(|v| v != "null") };
+        let marker = object.version.as_deref().or(record.s3.object.sequencer.as_deref());
+        let id = invocation_key(bucket, &object.key, marker);
+        let now = (self.clock)();
+        match run_once(&*self.store, &id, now, deadline, DEFAULT_RECORD_TTL, || {
+            self.ingest_object(&object, now)
+        }) {
+            Ok(outcome) => Ok(outcome),
+            // A duplicate event while the first is still running: the first finishes the job
+            // (or, if it dies, Lambda retries it and the retry takes the key over).
+            Err(IdempotencyError::InProgress { .. }) => {
+                Ok(ObjectOutcome::new(&object.key, ObjectStatus::InProgress))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Ingests one object, without the idempotency record (`ingest_event` adds it): identify,
+    /// route, validate whole, then process it or split it.
+    pub fn ingest_object(
+        &self,
+        object: &ObjectRef,
+        now: DateTime<Utc>,
+    ) -> Result<ObjectOutcome, HandlerError> {
+        let meta = match file_meta(&*self.objects, object) {
+            Err(ObjectError::NotFound(_)) => return Ok(ObjectOutcome::new(&object.key, ObjectStatus::Gone)),
+            other => other?,
+        };
+        let prior = pipeline::register_file(&*self.store, &meta, now)?;
+        if let Some(first) = prior.as_ref().filter(|f| f.status == FileStatus::Completed) {
+            self.move_to(object, PROCESSED)?;
+            let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Duplicate, &meta);
+            out.summary = first.summary.clone();
+            out.reason = Some(format!(
+                "the same bytes as {} (file {})",
+                mask_card_numbers(&first.name),
+                meta.id.short()
+            ));
+            return Ok(out);
+        }
+        let seen_before = prior.is_some();
+        let head = self.objects.read_head(object, HEAD_BYTES)?;
+        let source = self.router.source(&object.key, &head);
+        let reader = FileReader::new(&*self.objects, object, &source, &meta);
+        let mut open = || reader.open();
+
+        let payments = match pipeline::count_payments(&mut open) {
+            Ok(n) => n,
+            // The store failed mid-read: a retry reads again; the file is not at fault.
+            Err(e) if reader.source_failed() => return Err(ObjectError::Unavailable(e.to_string()).into()),
+            Err(e) => {
+                let report = pipeline::quarantine(&*self.store, &meta, &e, seen_before)?;
+                self.move_to(object, QUARANTINE)?;
+                let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Quarantined, &meta);
+                out.reason = report.reason;
+                return Ok(out);
+            }
+        };
+
+        let plan = ChunkPlan::new(payments, self.split.chunk_payments);
+        if plan.splits() {
+            return self.split(object, &meta, &source, plan, seen_before, now);
+        }
+        let mut stream = open().map_err(|e| unstable(&meta, e))?;
+        let summary = pipeline::process_records(
+            &*self.store,
+            &meta,
+            &mut stream,
+            0..payments,
+            now,
+            &self.config,
+            |_| {},
+        )?;
+        if stream.next().is_some() {
+            return Err(unstable(
+                &meta,
+                format!("{payments} payments validated, more found when processing"),
+            ));
+        }
+        let report = pipeline::complete(&*self.store, &meta, summary, seen_before)?;
+        self.emit(&report.summary);
+        self.move_to(object, PROCESSED)?;
+        let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Completed, &meta);
+        out.payments = payments;
+        out.summary = Some(report.summary);
+        Ok(out)
+    }
+
+    /// Writes the file's manifest and hands its chunks to the queue: all of them (parallel) or
+    /// the first, each worker then sending the next (sequential).
+    fn split(
+        &self,
+        object: &ObjectRef,
+        meta: &FileMeta,
+        source: &Source,
+        plan: ChunkPlan,
+        seen_before: bool,
+        now: DateTime<Utc>,
+    ) -> Result<ObjectOutcome, HandlerError> {
+        let manifest = Manifest {
+            file_id: meta.id,
+            name: meta.name.clone(),
+            size: meta.size,
+            object: object.clone(),
+            source: source.describe(),
+            plan,
+            order: self.split.order,
+            seen_before,
+            created_at: now,
+        };
+        let kept = objects::put_json_if_absent(&*self.objects, &Manifest::key(&meta.id), manifest)?;
+        let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Split, meta);
+        out.payments = plan.payments;
+        if kept.object != *object {
+            // The same bytes dropped again under another key while the first drop is split and
+            // running: that one finishes the file.
+            self.move_to(object, PROCESSED)?;
+            out.status = ObjectStatus::Duplicate;
+            out.reason =
+                Some(format!("the same bytes as {}, being processed", mask_card_numbers(&kept.name)));
+            return Ok(out);
+        }
+        let chunks: Vec<ChunkMessage> = match kept.order {
+            ChunkOrder::Sequential => {
+                kept.plan.chunk(0).into_iter().map(|c| ChunkMessage::of(&kept, c)).collect()
+            }
+            ChunkOrder::Parallel => kept.plan.iter().map(|c| ChunkMessage::of(&kept, c)).collect(),
+        };
+        self.queue.send(&chunks)?;
+        tracing::info!(file = %mask_card_numbers(&meta.name), file_id = %meta.id.short(), payments = plan.payments,
+            chunks = plan.chunks(), order = ?kept.order, "file split into chunks");
+        out.chunks = kept.plan.chunks();
+        Ok(out)
+    }
+
+    /// Moves an object; one already moved (gone) is fine.
+    pub(crate) fn move_to(&self, object: &ObjectRef, prefix: &str) -> Result<(), HandlerError> {
+        match self.objects.move_to(object, prefix) {
+            Ok(_) | Err(ObjectError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reports a file's (or chunk's) payment outcomes under its market.
+    pub(crate) fn emit(&self, summary: &FileSummary) {
+        if let Some(market) = summary.market {
+            self.metrics.emit(market, CountKind::Payments, &MarketCounts::of_summary(summary));
+        }
+    }
+}
+
+pub(crate) fn unstable(meta: &FileMeta, detail: impl ToString) -> HandlerError {
+    HandlerError::Ingest(IngestError::Unstable { file: meta.name.clone(), detail: detail.to_string() })
+}
+
+/// Opens fresh payment streams over one object, and remembers whether the object store itself
+/// failed (a read error is then the store's, not the file's).
+pub(crate) struct FileReader<'a, O: ?Sized> {
+    objects: &'a O,
+    object: &'a ObjectRef,
+    source: &'a Source,
+    meta: &'a FileMeta,
+    failed: Arc<AtomicBool>,
+}
+
+impl<'a, O: Objects + ?Sized> FileReader<'a, O> {
+    pub(crate) fn new(objects: &'a O, object: &'a ObjectRef, source: &'a Source, meta: &'a FileMeta) -> Self {
+        Self { objects, object, source, meta, failed: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// A payment stream from the object's first byte.
+    pub(crate) fn open(&self) -> Result<PaymentStream<'static>, ParseError> {
+        let name = self.meta.name.as_str();
+        let reader = self.objects.open(self.object).map_err(|e| {
+            self.failed.store(true, Ordering::Relaxed);
+            ParseError::io(name, std::io::Error::other(e.to_string()))
+        })?;
+        let tracked = Tracked { inner: reader, failed: self.failed.clone() };
+        let ctx = SourceContext { file_id: self.meta.id, file_name: name.into() };
+        self.source.open(ctx, tracked).map(|(_, s)| s)
+    }
+
+    /// True when a read from the object store failed.
+    pub(crate) fn source_failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+}
+
+/// A reader that flags its own I/O errors (a decoder above it failing is the file's fault).
+struct Tracked<R> {
+    inner: R,
+    failed: Arc<AtomicBool>,
+}
+
+impl<R: std::io::Read> std::io::Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|_| self.failed.store(true, Ordering::Relaxed))
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for Tracked<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        let failed = &self.failed;
+        self.inner.fill_buf().inspect_err(|_| failed.store(true, Ordering::Relaxed))
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_with_records_must_parse() {
+        let test_event = serde_json::json!({"Service": "Amazon S3", "Event": "s3:TestEvent"});
+        assert!(matches!(serde_json::from_value(test_event).unwrap(), S3Notification::Other(_)));
+        let broken = serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put"}]});
+        assert!(serde_json::from_value::<S3Notification>(broken).is_err());
+    }
+
+    #[test]
+    fn event_keys_are_form_decoded() {
+        assert_eq!(decode_key("ca/cpa005/RBC+file%282%29.txt").unwrap(), "ca/cpa005/RBC file(2).txt");
+        assert_eq!(decode_key("in/a%2Bb%C3%A9.csv").unwrap(), "in/a+bé.csv");
+        assert!(decode_key("x/%FF%FE").is_err());
+    }
+
+    #[test]
+    fn invocation_keys_name_the_version_and_stay_short() {
+        assert_eq!(invocation_key("b", "k", Some("v1")), "ingest:b/k#v1");
+        assert_eq!(invocation_key("b", "k", None), "ingest:b/k#-");
+        let long = "k".repeat(1000);
+        let key = invocation_key("b", &long, Some("v"));
+        assert!(key.starts_with("ingest:sha256:") && key.len() < 100);
+        assert_ne!(key, invocation_key("b", &long, Some("w")));
+    }
+}

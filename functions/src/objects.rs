@@ -1,0 +1,307 @@
+//! The object store the handlers read files from and keep manifests in: a small port, so that
+//! the handlers run over a local folder in tests and over S3 in Lambda (the S3 adapter comes
+//! from `remit-aws`). Keys are `/`-separated as in S3.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use remit_domain::pipeline::FileMeta;
+use remit_domain::FileId;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Where the pipeline moves a file it finished with, and one it refused.
+pub const PROCESSED: &str = "processed/";
+pub const QUARANTINE: &str = "quarantine/";
+/// Manifests and chunk summaries of split files.
+pub const MANIFESTS: &str = "manifests/";
+
+/// An object as an S3 event names it: its key (decoded) and, in a versioned bucket, the
+/// version the event is about, so that a file overwritten meanwhile is not read instead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRef {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl ObjectRef {
+    /// The latest version of `key`.
+    pub fn latest(key: impl Into<String>) -> Self {
+        Self { key: key.into(), version: None }
+    }
+}
+
+/// An object store failure. `NotFound` is an answer, not a fault: an object moved by an
+/// earlier run, say.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error("object {0} not found")]
+    NotFound(String),
+    /// Worth retrying (throttling, a dropped connection).
+    #[error("object store unavailable: {0}")]
+    Unavailable(String),
+    /// A key the store refuses, or content that is not what the code expects.
+    #[error("object {key}: {detail}")]
+    Invalid { key: String, detail: String },
+}
+
+/// The handlers' view of the landing bucket. Synchronous like the store ports: handlers call it
+/// from `spawn_blocking`, and an async adapter blocks on its own runtime handle there.
+pub trait Objects: Send + Sync {
+    /// A stream over the object's bytes (its given version), read as it is consumed. A read
+    /// error from it is the store's (the handler retries rather than quarantine the file).
+    fn open(&self, object: &ObjectRef) -> Result<Box<dyn BufRead + Send>, ObjectError>;
+    /// At most `len` bytes from the object's start (one ranged read), for routing.
+    fn read_head(&self, object: &ObjectRef, len: usize) -> Result<Vec<u8>, ObjectError>;
+    /// Moves the object (its given version) to `prefix` + its key, and returns the new key.
+    /// An object already gone whose destination exists counts as moved.
+    fn move_to(&self, object: &ObjectRef, prefix: &str) -> Result<String, ObjectError>;
+    /// A small object's bytes (manifests, chunk summaries), `None` when there is none.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ObjectError>;
+    /// Writes a small object unless one exists at `key` (S3 `If-None-Match: *`); true when
+    /// this call wrote it, so the first writer of a chunk's summary wins.
+    fn put_if_absent(&self, key: &str, body: &[u8]) -> Result<bool, ObjectError>;
+    /// The keys under `prefix`, sorted (every page of the listing).
+    fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectError>;
+}
+
+/// A file's identity (SHA-256 of its bytes, streaming), name (its key) and size.
+pub fn file_meta<O: Objects + ?Sized>(objects: &O, object: &ObjectRef) -> Result<FileMeta, ObjectError> {
+    let mut counted = Counting { inner: objects.open(object)?, bytes: 0 };
+    let id = FileId::of_reader(&mut counted).map_err(|e| unavailable(&object.key, e))?;
+    Ok(FileMeta { id, name: object.key.clone(), size: counted.bytes })
+}
+
+/// A small JSON object, `None` when there is none.
+pub fn get_json<O: Objects + ?Sized, T: DeserializeOwned>(
+    objects: &O,
+    key: &str,
+) -> Result<Option<T>, ObjectError> {
+    let Some(bytes) = objects.get(key)? else { return Ok(None) };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| ObjectError::Invalid { key: key.to_string(), detail: e.to_string() })
+}
+
+/// Writes `value` as JSON at `key` unless an object is there; returns the object that stays
+/// (this one, or the one written first).
+pub fn put_json_if_absent<O, T>(objects: &O, key: &str, value: T) -> Result<T, ObjectError>
+where
+    O: Objects + ?Sized,
+    T: Serialize + DeserializeOwned,
+{
+    let body = serde_json::to_vec(&value)
+        .map_err(|e| ObjectError::Invalid { key: key.to_string(), detail: e.to_string() })?;
+    if objects.put_if_absent(key, &body)? {
+        return Ok(value);
+    }
+    get_json(objects, key)?.ok_or_else(|| ObjectError::NotFound(key.to_string()))
+}
+
+fn unavailable(key: &str, e: std::io::Error) -> ObjectError {
+    ObjectError::Unavailable(format!("{key}: {e}"))
+}
+
+struct Counting<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// A local folder standing for the bucket: a key is a path under it. Versions are not kept
+/// (an `ObjectRef`'s version is ignored). For tests and local runs of the binaries.
+#[derive(Clone, Debug)]
+pub struct LocalObjects {
+    root: PathBuf,
+}
+
+/// Read buffer over a local file: large enough that syscalls do not dominate.
+const BUFFER: usize = 256 * 1024;
+
+impl LocalObjects {
+    /// The folder `root` (created when missing).
+    pub fn new(root: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let root = root.into();
+        fs::create_dir_all(&root)?;
+        Ok(Self { root })
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path of `key`, refusing keys that would leave the folder.
+    pub fn path(&self, key: &str) -> Result<PathBuf, ObjectError> {
+        let bad = key.is_empty()
+            || key.starts_with('/')
+            || key.split('/').any(|part| part == ".." || part == ".")
+            || key.contains('\\');
+        if bad {
+            return Err(ObjectError::Invalid {
+                key: key.to_string(),
+                detail: "not a key under the folder".into(),
+            });
+        }
+        Ok(self.root.join(key))
+    }
+
+    /// Writes an object (tests: a bank dropping a file).
+    pub fn put(&self, key: &str, body: &[u8]) -> Result<(), ObjectError> {
+        let path = self.path(key)?;
+        create_parent(&path, key)?;
+        fs::write(&path, body).map_err(|e| unavailable(key, e))
+    }
+
+    fn open_file(&self, key: &str) -> Result<File, ObjectError> {
+        File::open(self.path(key)?).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ObjectError::NotFound(key.to_string()),
+            _ => unavailable(key, e),
+        })
+    }
+}
+
+fn create_parent(path: &Path, key: &str) -> Result<(), ObjectError> {
+    match path.parent() {
+        Some(dir) => fs::create_dir_all(dir).map_err(|e| unavailable(key, e)),
+        None => Ok(()),
+    }
+}
+
+impl Objects for LocalObjects {
+    fn open(&self, object: &ObjectRef) -> Result<Box<dyn BufRead + Send>, ObjectError> {
+        Ok(Box::new(BufReader::with_capacity(BUFFER, self.open_file(&object.key)?)))
+    }
+
+    fn read_head(&self, object: &ObjectRef, len: usize) -> Result<Vec<u8>, ObjectError> {
+        let mut head = Vec::with_capacity(len);
+        self.open_file(&object.key)?
+            .take(len as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| unavailable(&object.key, e))?;
+        Ok(head)
+    }
+
+    fn move_to(&self, object: &ObjectRef, prefix: &str) -> Result<String, ObjectError> {
+        let to_key = format!("{prefix}{}", object.key);
+        let (from, to) = (self.path(&object.key)?, self.path(&to_key)?);
+        create_parent(&to, &to_key)?;
+        match fs::rename(&from, &to) {
+            Ok(()) => Ok(to_key),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && to.exists() => Ok(to_key),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(ObjectError::NotFound(object.key.clone()))
+            }
+            Err(e) => Err(unavailable(&object.key, e)),
+        }
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ObjectError> {
+        match fs::read(self.path(key)?) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(unavailable(key, e)),
+        }
+    }
+
+    fn put_if_absent(&self, key: &str, body: &[u8]) -> Result<bool, ObjectError> {
+        let path = self.path(key)?;
+        create_parent(&path, key)?;
+        // Written aside and linked into place: a reader never sees half an object, and the
+        // link fails when the key exists, as S3's conditional put does.
+        let tmp =
+            path.with_extension(format!("tmp-{}-{:?}", std::process::id(), std::thread::current().id()));
+        let mut f =
+            OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| unavailable(key, e))?;
+        f.write_all(body).map_err(|e| unavailable(key, e))?;
+        drop(f);
+        let linked = fs::hard_link(&tmp, &path);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(unavailable(key, e)),
+        }
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectError> {
+        let mut keys = Vec::new();
+        let mut dirs = vec![self.root.clone()];
+        while let Some(d) = dirs.pop() {
+            let rd = match fs::read_dir(&d) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(unavailable(prefix, e)),
+            };
+            for entry in rd {
+                let path = entry.map_err(|e| unavailable(prefix, e))?.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let Ok(rel) = path.strip_prefix(&self.root) else { continue };
+                let key = rel.to_string_lossy().replace('\\', "/");
+                if key.starts_with(prefix) && !key.contains(".tmp-") {
+                    keys.push(key);
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_folder_behaves_as_the_bucket_the_handlers_expect() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = LocalObjects::new(dir.path()).unwrap();
+        o.put("ca/cpa005/a b.txt", b"hello").unwrap();
+        let obj = ObjectRef::latest("ca/cpa005/a b.txt");
+        let meta = file_meta(&o, &obj).unwrap();
+        assert_eq!((meta.id, meta.size), (FileId::of_bytes(b"hello"), 5));
+        assert_eq!(o.read_head(&obj, 3).unwrap(), b"hel");
+
+        assert!(o.put_if_absent("manifests/x/chunk-0.json", b"1").unwrap());
+        assert!(!o.put_if_absent("manifests/x/chunk-0.json", b"2").unwrap());
+        assert_eq!(o.get("manifests/x/chunk-0.json").unwrap().unwrap(), b"1");
+        assert_eq!(o.get("manifests/x/none.json").unwrap(), None);
+        assert_eq!(o.list("manifests/x/").unwrap(), vec!["manifests/x/chunk-0.json".to_string()]);
+
+        assert_eq!(o.move_to(&obj, PROCESSED).unwrap(), "processed/ca/cpa005/a b.txt");
+        // Moving again: the source is gone and the destination is there.
+        assert_eq!(o.move_to(&obj, PROCESSED).unwrap(), "processed/ca/cpa005/a b.txt");
+        assert!(matches!(o.open(&obj), Err(ObjectError::NotFound(_))));
+        assert!(matches!(o.move_to(&ObjectRef::latest("none"), PROCESSED), Err(ObjectError::NotFound(_))));
+    }
+
+    #[test]
+    fn keys_that_leave_the_folder_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = LocalObjects::new(dir.path()).unwrap();
+        for key in ["../x", "/etc/passwd", "a/../../b", "", "a\\b"] {
+            assert!(matches!(o.get(key), Err(ObjectError::Invalid { .. })), "{key}");
+        }
+    }
+
+    #[test]
+    fn the_first_json_written_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = LocalObjects::new(dir.path()).unwrap();
+        assert_eq!(put_json_if_absent(&o, "m/a.json", 1u32).unwrap(), 1);
+        assert_eq!(put_json_if_absent(&o, "m/a.json", 2u32).unwrap(), 1);
+        assert_eq!(get_json::<_, u32>(&o, "m/a.json").unwrap(), Some(1));
+    }
+}
