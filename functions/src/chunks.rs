@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::HandlerError;
 use crate::ingest::{unstable, FileReader, IngestApp};
-use crate::objects::{self, get_json, ObjectRef, Objects, MANIFESTS, PROCESSED};
+use crate::objects::{self, get_json, Disposition, ObjectRef, Objects, MANIFESTS};
 use crate::settings::ChunkOrder;
 
 /// A split file's plan, written once by the ingest function before any chunk message.
@@ -299,7 +299,7 @@ where
             }));
         }
         pipeline::complete(&*self.store, &manifest.meta(), summary, manifest.seen_before)?;
-        self.move_to(&manifest.object, PROCESSED)?;
+        self.move_to(&manifest.object, &Disposition::Processed { file_id: manifest.file_id })?;
         Ok(true)
     }
 }
@@ -336,7 +336,7 @@ mod tests {
     fn a_chunk_message_round_trips() {
         let m = ChunkMessage {
             file_id: FileId::of_bytes(b"x"),
-            object: ObjectRef { key: "ca/a b.txt".into(), version: Some("v1".into()) },
+            object: ObjectRef { version_id: Some("v1".into()), ..ObjectRef::new("landing", "ca/a b.txt") },
             chunk: Chunk { index: 2, first: 10, count: 5 },
         };
         let text = serde_json::to_string(&m).unwrap();

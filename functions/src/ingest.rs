@@ -24,7 +24,9 @@ use sha2::{Digest, Sha256};
 use crate::chunks::{ChunkMessage, ChunkQueue, Manifest};
 use crate::error::HandlerError;
 use crate::metrics::{CountKind, MarketCounts, Metrics};
-use crate::objects::{self, file_meta, ObjectError, ObjectRef, Objects, MANIFESTS, PROCESSED, QUARANTINE};
+use crate::objects::{
+    self, file_meta, Disposition, ObjectError, ObjectRef, Objects, MANIFESTS, PROCESSED, QUARANTINE,
+};
 use crate::settings::{ChunkOrder, SplitPolicy};
 use crate::Clock;
 
@@ -143,15 +145,6 @@ impl<'de> Deserialize<'de> for S3Notification {
     }
 }
 
-/// Decodes an S3 event's object key: form-encoded, `+` for a space and `%XX` escapes.
-pub fn decode_key(raw: &str) -> Result<String, HandlerError> {
-    let spaced = raw.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(|k| k.into_owned())
-        .map_err(|e| HandlerError::BadEvent(format!("object key {raw:?} is not UTF-8 once decoded: {e}")))
-}
-
 /// The idempotency key of one object version: bucket, key and version (or, unversioned, the
 /// event's sequencer, which orders the writes of one key). Long keys are hashed to stay well
 /// inside DynamoDB's key size.
@@ -209,15 +202,19 @@ where
         deadline: DateTime<Utc>,
     ) -> Result<ObjectOutcome, HandlerError> {
         let raw = record.s3.object.key.as_deref().unwrap_or_default();
-        let key = decode_key(raw)?;
         let bucket = record.s3.bucket.name.as_deref().unwrap_or_default();
+        let mut object =
+            ObjectRef::from_event_key(bucket, raw).map_err(|e| HandlerError::BadEvent(e.to_string()))?;
+        let key = object.key.clone();
         let created = record.event_name.as_deref().is_some_and(|n| n.starts_with("ObjectCreated:"));
         let other_bucket = self.bucket.as_deref().is_some_and(|b| b != bucket);
         if !created || other_bucket || own_key(&key) || key.ends_with('/') {
             return Ok(ObjectOutcome::new(&key, ObjectStatus::Ignored));
         }
-        let object = ObjectRef { key, version: record.s3.object.version_id.clone().filter(|v| v != "null") };
-        let marker = object.version.as_deref().or(record.s3.object.sequencer.as_deref());
+        // An unversioned bucket's events say "null" where a version would be.
+        object.version_id = record.s3.object.version_id.clone().filter(|v| v != "null");
+        object.size = record.s3.object.size.and_then(|n| u64::try_from(n).ok()).unwrap_or_default();
+        let marker = object.version_id.as_deref().or(record.s3.object.sequencer.as_deref());
         let id = invocation_key(bucket, &object.key, marker);
         let now = (self.clock)();
         match run_once(&*self.store, &id, now, deadline, DEFAULT_RECORD_TTL, || {
@@ -245,8 +242,9 @@ where
             other => other?,
         };
         let prior = pipeline::register_file(&*self.store, &meta, now)?;
+        let processed = Disposition::Processed { file_id: meta.id };
         if let Some(first) = prior.as_ref().filter(|f| f.status == FileStatus::Completed) {
-            self.move_to(object, PROCESSED)?;
+            self.move_to(object, &processed)?;
             let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Duplicate, &meta);
             out.summary = first.summary.clone();
             out.reason = Some(format!(
@@ -268,7 +266,8 @@ where
             Err(e) if reader.source_failed() => return Err(ObjectError::Unavailable(e.to_string()).into()),
             Err(e) => {
                 let report = pipeline::quarantine(&*self.store, &meta, &e, seen_before)?;
-                self.move_to(object, QUARANTINE)?;
+                let reason = report.reason.clone().unwrap_or_default();
+                self.move_to(object, &Disposition::Quarantined { file_id: meta.id, reason })?;
                 let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Quarantined, &meta);
                 out.reason = report.reason;
                 return Ok(out);
@@ -297,7 +296,7 @@ where
         }
         let report = pipeline::complete(&*self.store, &meta, summary, seen_before)?;
         self.emit(&report.summary);
-        self.move_to(object, PROCESSED)?;
+        self.move_to(object, &processed)?;
         let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Completed, &meta);
         out.payments = payments;
         out.summary = Some(report.summary);
@@ -332,7 +331,7 @@ where
         if kept.object != *object {
             // The same bytes dropped again under another key while the first drop is split and
             // running: that one finishes the file.
-            self.move_to(object, PROCESSED)?;
+            self.move_to(object, &Disposition::Processed { file_id: meta.id })?;
             out.status = ObjectStatus::Duplicate;
             out.reason =
                 Some(format!("the same bytes as {}, being processed", mask_card_numbers(&kept.name)));
@@ -352,8 +351,8 @@ where
     }
 
     /// Moves an object; one already moved (gone) is fine.
-    pub(crate) fn move_to(&self, object: &ObjectRef, prefix: &str) -> Result<(), HandlerError> {
-        match self.objects.move_to(object, prefix) {
+    pub(crate) fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<(), HandlerError> {
+        match self.objects.move_to(object, to) {
             Ok(_) | Err(ObjectError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -437,13 +436,6 @@ mod tests {
         assert!(matches!(serde_json::from_value(test_event).unwrap(), S3Notification::Other(_)));
         let broken = serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put"}]});
         assert!(serde_json::from_value::<S3Notification>(broken).is_err());
-    }
-
-    #[test]
-    fn event_keys_are_form_decoded() {
-        assert_eq!(decode_key("ca/cpa005/RBC+file%282%29.txt").unwrap(), "ca/cpa005/RBC file(2).txt");
-        assert_eq!(decode_key("in/a%2Bb%C3%A9.csv").unwrap(), "in/a+bé.csv");
-        assert!(decode_key("x/%FF%FE").is_err());
     }
 
     #[test]

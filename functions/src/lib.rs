@@ -15,10 +15,10 @@
 pub mod chunks;
 pub mod error;
 pub mod ingest;
-pub mod logging;
 pub mod metrics;
 pub mod objects;
 pub mod ops_api;
+pub mod s3_objects;
 pub mod settings;
 pub mod sqs;
 pub mod sweeper;
@@ -32,7 +32,8 @@ use lambda_runtime::LambdaEvent;
 use remit_domain::ports::Store;
 
 pub use error::HandlerError;
-pub use objects::{LocalObjects, ObjectError, ObjectRef, Objects};
+pub use objects::{Disposition, LocalObjects, ObjectError, ObjectRef, Objects};
+pub use s3_objects::S3Objects;
 
 /// The clock handlers judge time by (tests set it).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;

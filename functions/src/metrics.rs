@@ -1,22 +1,18 @@
 //! Per-market counts the handlers report: payments applied, queued, rejected and so on from
 //! ingest, warnings and breaches from the sweeper. In Lambda they go out as CloudWatch embedded
-//! metric format (EMF) lines, namespace `Remit`, dimension `Market`; the alarms in
-//! `infra/template.yaml` watch `Breaches`. The EMF writer here is the functions' own until
-//! `remit_aws::metrics` provides it.
+//! metric format (EMF) lines written by `remit_aws::metrics` (namespace `Remit`, dimensions
+//! `Market` and `Market` + `Function`); the alarms in `infra/template.yaml` watch `SlaBreaches`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use remit_aws::metrics::Metric;
 use remit_domain::pipeline::FileSummary;
 use remit_domain::ports::AlertKind;
 use remit_domain::sla::SweepReport;
 use remit_domain::Market;
 use serde::{Deserialize, Serialize};
-
-/// The CloudWatch namespace of every metric.
-pub const NAMESPACE: &str = "Remit";
 
 /// Counts for one market. A zero is reported as zero (an alarm then sees data, not a gap).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,20 +52,20 @@ impl MarketCounts {
         out
     }
 
-    /// (metric name, value) pairs of the payment outcomes.
-    fn payment_metrics(&self) -> [(&'static str, u64); 5] {
-        [
-            ("Applied", self.applied),
-            ("Queued", self.queued),
-            ("Rejected", self.rejected),
-            ("Duplicates", self.duplicates),
-            ("Reversed", self.reversed),
-        ]
-    }
-
-    /// (metric name, value) pairs of the SLA alerts.
-    fn alert_metrics(&self) -> [(&'static str, u64); 2] {
-        [("Warnings", self.warnings), ("Breaches", self.breaches)]
+    /// The CloudWatch metrics `kind` reports, with their values.
+    pub fn metrics(&self, kind: CountKind) -> Vec<(Metric, u64)> {
+        match kind {
+            CountKind::Payments => vec![
+                (Metric::PaymentsApplied, self.applied),
+                (Metric::PaymentsQueued, self.queued),
+                (Metric::PaymentsRejected, self.rejected),
+                (Metric::PaymentsDuplicate, self.duplicates),
+                (Metric::PaymentsReversed, self.reversed),
+            ],
+            CountKind::Alerts => {
+                vec![(Metric::SlaWarnings, self.warnings), (Metric::SlaBreaches, self.breaches)]
+            }
+        }
     }
 }
 
@@ -88,50 +84,42 @@ pub trait Metrics: Send + Sync {
     fn emit(&self, market: Market, kind: CountKind, counts: &MarketCounts);
 }
 
-/// Writes one CloudWatch EMF line per call to stdout, where Lambda's log stream picks it up.
-#[derive(Debug, Default)]
-pub struct EmfStdout;
+/// Writes each emission as a CloudWatch EMF line on stdout (`remit_aws::metrics`), where
+/// Lambda's log stream picks it up.
+#[derive(Clone, Debug)]
+pub struct EmfStdout {
+    function: &'static str,
+}
 
 impl EmfStdout {
-    /// The EMF document for one market's counts at `at` (milliseconds since the epoch).
-    pub fn document(
+    /// Metrics of `function` (the `Function` dimension: `ingest`, `sla-sweeper`...).
+    pub fn new(function: &'static str) -> Self {
+        Self { function }
+    }
+
+    /// The EMF documents (one line each) for one market's counts at `at`.
+    pub fn documents(
+        &self,
         market: Market,
         kind: CountKind,
         counts: &MarketCounts,
         at: DateTime<Utc>,
-    ) -> serde_json::Value {
-        let pairs: Vec<(&str, u64)> = match kind {
-            CountKind::Payments => counts.payment_metrics().to_vec(),
-            CountKind::Alerts => counts.alert_metrics().to_vec(),
-        };
-        let mut doc = serde_json::Map::new();
-        let definitions: Vec<serde_json::Value> =
-            pairs.iter().map(|(name, _)| serde_json::json!({ "Name": name, "Unit": "Count" })).collect();
-        doc.insert(
-            "_aws".into(),
-            serde_json::json!({
-                "Timestamp": at.timestamp_millis(),
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["Market"]],
-                    "Metrics": definitions,
-                }],
-            }),
-        );
-        doc.insert("Market".into(), market.code().into());
-        for (name, value) in pairs {
-            doc.insert(name.into(), value.into());
+    ) -> Vec<String> {
+        self.gather(market, kind, counts).documents(at)
+    }
+
+    fn gather(&self, market: Market, kind: CountKind, counts: &MarketCounts) -> remit_aws::metrics::Metrics {
+        let mut m = remit_aws::metrics::Metrics::new(self.function);
+        for (metric, n) in counts.metrics(kind) {
+            m.add(Some(market), metric, n);
         }
-        serde_json::Value::Object(doc)
+        m
     }
 }
 
 impl Metrics for EmfStdout {
     fn emit(&self, market: Market, kind: CountKind, counts: &MarketCounts) {
-        let line = Self::document(market, kind, counts, Utc::now()).to_string();
-        // One write per line: concurrent invocations' lines do not interleave.
-        let mut out = std::io::stdout().lock();
-        if let Err(e) = out.write_all(format!("{line}\n").as_bytes()) {
+        if let Err(e) = self.gather(market, kind, counts).emit() {
             tracing::warn!(error = %e, "metrics line not written");
         }
     }
@@ -180,14 +168,17 @@ mod tests {
     fn an_emf_line_declares_each_metric_under_the_market_dimension() {
         let counts = MarketCounts { breaches: 3, warnings: 1, ..Default::default() };
         let at = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z").unwrap().with_timezone(&Utc);
-        let doc = EmfStdout::document(Market::CA, CountKind::Alerts, &counts, at);
+        let docs = EmfStdout::new("sla-sweeper").documents(Market::CA, CountKind::Alerts, &counts, at);
+        assert_eq!(docs.len(), 1);
+        let doc: serde_json::Value = serde_json::from_str(&docs[0]).unwrap();
         let cw = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(cw["Namespace"], "Remit");
-        assert_eq!(cw["Dimensions"], serde_json::json!([["Market"]]));
+        assert_eq!(cw["Dimensions"][0], serde_json::json!(["Market"]));
         let names: Vec<&str> =
             cw["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["Warnings", "Breaches"]);
-        assert_eq!((doc["Market"].as_str(), doc["Breaches"].as_u64()), (Some("CA"), Some(3)));
+        assert_eq!(names, ["SlaBreaches", "SlaWarnings"]);
+        assert_eq!((doc["Market"].as_str(), doc["SlaBreaches"].as_u64()), (Some("CA"), Some(3)));
+        assert_eq!(doc["Function"], "sla-sweeper");
         assert_eq!(doc["_aws"]["Timestamp"], at.timestamp_millis());
     }
 }

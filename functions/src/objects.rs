@@ -9,29 +9,13 @@ use std::path::{Path, PathBuf};
 use remit_domain::pipeline::FileMeta;
 use remit_domain::FileId;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// Where the pipeline moves a file it finished with, and one it refused.
-pub const PROCESSED: &str = "processed/";
-pub const QUARANTINE: &str = "quarantine/";
+pub use remit_aws::s3::{PROCESSED_PREFIX as PROCESSED, QUARANTINE_PREFIX as QUARANTINE};
+pub use remit_aws::{Disposition, ObjectRef};
+
 /// Manifests and chunk summaries of split files.
 pub const MANIFESTS: &str = "manifests/";
-
-/// An object as an S3 event names it: its key (decoded) and, in a versioned bucket, the
-/// version the event is about, so that a file overwritten meanwhile is not read instead.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObjectRef {
-    pub key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-}
-
-impl ObjectRef {
-    /// The latest version of `key`.
-    pub fn latest(key: impl Into<String>) -> Self {
-        Self { key: key.into(), version: None }
-    }
-}
 
 /// An object store failure. `NotFound` is an answer, not a fault: an object moved by an
 /// earlier run, say.
@@ -55,9 +39,10 @@ pub trait Objects: Send + Sync {
     fn open(&self, object: &ObjectRef) -> Result<Box<dyn BufRead + Send>, ObjectError>;
     /// At most `len` bytes from the object's start (one ranged read), for routing.
     fn read_head(&self, object: &ObjectRef, len: usize) -> Result<Vec<u8>, ObjectError>;
-    /// Moves the object (its given version) to `prefix` + its key, and returns the new key.
-    /// An object already gone whose destination exists counts as moved.
-    fn move_to(&self, object: &ObjectRef, prefix: &str) -> Result<String, ObjectError>;
+    /// Moves the object (its given version) to `to.prefix()` + its key (tagged with the file id
+    /// and any reason, where the store keeps tags), and returns the new key. An object already
+    /// gone whose destination exists counts as moved.
+    fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<String, ObjectError>;
     /// A small object's bytes (manifests, chunk summaries), `None` when there is none.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ObjectError>;
     /// Writes a small object unless one exists at `key` (S3 `If-None-Match: *`); true when
@@ -117,8 +102,8 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// A local folder standing for the bucket: a key is a path under it. Versions are not kept
-/// (an `ObjectRef`'s version is ignored). For tests and local runs of the binaries.
+/// A local folder standing for the bucket: a key is a path under it. Buckets, versions and tags
+/// are not kept (an `ObjectRef`'s bucket and version are ignored). For tests and local runs of the binaries.
 #[derive(Clone, Debug)]
 pub struct LocalObjects {
     root: PathBuf,
@@ -191,8 +176,8 @@ impl Objects for LocalObjects {
         Ok(head)
     }
 
-    fn move_to(&self, object: &ObjectRef, prefix: &str) -> Result<String, ObjectError> {
-        let to_key = format!("{prefix}{}", object.key);
+    fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<String, ObjectError> {
+        let to_key = format!("{}{}", to.prefix(), object.key);
         let (from, to) = (self.path(&object.key)?, self.path(&to_key)?);
         create_parent(&to, &to_key)?;
         match fs::rename(&from, &to) {
@@ -269,7 +254,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let o = LocalObjects::new(dir.path()).unwrap();
         o.put("ca/cpa005/a b.txt", b"hello").unwrap();
-        let obj = ObjectRef::latest("ca/cpa005/a b.txt");
+        let obj = ObjectRef::new("landing", "ca/cpa005/a b.txt");
+        let done = Disposition::Processed { file_id: FileId::of_bytes(b"hello") };
         let meta = file_meta(&o, &obj).unwrap();
         assert_eq!((meta.id, meta.size), (FileId::of_bytes(b"hello"), 5));
         assert_eq!(o.read_head(&obj, 3).unwrap(), b"hel");
@@ -280,11 +266,14 @@ mod tests {
         assert_eq!(o.get("manifests/x/none.json").unwrap(), None);
         assert_eq!(o.list("manifests/x/").unwrap(), vec!["manifests/x/chunk-0.json".to_string()]);
 
-        assert_eq!(o.move_to(&obj, PROCESSED).unwrap(), "processed/ca/cpa005/a b.txt");
+        assert_eq!(o.move_to(&obj, &done).unwrap(), "processed/ca/cpa005/a b.txt");
         // Moving again: the source is gone and the destination is there.
-        assert_eq!(o.move_to(&obj, PROCESSED).unwrap(), "processed/ca/cpa005/a b.txt");
+        assert_eq!(o.move_to(&obj, &done).unwrap(), "processed/ca/cpa005/a b.txt");
         assert!(matches!(o.open(&obj), Err(ObjectError::NotFound(_))));
-        assert!(matches!(o.move_to(&ObjectRef::latest("none"), PROCESSED), Err(ObjectError::NotFound(_))));
+        assert!(matches!(
+            o.move_to(&ObjectRef::new("landing", "none"), &done),
+            Err(ObjectError::NotFound(_))
+        ));
     }
 
     #[test]

@@ -1,39 +1,36 @@
 //! What the binaries build once per cold start from their environment, in one place: the store,
 //! the objects, the chunk queue, the alert sink, the metrics, the ops API's tokens.
 //!
-//! The store and the objects are SQLite and a local folder here (`REMIT_SQLITE_PATH`,
-//! `REMIT_OBJECTS_DIR`), which runs every binary locally (`cargo lambda watch` and
-//! `cargo lambda invoke`, see functions/README.md). The DynamoDB store (`remit-store-dynamodb`)
-//! and the S3 objects and SNS sink (`remit-aws`) take their place in `AppStore`, `AppObjects`,
-//! `store`, `objects` and `alerts` when those adapters land; nothing else changes. Deployed
-//! without those variables, a binary stops at start naming what is missing.
+//! The store is DynamoDB (`DynamoStore::from_env`: `REMIT_TABLE_PREFIX` or one variable per
+//! table), the objects the S3 landing bucket (`REMIT_LANDING_BUCKET`), alerts an SNS topic
+//! (`REMIT_ALERTS_TOPIC_ARN`), chunks an SQS queue (`REMIT_CHUNK_QUEUE_URL`), metrics CloudWatch
+//! EMF lines. The SDK reads region, credentials and endpoints the usual way
+//! (`AWS_ENDPOINT_URL` points every client at an emulator). A binary missing a variable stops at
+//! start and names it.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
+use aws_config::SdkConfig;
+use remit_aws::{S3Files, SnsAlerts};
 use remit_ops_api::{AppState, Tokens};
-use remit_store_sqlite::SqliteStore;
+use remit_store_dynamodb::DynamoStore;
+use tokio::runtime::Handle;
 
 use crate::chunks::{ChunkQueue, NoQueue};
 use crate::ingest::IngestApp;
 use crate::metrics::EmfStdout;
-use crate::objects::LocalObjects;
 use crate::ops_api::{tokens_from_text, OpsApi};
+use crate::s3_objects::S3Objects;
 use crate::settings::{self, SplitPolicy};
 use crate::sqs::SqsChunkQueue;
-use crate::sweeper::{LogSink, SharedSink, SweeperApp};
+use crate::sweeper::SweeperApp;
 use crate::wall_clock;
 
 /// The store the binaries run on.
-pub type AppStore = SqliteStore;
+pub type AppStore = DynamoStore;
 /// The objects the binaries read.
-pub type AppObjects = LocalObjects;
-
-/// The SQLite file of a local run.
-pub const ENV_SQLITE_PATH: &str = "REMIT_SQLITE_PATH";
-/// The folder standing for the landing bucket in a local run.
-pub const ENV_OBJECTS_DIR: &str = "REMIT_OBJECTS_DIR";
+pub type AppObjects = S3Objects;
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -43,45 +40,46 @@ fn required(name: &str, what: &str) -> Result<String> {
     var(name).ok_or_else(|| anyhow!("{name} is not set: {what}"))
 }
 
-/// The store.
-pub fn store() -> Result<Arc<AppStore>> {
-    let path = required(ENV_SQLITE_PATH, "this build runs on SQLite until the DynamoDB store is linked")?;
-    Ok(Arc::new(SqliteStore::open(&PathBuf::from(&path)).with_context(|| format!("{path}: cannot open"))?))
+/// The SDK configuration of the Lambda's environment. Call inside the binary's runtime: the
+/// adapters block on its handle from the handlers' blocking threads.
+pub async fn aws() -> SdkConfig {
+    remit_aws::sdk_config(None).await
+}
+
+/// The store: DynamoDB, table names from the environment.
+pub async fn store() -> Result<Arc<AppStore>> {
+    Ok(Arc::new(DynamoStore::from_env().await.context("the DynamoDB store")?))
 }
 
 /// The landing bucket's objects.
-pub fn objects() -> Result<Arc<AppObjects>> {
-    let dir = required(ENV_OBJECTS_DIR, "this build reads a local folder until the S3 objects are linked")?;
-    Ok(Arc::new(LocalObjects::new(&dir).with_context(|| format!("{dir}: cannot use as the bucket"))?))
+pub fn objects(aws: &SdkConfig) -> Result<Arc<AppObjects>> {
+    let bucket = required(settings::ENV_LANDING_BUCKET, "the landing bucket's name")?;
+    let files = S3Files::new(remit_aws::s3_client(aws), Handle::current());
+    Ok(Arc::new(S3Objects::new(files, bucket)))
 }
 
-/// The SLA alert sink.
-pub fn alerts() -> Arc<dyn SharedSink> {
-    Arc::new(LogSink)
+/// The SLA alert sink: the SNS topic.
+pub fn alerts(aws: &SdkConfig) -> Result<Arc<SnsAlerts>> {
+    let topic = required(settings::ENV_ALERTS_TOPIC_ARN, "the SLA alerts topic")?;
+    Ok(Arc::new(SnsAlerts::new(remit_aws::sns_client(aws), topic, Handle::current())))
 }
 
 /// The chunk queue: SQS at `REMIT_CHUNK_QUEUE_URL`, or none (files past one chunk then fail).
-pub async fn chunk_queue() -> Arc<dyn ChunkQueue> {
+pub fn chunk_queue(aws: &SdkConfig) -> Arc<dyn ChunkQueue> {
     match var(settings::ENV_CHUNK_QUEUE_URL) {
-        Some(url) => {
-            let aws = aws_config::load_from_env().await;
-            Arc::new(SqsChunkQueue::new(
-                aws_sdk_sqs::Client::new(&aws),
-                url,
-                tokio::runtime::Handle::current(),
-            ))
-        }
+        Some(url) => Arc::new(SqsChunkQueue::new(aws_sdk_sqs::Client::new(aws), url, Handle::current())),
         None => Arc::new(NoQueue),
     }
 }
 
-/// What the ingest and chunk functions share.
-pub async fn ingest_app() -> Result<IngestApp<AppStore, AppObjects>> {
+/// What the ingest and chunk functions share; `function` names them in metrics.
+pub async fn ingest_app(function: &'static str) -> Result<IngestApp<AppStore, AppObjects>> {
+    let aws = aws().await;
     Ok(IngestApp {
-        store: store()?,
-        objects: objects()?,
-        queue: chunk_queue().await,
-        metrics: Arc::new(EmfStdout),
+        store: store().await?,
+        objects: objects(&aws)?,
+        queue: chunk_queue(&aws),
+        metrics: Arc::new(EmfStdout::new(function)),
         router: Arc::new(settings::built_in_router()?),
         config: Arc::new(settings::built_in_config()?),
         split: SplitPolicy::from_vars(var)?,
@@ -91,8 +89,14 @@ pub async fn ingest_app() -> Result<IngestApp<AppStore, AppObjects>> {
 }
 
 /// What the sweeper uses.
-pub fn sweeper_app() -> Result<SweeperApp<AppStore>> {
-    Ok(SweeperApp { store: store()?, alerts: alerts(), metrics: Arc::new(EmfStdout), clock: wall_clock() })
+pub async fn sweeper_app() -> Result<SweeperApp<AppStore>> {
+    let aws = aws().await;
+    Ok(SweeperApp {
+        store: store().await?,
+        alerts: alerts(&aws)?,
+        metrics: Arc::new(EmfStdout::new("sla-sweeper")),
+        clock: wall_clock(),
+    })
 }
 
 /// The ops API's tokens: `REMIT_OPS_TOKENS` (the token file's text) or the SSM SecureString
@@ -105,8 +109,7 @@ pub async fn ops_tokens() -> Result<Tokens> {
         settings::ENV_OPS_TOKENS_PARAMETER,
         &format!("the ops API needs its tokens ({} or this)", settings::ENV_OPS_TOKENS),
     )?;
-    let aws = aws_config::load_from_env().await;
-    let answer = aws_sdk_ssm::Client::new(&aws)
+    let answer = aws_sdk_ssm::Client::new(&aws().await)
         .get_parameter()
         .name(&name)
         .with_decryption(true)
@@ -120,6 +123,7 @@ pub async fn ops_tokens() -> Result<Tokens> {
 /// The ops API over the store, with the built-in queue policy and SLA calendars.
 pub async fn ops_api() -> Result<OpsApi> {
     let config = settings::built_in_config()?;
-    let state = AppState::new(store()?, ops_tokens().await?).with_policy(config.queue).with_sla(config.sla);
+    let state =
+        AppState::new(store().await?, ops_tokens().await?).with_policy(config.queue).with_sla(config.sla);
     Ok(OpsApi::new(state))
 }

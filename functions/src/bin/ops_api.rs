@@ -1,11 +1,11 @@
 //! The ops API behind API Gateway (see `remit_functions::ops_api`).
 
 use lambda_http::{service_fn, Request, RequestExt};
-use remit_functions::{deadline_of, logging, wiring};
+use remit_functions::{deadline_of, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    logging::init();
+    remit_aws::logs::init_lambda_logging();
     let api = wiring::ops_api().await?;
     lambda_http::run(service_fn(|request: Request| {
         let api = api.clone();

@@ -2,6 +2,7 @@
 //! standing for the bucket: one test binary.
 
 mod chunks;
+mod emulator;
 mod ingest;
 mod ops_api;
 mod support;

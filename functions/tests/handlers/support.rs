@@ -13,7 +13,7 @@ use remit_functions::chunks::{ChunkMessage, MemoryQueue};
 use remit_functions::ingest::IngestApp;
 use remit_functions::metrics::MemoryMetrics;
 use remit_functions::settings::{self, ChunkOrder, SplitPolicy};
-use remit_functions::{Clock, LocalObjects, ObjectError, ObjectRef, Objects};
+use remit_functions::{Clock, Disposition, LocalObjects, ObjectError, ObjectRef, Objects};
 use remit_store_sqlite::SqliteStore;
 use tempfile::TempDir;
 
@@ -161,8 +161,8 @@ impl Objects for Bucket {
         self.local.read_head(object, len)
     }
 
-    fn move_to(&self, object: &ObjectRef, prefix: &str) -> Result<String, ObjectError> {
-        self.local.move_to(object, prefix)
+    fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<String, ObjectError> {
+        self.local.move_to(object, to)
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ObjectError> {
@@ -180,6 +180,17 @@ impl Objects for Bucket {
 
 /// An S3 `ObjectCreated:Put` event for `raw_key` (URL-encoded, as S3 sends it).
 pub fn s3_event(raw_key: &str, version: Option<&str>, sequencer: &str) -> S3Event {
+    s3_event_in(BUCKET, raw_key, version, sequencer, 1024)
+}
+
+/// An S3 `ObjectCreated:Put` event for `raw_key` (URL-encoded) of `size` bytes in `bucket`.
+pub fn s3_event_in(
+    bucket: &str,
+    raw_key: &str,
+    version: Option<&str>,
+    sequencer: &str,
+    size: u64,
+) -> S3Event {
     serde_json::from_value(serde_json::json!({
         "Records": [{
             "eventVersion": "2.1",
@@ -193,9 +204,9 @@ pub fn s3_event(raw_key: &str, version: Option<&str>, sequencer: &str) -> S3Even
             "s3": {
                 "s3SchemaVersion": "1.0",
                 "configurationId": "landing",
-                "bucket": { "name": BUCKET, "ownerIdentity": { "principalId": "A3NL1KOZZKExample" },
-                            "arn": format!("arn:aws:s3:::{BUCKET}") },
-                "object": { "key": raw_key, "size": 1024, "eTag": "d41d8cd98f00b204e9800998ecf8427e",
+                "bucket": { "name": bucket, "ownerIdentity": { "principalId": "A3NL1KOZZKExample" },
+                            "arn": format!("arn:aws:s3:::{bucket}") },
+                "object": { "key": raw_key, "size": size, "eTag": "d41d8cd98f00b204e9800998ecf8427e",
                             "versionId": version, "sequencer": sequencer }
             }
         }]

@@ -184,7 +184,7 @@ fn failures_land_in_dead_letter_queues_and_raise_alarms() {
     };
     assert_eq!(watched("Errors").len(), 4, "one error alarm per function");
     assert_eq!(watched("ApproximateNumberOfMessagesVisible").len(), 3, "one per dead-letter queue");
-    assert_eq!(watched("Breaches"), ["CA", "IN", "EU"]);
+    assert_eq!(watched("SlaBreaches"), ["CA", "IN", "EU"]);
     assert!(alarms.iter().any(|(_, a)| a["Properties"]["Namespace"].as_str() == Some("Remit")));
     let functions = resources_of_type(&t, "AWS::Serverless::Function");
     for (name, f) in functions.iter().filter(|(n, _)| *n == "IngestFunction" || *n == "SlaSweeperFunction") {

@@ -10,7 +10,6 @@ pub mod logs;
 pub mod metrics;
 pub mod s3;
 pub mod sns;
-pub mod source;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
@@ -19,7 +18,6 @@ use remit_domain::mask_card_numbers;
 
 pub use s3::{Disposition, ObjectReader, ObjectRef, S3Error, S3Files};
 pub use sns::SnsAlerts;
-pub use source::{open_payments, Source};
 
 /// Region an emulator endpoint is addressed in: moto accepts any, and ARNs it makes carry it.
 pub const EMULATOR_REGION: &str = "us-east-1";

@@ -15,6 +15,7 @@ use remit_domain::pipeline::FileMeta;
 use remit_domain::pipeline::FileReport;
 use remit_domain::ports::FileStatus;
 use remit_domain::{mask_card_numbers, FileId};
+use serde::{Deserialize, Serialize};
 use tokio::io::AsyncRead;
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
@@ -41,12 +42,15 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove
 const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
 
 /// One S3 object: the bucket, its decoded key, the version an event named (reads then see
-/// exactly the bytes that arrived, even if the key is written again) and its size.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// exactly the bytes that arrived, even if the key is written again) and its size. Serialized
+/// in chunk manifests and messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectRef {
     pub bucket: String,
     pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+    #[serde(default)]
     pub size: u64,
 }
 
@@ -120,8 +124,7 @@ pub enum S3Error {
 }
 
 impl S3Error {
-    /// An SDK failure of `op` on `obj`, a missing object or version and 416 told apart (a 404
-    /// without a code is a HEAD-like answer about the object).
+    /// An SDK failure of `op` on `obj`, a missing object or version and 416 told apart.
     fn request<E>(
         op: &'static str,
         obj: &ObjectRef,
@@ -132,7 +135,8 @@ impl S3Error {
         E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     {
         let object = obj.url();
-        let gone = matches!(err.code(), None | Some("NoSuchKey" | "NoSuchVersion"));
+        // HEAD answers a bare `NotFound` (no body to name a code in).
+        let gone = matches!(err.code(), None | Some("NoSuchKey" | "NoSuchVersion" | "NotFound"));
         match err.raw_response().map(|r| r.status().as_u16()) {
             Some(404) if gone => Self::NotFound { object },
             Some(416) => Self::RangeNotSatisfiable { object, range: range.unwrap_or_default().to_string() },
@@ -213,8 +217,13 @@ pub fn tag_value(text: &str) -> String {
 }
 
 /// Moves an object under `to`'s prefix: CopyObject of exactly the version read (tags replaced by
-/// `to`'s), then DeleteObject of that version, so a newer upload under the same key is left
-/// alone. Returns the new object. Objects over 5 GB need a multipart copy: S3 refuses them here.
+/// `to`'s), then DeleteObject of the key, without a version id: the functions may delete
+/// (`s3:DeleteObject`) but not erase versions (`s3:DeleteObjectVersion`, see
+/// infra/template.yaml). In the versioned bucket that adds a delete marker and the version read
+/// stays as noncurrent history (expired by the bucket's lifecycle). A newer upload under the key
+/// is left alone: the delete is skipped unless the latest version is the one read (its own event
+/// moves the newer one). Returns the new object. Objects over 5 GB need a multipart copy: S3
+/// refuses them here.
 pub async fn move_object(client: &Client, obj: &ObjectRef, to: &Disposition) -> Result<ObjectRef, S3Error> {
     let key = format!("{}{}", to.prefix(), obj.key);
     let copied = client
@@ -227,20 +236,93 @@ pub async fn move_object(client: &Client, obj: &ObjectRef, to: &Disposition) -> 
         .send()
         .await
         .map_err(|e| S3Error::request("CopyObject", obj, None, e))?;
-    client
-        .delete_object()
-        .bucket(&obj.bucket)
-        .key(&obj.key)
-        .set_version_id(obj.version_id.clone())
-        .send()
-        .await
-        .map_err(|e| S3Error::request("DeleteObject", obj, None, e))?;
-    Ok(ObjectRef {
+    let moved = ObjectRef {
         bucket: obj.bucket.clone(),
         key,
         version_id: copied.version_id().map(str::to_string),
         size: obj.size,
-    })
+    };
+    if let Some(read) = &obj.version_id {
+        let latest = ObjectRef { version_id: None, ..obj.clone() };
+        match client.head_object().bucket(&obj.bucket).key(&obj.key).send().await {
+            Ok(head) if head.version_id() != Some(read.as_str()) => return Ok(moved),
+            Ok(_) => {}
+            // Deleted already (a delete marker): an earlier move of the same version.
+            Err(e) => match S3Error::request("HeadObject", &latest, None, e) {
+                S3Error::NotFound { .. } => return Ok(moved),
+                other => return Err(other),
+            },
+        }
+    }
+    client
+        .delete_object()
+        .bucket(&obj.bucket)
+        .key(&obj.key)
+        .send()
+        .await
+        .map_err(|e| S3Error::request("DeleteObject", obj, None, e))?;
+    Ok(moved)
+}
+
+/// How many keys a listing page holds at most (S3's own limit).
+const LIST_PAGE: i32 = 1000;
+
+/// GetObject of a small object whole (a manifest), `None` when there is none.
+async fn get_small(client: &Client, obj: &ObjectRef) -> Result<Option<Vec<u8>>, S3Error> {
+    let out = match get(client, obj, None, None).await {
+        Ok(out) => out,
+        Err(S3Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let body = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| S3Error::Read { object: obj.url(), message: mask_card_numbers(&e.to_string()) })?;
+    Ok(Some(body.into_bytes().to_vec()))
+}
+
+/// PutObject with `If-None-Match: *`: true when written, false when an object was there
+/// (412 PreconditionFailed). A 409 (another conditional put racing this one) is an error: retry.
+async fn put_if_absent(client: &Client, obj: &ObjectRef, body: Vec<u8>) -> Result<bool, S3Error> {
+    let sent = client
+        .put_object()
+        .bucket(&obj.bucket)
+        .key(&obj.key)
+        .if_none_match("*")
+        .body(ByteStream::from(body))
+        .send()
+        .await;
+    match sent {
+        Ok(_) => Ok(true),
+        Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
+            Some(412) => Ok(false),
+            _ if e.code() == Some("PreconditionFailed") => Ok(false),
+            _ => Err(S3Error::request("PutObject", obj, None, e)),
+        },
+    }
+}
+
+/// Every key under `prefix` (all pages), in S3's order (UTF-8 binary, so sorted).
+async fn list_keys(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, S3Error> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .max_keys(LIST_PAGE)
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| S3Error::request("ListObjectsV2", &ObjectRef::new(bucket, prefix), None, e))?;
+        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+        match page.next_continuation_token() {
+            Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+            _ => return Ok(keys),
+        }
+    }
 }
 
 /// GetObject of `obj` (its version when known), optionally a byte range and an ETag it must
@@ -387,6 +469,21 @@ impl S3Files {
     /// `move_object` from a blocking thread.
     pub fn move_object(&self, obj: &ObjectRef, to: &Disposition) -> Result<ObjectRef, S3Error> {
         self.handle.block_on(move_object(&self.client, obj, to))
+    }
+
+    /// A small object's bytes, read whole (manifests, chunk summaries); `None` when absent.
+    pub fn get_small(&self, obj: &ObjectRef) -> Result<Option<Vec<u8>>, S3Error> {
+        self.handle.block_on(get_small(&self.client, obj))
+    }
+
+    /// Writes a small object unless one exists (`If-None-Match: *`); true when this call wrote it.
+    pub fn put_if_absent(&self, obj: &ObjectRef, body: &[u8]) -> Result<bool, S3Error> {
+        self.handle.block_on(put_if_absent(&self.client, obj, body.to_vec()))
+    }
+
+    /// Every key under `prefix` in `bucket`, sorted, all pages.
+    pub fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, S3Error> {
+        self.handle.block_on(list_keys(&self.client, bucket, prefix))
     }
 
     /// GetObject from `first` (to `last` when given), the body resumable: later ranges ask for

@@ -9,12 +9,13 @@ use std::io::{BufReader, Read};
 use aws_sdk_sqs::types::QueueAttributeName;
 use common::{repo, unique, Emulator};
 use remit_aws::s3::{Disposition, HEAD_BYTES};
-use remit_aws::{ObjectRef, S3Error, SnsAlerts, Source};
+use remit_aws::{ObjectRef, S3Error, SnsAlerts};
 use remit_domain::pipeline::FileMeta;
 use remit_domain::ports::AlertKind;
 use remit_domain::sla::{AlertSink, Notice, SlaAlert};
 use remit_domain::{FileId, Market};
 use remit_formats::profile::{Profile, Routing};
+use remit_formats::Source;
 use remit_formats::{Format, SourceContext};
 
 const RBC: &str = "samples/ca/cpa005-rbc-20260315.txt";
@@ -71,7 +72,7 @@ fn an_event_key_streams_through_the_readers_and_hashes_like_the_file() {
     assert_eq!(meta.id, FileId::of_bytes(&bytes), "same identity as the file on disk");
     assert_eq!((meta.size, meta.name.as_str()), (bytes.len() as u64, key));
 
-    let (format, stream) = files.open_payments(&obj, &meta, &Source::Detect).unwrap();
+    let (format, stream) = common::open_payments(&files, &obj, &meta, &Source::Detect).unwrap();
     assert_eq!(format, Some(Format::Cpa005));
     let payments: Vec<_> = stream.map(|p| p.unwrap()).collect();
     assert_eq!(payments.len(), local_count(RBC, None));
@@ -98,10 +99,10 @@ fn routing_picks_a_profile_from_the_key_and_first_bytes() {
 
     let routing = Routing::load(&repo("profiles/routing.toml")).unwrap();
     let head = files.head(&obj, HEAD_BYTES).unwrap();
-    let source = Source::routed(&routing, &obj.key, &head).unwrap();
+    let source = Source::for_route(routing.route(&obj.key, &head)).unwrap();
     let Source::Profile(profile) = &source else { panic!("ca/billpay/ routes to a profile") };
     let meta = files.file_meta(&obj).unwrap();
-    let (format, stream) = files.open_payments(&obj, &meta, &source).unwrap();
+    let (format, stream) = common::open_payments(&files, &obj, &meta, &source).unwrap();
     assert_eq!(format, None);
     let n = stream.inspect(|p| assert!(p.is_ok(), "{p:?}")).count();
     assert_eq!(n, local_count(BILLPAY, Some(profile)));
@@ -122,12 +123,37 @@ fn a_move_copies_the_version_read_tags_it_and_spares_a_newer_upload() {
     assert!(moved.is_disposed());
     assert_eq!(read_all(&aws, &ObjectRef::new(&bucket, &moved.key)).unwrap(), b"first upload");
     assert_eq!(tags(&aws, &moved), [format!("remit-file-id={}", meta.id), "remit-status=processed".into()]);
-    // The newer upload is still there, the version read is gone.
+    // The newer upload is still there: not deleted, its own event moves it.
     assert_eq!(read_all(&aws, &ObjectRef::new(&bucket, key)).unwrap(), b"second upload, same name");
-    assert!(matches!(read_all(&aws, &obj), Err(S3Error::NotFound { .. })));
-    // The same event delivered again: the object is gone, which the handler takes as done.
-    let again = files.move_object(&obj, &Disposition::Processed { file_id: meta.id });
-    assert!(matches!(again, Err(S3Error::NotFound { .. })), "{again:?}");
+    let again = files.move_object(&obj, &Disposition::Processed { file_id: meta.id }).unwrap();
+    assert_eq!(again.key, moved.key);
+
+    // The latest version read: the key is deleted (a delete marker; the version stays as
+    // history, for the functions may not erase versions), and a second move is harmless.
+    let latest = aws.put(&bucket, "ca/only.txt", b"only upload".to_vec());
+    files.move_object(&latest, &Disposition::Processed { file_id: meta.id }).unwrap();
+    let gone = read_all(&aws, &ObjectRef::new(&bucket, "ca/only.txt"));
+    assert!(matches!(gone, Err(S3Error::NotFound { .. })), "{gone:?}");
+    assert_eq!(read_all(&aws, &latest).unwrap(), b"only upload", "the version read stays as history");
+    files.move_object(&latest, &Disposition::Processed { file_id: meta.id }).unwrap();
+    assert_eq!(read_all(&aws, &ObjectRef::new(&bucket, "processed/ca/only.txt")).unwrap(), b"only upload");
+}
+
+#[test]
+fn small_objects_are_written_once_read_whole_and_listed_across_pages() {
+    let (_aws, files, bucket) = Emulator::landing(true);
+    let obj = |k: &str| ObjectRef::new(&bucket, k);
+    assert!(files.put_if_absent(&obj("manifests/f/chunk-0.json"), b"first").unwrap());
+    assert!(!files.put_if_absent(&obj("manifests/f/chunk-0.json"), b"second").unwrap(), "If-None-Match: *");
+    assert_eq!(files.get_small(&obj("manifests/f/chunk-0.json")).unwrap().unwrap(), b"first");
+    assert_eq!(files.get_small(&obj("manifests/f/none.json")).unwrap(), None);
+    for i in 1..1005 {
+        files.put_if_absent(&obj(&format!("manifests/f/chunk-{i:05}.json")), b"x").unwrap();
+    }
+    let keys = files.list(&bucket, "manifests/f/").unwrap();
+    assert_eq!(keys.len(), 1005, "every page");
+    assert!(keys.windows(2).all(|w| w[0] < w[1]));
+    assert!(files.list(&bucket, "manifests/none/").unwrap().is_empty());
 }
 
 #[test]
@@ -164,14 +190,14 @@ fn missing_and_empty_objects_are_errors_or_nothing_never_panics() {
     assert_eq!(files.head(&empty, HEAD_BYTES).unwrap(), b"");
     let meta = files.file_meta(&empty).unwrap();
     assert_eq!((meta.id, meta.size), (FileId::of_bytes(b""), 0));
-    let opened = files.open_payments(&empty, &meta, &Source::Detect);
+    let opened = common::open_payments(&files, &empty, &meta, &Source::Detect);
     assert!(opened.is_err(), "an empty file is no known format");
 
     let nowhere = ObjectRef::new(unique("no-such-bucket"), "ca/x.txt");
     let e = files.file_meta(&nowhere).unwrap_err();
     assert!(matches!(e, S3Error::Request { .. }), "a missing bucket is a fault, not a moved file: {e:?}");
     let meta = FileMeta { id: FileId::of_bytes(b""), name: "ca/x.txt".into(), size: 0 };
-    let e = files.open_payments(&nowhere, &meta, &Source::Detect).err().unwrap();
+    let e = common::open_payments(&files, &nowhere, &meta, &Source::Detect).err().unwrap();
     assert!(e.to_string().contains("ca/x.txt"), "{e}");
 }
 

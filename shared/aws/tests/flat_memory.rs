@@ -8,8 +8,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::Emulator;
-use remit_aws::Source;
 use remit_formats::Format;
+use remit_formats::Source;
 
 /// The system allocator, counting live bytes and their peak.
 struct Counting;
@@ -58,7 +58,8 @@ fn a_large_object_streams_in_flat_memory() {
     let (meta, hashing) = peak_growth(|| files.file_meta(&obj).unwrap());
     assert_eq!(meta.size, size as u64);
     let (count, reading) = peak_growth(|| {
-        let (format, stream) = files.open_payments(&obj, &meta, &Source::Native(Format::Cpa005)).unwrap();
+        let (format, stream) =
+            common::open_payments(&files, &obj, &meta, &Source::Native(Format::Cpa005)).unwrap();
         assert_eq!(format, Some(Format::Cpa005));
         stream.inspect(|p| assert!(p.is_ok(), "{p:?}")).count() as u64
     });

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use aws_config::SdkConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use remit_aws::{ObjectRef, S3Files};
+use remit_domain::pipeline::FileMeta;
+use remit_formats::{Format, ParseError, PaymentStream, Source, SourceContext};
 use tokio::runtime::Runtime;
 
 /// The emulator's URL. Unset is a failure, not a skip: these tests are the adapters' only check.
@@ -89,4 +91,15 @@ pub fn unique(prefix: &str) -> String {
 /// A file of the repository (samples, profiles).
 pub fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+/// A payment stream over the object (one GET, streamed), read as `source` says.
+pub fn open_payments(
+    files: &S3Files,
+    obj: &ObjectRef,
+    meta: &FileMeta,
+    source: &Source,
+) -> Result<(Option<Format>, PaymentStream<'static>), ParseError> {
+    let reader = files.reader(obj).map_err(|e| ParseError::io(&meta.name, std::io::Error::other(e)))?;
+    source.open(SourceContext { file_id: meta.id, file_name: meta.name.as_str().into() }, reader)
 }
