@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use remit_domain::pipeline::FileMeta;
-use remit_domain::FileId;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -54,9 +53,7 @@ pub trait Objects: Send + Sync {
 
 /// A file's identity (SHA-256 of its bytes, streaming), name (its key) and size.
 pub fn file_meta<O: Objects + ?Sized>(objects: &O, object: &ObjectRef) -> Result<FileMeta, ObjectError> {
-    let mut counted = Counting { inner: objects.open(object)?, bytes: 0 };
-    let id = FileId::of_reader(&mut counted).map_err(|e| unavailable(&object.key, e))?;
-    Ok(FileMeta { id, name: object.key.clone(), size: counted.bytes })
+    FileMeta::read(object.key.clone(), objects.open(object)?).map_err(|e| unavailable(&object.key, e))
 }
 
 /// A small JSON object, `None` when there is none.
@@ -87,19 +84,6 @@ where
 
 fn unavailable(key: &str, e: std::io::Error) -> ObjectError {
     ObjectError::Unavailable(format!("{key}: {e}"))
-}
-
-struct Counting<R> {
-    inner: R,
-    bytes: u64,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.bytes += n as u64;
-        Ok(n)
-    }
 }
 
 /// A local folder standing for the bucket: a key is a path under it. Buckets, versions and tags
@@ -248,6 +232,7 @@ impl Objects for LocalObjects {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use remit_domain::FileId;
 
     #[test]
     fn a_local_folder_behaves_as_the_bucket_the_handlers_expect() {

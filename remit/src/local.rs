@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use remit_domain::pipeline::{ingest_file, FileMeta, FileReport, IngestConfig, PaymentResult};
 use remit_domain::ports::{AccountDirectory, Store};
-use remit_domain::FileId;
 use remit_formats::profile::Routing;
 use remit_formats::source::HEAD_BYTES;
 use remit_formats::{Format, ParseError, PaymentStream, SourceContext};
@@ -19,9 +18,7 @@ const BUFFER: usize = 256 * 1024;
 /// Identifies a file on disk by the SHA-256 of its bytes, streaming.
 pub fn file_meta(path: &Path) -> Result<FileMeta> {
     let f = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let size = f.metadata()?.len();
-    let id = FileId::of_reader(f).with_context(|| format!("{}: cannot read", path.display()))?;
-    Ok(FileMeta { id, name: path.display().to_string(), size })
+    FileMeta::read(path.display().to_string(), f).with_context(|| format!("{}: cannot read", path.display()))
 }
 
 pub use remit_formats::Source;

@@ -116,12 +116,8 @@ enum SlaCommand {
         /// The sweep's instant (RFC 3339); now by default.
         #[arg(long)]
         now: Option<String>,
-        /// JSON-lines file the alerts are appended to (default: alerts.jsonl in the data dir).
-        #[arg(long)]
-        alerts: Option<PathBuf>,
-        /// Also POST each alert as JSON to this URL.
-        #[arg(long, env = "REMIT_ALERT_WEBHOOK")]
-        webhook: Option<String>,
+        #[command(flatten)]
+        to: AlertArgs,
         #[arg(long)]
         json: bool,
     },
@@ -132,17 +128,31 @@ enum SlaCommand {
         market: Option<Market>,
         #[arg(long)]
         now: Option<String>,
-        #[arg(long)]
-        alerts: Option<PathBuf>,
-        /// Also POST each digest as JSON to this URL.
-        #[arg(long, env = "REMIT_ALERT_WEBHOOK")]
-        webhook: Option<String>,
+        #[command(flatten)]
+        to: AlertArgs,
         #[arg(long)]
         json: bool,
         /// Print only; publish nothing.
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// Where SLA alerts and digests are published (`remit::sla::LocalAlerts`).
+#[derive(clap::Args)]
+struct AlertArgs {
+    /// JSON-lines file the notices are appended to (default: alerts.jsonl in the data dir).
+    #[arg(long)]
+    alerts: Option<PathBuf>,
+    /// Also POST each notice as JSON to this URL.
+    #[arg(long, env = "REMIT_ALERT_WEBHOOK")]
+    webhook: Option<String>,
+}
+
+impl AlertArgs {
+    fn sink(&self, data_dir: &Path) -> remit::sla::LocalAlerts {
+        remit::sla::LocalAlerts::new(data_dir, self.alerts.as_deref(), self.webhook.as_deref())
+    }
 }
 
 #[derive(Subcommand)]
@@ -389,13 +399,11 @@ fn queue_command(
 fn sla_command(data_dir: &Path, command: SlaCommand, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let instant = |s: Option<String>| s.as_deref().map(remit::queue::parse_instant).transpose();
     match command {
-        SlaCommand::Sweep { now, alerts, webhook, json } => {
-            let sink = remit::sla::LocalAlerts::new(data_dir, alerts.as_deref(), webhook.as_deref());
-            remit::sla::sweep(data_dir, instant(now)?, &sink, json, out)
+        SlaCommand::Sweep { now, to, json } => {
+            remit::sla::sweep(data_dir, instant(now)?, &to.sink(data_dir), json, out)
         }
-        SlaCommand::Digest { market, now, alerts, webhook, json, dry_run } => {
-            let sink = remit::sla::LocalAlerts::new(data_dir, alerts.as_deref(), webhook.as_deref());
-            remit::sla::digest(data_dir, market, instant(now)?, &sink, json, dry_run, out)
+        SlaCommand::Digest { market, now, to, json, dry_run } => {
+            remit::sla::digest(data_dir, market, instant(now)?, &to.sink(data_dir), json, dry_run, out)
         }
     }
 }

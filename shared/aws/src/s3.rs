@@ -461,9 +461,7 @@ impl S3Files {
     /// The file's identity: the SHA-256 of its bytes, streamed once; its size as read; its name
     /// the object key (what errors, the store and the daily report show).
     pub fn file_meta(&self, obj: &ObjectRef) -> Result<FileMeta, S3Error> {
-        let mut counted = Counting { inner: self.reader(obj)?, bytes: 0 };
-        let id = FileId::of_reader(&mut counted).map_err(|e| S3Error::read(obj, &e))?;
-        Ok(FileMeta { id, name: obj.key.clone(), size: counted.bytes })
+        FileMeta::read(obj.key.clone(), self.reader(obj)?).map_err(|e| S3Error::read(obj, &e))
     }
 
     /// `move_object` from a blocking thread.
@@ -510,20 +508,6 @@ impl S3Files {
         });
         let body = Resuming { current, reopen, pos: 0, resumes_left: RESUMES };
         Ok(ObjectReader { inner: BufReader::with_capacity(BUFFER, body) })
-    }
-}
-
-/// Counts the bytes read through it: a file's size as hashed.
-struct Counting<R> {
-    inner: R,
-    bytes: u64,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.bytes += n as u64;
-        Ok(n)
     }
 }
 

@@ -220,6 +220,8 @@ pub fn decide<D: MatchSource + ?Sized>(
         score(c, payment, payer.as_ref(), on_behalf.as_ref());
     }
     candidates.sort_by_key(|c| std::cmp::Reverse(c.weight));
+    // Odds are probabilities, never amounts: evidence sums stay integer decibans, and amount
+    // evidence compares `Decimal`s; only the confidence shown and thresholded is a float.
     let total_odds: f64 = candidates.iter().map(|c| odds(c.weight)).sum();
 
     let Some(best) = candidates.first() else {

@@ -128,6 +128,7 @@ pub fn similarity(a: &NormalName, b: &NormalName) -> f64 {
         }
     }
     let extra = (long.words.len() - short.words.len()) as f64;
+    // A name similarity in 0..=1 (no money here): words matched over words to match.
     let score = total / (short.words.len() as f64 + 0.25 * extra);
     if full_words == 0 {
         // Initials alone never identify anyone.

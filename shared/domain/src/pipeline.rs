@@ -296,6 +296,30 @@ pub struct FileMeta {
     pub size: u64,
 }
 
+impl FileMeta {
+    /// A file's identity from one streaming read of its bytes: their SHA-256 and their count
+    /// (the size as hashed, whatever a listing said), named `name`.
+    pub fn read(name: impl Into<String>, bytes: impl std::io::Read) -> std::io::Result<Self> {
+        let mut counted = Counting { inner: bytes, bytes: 0 };
+        let id = FileId::of_reader(&mut counted)?;
+        Ok(Self { id, name: name.into(), size: counted.bytes })
+    }
+}
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
 /// Ingests one file. `open` yields a fresh payment stream over the same bytes each time it is
 /// called: once to validate everything (trailers, totals, every field), once to post. Memory
 /// stays flat, and a file that fails validation posts nothing.

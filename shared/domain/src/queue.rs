@@ -626,3 +626,12 @@ fn check_account<S: AccountDirectory + ?Sized>(
 
 #[cfg(test)]
 mod tests;
+
+/// The claim port's precondition, the same for every store: the audit entry a claim appends is
+/// a claim of that very item (anything else is a caller's bug, refused before any write).
+pub fn check_claim_entry(id: &str, audit: &AuditEntry) -> Result<(), StoreError> {
+    if audit.action != AuditAction::Claim || audit.item != id {
+        return Err(StoreError::Conflict("a claim's audit entry must be a claim of the same item".into()));
+    }
+    Ok(())
+}

@@ -324,11 +324,7 @@ impl QueueOps for DynamoStore {
         expires_at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> Result<ResearchItem, StoreError> {
-        if audit.action != AuditAction::Claim || audit.item != id {
-            return Err(StoreError::Conflict(
-                "a claim's audit entry must be a claim of the same item".into(),
-            ));
-        }
+        remit_domain::queue::check_claim_entry(id, audit)?;
         let refused = || StoreError::Conflict(format!("research item {id} is not claimable"));
         for _ in 0..CLAIM_ATTEMPTS {
             let Some((mut it, _)) = self.stored_item(id)? else { return Err(refused()) };

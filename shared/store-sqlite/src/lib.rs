@@ -1211,11 +1211,7 @@ impl QueueOps for SqliteStore {
         expires_at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> Result<ResearchItem, StoreError> {
-        if audit.action != AuditAction::Claim || audit.item != id {
-            return Err(StoreError::Conflict(
-                "a claim's audit entry must be a claim of the same item".into(),
-            ));
-        }
+        remit_domain::queue::check_claim_entry(id, audit)?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         let updated = tx
