@@ -451,6 +451,9 @@ impl AccountDirectory for AccountIndex {
         Ok(out)
     }
 
+    fn accounts_by_holder_name(&self, _market: Market, _name_key: &str) -> Result<Vec<Account>, StoreError> {
+        Err(StoreError::Unavailable("holder-name index not built yet".into()))
+    }
     fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
         let c = control.as_u64();
         let mut out = Vec::new();
@@ -468,6 +471,14 @@ impl AliasMemory for AccountIndex {
         Ok(())
     }
 
+    fn forget_alias(
+        &self,
+        _identity: &str,
+        _account: &AccountNumber,
+        _resolution: &str,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("forget_alias not built yet".into()))
+    }
     fn aliases_for(&self, identity: &str) -> Result<Vec<Alias>, StoreError> {
         let m = self.aliases.read().unwrap_or_else(|p| p.into_inner());
         Ok(m.get(identity).map(|v| v.iter().take(MAX_INDEX_RESULTS).cloned().collect()).unwrap_or_default())

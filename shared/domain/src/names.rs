@@ -67,6 +67,52 @@ impl NormalName {
     }
 }
 
+/// At most this many keys per holder name in the name index (a name of many words still
+/// costs a bounded number of index entries).
+pub const MAX_NAME_KEYS: usize = 4;
+
+impl NormalName {
+    /// The key a payer's name is looked up under in the holder-name index: the sorted words
+    /// (`key`), so "TREMBLAY JEAN", "M. Jean Tremblay" and "Jean Tremblay" look up the same,
+    /// and "J Tremblay" looks up the initials form `holder_name_keys` writes.
+    pub fn lookup_key(&self) -> Option<String> {
+        // A single word or initials alone never identify anyone.
+        let full = self.words.iter().filter(|w| w.len() > 1).count();
+        (self.words.len() >= 2 && full >= 1).then(|| self.key())
+    }
+}
+
+/// The holder-name index keys of an account holder's name: the full key, and the forms a
+/// payer writes with initials (each full word kept, every other word cut to its initial:
+/// "jean pierre tremblay" also under "j p tremblay", "j pierre t", "jean p t"), at most
+/// `MAX_NAME_KEYS`. Both stores and the in-memory index write exactly these.
+pub fn holder_name_keys(holder: &str) -> Vec<String> {
+    let n = NormalName::new(holder);
+    let mut out: Vec<String> = Vec::new();
+    let Some(full) = n.lookup_key() else { return out };
+    out.push(full);
+    // Longest words first: a surname kept whole is the likeliest payer's spelling.
+    let mut order: Vec<usize> = (0..n.words.len()).filter(|&i| n.words[i].len() > 1).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(n.words[i].len()));
+    for keep in order {
+        if out.len() >= MAX_NAME_KEYS {
+            break;
+        }
+        let mut w: Vec<String> = n
+            .words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| if i == keep { w.clone() } else { w[..1].to_string() })
+            .collect();
+        w.sort();
+        let k = w.join(" ");
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    out
+}
+
 /// Where a kinship clause starts, as a whole word ("s/o" not inside "gus/os").
 fn find_clause(text: &str, clause: &str) -> Option<usize> {
     let mut from = 0;
@@ -224,6 +270,20 @@ pub fn name_similarity(a: &str, b: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn holder_name_keys_cover_order_accents_titles_and_initials() {
+        let keys = holder_name_keys("Jean-Pierre Côté");
+        assert_eq!(keys[0], "cote jean pierre");
+        for payer in ["COTE JEAN PIERRE", "M. Jean Pierre Côté", "J P COTE", "J.P. Côté"] {
+            let k = NormalName::new(payer).lookup_key().unwrap();
+            assert!(keys.contains(&k), "{payer}: {k} not in {keys:?}");
+        }
+        assert!(keys.len() <= MAX_NAME_KEYS);
+        assert_eq!(NormalName::new("Tremblay").lookup_key(), None, "one word names nobody");
+        assert_eq!(NormalName::new("J T").lookup_key(), None, "initials alone name nobody");
+        assert!(holder_name_keys("Cher").is_empty());
+    }
 
     #[test]
     fn accents_and_word_order() {

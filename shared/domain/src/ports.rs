@@ -60,6 +60,10 @@ pub trait AccountDirectory {
         found.retain(|a| keep(&a.holder_name, crate::names::initials(&a.holder_name)));
         Ok(found)
     }
+    /// Index lookup by market and holder-name key (`crate::names::holder_name_keys` writes an
+    /// account's keys, `NormalName::lookup_key` makes a payer's): the accounts of every status
+    /// whose holder name has that key, at most `MAX_INDEX_RESULTS`.
+    fn accounts_by_holder_name(&self, market: Market, name_key: &str) -> Result<Vec<Account>, StoreError>;
     /// Index lookup: the cards that roll up to a corporate control account.
     fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError>;
     /// Key lookups of several accounts at once (DynamoDB BatchGetItem); missing ones are left out.
@@ -95,6 +99,15 @@ pub trait AliasMemory {
     fn learn_alias(&self, alias: &Alias) -> Result<(), StoreError>;
     /// Query on the identity: every account learned for it, at most `MAX_INDEX_RESULTS`.
     fn aliases_for(&self, identity: &str) -> Result<Vec<Alias>, StoreError>;
+    /// Deletes the alias (identity, account) when it was learned from `resolution` (a
+    /// conditional delete): a reversed resolution unlearns what it taught, and an alias a later
+    /// resolution taught again stays. Deleting what is not there is not an error.
+    fn forget_alias(
+        &self,
+        identity: &str,
+        account: &AccountNumber,
+        resolution: &str,
+    ) -> Result<(), StoreError>;
 }
 
 /// A payment from the log as duplicate suspicion sees it.

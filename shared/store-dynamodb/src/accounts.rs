@@ -148,6 +148,9 @@ impl AccountDirectory for DynamoStore {
         })
     }
 
+    fn accounts_by_holder_name(&self, _market: Market, _name_key: &str) -> Result<Vec<Account>, StoreError> {
+        Err(StoreError::Unavailable("holder-name index not built yet".into()))
+    }
     fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
         self.accounts_by_index(index::BY_CONTROL_ACCOUNT, "control_account", control.expose(), |_| true)
     }

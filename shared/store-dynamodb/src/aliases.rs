@@ -19,6 +19,14 @@ impl AliasMemory for DynamoStore {
             .map(drop)
     }
 
+    fn forget_alias(
+        &self,
+        _identity: &str,
+        _account: &remit_domain::AccountNumber,
+        _resolution: &str,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("forget_alias not built yet".into()))
+    }
     fn aliases_for(&self, identity: &str) -> Result<Vec<Alias>, StoreError> {
         let q = Query {
             table: &self.tables.aliases,

@@ -428,6 +428,9 @@ impl AccountDirectory for SqliteStore {
         Ok(out)
     }
 
+    fn accounts_by_holder_name(&self, _market: Market, _name_key: &str) -> Result<Vec<Account>, StoreError> {
+        Err(StoreError::Unavailable("holder-name index not built yet".into()))
+    }
     fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
         self.accounts_where("control_account", control.expose())
     }
@@ -445,6 +448,14 @@ impl AliasMemory for SqliteStore {
         Ok(())
     }
 
+    fn forget_alias(
+        &self,
+        _identity: &str,
+        _account: &AccountNumber,
+        _resolution: &str,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("forget_alias not built yet".into()))
+    }
     fn aliases_for(&self, identity: &str) -> Result<Vec<Alias>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
