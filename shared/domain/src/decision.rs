@@ -86,6 +86,14 @@ pub enum ReasonCode {
     AmountAboveCeiling,
     /// The same payer paid the same amount within the window under another reference.
     DuplicateSuspected,
+    /// A payer field held one of our own identities (`crate::own`): left out as evidence.
+    OwnIdentity,
+    /// A payment that can only be applied with evidence it lacks (a name alone, a shared
+    /// payer alone): research.
+    InsufficientEvidence,
+    /// A pre-authorized debit we collected came back unpaid (CPA-005 `J`): the collection is
+    /// reversed and the team contacts the cardmember.
+    RejectedDirectDebit,
 }
 
 /// One reason: a code for machines and a sentence for people (card numbers masked).
@@ -110,6 +118,7 @@ impl Reason {
                 | ReasonCode::AmountEvidence
                 | ReasonCode::LearnedAlias
                 | ReasonCode::ControlSplit
+                | ReasonCode::OwnIdentity
         )
     }
 }

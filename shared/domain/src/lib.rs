@@ -14,6 +14,7 @@ pub mod masking;
 pub mod matcher;
 pub mod money;
 pub mod names;
+pub mod own;
 pub mod payer;
 pub mod payment;
 pub mod pipeline;
@@ -33,5 +34,5 @@ pub use masking::{mask_card_numbers, RefText};
 pub use money::{Money, MoneyError};
 pub use payment::{
     Direction, KeyBasis, Market, PayerAccount, Payment, PerMarket, Provenance, References, SourceFormat,
-    ITEM_TRACE, STATEMENT_LINE,
+    ITEM_TRACE, RECORD_TYPE, STATEMENT_LINE,
 };

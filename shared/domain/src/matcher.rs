@@ -101,6 +101,8 @@ pub mod evidence {
     pub const ALIAS_ACCOUNT: Decibans = 15;
     /// A payer of this name paid this card before (namesakes exist: weaker).
     pub const ALIAS_NAME: Decibans = 10;
+    /// A shared payer (learned for several accounts) that paid this referenced card before.
+    pub const SHARED_PAYER: Decibans = 3;
     /// Payer name against holder name: same name written differently (>= 0.95).
     pub const NAME_STRONG: Decibans = 10;
     /// Initials or a missing middle name (>= 0.85).
@@ -126,6 +128,10 @@ enum Kind {
     CreditorReference,
     AliasAccount,
     AliasName,
+    /// A payer learned for two or more accounts, corroborating a reference to one of them.
+    SharedPayer,
+    /// The holder's name is the payer's, and the payment points at no account.
+    NameIndex,
 }
 
 struct Candidate {
@@ -135,6 +141,8 @@ struct Candidate {
     weight: Decibans,
     /// The payer's name against the holder's, once worked out.
     similarity: Option<f64>,
+    /// The amount equals the account's statement or current balance or its minimum due.
+    amount_agrees: bool,
 }
 
 impl Candidate {
@@ -149,6 +157,26 @@ impl Candidate {
 
     fn has(&self, kind: Kind) -> bool {
         self.kinds.iter().any(|(k, _)| *k == kind)
+    }
+
+    /// True when the payment's own references point at this account (a number written whole or
+    /// mistyped, its last digits, a virtual account, an RF reference).
+    fn referenced(&self) -> bool {
+        self.kinds.iter().any(|(k, _)| {
+            matches!(
+                k,
+                Kind::Number
+                    | Kind::OneEdit
+                    | Kind::LastDigits
+                    | Kind::VirtualAccount
+                    | Kind::CreditorReference
+            )
+        })
+    }
+
+    /// True when nothing but the payer's name points at this account.
+    fn name_only(&self) -> bool {
+        self.kinds.iter().all(|(k, _)| *k == Kind::NameIndex)
     }
 }
 
@@ -166,6 +194,7 @@ impl Candidates {
                 reasons: vec![reason],
                 weight: 0,
                 similarity: None,
+                amount_agrees: false,
             }),
         }
     }
@@ -213,7 +242,10 @@ pub fn decide<D: MatchSource + ?Sized>(
     indexes(payment, directory, &mut found, &mut reasons)?;
     last_digits(payment, directory, payer.as_ref(), &mut found)?;
     let ids = identities_with(payment, payer.as_ref());
-    aliases(&ids, directory, &mut found)?;
+    aliases(&ids, directory, &mut found, &mut reasons)?;
+    if found.0.is_empty() {
+        name_candidates(payment, payer.as_ref(), directory, &mut found)?;
+    }
 
     let mut candidates = found.0;
     for c in &mut candidates {
@@ -243,7 +275,12 @@ pub fn decide<D: MatchSource + ?Sized>(
         |c: &Candidate| c.has(Kind::Number) || c.has(Kind::VirtualAccount) || c.has(Kind::CreditorReference);
     let rivals: Vec<&Candidate> = candidates[1..]
         .iter()
-        .filter(|c| c.weight >= best.weight - policy.ambiguity_margin || (named(best) && named(c)))
+        .filter(|c| {
+            c.weight >= best.weight - policy.ambiguity_margin
+                || (named(best) && named(c))
+                // Namesakes: a name that is not unique in the market identifies nobody.
+                || (best.name_only() && c.name_only())
+        })
         .collect();
     // Corporate control accounts (`crate::control`): the control and its cards are not rivals of
     // each other when the payment splits across them or goes to the control; their odds add up.
@@ -277,6 +314,16 @@ pub fn decide<D: MatchSource + ?Sized>(
         }
         None => (&best.account, Vec::new()),
     };
+    if control.is_none() && best.name_only() && !best.amount_agrees {
+        reasons.push(reason(
+            ReasonCode::InsufficientEvidence,
+            format!(
+                "only the payer's name points at {}, and the amount is neither its statement balance nor \
+                 its minimum due",
+                account.number.masked()
+            ),
+        ));
+    }
     reasons.extend(blockers(payment, account, policy));
     reasons.extend(duplicate_suspicion(payment, &ids, directory, policy)?);
     let threshold = policy.threshold(payment.market);
@@ -842,27 +889,64 @@ fn last_digits<D: MatchSource + ?Sized>(
     Ok(())
 }
 
-/// Accounts learned for the payer's identities from earlier resolutions.
+/// Accounts learned for the payer's identities from earlier resolutions (alias memory).
+///
+/// An identity every resolution taught the same single account is evidence for it. One that
+/// has paid two or more accounts (a corporate paying its employees' cards, an aggregator, a
+/// payroll provider) is a *shared payer*: it corroborates an account the payment's own
+/// references point at, and does nothing else. And no learned payer opposes a reference: when the
+/// payment points at accounts itself, aliases of other accounts are left out.
 fn aliases<D: MatchSource + ?Sized>(
     ids: &[PayerIdentity],
     directory: &D,
     out: &mut Candidates,
+    reasons: &mut Vec<Reason>,
 ) -> Result<(), StoreError> {
+    let referenced: Vec<AccountNumber> =
+        out.0.iter().filter(|c| c.referenced()).map(|c| c.account.number.clone()).collect();
     for id in ids {
         let learned = directory.aliases_for(&id.key())?;
         if learned.is_empty() {
             continue;
         }
+        let shared = learned.len() >= 2;
         let numbers: Vec<AccountNumber> = learned.iter().map(|a| a.account.clone()).collect();
+        if shared && !learned.iter().any(|a| referenced.contains(&a.account)) {
+            reasons.push(reason(
+                ReasonCode::LearnedAlias,
+                format!(
+                    "{id} has paid {} accounts (a shared payer): it only corroborates a reference the \
+                     payment carries, and this one carries none of them [+0.0]",
+                    learned.len()
+                ),
+            ));
+            continue;
+        }
+        if !shared && !referenced.is_empty() && !referenced.contains(&numbers[0]) {
+            reasons.push(reason(
+                ReasonCode::LearnedAlias,
+                format!(
+                    "{id} paid account {} before, but the payment's own reference points elsewhere: \
+                     a learned payer never opposes a reference [+0.0]",
+                    numbers[0].masked()
+                ),
+            ));
+            continue;
+        }
         for account in directory.accounts(&numbers)? {
             let Some(alias) = learned.iter().find(|a| a.account == account.number) else { continue };
-            let (kind, weight) = if id.is_account() {
-                (Kind::AliasAccount, evidence::ALIAS_ACCOUNT)
+            let (kind, weight, rule) = if shared {
+                if !referenced.contains(&account.number) {
+                    continue;
+                }
+                (Kind::SharedPayer, evidence::SHARED_PAYER, "a shared payer corroborating the reference")
+            } else if id.is_account() {
+                (Kind::AliasAccount, evidence::ALIAS_ACCOUNT, "the only account it has paid")
             } else {
-                (Kind::AliasName, evidence::ALIAS_NAME)
+                (Kind::AliasName, evidence::ALIAS_NAME, "the only account it has paid")
             };
             let text = format!(
-                "learned from resolution {} by {} on {}: {id} pays account {} [{}]",
+                "learned from resolution {} by {} on {}: {id} pays account {} ({rule}) [{}]",
                 alias.resolution,
                 alias.learned_by,
                 alias.learned_at.format("%Y-%m-%d"),
@@ -871,6 +955,35 @@ fn aliases<D: MatchSource + ?Sized>(
             );
             out.add(account, kind, weight, reason(ReasonCode::LearnedAlias, text));
         }
+    }
+    Ok(())
+}
+
+/// Candidates from the payer's name alone, for a payment that points at no account: the active
+/// accounts of the market whose holder has that name (`names::holder_name_keys`), or, when none
+/// is active, the others (their status blocks). Whether one applies is decided by the amount
+/// (see `decide`): a name alone never applies.
+fn name_candidates<D: MatchSource + ?Sized>(
+    payment: &Payment,
+    payer: Option<&NormalName>,
+    directory: &D,
+    out: &mut Candidates,
+) -> Result<(), StoreError> {
+    let Some(key) = payer.and_then(NormalName::lookup_key) else { return Ok(()) };
+    let mut found = directory.accounts_by_holder_name(payment.market, &key)?;
+    found.retain(|a| a.market == payment.market);
+    if found.iter().any(|a| a.status == AccountStatus::Active) {
+        found.retain(|a| a.status == AccountStatus::Active);
+    }
+    let n = found.len();
+    for account in found {
+        let text = format!(
+            "no reference; the payer's name is the holder's name on {} ({n} account(s) in {} with that \
+             name) [+0.0]",
+            account.number.masked(),
+            payment.market
+        );
+        out.add(account, Kind::NameIndex, 0, reason(ReasonCode::AccountReference, text));
     }
     Ok(())
 }
@@ -901,7 +1014,7 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>, on_be
             (evidence::NAME_DIFFERENT, "differs from")
         };
         // A payer an analyst tied to this account may be someone else paying for the holder.
-        let known_payer = c.has(Kind::AliasAccount) || c.has(Kind::AliasName);
+        let known_payer = c.has(Kind::AliasAccount) || c.has(Kind::AliasName) || c.has(Kind::SharedPayer);
         let w = if known_payer && w < 0 { 0 } else { w };
         let text = concat(&[
             whose,
@@ -930,6 +1043,7 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>, on_be
         None
     };
     if let Some((w, what)) = amount_w {
+        c.amount_agrees = true;
         c.reasons.push(reason(
             ReasonCode::AmountEvidence,
             format!("amount {} equals the {what} of {} [{}]", payment.amount, a.number.masked(), Weight(w)),

@@ -97,12 +97,62 @@ pub fn duplicate_fingerprint_of(payment: &Payment, identities: &[PayerIdentity])
         return None;
     }
     let who = identities.first()?;
-    Some(format!(
-        "{}|{}|{}",
-        who.key(),
-        payment.amount.amount().normalize(),
-        payment.amount.currency().code()
-    ))
+    let mut key =
+        format!("{}|{}|{}", who.key(), payment.amount.amount().normalize(), payment.amount.currency().code());
+    if let Some(target) = target_hint(payment) {
+        // One payer paying the same amount to two cards (a corporate's allowances) is two
+        // payments, not one sent twice.
+        key.push_str("|for:");
+        key.push_str(&target);
+    }
+    Some(key)
+}
+
+/// The account a payment's own references point at, as a short digest (never the number
+/// itself: fingerprints are stored): its virtual account, RF reference, or the first 15-digit
+/// number written in its references.
+fn target_hint(payment: &Payment) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let refs = &payment.references;
+    let written = || {
+        refs.cross_reference
+            .iter()
+            .chain(refs.end_to_end_id.iter())
+            .chain(refs.remittance.iter())
+            .find_map(|t| fifteen_digits(t.expose()))
+    };
+    let target = refs
+        .virtual_account
+        .as_ref()
+        .map(|v| v.expose().trim().to_ascii_uppercase())
+        .or_else(|| refs.creditor_reference.as_ref().map(|r| compact(r.expose())))
+        .or_else(written)
+        .filter(|t| !t.is_empty())?;
+    Some(hex::encode(&Sha256::digest(target.as_bytes())[..6]))
+}
+
+/// The first run of exactly 15 digits in `text`, spaces, dashes and dots between groups ignored.
+fn fifteen_digits(text: &str) -> Option<String> {
+    let mut run = String::new();
+    let mut pending_sep = false;
+    for c in text.chars().chain(std::iter::once('#')) {
+        if c.is_ascii_digit() {
+            run.push(c);
+            pending_sep = false;
+        } else if matches!(c, ' ' | '-' | '.') && !run.is_empty() && !pending_sep {
+            if run.len() == 15 {
+                return Some(run);
+            }
+            pending_sep = true;
+        } else {
+            if run.len() == 15 {
+                return Some(run);
+            }
+            run.clear();
+            pending_sep = false;
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -122,5 +172,20 @@ mod tests {
         assert_eq!(ids[0].key(), "acct:EU:DE89370400440532013000");
         assert_eq!(ids[1].key(), "name:EU:muller sophie");
         assert_eq!(duplicate_fingerprint(&p).unwrap(), "acct:EU:DE89370400440532013000|1|EUR");
+    }
+
+    #[test]
+    fn one_payer_paying_two_cards_the_same_amount_is_two_fingerprints() {
+        let mut p = sample(Market::CA, Money::from_minor(50_000, Currency::CAD), References::default());
+        p.payer_name = Some("Gagnon Holdings Inc".into());
+        let mut q = p.clone();
+        p.references.cross_reference = Some("3782 822463 10005".into());
+        q.references.cross_reference = Some("371449635398431".into());
+        let (fp, fq) = (duplicate_fingerprint(&p).unwrap(), duplicate_fingerprint(&q).unwrap());
+        assert_ne!(fp, fq);
+        assert!(!fp.contains("10005"), "no card number in a stored key: {fp}");
+        let mut again = p.clone();
+        again.references.cross_reference = Some("378282246310005".into());
+        assert_eq!(duplicate_fingerprint(&again).unwrap(), fp, "the same card written otherwise");
     }
 }

@@ -281,6 +281,9 @@ impl fmt::Debug for Payment {
 /// The CPA-005 item trace number of the item a payment is or undoes (see `LINKING_REFERENCE_KINDS`).
 pub const ITEM_TRACE: &str = "item_trace";
 
+/// The CPA-005 logical record type (C, D, E, F, I, J) a payment was read from, in `References::other`.
+pub const RECORD_TYPE: &str = "record_type";
+
 /// Reference kinds that identify a payment across its original and its reversal or return.
 /// Readers put these names in `References::other`.
 pub const LINKING_REFERENCE_KINDS: [&str; 6] =

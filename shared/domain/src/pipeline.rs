@@ -29,12 +29,15 @@ pub struct IngestConfig {
     pub matching: MatchPolicy,
     /// Research queue operations (claim duration).
     pub queue: crate::queue::QueuePolicy,
+    /// Our own identities per market, never payer evidence; PAD files we originate.
+    pub own: crate::own::OwnPolicy,
 }
 
 impl IngestConfig {
     /// Refuses values no run should start with, naming the key.
     pub fn validate(&self) -> Result<(), String> {
         self.queue.validate()?;
+        self.own.validate()?;
         let m = &self.matching;
         for market in Market::ALL {
             let t = m.thresholds.get(market);
@@ -523,6 +526,10 @@ pub fn process_payment<S: Store + ?Sized>(
     now: DateTime<Utc>,
     config: &IngestConfig,
 ) -> Result<PaymentResult, StoreError> {
+    // Our own name or account in a payer field is not the payer: out before anything reads it
+    // (matcher, duplicate fingerprint, research item, alias memory).
+    let normalized = config.own.normalize(payment);
+    let payment = normalized.payment.as_ref();
     let key = payment.key();
     let mut result = PaymentResult {
         payment_key: key.clone(),
@@ -548,7 +555,9 @@ pub fn process_payment<S: Store + ?Sized>(
     let (decision, original) = if payment.reversal {
         decide_reversal(store, payment)?
     } else {
-        (decide(payment, store, &config.matching)?, None)
+        let mut decision = decide(payment, store, &config.matching)?;
+        decision.reasons.extend(normalized.notes);
+        (decision, None)
     };
     let transition = match (decision.outcome, original) {
         (Outcome::Applied, _) => {
@@ -591,6 +600,8 @@ pub fn process_payment<S: Store + ?Sized>(
                 );
                 return finish_research(store, payment, &key, decision, now, config, result);
             }
+            // Idempotent, so a retry after a crash here finishes the job.
+            unlearn_resolution(store, payment.market, &original)?;
             result.decision = if t == Transition::Done { decision } else { concurrent_duplicate() };
             return Ok(result);
         }
@@ -754,6 +765,26 @@ pub fn teach_alias<S: AliasMemory + ?Sized>(
         item = %item.id, account = %account, analyst, identities = learned.len(), "alias learned"
     );
     Ok(learned)
+}
+
+/// A posting an analyst made from a research item was reversed or returned: what that
+/// resolution taught alias memory is forgotten (an alias a later resolution taught again stays).
+pub fn unlearn_resolution<S: Store + ?Sized>(
+    store: &S,
+    market: Market,
+    original: &LedgerEntry,
+) -> Result<usize, StoreError> {
+    let id = research_item_id(market, &original.payment_key);
+    let Some(item) = store.item(&id)? else { return Ok(0) };
+    let resolved_here = item.disposition.as_ref().and_then(|d| d.account.as_ref()) == Some(&original.account);
+    if item.status != ItemStatus::Resolved || !resolved_here {
+        return Ok(0);
+    }
+    for identity in &item.payer_identities {
+        store.forget_alias(identity, &original.account, &item.id)?;
+    }
+    tracing::info!(item = %item.id, identities = item.payer_identities.len(), "alias unlearned: posting reversed");
+    Ok(item.payer_identities.len())
 }
 
 /// Research item ids are derived from the payment key, so a retried enqueue is idempotent.
