@@ -8,6 +8,7 @@ mod eu_flows;
 mod fixtures;
 mod india_flows;
 mod matcher_flows;
+mod payer_flows;
 mod pipeline_flows;
 mod samples_end_to_end;
 mod sla_sweep;

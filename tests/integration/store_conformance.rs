@@ -93,6 +93,7 @@ pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
     idempotency_records_follow_the_protocol(&new_store());
     idempotent_runs_repeat_nothing(&new_store());
     crate::sla_sweep::run_all(&new_store);
+    crate::payer_flows::run_all(&new_store);
 }
 
 fn idempotency_records_follow_the_protocol<S: Store>(s: &S) {

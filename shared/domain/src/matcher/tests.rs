@@ -459,3 +459,106 @@ proptest::proptest! {
         proptest::prop_assert!(dec.confidence <= 0.5 || dec.account.is_none());
     }
 }
+
+fn learn(d: &AccountIndex, identity: &str, account: &str, resolution: &str) {
+    d.learn_alias(&crate::ports::Alias {
+        identity: identity.into(),
+        account: account.parse().unwrap(),
+        learned_at: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(),
+        learned_by: "analyst-7".into(),
+        resolution: resolution.into(),
+    })
+    .unwrap();
+}
+
+fn corporate(refs: References) -> Payment {
+    let mut p = named(refs, "GAGNON HOLDINGS INC");
+    p.payer_account = Some(PayerAccount::Canadian {
+        institution: "003".into(),
+        transit: "00011".into(),
+        account: "4455667".into(),
+    });
+    p
+}
+
+#[test]
+fn a_learned_payer_never_opposes_the_payments_own_reference() {
+    // One resolution taught: this corporate pays A. Its next payment names B outright.
+    let d = dir();
+    let p = corporate(cross(B));
+    let before = run(&p, &d);
+    for id in crate::payer::identities(&p) {
+        learn(&d, &id.key(), A, "RQ-CA-1");
+    }
+    let after = run(&p, &d);
+    assert_eq!(after.outcome, before.outcome, "{:?}", after.reasons);
+    assert_eq!(after.outcome, Outcome::Applied, "{:?}", after.reasons);
+    assert_eq!(after.account.as_ref().map(|a| a.expose()), Some(B));
+    assert!(
+        after.reasons.iter().any(|r| r.text.contains("never opposes a reference")),
+        "{:?}",
+        after.reasons
+    );
+    // With no reference of its own, the single account it paid is evidence enough.
+    let alone = run(&corporate(References::default()), &d);
+    assert_eq!(alone.outcome, Outcome::Applied, "{:?}", alone.reasons);
+    assert_eq!(alone.account.as_ref().map(|a| a.expose()), Some(A));
+}
+
+#[test]
+fn a_shared_payer_corroborates_and_never_applies_alone() {
+    let d = dir();
+    let p = corporate(cross(B));
+    for id in crate::payer::identities(&p) {
+        learn(&d, &id.key(), A, "RQ-CA-1");
+        learn(&d, &id.key(), B, "RQ-CA-2");
+    }
+    let with_ref = run(&p, &d);
+    assert_eq!(with_ref.outcome, Outcome::Applied, "{:?}", with_ref.reasons);
+    assert_eq!(with_ref.account.as_ref().map(|a| a.expose()), Some(B));
+    assert!(
+        with_ref.reasons.iter().any(|r| r.text.contains("shared payer corroborating")),
+        "{:?}",
+        with_ref.reasons
+    );
+    let alone = run(&corporate(References::default()), &d);
+    assert_eq!(alone.outcome, Outcome::Research, "{:?}", alone.reasons);
+    assert!(alone.reasons.iter().any(|r| r.text.contains("a shared payer")), "{:?}", alone.reasons);
+    // A typo of A from the shared payer: corroborated, not opposed, and not enough alone.
+    let typo_a = run(&corporate(cross(&typo(A, 8))), &d);
+    assert_ne!(typo_a.account.as_ref().map(|a| a.expose()), Some(B), "{:?}", typo_a.reasons);
+}
+
+#[test]
+fn name_and_exact_balance_apply_only_for_a_unique_active_holder() {
+    let d = dir();
+    // A's holder is Jean Tremblay (statement balance 1,250.00, minimum 50.00); the blocked
+    // namesake does not count against an active holder.
+    let mut p = named(References::default(), "TREMBLAY JEAN");
+    p.amount = Money::from_minor(125_000, Currency::CAD);
+    let d1 = run(&p, &d);
+    assert_eq!(d1.outcome, Outcome::Applied, "{:?}", d1.reasons);
+    assert_eq!(d1.account.as_ref().map(|a| a.expose()), Some(A));
+    p.amount = Money::from_minor(5_000, Currency::CAD);
+    assert_eq!(run(&p, &d).outcome, Outcome::Applied, "the minimum due");
+    p.amount = Money::from_minor(4_999, Currency::CAD);
+    let other = run(&p, &d);
+    assert_eq!(other.outcome, Outcome::Research);
+    assert!(has(&other, ReasonCode::InsufficientEvidence), "{:?}", other.reasons);
+    // A second active Jean Tremblay: a name that is not unique identifies nobody.
+    let mut d2 = dir();
+    let mut twin = acct("343434343434343", Market::CA, Currency::CAD, AccountStatus::Active);
+    twin.statement_balance = Decimal::new(99_900, 2);
+    twin.current_balance = twin.statement_balance;
+    twin.minimum_due = Decimal::new(1_000, 2);
+    d2.insert(&twin).unwrap();
+    p.amount = Money::from_minor(125_000, Currency::CAD);
+    let shared = run(&p, &d2);
+    assert_eq!(shared.outcome, Outcome::Research, "{:?}", shared.reasons);
+    assert!(has(&shared, ReasonCode::Ambiguous), "{:?}", shared.reasons);
+    // Another market's namesake is not a candidate.
+    let mut eu = pay(Market::EU, Currency::EUR, References::default());
+    eu.payer_name = Some("Jean Tremblay".into());
+    eu.amount = Money::from_minor(125_000, Currency::EUR);
+    assert_ne!(run(&eu, &d).account.as_ref().map(|a| a.expose()), Some(A));
+}
