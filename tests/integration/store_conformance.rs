@@ -611,6 +611,7 @@ fn reverse_twice_then_a_rival<S: Store>(
         file_id: p.source.file_id,
         reversed_at: now(),
         decision: decision(Outcome::Reversed),
+        follow_up: None,
     };
     assert_eq!(s.reverse(&reversal(&first)).unwrap(), Transition::Done);
     assert_eq!(s.reverse(&reversal(&first)).unwrap(), Transition::AlreadyDone);

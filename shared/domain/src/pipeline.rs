@@ -579,6 +579,7 @@ pub fn process_payment<S: Store + ?Sized>(
             })?
         }
         (Outcome::Reversed, Some(original)) => {
+            let follow_up = rejected_direct_debit(payment, &key, &original, now, config);
             let reversal = Reversal {
                 payment_key: key.clone(),
                 original: original.payment_key.clone(),
@@ -587,6 +588,7 @@ pub fn process_payment<S: Store + ?Sized>(
                 file_id: payment.source.file_id,
                 reversed_at: now,
                 decision: decision.clone(),
+                follow_up,
             };
             let t = store.reverse(&reversal)?;
             if t == Transition::AlreadyDone && store.payment_state(&key)? == Some(PaymentState::Received) {
@@ -765,6 +767,43 @@ pub fn teach_alias<S: AliasMemory + ?Sized>(
         item = %item.id, account = %account, analyst, identities = learned.len(), "alias learned"
     );
     Ok(learned)
+}
+
+/// The research item a returned collection of ours opens beside its reversal (CPA-005 `J` in a
+/// PAD file we originate, with `collect_debits` on): the team contacts the cardmember. It
+/// carries the original card as candidate; nothing is posted from it (return or note it).
+fn rejected_direct_debit(
+    payment: &Payment,
+    key: &PaymentKey,
+    original: &LedgerEntry,
+    now: DateTime<Utc>,
+    config: &IngestConfig,
+) -> Option<ResearchItem> {
+    let own = config.own.get(payment.market);
+    if own.collection_kind(payment) != Some(crate::own::Collection::Return) {
+        return None;
+    }
+    let why = payment
+        .references
+        .other
+        .iter()
+        .find(|(k, _)| k == "return_reason")
+        .map(|(_, v)| format!(" (invalid data element {})", v.expose()))
+        .unwrap_or_default();
+    let decision = research_decision(
+        Some(original.account.clone()),
+        Reason::new(
+            ReasonCode::RejectedDirectDebit,
+            format!(
+                "pre-authorized debit of {} returned unpaid{why}: the collection posted to account {} \
+                 (payment {}) is reversed; contact the cardmember",
+                payment.amount,
+                original.account.masked(),
+                original.payment_key
+            ),
+        ),
+    );
+    Some(research_item(payment, key, &decision, now, config))
 }
 
 /// A posting an analyst made from a research item was reversed or returned: what that

@@ -335,6 +335,10 @@ pub struct Reversal {
     pub file_id: FileId,
     pub reversed_at: DateTime<Utc>,
     pub decision: Decision,
+    /// A research item opened in the same transaction (a rejected direct debit: the team
+    /// contacts the cardmember); not a queued payment, the reversing payment is done.
+    #[serde(skip)]
+    pub follow_up: Option<ResearchItem>,
 }
 
 /// The card ledger.

@@ -200,7 +200,8 @@ pub fn lines_of(f: &FileRecord) -> Vec<ControlLine> {
 /// here; a file whose items and queued count disagree gets a note and does not reconcile.
 pub fn follow_queued(lines: &mut [ControlLine], items: &[ResearchItem]) {
     let mut counts = [0u64; 4];
-    for item in items {
+    // A rejected direct debit's item follows a payment counted as reversed, not queued.
+    for item in items.iter().filter(|i| i.reason_code != crate::decision::ReasonCode::RejectedDirectDebit) {
         let slot = outcome_slot(item.status);
         counts[slot] += 1;
         let cur = item.amount.currency().code();

@@ -231,6 +231,16 @@ impl Ledger for DynamoStore {
         );
         let (from, to) = (PaymentState::Received, PaymentState::Applied);
         tx.add(Role::Payment, self.advance_payment(&r.payment_key, from, to, &r.decision, r.reversed_at)?);
+        if let Some(it) = &r.follow_up {
+            tx.add(
+                Role::Item,
+                Write::Put {
+                    table: self.tables.research_items.clone(),
+                    item: crate::queue::new_item(it)?,
+                    cond: Some(Expr::new("attribute_not_exists(#id)")),
+                },
+            );
+        }
         let split = Read::new(&stored.entry, "ledger entry").opt_u64("lines")?;
         match split {
             None => tx.add(Role::Account, self.balance_change(&r.account, r.amount.amount())),

@@ -77,7 +77,7 @@ fn reason_code_text(code: ReasonCode) -> String {
 
 /// A new item as `enqueue` writes it: no claim, no disposition, version 0 (as the SQLite store,
 /// whatever the caller's item says), in the pending-alert indexes while active.
-fn new_item(it: &ResearchItem) -> Result<Item, StoreError> {
+pub(crate) fn new_item(it: &ResearchItem) -> Result<Item, StoreError> {
     if !it.confidence.is_finite() {
         return Err(StoreError::Conflict(format!("research item {}: confidence is not a number", it.id)));
     }

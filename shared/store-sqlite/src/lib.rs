@@ -829,6 +829,9 @@ impl Ledger for SqliteStore {
             ],
         )
         .map_err(db)?;
+        if let Some(item) = &r.follow_up {
+            insert_item(&tx, item)?;
+        }
         let split: Option<i64> = tx
             .query_row("SELECT lines FROM ledger WHERE payment_key = ?1", [r.original.as_str()], |row| {
                 row.get(0)
@@ -1036,47 +1039,52 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem,
     })())
 }
 
+/// Puts a research item if absent; false when it exists.
+fn insert_item(tx: &rusqlite::Transaction<'_>, item: &ResearchItem) -> Result<bool, StoreError> {
+    let code = serde_json::to_value(item.reason_code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let status = item.status.as_str();
+    let open_market = item.status.is_active().then(|| item.market.code());
+    let inserted = tx
+        .execute(
+            &format!(
+                "INSERT INTO research_items ({ITEM_COLUMNS}, open_market, linking_refs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                 ON CONFLICT DO NOTHING"
+            ),
+            params![
+                item.id,
+                item.payment_key.as_str(),
+                item.market.code(),
+                item.file_id.to_hex(),
+                item.bank_ref,
+                item.amount.amount().to_string(),
+                item.amount.currency().code(),
+                item.payer_name,
+                code,
+                json(&item.reasons)?,
+                item.candidate.as_ref().map(|c| c.expose().to_string()),
+                item.confidence,
+                ts(item.created_at),
+                ts(item.due_at),
+                status,
+                json(&item.payer_identities)?,
+                ts(item.warn_at),
+                open_market,
+                json(&item.linking_refs)?,
+            ],
+        )
+        .map_err(db)?;
+    Ok(inserted > 0)
+}
+
 impl ResearchQueue for SqliteStore {
     fn enqueue(&self, item: &ResearchItem) -> Result<Transition, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        let code = serde_json::to_value(item.reason_code)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let status = item.status.as_str();
-        let open_market = item.status.is_active().then(|| item.market.code());
-        let inserted = tx
-            .execute(
-                &format!(
-                    "INSERT INTO research_items ({ITEM_COLUMNS}, open_market, linking_refs)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-                     ON CONFLICT DO NOTHING"
-                ),
-                params![
-                    item.id,
-                    item.payment_key.as_str(),
-                    item.market.code(),
-                    item.file_id.to_hex(),
-                    item.bank_ref,
-                    item.amount.amount().to_string(),
-                    item.amount.currency().code(),
-                    item.payer_name,
-                    code,
-                    json(&item.reasons)?,
-                    item.candidate.as_ref().map(|c| c.expose().to_string()),
-                    item.confidence,
-                    ts(item.created_at),
-                    ts(item.due_at),
-                    status,
-                    json(&item.payer_identities)?,
-                    ts(item.warn_at),
-                    open_market,
-                    json(&item.linking_refs)?,
-                ],
-            )
-            .map_err(db)?;
-        if inserted == 0 {
+        if !insert_item(&tx, item)? {
             return Ok(Transition::AlreadyDone);
         }
         let decision = Decision {
