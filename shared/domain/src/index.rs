@@ -8,8 +8,11 @@
 //! arena); open-addressing tables of `u32` row numbers for the number, virtual account, RF
 //! reference and control account keys (the key itself is read back from the row, never stored
 //! twice); one `Vec` of (row, interned name) per (market, last five digits), with each
-//! interned name's initials, so a name filter runs before any row is read. Alias memory and
-//! recent payments, small, sit behind locks.
+//! interned name's initials, so a name filter runs before any row is read. The holder-name
+//! index maps each (market, `names::holder_name_keys` key) to interned names, and each
+//! (interned name, market) to its rows through a chain of row numbers (4 bytes per row), so
+//! namesakes cost nothing more per key. Alias memory and recent payments, small, sit behind
+//! locks.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -60,6 +63,18 @@ struct Table {
 
 const EMPTY: u64 = u64::MAX;
 
+/// The end of a chain of rows (no row).
+const NO_ROW: u32 = u32::MAX;
+
+/// The tag bits of a slot (the high 32 bits of its key's hash).
+const TAG: u64 = 0xFFFF_FFFF_0000_0000;
+
+/// A hash whose position bits repeat its tag bits: a table of such hashes regrows from its
+/// slots alone, for entries (interned names) that stand under several keys.
+fn tag_positioned(hash: u64) -> u64 {
+    (hash & TAG) | (hash >> 32)
+}
+
 fn slot(hash: u64, row: u32) -> u64 {
     (hash & 0xFFFF_FFFF_0000_0000) | u64::from(row)
 }
@@ -77,12 +92,14 @@ impl Table {
         self.slots.len() - 1
     }
 
-    fn insert(&mut self, hash: u64, row: u32, rehash: impl Fn(u32) -> u64) {
+    /// Adds `row` under `hash`; `rehash` gives the hash of an existing slot's entry when the
+    /// table grows.
+    fn insert(&mut self, hash: u64, row: u32, rehash: impl Fn(u64) -> u64) {
         if (self.len + 1) * 10 > self.slots.len() * 7 {
             let grown = vec![EMPTY; self.slots.len() * 2];
             let old = std::mem::replace(&mut self.slots, grown);
-            for r in old.into_iter().filter(|&r| r != EMPTY).map(|r| r as u32) {
-                self.place(rehash(r), r);
+            for s in old.into_iter().filter(|&s| s != EMPTY) {
+                self.place(rehash(s), s as u32);
             }
         }
         self.place(hash, row);
@@ -101,7 +118,7 @@ impl Table {
     /// Rows under `hash` for which `is_key` holds.
     fn find(&self, hash: u64, mut is_key: impl FnMut(u32) -> bool, out: &mut Vec<u32>) {
         let mask = self.mask();
-        let tag = hash & 0xFFFF_FFFF_0000_0000;
+        let tag = hash & TAG;
         let mut i = (hash as usize) & mask;
         loop {
             let s = self.slots[i];
@@ -136,6 +153,16 @@ fn hash_str(s: &str) -> u64 {
     hash_u64(x)
 }
 
+/// The holder-name index hash of (market, key): `hash_str` of `CA#<key>`, without building it.
+fn name_key_hash(market: Market, key: &str) -> u64 {
+    let mut x: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in market.code().bytes().chain([b'#']).chain(key.bytes()) {
+        x ^= u64::from(b);
+        x = x.wrapping_mul(0x100_0000_01b3);
+    }
+    tag_positioned(hash_u64(x))
+}
+
 /// The in-memory directory. Build it with `insert`; read it through the ports.
 pub struct AccountIndex {
     rows: Vec<Row>,
@@ -151,6 +178,15 @@ pub struct AccountIndex {
     /// `names::initials` of each interned name.
     name_initials: Vec<u32>,
     name_ids: HashMap<Arc<str>, u32>,
+    /// Holder-name index: interned name ids under `name_key_hash(market, key)` for each of
+    /// their `names::holder_name_keys`. A slot is only a hint: a lookup recomputes the keys.
+    by_name_key: Table,
+    /// Per interned name, the markets (bit `market_slot`) whose keys are in `by_name_key`.
+    name_keyed: Vec<u8>,
+    /// Per interned name and market, the first row of its chain (`NO_ROW`: none).
+    name_heads: Vec<[u32; 3]>,
+    /// Per row, the next row with the same interned name and market (`NO_ROW`: the last).
+    name_next: Vec<u32>,
     aliases: RwLock<HashMap<String, Vec<Alias>>>,
     history: RwLock<HashMap<String, Vec<SimilarPayment>>>,
 }
@@ -189,6 +225,10 @@ impl AccountIndex {
             names: Vec::new(),
             name_initials: Vec::new(),
             name_ids: HashMap::new(),
+            by_name_key: Table::new(),
+            name_keyed: Vec::new(),
+            name_heads: Vec::new(),
+            name_next: Vec::new(),
             aliases: RwLock::new(HashMap::new()),
             history: RwLock::new(HashMap::new()),
         }
@@ -198,6 +238,7 @@ impl AccountIndex {
     pub fn with_capacity(n: usize) -> Self {
         let mut s = Self::new();
         s.rows.reserve_exact(n);
+        s.name_next.reserve_exact(n);
         let slots = (n * 10 / 7 + 1).next_power_of_two().max(16);
         s.by_number = Table::with_slots(slots);
         s
@@ -244,8 +285,10 @@ impl AccountIndex {
         }
     }
 
-    /// Adds an account, or replaces the one with the same number (its index keys must not
-    /// change: a directory reload builds a new index).
+    /// Adds an account, or replaces the one with the same number. A replacement may change
+    /// the holder's name (and market): the name index and the last-five bucket follow. Its other
+    /// index keys (virtual account, RF reference, control account) must not change: a
+    /// directory reload builds a new index.
     pub fn insert(&mut self, a: &Account) -> Result<(), StoreError> {
         let number = a.number.as_u64();
         let name = match self.name_ids.get(a.holder_name.as_str()) {
@@ -256,6 +299,8 @@ impl AccountIndex {
                 self.names.push(s.clone());
                 self.name_initials.push(crate::names::initials(&s));
                 self.name_ids.insert(s, id);
+                self.name_keyed.push(0);
+                self.name_heads.push([NO_ROW; 3]);
                 id
             }
         };
@@ -275,29 +320,82 @@ impl AccountIndex {
             status: a.status,
         };
         if let Some(r) = self.row_of(number) {
+            let (old_name, old_market) = (self.rows[r as usize].name, self.rows[r as usize].market);
             self.rows[r as usize] = row;
+            if (old_name, old_market) != (name, a.market) {
+                self.unchain(r, old_name, old_market);
+                self.chain(r, name, a.market);
+                let bucket = |m: Market| market_slot(m) * 100_000 + (number % 100_000) as usize;
+                let (old, new) = (bucket(old_market), bucket(a.market));
+                if old == new {
+                    // The bucket's interned name drives the last-five name filter.
+                    for pair in self.by_last5[old].iter_mut().filter(|p| p.0 == r) {
+                        pair.1 = name;
+                    }
+                } else {
+                    self.by_last5[old].retain(|&(x, _)| x != r);
+                    self.by_last5[new].push((r, name));
+                }
+            }
             return Ok(());
         }
         let r = self.rows.len() as u32;
         let (va_key, rf_key, control) =
             (self.text(va).map(hash_str), self.text(rf).map(hash_str), row.control);
         self.rows.push(row);
+        self.name_next.push(NO_ROW);
         let rows = &self.rows;
-        self.by_number.insert(hash_u64(number), r, |x| hash_u64(rows[x as usize].number));
+        let row_at = |s: u64| &rows[s as u32 as usize];
+        self.by_number.insert(hash_u64(number), r, |s| hash_u64(row_at(s).number));
         let arena = &self.arena;
         let text = |s: Span| &arena[s.off as usize..(s.off + s.len) as usize];
         if let Some(h) = va_key {
-            self.by_va.insert(h, r, |x| hash_str(text(rows[x as usize].va)));
+            self.by_va.insert(h, r, |s| hash_str(text(row_at(s).va)));
         }
         if let Some(h) = rf_key {
-            self.by_rf.insert(h, r, |x| hash_str(text(rows[x as usize].rf)));
+            self.by_rf.insert(h, r, |s| hash_str(text(row_at(s).rf)));
         }
         if control != 0 {
-            self.by_control.insert(hash_u64(control), r, |x| hash_u64(rows[x as usize].control));
+            self.by_control.insert(hash_u64(control), r, |s| hash_u64(row_at(s).control));
         }
         let slot = market_slot(a.market) * 100_000 + (number % 100_000) as usize;
         self.by_last5[slot].push((r, name));
+        self.chain(r, name, a.market);
         Ok(())
+    }
+
+    /// Puts row `r` at the head of the chain of (`name`, `market`), indexing the name's keys in
+    /// that market the first time.
+    fn chain(&mut self, r: u32, name: u32, market: Market) {
+        let (n, m) = (name as usize, market_slot(market));
+        if self.name_keyed[n] & (1 << m) == 0 {
+            // Once per (name, market): namesakes share the entries.
+            for key in crate::names::holder_name_keys(&self.names[n]) {
+                self.by_name_key.insert(name_key_hash(market, &key), name, |s| tag_positioned(s & TAG));
+            }
+            self.name_keyed[n] |= 1 << m;
+        }
+        self.name_next[r as usize] = self.name_heads[n][m];
+        self.name_heads[n][m] = r;
+    }
+
+    /// Takes row `r` out of the chain of (`name`, `market`). The name's keys stay in the
+    /// table (open addressing keeps no tombstones); a lookup then finds no row there.
+    fn unchain(&mut self, r: u32, name: u32, market: Market) {
+        let (n, m) = (name as usize, market_slot(market));
+        let next = self.name_next[r as usize];
+        if self.name_heads[n][m] == r {
+            self.name_heads[n][m] = next;
+            return;
+        }
+        let mut at = self.name_heads[n][m];
+        while at != NO_ROW {
+            if self.name_next[at as usize] == r {
+                self.name_next[at as usize] = next;
+                return;
+            }
+            at = self.name_next[at as usize];
+        }
     }
 
     fn account_at(&self, r: u32) -> Account {
@@ -321,7 +419,8 @@ impl AccountIndex {
         rows.into_iter().take(MAX_INDEX_RESULTS).map(|r| self.account_at(r)).collect()
     }
 
-    /// Bytes held by the directory (rows, tables, arena, names), excluding allocator overhead.
+    /// Bytes held by the directory (rows, tables, arena, names, the holder-name index),
+    /// excluding allocator overhead.
     pub fn bytes(&self) -> usize {
         let last5: usize = self.by_last5.iter().map(|v| v.capacity() * 8).sum::<usize>()
             + self.by_last5.capacity() * std::mem::size_of::<Vec<(u32, u32)>>();
@@ -337,6 +436,15 @@ impl AccountIndex {
             + last5
             + self.arena.capacity()
             + names
+            + self.name_index_bytes()
+    }
+
+    /// Bytes of the holder-name index alone (part of `bytes`).
+    pub fn name_index_bytes(&self) -> usize {
+        self.by_name_key.bytes()
+            + self.name_keyed.capacity()
+            + self.name_heads.capacity() * 12
+            + self.name_next.capacity() * 4
     }
 
     /// Records a payment for duplicate suspicion (the SQLite store does it in `receive_payment`).
@@ -451,9 +559,34 @@ impl AccountDirectory for AccountIndex {
         Ok(out)
     }
 
-    fn accounts_by_holder_name(&self, _market: Market, _name_key: &str) -> Result<Vec<Account>, StoreError> {
-        Err(StoreError::Unavailable("holder-name index not built yet".into()))
+    /// Candidate names from the key table, each confirmed by recomputing its keys (a slot is
+    /// a 32-bit tag), then their chains in `market`, in account number order as the stores'
+    /// indexes return them.
+    fn accounts_by_holder_name(&self, market: Market, name_key: &str) -> Result<Vec<Account>, StoreError> {
+        if name_key.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids = Vec::new();
+        self.by_name_key.find(name_key_hash(market, name_key), |_| true, &mut ids);
+        ids.sort_unstable();
+        ids.dedup();
+        let m = market_slot(market);
+        let mut rows = Vec::new();
+        for id in ids {
+            let name = &self.names[id as usize];
+            if !crate::names::holder_name_keys(name).iter().any(|k| k == name_key) {
+                continue;
+            }
+            let mut r = self.name_heads[id as usize][m];
+            while r != NO_ROW {
+                rows.push(r);
+                r = self.name_next[r as usize];
+            }
+        }
+        rows.sort_unstable_by_key(|&r| self.rows[r as usize].number);
+        Ok(self.collect(rows))
     }
+
     fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
         let c = control.as_u64();
         let mut out = Vec::new();
@@ -473,12 +606,20 @@ impl AliasMemory for AccountIndex {
 
     fn forget_alias(
         &self,
-        _identity: &str,
-        _account: &AccountNumber,
-        _resolution: &str,
+        identity: &str,
+        account: &AccountNumber,
+        resolution: &str,
     ) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("forget_alias not built yet".into()))
+        let mut m = self.aliases.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(list) = m.get_mut(identity) {
+            list.retain(|a| !(a.account == *account && a.resolution == resolution));
+            if list.is_empty() {
+                m.remove(identity);
+            }
+        }
+        Ok(())
     }
+
     fn aliases_for(&self, identity: &str) -> Result<Vec<Alias>, StoreError> {
         let m = self.aliases.read().unwrap_or_else(|p| p.into_inner());
         Ok(m.get(identity).map(|v| v.iter().take(MAX_INDEX_RESULTS).cloned().collect()).unwrap_or_default())
@@ -563,5 +704,135 @@ mod tests {
         assert_eq!(ix.len(), 102, "replaced, not added");
         assert_eq!(ix.account(&a.number).unwrap().unwrap().status, AccountStatus::Closed);
         assert!(ix.bytes() > 0);
+    }
+
+    /// A valid account number for `i` (37, twelve digits, check digit).
+    fn number(i: u64) -> AccountNumber {
+        let digits = format!("37{:012}", i * 7919 + 1);
+        (0..10).find_map(|d| format!("{digits}{d}").parse().ok()).unwrap()
+    }
+
+    fn named(i: u64, market: Market, holder: &str) -> Account {
+        Account {
+            number: number(i),
+            market,
+            holder_name: holder.into(),
+            virtual_account: None,
+            ..acct("378282246310005")
+        }
+    }
+
+    fn numbers(found: Vec<Account>) -> Vec<u64> {
+        found.iter().map(|a| a.number.as_u64()).collect()
+    }
+
+    #[test]
+    fn holder_names_are_found_by_every_key_in_their_market() {
+        use crate::names::NormalName;
+        let mut ix = AccountIndex::new();
+        let cote = named(1, Market::CA, "Jean-Pierre Côté");
+        let twin = named(2, Market::CA, "Jean-Pierre Côté");
+        let titled = named(3, Market::CA, "M. Jean Pierre COTE");
+        let elsewhere = named(4, Market::EU, "Jean-Pierre Côté");
+        for a in [&cote, &twin, &titled, &elsewhere] {
+            ix.insert(a).unwrap();
+        }
+        // Enough other names to make the key table grow (it regrows from its tags).
+        for i in 10..400 {
+            ix.insert(&named(i, Market::CA, &format!("Holder{i} Family{}", i % 7))).unwrap();
+        }
+        let mut all = vec![cote.number.as_u64(), twin.number.as_u64(), titled.number.as_u64()];
+        all.sort_unstable();
+        let lookup = |payer: &str| {
+            let key = NormalName::new(payer).lookup_key().unwrap();
+            numbers(ix.accounts_by_holder_name(Market::CA, &key).unwrap())
+        };
+        assert_eq!(lookup("Jean Pierre Côté"), all, "full key: twins and the titled spelling");
+        assert_eq!(lookup("COTE JEAN-PIERRE"), all, "word order, case, accents");
+        assert_eq!(lookup("Mr Jean Pierre Cote"), all, "honorific");
+        assert_eq!(lookup("J.P. Côté"), all, "initials key");
+        assert_eq!(lookup("J P COTE"), all);
+        assert!(lookup("Marie Côté").is_empty());
+        let key = NormalName::new("Jean Pierre Cote").lookup_key().unwrap();
+        assert_eq!(
+            numbers(ix.accounts_by_holder_name(Market::EU, &key).unwrap()),
+            vec![elsewhere.number.as_u64()]
+        );
+        assert!(ix.accounts_by_holder_name(Market::IN, &key).unwrap().is_empty(), "other market");
+        assert!(ix.accounts_by_holder_name(Market::CA, "").unwrap().is_empty());
+        for i in 10..400 {
+            let found =
+                ix.accounts_by_holder_name(Market::CA, &format!("family{} holder{i}", i % 7)).unwrap();
+            assert_eq!(numbers(found), vec![number(i).as_u64()], "holder{i}");
+        }
+        assert!(ix.name_index_bytes() > 0 && ix.name_index_bytes() < ix.bytes());
+    }
+
+    #[test]
+    fn an_account_put_again_under_a_new_name_moves_in_the_name_index() {
+        let mut ix = AccountIndex::new();
+        let before = named(1, Market::CA, "Jean Tremblay");
+        let twin = named(2, Market::CA, "Jean Tremblay");
+        ix.insert(&before).unwrap();
+        ix.insert(&twin).unwrap();
+        let renamed = Account { holder_name: "Marie Côté".into(), ..before.clone() };
+        ix.insert(&renamed).unwrap();
+        assert_eq!(
+            numbers(ix.accounts_by_holder_name(Market::CA, "jean tremblay").unwrap()),
+            vec![number(2).as_u64()]
+        );
+        assert_eq!(ix.accounts_by_holder_name(Market::CA, "cote marie").unwrap(), vec![renamed.clone()]);
+        assert_eq!(ix.accounts_by_holder_name(Market::CA, "cote m").unwrap(), vec![renamed.clone()]);
+        // Back to the first name: found there again, once.
+        ix.insert(&before).unwrap();
+        let back = numbers(ix.accounts_by_holder_name(Market::CA, "jean tremblay").unwrap());
+        assert_eq!(back, vec![number(1).as_u64(), number(2).as_u64()]);
+        assert!(ix.accounts_by_holder_name(Market::CA, "cote marie").unwrap().is_empty());
+        // The last-five name filter sees the new name too.
+        let last5 = format!("{:05}", number(1).as_u64() % 100_000);
+        let mut seen = Vec::new();
+        ix.accounts_by_last_digits_where(Market::CA, &last5, &mut |n, _| {
+            seen.push(n.to_string());
+            true
+        })
+        .unwrap();
+        assert_eq!(seen, vec!["Jean Tremblay".to_string()]);
+        // Another market: out of the old market's chain and bucket.
+        let moved = Account { market: Market::EU, ..before.clone() };
+        ix.insert(&moved).unwrap();
+        assert_eq!(
+            numbers(ix.accounts_by_holder_name(Market::CA, "jean tremblay").unwrap()),
+            vec![number(2).as_u64()]
+        );
+        assert_eq!(ix.accounts_by_holder_name(Market::EU, "jean tremblay").unwrap(), vec![moved]);
+        assert!(ix.accounts_by_last_digits(Market::CA, &last5).unwrap().is_empty());
+        assert_eq!(ix.len(), 2);
+    }
+
+    #[test]
+    fn forget_alias_removes_only_what_that_resolution_taught() {
+        let ix = AccountIndex::new();
+        let a = acct("378282246310005");
+        let b = acct("371449635398431");
+        let alias = |account: &Account, resolution: &str| Alias {
+            identity: "name:CA:jean tremblay".into(),
+            account: account.number.clone(),
+            learned_at: chrono::DateTime::UNIX_EPOCH,
+            learned_by: "ann".into(),
+            resolution: resolution.into(),
+        };
+        ix.learn_alias(&alias(&a, "RQ-1")).unwrap();
+        ix.learn_alias(&alias(&b, "RQ-1")).unwrap();
+        ix.forget_alias("name:CA:jean tremblay", &a.number, "RQ-2").unwrap();
+        assert_eq!(ix.aliases_for("name:CA:jean tremblay").unwrap().len(), 2, "another resolution's");
+        ix.forget_alias("name:CA:jean tremblay", &a.number, "RQ-1").unwrap();
+        assert_eq!(ix.aliases_for("name:CA:jean tremblay").unwrap(), vec![alias(&b, "RQ-1")]);
+        // Taught again by a later resolution: the earlier one's reversal leaves it.
+        ix.learn_alias(&alias(&b, "RQ-3")).unwrap();
+        ix.forget_alias("name:CA:jean tremblay", &b.number, "RQ-1").unwrap();
+        assert_eq!(ix.aliases_for("name:CA:jean tremblay").unwrap(), vec![alias(&b, "RQ-3")]);
+        ix.forget_alias("name:CA:jean tremblay", &b.number, "RQ-3").unwrap();
+        assert!(ix.aliases_for("name:CA:jean tremblay").unwrap().is_empty());
+        ix.forget_alias("name:CA:nobody", &b.number, "RQ-3").unwrap();
     }
 }
