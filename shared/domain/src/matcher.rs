@@ -244,7 +244,7 @@ pub fn decide<D: MatchSource + ?Sized>(
     let ids = identities_with(payment, payer.as_ref());
     aliases(&ids, directory, &mut found, &mut reasons)?;
     if found.0.is_empty() {
-        name_candidates(payment, payer.as_ref(), directory, &mut found)?;
+        name_candidates(payment, payer.as_ref(), directory, &mut found, &mut reasons)?;
     }
 
     let mut candidates = found.0;
@@ -968,11 +968,33 @@ fn name_candidates<D: MatchSource + ?Sized>(
     payer: Option<&NormalName>,
     directory: &D,
     out: &mut Candidates,
+    reasons: &mut Vec<Reason>,
 ) -> Result<(), StoreError> {
     let Some(key) = payer.and_then(NormalName::lookup_key) else { return Ok(()) };
     let mut found = directory.accounts_by_holder_name(payment.market, &key)?;
     found.retain(|a| a.market == payment.market);
-    if found.iter().any(|a| a.status == AccountStatus::Active) {
+    let active = found.iter().filter(|a| a.status == AccountStatus::Active).count();
+    if active >= 2 {
+        // Namesakes: a name that is not unique in the market identifies nobody, whatever the
+        // amount; the analyst sees who they are (a few, masked) without scoring each.
+        let list: Vec<String> = found
+            .iter()
+            .filter(|a| a.status == AccountStatus::Active)
+            .take(5)
+            .map(|a| a.number.masked())
+            .collect();
+        let more = if active > list.len() { ", ..." } else { "" };
+        reasons.push(reason(
+            ReasonCode::Ambiguous,
+            format!(
+                "no reference; {active} active accounts in {} have the payer's name: {}{more}",
+                payment.market,
+                list.join(", ")
+            ),
+        ));
+        return Ok(());
+    }
+    if active == 1 {
         found.retain(|a| a.status == AccountStatus::Active);
     }
     let n = found.len();
