@@ -78,6 +78,9 @@ pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
     reversal_is_exactly_once(&new_store());
     accounts_by_last_digits_and_control(&new_store());
     aliases_are_learned_per_identity_and_account(&new_store());
+    forget_alias_deletes_only_what_that_resolution_taught(&new_store());
+    accounts_by_holder_name_key_in_their_market(&new_store());
+    an_account_put_again_under_a_new_name_moves_in_the_name_index(&new_store());
     similar_payments_by_fingerprint_and_date(&new_store());
     split_posting_is_all_lines_once(&new_store());
     split_posting_that_breaks_its_contract_writes_nothing(&new_store());
@@ -570,6 +573,110 @@ fn aliases_are_learned_per_identity_and_account<S: Store>(s: &S) {
     assert!(s.aliases_for("name:CA:jean tremblay").unwrap().is_empty());
 }
 
+fn forget_alias_deletes_only_what_that_resolution_taught<S: Store>(s: &S) {
+    let identity = "name:CA:jean tremblay";
+    let alias = |account: &str, resolution: &str| Alias {
+        identity: identity.into(),
+        account: account.parse().unwrap(),
+        learned_at: now(),
+        learned_by: "ann".into(),
+        resolution: resolution.into(),
+    };
+    s.learn_alias(&alias(CARD_A, "RQ-CA-1")).unwrap();
+    s.learn_alias(&alias(CARD_B, "RQ-CA-1")).unwrap();
+    s.forget_alias(identity, &CARD_A.parse().unwrap(), "RQ-CA-9").unwrap();
+    assert_eq!(s.aliases_for(identity).unwrap().len(), 2, "another resolution's alias stays");
+    s.forget_alias(identity, &CARD_A.parse().unwrap(), "RQ-CA-1").unwrap();
+    assert_eq!(s.aliases_for(identity).unwrap(), vec![alias(CARD_B, "RQ-CA-1")], "only that account's");
+    // A later resolution taught the pair again: reversing the first one leaves it.
+    s.learn_alias(&alias(CARD_B, "RQ-CA-2")).unwrap();
+    s.forget_alias(identity, &CARD_B.parse().unwrap(), "RQ-CA-1").unwrap();
+    assert_eq!(s.aliases_for(identity).unwrap(), vec![alias(CARD_B, "RQ-CA-2")]);
+    // What is not there: no error.
+    s.forget_alias(identity, &CARD_A.parse().unwrap(), "RQ-CA-1").unwrap();
+    s.forget_alias("name:CA:nobody", &CARD_A.parse().unwrap(), "RQ-CA-1").unwrap();
+    s.forget_alias(identity, &CARD_B.parse().unwrap(), "RQ-CA-2").unwrap();
+    assert!(s.aliases_for(identity).unwrap().is_empty());
+}
+
+/// A valid card number (37, the twelve digits of `body`, check digit).
+fn card(body: u64) -> String {
+    let mut digits = vec![3u8, 7];
+    digits.extend(format!("{body:012}").bytes().map(|b| b - b'0'));
+    digits.push(remit_domain::identifiers::luhn_check_digit(&digits));
+    digits.iter().map(|d| char::from(b'0' + d)).collect()
+}
+
+fn holder(number: &str, market: Market, name: &str) -> remit_domain::Account {
+    let currency = match market {
+        Market::CA => Currency::CAD,
+        Market::IN => Currency::INR,
+        Market::EU => Currency::EUR,
+    };
+    remit_domain::Account { holder_name: name.into(), ..account(number, market, currency) }
+}
+
+/// The account numbers a holder-name lookup of the payer's name `payer` finds.
+fn by_name<S: Store>(s: &S, market: Market, payer: &str) -> Vec<String> {
+    let key = remit_domain::names::NormalName::new(payer).lookup_key().unwrap();
+    by_key(s, market, &key)
+}
+
+fn by_key<S: Store>(s: &S, market: Market, key: &str) -> Vec<String> {
+    let found = s.accounts_by_holder_name(market, key).unwrap();
+    found.iter().map(|a| a.number.expose().to_string()).collect()
+}
+
+fn accounts_by_holder_name_key_in_their_market<S: Store>(s: &S) {
+    let (one, twin, titled, abroad, other) = (card(1), card(2), card(3), card(4), card(5));
+    s.put_account(&holder(&one, Market::CA, "Jean-Pierre Côté")).unwrap();
+    s.put_account(&holder(&twin, Market::CA, "Jean-Pierre Côté")).unwrap();
+    let mut closed = holder(&titled, Market::CA, "M. JEAN PIERRE COTE");
+    closed.status = remit_domain::AccountStatus::Closed;
+    s.put_account(&closed).unwrap();
+    s.put_account(&holder(&abroad, Market::EU, "Jean-Pierre Côté")).unwrap();
+    s.put_account(&holder(&other, Market::CA, "Marie Tremblay")).unwrap();
+    let mut all = vec![one.clone(), twin.clone(), titled.clone()];
+    all.sort();
+    // Accents, word order, case and honorifics make the same key; twins and closed accounts
+    // are all found, in account number order.
+    for payer in ["Jean Pierre Côté", "COTE JEAN-PIERRE", "Mr Jean-Pierre Cote", "M. Jean Pierre COTE"] {
+        assert_eq!(by_name(s, Market::CA, payer), all, "{payer}");
+    }
+    assert_eq!(by_key(s, Market::CA, "cote jean pierre"), all, "the full key");
+    for payer in ["J.P. Côté", "J P COTE"] {
+        assert_eq!(by_name(s, Market::CA, payer), all, "initials: {payer}");
+    }
+    assert_eq!(by_name(s, Market::EU, "Jean-Pierre Côté"), vec![abroad], "per market");
+    assert!(by_name(s, Market::IN, "Jean-Pierre Côté").is_empty(), "per market");
+    assert_eq!(by_name(s, Market::CA, "TREMBLAY MARIE"), vec![other.clone()]);
+    assert!(by_name(s, Market::CA, "Marie Côté").is_empty());
+    assert!(by_key(s, Market::CA, "").is_empty());
+    let found = s.accounts_by_holder_name(Market::CA, "cote jean pierre").unwrap();
+    assert_eq!(found.iter().find(|a| a.number.expose() == titled).unwrap(), &closed, "whole accounts");
+}
+
+fn an_account_put_again_under_a_new_name_moves_in_the_name_index<S: Store>(s: &S) {
+    let (one, twin) = (card(11), card(12));
+    let first = holder(&one, Market::CA, "Jean Tremblay");
+    s.put_account(&first).unwrap();
+    s.put_account(&holder(&twin, Market::CA, "Jean Tremblay")).unwrap();
+    s.put_account(&first).unwrap();
+    assert_eq!(by_key(s, Market::CA, "jean tremblay"), vec![one.clone(), twin.clone()], "put again: once");
+    let renamed = holder(&one, Market::CA, "Marie-Ève Côté");
+    s.put_account(&renamed).unwrap();
+    assert_eq!(by_name(s, Market::CA, "COTE MARIE EVE"), vec![one.clone()], "the new key");
+    assert_eq!(by_name(s, Market::CA, "M.E. COTE"), vec![one.clone()], "the new initials key");
+    assert_eq!(by_key(s, Market::CA, "jean tremblay"), vec![twin.clone()], "not under the old key");
+    assert_eq!(by_key(s, Market::CA, "j tremblay"), vec![twin.clone()], "nor the old initials key");
+    assert_eq!(s.accounts_by_holder_name(Market::CA, "cote eve marie").unwrap(), vec![renamed]);
+    // Another market: the old market's keys go too.
+    let moved = holder(&one, Market::EU, "Marie-Ève Côté");
+    s.put_account(&moved).unwrap();
+    assert!(by_name(s, Market::CA, "Marie-Ève Côté").is_empty());
+    assert_eq!(s.accounts_by_holder_name(Market::EU, "cote eve marie").unwrap(), vec![moved]);
+}
+
 fn similar_payments_by_fingerprint_and_date<S: Store>(s: &S) {
     let f = FileId::of_bytes(b"dup");
     let p1 = payment("D1", 4200, CARD_A, f, 1);
@@ -919,6 +1026,64 @@ pub(crate) mod dynamodb {
             .unwrap()
         });
         assert_eq!(found, Some(card));
+    }
+
+    /// `put_account` writes the account and one item per holder-name key it lacks, and deletes
+    /// those of its old name: 1 + 4 for a first put, 1 when the name is unchanged. The figures
+    /// for the sample directory are printed for BENCHMARKS
+    /// (`cargo test -p remit-tests --test integration holder_name_index -- --nocapture`).
+    #[test]
+    fn holder_name_index_writes_per_account_put() {
+        let s = fresh_store();
+        let writes = |f: &dyn Fn()| {
+            let before = s.writes();
+            f();
+            s.writes().since(before)
+        };
+        let jp = holder(&card(1), Market::CA, "Jean-Pierre Côté");
+        let w = writes(&|| s.put_account(&jp).unwrap());
+        assert_eq!((w.items, w.transactional_items), (5, 0), "the account and its 4 keys");
+        assert_eq!(writes(&|| s.put_account(&jp).unwrap()).items, 1, "the same name: the account alone");
+        let renamed = holder(&card(1), Market::CA, "Marie Côté");
+        assert_eq!(writes(&|| s.put_account(&renamed).unwrap()).items, 1 + 3 + 4, "3 keys put, 4 deleted");
+        let one_word = holder(&card(2), Market::CA, "Cher");
+        assert_eq!(writes(&|| s.put_account(&one_word).unwrap()).items, 1, "a one-word name has no key");
+
+        let accounts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/accounts.csv");
+        let d = fresh_store();
+        let before = d.writes();
+        let n = remit::local::import_accounts(&d, &accounts).unwrap();
+        let w = d.writes().since(before);
+        let lite = remit_store_sqlite::SqliteStore::in_memory().unwrap();
+        remit::local::import_accounts(&lite, &accounts).unwrap();
+        let rows = lite.count(remit_store_sqlite::Table::AccountNameKeys).unwrap();
+        println!(
+            "samples/accounts.csv: {n} accounts; DynamoDB: {} items written ({:.2} per account put, \
+             {} write request units); SQLite: {rows} account_name_keys rows ({:.2} per account)",
+            w.items,
+            w.items as f64 / n as f64,
+            w.request_units(),
+            rows as f64 / n as f64
+        );
+        assert_eq!(w.items, n + rows, "one write per account and per name key, on both stores alike");
+    }
+
+    /// An index item that names an account under a name it no longer has (what a put that
+    /// failed half-way leaves behind) finds nothing. Made here by a put through a store whose
+    /// accounts table is another one: it writes the name item, not the account.
+    #[test]
+    fn a_name_item_left_behind_finds_nothing() {
+        let names = fresh_names();
+        let s = store_on(&names);
+        s.create_tables().unwrap();
+        let jean = holder(&card(1), Market::CA, "Jean Tremblay");
+        s.put_account(&jean).unwrap();
+        let elsewhere = fresh_names();
+        store_on(&elsewhere).create_tables().unwrap();
+        let half = store_on(&TableNames { accounts: elsewhere.accounts.clone(), ..names.clone() });
+        half.put_account(&holder(&card(1), Market::CA, "Marie Côté")).unwrap();
+        assert!(s.accounts_by_holder_name(Market::CA, "cote marie").unwrap().is_empty());
+        assert_eq!(s.accounts_by_holder_name(Market::CA, "jean tremblay").unwrap(), vec![jean]);
     }
 
     /// A store with a runtime of its own may be dropped in async code (it does not wait for it).

@@ -1,15 +1,21 @@
 //! The card account directory. The lookup indexes carry keys only (the market + last-five one
 //! also the holder's name), so that a posting's balance update writes the table alone; a lookup
 //! queries the index, then reads the accounts by key in one BatchGetItem.
+//!
+//! The holder-name index is a table of its own (`account-names`): one item per (market + name
+//! key, account), written by `put_account`, read with a strongly consistent query. The account
+//! item lists the index items it owns (`name_keys`), so that putting it again writes only the
+//! keys it lacks and deletes those its new name no longer has.
 
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use remit_domain::names::holder_name_keys;
 use remit_domain::ports::{AccountDirectory, StoreError, MAX_INDEX_RESULTS};
 use remit_domain::{Account, AccountNumber, AccountStatus, CreditorReference, Market};
 
 use crate::calls::{Expr, Query, Write};
-use crate::codec::{corrupt, dec, in_minor_units, item, s, Item, Read};
+use crate::codec::{corrupt, dec, in_minor_units, item, s, strings, Item, Read};
 use crate::tables::index;
 use crate::DynamoStore;
 
@@ -23,7 +29,32 @@ fn market_last_five(market: Market, last5: &str) -> String {
     format!("{}#{last5}", market.code())
 }
 
-fn account_item(a: &Account) -> Item {
+/// The holder-name index partition of a name key: `CA#cote jean pierre`.
+fn market_name(market: Market, name_key: &str) -> String {
+    format!("{}#{name_key}", market.code())
+}
+
+/// DynamoDB's limit on a partition key value, in bytes.
+const MAX_PARTITION_KEY_BYTES: usize = 2048;
+
+/// The holder-name index partitions an account belongs in, one per `holder_name_keys` key. A
+/// key longer than DynamoDB takes is left out (no one's name is 2 KB long; the put must not
+/// fail on hostile directory data).
+fn name_partitions(a: &Account) -> Vec<String> {
+    holder_name_keys(&a.holder_name)
+        .iter()
+        .map(|k| market_name(a.market, k))
+        .filter(|p| p.len() <= MAX_PARTITION_KEY_BYTES)
+        .collect()
+}
+
+/// The key of a holder-name index item.
+fn name_item(partition: &str, number: &AccountNumber) -> Item {
+    item([("market_name", Some(s(partition))), ("account", Some(s(number.expose())))])
+}
+
+/// An account's item; `name_keys` lists the holder-name index partitions written for it.
+fn account_item(a: &Account, name_keys: &[String]) -> Item {
     let number = a.number.expose();
     let last5 = number.get(number.len().saturating_sub(5)..).unwrap_or(number);
     // Empty strings cannot be index keys; an empty value is no value.
@@ -41,6 +72,7 @@ fn account_item(a: &Account) -> Item {
         ("creditor_reference", present(a.creditor_reference.as_ref().map(|r| r.as_str()))),
         ("control_account", present(a.control_account.as_ref().map(|n| n.expose()))),
         ("market_last_five", Some(s(market_last_five(a.market, last5)))),
+        ("name_keys", (!name_keys.is_empty()).then(|| strings(name_keys))),
     ])
 }
 
@@ -110,9 +142,30 @@ impl DynamoStore {
 }
 
 impl AccountDirectory for DynamoStore {
+    /// Reads the account first (its `name_keys`), then writes the name items it lacks, the
+    /// account, and deletes the name items of its old name, in that order: every key of the
+    /// stored name always has its item, and what a failure half-way leaves behind is an item
+    /// too many, which `accounts_by_holder_name` does not return. A first put is 1 + (up to 4)
+    /// writes; a put of an unchanged name, 1.
     fn put_account(&self, a: &Account) -> Result<(), StoreError> {
-        let w = Write::Put { table: self.tables.accounts.clone(), item: account_item(a), cond: None };
-        self.write("put account", w).map(drop)
+        let old_keys = match self.get("put account", &self.tables.accounts, account_key(&a.number))? {
+            Some(old) => Read::new(&old, "account").strings("name_keys")?,
+            None => Vec::new(),
+        };
+        let new_keys = name_partitions(a);
+        let names = &self.tables.account_names;
+        for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+            let w = Write::Put { table: names.clone(), item: name_item(k, &a.number), cond: None };
+            self.write("put account name key", w)?;
+        }
+        let w =
+            Write::Put { table: self.tables.accounts.clone(), item: account_item(a, &new_keys), cond: None };
+        self.write("put account", w)?;
+        for k in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+            let w = Write::Delete { table: names.clone(), key: name_item(k, &a.number), cond: None };
+            self.write("delete account name key", w)?;
+        }
+        Ok(())
     }
 
     fn account(&self, number: &AccountNumber) -> Result<Option<Account>, StoreError> {
@@ -148,9 +201,30 @@ impl AccountDirectory for DynamoStore {
         })
     }
 
-    fn accounts_by_holder_name(&self, _market: Market, _name_key: &str) -> Result<Vec<Account>, StoreError> {
-        Err(StoreError::Unavailable("holder-name index not built yet".into()))
+    /// A strongly consistent query on the key's partition, then the accounts in one
+    /// BatchGetItem, each checked against the key (an item a failed or concurrent put left
+    /// behind names an account whose name has moved on).
+    fn accounts_by_holder_name(&self, market: Market, name_key: &str) -> Result<Vec<Account>, StoreError> {
+        let partition = market_name(market, name_key);
+        if name_key.is_empty() || partition.len() > MAX_PARTITION_KEY_BYTES {
+            return Ok(Vec::new());
+        }
+        let q = Query {
+            table: &self.tables.account_names,
+            index: None,
+            key: Expr::new("#market_name = :k").value(":k", s(partition)),
+            consistent: true,
+        };
+        let mut numbers = Vec::new();
+        for h in self.query("accounts by holder name", &q, MAX_INDEX_RESULTS)? {
+            numbers.push(Read::new(&h, "account name key").account("account")?);
+        }
+        let mut found = self.accounts_in_order(&numbers)?;
+        found
+            .retain(|a| a.market == market && holder_name_keys(&a.holder_name).iter().any(|k| k == name_key));
+        Ok(found)
     }
+
     fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
         self.accounts_by_index(index::BY_CONTROL_ACCOUNT, "control_account", control.expose(), |_| true)
     }

@@ -19,14 +19,26 @@ impl AliasMemory for DynamoStore {
             .map(drop)
     }
 
+    /// A DeleteItem conditional on the resolution: a failed condition (another resolution's
+    /// alias, or none) deletes nothing and is no error.
     fn forget_alias(
         &self,
-        _identity: &str,
-        _account: &remit_domain::AccountNumber,
-        _resolution: &str,
+        identity: &str,
+        account: &remit_domain::AccountNumber,
+        resolution: &str,
     ) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("forget_alias not built yet".into()))
+        if identity.is_empty() {
+            // DynamoDB refuses an empty key, and nothing is stored under one.
+            return Ok(());
+        }
+        let w = Write::Delete {
+            table: self.tables.aliases.clone(),
+            key: item([("identity", Some(s(identity))), ("account", Some(s(account.expose())))]),
+            cond: Some(Expr::new("#resolution = :r").value(":r", s(resolution))),
+        };
+        self.write("forget alias", w).map(drop)
     }
+
     fn aliases_for(&self, identity: &str) -> Result<Vec<Alias>, StoreError> {
         let q = Query {
             table: &self.tables.aliases,

@@ -15,6 +15,8 @@ use crate::error::DynamoError;
 pub struct TableNames {
     /// Card accounts (`AccountDirectory`).
     pub accounts: String,
+    /// The holder-name index of the accounts (`AccountDirectory::accounts_by_holder_name`).
+    pub account_names: String,
     /// Alias memory (`AliasMemory`).
     pub aliases: String,
     /// Files by content hash (`FileRegistry`, `FileLog`).
@@ -33,8 +35,9 @@ pub struct TableNames {
 
 /// Each table's environment variable and the suffix its name takes after `REMIT_TABLE_PREFIX`
 /// (the template names tables `remit-<stage>-<suffix>`).
-const TABLE_ENV: [(&str, &str); 8] = [
+const TABLE_ENV: [(&str, &str); 9] = [
     ("REMIT_TABLE_ACCOUNTS", "accounts"),
+    ("REMIT_TABLE_ACCOUNT_NAMES", "account-names"),
     ("REMIT_TABLE_ALIASES", "aliases"),
     ("REMIT_TABLE_FILES", "files"),
     ("REMIT_TABLE_PAYMENTS", "payments"),
@@ -53,8 +56,8 @@ impl TableNames {
         Self::resolve(|_| None, Some(prefix))
     }
 
-    /// Names from the environment: `REMIT_TABLE_ACCOUNTS`, `REMIT_TABLE_ALIASES`,
-    /// `REMIT_TABLE_FILES`, `REMIT_TABLE_PAYMENTS`, `REMIT_TABLE_LEDGER`,
+    /// Names from the environment: `REMIT_TABLE_ACCOUNTS`, `REMIT_TABLE_ACCOUNT_NAMES`,
+    /// `REMIT_TABLE_ALIASES`, `REMIT_TABLE_FILES`, `REMIT_TABLE_PAYMENTS`, `REMIT_TABLE_LEDGER`,
     /// `REMIT_TABLE_RESEARCH_ITEMS`, `REMIT_TABLE_RESEARCH_AUDIT` and `REMIT_TABLE_IDEMPOTENCY`
     /// each name one table; `REMIT_TABLE_PREFIX` names the ones not set (`<prefix><suffix>`).
     pub fn from_env() -> Result<Self, DynamoError> {
@@ -92,13 +95,14 @@ impl TableNames {
         };
         Self {
             accounts: name(0),
-            aliases: name(1),
-            files: name(2),
-            payments: name(3),
-            ledger: name(4),
-            research_items: name(5),
-            research_audit: name(6),
-            idempotency: name(7),
+            account_names: name(1),
+            aliases: name(2),
+            files: name(3),
+            payments: name(4),
+            ledger: name(5),
+            research_items: name(6),
+            research_audit: name(7),
+            idempotency: name(8),
         }
     }
 
@@ -106,6 +110,7 @@ impl TableNames {
     pub(crate) fn definitions(&self) -> Vec<(&str, TableDef)> {
         vec![
             (&self.accounts, ACCOUNTS),
+            (&self.account_names, ACCOUNT_NAMES),
             (&self.aliases, ALIASES),
             (&self.files, FILES),
             (&self.payments, PAYMENTS),
@@ -184,6 +189,12 @@ const ACCOUNTS: TableDef = TableDef {
     ],
     ttl: None,
 };
+
+/// The holder-name index: one partition per market and name key (`CA#cote jean pierre`), one
+/// item per account under it (sort key: the account number). A table of its own, like the
+/// ledger's reference partitions, so that a lookup is a strongly consistent query, no index.
+const ACCOUNT_NAMES: TableDef =
+    TableDef { hash: "market_name", range: Some("account"), numbers: &[], indexes: &[], ttl: None };
 
 /// Alias memory: identity, then account.
 const ALIASES: TableDef =

@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use remit_domain::money::{currency, Currency};
+use remit_domain::names::holder_name_keys;
 use remit_domain::payer::duplicate_fingerprint;
 use remit_domain::pipeline::FileSummary;
 use remit_domain::ports::{
@@ -47,6 +48,16 @@ CREATE INDEX IF NOT EXISTS accounts_by_rf ON accounts(creditor_reference) WHERE 
 CREATE INDEX IF NOT EXISTS accounts_by_control ON accounts(control_account) WHERE control_account IS NOT NULL;
 -- Market and last five digits (a GSI on a `last5` attribute in DynamoDB).
 CREATE INDEX IF NOT EXISTS accounts_by_last5 ON accounts(market, substr(number, 11));
+-- The holder-name index: one row per (market, key of `names::holder_name_keys`, account), put
+-- and replaced with the account (a table of its own in DynamoDB too, one item per row).
+CREATE TABLE IF NOT EXISTS account_name_keys (
+    market TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    account_number TEXT NOT NULL,
+    PRIMARY KEY (market, name_key, account_number)
+) WITHOUT ROWID;
+-- An account's own keys, deleted when it is put again (DynamoDB reads the list off the account).
+CREATE INDEX IF NOT EXISTS account_name_keys_by_account ON account_name_keys(account_number);
 -- Alias memory: payer identity -> account, learned from resolutions (partition + sort key).
 CREATE TABLE IF NOT EXISTS aliases (
     identity TEXT NOT NULL,
@@ -249,7 +260,7 @@ impl SqliteStore {
         Self::init(Connection::open_in_memory().map_err(db)?)
     }
 
-    fn init(conn: Connection) -> Result<Self, StoreError> {
+    fn init(mut conn: Connection) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
         // Columns added after a data directory may have been created (issue 5).
         for (table, column, kind) in [
@@ -286,7 +297,19 @@ impl SqliteStore {
                 conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")).map_err(db)?;
             }
         }
+        let had_name_keys: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'account_name_keys'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db)?
+            > 0;
         conn.execute_batch(SCHEMA).map_err(db)?;
+        if !had_name_keys {
+            // A data directory from before the holder-name index (issue 12): index its accounts.
+            backfill_name_keys(&mut conn)?;
+        }
         Ok(Self { conn: Mutex::new(conn) })
     }
 
@@ -303,10 +326,40 @@ impl SqliteStore {
     }
 }
 
+/// Writes the holder-name keys of every account (once, when the index table is created), in
+/// one transaction.
+fn backfill_name_keys(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+    let accounts: Vec<(String, String, String)> = {
+        let mut stmt = tx.prepare("SELECT number, market, holder_name FROM accounts").map_err(db)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+    };
+    for (number, market, holder) in accounts {
+        put_name_keys(&tx, &number, &market, &holder)?;
+    }
+    tx.commit().map_err(db)
+}
+
+/// Inserts an account's holder-name keys (`names::holder_name_keys`).
+fn put_name_keys(conn: &Connection, number: &str, market: &str, holder: &str) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO account_name_keys (market, name_key, account_number) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(db)?;
+    for key in holder_name_keys(holder) {
+        stmt.execute(params![market, key, number]).map_err(db)?;
+    }
+    Ok(())
+}
+
 /// Tables that `count` may report on.
 #[derive(Clone, Copy, Debug)]
 pub enum Table {
     Accounts,
+    /// The holder-name index (`account_name_keys`): one row per account and name key.
+    AccountNameKeys,
     Files,
     Payments,
     Ledger,
@@ -320,6 +373,7 @@ impl Table {
     fn name(&self) -> &'static str {
         match self {
             Table::Accounts => "accounts",
+            Table::AccountNameKeys => "account_name_keys",
             Table::Files => "files",
             Table::Payments => "payments",
             Table::Ledger => "ledger",
@@ -378,9 +432,12 @@ impl SqliteStore {
 }
 
 impl AccountDirectory for SqliteStore {
+    /// The account and its holder-name keys in one transaction: the keys of an earlier put
+    /// (another name, another market) are deleted first.
     fn put_account(&self, a: &Account) -> Result<(), StoreError> {
-        let conn = self.conn();
-        conn.prepare_cached(&format!(
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        tx.prepare_cached(&format!(
             "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ))
         .and_then(|mut s| {
@@ -399,7 +456,11 @@ impl AccountDirectory for SqliteStore {
             ])
         })
         .map_err(db)?;
-        Ok(())
+        tx.prepare_cached("DELETE FROM account_name_keys WHERE account_number = ?1")
+            .and_then(|mut s| s.execute([a.number.expose()]))
+            .map_err(db)?;
+        put_name_keys(&tx, a.number.expose(), a.market.code(), &a.holder_name)?;
+        tx.commit().map_err(db)
     }
 
     fn account(&self, number: &AccountNumber) -> Result<Option<Account>, StoreError> {
@@ -428,9 +489,25 @@ impl AccountDirectory for SqliteStore {
         Ok(out)
     }
 
-    fn accounts_by_holder_name(&self, _market: Market, _name_key: &str) -> Result<Vec<Account>, StoreError> {
-        Err(StoreError::Unavailable("holder-name index not built yet".into()))
+    /// A range of the name index's primary key, then the accounts by their key (DynamoDB's
+    /// query and BatchGetItem, nothing more).
+    fn accounts_by_holder_name(&self, market: Market, name_key: &str) -> Result<Vec<Account>, StoreError> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE number IN (
+                 SELECT account_number FROM account_name_keys WHERE market = ?1 AND name_key = ?2
+                 ORDER BY account_number LIMIT 100)
+             ORDER BY number"
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let rows = stmt.query_map(params![market.code(), name_key], account_from_row).map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(db)??);
+        }
+        Ok(out)
     }
+
     fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
         self.accounts_where("control_account", control.expose())
     }
@@ -450,12 +527,19 @@ impl AliasMemory for SqliteStore {
 
     fn forget_alias(
         &self,
-        _identity: &str,
-        _account: &AccountNumber,
-        _resolution: &str,
+        identity: &str,
+        account: &AccountNumber,
+        resolution: &str,
     ) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("forget_alias not built yet".into()))
+        self.conn()
+            .execute(
+                "DELETE FROM aliases WHERE identity = ?1 AND account = ?2 AND resolution = ?3",
+                params![identity, account.expose(), resolution],
+            )
+            .map_err(db)?;
+        Ok(())
     }
+
     fn aliases_for(&self, identity: &str) -> Result<Vec<Alias>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
@@ -1509,5 +1593,37 @@ mod tests {
         let s = SqliteStore::open(&path).unwrap();
         assert!(s.item("x").unwrap().is_none());
         assert_eq!(s.count(Table::ResearchAudit).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_data_directory_from_before_the_name_index_is_indexed_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            let s = SqliteStore::open(&path).unwrap();
+            let a = Account {
+                number: "378282246310005".parse().unwrap(),
+                market: Market::CA,
+                currency: Currency::CAD,
+                holder_name: "Jean-Pierre Côté".into(),
+                status: AccountStatus::Active,
+                statement_balance: Decimal::ZERO,
+                minimum_due: Decimal::ZERO,
+                current_balance: Decimal::ZERO,
+                virtual_account: None,
+                creditor_reference: None,
+                control_account: None,
+            };
+            s.put_account(&a).unwrap();
+            s.conn().execute_batch("DROP TABLE account_name_keys").unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.count(Table::AccountNameKeys).unwrap(), 4, "backfilled");
+        for key in ["cote jean pierre", "cote j p", "c j pierre"] {
+            assert_eq!(s.accounts_by_holder_name(Market::CA, key).unwrap().len(), 1, "{key}");
+        }
+        drop(s);
+        // Opened again: nothing written twice.
+        assert_eq!(SqliteStore::open(&path).unwrap().count(Table::AccountNameKeys).unwrap(), 4);
     }
 }
