@@ -51,6 +51,74 @@ fn parse_prints_one_json_object_per_payment() {
     assert!(!text.contains("372601815908301"), "card numbers are masked");
 }
 
+/// Writes `text` at 1-based position `from` of `record`, as the standard numbers positions.
+fn put(record: &mut [u8], from: usize, text: &[u8]) {
+    record[from - 1..from - 1 + text.len()].copy_from_slice(text);
+}
+
+/// A CPA-005 credit file written from the standard's field definitions, not with the crate's
+/// generators: a client (the originator) pays our card, so we are the payee.
+fn standard_credit_file() -> Vec<u8> {
+    let mut a = vec![b' '; 1464];
+    put(&mut a, 1, b"A"); // 1 logical record type
+    put(&mut a, 2, b"000000001"); // 2-10 logical record count
+    put(&mut a, 11, b"0002654321"); // 11-20 originator's id
+    put(&mut a, 21, b"0007"); // 21-24 file creation no.
+    put(&mut a, 25, b"026074"); // 25-30 creation date 0YYDDD
+    put(&mut a, 31, b"00310"); // 31-35 destination data centre
+    put(&mut a, 56, b"CAD"); // 56-58 currency code
+
+    let mut c = vec![b' '; 1464];
+    put(&mut c, 1, b"C"); // 1 logical record type: credit
+    put(&mut c, 2, b"000000002"); // 2-10 logical record count
+    put(&mut c, 11, b"00026543210007"); // 11-24 originator's id + file creation no.
+    let seg = 24; // segment 1: segment position p is record position 24 + p
+    put(&mut c, seg + 1, b"450"); // 1-3 transaction type
+    put(&mut c, seg + 4, b"0000150000"); // 4-13 amount, cents
+    put(&mut c, seg + 14, b"026073"); // 14-19 date funds to be available, 0YYDDD
+    put(&mut c, seg + 20, b"000100012"); // 20-28 institution id of the payee (credit): us
+    put(&mut c, seg + 29, b"5550001"); // 29-40 payee account no.: ours
+    put(&mut c, seg + 41, b"0002000120000000000001"); // 41-62 item trace no.
+    put(&mut c, seg + 63, b"000"); // 63-65 stored transaction type
+    put(&mut c, seg + 66, b"GAGNON HLDGS"); // 66-80 originator's short name
+    put(&mut c, seg + 81, b"AMERICAN EXPRESS CANADA"); // 81-110 payee name (credit)
+    put(&mut c, seg + 111, b"GAGNON HOLDINGS INC"); // 111-140 originator's long name
+    put(&mut c, seg + 151, b"349482199351818"); // 151-169 originator's cross-reference no.
+    put(&mut c, seg + 170, b"000300011"); // 170-178 institution id for returns
+    put(&mut c, seg + 179, b"1234567"); // 179-190 account no. for returns
+
+    let mut z = vec![b' '; 1464];
+    put(&mut z, 1, b"Z"); // 1 logical record type
+    put(&mut z, 2, b"000000003"); // 2-10 logical record count, A and Z included
+    put(&mut z, 11, b"00026543210007"); // 11-24 originator's id + file creation no.
+    put(&mut z, 25, b"0000000000000000000000"); // 25-38 value, 39-46 number of debits
+    put(&mut z, 47, b"0000000015000000000001"); // 47-60 value, 61-68 number of credits
+    put(&mut z, 69, &[b'0'; 44]); // 69-112 E and F totals
+
+    [a, c, z].join(&b"\r\n"[..])
+}
+
+/// `remit parse` names the originator of a credit as its payer, not the payee (us).
+#[test]
+fn parse_names_the_originator_of_a_cpa005_credit_as_its_payer() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credit.cpa");
+    std::fs::write(&file, standard_credit_file()).unwrap();
+    let o = remit(dir.path(), &["parse", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines = stdout_lines(&o);
+    assert_eq!(lines.len(), 1);
+    let p = &lines[0];
+    assert_eq!(p["payer_name"], "GAGNON HOLDINGS INC", "{p}");
+    assert_eq!(p["payer_account"], "003-00011-1234567", "{p}");
+    let other = |key: &str| {
+        p["references"]["other"].as_array().unwrap().iter().find(|kv| kv[0] == key).map(|kv| kv[1].clone())
+    };
+    assert_eq!(other("record_type"), Some("C".into()));
+    assert_eq!(other("payee_name"), Some("AMERICAN EXPRESS CANADA".into()));
+    assert_eq!(other("payee_account"), Some("001-00012/5550001".into()));
+}
+
 #[test]
 fn parse_of_a_bad_file_names_file_record_and_problem() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,19 +13,43 @@ def put(buf, pos, text):
     buf[pos - 1 : pos - 1 + len(data)] = data
 
 
-def segment(amount_cents, date, inst, account, trace, name, xref="", sundry="", original="", invalid=""):
+# American Express Canada's own institution id and account: the payee of every credit below,
+# the originator's account for returns of every debit.
+OUR_NAME, OUR_SHORT_NAME = "AMERICAN EXPRESS CANADA", "AMEX CANADA"
+OUR_INST, OUR_ACCOUNT = "000300011", "1000017"
+
+
+def segment(kind, amount_cents, date, inst, account, trace, name, xref="", sundry="", original="", invalid=""):
+    """One 240-byte segment of a `kind` record. `name`, `inst` and `account` are the payer's.
+
+    By the standard, 20-40 and 81-110 are the payee's for a credit (who receives the money: us)
+    and the payor's for a debit; the originator's names are at 66-80 and 111-140 and its account
+    for returns at 170-190. So in a credit-family record (C, E, I) the payer is the originator,
+    and in a debit-family record (D, F, J) the payer is the payor and we are the originator.
+    """
     s = bytearray(b" " * 240)
     put(s, 1, "450")
     put(s, 4, f"{amount_cents:010d}")
     put(s, 14, date)
-    put(s, 20, inst)
-    put(s, 29, account)
     put(s, 41, trace)
     put(s, 63, "000")
-    put(s, 66, "AMEX CANADA")
-    put(s, 81, name)
-    put(s, 111, "AMERICAN EXPRESS CANADA")
-    put(s, 141, "AMEXCA0001")
+    if kind in "CEI":
+        put(s, 20, OUR_INST)  # institution id of the payee
+        put(s, 29, OUR_ACCOUNT)  # payee account no.
+        put(s, 66, name[:15])  # originator's short name
+        put(s, 81, OUR_NAME)  # payee name
+        put(s, 111, name)  # originator's long name
+        put(s, 170, inst)  # institution id for returns
+        put(s, 179, account)  # account no. for returns
+    else:
+        put(s, 20, inst)  # institution id of the payor
+        put(s, 29, account)  # payor account no.
+        put(s, 66, OUR_SHORT_NAME)  # originator's short name
+        put(s, 81, name)  # payor name
+        put(s, 111, OUR_NAME)  # originator's long name
+        put(s, 141, "AMEXCA0001")  # originating direct clearer's user id
+        put(s, 170, OUR_INST)  # institution id for returns
+        put(s, 179, OUR_ACCOUNT)  # account no. for returns
     put(s, 151, xref)
     put(s, 191, sundry)
     put(s, 206, original)  # E/F/I/J: the original item's trace number
@@ -72,8 +96,8 @@ def rbc():
         (4217, "000400190", "3319045", "Roy Sylvie", "", "PAIEMENT CARTE"),
     ]
     debits = [(1999, "000300011", "5012345", "Tremblay Jean", "3726 018159 08301", "RAPPEL PAIEMENT")]
-    segs_c = [segment(a, "026073", i, acc, trace(n + 1), nm, x, s) for n, (a, i, acc, nm, x, s) in enumerate(credits)]
-    segs_d = [segment(a, "026074", i, acc, trace(n + 7), nm, x, s) for n, (a, i, acc, nm, x, s) in enumerate(debits)]
+    segs_c = [segment("C", a, "026073", i, acc, trace(n + 1), nm, x, s) for n, (a, i, acc, nm, x, s) in enumerate(credits)]
+    segs_d = [segment("D", a, "026074", i, acc, trace(n + 7), nm, x, s) for n, (a, i, acc, nm, x, s) in enumerate(debits)]
     records = [
         header(org, fno, day, "CAD", full=True),
         detail("C", 2, org, fno, segs_c),
@@ -97,7 +121,7 @@ def desjardins():
         (8500, "081530012", "0771204", "Ouellet Gaétan", "MERCI", ""),
         (4000, "081530088", "0310045", "Bélanger François", "349960308246284", ""),
     ]
-    segs_c = [segment(a, "026075", i, acc, trace(n + 1), nm, x, s) for n, (a, i, acc, nm, x, s) in enumerate(credits)]
+    segs_c = [segment("C", a, "026075", i, acc, trace(n + 1), nm, x, s) for n, (a, i, acc, nm, x, s) in enumerate(credits)]
     records = [
         header(org, fno, day, "   ", full=False),
         detail("C", 2, org, fno, segs_c),
@@ -119,9 +143,9 @@ def returns():
     org, fno, day = "0003012345", "0118", "026077"
     original = lambda n: f"000301234{n:013d}"
     own = lambda n: f"000301234{n + 500:013d}"
-    i_seg = segment(25000, day, "000300011", "5012345", own(1), "Tremblay Jean", "", "COMPTE FERME",
+    i_seg = segment("I", 25000, day, "000300011", "5012345", own(1), "Tremblay Jean", "", "COMPTE FERME",
                     original(1), "00000000903")
-    e_seg = segment(4217, day, "000400190", "3319045", own(2), "Roy Sylvie", "", "", original(6))
+    e_seg = segment("E", 4217, day, "000400190", "3319045", own(2), "Roy Sylvie", "", "", original(6))
     z = bytearray(trailer(4, org, fno, [25000], []))
     put(z, 69, f"{4217:014d}{1:08d}")
     records = [

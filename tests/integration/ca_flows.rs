@@ -21,12 +21,14 @@ const CARD_1396: &str = "3466 131860 91396";
 const TRACE_1: &str = "0003000110000000090001";
 const TRACE_2: &str = "0003000110000000090002";
 
-/// One 240-byte segment: amount, its own trace number, the payer's cross-reference, and for a
-/// return the original item's trace number (206-227) and invalid data element id (230-240).
+/// One 240-byte segment of a credit-family record (C, E, I): amount, its own trace number, the
+/// payer's cross-reference, and for a return the original item's trace number (206-227) and
+/// invalid data element id (230-240). The payer is the originator (short name 66-80, long name
+/// 111-140, account for returns 170-190); we are the payee (20-40, 81-110).
 fn seg(cents: u64, trace: &str, xref: &str, original: &str, invalid: &str) -> String {
     let mut s = format!(
-        "450{cents:010}026120000300011{:<12}{trace:<22}000{:<15}{:<30}{:<30}{:<10}{xref:<19}",
-        "0012345", "AMEX CANADA", "Tremblay Jean", "AMERICAN EXPRESS CANADA", "AMEXCA0001"
+        "450{cents:010}026120000300011{:<12}{trace:<22}000{:<15}{:<30}{:<30}{:<10}{xref:<19}{:<9}{:<12}",
+        "0012345", "TREMBLAY JEAN", "AMERICAN EXPRESS CANADA", "Tremblay Jean", "", "081530012", "0423178"
     );
     s.push_str(&" ".repeat(205 - s.len()));
     s.push_str(&format!("{original:<22}  {invalid:<11}"));

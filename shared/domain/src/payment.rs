@@ -281,7 +281,8 @@ impl fmt::Debug for Payment {
 /// The CPA-005 item trace number of the item a payment is or undoes (see `LINKING_REFERENCE_KINDS`).
 pub const ITEM_TRACE: &str = "item_trace";
 
-/// The CPA-005 logical record type (C, D, E, F, I, J) a payment was read from, in `References::other`.
+/// The `references.other` kind holding the logical record type a payment was read from (CPA-005
+/// `C`, `D`, `E`, `F`, `I`, `J`): which party is the payer depends on it.
 pub const RECORD_TYPE: &str = "record_type";
 
 /// Reference kinds that identify a payment across its original and its reversal or return.

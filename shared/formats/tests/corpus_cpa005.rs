@@ -60,14 +60,25 @@ fn moov_co14821() {
     assert_eq!(&*first.source_bank, "0000000610");
     assert_eq!(first.bank_ref, "6121006100001000000006");
     assert_eq!(first.value_date, chrono::NaiveDate::from_ymd_opt(2023, 5, 18).unwrap());
-    assert_eq!(first.payer_name.as_deref(), Some("D1-1-OCC ZERO"));
+    // A credit's payer is its originator (long name 111-140, account for returns 170-190); the
+    // payee, who receives the money, is at 81-110 and 20-40.
+    assert_eq!(first.payer_name.as_deref(), Some("SCOTIABANK12345"));
     assert_eq!(
         first.payer_account,
         Some(PayerAccount::Canadian {
-            institution: "612".into(),
-            transit: "14821".into(),
-            account: "999999".into()
+            institution: "002".into(),
+            transit: "30031".into(),
+            account: "8989899".into()
         })
+    );
+    let other = |k: &str| first.references.other.iter().find(|(key, _)| key == k).map(|(_, v)| v.expose());
+    assert_eq!(other("payee_name"), Some("D1-1-OCC ZERO"));
+    assert_eq!(other("payee_account"), Some("612-14821/999999"));
+    assert_eq!(other("record_type"), Some("C"));
+    // A debit's payer is its payor, at 81-110 and 20-40.
+    assert_eq!(debits[0].payer_name.as_deref(), Some("D1-1-OCC ZERO"));
+    assert!(
+        matches!(&debits[0].payer_account, Some(PayerAccount::Canadian { institution, .. }) if institution == "612")
     );
     assert_eq!(first.references.cross_reference.as_ref().map(|r| r.expose()), Some("74"));
     assert_eq!((first.source.record, first.source.offset, first.source.position), (2, 60, 1));
@@ -107,6 +118,10 @@ fn project_samples() {
     assert_eq!(rbc.iter().filter(|p| p.direction == Direction::Debit).count(), 1);
     let names: Vec<&str> = rbc.iter().filter_map(|p| p.payer_name.as_deref()).collect();
     assert!(names.contains(&"Côté Marie-Ève") && names.contains(&"Lévesque Construction Ltée"), "{names:?}");
+    assert!(
+        !names.contains(&"AMERICAN EXPRESS CANADA"),
+        "we are the payee of the credits, never their payer"
+    );
     assert_eq!(rbc.iter().filter(|p| p.references.cross_reference.is_none()).count(), 1);
     assert_eq!(rbc[0].source.record, 2, "the routing line is not a record");
 

@@ -193,14 +193,42 @@ pub(super) struct Tx {
     pub amount: Option<Money>,
     pub amount_dtls: Option<Money>,
     pub direction: Option<Direction>,
-    pub debtor_name: Option<String>,
-    pub ultimate_debtor: Option<String>,
-    /// Parsed when its element ends; a refused one keeps its text for `PayerAccount::Other`.
-    pub debtor_iban: Option<Result<Iban, (String, IdentifierError)>>,
-    pub debtor_other: Option<String>,
+    /// `RltdPties/Dbtr`, `UltmtDbtr` and `DbtrAcct`.
+    pub debtor: Party,
+    /// `RltdPties/Cdtr`, `UltmtCdtr` and `CdtrAcct`.
+    pub creditor: Party,
     pub mandate_id: Option<String>,
     pub ustrd: Vec<String>,
     pub creditor_refs: Vec<CdtrRef>,
+}
+
+/// One side of a transaction's `RltdPties`: the party, its ultimate party and its account.
+#[derive(Debug, Default)]
+pub(super) struct Party {
+    pub name: Option<String>,
+    pub ultimate: Option<String>,
+    /// Parsed when its element ends; a refused one keeps its text for `PayerAccount::Other`.
+    pub iban: Option<Result<Iban, (String, IdentifierError)>>,
+    pub other_id: Option<String>,
+}
+
+impl Party {
+    /// The account as a reference text: the IBAN, valid or not, else the other identifier.
+    fn account_text(&mut self) -> Option<String> {
+        match self.iban.take() {
+            Some(Ok(iban)) => Some(iban.to_string()),
+            Some(Err((raw, _))) => Some(raw),
+            None => self.other_id.take(),
+        }
+    }
+}
+
+/// The reference keys of the side of `RltdPties` that did not pay: its name, ultimate party and
+/// account.
+struct OtherSide {
+    name: &'static str,
+    ultimate: &'static str,
+    account: &'static str,
 }
 
 /// One `Ntry` as read so far.
@@ -525,14 +553,42 @@ impl Entry {
                 }
             }
             let acct_ref = tx.acct_svcr_ref.take().or_else(|| self.acct_svcr_ref.clone());
-            p.payer_name = tx.debtor_name.take().or_else(|| tx.ultimate_debtor.clone());
+            // Who paid: the party on the other side of the account's movement. A CRDT credits
+            // the account, so the counterparty is its debtor; a DBIT debits it (a payment out,
+            // or the reversal of a credit), so the counterparty is its creditor, and the debtor
+            // is the account's own side, never payer evidence. RvslInd changes nothing here:
+            // CdtDbtInd already says which way the reversal moves the money.
+            let (payer, payer_role, payer_ultimate, other, other_keys) = match p.direction {
+                Direction::Credit => (
+                    &mut tx.debtor,
+                    "debtor",
+                    "ultimate_debtor",
+                    &mut tx.creditor,
+                    OtherSide {
+                        name: "creditor_name",
+                        ultimate: "creditor_ultimate",
+                        account: "creditor_account",
+                    },
+                ),
+                Direction::Debit => (
+                    &mut tx.creditor,
+                    "creditor",
+                    "ultimate_creditor",
+                    &mut tx.debtor,
+                    OtherSide { name: "debtor_name", ultimate: "debtor_ultimate", account: "debtor_account" },
+                ),
+            };
+            p.payer_name = payer.name.take().or_else(|| payer.ultimate.clone());
             for (name, v) in [
                 ("acct_svcr_ref", acct_ref),
                 ("instr_id", tx.instr_id.take()),
                 ("tx_id", tx.tx_id.take()),
                 ("uetr", tx.uetr.take()),
                 ("mandate_id", tx.mandate_id.take()),
-                ("ultimate_debtor", tx.ultimate_debtor.take()),
+                (payer_ultimate, payer.ultimate.take()),
+                (other_keys.name, other.name.take()),
+                (other_keys.ultimate, other.ultimate.take()),
+                (other_keys.account, other.account_text()),
                 ("status", tx_status),
             ] {
                 if let Some(v) = v {
@@ -540,13 +596,13 @@ impl Entry {
                 }
             }
 
-            p.payer_account = match tx.debtor_iban.take() {
+            p.payer_account = match payer.iban.take() {
                 Some(Ok(iban)) => Some(PayerAccount::Iban(iban)),
                 Some(Err((raw, e))) => {
-                    p.warnings.push(mask_card_numbers(&format!("debtor account: {e}")));
+                    p.warnings.push(mask_card_numbers(&format!("{payer_role} account: {e}")));
                     Some(PayerAccount::Other(raw))
                 }
-                None => tx.debtor_other.take().map(PayerAccount::Other),
+                None => payer.other_id.take().map(PayerAccount::Other),
             };
             out.push_back(p);
         }

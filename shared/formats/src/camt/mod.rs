@@ -569,10 +569,14 @@ impl<R: BufRead> CamtReader<R> {
                         S::TxId => tx.tx_id = value(),
                         S::TxUetr => tx.uetr = value(),
                         S::TxMndt => tx.mandate_id = value(),
-                        S::DbtrNm => tx.debtor_name = value(),
-                        S::UDbtrNm => tx.ultimate_debtor = value(),
-                        S::DbtrIban => tx.debtor_iban = entry::parse_iban(t),
-                        S::DbtrOthrId => tx.debtor_other = value(),
+                        S::DbtrNm => tx.debtor.name = value(),
+                        S::UDbtrNm => tx.debtor.ultimate = value(),
+                        S::DbtrIban => tx.debtor.iban = entry::parse_iban(t),
+                        S::DbtrOthrId => tx.debtor.other_id = value(),
+                        S::CdtrNm => tx.creditor.name = value(),
+                        S::UCdtrNm => tx.creditor.ultimate = value(),
+                        S::CdtrIban => tx.creditor.iban = entry::parse_iban(t),
+                        S::CdtrOthrId => tx.creditor.other_id = value(),
                         S::Ustrd => tx.ustrd.extend(value()),
                         S::CriCd | S::CriPrtry | S::CriRef => {
                             if let Some(r) = tx.creditor_refs.last_mut() {

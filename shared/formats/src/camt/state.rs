@@ -73,6 +73,17 @@ pub(super) enum S {
     DbtrIban,
     DbtrOthr,
     DbtrOthrId,
+    Cdtr,
+    CdtrPty,
+    CdtrNm,
+    UCdtr,
+    UCdtrPty,
+    UCdtrNm,
+    CdtrAcct,
+    CdtrAcctId,
+    CdtrIban,
+    CdtrOthr,
+    CdtrOthrId,
     Rmt,
     Ustrd,
     Strd,
@@ -159,6 +170,18 @@ pub(super) fn child(parent: S, depth: usize, name: &[u8]) -> S {
         (DbtrAcctId, b"IBAN") => DbtrIban,
         (DbtrAcctId, b"Othr") => DbtrOthr,
         (DbtrOthr, b"Id") => DbtrOthrId,
+        // The creditor side: the payer of a DBIT entry (see `entry::Entry::into_payments`).
+        (Pties, b"Cdtr") => Cdtr,
+        (Pties, b"UltmtCdtr") => UCdtr,
+        (Pties, b"CdtrAcct") => CdtrAcct,
+        (Cdtr, b"Nm") | (CdtrPty, b"Nm") => CdtrNm,
+        (Cdtr, b"Pty") => CdtrPty,
+        (UCdtr, b"Nm") | (UCdtrPty, b"Nm") => UCdtrNm,
+        (UCdtr, b"Pty") => UCdtrPty,
+        (CdtrAcct, b"Id") => CdtrAcctId,
+        (CdtrAcctId, b"IBAN") => CdtrIban,
+        (CdtrAcctId, b"Othr") => CdtrOthr,
+        (CdtrOthr, b"Id") => CdtrOthrId,
         (Rmt, b"Ustrd") => Ustrd,
         (Rmt, b"Strd") => Strd,
         (Strd, b"CdtrRefInf") => CdtrRefInf,
@@ -206,6 +229,10 @@ impl S {
                 | UDbtrNm
                 | DbtrIban
                 | DbtrOthrId
+                | CdtrNm
+                | UCdtrNm
+                | CdtrIban
+                | CdtrOthrId
                 | Ustrd
                 | CriCd
                 | CriPrtry
@@ -240,8 +267,8 @@ impl S {
             Rpt => "Ntfctn",
             RptId | TxId => "Id",
             RptAcct => "Acct",
-            RptAcctId | DbtrAcctId | DbtrOthrId => "Id",
-            RptIban | DbtrIban => "IBAN",
+            RptAcctId | DbtrAcctId | DbtrOthrId | CdtrAcctId | CdtrOthrId => "Id",
+            RptIban | DbtrIban | CdtrIban => "IBAN",
             RptSvcr => "Svcr",
             RptFin => "FinInstnId",
             RptBic => "BIC",
@@ -272,11 +299,14 @@ impl S {
             TxTxAmt => "TxAmt",
             Pties => "RltdPties",
             Dbtr => "Dbtr",
-            DbtrPty | UDbtrPty => "Pty",
-            DbtrNm | UDbtrNm => "Nm",
+            DbtrPty | UDbtrPty | CdtrPty | UCdtrPty => "Pty",
+            DbtrNm | UDbtrNm | CdtrNm | UCdtrNm => "Nm",
             UDbtr => "UltmtDbtr",
             DbtrAcct => "DbtrAcct",
-            DbtrOthr => "Othr",
+            DbtrOthr | CdtrOthr => "Othr",
+            Cdtr => "Cdtr",
+            UCdtr => "UltmtCdtr",
+            CdtrAcct => "CdtrAcct",
             Rmt => "RmtInf",
             Ustrd => "Ustrd",
             Strd => "Strd",

@@ -708,3 +708,42 @@ proptest::proptest! {
         proptest::prop_assert_eq!(windowed(&xml, chunk), windowed(&xml, CHUNK));
     }
 }
+
+fn other<'a>(p: &'a Payment, key: &str) -> Option<&'a str> {
+    p.references.other.iter().find(|(k, _)| k == key).map(|(_, v)| v.expose())
+}
+
+/// A DBIT entry debits the account: its debtor is the account's own side, never the payer; the
+/// counterparty is the creditor. Kept as `debtor_*` references, nothing read is lost.
+#[test]
+fn a_debits_debtor_is_our_side_and_its_creditor_the_counterparty() {
+    let pties = "<RltdPties><Dbtr><Nm>Us</Nm></Dbtr>\
+<DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct><UltmtDbtr><Nm>Us Ltd</Nm></UltmtDbtr></RltdPties>";
+    let d = format!("<NtryDtls>{}</NtryDtls>", tx("1", pties));
+    let p = ok(doc("04", &ntry("1", &d).replace("CRDT", "DBIT")));
+    assert_eq!((p[0].payer_name.as_deref(), p[0].payer_account.as_ref()), (None, None));
+    assert_eq!(other(&p[0], "debtor_name"), Some("Us"));
+    assert_eq!(other(&p[0], "debtor_ultimate"), Some("Us Ltd"));
+    assert_eq!(other(&p[0], "debtor_account"), Some("DE89370400440532013000"));
+    assert_eq!(
+        other(&p[0], "ultimate_debtor"),
+        None,
+        "the matcher's on-behalf name is the payer's side only"
+    );
+}
+
+/// The project's recall sample: the 225.00 EUR goes back to the original credit's debtor, named
+/// as the creditor of the DBIT reversal, with the cardholder as ultimate creditor.
+#[test]
+fn the_recall_sample_names_who_the_money_goes_back_to() {
+    let p = ok(&include_bytes!("../../../../samples/eu/camt054-v08-reversal.xml")[..]);
+    assert!(p[0].reversal && p[0].direction == Direction::Debit);
+    assert_eq!(p[0].payer_name.as_deref(), Some("Rossi Costruzioni S.r.l."));
+    assert_eq!(
+        p[0].payer_account.as_ref().map(ToString::to_string).as_deref(),
+        Some("IT59X0306909606100000063112")
+    );
+    assert_eq!(other(&p[0], "ultimate_creditor"), Some("Luca Rossi"));
+    assert_eq!(other(&p[0], "debtor_name"), Some("American Express Europe S.A."));
+    assert!(p[0].warnings.is_empty(), "{:?}", p[0].warnings);
+}

@@ -10,6 +10,13 @@ use super::record::{FIRST_SEGMENT, RECORD_LEN, SEGMENTS, SEGMENT_LEN};
 pub const ORIGINATOR: &[u8; 10] = b"0003012345";
 const FILE_NUMBER: &[u8; 4] = b"0042";
 
+/// Our own names, institution id and account: the payee of every credit (20-40, 81-110) and the
+/// originator of every debit (66-80, 111-140, account for returns 170-190).
+const OUR_LONG_NAME: &[u8] = b"AMERICAN EXPRESS CANADA";
+const OUR_SHORT_NAME: &[u8] = b"AMEX CANADA";
+const OUR_INSTITUTION: &[u8; 9] = b"000300011";
+const OUR_ACCOUNT: &[u8; 7] = b"1000017";
+
 /// Canadian card accounts from `samples/accounts.csv`, as payers type them (with spaces).
 const AMEX_REFS: [&[u8]; 5] = [
     b"3726 018159 08301",
@@ -52,7 +59,10 @@ fn put(out: &mut [u8], at: usize, text: &[u8]) {
 }
 
 /// Writes a valid CPA-005 file holding `payments` payment segments (C and D records, six
-/// segments each, the last one short), CRLF line ends, with a Z trailer that adds up.
+/// segments each, the last one short), CRLF line ends, with a Z trailer that adds up. Parties
+/// stand where the standard puts them: a credit's payer is its originator (names 66-80 and
+/// 111-140, account for returns 170-190) and we are its payee (20-40, 81-110); a debit's payer
+/// is its payor (20-40, 81-110) and we are its originator.
 pub fn write(w: &mut impl Write, payments: u64, seed: u64) -> io::Result<()> {
     if payments > 99_999_999 {
         return Err(io::Error::new(
@@ -104,18 +114,35 @@ pub fn write(w: &mut impl Write, payments: u64, seed: u64) -> io::Result<()> {
             seg[13] = b'0';
             put_num(&mut seg[14..16], year);
             put_num(&mut seg[16..19], creation_day - rng.below(7));
-            seg[19] = b'0';
-            put(seg, 20, INSTITUTIONS[rng.below(INSTITUTIONS.len() as u64) as usize]);
-            put_num(&mut seg[23..28], rng.below(100_000));
-            put_num(&mut seg[28..35], rng.below(10_000_000));
+            // The payer's institution id (`0` + institution + transit) and account.
+            let mut inst = [b'0'; 9];
+            inst[1..4].copy_from_slice(INSTITUTIONS[rng.below(INSTITUTIONS.len() as u64) as usize]);
+            put_num(&mut inst[4..9], rng.below(100_000));
+            let mut account = [b'0'; 7];
+            put_num(&mut account, rng.below(10_000_000));
+            let name = &names[rng.below(names.len() as u64) as usize];
             // Item trace: 0 + institution + transit of the originator's bank + sequence, unique.
             put(seg, 40, b"000300011");
             put_num(&mut seg[49..62], (seed % 1000) * 10_000_000_000 + written + s as u64);
             put(seg, 62, b"000");
-            put(seg, 65, b"AMEX CANADA");
-            put(seg, 80, &names[rng.below(names.len() as u64) as usize]);
-            put(seg, 110, b"AMERICAN EXPRESS CANADA");
-            put(seg, 140, b"0003012345");
+            if credit {
+                put(seg, 19, OUR_INSTITUTION);
+                put(seg, 28, OUR_ACCOUNT);
+                put(seg, 65, &name[..name.len().min(15)]);
+                put(seg, 80, OUR_LONG_NAME);
+                put(seg, 110, name);
+                put(seg, 169, &inst);
+                put(seg, 178, &account);
+            } else {
+                put(seg, 19, &inst);
+                put(seg, 28, &account);
+                put(seg, 65, OUR_SHORT_NAME);
+                put(seg, 80, name);
+                put(seg, 110, OUR_LONG_NAME);
+                put(seg, 140, ORIGINATOR);
+                put(seg, 169, OUR_INSTITUTION);
+                put(seg, 178, OUR_ACCOUNT);
+            }
             match rng.below(10) {
                 0 => put(seg, 150, AMEX_REFS[rng.below(AMEX_REFS.len() as u64) as usize]),
                 1..=5 => {
@@ -198,6 +225,17 @@ mod tests {
             .as_ref()
             .is_some_and(|r| r.expose() == "3726 018159 08301")));
         assert!(payments.iter().any(|p| p.payer_name.as_deref() == Some("Côté Marie-Ève")));
+        for p in &payments {
+            let name = p.payer_name.as_deref().unwrap_or_default();
+            assert!(NAMES.contains(&name), "the payer, never us: {name:?}");
+            assert!(matches!(p.payer_account, Some(remit_domain::PayerAccount::Canadian { .. })));
+        }
+        let credit = payments.iter().find(|p| p.direction == Direction::Credit).unwrap();
+        assert!(credit
+            .references
+            .other
+            .iter()
+            .any(|(k, v)| k == "payee_name" && v.expose() == "AMERICAN EXPRESS CANADA"));
         let keys: std::collections::HashSet<_> = payments.iter().map(|p| p.key()).collect();
         assert_eq!(keys.len(), payments.len(), "item trace numbers are unique");
     }

@@ -11,22 +11,30 @@
 //! `V`) are refused by name. Layout facts from moov-io/cadeft (`credit_return.go`,
 //! `credit_reverse.go`, `debit_return.go`, `debit_reverse.go`, `file_footer.go`).
 //!
+//! Who paid depends on the record type (`payer`): a credit's payer is its originator (long name
+//! 111-140, else short name 66-80; account for returns 170-190), since 20-40 and 81-110 name the
+//! payee, who receives the money; a debit's payer is its payor, named at 20-40 and 81-110. E and
+//! I follow the credit, F and J the debit. The other party's fields are kept as references
+//! (`payee_name`, `payee_account`, `originator_long_name`), and the record type as `record_type`.
+//!
 //! Real files bend the standard: a `$$...$$` routing line before the header, CRLF, LF or no line
 //! breaks at all, short last records, blank currency, spaces in numeric fields, Windows-1252
 //! names. The reader accepts all of those and refuses anything it cannot account for.
 
 pub mod generate;
+mod payer;
 mod record;
 
 use std::io::{self, BufRead};
 
 use remit_domain::money::Currency;
 use remit_domain::{
-    Direction, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText, References, SourceFormat,
-    ITEM_TRACE,
+    Direction, KeyBasis, Market, Money, Payment, Provenance, RefText, References, SourceFormat, ITEM_TRACE,
+    RECORD_TYPE,
 };
 
 use crate::{Location, ParseError, SourceContext};
+use payer::Party;
 use record::{
     cents, detail, header, is_blank, is_empty_segment, is_nil_reference, opt_text, parse_julian, parse_num,
     segment, show_byte, text, trailer, Field, NumError, FIRST_SEGMENT, RECORD_LEN, SEGMENTS, SEGMENT_LEN,
@@ -67,6 +75,28 @@ impl Kind {
         match self {
             Kind::Credit | Kind::DebitReversal | Kind::ReturnedDebit => Direction::Credit,
             Kind::Debit | Kind::CreditReversal | Kind::ReturnedCredit => Direction::Debit,
+        }
+    }
+
+    /// Which party paid. A credit's payer is its originator: 20-40 and 81-110 name the payee,
+    /// who receives the money (us, when a client pays our cards). A debit's payer is its payor,
+    /// named there. Reversals and returns undo an item of their family and name its parties.
+    fn payer(self) -> Party {
+        match self {
+            Kind::Credit | Kind::CreditReversal | Kind::ReturnedCredit => Party::Originator,
+            Kind::Debit | Kind::DebitReversal | Kind::ReturnedDebit => Party::PayeeOrPayor,
+        }
+    }
+
+    /// The logical record type as the file writes it.
+    fn letter(self) -> &'static str {
+        match self {
+            Kind::Credit => "C",
+            Kind::Debit => "D",
+            Kind::CreditReversal => "E",
+            Kind::DebitReversal => "F",
+            Kind::ReturnedCredit => "I",
+            Kind::ReturnedDebit => "J",
         }
     }
 
@@ -367,27 +397,21 @@ impl<R: BufRead> Cpa005Reader<R> {
         };
 
         let mut warnings = Vec::new();
-        let inst = segment::INSTITUTION.of(seg);
-        let account = text(segment::ACCOUNT.of(seg)).into_owned();
-        let payer_account = if is_blank(inst) && account.is_empty() {
-            None
-        } else if inst.len() == 9 && inst.iter().all(u8::is_ascii_digit) {
-            Some(PayerAccount::Canadian {
-                institution: String::from_utf8_lossy(&inst[1..4]).into_owned(),
-                transit: String::from_utf8_lossy(&inst[4..9]).into_owned(),
-                account,
-            })
-        } else {
-            let inst = text(inst);
-            warnings.push(format!("segment {n}: institution id {inst:?} is not 0 + institution + transit"));
-            Some(PayerAccount::Other(format!("{inst} {account}").trim().to_string()))
-        };
+        let payer = payer::read(kind.payer(), seg);
+        if let Some((field, inst)) = &payer.odd_institution {
+            warnings.push(format!(
+                "segment {n}: {} {inst:?} (positions {}-{}) is not 0 + institution + transit",
+                field.name,
+                start + field.from,
+                start + field.to
+            ));
+        }
 
         let trace_field = segment::TRACE.of(seg);
         let trace = text(trace_field).into_owned();
         let key_basis =
             if is_nil_reference(trace_field) { KeyBasis::FilePosition } else { KeyBasis::BankReference };
-        let mut other = Vec::new();
+        let mut other = vec![(RECORD_TYPE.into(), RefText::new(kind.letter()))];
         // `item_trace` names the item a posting is for: a C/D item's own trace number, and for
         // E/F/I/J the original item's, so that original and return share the linking reference.
         let linking_trace = if kind.undoes_an_item() {
@@ -424,6 +448,9 @@ impl<R: BufRead> Cpa005Reader<R> {
         if let Some(s) = opt_text(segment::SHORT_NAME.of(seg)) {
             other.push(("originator_short_name".into(), RefText::new(s)));
         }
+        for (key, value) in payer.other_party {
+            other.push((key.into(), RefText::new(value)));
+        }
         if let Some(s) = opt_text(segment::SUNDRY.of(seg)) {
             other.push(("sundry".into(), RefText::new(s)));
         }
@@ -444,8 +471,8 @@ impl<R: BufRead> Cpa005Reader<R> {
             reversal: kind.undoes_an_item(),
             value_date,
             booking_date: None,
-            payer_name: opt_text(segment::PAYOR_NAME.of(seg)),
-            payer_account,
+            payer_name: payer.name,
+            payer_account: payer.account,
             references,
             source: Provenance {
                 file_id: self.ctx.file_id,

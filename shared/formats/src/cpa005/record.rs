@@ -46,20 +46,28 @@ pub mod detail {
     pub const ORIGINATOR_AND_FILE: Field = Field::new("originator id and file creation number", 11, 24);
 }
 
-/// Segment fields, positions relative to the segment start. C/D and E/F/I/J segments share the
-/// layout up to position 205; returns and reversals add the original item's trace number at
-/// 206-227 (filler in C/D) and, in I/J, the invalid data element id at 230-240 (moov-io/cadeft
-/// `credit_return.go`, `credit_reverse.go`, `debit_return.go`, `debit_reverse.go`).
+/// Segment fields, positions relative to the segment start, named as the standard names them.
+/// C/D and E/F/I/J segments share the layout up to position 205; returns and reversals add the
+/// original item's trace number at 206-227 (filler in C/D) and, in I/J, the invalid data element
+/// id at 230-240 (moov-io/cadeft `credit_return.go`, `credit_reverse.go`, `debit_return.go`,
+/// `debit_reverse.go`).
+///
+/// Who is who: 20-40 and 81-110 are the payee's for a credit (who receives the money) and the
+/// payor's for a debit (whose account is debited); 66-80, 111-140 and 170-190 are the
+/// originator's, the party the file belongs to.
 pub mod segment {
     use super::Field;
     pub const AMOUNT: Field = Field::new("amount", 4, 13);
     pub const DATE: Field = Field::new("date", 14, 19);
-    pub const INSTITUTION: Field = Field::new("institution id", 20, 28);
-    pub const ACCOUNT: Field = Field::new("account", 29, 40);
+    pub const INSTITUTION: Field = Field::new("payee/payor institution id", 20, 28);
+    pub const ACCOUNT: Field = Field::new("payee/payor account no.", 29, 40);
     pub const TRACE: Field = Field::new("item trace number", 41, 62);
-    pub const SHORT_NAME: Field = Field::new("originator short name", 66, 80);
-    pub const PAYOR_NAME: Field = Field::new("payee/payor name", 81, 110);
-    pub const CROSS_REF: Field = Field::new("cross-reference number", 151, 169);
+    pub const SHORT_NAME: Field = Field::new("originator's short name", 66, 80);
+    pub const PAYEE_PAYOR_NAME: Field = Field::new("payee/payor name", 81, 110);
+    pub const ORIGINATOR_LONG_NAME: Field = Field::new("originator's long name", 111, 140);
+    pub const CROSS_REF: Field = Field::new("originator's cross-reference no.", 151, 169);
+    pub const RETURN_INSTITUTION: Field = Field::new("institution id for returns", 170, 178);
+    pub const RETURN_ACCOUNT: Field = Field::new("account no. for returns", 179, 190);
     pub const SUNDRY: Field = Field::new("sundry information", 191, 205);
     pub const ORIGINAL_TRACE: Field = Field::new("original item trace number", 206, 227);
     pub const INVALID_DATA_ELEMENT: Field = Field::new("invalid data element id", 230, 240);

@@ -1,11 +1,16 @@
 //! Unit tests for the CPA-005 reader: one per quirk seen in real files, plus no-panic properties.
 
 use super::*;
-use remit_domain::FileId;
+use remit_domain::{FileId, PayerAccount};
 use rust_decimal_macros::dec;
 
-/// One segment's fields, as a test wants to vary them.
+/// One segment's fields, as a test wants to vary them. `name`, `inst` and `account` are the
+/// payer's. In a credit-family segment (`credit`) the payer is the originator: long name at
+/// 111-140, short name at 66-80, institution id and account no. for returns at 170-190, and the
+/// payee, who receives the money, is us at 20-40 and 81-110. In a debit-family segment the payer
+/// is the payor at 20-40 and 81-110, and we are the originator.
 struct Seg<'a> {
+    credit: bool,
     amount: &'a [u8],
     date: &'a [u8],
     inst: &'a [u8],
@@ -19,6 +24,7 @@ struct Seg<'a> {
 impl Default for Seg<'_> {
     fn default() -> Self {
         Self {
+            credit: true,
             amount: b"0000012345",
             date: b"026074",
             inst: b"000312345",
@@ -31,6 +37,10 @@ impl Default for Seg<'_> {
     }
 }
 
+/// Our own institution id and account: the payee's in a credit, the originator's in a debit.
+const OUR_INST: &[u8] = b"000300011";
+const OUR_ACCOUNT: &[u8] = b"0012345";
+
 fn put(out: &mut [u8], from: usize, text: &[u8]) {
     out[from - 1..from - 1 + text.len()].copy_from_slice(text);
 }
@@ -40,13 +50,25 @@ fn seg(s: Seg) -> Vec<u8> {
     put(&mut out, 1, b"450");
     put(&mut out, 4, s.amount);
     put(&mut out, 14, s.date);
-    put(&mut out, 20, s.inst);
-    put(&mut out, 29, s.account);
     put(&mut out, 41, s.trace);
     put(&mut out, 63, b"000");
-    put(&mut out, 66, b"AMEX CANADA");
-    put(&mut out, 81, s.name);
-    put(&mut out, 111, b"AMERICAN EXPRESS CANADA");
+    if s.credit {
+        put(&mut out, 20, OUR_INST);
+        put(&mut out, 29, OUR_ACCOUNT);
+        put(&mut out, 66, &s.name[..s.name.len().min(15)]);
+        put(&mut out, 81, b"AMERICAN EXPRESS CANADA");
+        put(&mut out, 111, s.name);
+        put(&mut out, 170, s.inst);
+        put(&mut out, 179, s.account);
+    } else {
+        put(&mut out, 20, s.inst);
+        put(&mut out, 29, s.account);
+        put(&mut out, 66, b"AMEX CANADA");
+        put(&mut out, 81, s.name);
+        put(&mut out, 111, b"AMERICAN EXPRESS CANADA");
+        put(&mut out, 170, OUR_INST);
+        put(&mut out, 179, OUR_ACCOUNT);
+    }
     put(&mut out, 151, s.xref);
     put(&mut out, 191, s.sundry);
     out
@@ -54,6 +76,10 @@ fn seg(s: Seg) -> Vec<u8> {
 
 fn cents_seg(cents: &[u8], trace: &[u8]) -> Vec<u8> {
     seg(Seg { amount: cents, trace, ..Seg::default() })
+}
+
+fn debit_seg(cents: &[u8], trace: &[u8]) -> Vec<u8> {
+    seg(Seg { credit: false, amount: cents, trace, ..Seg::default() })
 }
 
 fn header(currency: &[u8]) -> Vec<u8> {
@@ -113,7 +139,7 @@ fn sample_records() -> Vec<Vec<u8>> {
                 }),
             ],
         ),
-        detail(b'D', 3, &[cents_seg(b"0000001000", b"0003000110000000000003")]),
+        detail(b'D', 3, &[debit_seg(b"0000001000", b"0003000110000000000003")]),
         trailer(4, (1, 1000), (2, 32345)),
     ]
 }
@@ -162,7 +188,16 @@ fn maps_every_field() {
     assert_eq!(first.references.cross_reference.as_ref().map(RefText::expose), Some("3726 018159 08301"));
     let other: Vec<(&str, &str)> =
         first.references.other.iter().map(|(k, v)| (k.as_ref(), v.expose())).collect();
-    assert_eq!(other, [("item_trace", "0003000110000000000001"), ("originator_short_name", "AMEX CANADA")]);
+    assert_eq!(
+        other,
+        [
+            ("record_type", "C"),
+            ("item_trace", "0003000110000000000001"),
+            ("originator_short_name", "Tremblay Jean"),
+            ("payee_name", "AMERICAN EXPRESS CANADA"),
+            ("payee_account", "003-00011/0012345"),
+        ]
+    );
     assert_eq!((first.source.record, first.source.offset, first.source.position), (2, 60, 1));
     assert_eq!(&*first.source.file, "test.cpa");
     assert!(first.warnings.is_empty());
@@ -251,7 +286,7 @@ fn full_length_records_with_line_breaks() {
 
 #[test]
 fn short_record_of_five_segments() {
-    let segs: Vec<Vec<u8>> = (1..=5u8).map(|i| cents_seg(b"0000000100", &[b'0' + i; 22])).collect();
+    let segs: Vec<Vec<u8>> = (1..=5u8).map(|i| debit_seg(b"0000000100", &[b'0' + i; 22])).collect();
     let records = vec![header(b"CAD"), detail(b'D', 2, &segs), trailer(3, (5, 500), (0, 0))];
     let p = read_ok(&join(&records, b"\r\n"));
     assert_eq!(p.len(), 5);
@@ -405,14 +440,17 @@ fn unusual_institution_id_is_a_warning() {
         &[seg(Seg { inst: b"0003-1234", ..Seg::default() }), cents_seg(b"0000020000", b"T2")],
     );
     let p = read_ok(&join(&records, b"\n"));
-    assert!(matches!(p[0].payer_account, Some(PayerAccount::Other(_))));
-    assert_eq!(p[0].warnings.len(), 1);
+    assert_eq!(p[0].payer_account, Some(PayerAccount::Other("0003-1234 1234567".into())));
+    assert_eq!(
+        p[0].warnings,
+        ["segment 1: institution id for returns \"0003-1234\" (positions 194-202) is not 0 + institution + transit"]
+    );
 }
 
 /// A return or reversal segment (E/F/I/J): its own trace number, the original item's trace number
 /// at 206-227 and the invalid data element id at 230-240.
-fn undo_seg(cents: &[u8], trace: &[u8], original: &[u8], invalid: &[u8]) -> Vec<u8> {
-    let mut s = cents_seg(cents, trace);
+fn undo_seg(credit: bool, cents: &[u8], trace: &[u8], original: &[u8], invalid: &[u8]) -> Vec<u8> {
+    let mut s = seg(Seg { credit, amount: cents, trace, ..Seg::default() });
     put(&mut s, 206, original);
     put(&mut s, 230, invalid);
     s
@@ -440,14 +478,26 @@ const ORIGINAL_DEBIT: &[u8] = b"0003000110000000000003";
 fn undo_records() -> Vec<Vec<u8>> {
     let mut r = sample_records();
     r.truncate(3);
-    r.push(detail(b'E', 4, &[undo_seg(b"0000012345", b"0009990010000000000001", ORIGINAL_CREDIT, b"")]));
-    r.push(detail(b'F', 5, &[undo_seg(b"0000001000", b"0009990010000000000002", ORIGINAL_DEBIT, b"")]));
+    r.push(detail(
+        b'E',
+        4,
+        &[undo_seg(true, b"0000012345", b"0009990010000000000001", ORIGINAL_CREDIT, b"")],
+    ));
+    r.push(detail(
+        b'F',
+        5,
+        &[undo_seg(false, b"0000001000", b"0009990010000000000002", ORIGINAL_DEBIT, b"")],
+    ));
     r.push(detail(
         b'I',
         6,
-        &[undo_seg(b"0000012345", b"0009990010000000000003", ORIGINAL_CREDIT, b"00000000903")],
+        &[undo_seg(true, b"0000012345", b"0009990010000000000003", ORIGINAL_CREDIT, b"00000000903")],
     ));
-    r.push(detail(b'J', 7, &[undo_seg(b"0000001000", b"0009990010000000000004", ORIGINAL_DEBIT, b"")]));
+    r.push(detail(
+        b'J',
+        7,
+        &[undo_seg(false, b"0000001000", b"0009990010000000000004", ORIGINAL_DEBIT, b"")],
+    ));
     // Debits: D 10.00 + J 10.00; credits: C 123.45 + 200.00 + I 123.45; E 123.45; F 10.00.
     r.push(full_trailer(8, (2, 2000), (3, 44690), (1, 12345), (1, 1000)));
     r
@@ -534,7 +584,7 @@ fn a_return_without_its_original_trace_number_is_read_with_a_warning() {
     records.push(detail(
         b'I',
         4,
-        &[undo_seg(b"0000012345", b"0009990010000000000003", b"0000000000000000000000", b"")],
+        &[undo_seg(true, b"0000012345", b"0009990010000000000003", b"0000000000000000000000", b"")],
     ));
     records.push(full_trailer(5, (1, 1000), (3, 44690), (0, 0), (0, 0)));
     let p = read_ok(&join(&records, b"\n"));
