@@ -159,7 +159,48 @@ def returns():
             f.write(r + b"\r\n")
 
 
+def pad():
+    """A pre-authorized debit (PAD) file WE originate (originator id 0003099001, ours in
+    config/remit.toml `own.CA.originator_ids`) and, a week later, its returns.
+
+    Each D segment debits a cardmember's bank account (payor: 20-40 and 81-110) for the card in
+    the cross-reference (151-169); we are the originator (66-80, 111-140, account for returns at
+    170-190). The returns file holds one J (returned debit) of the second collection, NSF, with
+    the original item's trace number at 206-227. Written to ../pad/, which the demo does not
+    ingest: whether these are collections is configuration (`own.CA.collect_debits`), and the
+    tests read them both ways.
+    """
+    org, day = "0003099001", "026079"
+    trace = lambda n: f"000300011{n:013d}"
+    debits = [
+        (25000, "000300011", "5012345", "Tremblay Jean", "372601815908301"),
+        (7550, "081530012", "0423178", "Cote Marie-Eve", "346613186091396"),
+        (12000, "000600432", "1187654", "Belanger Francois", "349960308246284"),
+    ]
+    segs_d = [segment("D", a, day, i, acc, trace(900 + n), nm, x) for n, (a, i, acc, nm, x) in enumerate(debits)]
+    records = [
+        header(org, "0201", day, "CAD", full=True),
+        detail("D", 2, org, "0201", segs_d),
+        trailer(3, org, "0201", [], [d[0] for d in debits]),
+    ]
+    with open("../pad/cpa005-pad-collections-20260320.txt", "wb") as f:
+        for r in records:
+            f.write(r + b"\r\n")
+    back = "026086"
+    a, i, acc, nm, x = debits[1]
+    j = segment("J", a, back, i, acc, trace(950), nm, x, "", trace(901), "00000000900")
+    records = [
+        header(org, "0202", back, "CAD", full=True),
+        detail("J", 2, org, "0202", [j]),
+        trailer(3, org, "0202", [], [a]),
+    ]
+    with open("../pad/cpa005-pad-returns-20260327.txt", "wb") as f:
+        for r in records:
+            f.write(r + b"\r\n")
+
+
 if __name__ == "__main__":
     rbc()
     desjardins()
     returns()
+    pad()

@@ -176,3 +176,56 @@ fn accents_from_a_windows_1252_bill_payment_file_reach_the_queue() {
     assert!(names.iter().any(|n| n == "Benoît Gagné"), "{names:?}");
     assert!(names.iter().all(|n| !n.contains('\u{FFFD}')), "{names:?}");
 }
+
+fn ingest_with(store: &SqliteStore, path: &Path, config: &IngestConfig) -> Vec<remit_domain::Decision> {
+    let mut decisions = Vec::new();
+    let report =
+        local::ingest_path(store, path, Utc::now(), config, |r| decisions.push(r.decision.clone())).unwrap();
+    assert!(report.summary.balances(), "{}: {:?}", path.display(), report.summary);
+    decisions
+}
+
+/// A pre-authorized debit file we originate (samples/pad/, originator 0003099001, ours in the
+/// configuration): off by default its debits go to research; with `own.CA.collect_debits` they
+/// are collections posted to the cross-referenced cards, and the returned debit (J) reverses its
+/// collection once and opens a "rejected direct debit" item so the team can call the cardmember.
+#[test]
+fn a_pad_file_we_originate_collects_only_when_configured_and_its_returns_reverse_once() {
+    let pad = samples().join("pad/cpa005-pad-collections-20260320.txt");
+    let back = samples().join("pad/cpa005-pad-returns-20260327.txt");
+
+    let off = SqliteStore::in_memory().unwrap();
+    local::import_accounts(&off, &samples().join("accounts.csv")).unwrap();
+    let before = balance(&off, CARD_1396);
+    let d = ingest_with(&off, &pad, &IngestConfig::default());
+    assert!(d.iter().all(|d| d.outcome == Outcome::Research), "{d:?}");
+    let debit =
+        |d: &remit_domain::Decision| d.reasons.iter().any(|r| r.code == remit_domain::ReasonCode::Debit);
+    assert!(d.iter().all(debit), "{d:?}");
+    let d = ingest_with(&off, &back, &IngestConfig::default());
+    assert_eq!(d[0].outcome, Outcome::Research, "nothing was collected, nothing to reverse");
+    assert_eq!(balance(&off, CARD_1396), before);
+
+    let mut config = IngestConfig::default();
+    config.own.ca.collect_debits = true;
+    let on = SqliteStore::in_memory().unwrap();
+    local::import_accounts(&on, &samples().join("accounts.csv")).unwrap();
+    let before = balance(&on, CARD_1396);
+    let d = ingest_with(&on, &pad, &config);
+    assert!(d.iter().all(|d| d.outcome == Outcome::Applied), "{d:?}");
+    assert_eq!(before - balance(&on, CARD_1396), Decimal::new(7550, 2), "75.50 collected");
+    let d = ingest_with(&on, &back, &config);
+    assert_eq!(d[0].outcome, Outcome::Reversed, "{d:?}");
+    assert_eq!(balance(&on, CARD_1396), before, "the collection is undone");
+    let items = on.open_items(Market::CA, 10).unwrap();
+    let rdd: Vec<_> =
+        items.iter().filter(|i| i.reason_code == remit_domain::ReasonCode::RejectedDirectDebit).collect();
+    assert_eq!(rdd.len(), 1, "{items:?}");
+    assert!(rdd[0].reasons[0].text.contains("contact the cardmember"), "{:?}", rdd[0].reasons);
+    assert!(rdd[0].reasons[0].text.contains("***********1396"), "{:?}", rdd[0].reasons);
+    // The same returns file again: nothing moves, no second item.
+    let d = ingest_with(&on, &back, &config);
+    assert_eq!(d[0].outcome, Outcome::Duplicate);
+    assert_eq!(balance(&on, CARD_1396), before);
+    assert_eq!(on.open_items(Market::CA, 10).unwrap().len(), items.len());
+}

@@ -106,7 +106,7 @@ fn our_own_name_and_account_are_never_learned<S: Store>(s: &S) {
     p.payer_account = Some(PayerAccount::Canadian {
         institution: "003".into(),
         transit: "00011".into(),
-        account: "1000019".into(),
+        account: "1000017".into(),
     });
     let ours: Vec<String> = remit_domain::payer::identities(&p).iter().map(PayerIdentity::key).collect();
     assert_eq!(ours.len(), 2);

@@ -623,7 +623,7 @@ fn by_name<S: Store>(s: &S, market: Market, payer: &str) -> Vec<String> {
 }
 
 fn by_key<S: Store>(s: &S, market: Market, key: &str) -> Vec<String> {
-    let found = s.accounts_by_holder_name(market, key).unwrap();
+    let found = s.accounts_by_holder_name(market, key, remit_domain::ports::MAX_INDEX_RESULTS).unwrap();
     found.iter().map(|a| a.number.expose().to_string()).collect()
 }
 
@@ -652,7 +652,9 @@ fn accounts_by_holder_name_key_in_their_market<S: Store>(s: &S) {
     assert_eq!(by_name(s, Market::CA, "TREMBLAY MARIE"), vec![other.clone()]);
     assert!(by_name(s, Market::CA, "Marie Côté").is_empty());
     assert!(by_key(s, Market::CA, "").is_empty());
-    let found = s.accounts_by_holder_name(Market::CA, "cote jean pierre").unwrap();
+    let found = s
+        .accounts_by_holder_name(Market::CA, "cote jean pierre", remit_domain::ports::MAX_INDEX_RESULTS)
+        .unwrap();
     assert_eq!(found.iter().find(|a| a.number.expose() == titled).unwrap(), &closed, "whole accounts");
 }
 
@@ -669,12 +671,20 @@ fn an_account_put_again_under_a_new_name_moves_in_the_name_index<S: Store>(s: &S
     assert_eq!(by_name(s, Market::CA, "M.E. COTE"), vec![one.clone()], "the new initials key");
     assert_eq!(by_key(s, Market::CA, "jean tremblay"), vec![twin.clone()], "not under the old key");
     assert_eq!(by_key(s, Market::CA, "j tremblay"), vec![twin.clone()], "nor the old initials key");
-    assert_eq!(s.accounts_by_holder_name(Market::CA, "cote eve marie").unwrap(), vec![renamed]);
+    assert_eq!(
+        s.accounts_by_holder_name(Market::CA, "cote eve marie", remit_domain::ports::MAX_INDEX_RESULTS)
+            .unwrap(),
+        vec![renamed]
+    );
     // Another market: the old market's keys go too.
     let moved = holder(&one, Market::EU, "Marie-Ève Côté");
     s.put_account(&moved).unwrap();
     assert!(by_name(s, Market::CA, "Marie-Ève Côté").is_empty());
-    assert_eq!(s.accounts_by_holder_name(Market::EU, "cote eve marie").unwrap(), vec![moved]);
+    assert_eq!(
+        s.accounts_by_holder_name(Market::EU, "cote eve marie", remit_domain::ports::MAX_INDEX_RESULTS)
+            .unwrap(),
+        vec![moved]
+    );
 }
 
 fn similar_payments_by_fingerprint_and_date<S: Store>(s: &S) {
@@ -1082,8 +1092,15 @@ pub(crate) mod dynamodb {
         store_on(&elsewhere).create_tables().unwrap();
         let half = store_on(&TableNames { accounts: elsewhere.accounts.clone(), ..names.clone() });
         half.put_account(&holder(&card(1), Market::CA, "Marie Côté")).unwrap();
-        assert!(s.accounts_by_holder_name(Market::CA, "cote marie").unwrap().is_empty());
-        assert_eq!(s.accounts_by_holder_name(Market::CA, "jean tremblay").unwrap(), vec![jean]);
+        assert!(s
+            .accounts_by_holder_name(Market::CA, "cote marie", remit_domain::ports::MAX_INDEX_RESULTS)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            s.accounts_by_holder_name(Market::CA, "jean tremblay", remit_domain::ports::MAX_INDEX_RESULTS)
+                .unwrap(),
+            vec![jean]
+        );
     }
 
     /// A store with a runtime of its own may be dropped in async code (it does not wait for it).

@@ -562,8 +562,14 @@ impl AccountDirectory for AccountIndex {
     /// Candidate names from the key table, each confirmed by recomputing its keys (a slot is
     /// a 32-bit tag), then their chains in `market`, in account number order as the stores'
     /// indexes return them.
-    fn accounts_by_holder_name(&self, market: Market, name_key: &str) -> Result<Vec<Account>, StoreError> {
-        if name_key.is_empty() {
+    fn accounts_by_holder_name(
+        &self,
+        market: Market,
+        name_key: &str,
+        limit: usize,
+    ) -> Result<Vec<Account>, StoreError> {
+        let limit = limit.min(crate::ports::MAX_INDEX_RESULTS);
+        if name_key.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
         let mut ids = Vec::new();
@@ -572,13 +578,17 @@ impl AccountDirectory for AccountIndex {
         ids.dedup();
         let m = market_slot(market);
         let mut rows = Vec::new();
-        for id in ids {
+        'names: for id in ids {
             let name = &self.names[id as usize];
+            // Once per distinct name, not per account: a hash collision is told apart here.
             if !crate::names::holder_name_keys(name).iter().any(|k| k == name_key) {
                 continue;
             }
             let mut r = self.name_heads[id as usize][m];
             while r != NO_ROW {
+                if rows.len() == limit {
+                    break 'names;
+                }
                 rows.push(r);
                 r = self.name_next[r as usize];
             }
@@ -745,7 +755,7 @@ mod tests {
         all.sort_unstable();
         let lookup = |payer: &str| {
             let key = NormalName::new(payer).lookup_key().unwrap();
-            numbers(ix.accounts_by_holder_name(Market::CA, &key).unwrap())
+            numbers(ix.accounts_by_holder_name(Market::CA, &key, crate::ports::MAX_INDEX_RESULTS).unwrap())
         };
         assert_eq!(lookup("Jean Pierre Côté"), all, "full key: twins and the titled spelling");
         assert_eq!(lookup("COTE JEAN-PIERRE"), all, "word order, case, accents");
@@ -755,14 +765,25 @@ mod tests {
         assert!(lookup("Marie Côté").is_empty());
         let key = NormalName::new("Jean Pierre Cote").lookup_key().unwrap();
         assert_eq!(
-            numbers(ix.accounts_by_holder_name(Market::EU, &key).unwrap()),
+            numbers(ix.accounts_by_holder_name(Market::EU, &key, crate::ports::MAX_INDEX_RESULTS).unwrap()),
             vec![elsewhere.number.as_u64()]
         );
-        assert!(ix.accounts_by_holder_name(Market::IN, &key).unwrap().is_empty(), "other market");
-        assert!(ix.accounts_by_holder_name(Market::CA, "").unwrap().is_empty());
+        assert!(
+            ix.accounts_by_holder_name(Market::IN, &key, crate::ports::MAX_INDEX_RESULTS).unwrap().is_empty(),
+            "other market"
+        );
+        assert!(ix
+            .accounts_by_holder_name(Market::CA, "", crate::ports::MAX_INDEX_RESULTS)
+            .unwrap()
+            .is_empty());
         for i in 10..400 {
-            let found =
-                ix.accounts_by_holder_name(Market::CA, &format!("family{} holder{i}", i % 7)).unwrap();
+            let found = ix
+                .accounts_by_holder_name(
+                    Market::CA,
+                    &format!("family{} holder{i}", i % 7),
+                    crate::ports::MAX_INDEX_RESULTS,
+                )
+                .unwrap();
             assert_eq!(numbers(found), vec![number(i).as_u64()], "holder{i}");
         }
         assert!(ix.name_index_bytes() > 0 && ix.name_index_bytes() < ix.bytes());
@@ -778,16 +799,30 @@ mod tests {
         let renamed = Account { holder_name: "Marie Côté".into(), ..before.clone() };
         ix.insert(&renamed).unwrap();
         assert_eq!(
-            numbers(ix.accounts_by_holder_name(Market::CA, "jean tremblay").unwrap()),
+            numbers(
+                ix.accounts_by_holder_name(Market::CA, "jean tremblay", crate::ports::MAX_INDEX_RESULTS)
+                    .unwrap()
+            ),
             vec![number(2).as_u64()]
         );
-        assert_eq!(ix.accounts_by_holder_name(Market::CA, "cote marie").unwrap(), vec![renamed.clone()]);
-        assert_eq!(ix.accounts_by_holder_name(Market::CA, "cote m").unwrap(), vec![renamed.clone()]);
+        assert_eq!(
+            ix.accounts_by_holder_name(Market::CA, "cote marie", crate::ports::MAX_INDEX_RESULTS).unwrap(),
+            vec![renamed.clone()]
+        );
+        assert_eq!(
+            ix.accounts_by_holder_name(Market::CA, "cote m", crate::ports::MAX_INDEX_RESULTS).unwrap(),
+            vec![renamed.clone()]
+        );
         // Back to the first name: found there again, once.
         ix.insert(&before).unwrap();
-        let back = numbers(ix.accounts_by_holder_name(Market::CA, "jean tremblay").unwrap());
+        let back = numbers(
+            ix.accounts_by_holder_name(Market::CA, "jean tremblay", crate::ports::MAX_INDEX_RESULTS).unwrap(),
+        );
         assert_eq!(back, vec![number(1).as_u64(), number(2).as_u64()]);
-        assert!(ix.accounts_by_holder_name(Market::CA, "cote marie").unwrap().is_empty());
+        assert!(ix
+            .accounts_by_holder_name(Market::CA, "cote marie", crate::ports::MAX_INDEX_RESULTS)
+            .unwrap()
+            .is_empty());
         // The last-five name filter sees the new name too.
         let last5 = format!("{:05}", number(1).as_u64() % 100_000);
         let mut seen = Vec::new();
@@ -801,10 +836,16 @@ mod tests {
         let moved = Account { market: Market::EU, ..before.clone() };
         ix.insert(&moved).unwrap();
         assert_eq!(
-            numbers(ix.accounts_by_holder_name(Market::CA, "jean tremblay").unwrap()),
+            numbers(
+                ix.accounts_by_holder_name(Market::CA, "jean tremblay", crate::ports::MAX_INDEX_RESULTS)
+                    .unwrap()
+            ),
             vec![number(2).as_u64()]
         );
-        assert_eq!(ix.accounts_by_holder_name(Market::EU, "jean tremblay").unwrap(), vec![moved]);
+        assert_eq!(
+            ix.accounts_by_holder_name(Market::EU, "jean tremblay", crate::ports::MAX_INDEX_RESULTS).unwrap(),
+            vec![moved]
+        );
         assert!(ix.accounts_by_last_digits(Market::CA, &last5).unwrap().is_empty());
         assert_eq!(ix.len(), 2);
     }

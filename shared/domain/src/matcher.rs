@@ -959,6 +959,10 @@ fn aliases<D: MatchSource + ?Sized>(
     Ok(())
 }
 
+/// How many accounts of one holder name the matcher reads: enough to list a few namesakes,
+/// and to tell a unique name from a common one.
+const NAME_LOOKUP_LIMIT: usize = 6;
+
 /// Candidates from the payer's name alone, for a payment that points at no account: the active
 /// accounts of the market whose holder has that name (`names::holder_name_keys`), or, when none
 /// is active, the others (their status blocks). Whether one applies is decided by the amount
@@ -971,10 +975,12 @@ fn name_candidates<D: MatchSource + ?Sized>(
     reasons: &mut Vec<Reason>,
 ) -> Result<(), StoreError> {
     let Some(key) = payer.and_then(NormalName::lookup_key) else { return Ok(()) };
-    let mut found = directory.accounts_by_holder_name(payment.market, &key)?;
+    let mut found = directory.accounts_by_holder_name(payment.market, &key, NAME_LOOKUP_LIMIT)?;
+    // A full page may hide more namesakes: uniqueness is proven only by a short answer.
+    let truncated = found.len() >= NAME_LOOKUP_LIMIT;
     found.retain(|a| a.market == payment.market);
     let active = found.iter().filter(|a| a.status == AccountStatus::Active).count();
-    if active >= 2 {
+    if active >= 2 || (truncated && active >= 1) {
         // Namesakes: a name that is not unique in the market identifies nobody, whatever the
         // amount; the analyst sees who they are (a few, masked) without scoring each.
         let list: Vec<String> = found

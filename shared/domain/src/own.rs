@@ -58,7 +58,7 @@ impl Default for OwnPolicy {
         Self {
             ca: OwnIdentities {
                 names: names(&["Amex Bank of Canada"]),
-                accounts: strings(&["003-00011-1000019"]),
+                accounts: strings(&["003-00011-1000017"]),
                 originator_ids: strings(&["0003099001"]),
                 ..OwnIdentities::default()
             },
@@ -240,7 +240,7 @@ mod tests {
         let ours = PayerAccount::Canadian {
             institution: "003".into(),
             transit: "00011".into(),
-            account: "1000019".into(),
+            account: "1000017".into(),
         };
         let p = ca("AMERICAN EXPRESS CANADA", Some(ours));
         let n = policy.normalize(&p);

@@ -61,9 +61,15 @@ pub trait AccountDirectory {
         Ok(found)
     }
     /// Index lookup by market and holder-name key (`crate::names::holder_name_keys` writes an
-    /// account's keys, `NormalName::lookup_key` makes a payer's): the accounts of every status
-    /// whose holder name has that key, at most `MAX_INDEX_RESULTS`.
-    fn accounts_by_holder_name(&self, market: Market, name_key: &str) -> Result<Vec<Account>, StoreError>;
+    /// account's keys, `NormalName::lookup_key` makes a payer's): accounts of every status whose
+    /// holder name has that key, at most `limit` (and `MAX_INDEX_RESULTS`). The matcher only
+    /// needs to know whether the name is unique, so it asks for a handful, never a whole surname.
+    fn accounts_by_holder_name(
+        &self,
+        market: Market,
+        name_key: &str,
+        limit: usize,
+    ) -> Result<Vec<Account>, StoreError>;
     /// Index lookup: the cards that roll up to a corporate control account.
     fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError>;
     /// Key lookups of several accounts at once (DynamoDB BatchGetItem); missing ones are left out.

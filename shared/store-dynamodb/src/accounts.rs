@@ -204,7 +204,12 @@ impl AccountDirectory for DynamoStore {
     /// A strongly consistent query on the key's partition, then the accounts in one
     /// BatchGetItem, each checked against the key (an item a failed or concurrent put left
     /// behind names an account whose name has moved on).
-    fn accounts_by_holder_name(&self, market: Market, name_key: &str) -> Result<Vec<Account>, StoreError> {
+    fn accounts_by_holder_name(
+        &self,
+        market: Market,
+        name_key: &str,
+        limit: usize,
+    ) -> Result<Vec<Account>, StoreError> {
         let partition = market_name(market, name_key);
         if name_key.is_empty() || partition.len() > MAX_PARTITION_KEY_BYTES {
             return Ok(Vec::new());
@@ -216,7 +221,7 @@ impl AccountDirectory for DynamoStore {
             consistent: true,
         };
         let mut numbers = Vec::new();
-        for h in self.query("accounts by holder name", &q, MAX_INDEX_RESULTS)? {
+        for h in self.query("accounts by holder name", &q, limit.min(MAX_INDEX_RESULTS))? {
             numbers.push(Read::new(&h, "account name key").account("account")?);
         }
         let mut found = self.accounts_in_order(&numbers)?;

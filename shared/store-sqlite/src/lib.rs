@@ -491,16 +491,22 @@ impl AccountDirectory for SqliteStore {
 
     /// A range of the name index's primary key, then the accounts by their key (DynamoDB's
     /// query and BatchGetItem, nothing more).
-    fn accounts_by_holder_name(&self, market: Market, name_key: &str) -> Result<Vec<Account>, StoreError> {
+    fn accounts_by_holder_name(
+        &self,
+        market: Market,
+        name_key: &str,
+        limit: usize,
+    ) -> Result<Vec<Account>, StoreError> {
+        let limit = limit.min(remit_domain::ports::MAX_INDEX_RESULTS) as i64;
         let conn = self.conn();
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE number IN (
                  SELECT account_number FROM account_name_keys WHERE market = ?1 AND name_key = ?2
-                 ORDER BY account_number LIMIT 100)
+                 ORDER BY account_number LIMIT ?3)
              ORDER BY number"
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-        let rows = stmt.query_map(params![market.code(), name_key], account_from_row).map_err(db)?;
+        let rows = stmt.query_map(params![market.code(), name_key, limit], account_from_row).map_err(db)?;
         let mut out = Vec::new();
         for r in rows {
             out.push(r.map_err(db)??);
@@ -1620,7 +1626,13 @@ mod tests {
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.count(Table::AccountNameKeys).unwrap(), 4, "backfilled");
         for key in ["cote jean pierre", "cote j p", "c j pierre"] {
-            assert_eq!(s.accounts_by_holder_name(Market::CA, key).unwrap().len(), 1, "{key}");
+            assert_eq!(
+                s.accounts_by_holder_name(Market::CA, key, remit_domain::ports::MAX_INDEX_RESULTS)
+                    .unwrap()
+                    .len(),
+                1,
+                "{key}"
+            );
         }
         drop(s);
         // Opened again: nothing written twice.
