@@ -902,13 +902,16 @@ fn aliases<D: MatchSource + ?Sized>(
     out: &mut Candidates,
     reasons: &mut Vec<Reason>,
 ) -> Result<(), StoreError> {
-    let referenced: Vec<AccountNumber> =
-        out.0.iter().filter(|c| c.referenced()).map(|c| c.account.number.clone()).collect();
+    let mut referenced: Option<Vec<AccountNumber>> = None;
     for id in ids {
         let learned = directory.aliases_for(&id.key())?;
         if learned.is_empty() {
             continue;
         }
+        // Worked out only for a payer alias memory knows (most payers it does not).
+        let referenced = referenced.get_or_insert_with(|| {
+            out.0.iter().filter(|c| c.referenced()).map(|c| c.account.number.clone()).collect()
+        });
         let shared = learned.len() >= 2;
         let numbers: Vec<AccountNumber> = learned.iter().map(|a| a.account.clone()).collect();
         if shared && !learned.iter().any(|a| referenced.contains(&a.account)) {

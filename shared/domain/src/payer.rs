@@ -108,11 +108,11 @@ pub fn duplicate_fingerprint_of(payment: &Payment, identities: &[PayerIdentity])
     Some(key)
 }
 
-/// The account a payment's own references point at, as a short digest (never the number
-/// itself: fingerprints are stored): its virtual account, RF reference, or the first 15-digit
-/// number written in its references.
+/// The account a payment's own references point at, truncated to its last four characters
+/// (fingerprints are stored; last four is what may be shown of a card number, and a rare
+/// collision only costs a false suspicion): its virtual account, RF reference, or the first
+/// 15-digit number written in its references.
 fn target_hint(payment: &Payment) -> Option<String> {
-    use sha2::{Digest, Sha256};
     let refs = &payment.references;
     let written = || {
         refs.cross_reference
@@ -124,11 +124,11 @@ fn target_hint(payment: &Payment) -> Option<String> {
     let target = refs
         .virtual_account
         .as_ref()
-        .map(|v| v.expose().trim().to_ascii_uppercase())
+        .map(|v| compact(v.expose()))
         .or_else(|| refs.creditor_reference.as_ref().map(|r| compact(r.expose())))
         .or_else(written)
-        .filter(|t| !t.is_empty())?;
-    Some(hex::encode(&Sha256::digest(target.as_bytes())[..6]))
+        .filter(|t| t.len() >= 4)?;
+    Some(target[target.len() - 4..].to_string())
 }
 
 /// The first run of exactly 15 digits in `text`, spaces, dashes and dots between groups ignored.
