@@ -5,7 +5,9 @@
 //! The holder-name index is a table of its own (`account-names`): one item per (market + name
 //! key, account), written by `put_account`, read with a strongly consistent query. The account
 //! item lists the index items it owns (`name_keys`), so that putting it again writes only the
-//! keys it lacks and deletes those its new name no longer has.
+//! keys it lacks and deletes those its new name no longer has. The account put is conditional
+//! on the account being as it was read, and deletes go in one transaction with it, so that
+//! every key of the stored name has its item even when two puts of one account race.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -14,7 +16,7 @@ use remit_domain::names::holder_name_keys;
 use remit_domain::ports::{AccountDirectory, StoreError, MAX_INDEX_RESULTS};
 use remit_domain::{Account, AccountNumber, AccountStatus, CreditorReference, Market};
 
-use crate::calls::{Expr, Query, Write};
+use crate::calls::{Expr, Query, Role, Transaction, Write};
 use crate::codec::{corrupt, dec, in_minor_units, item, s, strings, Item, Read};
 use crate::tables::index;
 use crate::DynamoStore;
@@ -47,6 +49,9 @@ fn name_partitions(a: &Account) -> Vec<String> {
         .filter(|p| p.len() <= MAX_PARTITION_KEY_BYTES)
         .collect()
 }
+
+/// Attempts at putting an account that another writer changed between the read and the write.
+const PUT_ATTEMPTS: u32 = 4;
 
 /// The key of a holder-name index item.
 fn name_item(partition: &str, number: &AccountNumber) -> Item {
@@ -100,6 +105,58 @@ fn account_from(it: &Item) -> Result<Account, StoreError> {
 }
 
 impl DynamoStore {
+    /// One attempt at `put_account`: false when the account changed after it was read (the
+    /// account is not written; read again). Only additions (a first put, a put of the same
+    /// name, an account from before the name index): the name items first, then the account,
+    /// plain writes. A new name: the account, its new name items and the deletes of the old
+    /// ones in one transaction, so that a delete never lands after a concurrent put that
+    /// stored the old name again.
+    fn try_put_account(&self, a: &Account) -> Result<bool, StoreError> {
+        let (old_keys, unchanged) =
+            match self.get("put account", &self.tables.accounts, account_key(&a.number))? {
+                Some(old) => {
+                    let r = Read::new(&old, "account");
+                    let cond = Expr::new("#holder_name = :h AND #market = :m")
+                        .value(":h", s(r.s("holder_name")?))
+                        .value(":m", s(r.s("market")?));
+                    (r.strings("name_keys")?, cond)
+                }
+                None => (Vec::new(), Expr::new("attribute_not_exists(#number)")),
+            };
+        let new_keys = name_partitions(a);
+        let names = &self.tables.account_names;
+        let put_name =
+            |k: &String| Write::Put { table: names.clone(), item: name_item(k, &a.number), cond: None };
+        let account = Write::Put {
+            table: self.tables.accounts.clone(),
+            item: account_item(a, &new_keys),
+            cond: Some(unchanged),
+        };
+        let added = new_keys.iter().filter(|k| !old_keys.contains(k));
+        let stale: Vec<&String> = old_keys.iter().filter(|k| !new_keys.contains(k)).collect();
+        if stale.is_empty() {
+            // What a failure or a race leaves behind here is an item too many, which the
+            // lookup does not return.
+            for k in added {
+                self.write("put account name key", put_name(k))?;
+            }
+            return self.write("put account", account);
+        }
+        let mut tx = Transaction::default();
+        tx.add(Role::Directory, account);
+        for k in added {
+            tx.add(Role::Plain, put_name(k));
+        }
+        for k in stale {
+            tx.add(
+                Role::Plain,
+                Write::Delete { table: names.clone(), key: name_item(k, &a.number), cond: None },
+            );
+        }
+        // Only the account's action has a condition: a cancellation for one means "changed".
+        Ok(self.transact("put account", tx)?.is_ok())
+    }
+
     /// The accounts an index query names (at most `MAX_INDEX_RESULTS`), those `keep` accepts
     /// (it sees each index item: the key, and what the index carries), in index order.
     fn accounts_by_index(
@@ -142,30 +199,22 @@ impl DynamoStore {
 }
 
 impl AccountDirectory for DynamoStore {
-    /// Reads the account first (its `name_keys`), then writes the name items it lacks, the
-    /// account, and deletes the name items of its old name, in that order: every key of the
-    /// stored name always has its item, and what a failure half-way leaves behind is an item
-    /// too many, which `accounts_by_holder_name` does not return. A first put is 1 + (up to 4)
-    /// writes; a put of an unchanged name, 1.
+    /// Reads the account (its `name_keys`), then writes what its holder-name index items
+    /// need (`try_put_account`), again from the read when another writer changed the account
+    /// in between (a few times, then `Unavailable`: retryable). A first put is 1 + (up to 4)
+    /// plain writes; a put of an unchanged name, 1; a new name, one transaction of 1 + new keys
+    /// + old keys.
     fn put_account(&self, a: &Account) -> Result<(), StoreError> {
-        let old_keys = match self.get("put account", &self.tables.accounts, account_key(&a.number))? {
-            Some(old) => Read::new(&old, "account").strings("name_keys")?,
-            None => Vec::new(),
-        };
-        let new_keys = name_partitions(a);
-        let names = &self.tables.account_names;
-        for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
-            let w = Write::Put { table: names.clone(), item: name_item(k, &a.number), cond: None };
-            self.write("put account name key", w)?;
+        for attempt in 1..=PUT_ATTEMPTS {
+            if self.try_put_account(a)? {
+                return Ok(());
+            }
+            // Two writers of one account would otherwise take turns beating each other.
+            std::thread::sleep(std::time::Duration::from_millis(10 << attempt));
         }
-        let w =
-            Write::Put { table: self.tables.accounts.clone(), item: account_item(a, &new_keys), cond: None };
-        self.write("put account", w)?;
-        for k in old_keys.iter().filter(|k| !new_keys.contains(k)) {
-            let w = Write::Delete { table: names.clone(), key: name_item(k, &a.number), cond: None };
-            self.write("delete account name key", w)?;
-        }
-        Ok(())
+        Err(StoreError::Unavailable(format!(
+            "put account: changed by other writers {PUT_ATTEMPTS} times running (try again)"
+        )))
     }
 
     fn account(&self, number: &AccountNumber) -> Result<Option<Account>, StoreError> {

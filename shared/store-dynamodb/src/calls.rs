@@ -179,6 +179,8 @@ pub(crate) enum Role {
     Item,
     /// An audit entry appended.
     Audit,
+    /// A directory account put, conditional on the account being as it was read.
+    Directory,
     /// Anything without a condition of its own (reference items, split lines).
     Plain,
 }
