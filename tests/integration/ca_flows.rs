@@ -212,7 +212,10 @@ fn a_pad_file_we_originate_collects_only_when_configured_and_its_returns_reverse
     local::import_accounts(&on, &samples().join("accounts.csv")).unwrap();
     let before = balance(&on, CARD_1396);
     let d = ingest_with(&on, &pad, &config);
-    assert!(d.iter().all(|d| d.outcome == Outcome::Applied), "{d:?}");
+    let outcomes: Vec<Outcome> = d.iter().map(|d| d.outcome).collect();
+    // The third card of the file is closed in the directory: a collection for it waits for a person.
+    assert_eq!(outcomes, [Outcome::Applied, Outcome::Applied, Outcome::Research], "{d:?}");
+    assert!(d[2].reasons.iter().any(|r| r.code == remit_domain::ReasonCode::AccountClosed));
     assert_eq!(before - balance(&on, CARD_1396), Decimal::new(7550, 2), "75.50 collected");
     let d = ingest_with(&on, &back, &config);
     assert_eq!(d[0].outcome, Outcome::Reversed, "{d:?}");
