@@ -112,12 +112,36 @@ pub fn accounts_csv(accounts: &[GenAccount]) -> String {
 pub const OUR_NAME: &str = "AMERICAN EXPRESS CANADA";
 /// Our originator's short name in our PAD files.
 pub const OUR_SHORT_NAME: &str = "AMEX CANADA";
-/// The account credits are paid into and PAD returns go to: institution 003, transit 00011.
-pub const OUR_INSTITUTION: &str = "003";
-pub const OUR_TRANSIT: &str = "00011";
-pub const OUR_ACCOUNT: &str = "1000019";
-/// The originator id of the CPA-005 files we send (`own.CA.originator_ids`).
-pub const OUR_ORIGINATOR_ID: &str = "0003099001";
+
+/// Our Canadian bank account (credits are paid into it, PAD returns go to it) and the originator
+/// id of the CPA-005 files we send, as the shipped configuration declares them (the first of
+/// `own.CA.accounts` and of `own.CA.originator_ids`): the files name us as the pipeline knows us.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ours {
+    pub institution: String,
+    pub transit: String,
+    pub account: String,
+    pub originator_id: String,
+}
+
+impl Ours {
+    pub fn ca() -> Self {
+        let own = remit_domain::own::OwnPolicy::default().ca;
+        let written = own.accounts.first().map(String::as_str).unwrap_or("003-00011-1000019");
+        let parts: Vec<&str> = written.split('-').map(str::trim).collect();
+        let (institution, transit, account) = match parts.as_slice() {
+            [i, t, a] => (i.to_string(), t.to_string(), a.to_string()),
+            _ => ("003".into(), "00011".into(), written.chars().filter(char::is_ascii_digit).collect()),
+        };
+        let originator_id = own.originator_ids.first().cloned().unwrap_or_else(|| "0003099001".into());
+        Self { institution, transit, account, originator_id }
+    }
+
+    /// `0IIITTTTT/account`: institution id and account no. as a segment writes them.
+    fn segment_account(&self) -> String {
+        format!("0{}{}/{}", self.institution, self.transit, self.account)
+    }
+}
 /// The bill payment consolidator whose files forward cardmembers' bill payments.
 pub const CONSOLIDATOR_ID: &str = "0004120001";
 
@@ -288,12 +312,6 @@ fn cpa005(
     out
 }
 
-/// `0IIITTTTT/account`: our account, as the payee of credits and the account for returns of
-/// our PAD files.
-fn our_account() -> String {
-    format!("0{OUR_INSTITUTION}{OUR_TRANSIT}/{OUR_ACCOUNT}")
-}
-
 /// The payer's own account in `0IIITTTTT/account` form (empty when none is written).
 fn payer_account(p: &GenPayment) -> String {
     match &p.payer_account {
@@ -308,7 +326,7 @@ fn credit_segments<'a>(
     payments: &[&'a GenPayment],
     originator: impl Fn(&GenPayment) -> (String, String, String),
 ) -> Vec<(&'a GenPayment, Vec<u8>)> {
-    let ours = our_account();
+    let ours = Ours::ca().segment_account();
     let payee = Counterparty { name: OUR_NAME, account: &ours };
     payments
         .iter()
@@ -345,13 +363,14 @@ fn cpa005_corporate(payments: &[&GenPayment], corp: &Corporate, round: usize) ->
 /// the originator (66-80 short name, 111-140 long name, 170-190 our account), the cardmember the
 /// payor (20-40, 81-110), the card in the cross-reference (151-169).
 fn cpa005_pad(payments: &[&GenPayment], record_type: &[u8; 1], file_number: &[u8; 4]) -> Vec<u8> {
-    let ours = our_account();
+    let us = Ours::ca();
+    let ours = us.segment_account();
     let segments: Vec<(&GenPayment, Vec<u8>)> = payments
         .iter()
         .map(|p| {
             let account = payer_account(p);
             let payor = Counterparty { name: p.payer_name.as_deref().unwrap_or(""), account: &account };
-            let o = Originator { name: OUR_NAME, user_id: OUR_ORIGINATOR_ID, account: &ours };
+            let o = Originator { name: OUR_NAME, user_id: &us.originator_id, account: &ours };
             let mut seg = vec![b' '; SEGMENT_LEN];
             segment(&mut seg, p, b"701", &payor, &o);
             // 66-80: our short name, where the long name does not fit.
@@ -360,7 +379,7 @@ fn cpa005_pad(payments: &[&GenPayment], record_type: &[u8; 1], file_number: &[u8
             (*p, seg)
         })
         .collect();
-    cpa005(OUR_ORIGINATOR_ID, file_number, "CAD", record_type[0], &segments)
+    cpa005(&us.originator_id, file_number, "CAD", record_type[0], &segments)
 }
 
 // ---- India e-collect ---------------------------------------------------------------------
@@ -600,10 +619,11 @@ mod tests {
         let corp = w.corporates.iter().find(|c| c.market == Market::CA).unwrap();
         let bytes = fs::read(dir.path().join(corp.files[0])).unwrap();
         assert_eq!(&bytes[10..20], corp.originator_id.as_bytes(), "A header 11-20: the corporate's id");
+        let us = Ours::ca();
         for (kind, seg) in segments(&bytes) {
             assert_eq!(kind, b'C');
-            assert_eq!(field(&seg, 20, 28), "000300011", "payee institution: ours");
-            assert_eq!(field(&seg, 29, 40), OUR_ACCOUNT);
+            assert_eq!(field(&seg, 20, 28), format!("0{}{}", us.institution, us.transit), "payee: ours");
+            assert_eq!(field(&seg, 29, 40), us.account);
             assert_eq!(field(&seg, 81, 110), OUR_NAME, "payee name: ours");
             assert_eq!(field(&seg, 111, 140), corp.name, "originator's long name: the payer");
             assert_eq!(field(&seg, 66, 80), corp.name[..15].trim_end());
@@ -628,12 +648,16 @@ mod tests {
             }
         }
         let pad = fs::read(dir.path().join(files::CA_PAD)).unwrap();
-        assert_eq!(&pad[10..20], OUR_ORIGINATOR_ID.as_bytes());
+        assert_eq!(&pad[10..20], us.originator_id.as_bytes());
         for (kind, seg) in segments(&pad) {
             assert_eq!(kind, b'D');
             assert_eq!(field(&seg, 111, 140), OUR_NAME, "originator: us");
             assert_eq!(field(&seg, 66, 80), OUR_SHORT_NAME);
-            assert_eq!(field(&seg, 170, 178), "000300011", "returns to our account");
+            assert_eq!(
+                field(&seg, 170, 190),
+                us.segment_account().replace('/', ""),
+                "returns to our account"
+            );
             assert_ne!(field(&seg, 81, 110), OUR_NAME, "payor: the cardmember");
             assert_eq!(field(&seg, 151, 169).len(), 15, "the card in the cross-reference");
         }

@@ -252,11 +252,9 @@ fn resolve(
 /// The alias-memory keys (`PayerIdentity::key`) our own identities, as the evaluation's files
 /// write them, would be learned under: our names and our account in Canada.
 pub fn own_identity_keys() -> Vec<String> {
-    let ours = PayerAccount::Canadian {
-        institution: files::OUR_INSTITUTION.into(),
-        transit: files::OUR_TRANSIT.into(),
-        account: files::OUR_ACCOUNT.into(),
-    };
+    let us = files::Ours::ca();
+    let ours =
+        PayerAccount::Canadian { institution: us.institution, transit: us.transit, account: us.account };
     let mut keys = Vec::new();
     for name in [files::OUR_NAME, files::OUR_SHORT_NAME] {
         let p = Payment {
