@@ -29,7 +29,14 @@ fn generation_is_deterministic_per_seed() {
     eval::generate(b.path(), 240, 7).unwrap();
     eval::generate(c.path(), 240, 8).unwrap();
     let (fa, fb) = (files_of(a.path()), files_of(b.path()));
-    assert_eq!(fa.len(), 10, "accounts, labels, manifest and seven market files");
+    let manifest: eval::Manifest =
+        serde_json::from_slice(&fs::read(a.path().join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest.files.len(),
+        17,
+        "seven market files, two per corporate, the PAD file and its returns"
+    );
+    assert_eq!(fa.len(), 3 + manifest.files.len(), "accounts, labels, manifest and the market files");
     assert_eq!(fa, fb, "same seed, same bytes");
     assert_ne!(
         fs::read(a.path().join("labels.jsonl")).unwrap(),
@@ -62,10 +69,24 @@ fn labels_cover_every_market_and_scenario() {
             "twin_typo",
             "unknown_account",
             "redelivered",
+            "name_balance_unique",
+            "name_balance_shared",
         ] {
             assert!(scen(m).contains(s), "{m} lacks {s}");
         }
     }
+    for m in ["CA", "EU"] {
+        for s in ["corporate_many_cards", "corporate_no_reference", "after_resolution"] {
+            assert!(scen(m).contains(s), "{m} lacks {s}");
+        }
+    }
+    for s in ["own_identity_payee", "pad_collection", "pad_return"] {
+        assert!(scen("CA").contains(s), "CA lacks {s}");
+    }
+    // The runner resolves the corporates' no-reference payments and the payments naming only us.
+    assert!(labels.iter().filter(|l| l.resolve).all(|l| l.account.is_some()
+        && matches!(l.scenario.as_str(), "corporate_no_reference" | "own_identity_payee")));
+    assert!(labels.iter().any(|l| l.expected_collecting == Some(Expected::Reversed)));
     assert!(scen("IN").contains("va_unknown") && scen("EU").contains("rf_in_text"));
     assert!(scen("CA").contains("control_account") && scen("CA").contains("other_currency"));
     // India re-deliveries arrive in the MIS and again as alerts, under the same UTR.
@@ -94,6 +115,9 @@ fn label(id: &str, scenario: &str, account: Option<&str>, expected: Expected, am
         ambiguous,
         amount: "10.00".into(),
         currency: "EUR".into(),
+        payer_group: None,
+        resolve: false,
+        expected_collecting: None,
     }
 }
 
@@ -206,6 +230,21 @@ fn end_to_end_run_loses_nothing_and_posts_nothing_twice() {
         o.typo_name_agrees_applied,
         o.typo_name_agrees
     );
+    // Issue 12: payers read by the standard's definitions, our identities never learned, a
+    // corporate's next file after a resolution, names with balances, PAD collections.
+    assert!(r.resolutions > 0 && r.resolution_refusals.is_empty(), "{:?}", r.resolution_refusals);
+    assert_eq!(r.own_identity_aliases, 0);
+    assert_eq!(r.after_resolution.len(), 4, "two corporates in CA and in EU");
+    for (group, f) in &r.after_resolution {
+        assert!(f.first_payments > 0 && f.next_applied >= f.first_applied, "{group}: {f:?}");
+    }
+    assert_eq!(r.name_balance_unique_rate.len(), 3);
+    assert_eq!(r.by_scenario["name_balance_shared"].applied, 0);
+    let collecting = r.collect_debits_run.as_ref().expect("a second run collecting PAD debits");
+    assert!(collecting.collect_debits && collecting.passed(), "{:?}", collecting.failures);
+    assert_eq!(collecting.by_scenario["pad_collection"].must_apply_missed, 0);
+    assert_eq!(collecting.by_scenario["pad_return"].must_reverse_missed, 0);
+    assert!(r.passed(), "{:?}", r.failures);
 
     let cli = remit(&["eval", "run", out.to_str().unwrap(), "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();

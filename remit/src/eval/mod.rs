@@ -9,17 +9,24 @@ pub mod files;
 pub mod score;
 pub mod workload;
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use clap::{Args, Subcommand};
+use remit_domain::ids::FileId;
+use remit_domain::money::Currency;
+use remit_domain::payer::identities;
 use remit_domain::pipeline::IngestConfig;
-use remit_domain::ports::FileStatus;
-use remit_domain::Outcome;
+use remit_domain::ports::{AliasMemory, FileStatus};
+use remit_domain::{
+    queue, AccountNumber, Direction, KeyBasis, Market, Money, Outcome, PayerAccount, Payment, Provenance,
+    SourceFormat,
+};
 use remit_store_sqlite::SqliteStore;
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +45,8 @@ pub enum Expected {
     /// Applying to the labelled account is fine, so is research; another account is a
     /// misapplication.
     Either,
+    /// A return or reversal that must undo the posting to the labelled account.
+    Reversed,
 }
 
 /// The truth about one payment of the workload.
@@ -62,6 +71,26 @@ pub struct Label {
     pub ambiguous: bool,
     pub amount: String,
     pub currency: String,
+    /// The corporate paying (`CA/corporate-1`): its first and next files are compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_group: Option<String>,
+    /// The runner resolves this payment's research item to `account` as an analyst would,
+    /// before it ingests the next file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resolve: bool,
+    /// What must happen instead when `own.CA.collect_debits` is on (PAD files we originate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_collecting: Option<Expected>,
+}
+
+impl Label {
+    /// What must happen to the payment in a run that collects PAD debits or not.
+    pub fn expected_in(&self, collecting: bool) -> Expected {
+        match self.expected_collecting {
+            Some(e) if collecting => e,
+            _ => self.expected,
+        }
+    }
 }
 
 /// `manifest.json`: how the workload was made and the order its files are ingested in.
@@ -110,15 +139,31 @@ pub fn read_labels(path: &Path) -> Result<Vec<Label>> {
     Ok(out)
 }
 
-/// Ingests `dir`'s accounts and files into a fresh embedded store, the way `remit ingest`
-/// does, and scores every decision against the labels.
 /// Scores the workload in `dir` with the shipped matching configuration.
 pub fn run(dir: &Path) -> Result<Report> {
     run_with(dir, &IngestConfig::default())
 }
 
-/// Scores the workload in `dir` with `config` (to see what a threshold change does).
+/// The analyst the runner resolves research items as.
+pub const ANALYST: &str = "eval-analyst";
+
+/// Scores the workload in `dir` with `config` (to see what a threshold change does); when
+/// `config` does not collect PAD debits, runs it a second time with `own.CA.collect_debits` on
+/// (`Report::collect_debits_run`).
 pub fn run_with(dir: &Path, config: &IngestConfig) -> Result<Report> {
+    let mut report = run_once(dir, config)?;
+    if !config.own.ca.collect_debits {
+        let mut collecting = config.clone();
+        collecting.own.ca.collect_debits = true;
+        report.collect_debits_run = Some(Box::new(run_once(dir, &collecting)?));
+    }
+    Ok(report)
+}
+
+/// Ingests `dir`'s accounts and files into a fresh embedded store, the way `remit ingest`
+/// does, resolving research items between files as an analyst would (labels marked
+/// `resolve`), and scores every decision against the labels.
+pub fn run_once(dir: &Path, config: &IngestConfig) -> Result<Report> {
     let labels = read_labels(&dir.join("labels.jsonl"))?;
     let manifest: Manifest = serde_json::from_slice(
         &fs::read(dir.join("manifest.json"))
@@ -131,16 +176,26 @@ pub fn run_with(dir: &Path, config: &IngestConfig) -> Result<Report> {
     let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).single().unwrap_or_else(Utc::now);
     let mut observed = Vec::new();
     let mut quarantined = Vec::new();
+    // Research items by (market, bank reference), for the analyst.
+    let mut queued: HashMap<(String, String), String> = HashMap::new();
+    let mut to_resolve: Vec<&Label> = labels.iter().filter(|l| l.resolve).collect();
+    let (mut resolutions, mut refusals) = (0u64, Vec::new());
     for file in &manifest.files {
         let path = dir.join(file);
         let report = local::ingest_path(&store, &path, now, config, |r| {
+            let market = r.market.code().to_string();
+            if let Some(item) = &r.queue_item {
+                queued.insert((market.clone(), r.bank_ref.clone()), item.clone());
+            }
             observed.push(Observed {
                 file: file.clone(),
-                market: r.market.code().to_string(),
+                market,
                 bank_ref: r.bank_ref.clone(),
                 outcome: r.decision.outcome.as_str().to_string(),
                 account: match r.decision.outcome {
-                    Outcome::Applied => r.decision.account.as_ref().map(|a| a.expose().to_string()),
+                    Outcome::Applied | Outcome::Reversed => {
+                        r.decision.account.as_ref().map(|a| a.expose().to_string())
+                    }
                     _ => None,
                 },
             });
@@ -148,8 +203,99 @@ pub fn run_with(dir: &Path, config: &IngestConfig) -> Result<Report> {
         if report.status == FileStatus::Quarantined {
             quarantined.push(format!("{file}: {}", report.reason.unwrap_or_default()));
         }
+        // The analyst works the queue before the next file arrives.
+        to_resolve.retain(|label| {
+            let Some(item) = queued.get(&(label.market.clone(), label.bank_ref.clone())) else {
+                return true;
+            };
+            match resolve(&store, item, label, now, config) {
+                Ok(()) => resolutions += 1,
+                Err(e) => refusals.push(format!("{} ({}): {e:#}", label.id, label.scenario)),
+            }
+            false
+        });
     }
-    Ok(score(&labels, &observed, quarantined))
+    // A payment the analyst should have resolved never reached the queue: the scenario did not
+    // happen as written (its decision is scored too).
+    for label in to_resolve {
+        refusals.push(format!("{} ({}): never queued for research", label.id, label.scenario));
+    }
+    let mut report = score::score_run(&labels, &observed, quarantined, config.own.ca.collect_debits);
+    report.resolutions = resolutions;
+    report.resolution_refusals = refusals;
+    report.own_identity_aliases = own_identity_aliases(&store)?;
+    report.settle_gates();
+    Ok(report)
+}
+
+/// Claims research item `item` and resolves it by applying its payment to the label's account,
+/// with the queue operations `remit queue claim` and `remit queue resolve` use (the resolution
+/// teaches alias memory the payer).
+fn resolve(
+    store: &SqliteStore,
+    item: &str,
+    label: &Label,
+    now: DateTime<Utc>,
+    config: &IngestConfig,
+) -> Result<()> {
+    let account: AccountNumber = label
+        .account
+        .as_deref()
+        .context("no account in the label")?
+        .parse()
+        .map_err(|e| anyhow::anyhow!("label account: {e}"))?;
+    queue::claim(store, item, ANALYST, now, &config.queue)?;
+    queue::resolve_by_applying(store, item, &account, ANALYST, now)?;
+    Ok(())
+}
+
+/// The alias-memory keys (`PayerIdentity::key`) our own identities, as the evaluation's files
+/// write them, would be learned under: our names and our account in Canada.
+pub fn own_identity_keys() -> Vec<String> {
+    let us = files::Ours::ca();
+    let ours =
+        PayerAccount::Canadian { institution: us.institution, transit: us.transit, account: us.account };
+    let mut keys = Vec::new();
+    for name in [files::OUR_NAME, files::OUR_SHORT_NAME] {
+        let p = Payment {
+            market: Market::CA,
+            format: SourceFormat::Cpa005,
+            source_bank: "own".into(),
+            bank_ref: "own".into(),
+            key_basis: KeyBasis::BankReference,
+            amount: Money::from_minor(100, Currency::CAD),
+            direction: Direction::Credit,
+            reversal: false,
+            value_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default(),
+            booking_date: None,
+            payer_name: Some(name.into()),
+            payer_account: Some(ours.clone()),
+            references: Default::default(),
+            source: Provenance {
+                file_id: FileId::of_bytes(b""),
+                file: "".into(),
+                record: 0,
+                offset: 0,
+                position: 0,
+            },
+            warnings: Vec::new(),
+        };
+        for id in identities(&p) {
+            if !keys.contains(&id.key()) {
+                keys.push(id.key());
+            }
+        }
+    }
+    keys
+}
+
+/// How many aliases alias memory holds for our own identities.
+fn own_identity_aliases(store: &SqliteStore) -> Result<u64> {
+    let mut n = 0;
+    for key in own_identity_keys() {
+        n += store.aliases_for(&key)?.len() as u64;
+    }
+    Ok(n)
 }
 
 /// `remit eval`.

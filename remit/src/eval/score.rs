@@ -52,6 +52,11 @@ pub struct Counts {
     /// One-typo or transposed numbers whose name agrees, and how many of them were applied.
     pub typo_name_agrees: u64,
     pub typo_name_agrees_applied: u64,
+    /// Returns and reversals that must undo a posting (`reversed` labels), those that did not,
+    /// and reversals of a posting no label says to undo, or of another account's.
+    pub must_reverse: u64,
+    pub must_reverse_missed: u64,
+    pub reversed_wrongly: u64,
     pub straight_through_rate: f64,
     pub misapplication_rate: f64,
     pub typo_name_agrees_applied_rate: Option<f64>,
@@ -74,6 +79,9 @@ impl Counts {
         self.must_apply_missed += o.must_apply_missed;
         self.typo_name_agrees += o.typo_name_agrees;
         self.typo_name_agrees_applied += o.typo_name_agrees_applied;
+        self.must_reverse += o.must_reverse;
+        self.must_reverse_missed += o.must_reverse_missed;
+        self.reversed_wrongly += o.reversed_wrongly;
         self.rates();
     }
 
@@ -100,29 +108,137 @@ pub struct Report {
     pub quarantined: Vec<String>,
     /// Why the run fails its gate; empty when it passes.
     pub failures: Vec<String>,
+    /// Whether PAD debits in files under our originator ids were collections in this run
+    /// (`own.CA.collect_debits`): which expectation of the PAD labels applies.
+    pub collect_debits: bool,
+    /// Per market, the share of `name_balance_unique` payments applied to their account (the
+    /// gate wants at least `NAME_BALANCE_MIN_RATE`).
+    pub name_balance_unique_rate: BTreeMap<String, f64>,
+    /// Per corporate (`Label::payer_group`): its first file's clean payments and its next file's,
+    /// each with how many were applied to their card.
+    pub after_resolution: BTreeMap<String, FirstAndNext>,
+    /// Research items the runner resolved as an analyst between files, and the ones it could not
+    /// (each with the reason).
+    pub resolutions: u64,
+    pub resolution_refusals: Vec<String>,
+    /// Aliases learned for our own name or account (`own_identity_keys`): must be none.
+    pub own_identity_aliases: u64,
+    /// The same workload again with `own.CA.collect_debits` on, when this run had it off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collect_debits_run: Option<Box<Report>>,
 }
+
+/// A corporate's files before and after an analyst's resolution taught alias memory the payer.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct FirstAndNext {
+    pub market: String,
+    pub first_payments: u64,
+    pub first_applied: u64,
+    pub next_payments: u64,
+    pub next_applied: u64,
+}
+
+/// The share of `name_balance_unique` payments a market must apply.
+pub const NAME_BALANCE_MIN_RATE: f64 = 0.8;
 
 impl Report {
     pub fn passed(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && self.collect_debits_run.as_ref().is_none_or(|r| r.passed())
+    }
+
+    /// Works out `failures` from the counts and the runner's checks (call again after setting
+    /// `resolutions`, `resolution_refusals` or `own_identity_aliases`).
+    pub fn settle_gates(&mut self) {
+        let o = &self.overall;
+        let mut failures = Vec::new();
+        for (n, what) in [
+            (o.misapplied, "misapplied"),
+            (o.ambiguous_applied, "ambiguous case(s) applied"),
+            (o.blocked_applied, "applied despite a blocker"),
+            (o.duplicates_posted, "duplicate(s) posted"),
+            (o.lost, "lost"),
+            (o.reversed_wrongly, "reversal(s) of the wrong posting or of none to undo"),
+        ] {
+            if n > 0 {
+                failures.push(format!("{n} {what}"));
+            }
+        }
+        if !self.quarantined.is_empty() {
+            failures.push(format!("{} file(s) quarantined", self.quarantined.len()));
+        }
+        for (market, rate) in &self.name_balance_unique_rate {
+            if *rate < NAME_BALANCE_MIN_RATE {
+                failures.push(format!(
+                    "{market}: name + balance with a unique holder name applied {} (< {})",
+                    pct(*rate),
+                    pct(NAME_BALANCE_MIN_RATE)
+                ));
+            }
+        }
+        for (group, f) in &self.after_resolution {
+            if f.next_applied < f.first_applied || f.next_payments != f.first_payments {
+                failures.push(format!(
+                    "{group}: after the analyst's resolution its next file applied {} of {}, its first {} of {}",
+                    f.next_applied, f.next_payments, f.first_applied, f.first_payments
+                ));
+            }
+        }
+        if !self.resolution_refusals.is_empty() {
+            failures.push(format!("{} resolution(s) refused", self.resolution_refusals.len()));
+        }
+        if self.own_identity_aliases > 0 {
+            failures
+                .push(format!("{} alias(es) learned for our own name or account", self.own_identity_aliases));
+        }
+        if self.collect_debits {
+            let pad = |s: &str| self.by_scenario.get(s).cloned().unwrap_or_default();
+            let (collected, returned) = (pad(scenario::PAD_COLLECTION), pad(scenario::PAD_RETURN));
+            if collected.must_apply_missed > 0 {
+                failures.push(format!(
+                    "{} of {} PAD collection(s) not applied with collect_debits on",
+                    collected.must_apply_missed, collected.must_apply
+                ));
+            }
+            if returned.must_reverse_missed > 0 {
+                failures.push(format!(
+                    "{} of {} PAD return(s) not reversed with collect_debits on",
+                    returned.must_reverse_missed, returned.must_reverse
+                ));
+            }
+        }
+        self.failures = failures;
     }
 }
 
 /// Scores one label against the decisions made for it.
-fn score_one(label: &Label, decisions: &[&Observed]) -> Counts {
+fn score_one(label: &Label, decisions: &[&Observed], collecting: bool) -> Counts {
     let mut c = Counts { payments: 1, ..Counts::default() };
+    let expected = label.expected_in(collecting);
     let typo = scenario::TYPO_AGREEING.contains(&label.scenario.as_str());
     c.typo_name_agrees = u64::from(typo);
-    c.must_apply = u64::from(label.expected == Expected::Apply);
+    c.must_apply = u64::from(expected == Expected::Apply);
+    c.must_reverse = u64::from(expected == Expected::Reversed);
     c.redeliveries = label.deliveries.len().saturating_sub(1) as u64;
     c.redeliveries_recognised = decisions.iter().filter(|d| d.outcome == "duplicate").count() as u64;
     let postings: Vec<&&Observed> = decisions.iter().filter(|d| d.outcome == "applied").collect();
-    let handled = decisions.iter().any(|d| matches!(d.outcome.as_str(), "applied" | "research" | "rejected"));
+    let handled = decisions
+        .iter()
+        .any(|d| matches!(d.outcome.as_str(), "applied" | "research" | "rejected" | "reversed"));
     if !handled {
         c.lost = 1;
         c.must_apply_missed = c.must_apply;
+        c.must_reverse_missed = c.must_reverse;
         c.rates();
         return c;
+    }
+    let reversal = decisions.iter().find(|d| d.outcome == "reversed");
+    match reversal {
+        Some(r) if expected == Expected::Reversed && r.account.is_some() && r.account == label.account => {}
+        Some(_) => {
+            c.reversed_wrongly = 1;
+            c.must_reverse_missed = c.must_reverse;
+        }
+        None => c.must_reverse_missed = c.must_reverse,
     }
     c.duplicates_posted = postings.len().saturating_sub(1) as u64;
     match postings.first() {
@@ -134,16 +250,17 @@ fn score_one(label: &Label, decisions: &[&Observed]) -> Counts {
             }
             if label.ambiguous {
                 c.ambiguous_applied = 1;
-            } else if right && label.expected == Expected::Research {
+            } else if right && expected == Expected::Research {
                 c.blocked_applied = 1;
             }
-            if right && label.expected != Expected::Research && !label.ambiguous {
+            if right && matches!(expected, Expected::Apply | Expected::Either) && !label.ambiguous {
                 c.applied_correctly = 1;
                 c.typo_name_agrees_applied = u64::from(typo);
             } else {
                 c.must_apply_missed = c.must_apply;
             }
         }
+        None if reversal.is_some() => c.must_apply_missed = c.must_apply,
         None => {
             c.research = 1;
             c.must_apply_missed = c.must_apply;
@@ -153,41 +270,57 @@ fn score_one(label: &Label, decisions: &[&Observed]) -> Counts {
     c
 }
 
-/// Scores a run. Decisions join labels on market and bank reference.
+/// Scores a run without PAD collections (the shipped configuration).
 pub fn score(labels: &[Label], observed: &[Observed], quarantined: Vec<String>) -> Report {
+    score_run(labels, observed, quarantined, false)
+}
+
+/// Scores a run. Decisions join labels on market and bank reference; `collecting` says whether
+/// the run collected PAD debits (`own.CA.collect_debits`).
+pub fn score_run(
+    labels: &[Label],
+    observed: &[Observed],
+    quarantined: Vec<String>,
+    collecting: bool,
+) -> Report {
     let mut by_key: HashMap<(&str, &str), Vec<&Observed>> = HashMap::new();
     for o in observed {
         by_key.entry((o.market.as_str(), o.bank_ref.as_str())).or_default().push(o);
     }
-    let mut report = Report { quarantined, ..Report::default() };
+    let mut report = Report { quarantined, collect_debits: collecting, ..Report::default() };
     let mut joined = 0usize;
     for label in labels {
         let decisions = by_key.get(&(label.market.as_str(), label.bank_ref.as_str()));
         joined += decisions.map_or(0, Vec::len);
-        let c = score_one(label, decisions.map_or(&[][..], |v| v.as_slice()));
+        let c = score_one(label, decisions.map_or(&[][..], |v| v.as_slice()), collecting);
+        if let Some(group) = &label.payer_group {
+            let f = report.after_resolution.entry(group.clone()).or_default();
+            f.market = label.market.clone();
+            match label.scenario.as_str() {
+                scenario::CORPORATE_MANY_CARDS => {
+                    f.first_payments += 1;
+                    f.first_applied += c.applied_correctly;
+                }
+                scenario::AFTER_RESOLUTION => {
+                    f.next_payments += 1;
+                    f.next_applied += c.applied_correctly;
+                }
+                _ => {}
+            }
+        }
         report.overall.add(&c);
         report.by_market.entry(label.market.clone()).or_default().add(&c);
         report.by_scenario.entry(label.scenario.clone()).or_default().add(&c);
         report.by_market_scenario.entry(format!("{}/{}", label.market, label.scenario)).or_default().add(&c);
     }
     report.unlabelled_decisions = (observed.len() - joined.min(observed.len())) as u64;
-    let o = &report.overall;
-    let mut failures = Vec::new();
-    for (n, what) in [
-        (o.misapplied, "misapplied"),
-        (o.ambiguous_applied, "ambiguous case(s) applied"),
-        (o.blocked_applied, "applied despite a blocker"),
-        (o.duplicates_posted, "duplicate(s) posted"),
-        (o.lost, "lost"),
-    ] {
-        if n > 0 {
-            failures.push(format!("{n} {what}"));
+    for (key, c) in &report.by_market_scenario {
+        if let Some(market) = key.strip_suffix(&format!("/{}", scenario::NAME_BALANCE_UNIQUE)) {
+            let rate = if c.payments == 0 { 0.0 } else { c.applied_correctly as f64 / c.payments as f64 };
+            report.name_balance_unique_rate.insert(market.to_string(), rate);
         }
     }
-    if !report.quarantined.is_empty() {
-        failures.push(format!("{} file(s) quarantined", report.quarantined.len()));
-    }
-    report.failures = failures;
+    report.settle_gates();
     report
 }
 
@@ -199,7 +332,7 @@ fn table(title: &str, rows: &[(String, &Counts)]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{title:<34} {:>6} {:>7} {:>7} {:>6} {:>6} {:>6} {:>7} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7}",
+        "{title:<34} {:>6} {:>7} {:>7} {:>6} {:>6} {:>6} {:>7} {:>6} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7}",
         "paymts",
         "applied",
         "correct",
@@ -207,6 +340,7 @@ fn table(title: &str, rows: &[(String, &Counts)]) -> String {
         "ambig",
         "blockd",
         "resrch",
+        "revrsd",
         "dupl",
         "lost",
         "missed",
@@ -217,7 +351,7 @@ fn table(title: &str, rows: &[(String, &Counts)]) -> String {
     for (name, c) in rows {
         let _ = writeln!(
             s,
-            "{name:<34} {:>6} {:>7} {:>7} {:>6} {:>6} {:>6} {:>7} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7}",
+            "{name:<34} {:>6} {:>7} {:>7} {:>6} {:>6} {:>6} {:>7} {:>6} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7}",
             c.payments,
             c.applied,
             c.applied_correctly,
@@ -225,9 +359,10 @@ fn table(title: &str, rows: &[(String, &Counts)]) -> String {
             c.ambiguous_applied,
             c.blocked_applied,
             c.research,
+            c.must_reverse - c.must_reverse_missed,
             c.duplicates_posted,
             c.lost,
-            c.must_apply_missed,
+            c.must_apply_missed + c.must_reverse_missed,
             pct(c.straight_through_rate),
             pct(c.misapplication_rate),
             c.typo_name_agrees_applied_rate.map(pct).unwrap_or_else(|| "-".into()),
@@ -271,11 +406,75 @@ pub fn render(report: &Report) -> String {
         o.redeliveries,
         report.unlabelled_decisions
     );
+    s.push_str(&checks(report));
+    if let Some(second) = &report.collect_debits_run {
+        s.push_str(
+            "\n== the same workload with own.CA.collect_debits = true (PAD collections and returns) ==\n",
+        );
+        let mut rows: Vec<(String, &Counts)> = vec![("all".into(), &second.overall)];
+        rows.extend(second.by_market.iter().map(|(k, v)| (k.clone(), v)));
+        s.push_str(&table("market", &rows));
+        let pad: Vec<(String, &Counts)> = second
+            .by_market_scenario
+            .iter()
+            .filter(|(k, _)| k.contains("/pad_"))
+            .map(|(k, v)| (k.clone(), v))
+            .collect();
+        s.push_str(&table("market/scenario", &pad));
+        s.push_str(&checks(second));
+    }
+    s
+}
+
+/// The runner's checks and the gate line of one run.
+fn checks(report: &Report) -> String {
+    let mut s = String::new();
+    if !report.name_balance_unique_rate.is_empty() {
+        let rates: Vec<String> = report
+            .name_balance_unique_rate
+            .iter()
+            .map(|(m, r)| {
+                let c = &report.by_market_scenario[&format!("{m}/{}", scenario::NAME_BALANCE_UNIQUE)];
+                format!("{m} {} ({} of {})", pct(*r), c.applied_correctly, c.payments)
+            })
+            .collect();
+        let shared = report.by_scenario.get(scenario::NAME_BALANCE_SHARED).cloned().unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "no reference, name + statement balance or minimum due: unique holder name applied {} (gate >= {}); \
+             shared holder name applied {} of {}",
+            rates.join(", "),
+            pct(NAME_BALANCE_MIN_RATE),
+            shared.applied,
+            shared.payments
+        );
+    }
+    for (group, f) in &report.after_resolution {
+        let _ = writeln!(
+            s,
+            "{group}: first file applied {} of {}; after the analyst's resolution, next file applied {} of {}",
+            f.first_applied, f.first_payments, f.next_applied, f.next_payments
+        );
+    }
+    let _ = writeln!(
+        s,
+        "research items resolved by the runner between files: {}; refused: {}; aliases learned for our own \
+         name or account: {}",
+        report.resolutions,
+        report.resolution_refusals.len(),
+        report.own_identity_aliases
+    );
+    for r in &report.resolution_refusals {
+        let _ = writeln!(s, "resolution refused: {}", remit_domain::mask_card_numbers(r));
+    }
     for q in &report.quarantined {
         let _ = writeln!(s, "quarantined: {}", remit_domain::mask_card_numbers(q));
     }
-    if report.passed() {
-        s.push_str("gate: PASS (no misapplied, ambiguous applied, blocked applied, duplicate posted or lost payment)\n");
+    if report.failures.is_empty() {
+        s.push_str(
+            "gate: PASS (no misapplied, ambiguous applied, blocked applied, duplicate posted, lost or wrongly \
+             reversed payment; name + balance rates, next files after resolutions, own identities)\n",
+        );
     } else {
         let _ = writeln!(s, "gate: FAIL: {}", report.failures.join(", "));
     }
@@ -299,6 +498,9 @@ mod tests {
             ambiguous,
             amount: "1.00".into(),
             currency: "CAD".into(),
+            payer_group: None,
+            resolve: false,
+            expected_collecting: None,
         }
     }
 
@@ -327,6 +529,85 @@ mod tests {
         assert_eq!(r.overall.typo_name_agrees, 3);
         assert_eq!(r.overall.typo_name_agrees_applied, 1);
         assert_eq!(r.overall.misapplied, 1);
+        assert!(!r.passed());
+    }
+
+    #[test]
+    fn pad_labels_expect_research_unless_collecting_then_apply_and_reverse() {
+        let mut collection = label("D1", scenario::PAD_COLLECTION, Some("A"), Expected::Research, false);
+        collection.expected_collecting = Some(Expected::Apply);
+        let mut ret = label("J1", scenario::PAD_RETURN, Some("A"), Expected::Research, false);
+        ret.expected_collecting = Some(Expected::Reversed);
+        let labels = [collection, ret];
+
+        let off = score(&labels, &[obs("D1", "research", None), obs("J1", "research", None)], vec![]);
+        assert!(off.passed(), "{:?}", off.failures);
+        let on = [obs("D1", "applied", Some("A")), obs("J1", "reversed", Some("A"))];
+        let on = score_run(&labels, &on, vec![], true);
+        assert!(on.passed(), "{:?}", on.failures);
+        assert_eq!((on.overall.must_reverse, on.overall.must_reverse_missed), (1, 0));
+
+        // Collected while off: a blocker ignored. Not collected, or the wrong posting reversed,
+        // while on: the gate fails.
+        let wrong = score(&labels, &[obs("D1", "applied", Some("A")), obs("J1", "research", None)], vec![]);
+        assert_eq!(wrong.overall.blocked_applied, 1);
+        let missed =
+            score_run(&labels, &[obs("D1", "research", None), obs("J1", "research", None)], vec![], true);
+        assert_eq!(missed.failures.len(), 2, "{:?}", missed.failures);
+        let other = score_run(
+            &labels,
+            &[obs("D1", "applied", Some("A")), obs("J1", "reversed", Some("B"))],
+            vec![],
+            true,
+        );
+        assert_eq!(other.overall.reversed_wrongly, 1);
+        assert!(!other.passed());
+    }
+
+    #[test]
+    fn a_corporates_next_file_must_apply_as_many_as_its_first() {
+        let corp = |id: &str, scen: &str, account: &str| {
+            let mut l = label(id, scen, Some(account), Expected::Apply, false);
+            l.payer_group = Some("CA/corporate-1".into());
+            l
+        };
+        let labels = [
+            corp("1", scenario::CORPORATE_MANY_CARDS, "A"),
+            corp("2", scenario::CORPORATE_MANY_CARDS, "B"),
+            corp("3", scenario::AFTER_RESOLUTION, "A"),
+            corp("4", scenario::AFTER_RESOLUTION, "B"),
+        ];
+        let first = [obs("1", "applied", Some("A")), obs("2", "applied", Some("B"))];
+        let fine = [&first[..], &[obs("3", "applied", Some("A")), obs("4", "applied", Some("B"))]].concat();
+        let r = score(&labels, &fine, vec![]);
+        assert!(r.passed(), "{:?}", r.failures);
+        assert_eq!(r.after_resolution["CA/corporate-1"].next_applied, 2);
+        // The learned card wins over the payment's own reference: research, or worse.
+        let worse = [&first[..], &[obs("3", "applied", Some("A")), obs("4", "research", None)]].concat();
+        let r = score(&labels, &worse, vec![]);
+        assert!(r.failures.iter().any(|f| f.contains("CA/corporate-1")), "{:?}", r.failures);
+    }
+
+    #[test]
+    fn name_balance_rate_own_identity_aliases_and_refused_resolutions_fail_the_gate() {
+        let labels: Vec<Label> = (0..5)
+            .map(|i| label(&i.to_string(), scenario::NAME_BALANCE_UNIQUE, Some("A"), Expected::Either, false))
+            .collect();
+        let mut seen: Vec<Observed> = (0..4).map(|i| obs(&i.to_string(), "applied", Some("A"))).collect();
+        seen.push(obs("4", "research", None));
+        let mut r = score(&labels, &seen, vec![]);
+        assert_eq!(r.name_balance_unique_rate["CA"], 0.8);
+        assert!(r.passed(), "80% is enough: {:?}", r.failures);
+        seen[3] = obs("3", "research", None);
+        let mut r2 = score(&labels, &seen, vec![]);
+        assert!(!r2.passed());
+        r2.failures.clear();
+        r.own_identity_aliases = 1;
+        r.settle_gates();
+        assert!(!r.passed());
+        r.own_identity_aliases = 0;
+        r.resolution_refusals.push("CA-000001: claimed by another analyst".into());
+        r.settle_gates();
         assert!(!r.passed());
     }
 }

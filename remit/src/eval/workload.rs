@@ -59,6 +59,30 @@ pub mod scenario {
     pub const RF_IN_TEXT: &str = "rf_in_text";
     /// India: a virtual account we never issued.
     pub const VA_UNKNOWN: &str = "va_unknown";
+    /// A corporate (one payer name, one bank account) paying many of its cards in one file, each
+    /// with a clean reference (CA: the card number in the cross-reference; EU: the card's RF
+    /// reference, or the card number in the end-to-end id); some pay the same amount (allowances).
+    pub const CORPORATE_MANY_CARDS: &str = "corporate_many_cards";
+    /// In the same corporate file, a payment with no reference: research. The runner resolves it
+    /// to the card in its label, as an analyst would, before the corporate's next file.
+    pub const CORPORATE_NO_REFERENCE: &str = "corporate_no_reference";
+    /// The corporate's next file of clean payments, after the analyst's resolution taught alias
+    /// memory the corporate: it must apply as many as the corporate's first file did.
+    pub const AFTER_RESOLUTION: &str = "after_resolution";
+    /// Canada: a credit with no reference whose only name and account are ours (the payee's
+    /// fields): research; the runner resolves it, and our identity must never be learned.
+    pub const OWN_IDENTITY_PAYEE: &str = "own_identity_payee";
+    /// No reference; the payer's name is the holder's (written differently), no other active
+    /// account in the market has it, and the amount is its statement balance or minimum due.
+    pub const NAME_BALANCE_UNIQUE: &str = "name_balance_unique";
+    /// The same, but two active accounts share the holder's name: research.
+    pub const NAME_BALANCE_SHARED: &str = "name_balance_shared";
+    /// Canada: a pre-authorized debit (D) in a PAD file we originate, the card in the
+    /// cross-reference. Research unless `own.CA.collect_debits`; then applied to the card.
+    pub const PAD_COLLECTION: &str = "pad_collection";
+    /// Canada: the collection returned (J, the original item trace at 206-227). Research unless
+    /// `own.CA.collect_debits`; then it reverses the collection's posting.
+    pub const PAD_RETURN: &str = "pad_return";
 
     /// Scenarios whose applied payments make up the "typo with agreeing name" rate.
     pub const TYPO_AGREEING: [&str; 2] = [TYPO_NAME_AGREES, TRANSPOSITION];
@@ -68,15 +92,54 @@ use scenario as sc;
 
 /// Where a payment is delivered, by file.
 pub mod files {
+    /// Cardmembers' bill payments, forwarded by a bill payment consolidator (its originator id).
     pub const CA_CAD: &str = "ca/cpa005-eval-cad.txt";
     pub const CA_USD: &str = "ca/cpa005-eval-usd.txt";
     pub const CA_RESENT: &str = "ca/cpa005-eval-cad-resent.txt";
+    /// Each corporate's own credit files (its originator id): the first, then the next one.
+    pub const CA_CORPORATE: [[&str; 2]; 2] = [
+        ["ca/cpa005-corporate-1-first.txt", "ca/cpa005-corporate-1-next.txt"],
+        ["ca/cpa005-corporate-2-first.txt", "ca/cpa005-corporate-2-next.txt"],
+    ];
+    /// The PAD file we originate, and the returns our bank sends back for it.
+    pub const CA_PAD: &str = "ca/cpa005-pad-collections.txt";
+    pub const CA_PAD_RETURNS: &str = "ca/cpa005-pad-returns.txt";
     pub const IN_CSV: &str = "in/ecollect-mis-eval.csv";
     pub const IN_JSON: &str = "in/ecollect-alerts-eval.json";
     pub const EU_MAIN: &str = "eu/camt054-eval.xml";
     pub const EU_RESENT: &str = "eu/camt054-eval-resent.xml";
-    /// Ingest order: originals first, then re-deliveries.
-    pub const ORDER: [&str; 7] = [CA_CAD, CA_USD, IN_CSV, EU_MAIN, CA_RESENT, IN_JSON, EU_RESENT];
+    pub const EU_CORPORATE: [[&str; 2]; 2] = [
+        ["eu/camt054-corporate-1-first.xml", "eu/camt054-corporate-1-next.xml"],
+        ["eu/camt054-corporate-2-first.xml", "eu/camt054-corporate-2-next.xml"],
+    ];
+    /// Ingest order: originals first, then re-deliveries, then the corporates' next files (the
+    /// runner resolves research items between files), then the PAD returns.
+    pub const ORDER: [&str; 17] = [
+        CA_CAD,
+        CA_USD,
+        CA_CORPORATE[0][0],
+        CA_CORPORATE[1][0],
+        CA_PAD,
+        IN_CSV,
+        EU_MAIN,
+        EU_CORPORATE[0][0],
+        EU_CORPORATE[1][0],
+        CA_RESENT,
+        IN_JSON,
+        EU_RESENT,
+        CA_CORPORATE[0][1],
+        CA_CORPORATE[1][1],
+        EU_CORPORATE[0][1],
+        EU_CORPORATE[1][1],
+        CA_PAD_RETURNS,
+    ];
+    /// Files written only when they hold payments (small workloads have no corporate or PAD
+    /// blocks); the others are always written.
+    pub fn optional(file: &str) -> bool {
+        CA_CORPORATE.iter().chain(EU_CORPORATE.iter()).any(|f| f.contains(&file))
+            || file == CA_PAD
+            || file == CA_PAD_RETURNS
+    }
 }
 
 /// Scenario weights per market (relative frequencies).
@@ -98,9 +161,13 @@ fn weights(market: Market) -> Vec<(&'static str, u32)> {
         (sc::UNKNOWN_ACCOUNT, 3),
         (sc::TWO_ACCOUNTS, 2),
         (sc::REDELIVERED, 6),
+        (sc::NAME_BALANCE_UNIQUE, 4),
+        (sc::NAME_BALANCE_SHARED, 2),
     ];
     match market {
-        Market::CA => w.extend([(sc::OTHER_CURRENCY, 3), (sc::CONTROL_ACCOUNT, 2)]),
+        Market::CA => {
+            w.extend([(sc::OTHER_CURRENCY, 3), (sc::CONTROL_ACCOUNT, 2), (sc::OWN_IDENTITY_PAYEE, 2)])
+        }
         Market::EU => w.extend([(sc::RF_IN_TEXT, 4), (sc::CONTROL_ACCOUNT, 2)]),
         Market::IN => w.push((sc::VA_UNKNOWN, 3)),
     }
@@ -135,6 +202,8 @@ pub enum Kind {
     },
     Control,
     CorporateCard,
+    /// One of two active accounts whose holders have the same name (namesakes).
+    Namesake,
 }
 
 impl GenAccount {
@@ -158,6 +227,40 @@ pub struct Refs {
     pub structured: Option<String>,
     /// CA: sundry information (15 chars); EU: unstructured remittance line; IN: narration.
     pub text: Option<String>,
+    /// EU: the end-to-end id, when the payer put a reference there (a corporate's ERP writes
+    /// the card number); the writer makes one up otherwise.
+    pub end_to_end: Option<String>,
+}
+
+/// The payer's own bank account, as the payer's bank writes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayerAccount {
+    /// An individual's account, made up from the payment's index by the writer.
+    Own,
+    /// A corporate's account, the same in each of its payments: CA `institution id/account`
+    /// (`0IIITTTTT/AAAAAAA`), EU IBAN.
+    Fixed(String),
+    /// None written (CA: the originator's fields are blank, only the payee's, ours, are filled).
+    Blank,
+}
+
+/// A corporate client paying its cards from one bank account, in files of its own.
+#[derive(Clone, Debug)]
+pub struct Corporate {
+    pub market: Market,
+    /// `CA/corporate-1`: how labels name the payer (`Label::payer_group`).
+    pub group: String,
+    /// The company's name, as its bank writes it.
+    pub name: String,
+    /// CA: the A header originator id (11-20) of its files.
+    pub originator_id: String,
+    /// CA `0IIITTTTT/account`, EU IBAN.
+    pub account: String,
+    /// Its first and next files.
+    pub files: [&'static str; 2],
+    /// The control account (index into the directory) and its cards.
+    pub control: usize,
+    pub cards: Vec<usize>,
 }
 
 /// One payment of the workload, before it is written into a file.
@@ -177,6 +280,15 @@ pub struct GenPayment {
     pub ambiguous: bool,
     /// Day of November 2026.
     pub day: u32,
+    pub payer_account: PayerAccount,
+    /// The corporate paying (`Corporate::group`).
+    pub group: Option<String>,
+    /// The runner resolves its research item to `account`, as an analyst would.
+    pub resolve: bool,
+    /// What must happen when `own.CA.collect_debits` is on, when it differs.
+    pub expected_collecting: Option<Expected>,
+    /// A returned item (J): the item trace number of the item it returns.
+    pub original_trace: Option<String>,
 }
 
 impl GenPayment {
@@ -197,6 +309,9 @@ impl GenPayment {
             ambiguous: self.ambiguous,
             amount: self.amount().to_string(),
             currency: self.currency.to_string(),
+            payer_group: self.group.clone(),
+            resolve: self.resolve,
+            expected_collecting: self.expected_collecting,
         }
     }
 }
@@ -205,6 +320,7 @@ impl GenPayment {
 pub struct Workload {
     pub accounts: Vec<GenAccount>,
     pub payments: Vec<GenPayment>,
+    pub corporates: Vec<Corporate>,
 }
 
 const CA_FIRST: [&str; 16] = [
@@ -313,6 +429,11 @@ fn names(market: Market) -> (&'static [&'static str], &'static [&'static str]) {
         Market::EU => (&EU_FIRST, &EU_LAST),
         Market::IN => (&IN_FIRST, &IN_LAST),
     }
+}
+
+/// How the matcher's name index keys a name.
+fn name_key(name: &str) -> String {
+    remit_domain::names::NormalName::new(name).key()
 }
 
 /// The Luhn check digit (ASCII) that makes `body` (ASCII digits) a valid number.
@@ -432,19 +553,21 @@ impl Gen {
         out
     }
 
+    /// A holder name whose name key (`NormalName::key`: accents, case, order and titles aside,
+    /// as the matcher's name index compares names) no other holder of the market has.
     fn fresh_name(&mut self, market: Market, surname: Option<&str>) -> (String, String) {
         let (firsts, lasts) = names(market);
         for _ in 0..10_000 {
             let first = firsts[self.rng.usize(..firsts.len())];
             let last = surname.unwrap_or_else(|| lasts[self.rng.usize(..lasts.len())]);
-            // Directories hold many people; middle initials keep our holders distinct.
-            let first = if self.holder_names.contains(&(market, format!("{first} {last}"))) {
+            // Directories hold many people; middle initials keep our holders distinct ("M." is
+            // read as a title, so "Jean M. Tremblay" is no more distinct than "Jean Tremblay").
+            let first = if self.holder_names.contains(&(market, name_key(&format!("{first} {last}")))) {
                 format!("{first} {}.", char::from(b'A' + self.rng.u8(0..26)))
             } else {
                 first.to_string()
             };
-            let full = format!("{first} {last}");
-            if self.holder_names.insert((market, full)) {
+            if self.holder_names.insert((market, name_key(&format!("{first} {last}")))) {
                 return (first, last.to_string());
             }
         }
@@ -534,7 +657,8 @@ impl Gen {
         self.account_with(b, market, currency, "active", Kind::Twin { twin: ia }, first_b, last);
     }
 
-    fn corporate(&mut self, market: Market, currency: &'static str, company: &str) {
+    /// A control account for `company` and its `cards` cards; returns the control's index.
+    fn corporate(&mut self, market: Market, currency: &'static str, company: &str, cards: usize) -> usize {
         let number = self.fresh_number();
         let control = self.account_with(
             number,
@@ -546,13 +670,32 @@ impl Gen {
             company.to_string(),
         );
         let control_number = self.accounts[control].number.clone();
-        for _ in 0..3 {
+        for _ in 0..cards {
             let i = self.account(market, currency, "active", Kind::CorporateCard);
             self.accounts[i].control_account = Some(control_number.clone());
         }
+        control
     }
 
-    fn directory(&mut self, market: Market, regular: usize) {
+    /// Two active accounts whose holders have the same name.
+    fn namesakes(&mut self, market: Market, currency: &'static str) {
+        let (first, last) = self.fresh_name(market, None);
+        for _ in 0..2 {
+            let number = self.fresh_number();
+            self.account_with(
+                number,
+                market,
+                currency,
+                "active",
+                Kind::Namesake,
+                first.clone(),
+                last.clone(),
+            );
+        }
+    }
+
+    /// The market's directory; `corporate_cards` cards per corporate client.
+    fn directory(&mut self, market: Market, regular: usize, corporate_cards: usize) -> Vec<Corporate> {
         let currency = match market {
             Market::CA => "CAD",
             Market::EU => "EUR",
@@ -574,17 +717,45 @@ impl Gen {
         for _ in 0..(regular / 30).max(3) {
             self.twins(market, currency);
         }
-        match market {
-            Market::CA => {
-                self.corporate(market, currency, COMPANIES[0]);
-                self.corporate(market, currency, COMPANIES[4]);
-            }
-            Market::EU => {
-                self.corporate(market, currency, COMPANIES[2]);
-                self.corporate(market, currency, COMPANIES[7]);
-            }
-            Market::IN => {}
+        for _ in 0..(regular / 50).max(3) {
+            self.namesakes(market, currency);
         }
+        let (companies, files) = match market {
+            Market::CA => ([COMPANIES[0], COMPANIES[4]], files::CA_CORPORATE),
+            Market::EU => ([COMPANIES[2], COMPANIES[7]], files::EU_CORPORATE),
+            Market::IN => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        for (k, company) in companies.into_iter().enumerate() {
+            let control = self.corporate(market, currency, company, corporate_cards);
+            let cards = (0..self.accounts.len())
+                .filter(|&i| {
+                    self.accounts[i].control_account.as_ref() == Some(&self.accounts[control].number)
+                })
+                .collect();
+            let (name, account) = match market {
+                // Canadian banks print the originator's registered name, upper case, no accents.
+                Market::CA => (
+                    fold_ascii(company).to_uppercase(),
+                    format!("{}/{}", ["000200345", "000400678"][k], 4_100_000 + 7_013 * k as u64),
+                ),
+                _ => (
+                    company.to_string(),
+                    iban("DE", &format!("{:018}", 370_400_440_532_013_000u64 + k as u64)),
+                ),
+            };
+            out.push(Corporate {
+                market,
+                group: format!("{}/corporate-{}", market.code(), k + 1),
+                name,
+                originator_id: format!("00007700{:02}", k + 1),
+                account,
+                files: files[k],
+                control,
+                cards,
+            });
+        }
+        out
     }
 
     fn pick(&mut self, market: Market, ok: impl Fn(&GenAccount) -> bool) -> usize {
@@ -707,6 +878,37 @@ impl Gen {
         }
     }
 
+    /// The account's statement balance or minimum due (autopay, or a name-and-balance payment).
+    fn amount_due(&mut self, a: &GenAccount) -> u64 {
+        if self.rng.bool() && a.minimum_minor > 0 {
+            a.minimum_minor
+        } else {
+            a.statement_minor
+        }
+    }
+
+    /// An amount that is none of the account's balances.
+    fn amount_not_due(&mut self, a: &GenAccount) -> u64 {
+        loop {
+            let m = match a.market {
+                Market::IN => 10_000 + self.rng.u64(..20_000_000),
+                _ => 1_000 + self.rng.u64(..500_000),
+            };
+            if m != a.statement_minor && m != a.minimum_minor {
+                return m;
+            }
+        }
+    }
+
+    /// The holder's name as another system writes it: upper case, surname first, accents folded.
+    fn name_written_otherwise(&mut self, a: &GenAccount) -> String {
+        match self.rng.u32(..3) {
+            0 => fold_ascii(&format!("{} {}", a.last, a.first)).to_uppercase(),
+            1 => fold_ascii(&a.holder_name()).to_uppercase(),
+            _ => format!("{}, {}", fold_ascii(&a.last).to_uppercase(), fold_ascii(&a.first)),
+        }
+    }
+
     fn last5_unique(&self, i: usize) -> bool {
         let tail = &self.accounts[i].number[10..];
         self.accounts
@@ -725,6 +927,177 @@ fn home_currency(market: Market) -> &'static str {
     }
 }
 
+/// Markets with fewer payments than this have no corporate or PAD blocks.
+const BLOCKS_FROM: usize = 80;
+/// Days of November 2026: corporates' first and next files, PAD collections and their returns.
+const CORPORATE_DAYS: [u32; 2] = [6, 20];
+const PAD_DAY: u32 = 25;
+const PAD_RETURN_DAY: u32 = 27;
+
+/// A payment with nothing decided yet: no amount, payer, references or deliveries.
+fn blank(market: Market, scenario: &'static str, index: usize, day: u32, bank_ref: String) -> GenPayment {
+    GenPayment {
+        index,
+        market,
+        scenario,
+        bank_ref,
+        currency: home_currency(market),
+        minor: 0,
+        payer_name: None,
+        refs: Refs::default(),
+        deliveries: Vec::new(),
+        account: None,
+        expected: Expected::Research,
+        ambiguous: false,
+        day,
+        payer_account: PayerAccount::Own,
+        group: None,
+        resolve: false,
+        expected_collecting: None,
+        original_trace: None,
+    }
+}
+
+/// An individual payer's own bank account, from the payment's index: CA `0IIITTTTT/account`
+/// (institution id and account no.), EU IBAN, IN account number.
+pub fn individual_account(market: Market, index: usize) -> String {
+    let i = index as u64;
+    match market {
+        Market::CA => {
+            let institutions = ["000100210", "000200345", "000400678", "001000125", "081530001", "000300042"];
+            format!("{}/{}", institutions[index % institutions.len()], 5_000_000 + i * 7_919 % 90_000_000)
+        }
+        Market::EU => iban("DE", &format!("{:018}", 500_105_170_000_000_000u64 + i * 7_919)),
+        Market::IN => format!("5010{:010}", i * 7_654_321 % 10_000_000_000),
+    }
+}
+
+/// ISO 13616 check digits for a country code and BBAN.
+pub fn iban(cc: &str, bban: &str) -> String {
+    let mut rem: u32 = 0;
+    for c in bban.chars().chain(cc.chars()).chain("00".chars()) {
+        let v = c.to_digit(36).unwrap_or(0);
+        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+    }
+    format!("{cc}{:02}{bban}", 98 - rem)
+}
+
+/// How many payments a market's corporate and PAD blocks hold.
+fn block_size(market: Market, n: usize, corporates: &[Corporate]) -> usize {
+    if n < BLOCKS_FROM {
+        return 0;
+    }
+    let corporate: usize = corporates
+        .iter()
+        .filter(|c| c.market == market)
+        .enumerate()
+        .map(|(k, c)| 2 * c.cards.len() + resolutions(k))
+        .sum();
+    let pad = if market == Market::CA { pad_collections(n) + pad_collections(n).div_ceil(3) } else { 0 };
+    corporate + pad
+}
+
+/// The first corporate of a market has one no-reference payment resolved, the second two (to
+/// two cards: a shared payer from then on).
+fn resolutions(corporate: usize) -> usize {
+    corporate % 2 + 1
+}
+
+fn pad_collections(n: usize) -> usize {
+    (n / 100).clamp(2, 30)
+}
+
+/// A corporate's first file (one clean payment per card, some the same allowance, and its
+/// no-reference payments), then its next file (one clean payment per card).
+fn corporate_block(g: &mut Gen, corp: &Corporate, k: usize, out: &mut Vec<GenPayment>) {
+    let market = corp.market;
+    let allowance = [25_000, 40_000][k % 2];
+    for (round, file) in corp.files.into_iter().enumerate() {
+        let scenario = if round == 0 { sc::CORPORATE_MANY_CARDS } else { sc::AFTER_RESOLUTION };
+        let mut payments: Vec<(usize, &'static str)> = corp.cards.iter().map(|&c| (c, scenario)).collect();
+        if round == 0 {
+            for r in 0..resolutions(k) {
+                // Among the clean ones, as a client's system would list them.
+                let at = (r * 7 + 3).min(payments.len());
+                payments.insert(at, (corp.cards[r], sc::CORPORATE_NO_REFERENCE));
+            }
+        }
+        for (j, (card, scenario)) in payments.into_iter().enumerate() {
+            let a = g.accounts[card].clone();
+            let index = out.len() + 1;
+            let day = CORPORATE_DAYS[round];
+            let trace = match market {
+                // The item trace of the corporate's bank: its institution id + a sequence.
+                Market::CA => format!("{}{:013}", &corp.account[..9], 7_000_000_000_000u64 + index as u64),
+                _ => bank_ref(market, index, &mut g.rng, day),
+            };
+            let mut p = blank(market, scenario, index, day, trace);
+            p.payer_name = Some(corp.name.clone());
+            p.payer_account = PayerAccount::Fixed(corp.account.clone());
+            p.group = Some(corp.group.clone());
+            p.account = Some(a.number.clone());
+            p.deliveries = vec![file];
+            if scenario == sc::CORPORATE_NO_REFERENCE {
+                let control = g.accounts[corp.control].clone();
+                p.minor = g.amount_not_due(&control);
+                p.refs = no_refs(g, market);
+                p.resolve = true;
+            } else {
+                p.minor = if j % 3 == 0 { allowance } else { 1_000 + g.rng.u64(..500_000) };
+                p.refs = match market {
+                    Market::EU if j % 2 == 1 => {
+                        Refs { end_to_end: Some(a.number.clone()), ..Refs::default() }
+                    }
+                    _ => clean_refs(&a),
+                };
+                p.expected = Expected::Apply;
+            }
+            out.push(p);
+        }
+    }
+}
+
+/// Collections of a PAD file we originate (autopay of the statement balance or minimum due),
+/// then the returns of one in three of them.
+fn pad_block(g: &mut Gen, collections: usize, out: &mut Vec<GenPayment>) {
+    let market = Market::CA;
+    let mut made = Vec::with_capacity(collections);
+    for _ in 0..collections {
+        let target = g.pick_regular(market);
+        let a = g.accounts[target].clone();
+        let index = out.len() + 1;
+        let trace = format!("000300011{:013}", 8_000_000_000_000u64 + index as u64);
+        let mut p = blank(market, sc::PAD_COLLECTION, index, PAD_DAY, trace);
+        p.minor = g.amount_due(&a);
+        // Our PAD system writes the payor from our directory.
+        p.payer_name = Some(fold_ascii(&a.holder_name()).to_uppercase());
+        p.payer_account = PayerAccount::Fixed(individual_account(market, index));
+        p.refs =
+            Refs { structured: Some(a.number.clone()), text: Some("AMEX AUTOPAY".into()), ..Refs::default() };
+        p.account = Some(a.number.clone());
+        p.expected_collecting = Some(Expected::Apply);
+        p.deliveries = vec![files::CA_PAD];
+        made.push(p.clone());
+        out.push(p);
+    }
+    for original in made.iter().take(collections.div_ceil(3)) {
+        let index = out.len() + 1;
+        let trace = format!("000300011{:013}", 8_500_000_000_000u64 + index as u64);
+        let mut p = GenPayment {
+            index,
+            scenario: sc::PAD_RETURN,
+            bank_ref: trace,
+            day: PAD_RETURN_DAY,
+            original_trace: Some(original.bank_ref.clone()),
+            expected_collecting: Some(Expected::Reversed),
+            deliveries: vec![files::CA_PAD_RETURNS],
+            ..original.clone()
+        };
+        p.expected = Expected::Research;
+        out.push(p);
+    }
+}
+
 /// Builds the directory and `payments` labelled payments (split evenly across the markets).
 pub fn build(payments: usize, seed: u64) -> Workload {
     let mut g = Gen {
@@ -737,12 +1110,16 @@ pub fn build(payments: usize, seed: u64) -> Workload {
         next_rf: 4_000_000 + seed % 1000 * 10_000,
     };
     let per_market = payments / 3;
+    let corporate_cards = (per_market / 50).clamp(3, 40);
+    let mut corporates = Vec::new();
     for market in Market::ALL {
-        g.directory(market, (per_market / 2).clamp(40, 20_000));
+        corporates.extend(g.directory(market, (per_market / 2).clamp(40, 20_000), corporate_cards));
     }
     let mut out = Vec::with_capacity(payments);
     for (k, market) in Market::ALL.into_iter().enumerate() {
-        let n = if k == 2 { payments - 2 * per_market } else { per_market };
+        let total_n = if k == 2 { payments - 2 * per_market } else { per_market };
+        let blocks = block_size(market, total_n, &corporates);
+        let n = total_n - blocks;
         let w = weights(market);
         let total: u32 = w.iter().map(|x| x.1).sum();
         for i in 0..n {
@@ -764,8 +1141,16 @@ pub fn build(payments: usize, seed: u64) -> Workload {
             let index = out.len() + 1;
             out.push(payment(&mut g, market, scen, index));
         }
+        if blocks > 0 {
+            for (c, corp) in corporates.iter().filter(|c| c.market == market).enumerate() {
+                corporate_block(&mut g, corp, c, &mut out);
+            }
+            if market == Market::CA {
+                pad_block(&mut g, pad_collections(total_n), &mut out);
+            }
+        }
     }
-    Workload { accounts: g.accounts, payments: out }
+    Workload { accounts: g.accounts, payments: out, corporates }
 }
 
 fn bank_ref(market: Market, index: usize, rng: &mut fastrand::Rng, day: u32) -> String {
@@ -791,16 +1176,16 @@ fn number_refs(g: &mut Gen, market: Market, number: &str) -> Refs {
     let style = g.rng.u32(..5);
     let s = styled(number, style);
     match market {
-        Market::CA => Refs { structured: Some(s), text: None },
+        Market::CA => Refs { structured: Some(s), text: None, ..Refs::default() },
         Market::EU => {
             let words = ["AMEX", "Card no.", "Kartennummer", "Carte", "Amex account", "Payment card"];
             let w = words[g.rng.usize(..words.len())];
-            Refs { structured: None, text: Some(format!("{w} {s} Nov 2026")) }
+            Refs { structured: None, text: Some(format!("{w} {s} Nov 2026")), ..Refs::default() }
         }
         Market::IN => {
             let words = ["AMEX CARD", "CC PAYMENT", "AMEX", "CARD NO"];
             let w = words[g.rng.usize(..words.len())];
-            Refs { structured: None, text: Some(format!("{w} {s}")) }
+            Refs { structured: None, text: Some(format!("{w} {s}")), ..Refs::default() }
         }
     }
 }
@@ -835,9 +1220,13 @@ fn split_text(g: &Gen, a: &GenAccount, minor: u64, index: usize) -> Option<Strin
 
 fn clean_refs(a: &GenAccount) -> Refs {
     match a.market {
-        Market::CA => Refs { structured: Some(a.number.clone()), text: None },
-        Market::EU => Refs { structured: a.creditor_reference.clone(), text: None },
-        Market::IN => Refs { structured: a.virtual_account.clone(), text: Some("AMEX CARD PAYMENT".into()) },
+        Market::CA => Refs { structured: Some(a.number.clone()), text: None, ..Refs::default() },
+        Market::EU => Refs { structured: a.creditor_reference.clone(), text: None, ..Refs::default() },
+        Market::IN => Refs {
+            structured: a.virtual_account.clone(),
+            text: Some("AMEX CARD PAYMENT".into()),
+            ..Refs::default()
+        },
     }
 }
 
@@ -847,32 +1236,22 @@ fn no_refs(g: &mut Gen, market: Market) -> Refs {
         Market::EU => ["Rechnung November", "Invoice 2026-11", "Payment", "Merci"][g.rng.usize(..4)],
         Market::IN => ["CARD PAYMENT", "Credit card dues", "", "BILL PAY"][g.rng.usize(..4)],
     };
-    Refs { structured: None, text: Some(text.to_string()).filter(|t| !t.is_empty()) }
+    Refs { structured: None, text: Some(text.to_string()).filter(|t| !t.is_empty()), ..Refs::default() }
 }
 
 fn payment(g: &mut Gen, market: Market, scenario: &'static str, index: usize) -> GenPayment {
     let day = 1 + g.rng.u32(..28);
     let home = home_currency(market);
     let mut p = GenPayment {
-        index,
-        market,
-        scenario,
-        bank_ref: bank_ref(market, index, &mut g.rng, day),
         currency: home,
-        minor: 0,
-        payer_name: None,
-        refs: Refs::default(),
-        deliveries: Vec::new(),
-        account: None,
-        expected: Expected::Research,
-        ambiguous: false,
-        day,
+        ..blank(market, scenario, index, day, bank_ref(market, index, &mut g.rng, day))
     };
     let target = match scenario {
         sc::CLOSED_ACCOUNT => g.pick(market, |a| !a.active()),
         sc::TWIN | sc::TWIN_TYPO => g.pick(market, |a| matches!(a.kind, Kind::Twin { .. })),
         sc::CONTROL_ACCOUNT => g.pick(market, |a| a.kind == Kind::Control),
         sc::OTHER_CURRENCY => g.pick(market, |a| a.active() && a.currency == "USD"),
+        sc::NAME_BALANCE_SHARED => g.pick(market, |a| a.kind == Kind::Namesake),
         sc::PARTIAL_LAST5_NAME | sc::PARTIAL_LAST5_OTHER_NAME => loop {
             let i = g.pick_regular(market);
             if g.last5_unique(i) {
@@ -907,7 +1286,9 @@ fn payment(g: &mut Gen, market: Market, scenario: &'static str, index: usize) ->
         sc::FORMATTED => {
             let style = 1 + g.rng.u32(..4);
             p.refs = match market {
-                Market::CA => Refs { structured: Some(styled(&a.number, style)), text: None },
+                Market::CA => {
+                    Refs { structured: Some(styled(&a.number, style)), text: None, ..Refs::default() }
+                }
                 _ => number_refs(g, market, &a.number),
             };
             p.expected = Expected::Apply;
@@ -923,7 +1304,7 @@ fn payment(g: &mut Gen, market: Market, scenario: &'static str, index: usize) ->
                     .collect::<Vec<_>>()
                     .join(" ")
             };
-            p.refs = Refs { structured: None, text: Some(format!("Ref {printed}")) };
+            p.refs = Refs { structured: None, text: Some(format!("Ref {printed}")), ..Refs::default() };
             p.expected = Expected::Apply;
         }
         sc::TYPO_NAME_AGREES | sc::TYPO_NAME_DIFFERS | sc::TRANSPOSITION => {
@@ -941,8 +1322,28 @@ fn payment(g: &mut Gen, market: Market, scenario: &'static str, index: usize) ->
             p.payer_name = Some(THIRD_PARTIES[g.rng.usize(..THIRD_PARTIES.len())].to_string());
         }
         sc::NAME_ONLY => {
+            // Not a balance: a name with the statement balance or minimum due may apply.
+            p.minor = g.amount_not_due(&a);
             p.refs = no_refs(g, market);
             p.payer_name = Some(a.holder_name());
+        }
+        sc::NAME_BALANCE_UNIQUE | sc::NAME_BALANCE_SHARED => {
+            p.minor = g.amount_due(&a);
+            p.refs = no_refs(g, market);
+            p.payer_name = Some(g.name_written_otherwise(&a));
+            if scenario == sc::NAME_BALANCE_UNIQUE {
+                p.expected = Expected::Either;
+            } else {
+                // The name points at two accounts: never to be applied.
+                p.ambiguous = true;
+            }
+        }
+        sc::OWN_IDENTITY_PAYEE => {
+            // Only the payee's fields are filled, and they are ours.
+            p.refs = no_refs(g, market);
+            p.payer_name = None;
+            p.payer_account = PayerAccount::Blank;
+            p.resolve = true;
         }
         sc::PARTIAL_LAST5_NAME | sc::PARTIAL_LAST5_OTHER_NAME => {
             let tail = &a.number[10..];
@@ -952,8 +1353,8 @@ fn payment(g: &mut Gen, market: Market, scenario: &'static str, index: usize) ->
                 Market::IN => format!("AMEX ENDING {tail}"),
             };
             p.refs = match market {
-                Market::CA => Refs { structured: Some(text), text: None },
-                _ => Refs { structured: None, text: Some(text) },
+                Market::CA => Refs { structured: Some(text), text: None, ..Refs::default() },
+                _ => Refs { structured: None, text: Some(text), ..Refs::default() },
             };
             if scenario == sc::PARTIAL_LAST5_OTHER_NAME {
                 p.payer_name = Some(g.other_name(&a));
@@ -994,17 +1395,28 @@ fn payment(g: &mut Gen, market: Market, scenario: &'static str, index: usize) ->
             };
             let second = g.accounts[other].number.clone();
             p.refs = match market {
-                Market::CA => Refs { structured: Some(a.number.clone()), text: Some(second) },
+                Market::CA => {
+                    Refs { structured: Some(a.number.clone()), text: Some(second), ..Refs::default() }
+                }
                 Market::EU => Refs {
                     structured: None,
                     text: Some(format!("Cards {} and {}", styled(&a.number, 1), styled(&second, 1))),
+                    ..Refs::default()
                 },
-                Market::IN => Refs { structured: None, text: Some(format!("AMEX {} {}", a.number, second)) },
+                Market::IN => Refs {
+                    structured: None,
+                    text: Some(format!("AMEX {} {}", a.number, second)),
+                    ..Refs::default()
+                },
             };
             p.ambiguous = true;
         }
         sc::VA_UNKNOWN => {
-            p.refs = Refs { structured: Some(format!("AMEX09{:08}", index)), text: Some("AMEX CARD".into()) };
+            p.refs = Refs {
+                structured: Some(format!("AMEX09{:08}", index)),
+                text: Some("AMEX CARD".into()),
+                ..Refs::default()
+            };
             p.account = None;
             p.payer_name = Some(g.other_name(&a));
         }
