@@ -47,6 +47,10 @@ pub enum ParseError {
     /// No reader recognises the content.
     #[error("{file}: format not recognised: {reason}")]
     UnknownFormat { file: String, reason: String },
+    /// The file goes past one of the reader's bounds (`crate::Limits`): refused while reading,
+    /// before it can cost unbounded memory or time.
+    #[error("{file}: {location}: {what} exceeds the limit of {limit}")]
+    Limit { file: String, location: Location, what: String, limit: String },
 }
 
 impl ParseError {
@@ -72,6 +76,11 @@ impl ParseError {
             location,
             problem: remit_domain::mask_card_numbers(&problem.into()),
         }
+    }
+
+    /// A bound exceeded: `what` names it ("line length", "XML depth"...), `limit` its value.
+    pub fn limit(file: &str, location: Location, what: impl Into<String>, limit: impl fmt::Display) -> Self {
+        ParseError::Limit { file: file.to_string(), location, what: what.into(), limit: limit.to_string() }
     }
 
     /// An I/O error while reading a file.

@@ -8,6 +8,7 @@ pub mod cpa005;
 pub mod detect;
 pub mod error;
 pub mod india;
+pub mod limits;
 pub mod mt940;
 pub mod profile;
 pub mod source;
@@ -22,6 +23,7 @@ use remit_domain::{FileId, Payment};
 
 pub use detect::{detect, Format};
 pub use error::{Location, ParseError};
+pub use limits::{shown, Limits};
 pub use source::{Source, SourceRouter};
 
 /// What every reader knows about the file it reads.
