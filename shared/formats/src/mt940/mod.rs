@@ -301,7 +301,7 @@ impl<R: BufRead> Mt940Reader<R> {
         self.out.push_back(Err(ParseError::field(
             &self.ctx.file_name,
             Location::Line { number: self.line_no },
-            format!(":{}:", tag.as_str()),
+            format!(":{}: text", tag.as_str()),
             problem,
         )));
         self.done = true;

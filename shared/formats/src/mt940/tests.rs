@@ -454,7 +454,7 @@ mod hostile {
     fn a_nul_inside_a_61_amount_is_an_error_of_the_field_not_a_clean_amount() {
         let e = err(&statement(":61:260301C1\x0000,00NTRFNONREF\r\n", "C260301EUR1100,00"));
         let (location, field, problem) = field_error(&e);
-        assert_eq!((location, field), (&Location::Line { number: 5 }, ":61:"));
+        assert_eq!((location, field), (&Location::Line { number: 5 }, ":61: text"));
         assert!(problem.contains("control character 0x00 at column 13"), "{problem}");
         // Before: the NUL was deleted and 1000,00 was read as a clean amount.
         assert!(!e.to_string().contains("1000"), "{e}");
@@ -465,7 +465,7 @@ mod hostile {
         let body = ":61:260301C1,00NTRFNONREF\r\n:86:166?20PAY\r\n?32M\x1b[31mLLER\r\n";
         let e = err(&statement(body, "C260301EUR101,00"));
         let (location, field, problem) = field_error(&e);
-        assert_eq!((location, field), (&Location::Line { number: 7 }, ":86:"));
+        assert_eq!((location, field), (&Location::Line { number: 7 }, ":86: text"));
         assert!(problem.contains("0x1B at column 5"), "{problem}");
         let tab = ":61:260301C1,00NTRFNONREF\r\n:86:166?20PAY\tX?32NAME\r\n";
         assert!(ok(&statement(tab, "C260301EUR101,00"))[0].references.remittance[0].expose().contains('\t'));
