@@ -36,8 +36,9 @@ use remit_domain::{
 use crate::{Location, ParseError, SourceContext};
 use payer::Party;
 use record::{
-    cents, detail, header, is_blank, is_empty_segment, is_nil_reference, opt_text, parse_julian, parse_num,
-    segment, show_byte, text, trailer, Field, NumError, FIRST_SEGMENT, RECORD_LEN, SEGMENTS, SEGMENT_LEN,
+    cents, control_inside, detail, header, is_blank, is_empty_segment, is_nil_reference, opt_text,
+    parse_julian, parse_num, segment, show_byte, text, trailer, Field, NumError, FIRST_SEGMENT, RECORD_LEN,
+    SEGMENTS, SEGMENT_LEN,
 };
 
 /// A detail record's logical record type.
@@ -149,15 +150,28 @@ struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, kind: Kind, cents: u64) {
-        let (count, sum) = match kind {
-            Kind::Credit | Kind::ReturnedCredit => (&mut self.credit_count, &mut self.credit_cents),
-            Kind::Debit | Kind::ReturnedDebit => (&mut self.debit_count, &mut self.debit_cents),
-            Kind::CreditReversal => (&mut self.e_count, &mut self.e_cents),
-            Kind::DebitReversal => (&mut self.f_count, &mut self.f_cents),
+    /// Counts one item. On overflow, the name of the total that overflowed and nothing changed:
+    /// a saturated total could agree with a wrong trailer.
+    fn add(&mut self, kind: Kind, cents: u64) -> Result<(), &'static str> {
+        let (count, sum, what) = match kind {
+            Kind::Credit | Kind::ReturnedCredit => {
+                (&mut self.credit_count, &mut self.credit_cents, "total value of credits (C and I)")
+            }
+            Kind::Debit | Kind::ReturnedDebit => {
+                (&mut self.debit_count, &mut self.debit_cents, "total value of debits (D and J)")
+            }
+            Kind::CreditReversal => {
+                (&mut self.e_count, &mut self.e_cents, "total value of credit reversals (E)")
+            }
+            Kind::DebitReversal => {
+                (&mut self.f_count, &mut self.f_cents, "total value of debit reversals (F)")
+            }
         };
-        *count += 1;
-        *sum = sum.saturating_add(cents);
+        let (Some(n), Some(s)) = (count.checked_add(1), sum.checked_add(cents)) else {
+            return Err(what);
+        };
+        (*count, *sum) = (n, s);
+        Ok(())
     }
 }
 
@@ -281,6 +295,13 @@ impl<R: BufRead> Cpa005Reader<R> {
 
     fn read_header(&mut self) -> Result<(), (Field, String)> {
         let b = &self.buf;
+        if let Some((at, byte)) = control_inside(header::ORIGINATOR.of(b)) {
+            let position = header::ORIGINATOR.from + at;
+            return Err((
+                header::ORIGINATOR,
+                format!("control character 0x{byte:02X} at position {position}"),
+            ));
+        }
         let originator: std::sync::Arc<str> = text(header::ORIGINATOR.of(b)).into();
         if originator.is_empty() {
             return Err((header::ORIGINATOR, "is blank".into()));
@@ -376,6 +397,17 @@ impl<R: BufRead> Cpa005Reader<R> {
             Some(Err(ParseError::field(file, location.clone(), name, problem)))
         };
 
+        // A NUL or ESC inside a name or reference is refused, never passed on or deleted. One
+        // branch-free pass first: most segments hold no control byte at all.
+        if seg.iter().fold(false, |any, &b| any | (b < 0x20) | (b == 0x7f)) {
+            for f in segment::TEXT {
+                if let Some((at, byte)) = control_inside(f.of(seg)) {
+                    let position = start + f.from + at;
+                    return field_err(f, format!("control character 0x{byte:02X} at position {position}"));
+                }
+            }
+        }
+
         let amount = segment::AMOUNT.of(seg);
         let minor = match parse_num(amount) {
             Ok(0) => return field_err(segment::AMOUNT, "amount is zero".into()),
@@ -385,7 +417,9 @@ impl<R: BufRead> Cpa005Reader<R> {
                 return field_err(segment::AMOUNT, format!("{:?} is not a number of cents", text(amount)))
             }
         };
-        self.totals.add(kind, minor);
+        if let Err(total) = self.totals.add(kind, minor) {
+            return field_err(segment::AMOUNT, format!("adding it overflows the file's {total}"));
+        }
         // Ten digits of cents always fit an i64.
         let Ok(minor) = i64::try_from(minor) else {
             return field_err(segment::AMOUNT, "amount is too large".into());

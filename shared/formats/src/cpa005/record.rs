@@ -71,6 +71,22 @@ pub mod segment {
     pub const SUNDRY: Field = Field::new("sundry information", 191, 205);
     pub const ORIGINAL_TRACE: Field = Field::new("original item trace number", 206, 227);
     pub const INVALID_DATA_ELEMENT: Field = Field::new("invalid data element id", 230, 240);
+
+    /// The segment's text fields a payment carries: none may hold a control character.
+    pub const TEXT: [Field; 12] = [
+        INSTITUTION,
+        ACCOUNT,
+        TRACE,
+        SHORT_NAME,
+        PAYEE_PAYOR_NAME,
+        ORIGINATOR_LONG_NAME,
+        CROSS_REF,
+        RETURN_INSTITUTION,
+        RETURN_ACCOUNT,
+        SUNDRY,
+        ORIGINAL_TRACE,
+        INVALID_DATA_ELEMENT,
+    ];
 }
 
 /// `Z` trailer fields. Returned debits (J) count with the debits and returned credits (I) with
@@ -92,6 +108,16 @@ pub mod trailer {
 /// Bytes some systems use to fill nothing: spaces, low-values, DOS end-of-file.
 pub fn is_filler(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x00 | 0x1A)
+}
+
+/// The first control byte (C0 other than tab, or DEL) inside a field's text, between its first
+/// and last non-filler byte: its 0-based position in `data` and the byte. Filler around the
+/// text, NUL padding included, is not text; a NUL or ESC inside a name is, and is refused.
+pub fn control_inside(data: &[u8]) -> Option<(usize, u8)> {
+    let start = data.iter().position(|&b| !is_filler(b))?;
+    let end = data.iter().rposition(|&b| !is_filler(b)).map_or(start, |e| e + 1);
+    let at = data[start..end].iter().position(|&b| b < 0x20 && b != b'\t' || b == 0x7f)?;
+    Some((start + at, data[start + at]))
 }
 
 /// True when a record or field holds nothing at all.
@@ -216,6 +242,16 @@ mod tests {
         assert_eq!(text(b"\xC9lise Fran\xE7ois Ad\xE8le Caf\xE9"), "Élise François Adèle Café");
         // The five bytes Windows-1252 leaves undefined decode to C1 controls, never U+FFFD.
         assert_eq!(text(b"A\x81\x8D\x8F\x90\x9DZ"), "A\u{81}\u{8D}\u{8F}\u{90}\u{9D}Z");
+    }
+
+    #[test]
+    fn control_bytes_inside_text_but_not_in_padding() {
+        assert_eq!(control_inside(b"\0\0\0\0"), None, "an all-NUL field is blank");
+        assert_eq!(control_inside(b"JEAN\0\0\0\x1a  "), None, "NUL and SUB padding after the text");
+        assert_eq!(control_inside(b"  JEAN\tTREMBLAY"), None, "a tab is text");
+        assert_eq!(control_inside(b"JE\0AN   "), Some((2, 0)));
+        assert_eq!(control_inside(b" JEAN\x1b[31mX"), Some((5, 0x1b)));
+        assert_eq!(control_inside(b"A\x7fB"), Some((1, 0x7f)));
     }
 
     #[test]

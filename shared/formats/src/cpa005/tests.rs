@@ -645,6 +645,72 @@ fn french_accents_in_windows_1252_reach_the_payer_name() {
     assert!(json.contains("Élise François Adèle Café"), "{json}");
 }
 
+#[test]
+fn a_nul_or_escape_inside_a_name_or_reference_is_a_field_error() {
+    for (name, xref, field, position) in [
+        (
+            &b"Tremblay-Lefebvre Jean\0Paul"[..],
+            &b"3726 018159 08301"[..],
+            "segment 1 originator's long name",
+            24 + 111 + 22,
+        ),
+        (b"Tremblay Jean", b"INV\x1b[2J42", "segment 1 originator's cross-reference no.", 24 + 151 + 3),
+    ] {
+        let mut records = sample_records();
+        records[1] = detail(b'C', 2, &[seg(Seg { name, xref, ..Seg::default() })]);
+        let items = read(&join(&records, b"\n"));
+        let e = items[0].as_ref().expect_err("the segment is refused");
+        let ParseError::Field { field: f, problem, .. } = e else { panic!("{e}") };
+        assert!(f.starts_with(field), "{f}");
+        assert!(problem.contains(&format!("at position {position}")), "{problem}");
+        assert!(items.iter().all(|i| i.as_ref().map_or(true, |p| !p
+            .payer_name
+            .as_deref()
+            .unwrap_or("")
+            .contains('\0'))));
+    }
+}
+
+#[test]
+fn nul_padding_around_text_and_all_nul_fields_stay_blank() {
+    let mut records = sample_records();
+    let mut s = cents_seg(b"0000012345", b"0003000110000000000001");
+    s[150..169].fill(0); // cross-reference all NUL: blank
+    s[190..205].fill(0); // sundry all NUL: blank
+    s[123..140].fill(0); // NUL padding after the long name's text (111-123)
+    records[1] = detail(b'C', 2, &[s, cents_seg(b"0000020000", b"0003000110000000000002")]);
+    let p = read_ok(&join(&records, b"\n"));
+    assert_eq!(p[0].references.cross_reference, None);
+    assert_eq!(p[0].payer_name.as_deref(), Some("Tremblay Jean"));
+}
+
+#[test]
+fn a_total_that_would_overflow_is_an_error_not_a_saturated_figure() {
+    let mut t = Totals::default();
+    t.add(Kind::Credit, u64::MAX - 1).unwrap();
+    assert_eq!(t.add(Kind::ReturnedCredit, 2), Err("total value of credits (C and I)"));
+    assert_eq!((t.credit_count, t.credit_cents), (1, u64::MAX - 1), "unchanged by the refused item");
+    t.add(Kind::Debit, u64::MAX).unwrap();
+    assert!(t.add(Kind::ReturnedDebit, 1).is_err());
+    // Through the reader: the segment whose amount overflows a total is refused by name.
+    let bytes = join(&sample_records(), b"\n");
+    let ctx = SourceContext { file_id: FileId::of_bytes(&bytes), file_name: "t".into() };
+    let mut r = Cpa005Reader::new(&bytes[..], ctx);
+    r.totals.credit_cents = u64::MAX - 100;
+    let e = r.next().unwrap().expect_err("the credit total overflows").to_string();
+    assert!(e.contains("segment 1 amount (positions 28-37)") && e.contains("overflows"), "{e}");
+}
+
+#[test]
+fn two_amounts_at_the_field_maximum_read_without_panic() {
+    let mut records = sample_records();
+    let max = b"9999999999";
+    records[1] = detail(b'C', 2, &[cents_seg(max, b"T1"), cents_seg(max, b"T2")]);
+    records[3] = trailer(4, (1, 1000), (2, 2 * 9_999_999_999));
+    let p = read_ok(&join(&records, b"\n"));
+    assert_eq!(p[0].amount.amount(), dec!(99999999.99));
+}
+
 /// A reader that hands out one byte at a time, as a slow network stream might.
 struct Trickle<'a>(&'a [u8]);
 

@@ -1,14 +1,18 @@
 //! Push-alert JSON (`{"GenericCorporateAlertRequest": [ {alert}, ... ]}`), read with a pull
-//! parser one alert at a time, so a file with millions of alerts reads in flat memory.
+//! parser one alert at a time, so a file with millions of alerts reads in flat memory; strings,
+//! names, numbers and nesting are bounded while they are read (`guard`).
 
-use std::io::BufRead;
+pub(crate) mod guard;
+
+use std::io::{BufRead, Read};
 
 use remit_domain::{Payment, Provenance, SourceFormat};
 use struson::reader::{JsonReader, JsonStreamReader, ReaderError, ValueType};
 
 use super::fields::{build_payment, Field, RawRecord};
 use crate::strip_bom;
-use crate::{Location, ParseError, SourceContext};
+use crate::{shown, Limits, Location, ParseError, SourceContext};
+use guard::{control_in, describe, limit_error, Guarded};
 
 /// The member holding the alerts.
 const ALERTS: &str = "GenericCorporateAlertRequest";
@@ -28,16 +32,20 @@ enum Phase {
 /// Streams payments from a push-alert JSON file, alert by alert.
 pub struct IndiaJsonReader<R: BufRead> {
     raw: Option<R>,
-    json: Option<JsonStreamReader<R>>,
+    json: Option<JsonStreamReader<Guarded<R>>>,
     ctx: SourceContext,
     phase: Phase,
     /// Alerts started so far; the current alert's 1-based ordinal.
     count: u64,
     fields: RawRecord,
+    /// The member name each field was read from (for messages), reused between alerts.
+    names: [String; Field::COUNT],
+    name: String,
     done: bool,
 }
 
-/// JSON path text such as `GenericCorporateAlertRequest[3].Transaction Amount`.
+/// JSON path text such as `GenericCorporateAlertRequest[3].Transaction Amount`; each member
+/// name cut by `shown`, so a hostile name cannot fill a message.
 fn path_text(pieces: &[struson::reader::json_path::JsonPathPiece]) -> String {
     use struson::reader::json_path::JsonPathPiece;
     let mut s = String::new();
@@ -48,7 +56,7 @@ fn path_text(pieces: &[struson::reader::json_path::JsonPathPiece]) -> String {
                 if !s.is_empty() {
                     s.push('.');
                 }
-                s.push_str(name);
+                s.push_str(&shown(name));
             }
         }
     }
@@ -58,32 +66,34 @@ fn path_text(pieces: &[struson::reader::json_path::JsonPathPiece]) -> String {
     s
 }
 
-/// Maps a parser error to a structural error at the parser's position.
-fn json_error<R: BufRead>(file: &str, json: &JsonStreamReader<R>, e: ReaderError) -> ParseError {
+/// Maps a parser error to a structural error at the parser's position, or to the bound the
+/// input passed (`guard`).
+fn json_error<G: Read>(file: &str, json: &JsonStreamReader<G>, e: ReaderError) -> ParseError {
+    let pos = json.current_position(true);
+    let path = pos.path.as_deref().map(path_text).unwrap_or_else(|| "$".into());
+    if let Some(limit) = limit_error(file, path.clone(), &e) {
+        return limit;
+    }
     let e = match e {
         ReaderError::IoError { error, .. } if error.kind() != std::io::ErrorKind::InvalidData => {
             return ParseError::io(file, error);
         }
         other => other,
     };
-    let pos = json.current_position(true);
-    let path = pos.path.as_deref().map(path_text).unwrap_or_else(|| "$".into());
     ParseError::structure(
         file,
         Location::Element { path, offset: pos.data_pos.unwrap_or(0) },
-        format!("invalid JSON: {e}"),
+        format!("invalid JSON: {}", describe(&e)),
     )
 }
 
-/// Reads a scalar as text: strings as they are, numbers in their exact textual form (never
-/// through a float), booleans as `true`/`false`, null as absent.
-fn scalar<R: BufRead>(
-    json: &mut JsonStreamReader<R>,
-) -> Result<Result<Option<String>, ValueType>, ReaderError> {
+/// Reads a scalar as text, borrowed from the parser: strings as they are, numbers in their
+/// exact textual form (never through a float), booleans as `true`/`false`, null as absent.
+fn scalar<G: Read>(json: &mut JsonStreamReader<G>) -> Result<Result<Option<&str>, ValueType>, ReaderError> {
     Ok(match json.peek()? {
-        ValueType::String => Ok(Some(json.next_string()?)),
-        ValueType::Number => Ok(Some(json.next_number_as_string()?)),
-        ValueType::Boolean => Ok(Some(json.next_bool()?.to_string())),
+        ValueType::String => Ok(Some(json.next_str()?)),
+        ValueType::Number => Ok(Some(json.next_number_as_str()?)),
+        ValueType::Boolean => Ok(Some(if json.next_bool()? { "true" } else { "false" })),
         ValueType::Null => {
             json.next_null()?;
             Ok(None)
@@ -105,6 +115,8 @@ impl<R: BufRead> IndiaJsonReader<R> {
             phase: Phase::Start,
             count: 0,
             fields: RawRecord::default(),
+            names: Default::default(),
+            name: String::new(),
             done: false,
         }
     }
@@ -131,27 +143,49 @@ impl<R: BufRead> IndiaJsonReader<R> {
         }
         json.begin_object().map_err(|e| json_error(file, json, e))?;
         self.fields.clear();
-        let mut names: [Option<String>; Field::COUNT] = Default::default();
         let mut ranks = [usize::MAX; Field::COUNT];
         while json.has_next().map_err(|e| json_error(file, json, e))? {
-            let name = json.next_name_owned().map_err(|e| json_error(file, json, e))?;
-            let Some((field, rank)) = Field::for_name(&name) else {
+            // Names and values are borrowed from the parser: nothing is allocated per member.
+            let name = match json.next_name() {
+                Ok(n) => n,
+                Err(e) => return Err(json_error(file, json, e)),
+            };
+            let Some((field, rank)) = Field::for_name(name) else {
                 json.skip_value().map_err(|e| json_error(file, json, e))?;
                 continue;
             };
-            match scalar(json).map_err(|e| json_error(file, json, e))? {
+            self.name.clear();
+            self.name.push_str(name);
+            let value = match scalar(json) {
+                Ok(v) => v,
+                Err(e) => return Err(json_error(file, json, e)),
+            };
+            match value {
                 Err(kind) => {
                     return Err(ParseError::field(
                         file,
-                        at(&name),
-                        name.clone(),
+                        at(&self.name),
+                        self.name.clone(),
                         format!("expected text or a number, found {kind}"),
                     ))
                 }
                 Ok(Some(value)) if rank < ranks[field as usize] && !value.trim().is_empty() => {
+                    if let Some((char_at, byte)) = control_in(value) {
+                        return Err(ParseError::field(
+                            file,
+                            at(&self.name),
+                            self.name.clone(),
+                            format!(
+                                "control character 0x{byte:02X} at character {} of the value",
+                                char_at + 1
+                            ),
+                        ));
+                    }
                     ranks[field as usize] = rank;
-                    self.fields.set(field, &value);
-                    names[field as usize] = Some(name);
+                    self.fields.set(field, value);
+                    let kept = &mut self.names[field as usize];
+                    kept.clear();
+                    kept.push_str(&self.name);
                 }
                 Ok(_) => {}
             }
@@ -165,7 +199,9 @@ impl<R: BufRead> IndiaJsonReader<R> {
             position: 0,
         };
         build_payment(&self.fields, SourceFormat::IndiaJson, source).map_err(|p| {
-            let name = names[p.field as usize].clone().unwrap_or_else(|| p.field.label().to_string());
+            let i = p.field as usize;
+            let name =
+                if ranks[i] == usize::MAX { p.field.label().to_string() } else { self.names[i].clone() };
             ParseError::field(file, at(&name), name, p.problem)
         })
     }
@@ -174,7 +210,7 @@ impl<R: BufRead> IndiaJsonReader<R> {
         if self.json.is_none() {
             let Some(mut raw) = self.raw.take() else { return Ok(None) };
             strip_bom(&mut raw).map_err(|e| ParseError::io(&self.ctx.file_name, e))?;
-            self.json = Some(JsonStreamReader::new(raw));
+            self.json = Some(JsonStreamReader::new(Guarded::new(raw, &Limits::default())));
         }
         loop {
             let file = &*self.ctx.file_name;

@@ -59,31 +59,61 @@ pub(super) fn is_trailer(line: &[u8]) -> bool {
     rest.is_empty() || rest[0] == b'}' || rest.iter().all(|&b| b == b'X')
 }
 
-/// Trims ASCII whitespace and control characters (SOH/ETX wrappers) from both ends.
+/// Bytes that frame or pad a line without carrying text: SOH, STX and ETX of SWIFT FIN
+/// wrappers (mBank), NUL padding and the DOS end-of-file mark SUB. Only these, and whitespace,
+/// may surround text; any other control byte is an error of the field it sits in.
+pub(super) fn is_framing(b: u8) -> bool {
+    matches!(b, 0x00 | 0x01 | 0x02 | 0x03 | 0x1A)
+}
+
+/// Trims ASCII whitespace and framing bytes (`is_framing`) from both ends.
 pub(super) fn trim_bytes(b: &[u8]) -> &[u8] {
-    let is_pad = |c: &u8| c.is_ascii_whitespace() || c.is_ascii_control();
+    let is_pad = |c: &u8| c.is_ascii_whitespace() || is_framing(*c);
     let start = b.iter().position(|c| !is_pad(c)).unwrap_or(b.len());
     let end = b.iter().rposition(|c| !is_pad(c)).map_or(start, |e| e + 1);
     &b[start..end.max(start)]
 }
 
+/// A C0 control character (other than tab) or DEL found in a field's text: its 0-based
+/// position in the bytes given to `decode_into`, and the byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ControlByte {
+    pub at: usize,
+    pub byte: u8,
+}
+
+impl ControlByte {
+    /// The byte as a message shows it: `0x00`.
+    pub fn describe(&self) -> String {
+        format!("0x{:02X}", self.byte)
+    }
+}
+
+/// True for the bytes no text may hold: C0 controls other than tab, and DEL.
+fn is_control(b: u8) -> bool {
+    b < 0x20 && b != b'\t' || b == 0x7f
+}
+
 /// Decodes one line into `out`: UTF-8 when the bytes are valid UTF-8, otherwise Windows-1252
 /// (a superset of ISO-8859-1 for printable text; cp852 cannot be told apart from it without a
 /// declared charset, which MT940 files do not carry, so its few letters come out as cp1252
-/// look-alikes). Control characters other than tab are dropped.
-pub(super) fn decode_into(bytes: &[u8], out: &mut String) {
+/// look-alikes, the five bytes cp1252 leaves undefined as the C1 controls of the same value).
+/// A C0 control (other than tab) or DEL is refused, never dropped: a NUL inside an amount must
+/// not read as a clean amount. `out` is left as it was on error.
+pub(super) fn decode_into(bytes: &[u8], out: &mut String) -> Result<(), ControlByte> {
     // Printable ASCII and tabs, the bulk of every file: one branch-free pass, then a copy.
     let odd = bytes.iter().fold(0u8, |acc, &b| acc | u8::from(!is_plain(b)));
     if odd == 0 {
         if let Ok(s) = std::str::from_utf8(bytes) {
             out.push_str(s);
-            return;
+            return Ok(());
         }
     }
-    let clean = !bytes.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f);
+    if let Some(at) = bytes.iter().position(|&b| is_control(b)) {
+        return Err(ControlByte { at, byte: bytes[at] });
+    }
     match std::str::from_utf8(bytes) {
-        Ok(s) if clean => out.push_str(s),
-        Ok(s) => out.extend(s.chars().filter(|c| *c == '\t' || !c.is_control())),
+        Ok(s) => out.push_str(s),
         Err(_) => {
             // Runs of plain ASCII are copied whole; the bytes between them go through the table.
             out.reserve(bytes.len() + bytes.len() / 2);
@@ -96,14 +126,12 @@ pub(super) fn decode_into(bytes: &[u8], out: &mut String) {
                 let Some(&b) = rest.get(run) else {
                     break;
                 };
-                let c = cp1252(b);
-                if c == '\t' || !c.is_control() {
-                    out.push(c);
-                }
+                out.push(cp1252(b));
                 rest = &rest[run + 1..];
             }
         }
     }
+    Ok(())
 }
 
 /// Printable ASCII or a tab: text that decodes to itself in UTF-8 and cp1252 alike.
@@ -137,8 +165,10 @@ fn err(part: &'static str, problem: impl Into<String>) -> FieldError {
     FieldError { part, problem: problem.into() }
 }
 
+/// Input quoted in a message: escaped and cut by `shown_bytes`, so a 50 MB value cannot become
+/// a 50 MB error.
 fn show(b: &[u8]) -> String {
-    format!("{:?}", String::from_utf8_lossy(b))
+    format!("\"{}\"", crate::limits::shown_bytes(b))
 }
 
 /// Two ASCII digits as a number.

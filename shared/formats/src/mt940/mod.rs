@@ -12,7 +12,7 @@ mod field;
 pub mod generate;
 
 use std::collections::VecDeque;
-use std::io::{self, BufRead};
+use std::io::BufRead;
 
 use remit_domain::money::{currency, Currency};
 use remit_domain::{
@@ -21,10 +21,10 @@ use remit_domain::{
 };
 use rust_decimal::Decimal;
 
-use crate::{Location, ParseError, SourceContext};
+use crate::{shown, Limits, Location, ParseError, SourceContext};
 use field::{
-    decode_into, field_start, find_byte, is_trailer, parse_balance, parse_statement_line, sepa_value,
-    trim_bytes, Details, FieldError, StatementLine, Tag,
+    decode_into, field_start, is_framing, is_trailer, parse_balance, parse_statement_line, sepa_value,
+    ControlByte, Details, FieldError, StatementLine, Tag,
 };
 
 /// The statement being read: what its payments need and what its balance check adds up.
@@ -46,8 +46,9 @@ struct Statement {
 }
 
 impl Statement {
+    /// The statement as messages name it, its texts cut by `shown`.
     fn name(&self) -> String {
-        format!(":20:{} :28C:{}", self.reference, self.number)
+        format!(":20:{} :28C:{}", shown(&self.reference), shown(&self.number))
     }
 
     fn set_label(&mut self) {
@@ -74,12 +75,13 @@ struct Field {
     offset: u64,
 }
 
-/// Streams an MT940 file line by line (memory: one field, one statement header and one pending
-/// `:61:`) and yields each payment as soon as its `:86:` ends; the balance is checked at
+/// Streams an MT940 file line by line (memory: one line of at most `Limits::line_bytes`, one
+/// field of at most `Limits::field_bytes`, one statement header and one pending `:61:`) and yields each payment as soon as its `:86:` ends; the balance is checked at
 /// `:62F:`/`:62M:`, which is fine because the pipeline validates a whole file before posting.
 pub struct Mt940Reader<R> {
     reader: R,
     ctx: SourceContext,
+    limits: Limits,
     raw: Vec<u8>,
     line_no: u64,
     pos: u64,
@@ -104,6 +106,7 @@ impl<R: BufRead> Mt940Reader<R> {
         Self {
             reader,
             ctx,
+            limits: Limits::default(),
             raw: Vec::with_capacity(256),
             line_no: 0,
             pos: 0,
@@ -137,24 +140,41 @@ impl<R: BufRead> Mt940Reader<R> {
         self.done = true;
     }
 
-    /// Reads the next physical line into `raw` without its line end. False at end of file.
-    fn read_line(&mut self) -> io::Result<bool> {
+    /// Reads the next physical line into `raw` without its line end (LF, CRLF or a lone CR, as
+    /// old Mac exports end lines). False at end of file. A line longer than
+    /// `Limits::line_bytes` is refused as soon as it passes the bound: never buffered whole.
+    fn read_line(&mut self) -> Result<bool, ParseError> {
         self.raw.clear();
-        // As `read_until(b'\n')`, with a line-break search that suits lines of ~60 bytes.
+        let io = |e| ParseError::io(&self.ctx.file_name, e);
+        let limit = self.limits.line_bytes;
         let mut n = 0;
         loop {
-            let buf = crate::fill_buf(&mut self.reader)?;
+            let buf = crate::fill_buf(&mut self.reader).map_err(io)?;
             if buf.is_empty() {
                 break;
             }
-            let (used, found) = match find_byte(buf, b'\n') {
-                Some(p) => (p + 1, true),
-                None => (buf.len(), false),
+            let (take, end) = match memchr::memchr2(b'\n', b'\r', buf) {
+                Some(p) => (p, Some(buf[p])),
+                None => (buf.len(), None),
             };
-            self.raw.extend_from_slice(&buf[..used]);
+            if self.raw.len() + take > limit {
+                return Err(self.line_too_long());
+            }
+            // CRLF is one line end; the LF is swallowed here when it is in the same buffer.
+            let crlf = end == Some(b'\r') && buf.get(take + 1) == Some(&b'\n');
+            let cr_ends_buffer = end == Some(b'\r') && take + 1 == buf.len();
+            self.raw.extend_from_slice(&buf[..take]);
+            let used = take + usize::from(end.is_some()) + usize::from(crlf);
             self.reader.consume(used);
             n += used;
-            if found {
+            if cr_ends_buffer {
+                // The CR ended its buffer: its LF, if any, starts the next one.
+                if crate::fill_buf(&mut self.reader).map_err(io)?.first() == Some(&b'\n') {
+                    self.reader.consume(1);
+                    n += 1;
+                }
+            }
+            if end.is_some() {
                 break;
             }
         }
@@ -164,16 +184,39 @@ impl<R: BufRead> Mt940Reader<R> {
         self.line_start = self.pos;
         self.pos += n as u64;
         self.line_no += 1;
-        if self.raw.last() == Some(&b'\n') {
-            self.raw.pop();
-        }
-        if self.raw.last() == Some(&b'\r') {
-            self.raw.pop();
-        }
         if self.line_no == 1 && self.raw.starts_with(b"\xEF\xBB\xBF") {
             self.raw.drain(..3);
         }
         Ok(true)
+    }
+
+    /// The error for a line that passed `Limits::line_bytes`, naming the field it starts or
+    /// continues. The line's first bytes are in `raw`, or, when `raw` is empty, in the reader's
+    /// buffer.
+    fn line_too_long(&mut self) -> ParseError {
+        let mut head = [0u8; 8];
+        let mut len = self.raw.len().min(head.len());
+        head[..len].copy_from_slice(&self.raw[..len]);
+        if len < head.len() {
+            if let Ok(buf) = self.reader.fill_buf() {
+                let more = buf.len().min(head.len() - len);
+                head[len..len + more].copy_from_slice(&buf[..more]);
+                len += more;
+            }
+        }
+        let head = &head[..len];
+        let start = head.iter().position(|&b| !matches!(b, 0x01..=0x03)).unwrap_or(head.len());
+        let field = match (field_start(&head[start..]), &self.field) {
+            (Some((tag, _)), _) => format!("field :{}:", tag.as_str()),
+            (None, Some(f)) => format!("field :{}: (continued)", f.tag.as_str()),
+            (None, None) => "a line outside any field".to_string(),
+        };
+        ParseError::limit(
+            &self.ctx.file_name,
+            Location::Line { number: self.line_no + 1 },
+            format!("line length in {field}"),
+            format!("{} bytes", self.limits.line_bytes),
+        )
     }
 
     /// Handles one physical line: starts a field, continues one, ends a message, or skips an
@@ -181,30 +224,87 @@ impl<R: BufRead> Mt940Reader<R> {
     fn line(&mut self) {
         let offset = self.line_start;
         let raw = std::mem::take(&mut self.raw);
-        // SOH/ETX wrappers (mBank) sit at the line start; strip leading control bytes only.
-        let start = raw.iter().position(|&b| !(b.is_ascii_control() && b != b'\t')).unwrap_or(raw.len());
+        // SOH/STX/ETX wrappers (mBank) sit at the line start: framing, not text.
+        let start = raw.iter().position(|&b| !matches!(b, 0x01..=0x03)).unwrap_or(raw.len());
         let line = &raw[start..];
         if let Some((tag, skip)) = field_start(line) {
             self.end_field();
             if !self.done {
                 let mut text = std::mem::take(&mut self.spare);
                 text.clear();
-                decode_into(&line[skip..], &mut text);
-                self.field = Some(Field { tag, text, line_no: self.line_no, offset });
+                let decoded = decode_into(&line[skip..], &mut text);
+                let field = Field { tag, text, line_no: self.line_no, offset };
+                match decoded {
+                    Ok(()) => {
+                        self.field = Some(field);
+                        self.check_field_length();
+                    }
+                    Err(c) => self.fail_control(tag, c, start + skip),
+                }
             }
         } else if is_trailer(line) {
             self.end_field();
             if !self.done {
                 self.end_message(self.line_no);
             }
-        } else if trim_bytes(line).is_empty() {
-            // Blank lines carry nothing, inside a field or between messages.
+        } else if line.iter().all(|&b| b == b' ' || b == b'\t' || is_framing(b)) {
+            // Blank and padding lines carry nothing, inside a field or between messages.
         } else if let Some(f) = self.field.as_mut() {
-            f.text.push('\n');
-            decode_into(line, &mut f.text);
+            let tag = f.tag;
+            // Checked before the copy, so a field never grows past its bound; decoding only
+            // lengthens text, so the raw length is a floor of what the text would hold.
+            if f.text.len() + 1 + line.len() > self.limits.field_bytes {
+                self.fail_field_length(tag);
+            } else {
+                f.text.push('\n');
+                let len = f.text.len();
+                match decode_into(line, &mut f.text) {
+                    Ok(()) => self.check_field_length(),
+                    Err(c) => {
+                        f.text.truncate(len);
+                        self.fail_control(tag, c, start);
+                    }
+                }
+            }
         }
         // Else: an envelope or routing line between messages ({1:..}{4:, 0000, 940, :940:).
         self.raw = raw;
+    }
+
+    /// Refuses the open field once its text passes `Limits::field_bytes` (a cp1252 line decodes
+    /// longer than its bytes).
+    fn check_field_length(&mut self) {
+        if let Some(tag) =
+            self.field.as_ref().filter(|f| f.text.len() > self.limits.field_bytes).map(|f| f.tag)
+        {
+            self.fail_field_length(tag);
+        }
+    }
+
+    fn fail_field_length(&mut self, tag: Tag) {
+        let from = self.field.as_ref().map_or(self.line_no, |f| f.line_no);
+        self.field = None;
+        self.out.push_back(Err(ParseError::limit(
+            &self.ctx.file_name,
+            Location::Line { number: self.line_no },
+            format!("length of field :{}: (from line {from}, with its continuation lines)", tag.as_str()),
+            format!("{} bytes", self.limits.field_bytes),
+        )));
+        self.done = true;
+    }
+
+    /// A control character in a field's text: an error of the field, never deleted. `skip` is
+    /// where the decoded bytes start in the physical line.
+    fn fail_control(&mut self, tag: Tag, c: ControlByte, skip: usize) {
+        self.field = None;
+        let problem = format!("control character {} at column {} of the line", c.describe(), skip + c.at + 1);
+        self.out.push_back(Err(ParseError::field(
+            &self.ctx.file_name,
+            Location::Line { number: self.line_no },
+            format!(":{}: text", tag.as_str()),
+            problem,
+        )));
+        self.done = true;
     }
 
     /// A `-` trailer: the statement must be closed by now.
@@ -299,6 +399,9 @@ impl<R: BufRead> Mt940Reader<R> {
                     let problem = format!("statement {} has a second opening balance", st.name());
                     return self.fail(loc, problem);
                 }
+                if let Err(e) = fits_currency(b.amount, st.currency) {
+                    return self.fail_field(f.line_no, f.tag, e);
+                }
                 st.opening = Some(b.amount);
                 st.identity = format!("{}@{}", st.number, b.date);
             }
@@ -320,7 +423,16 @@ impl<R: BufRead> Mt940Reader<R> {
                     Err(e) => return self.fail_field(f.line_no, f.tag, e),
                 };
                 st.lines += 1;
-                st.sum += if line.mark.adds() { line.amount } else { -line.amount };
+                let signed = if line.mark.adds() { line.amount } else { -line.amount };
+                let Some(sum) = exact_add(st.sum, signed) else {
+                    let problem = format!(
+                        "the sum of the lines of statement {} passes what exact decimal arithmetic holds",
+                        st.name()
+                    );
+                    let e = FieldError { part: "amount", problem };
+                    return self.fail_field(f.line_no, f.tag, e);
+                };
+                st.sum = sum;
                 self.pending =
                     Some(Pending { line, line_no: f.line_no, offset: f.offset, ordinal: st.lines });
             }
@@ -348,7 +460,17 @@ impl<R: BufRead> Mt940Reader<R> {
                     );
                     return self.fail(loc, problem);
                 }
-                let expected = opening + st.sum;
+                if let Err(e) = fits_currency(b.amount, st.currency) {
+                    return self.fail_field(f.line_no, f.tag, e);
+                }
+                let Some(expected) = exact_add(opening, st.sum) else {
+                    let problem = format!(
+                        "opening balance plus the lines of statement {} passes what exact decimal \
+                         arithmetic holds",
+                        st.name()
+                    );
+                    return self.fail_field(f.line_no, f.tag, FieldError { part: "amount", problem });
+                };
                 if expected != b.amount {
                     let problem = format!(
                         "statement {}: balance chain broken: opening balance {opening} {code} plus {} \
@@ -513,6 +635,41 @@ impl<R: BufRead> Mt940Reader<R> {
     }
 }
 
+/// `a + b` when `Decimal` can hold it exactly: `None` on overflow, and also where
+/// `rust_decimal` would round the result to fit (it lowers the scale rather than fail), since
+/// a rounded sum could make a wrong closing balance or trailer agree. Computed on the
+/// mantissas in `i128`; trailing zeros are dropped only when that loses nothing.
+pub(crate) fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
+    exact_add_at_scale(a, b).or_else(|| exact_add_at_scale(a.normalize(), b.normalize()))
+}
+
+fn exact_add_at_scale(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let mut scale = a.scale().max(b.scale());
+    let lift =
+        |d: Decimal| -> Option<i128> { d.mantissa().checked_mul(10i128.checked_pow(scale - d.scale())?) };
+    let mut sum = lift(a)?.checked_add(lift(b)?)?;
+    loop {
+        if let Ok(d) = Decimal::try_from_i128_with_scale(sum, scale) {
+            return Some(d);
+        }
+        if scale == 0 || sum % 10 != 0 {
+            return None;
+        }
+        sum /= 10;
+        scale -= 1;
+    }
+}
+
+/// A balance must keep its currency's decimals, as a payment's amount must (`Money::new`): a
+/// balance in thousandths of a euro cannot be checked against amounts in cents.
+fn fits_currency(amount: Decimal, currency: Option<Currency>) -> Result<(), FieldError> {
+    let Some(cur) = currency else { return Ok(()) };
+    match Money::new(amount, cur) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(FieldError { part: "amount", problem: e.to_string() }),
+    }
+}
+
 /// `?31` payer account: an IBAN when it looks like one (and a warning when its check fails),
 /// otherwise the domestic account number verbatim.
 fn account(text: &str, warnings: &mut Vec<String>) -> PayerAccount {
@@ -553,7 +710,7 @@ impl<R: BufRead> Iterator for Mt940Reader<R> {
             match self.read_line() {
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(ParseError::io(&self.ctx.file_name, e)));
+                    return Some(Err(e));
                 }
                 Ok(false) => self.end_of_file(),
                 Ok(true) => self.line(),

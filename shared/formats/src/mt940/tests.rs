@@ -259,25 +259,31 @@ fn cp1252_and_utf8_lines_mix() {
     assert_eq!(p[1].payer_name.as_deref(), Some("Müller"));
 }
 
-/// The decoder as it was before its ASCII fast path and byte table: the reference behaviour.
-fn decode_reference(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    let clean = !bytes.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f);
-    match std::str::from_utf8(bytes) {
-        Ok(s) if clean => out.push_str(s),
-        Ok(s) => out.extend(s.chars().filter(|c| *c == '\t' || !c.is_control())),
-        Err(_) => {
-            let (s, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
-            out.extend(s.chars().filter(|c| *c == '\t' || !c.is_control()));
+/// The decoder without its ASCII fast path and byte table: the reference behaviour. A C0
+/// control other than tab, or DEL, is refused at its first position.
+fn decode_reference(bytes: &[u8]) -> Result<String, (usize, u8)> {
+    if let Some(at) = bytes.iter().position(|&b| b < 0x20 && b != b'\t' || b == 0x7f) {
+        return Err((at, bytes[at]));
+    }
+    Ok(match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
+    })
+}
+
+fn try_decode(bytes: &[u8]) -> Result<String, (usize, u8)> {
+    let mut out = String::from("kept");
+    match decode_into(bytes, &mut out) {
+        Ok(()) => Ok(out["kept".len()..].to_string()),
+        Err(c) => {
+            assert_eq!(out, "kept", "nothing appended on error");
+            Err((c.at, c.byte))
         }
     }
-    out
 }
 
 fn decode(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    decode_into(bytes, &mut out);
-    out
+    try_decode(bytes).unwrap_or_else(|e| panic!("{e:?}"))
 }
 
 #[test]
@@ -294,14 +300,16 @@ fn decoding_utf8_latin1_and_controls() {
     assert_eq!(decode(b"SVWZ+Rechnung 42\tX"), "SVWZ+Rechnung 42\tX");
     assert_eq!(decode("Müller €".as_bytes()), "Müller €");
     assert_eq!(decode(b"M\xfcller \x80 \x9f"), "Müller € Ÿ");
-    // Latin-1 text with a control byte and an unassigned cp1252 byte (both dropped).
-    assert_eq!(decode(b"Fran\xe7oise\x01\x81 L"), "Françoise L");
-    assert_eq!(decode(b"A\x7fB\x02"), "AB");
-    // Valid UTF-8 keeps a C1 control unless the line also has an ASCII control.
+    // An unassigned cp1252 byte is kept as its C1 control (a cp852 letter, maybe), not dropped.
+    assert_eq!(decode(b"Fran\xe7oise\x81 L"), "Françoise\u{81} L");
     assert_eq!(decode("A\u{85}B".as_bytes()), "A\u{85}B");
-    assert_eq!(decode("A\u{85}B\x01".as_bytes()), "AB");
-    for text in [&b""[..], b"plain", b"\xef\xbb\xbfX", b"\xc3", b"caf\xc3\xa9 \xe9"] {
-        assert_eq!(decode(text), decode_reference(text));
+    // A C0 control or DEL is refused where it stands, never deleted.
+    assert_eq!(try_decode(b"Fran\xe7oise\x01\x81 L"), Err((9, 0x01)));
+    assert_eq!(try_decode(b"A\x7fB\x02"), Err((1, 0x7f)));
+    assert_eq!(try_decode("A\u{85}B\x00".as_bytes()), Err((4, 0)));
+    assert_eq!(try_decode(b"100\x1b,00"), Err((3, 0x1b)));
+    for text in [&b""[..], b"plain", b"\xef\xbb\xbfX", b"\xc3", b"caf\xc3\xa9 \xe9", b"a\x00"] {
+        assert_eq!(try_decode(text), decode_reference(text));
     }
 }
 
@@ -357,15 +365,22 @@ mod properties {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
         #[test]
-        fn lines_split_across_small_buffers_read_the_same(capacity in 1usize..40, crlf in any::<bool>()) {
-            let mut bytes = valid_file();
-            if crlf {
-                bytes = String::from_utf8_lossy(&bytes).replace('\n', "\r\n").into_bytes();
+        fn lines_split_across_small_buffers_read_the_same(capacity in 1usize..40, ending in 0usize..3) {
+            let lf = valid_file();
+            // LF, CRLF and CR-only line ends read the same records, whatever the buffer size.
+            let end: &[u8] = [&b"\n"[..], b"\r\n", b"\r"][ending];
+            let mut bytes = Vec::with_capacity(lf.len() * 2);
+            for &b in &lf {
+                if b == b'\n' { bytes.extend_from_slice(end) } else { bytes.push(b) }
             }
             let ctx = crate::test_support::ctx("t.sta");
             let small = std::io::BufReader::with_capacity(capacity, &bytes[..]);
             let items: Vec<_> = Mt940Reader::new(small, ctx).collect();
+            let strip = |items: &[Result<Payment, ParseError>]| {
+                items.iter().map(|i| i.as_ref().map(|p| (p.key(), p.amount, p.references.clone())).map_err(|e| e.to_string())).collect::<Vec<_>>()
+            };
             prop_assert_eq!(format!("{items:?}"), format!("{:?}", read(&bytes)));
+            prop_assert_eq!(strip(&items), strip(&read(&lf)));
         }
 
         #[test]
@@ -377,7 +392,7 @@ mod properties {
 
         #[test]
         fn decoding_matches_the_reference(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-            prop_assert_eq!(decode(&bytes), decode_reference(&bytes));
+            prop_assert_eq!(try_decode(&bytes), decode_reference(&bytes));
         }
 
         #[test]
@@ -421,5 +436,181 @@ fn offsets_point_at_the_start_of_the_61_line() {
     for pay in &p {
         let at = pay.source.offset as usize;
         assert!(text[at..].starts_with(b":61:"), "offset {at} points at {:?}", &text[at..at + 8]);
+    }
+}
+
+/// Issue 17: hostile input is refused by name, never altered, never unbounded.
+mod hostile {
+    use super::*;
+
+    fn field_error(e: &ParseError) -> (&Location, &str, &str) {
+        match e {
+            ParseError::Field { location, field, problem, .. } => (location, field, problem),
+            other => panic!("expected a field error: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_nul_inside_a_61_amount_is_an_error_of_the_field_not_a_clean_amount() {
+        let e = err(&statement(":61:260301C1\x0000,00NTRFNONREF\r\n", "C260301EUR1100,00"));
+        let (location, field, problem) = field_error(&e);
+        assert_eq!((location, field), (&Location::Line { number: 5 }, ":61: text"));
+        assert!(problem.contains("control character 0x00 at column 13"), "{problem}");
+        // Before: the NUL was deleted and 1000,00 was read as a clean amount.
+        assert!(!e.to_string().contains("1000"), "{e}");
+    }
+
+    #[test]
+    fn escape_and_other_c0_controls_in_free_text_are_errors_tabs_are_not() {
+        let body = ":61:260301C1,00NTRFNONREF\r\n:86:166?20PAY\r\n?32M\x1b[31mLLER\r\n";
+        let e = err(&statement(body, "C260301EUR101,00"));
+        let (location, field, problem) = field_error(&e);
+        assert_eq!((location, field), (&Location::Line { number: 7 }, ":86: text"));
+        assert!(problem.contains("0x1B at column 5"), "{problem}");
+        let tab = ":61:260301C1,00NTRFNONREF\r\n:86:166?20PAY\tX?32NAME\r\n";
+        assert!(ok(&statement(tab, "C260301EUR101,00"))[0].references.remittance[0].expose().contains('\t'));
+    }
+
+    #[test]
+    fn framing_bytes_around_lines_are_not_text() {
+        // SOH before the first field, ETX after the trailer, NUL padding lines (mBank, DOS tools).
+        let mut f = b"\x01\r\n".to_vec();
+        f.extend_from_slice(&statement(
+            ":61:260301C1,00NTRFNONREF\r\n\x00\x00\r\n:86:X\r\n",
+            "C260301EUR101,00",
+        ));
+        f.extend_from_slice(b"\x03\r\n\x1a");
+        assert_eq!(ok(&f).len(), 1);
+    }
+
+    #[test]
+    fn cr_only_line_ends_read_like_lf() {
+        let lf = statement(":61:260301C1,00NTRFNONREF\n:86:X\n", "C260301EUR101,00");
+        let lf: Vec<u8> = String::from_utf8(lf).unwrap().replace("\r\n", "\n").into_bytes();
+        let cr: Vec<u8> = lf.iter().map(|&b| if b == b'\n' { b'\r' } else { b }).collect();
+        let (a, b) = (ok(&lf), ok(&cr));
+        assert_eq!(a.len(), 1);
+        assert_eq!(format!("{:?}", a[0].references), format!("{:?}", b[0].references));
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_refused_naming_line_and_field() {
+        let limit = Limits::default().line_bytes;
+        let body = format!(":61:260301C1,00NTRFNONREF\r\n:86:{}\r\n", "A".repeat(limit));
+        let e = err(&statement(&body, "C260301EUR101,00"));
+        let ParseError::Limit { location, what, limit: l, .. } = &e else { panic!("{e}") };
+        assert_eq!(location, &Location::Line { number: 6 });
+        assert!(what.contains("line length in field :86:"), "{what}");
+        assert_eq!(l, &format!("{limit} bytes"));
+        // One byte less is a line the reader takes.
+        let body = format!(":61:260301C1,00NTRFNONREF\r\n:86:{}\r\n", "A".repeat(limit - 4));
+        assert_eq!(ok(&statement(&body, "C260301EUR101,00")).len(), 1);
+        // A continuation line names the field it continues.
+        let body = format!(":61:260301C1,00NTRFNONREF\r\n:86:X\r\n{}\r\n", "A".repeat(limit + 1));
+        let e = err(&statement(&body, "C260301EUR101,00"));
+        assert!(e.to_string().contains("line 7: line length in field :86: (continued)"), "{e}");
+    }
+
+    #[test]
+    fn a_field_longer_than_the_limit_with_its_continuation_lines_is_refused() {
+        let limit = Limits::default().field_bytes;
+        let line = "B".repeat(1000);
+        let lines = limit / 1000 + 1;
+        let body = format!(":61:260301C1,00NTRFNONREF\r\n:86:X\r\n{}", format!("{line}\r\n").repeat(lines));
+        let e = err(&statement(&body, "C260301EUR101,00"));
+        let ParseError::Limit { location, what, .. } = &e else { panic!("{e}") };
+        assert_eq!(location, &Location::Line { number: 6 + lines as u64 });
+        assert!(what.contains("length of field :86: (from line 6"), "{what}");
+    }
+
+    #[test]
+    fn a_limit_is_met_without_buffering_the_whole_line() {
+        // 8 MiB on one line, read through a 4 KiB buffer: refused once the bound is passed.
+        struct Endless(u64);
+        impl std::io::Read for Endless {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(self.0 as usize);
+                buf[..n].fill(b'7');
+                self.0 -= n as u64;
+                Ok(n)
+            }
+        }
+        let head = &b":20:A\n:25:B\n:28C:1\n:60F:C260301EUR1,\n:61:260301C1,00NTRFX\n:86:"[..];
+        let src = std::io::BufReader::with_capacity(4096, std::io::Read::chain(head, Endless(8 << 20)));
+        let mut r = Mt940Reader::new(src, crate::test_support::ctx("big.sta"));
+        let e = r.next().unwrap().unwrap_err();
+        assert!(matches!(e, ParseError::Limit { .. }), "{e}");
+        assert!(r.raw.capacity() <= Limits::default().line_bytes + 4096, "{}", r.raw.capacity());
+    }
+
+    #[test]
+    fn a_running_sum_that_would_overflow_refuses_the_file_naming_the_field() {
+        let f = statement(":61:260301C1,00NTRFNONREF\r\n", "C260301EUR101,00");
+        let mut r = Mt940Reader::new(&f[..], crate::test_support::ctx("t.sta"));
+        // Read up to the opening balance, then put the running sum at the edge of Decimal.
+        while r.statement.as_ref().is_none_or(|s| s.opening.is_none()) || r.field.is_some() {
+            assert!(r.read_line().unwrap());
+            r.line();
+            if r.field.as_ref().is_some_and(|f| f.tag.as_str() == "61") {
+                break;
+            }
+        }
+        r.statement.as_mut().unwrap().sum = Decimal::MAX;
+        let e = r.find_map(Result::err).expect("refused");
+        let (location, field, problem) = field_error(&e);
+        assert_eq!((location, field), (&Location::Line { number: 5 }, ":61: amount"));
+        assert!(problem.contains("exact decimal arithmetic"), "{problem}");
+    }
+
+    #[test]
+    fn sums_are_exact_or_refused_never_rounded() {
+        assert_eq!(exact_add(dec!(1.50), dec!(2)), Some(dec!(3.50)));
+        assert_eq!(exact_add(dec!(0.00), Decimal::ZERO), Some(dec!(0.00)));
+        assert_eq!(exact_add(Decimal::MAX, Decimal::ONE), None);
+        assert_eq!(exact_add(Decimal::MIN, -Decimal::ONE), None);
+        // rust_decimal would round this to 999999999999999999.0000000000.
+        assert_eq!(exact_add(Decimal::new(1, 17), Decimal::new(999_999_999_999_999_999, 0)), None);
+        // Trailing zeros may go when nothing is lost: 5e26 + 5e26 in cents no longer fits, in tenths it does.
+        let big = Decimal::from_i128_with_scale(50_000_000_000_000_000_000_000_000_000, 2);
+        assert_eq!(
+            exact_add(big, big),
+            Some(Decimal::from_i128_with_scale(10_000_000_000_000_000_000_000_000_000, 1))
+        );
+        let odd = Decimal::from_i128_with_scale(50_000_000_000_000_000_000_000_000_001, 2);
+        assert_eq!(exact_add(odd, big), None, "the cent cannot be kept");
+        let zeros = Decimal::from_i128_with_scale(0, 28);
+        assert_eq!(exact_add(Decimal::MAX, zeros), Some(Decimal::MAX));
+    }
+
+    #[test]
+    fn balances_must_keep_their_currencys_decimals() {
+        let f = b":20:A\n:25:B\n:28C:1\n:60F:C260301EUR0,00000000000000001\n:61:260301C1,NTRFX\n:62F:C260301EUR1,\n-";
+        let e = err(f);
+        let (location, field, problem) = field_error(&e);
+        assert_eq!((location, field), (&Location::Line { number: 4 }, ":60F: amount"));
+        assert!(problem.contains("more decimals than EUR allows"), "{problem}");
+    }
+
+    #[test]
+    fn two_amounts_near_the_maximum_do_not_panic() {
+        let body = ":61:260301C999999999999999999,NTRFA\r\n:61:260301C999999999999999999,NTRFB\r\n";
+        let f =
+            format!(":20:A\n:25:B\n:28C:1\n:60F:C260301JPY999999999999999999,\n{body}:62F:C260301JPY1,\n-");
+        let items = read(f.as_bytes());
+        assert_eq!(items.iter().filter(|i| i.is_ok()).count(), 2);
+        assert!(items.last().unwrap().as_ref().unwrap_err().to_string().contains("balance chain broken"));
+    }
+
+    #[test]
+    fn errors_quote_at_most_what_shown_gives() {
+        let junk = "9".repeat(60_000);
+        for f in [
+            format!(":20:A\n:25:B\n:28C:1\n:60F:C260301EUR1,00{junk}\n"),
+            format!(":20:A\n:25:B\n:28C:1\n:60F:C260301{junk}\n"),
+            format!(":20:{junk}\n:25:B\n:28C:1\n:60F:C260301EUR1,\n:62F:C260301EUR2,\n-"),
+        ] {
+            let e = err(f.as_bytes()).to_string();
+            assert!(e.len() < 400, "{} bytes: {}", e.len(), &e[..400.min(e.len())]);
+        }
     }
 }

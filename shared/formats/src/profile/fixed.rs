@@ -173,7 +173,8 @@ impl<R: BufRead> FixedWidthReader<R> {
         }
     }
 
-    /// Fills the slots of a record's fields from `buf`.
+    /// Fills the slots of a record's fields from `buf`. A control character (C0 other than
+    /// tab, or DEL) in a field's text is an error of the field: never kept, never deleted.
     fn cut(&mut self, which: Which) -> Result<(), ParseError> {
         let plan = self.plan.clone();
         let rec = which.of(&plan);
@@ -182,6 +183,13 @@ impl<R: BufRead> FixedWidthReader<R> {
             if let Err(problem) =
                 extract(&plan.encoding, f, &self.buf[start..end], self.pad, &mut self.slots[i])
             {
+                return Err(self.field_error(rec, FieldFault { field: i, problem }));
+            }
+            if let Some(at) = self.slots[i].bytes().position(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
+                let byte = self.slots[i].as_bytes()[at];
+                let chars = self.slots[i][..at].chars().count();
+                let problem =
+                    format!("control character 0x{byte:02X} at character {} of the value", chars + 1);
                 return Err(self.field_error(rec, FieldFault { field: i, problem }));
             }
         }
@@ -317,7 +325,14 @@ impl<R: BufRead> FixedWidthReader<R> {
             let payment = build::build(&self.plan, &self.slots, &self.file, source)
                 .map_err(|f| self.field_error(&self.plan.detail, f))?;
             self.details += 1;
-            self.sum += payment.amount.amount();
+            // Exact or refused: an overflowing (or rounded) sum could make a wrong trailer agree.
+            let Some(sum) = crate::mt940::exact_add(self.sum, payment.amount.amount()) else {
+                let rec = &self.plan.detail;
+                let field = rec.field(Role::Amount).unwrap_or(0);
+                let problem = "adding it to the sum of the file's amounts overflows exact decimal arithmetic";
+                return Err(self.field_error(rec, FieldFault { field, problem: problem.into() }));
+            };
+            self.sum = sum;
             return Ok(Some(payment));
         }
     }
