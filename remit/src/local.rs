@@ -1,6 +1,6 @@
 //! The local runner: files on disk, the SQLite store, the domain pipeline.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -10,15 +10,77 @@ use remit_domain::pipeline::{ingest_file, FileMeta, FileReport, IngestConfig, Pa
 use remit_domain::ports::{AccountDirectory, Store};
 use remit_formats::profile::Routing;
 use remit_formats::source::HEAD_BYTES;
-use remit_formats::{Format, ParseError, PaymentStream, SourceContext};
+use remit_formats::{Format, Limits, ParseError, PaymentStream, SourceContext};
 
 /// Read buffer for every reader: large enough that syscalls do not dominate.
 const BUFFER: usize = 256 * 1024;
 
-/// Identifies a file on disk by the SHA-256 of its bytes, streaming.
+/// Identifies a file on disk by the SHA-256 of its bytes, streaming. Only a regular file is
+/// read, and only up to `Limits::file_bytes`.
 pub fn file_meta(path: &Path) -> Result<FileMeta> {
-    let f = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    FileMeta::read(path.display().to_string(), f).with_context(|| format!("{}: cannot read", path.display()))
+    let f = open_regular(path)?;
+    let limit = Limits::default().file_bytes;
+    FileMeta::read_at_most(path.display().to_string(), f, limit)
+        .with_context(|| format!("{}: cannot read", path.display()))
+}
+
+/// `O_NONBLOCK` where it is known: opening a FIFO then returns at once instead of waiting for a
+/// writer (the file is refused just after); it changes nothing for a regular file.
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+const OPEN_NONBLOCK: i32 = 0o4000;
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+const OPEN_NONBLOCK: i32 = 0;
+
+/// Opens `path` for reading if it is a regular file (a symlink to one is fine). A FIFO, a
+/// device or a directory is refused by name: reading one blocks, never ends (`/dev/zero`) or
+/// fails obscurely. Checked before opening (opening a FIFO blocks) and again on the open file,
+/// in case the path changed in between.
+pub fn open_regular(path: &Path) -> Result<File> {
+    open_regular_io(path).with_context(|| format!("{}: cannot open", path.display()))
+}
+
+fn open_regular_io(path: &Path) -> std::io::Result<File> {
+    refuse_unless_regular(&std::fs::metadata(path)?)?;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, OPEN_NONBLOCK);
+    let f = options.open(path)?;
+    refuse_unless_regular(&f.metadata()?)?;
+    Ok(f)
+}
+
+fn refuse_unless_regular(meta: &std::fs::Metadata) -> std::io::Result<()> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    let kind = file_kind(meta.file_type());
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("not a regular file ({kind}): only regular files are read"),
+    ))
+}
+
+/// What a non-regular file is, for the message refusing it.
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
 }
 
 pub use remit_formats::Source;
@@ -27,8 +89,9 @@ pub use remit_formats::Source;
 /// to a drop folder), looking at the file's first bytes as the Lambda does.
 pub fn routed(routing: &Routing, key: &str, path: &Path) -> Result<Source> {
     let mut head = Vec::with_capacity(HEAD_BYTES);
-    File::open(path)
-        .and_then(|f| f.take(HEAD_BYTES as u64).read_to_end(&mut head))
+    open_regular(path)?
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut head)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     Ok(Source::for_route(routing.route(key, &head))?)
 }
@@ -92,7 +155,7 @@ pub fn open_payments(
     source: &Source,
 ) -> Result<(Option<Format>, PaymentStream<'static>), ParseError> {
     let name = meta.name.clone();
-    let f = File::open(path).map_err(|e| ParseError::io(&name, e))?;
+    let f = open_regular_io(path).map_err(|e| ParseError::io(&name, e))?;
     let reader = BufReader::with_capacity(BUFFER, f);
     source.open(SourceContext { file_id: meta.id, file_name: name.into() }, reader)
 }

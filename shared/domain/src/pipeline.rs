@@ -303,8 +303,26 @@ impl FileMeta {
     /// A file's identity from one streaming read of its bytes: their SHA-256 and their count
     /// (the size as hashed, whatever a listing said), named `name`.
     pub fn read(name: impl Into<String>, bytes: impl std::io::Read) -> std::io::Result<Self> {
-        let mut counted = Counting { inner: bytes, bytes: 0 };
+        Self::read_at_most(name, bytes, u64::MAX)
+    }
+
+    /// `read`, refused once more than `max_bytes` have been read: an endless source (a device,
+    /// a pipe that keeps writing) ends with an error instead of being hashed forever. The error
+    /// is of kind `FileTooLarge` and names the limit.
+    pub fn read_at_most(
+        name: impl Into<String>,
+        bytes: impl std::io::Read,
+        max_bytes: u64,
+    ) -> std::io::Result<Self> {
+        let limited = std::io::Read::take(bytes, max_bytes.saturating_add(1));
+        let mut counted = Counting { inner: limited, bytes: 0 };
         let id = FileId::of_reader(&mut counted)?;
+        if counted.bytes > max_bytes {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!("file size exceeds the limit of {max_bytes} bytes"),
+            ));
+        }
         Ok(Self { id, name: name.into(), size: counted.bytes })
     }
 }

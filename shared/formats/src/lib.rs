@@ -17,7 +17,7 @@ mod synth;
 mod test_support;
 mod wrap;
 
-use std::io::{BufRead, BufReader};
+use std::io::{self, BufRead, Read};
 
 use remit_domain::{FileId, Payment};
 
@@ -39,18 +39,19 @@ pub struct SourceContext {
 pub type PaymentStream<'a> = Box<dyn Iterator<Item = Result<Payment, ParseError>> + 'a>;
 
 /// Detects the format from the first bytes and returns its streaming reader. Gzip and zip
-/// wrappers are removed first (one level), so a zipped statement reads like a plain one.
+/// wrappers are removed first (one level), so a zipped statement reads like a plain one; what
+/// they expand to is bounded by `Limits` (size, ratio, entries) and refused with `ParseError::Limit`.
 pub fn open<'a, R: BufRead + 'a>(
     ctx: SourceContext,
-    mut reader: R,
+    reader: R,
 ) -> Result<(Format, PaymentStream<'a>), ParseError> {
-    let head = reader.fill_buf().map_err(|e| ParseError::io(&ctx.file_name, e))?;
+    let mut reader = peek(reader, source::HEAD_BYTES).map_err(|e| ParseError::io(&ctx.file_name, e))?;
+    let head = head(&mut reader).map_err(|e| ParseError::io(&ctx.file_name, e))?;
     if head.starts_with(wrap::GZIP) {
-        let inner = BufReader::with_capacity(64 * 1024, flate2::bufread::MultiGzDecoder::new(reader));
-        return open_plain(ctx, inner);
+        return wrap::open_gzip(ctx, reader, Limits::default());
     }
     if head.starts_with(wrap::ZIP) {
-        return wrap::open_zip(ctx, reader);
+        return wrap::open_zip(ctx, reader, Limits::default());
     }
     open_plain(ctx, reader)
 }
@@ -58,14 +59,49 @@ pub fn open<'a, R: BufRead + 'a>(
 /// `open` without unwrapping.
 fn open_plain<'a, R: BufRead + 'a>(
     ctx: SourceContext,
-    mut reader: R,
+    reader: R,
 ) -> Result<(Format, PaymentStream<'a>), ParseError> {
-    let head = reader.fill_buf().map_err(|e| ParseError::io(&ctx.file_name, e))?;
+    let mut reader = peek(reader, source::HEAD_BYTES).map_err(|e| ParseError::io(&ctx.file_name, e))?;
+    let head = head(&mut reader).map_err(|e| ParseError::io(&ctx.file_name, e))?;
     let format = detect(head).ok_or_else(|| ParseError::UnknownFormat {
         file: ctx.file_name.to_string(),
         reason: "not CPA-005, camt.053, camt.054, MT940, or an India e-collect CSV/JSON".into(),
     })?;
     Ok((format, open_as(format, ctx, reader)))
+}
+
+/// A reader with its first bytes set apart for detection (see `peek`).
+type Peeked<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
+/// `reader` with at least `n` bytes at its front for `head`, or the whole input when it is
+/// shorter: one `fill_buf` may return a few bytes (the end of a gzip member, a zip entry that
+/// starts at the end of the source's buffer), and detection must not decide on those alone.
+/// Nothing is copied when the reader's own buffer already holds `n` bytes.
+fn peek<R: BufRead>(mut reader: R, n: usize) -> io::Result<Peeked<R>> {
+    let mut head = Vec::new();
+    loop {
+        let buf = fill_buf(&mut reader)?;
+        if buf.is_empty() || (head.is_empty() && buf.len() >= n) {
+            break;
+        }
+        let take = buf.len().min(n - head.len());
+        head.extend_from_slice(&buf[..take]);
+        reader.consume(take);
+        if head.len() >= n {
+            break;
+        }
+    }
+    Ok(io::Cursor::new(head).chain(reader))
+}
+
+/// The first bytes of a peeked reader, without consuming them.
+fn head<R: BufRead>(reader: &mut Peeked<R>) -> io::Result<&[u8]> {
+    let (copied, rest) = reader.get_mut();
+    if copied.get_ref().is_empty() {
+        fill_buf(rest)
+    } else {
+        Ok(copied.get_ref())
+    }
 }
 
 /// Returns the reader for a known format.

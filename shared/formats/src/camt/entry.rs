@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use remit_domain::identifiers::IdentifierError;
-use remit_domain::money::{currency, Currency};
+use remit_domain::money::{currency, minor_digits, Currency, MoneyError};
 use remit_domain::{
     mask_card_numbers, CreditorReference, Direction, Iban, KeyBasis, Market, Money, PayerAccount, Payment,
     Provenance, RefText, References, SourceFormat,
 };
+use rust_decimal::Decimal;
 
-use crate::{Location, ParseError, SourceContext};
+use crate::{shown, Location, ParseError, SourceContext};
 
 /// What the enclosing `Ntfctn` / `Stmt` says about every entry in it, and its control total.
 #[derive(Debug, Default, Clone)]
@@ -32,7 +33,7 @@ pub(super) struct Report {
     opening_prcd: Option<Money>,
     closing: Option<Money>,
     /// Signed sum of the booked entries so far, and their currency (first one seen).
-    booked: rust_decimal::Decimal,
+    booked: Decimal,
     booked_ccy: Option<remit_domain::money::Currency>,
     mixed_ccy: bool,
     booked_entries: u64,
@@ -118,21 +119,34 @@ impl Report {
     /// Reversals count as their `CdtDbtInd` says: ISO 20022 reports the reversal of a credit as a
     /// DBIT with `RvslInd` true (the money left the account), so the indicator alone gives the
     /// sign; we do not flip it again for `RvslInd`.
-    pub fn count_entry(&mut self, entry: &Entry) {
+    /// The sum is checked: entries that add up past what a decimal holds refuse the file,
+    /// naming the entry's `Amt`.
+    pub fn count_entry(&mut self, entry: &Entry, ctx: &SourceContext) -> Result<(), ParseError> {
         if entry.status.as_deref() != Some("BOOK") {
-            return;
+            return Ok(());
         }
-        let (Some(amount), Some(direction)) = (entry.amount, entry.direction) else { return };
+        let (Some(amount), Some(direction)) = (entry.amount, entry.direction) else { return Ok(()) };
         match self.booked_ccy {
             None => self.booked_ccy = Some(amount.currency()),
             Some(c) if c != amount.currency() => self.mixed_ccy = true,
             Some(_) => {}
         }
-        match direction {
-            Direction::Credit => self.booked += amount.amount(),
-            Direction::Debit => self.booked -= amount.amount(),
-        }
+        let booked = match direction {
+            Direction::Credit => exact_add(self.booked, amount.amount()),
+            Direction::Debit => exact_add(self.booked, -amount.amount()),
+        };
+        self.booked = booked.ok_or_else(|| {
+            entry.missing(
+                ctx,
+                "Amt",
+                &format!(
+                    "amount {amount} takes the sum of the booked entries past what a decimal holds \
+                     exactly: the control total cannot be computed"
+                ),
+            )
+        })?;
         self.booked_entries += 1;
+        Ok(())
     }
 
     /// The statement's control total: opening balance + booked entries = closing balance.
@@ -141,7 +155,7 @@ impl Report {
         let (Some(opening), Some(closing)) = (self.opening_opbd.or(self.opening_prcd), self.closing) else {
             return Ok(());
         };
-        let id = self.id.as_deref().unwrap_or("(no Id)");
+        let id = shown(self.id.as_deref().unwrap_or("(no Id)"));
         let ccy = opening.currency();
         if self.mixed_ccy || self.booked_ccy.is_some_and(|c| c != ccy) || closing.currency() != ccy {
             return Err(format!(
@@ -149,7 +163,13 @@ impl Report {
                 ccy.code()
             ));
         }
-        let expected = opening.amount() + self.booked;
+        let expected = exact_add(opening.amount(), self.booked).ok_or_else(|| {
+            format!(
+                "statement {id}: opening balance {opening} + booked entries ({:+}) is past what a \
+                 decimal holds exactly: the control total cannot be computed",
+                self.booked
+            )
+        })?;
         if expected != closing.amount() {
             return Err(format!(
                 "statement {id}: opening balance {opening} + {} booked entries ({:+}) = {expected} {}, but the closing balance (CLBD) is {closing}: control total disagrees",
@@ -258,30 +278,85 @@ impl Entry {
 
 /// Parses a balance amount: zero is fine, the sign comes from its `CdtDbtInd`.
 pub(super) fn parse_balance(text: &str, ccy: Option<&str>) -> Result<Money, String> {
-    let ccy = ccy.ok_or_else(|| format!("amount {text:?} has no Ccy attribute"))?;
-    let cur = currency(ccy).map_err(|e| e.to_string())?;
+    let ccy = ccy.ok_or_else(|| format!("amount \"{}\" has no Ccy attribute", shown(text)))?;
+    let cur = currency(ccy).map_err(|_| format!("unknown ISO 4217 currency \"{}\"", shown(ccy)))?;
     let t = text.trim();
-    let m = Money::parse(t, cur).map_err(|e| e.to_string())?;
+    let m = exact_money(t, cur)?;
     if m.amount().is_sign_negative() {
-        return Err(format!("balance {t} must not be negative (CdtDbtInd gives the sign)"));
+        return Err(format!("balance {} must not be negative (CdtDbtInd gives the sign)", shown(t)));
     }
     Ok(m)
 }
 
-/// Parses an amount with its `Ccy`, refusing what a payment cannot be (zero, negative, too
-/// precise, unknown currency). The error names the offending value.
 /// Parses an amount in its (resolved) `Ccy`, refusing what a payment cannot be (zero, negative,
-/// too precise). The error names the offending value. The reader resolves the `Ccy` and caches it.
+/// too precise, too large). The error names the offending value. The reader resolves the `Ccy`
+/// and caches it.
 pub(super) fn parse_amount_in(text: &str, cur: Currency) -> Result<Money, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("amount is empty".into());
     }
-    let m = Money::parse(t, cur).map_err(|e| e.to_string())?;
+    let m = exact_money(t, cur)?;
     if !m.is_positive() {
-        return Err(format!("amount {t} must be positive"));
+        return Err(format!("amount {} must be positive", shown(t)));
     }
     Ok(m)
+}
+
+/// Digits a decimal holds exactly; a longer amount may be rounded when parsed.
+const EXACT_DIGITS: usize = 28;
+
+/// Longest amount text read. ISO 20022 amounts have at most 18 digits (`totalDigits`); this
+/// leaves room for zero padding. Longer text is refused before it is parsed: rust_decimal's
+/// parser recurses per leading zero, and 100,000 of them overflow a thread's stack.
+const AMOUNT_CHARS: usize = 40;
+
+/// `Money::parse` of an `xs:decimal` (optional sign, digits, optional point and digits: no
+/// exponent, no `_` separators, which rust_decimal would accept), refusing what parsing would
+/// alter instead of keeping: an amount too large to keep the currency's minor units (79
+/// octillion EUR has no room for cents), or one with more digits than a decimal holds, whose
+/// extra decimals parsing would round away.
+fn exact_money(t: &str, cur: Currency) -> Result<Money, String> {
+    let not_a_number = || format!("amount \"{}\" is not a decimal number", shown(t));
+    if t.len() > AMOUNT_CHARS {
+        return Err(format!("amount {} is longer than {AMOUNT_CHARS} characters: not an amount", shown(t)));
+    }
+    if !is_xs_decimal(t) {
+        return Err(not_a_number());
+    }
+    let m = Money::parse(t, cur).map_err(|e| match e {
+        MoneyError::NotANumber(_) => not_a_number(),
+        other => shown(&other.to_string()),
+    })?;
+    let allowed = minor_digits(cur);
+    if m.amount().scale() != allowed {
+        return Err(format!(
+            "amount {} is too large to keep the {allowed} decimals of {}",
+            shown(t),
+            cur.code()
+        ));
+    }
+    if t.len() > EXACT_DIGITS {
+        let decimals = t.split_once('.').map_or("", |(_, d)| d).trim_end_matches('0');
+        if decimals.len() > allowed as usize {
+            return Err(format!(
+                "amount {} has more decimals than {} allows ({allowed})",
+                shown(t),
+                cur.code()
+            ));
+        }
+    }
+    Ok(m)
+}
+
+/// `[+-]digits[.digits]`, at least one digit in all.
+fn is_xs_decimal(t: &str) -> bool {
+    let b = t.strip_prefix(['+', '-']).unwrap_or(t).as_bytes();
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(dot) => (&b[..dot], &b[dot + 1..]),
+        None => (b, &b""[..]),
+    };
+    int.len() + frac.len() > 0 && int.iter().chain(frac).all(u8::is_ascii_digit)
 }
 
 /// `YYYY-MM-DD`, or the date part of an ISO date-time.
@@ -350,11 +425,17 @@ impl Entry {
 
     /// Warnings every payment of this entry carries: status not booked, control figures that
     /// do not add up. They route the payments to a person instead of refusing the file.
-    fn entry_warnings(&self, amount: &Money, direction: Direction, tx_amounts: &[Money]) -> Vec<String> {
+    /// Sums that do not fit a decimal are an error of the file (`Err`, naming what overflowed).
+    fn entry_warnings(
+        &self,
+        amount: &Money,
+        direction: Direction,
+        tx_amounts: &[Money],
+    ) -> Result<Vec<String>, String> {
         let mut w = Vec::new();
         match self.status.as_deref() {
             Some("BOOK") => {}
-            Some(s) => w.push(format!("entry status {s}: not booked")),
+            Some(s) => w.push(format!("entry status {}: not booked", shown(s))),
             None => w.push("entry status missing: not known to be booked".to_string()),
         }
         for (i, b) in self.batches.iter().enumerate() {
@@ -367,16 +448,17 @@ impl Entry {
                 if n.trim().parse::<usize>().ok() != Some(held) {
                     w.push(format!(
                         "{label} says NbOfTxs {} but holds {held} TxDtls: batch count disagrees with the details",
-                        n.trim()
+                        shown(n.trim())
                     ));
                 }
             }
             let amounts = tx_amounts.get(b.first_tx..b.end_tx).unwrap_or_default();
             if let (Some(total), false) = (&b.total, amounts.is_empty()) {
-                match sum(amounts) {
-                    Some(s) if s == *total => {}
-                    Some(s) => w.push(format!(
-                        "{label} says TtlAmt {total} but its TxDtls add up to {s}: batch total disagrees with the details"
+                match sum(amounts)? {
+                    Some((s, cur)) if s == total.amount() && cur == total.currency() => {}
+                    Some((s, cur)) => w.push(format!(
+                        "{label} says TtlAmt {total} but its TxDtls add up to {s} {}: batch total disagrees with the details",
+                        cur.code()
                     )),
                     None => w.push(format!(
                         "{label} says TtlAmt {total} but its TxDtls mix currencies: batch total disagrees with the details"
@@ -385,18 +467,19 @@ impl Entry {
             }
         }
         if !self.txs.is_empty() && tx_amounts.len() == self.txs.len() {
-            match sum(tx_amounts) {
-                Some(s) if s == *amount => {}
-                Some(s) => w.push(format!(
-                    "entry amount {amount} {} disagrees with the sum of its TxDtls {s}",
-                    dir_code(direction)
+            match sum(tx_amounts)? {
+                Some((s, cur)) if s == amount.amount() && cur == amount.currency() => {}
+                Some((s, cur)) => w.push(format!(
+                    "entry amount {amount} {} disagrees with the sum of its TxDtls {s} {}",
+                    dir_code(direction),
+                    cur.code()
                 )),
                 None => {
                     w.push(format!("entry amount {amount} disagrees with its TxDtls, which mix currencies"))
                 }
             }
         }
-        w
+        Ok(w)
     }
 
     /// Turns the finished entry into its payments (one per `TxDtls`, or one for the entry).
@@ -435,7 +518,9 @@ impl Entry {
             }
         }
 
-        let common = self.entry_warnings(&amount, direction, tx_amounts);
+        let common = self
+            .entry_warnings(&amount, direction, tx_amounts)
+            .map_err(|problem| self.missing(ctx, "NtryDtls/TxDtls/Amt", &problem))?;
         let source_bank = ntf.bank();
         let ntf: &Report = ntf;
         let format = ntf.format();
@@ -543,7 +628,8 @@ impl Entry {
                 }
                 if code == Some("SCOR") && text.parse::<CreditorReference>().is_err() {
                     p.warnings.push(mask_card_numbers(&format!(
-                        "creditor reference {text:?} is typed SCOR but fails the ISO 11649 check"
+                        "creditor reference \"{}\" is typed SCOR but fails the ISO 11649 check",
+                        shown(&text)
                     )));
                 }
                 if refs.creditor_reference.is_none() {
@@ -599,7 +685,13 @@ impl Entry {
             p.payer_account = match payer.iban.take() {
                 Some(Ok(iban)) => Some(PayerAccount::Iban(iban)),
                 Some(Err((raw, e))) => {
-                    p.warnings.push(mask_card_numbers(&format!("{payer_role} account: {e}")));
+                    let problem = match e {
+                        IdentifierError::Iban { reason, .. } => {
+                            format!("IBAN \"{}\" is invalid: {}", shown(&raw), shown(&reason))
+                        }
+                        other => shown(&other.to_string()),
+                    };
+                    p.warnings.push(mask_card_numbers(&format!("{payer_role} account: {problem}")));
                     Some(PayerAccount::Other(raw))
                 }
                 None => payer.other_id.take().map(PayerAccount::Other),
@@ -639,7 +731,26 @@ pub(super) fn ref_code(text: &str) -> Option<Cow<'static, str>> {
     }
 }
 
-fn sum(amounts: &[Money]) -> Option<Money> {
-    let (first, rest) = amounts.split_first()?;
-    rest.iter().try_fold(*first, |acc, m| acc.checked_add(m))
+/// `a + b`, or `None` when the sum does not fit a decimal: too large, or so large that it
+/// cannot keep the decimals of its terms (`Decimal::checked_add` would round those away).
+pub(super) fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let sum = a.checked_add(b)?;
+    (sum.scale() >= a.scale().max(b.scale())).then_some(sum)
+}
+
+/// The sum of amounts and their currency, `None` when they mix currencies; an error when it
+/// does not fit a decimal.
+fn sum(amounts: &[Money]) -> Result<Option<(Decimal, Currency)>, String> {
+    let Some((first, rest)) = amounts.split_first() else { return Ok(None) };
+    let cur = first.currency();
+    let mut total = first.amount();
+    for m in rest {
+        if m.currency() != cur {
+            return Ok(None);
+        }
+        total = exact_add(total, m.amount()).ok_or_else(|| {
+            format!("the amounts of the TxDtls add up past what a decimal holds exactly (at {m})")
+        })?;
+    }
+    Ok(Some((total, cur)))
 }

@@ -13,6 +13,11 @@
 //! comment, CDATA section or processing instruction that a cut splits shows up as an error at
 //! the window's very end, and the window is then read again with more input. End-tag names are
 //! checked here against our own stack, since an element may open in an earlier window.
+//!
+//! Bounds (`Limits`): element depth, tag length, attributes per element, and text length. A
+//! window is searched for its last `<` only in the bytes a refill added, and what is left over
+//! from one window to the next is at most one tag (or comment...) and one text node: a stretch
+//! longer than that is refused, so time and memory stay linear in the file whatever it holds.
 
 mod entry;
 pub mod generate;
@@ -30,7 +35,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 use remit_domain::{Payment, SourceFormat};
 
-use crate::{Location, ParseError, SourceContext};
+use crate::{shown, Limits, Location, ParseError, SourceContext};
 use entry::{
     parse_amount_in, parse_balance, parse_bool, parse_date, parse_direction, Batch, CdtrRef, Entry, Report,
     Scratch, Tx,
@@ -56,6 +61,10 @@ pub struct CamtReader<R> {
     src_eof: bool,
     /// Bytes read per refill: `CHUNK`, smaller in tests so windows cut everywhere.
     chunk: u64,
+    /// `window[..scanned]` has been searched for the last `<` already: a refill's search looks
+    /// at the new bytes only.
+    scanned: usize,
+    limits: Limits,
     /// File offset just past the last event read.
     at: u64,
     /// The document's encoding: UTF-8 unless its XML declaration names another.
@@ -111,6 +120,8 @@ impl<R: BufRead> CamtReader<R> {
             pos: 0,
             src_eof: false,
             chunk: CHUNK,
+            scanned: 0,
+            limits: Limits::default(),
             at: bom,
             encoding: encoding_rs::UTF_8,
             ctx,
@@ -199,9 +210,39 @@ impl<R: BufRead> CamtReader<R> {
         )
     }
 
-    /// A quick-xml error found at file offset `offset`.
+    /// A quick-xml error found at file offset `offset`. Its text is cut as `shown` does: some
+    /// quote names or entities of any length.
     fn xml_error(&self, e: quick_xml::Error, offset: u64) -> ParseError {
-        self.structure(offset, format!("malformed XML: {e}"))
+        self.structure(offset, format!("malformed XML: {}", shown(&e.to_string())))
+    }
+
+    /// A bound passed at file offset `offset`. Kept out of line: the checks that call it sit on
+    /// the hot path, the error never does.
+    #[cold]
+    #[inline(never)]
+    fn limit(&self, offset: u64, what: &str, limit: usize) -> ParseError {
+        ParseError::limit(&self.ctx.file_name, Location::Element { path: self.here(), offset }, what, limit)
+    }
+
+    /// The unparsed rest of the window has grown past one tag and one text node without
+    /// completing either: says which bound it broke.
+    fn leftover_error(&self) -> ParseError {
+        let rest = &self.window[self.pos..];
+        let offset = self.base + self.pos as u64;
+        let markup = [&b"<!--"[..], b"<?", b"<!DOCTYPE", b"<!doctype"];
+        if rest.starts_with(b"<![CDATA[") {
+            self.limit(offset, "XML text length (a CDATA section)", self.limits.field_bytes)
+        } else if markup.iter().any(|m| rest.starts_with(m)) {
+            self.limit(
+                offset,
+                "XML comment, processing instruction or DOCTYPE length",
+                self.limits.field_bytes,
+            )
+        } else if rest.starts_with(b"<") && memchr::memchr(b'>', rest).is_none() {
+            self.limit(offset, "XML tag length", self.limits.tag_bytes)
+        } else {
+            self.limit(offset, "XML text length", self.limits.field_bytes)
+        }
     }
 
     /// Reads events until the next entry has produced payments, or the file ends.
@@ -217,10 +258,18 @@ impl<R: BufRead> CamtReader<R> {
         Ok(())
     }
 
-    /// Moves the unparsed rest of the window to its front and appends up to `chunk` bytes.
+    /// Moves the unparsed rest of the window to its front and appends up to `chunk` bytes. The
+    /// rest is at most one tag, or one comment, CDATA section or processing instruction a cut
+    /// split, and the text after it (the window was parsed up to its last `<`): past that, one
+    /// of them breaks its bound, and the file is refused.
     fn refill(&mut self) -> Result<(), ParseError> {
+        let l = &self.limits;
+        if self.window.len() - self.pos > l.tag_bytes.max(l.field_bytes) + l.field_bytes + 2 {
+            return Err(self.leftover_error());
+        }
         self.window.drain(..self.pos);
         self.base += self.pos as u64;
+        self.scanned = self.scanned.saturating_sub(self.pos);
         self.pos = 0;
         let got = (&mut self.src)
             .take(self.chunk)
@@ -239,9 +288,13 @@ impl<R: BufRead> CamtReader<R> {
         let end = if self.src_eof {
             rest.len()
         } else {
-            match memchr::memrchr(b'<', rest) {
-                Some(i) if i > 0 => i,
-                _ => return Ok(true),
+            // A `<` at the very start ends nothing; the bytes searched before hold no `<` that
+            // helps (none at all, or one whose slice was cut short and must grow past it).
+            let from = self.scanned.saturating_sub(self.pos).clamp(1, rest.len().max(1));
+            self.scanned = window.len();
+            match memchr::memrchr(b'<', rest.get(from..).unwrap_or_default()) {
+                Some(i) => from + i,
+                None => return Ok(true),
             }
         };
         let slice = &rest[..end];
@@ -282,6 +335,7 @@ impl<R: BufRead> CamtReader<R> {
     fn on_event(&mut self, event: Event<'_>, tag_at: u64) -> Result<(), ParseError> {
         match event {
             Event::Start(e) => {
+                self.check_start(&e, tag_at)?;
                 let name = e.name().into_inner();
                 let parent = self.stack.last().copied().unwrap_or(S::Skip);
                 let state = if parent == S::Skip && !self.stack.is_empty() {
@@ -313,13 +367,13 @@ impl<R: BufRead> CamtReader<R> {
             Event::End(e) => {
                 let found = e.name().into_inner();
                 let Some(open) = self.name_starts.pop() else {
-                    let e = IllFormedError::UnmatchedEndTag(String::from_utf8_lossy(found).into_owned());
+                    let e = IllFormedError::UnmatchedEndTag(crate::limits::shown_bytes(found));
                     return Err(self.xml_error(e.into(), tag_at));
                 };
                 if self.names[open..] != *found {
                     let e = IllFormedError::MismatchedEndTag {
-                        expected: String::from_utf8_lossy(&self.names[open..]).into_owned(),
-                        found: String::from_utf8_lossy(found).into_owned(),
+                        expected: crate::limits::shown_bytes(&self.names[open..]),
+                        found: crate::limits::shown_bytes(found),
                     };
                     return Err(self.xml_error(e.into(), tag_at));
                 }
@@ -327,6 +381,9 @@ impl<R: BufRead> CamtReader<R> {
                 self.on_end()?;
             }
             Event::Text(t) => {
+                if t.len() > self.limits.field_bytes {
+                    return Err(self.limit(tag_at, "XML text length", self.limits.field_bytes));
+                }
                 if self.stack.is_empty() {
                     if t.iter().any(|b| !b.is_ascii_whitespace()) {
                         let offset = self.byte_pos();
@@ -334,12 +391,27 @@ impl<R: BufRead> CamtReader<R> {
                     }
                 } else if self.stack.last().is_some_and(|s| s.wants_text()) {
                     self.text.extend_from_slice(&t);
+                    self.check_text(tag_at)?;
                 }
+            }
+            Event::CData(c) if c.len() > self.limits.field_bytes => {
+                return Err(self.limit(tag_at, "XML text length (a CDATA section)", self.limits.field_bytes));
             }
             // CDATA is literal: escape what would otherwise be unescaped later.
             Event::CData(c) if self.stack.last().is_some_and(|s| s.wants_text()) => {
                 let esc = quick_xml::escape::escape(String::from_utf8_lossy(&c));
                 self.text.extend_from_slice(esc.as_bytes());
+                self.check_text(tag_at)?;
+            }
+            Event::Comment(c) if c.len() > self.limits.field_bytes => {
+                return Err(self.limit(tag_at, "XML comment length", self.limits.field_bytes));
+            }
+            Event::PI(c) if c.len() > self.limits.field_bytes => {
+                let what = "XML processing instruction length";
+                return Err(self.limit(tag_at, what, self.limits.field_bytes));
+            }
+            Event::DocType(c) if c.len() > self.limits.field_bytes => {
+                return Err(self.limit(tag_at, "XML DOCTYPE length", self.limits.field_bytes));
             }
             Event::Decl(d) => {
                 if let Some(encoding) = d.encoder() {
@@ -347,6 +419,36 @@ impl<R: BufRead> CamtReader<R> {
                 }
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// The bounds on a start tag: nesting depth, tag length, attributes. Attributes are counted
+    /// without quick-xml's duplicate check (quadratic in their number), and only on tags long
+    /// enough to hold more than the limit; the few elements whose attributes are read get the
+    /// full check then, on at most `Limits::attributes` of them.
+    #[inline]
+    fn check_start(&self, e: &quick_xml::events::BytesStart<'_>, tag_at: u64) -> Result<(), ParseError> {
+        if self.stack.len() >= self.limits.depth {
+            return Err(self.limit(tag_at, "XML element depth", self.limits.depth));
+        }
+        if e.len() > self.limits.tag_bytes {
+            return Err(self.limit(tag_at, "XML tag length", self.limits.tag_bytes));
+        }
+        // An attribute takes more than 3 bytes (`a=""`): a shorter tag cannot pass.
+        if e.attributes_raw().len() > 3 * self.limits.attributes && more_attributes(e, self.limits.attributes)
+        {
+            return Err(self.limit(tag_at, "attributes on one XML element", self.limits.attributes));
+        }
+        Ok(())
+    }
+
+    /// The text of the leaf being read stays within a field's bound, however it is split
+    /// (text around comments, CDATA sections).
+    #[inline]
+    fn check_text(&self, tag_at: u64) -> Result<(), ParseError> {
+        if self.text.len() > self.limits.field_bytes {
+            return Err(self.limit(tag_at, "XML text length", self.limits.field_bytes));
         }
         Ok(())
     }
@@ -462,14 +564,14 @@ impl<R: BufRead> CamtReader<R> {
             },
             S::BalDir => match parse_direction(t) {
                 Some(d) => self.report.balance_direction(d),
-                None => return Err(self.field(format!("expected CRDT or DBIT, got {t:?}"))),
+                None => return Err(self.field(format!("expected CRDT or DBIT, got \"{}\"", shown(t)))),
             },
             S::Bal => self.report.end_balance(),
 
             // The entry.
             S::Ntry => {
                 if let Some(entry) = self.entry.take() {
-                    self.report.count_entry(&entry);
+                    self.report.count_entry(&entry, &self.ctx)?;
                     entry.into_payments(&self.ctx, &mut self.report, &mut self.scratch, &mut self.pending)?;
                 }
             }
@@ -504,7 +606,7 @@ impl<R: BufRead> CamtReader<R> {
             }
             S::NDir | S::TxDir => {
                 let d = parse_direction(t)
-                    .ok_or_else(|| self.field(format!("expected CRDT or DBIT, got {t:?}")))?;
+                    .ok_or_else(|| self.field(format!("expected CRDT or DBIT, got \"{}\"", shown(t))))?;
                 if state == S::NDir {
                     if let Some(e) = self.entry.as_mut() {
                         e.direction = Some(d);
@@ -514,8 +616,8 @@ impl<R: BufRead> CamtReader<R> {
                 }
             }
             S::NRvsl => {
-                let b =
-                    parse_bool(t).ok_or_else(|| self.field(format!("expected true or false, got {t:?}")))?;
+                let b = parse_bool(t)
+                    .ok_or_else(|| self.field(format!("expected true or false, got \"{}\"", shown(t))))?;
                 if let Some(e) = self.entry.as_mut() {
                     e.reversal = b;
                 }
@@ -528,7 +630,7 @@ impl<R: BufRead> CamtReader<R> {
                 }
             }
             S::NBookgDt | S::NValDt => {
-                let d = parse_date(t).ok_or_else(|| self.field(format!("not a date: {t:?}")))?;
+                let d = parse_date(t).ok_or_else(|| self.field(format!("not a date: \"{}\"", shown(t))))?;
                 if let Some(e) = self.entry.as_mut() {
                     if state == S::NBookgDt {
                         e.booking_date = Some(d);
@@ -599,14 +701,15 @@ impl<R: BufRead> CamtReader<R> {
     /// once per distinct code.
     fn amount_currency(&mut self, text: &str) -> Result<remit_domain::money::Currency, String> {
         if !self.has_ccy {
-            return Err(format!("amount {text:?} has no Ccy attribute"));
+            return Err(format!("amount \"{}\" has no Ccy attribute", shown(text)));
         }
         if let Some((code, cur)) = &self.ccy_cache {
             if *code == self.ccy {
                 return Ok(*cur);
             }
         }
-        let cur = remit_domain::money::currency(&self.ccy).map_err(|e| e.to_string())?;
+        let cur = remit_domain::money::currency(&self.ccy)
+            .map_err(|_| format!("unknown ISO 4217 currency \"{}\"", shown(&self.ccy)))?;
         self.ccy_cache = Some((self.ccy.clone(), cur));
         Ok(cur)
     }
@@ -637,6 +740,15 @@ impl<R: BufRead> CamtReader<R> {
         self.done = true;
         Ok(())
     }
+}
+
+/// True when the tag has more than `most` attributes, counted without quick-xml's duplicate
+/// check (quadratic in their number); counting stops at the first malformed one.
+#[inline(never)]
+fn more_attributes(e: &quick_xml::events::BytesStart<'_>, most: usize) -> bool {
+    let mut attributes = e.attributes();
+    attributes.with_checks(false);
+    attributes.take_while(Result::is_ok).nth(most).is_some()
 }
 
 /// The `Ccy` attribute of an amount element, trimmed, into `ccy`; `has_ccy` tells it was there.
@@ -677,16 +789,26 @@ fn local_name(name: &[u8]) -> &[u8] {
 ///
 /// Fast path for UTF-8 documents (nearly all): validate in place and unescape only when the
 /// text holds an `&`. Anything unusual (another encoding, invalid UTF-8) takes the general path,
-/// so results and error messages are the same either way.
+/// so results and error messages are the same either way. A control character is refused
+/// (on the general path) before trimming, which would drop one at either end unseen.
 fn leaf_text<'a>(encoding: &'static Encoding, raw: &'a [u8]) -> Result<Cow<'a, str>, String> {
-    if encoding == encoding_rs::UTF_8 {
+    // One pass (without an early exit, so it vectorises) for what the fast path cannot take:
+    // an `&` to unescape, a byte below 0x20 (a control character, or tab, CR, LF).
+    if encoding == encoding_rs::UTF_8 && !raw.iter().fold(false, |u, &b| u | (b == b'&') | (b < 0x20)) {
         if let Ok(s) = std::str::from_utf8(raw) {
-            if !raw.contains(&b'&') {
-                return Ok(Cow::Borrowed(trim(s)));
-            }
+            return Ok(Cow::Borrowed(trim(s)));
         }
     }
     leaf_text_slow(encoding, raw)
+}
+
+/// Refuses a C0 control character other than tab, CR and LF: not allowed anywhere in an XML
+/// 1.0 document, escaped (`&#1;`) or not, so a field holding one is refused, never cleaned.
+fn no_controls(text: &str) -> Result<(), String> {
+    match text.bytes().find(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) {
+        None => Ok(()),
+        Some(c) => Err(format!("control character U+{c:04X} in the text: not allowed in XML 1.0")),
+    }
 }
 
 /// `str::trim`, answering at once for the usual text that starts and ends with a visible ASCII
@@ -701,13 +823,13 @@ fn trim(s: &str) -> &str {
 
 fn leaf_text_slow<'a>(encoding: &'static Encoding, raw: &'a [u8]) -> Result<Cow<'a, str>, String> {
     let decoded = quick_xml::encoding::decode(raw, encoding)
-        .map_err(|e| format!("text not in the declared encoding: {e}"))?;
+        .map_err(|e| format!("text not in the declared encoding: {}", shown(&e.to_string())))?;
+    let bad_escape = |e: quick_xml::escape::EscapeError| format!("bad escape: {}", shown(&e.to_string()));
     let unescaped = match decoded {
-        Cow::Borrowed(s) => quick_xml::escape::unescape(s).map_err(|e| format!("bad escape: {e}"))?,
-        Cow::Owned(s) => {
-            Cow::Owned(quick_xml::escape::unescape(&s).map_err(|e| format!("bad escape: {e}"))?.into_owned())
-        }
+        Cow::Borrowed(s) => quick_xml::escape::unescape(s).map_err(bad_escape)?,
+        Cow::Owned(s) => Cow::Owned(quick_xml::escape::unescape(&s).map_err(bad_escape)?.into_owned()),
     };
+    no_controls(&unescaped)?;
     Ok(match unescaped {
         Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
         Cow::Owned(s) => Cow::Owned(s.trim().to_string()),

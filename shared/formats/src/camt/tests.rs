@@ -747,3 +747,24 @@ fn the_recall_sample_names_who_the_money_goes_back_to() {
     assert_eq!(other(&p[0], "debtor_name"), Some("American Express Europe S.A."));
     assert!(p[0].warnings.is_empty(), "{:?}", p[0].warnings);
 }
+
+/// The bounds give the same refusal wherever the window is cut, and a stretch without `<` is
+/// searched once, not once per refill (a refill of one byte over 100 KB stays fast).
+#[test]
+fn bounds_refuse_alike_whatever_the_window() {
+    let long_text = doc("08", &ntry("1", &format!("<AddtlNtryInf>{}</AddtlNtryInf>", "t".repeat(100_000))));
+    let deep = doc("08", &ntry("1", &format!("{}{}", "<a>".repeat(70), "</a>".repeat(70))));
+    let attrs: String = (0..40).map(|i| format!(" a{i}=\"1\"")).collect();
+    let many = doc("08", &ntry("1", &format!("<AddtlNtryInf{attrs}/>")));
+    for (xml, what) in [
+        (long_text, "XML text length exceeds the limit of 65536"),
+        (deep, "XML element depth exceeds the limit of 64"),
+        (many, "attributes on one XML element exceeds the limit of 32"),
+    ] {
+        let whole = windowed(xml.as_bytes(), CHUNK);
+        assert!(whole.last().unwrap().contains(what), "{whole:?}");
+        for chunk in [1, 2, 7, 61, 4096] {
+            assert_eq!(windowed(xml.as_bytes(), chunk), whole, "window of {chunk} bytes");
+        }
+    }
+}
