@@ -260,7 +260,7 @@ where
         let reader = FileReader::new(&*self.objects, object, &source, &meta);
         let mut open = || reader.open();
 
-        let payments = match pipeline::count_payments(&mut open) {
+        let payments = match pipeline::count_payments(&mut open, &self.config.limits) {
             Ok(n) => n,
             // The store failed mid-read: a retry reads again; the file is not at fault.
             Err(e) if reader.source_failed() => return Err(ObjectError::Unavailable(e.to_string()).into()),
