@@ -620,7 +620,7 @@ pub fn complete<S: Store + ?Sized>(
 ) -> Result<FileReport, StoreError> {
     store.complete_file(&file.id, &summary)?;
     tracing::info!(
-        file = %file.name, file_id = %file.id.short(), payments = summary.payments,
+        file = %crate::money::shown(&file.name), file_id = %file.id.short(), payments = summary.payments,
         applied = summary.applied, queued = summary.queued, duplicates = summary.duplicates,
         rejected = summary.rejected, "file ingested"
     );
