@@ -159,7 +159,7 @@ where
                 Ok(out) => tracing::info!(file_id = %out.file_id, chunk = out.chunk.index,
                     payments = out.summary.payments, file_completed = out.file_completed, "chunk done"),
                 Err(e) => {
-                    tracing::error!(message = %id, error = %e.masked(), retryable = e.is_retryable(), "chunk failed");
+                    tracing::error!(message = %id, error = ?e.masked(), retryable = e.is_retryable(), "chunk failed");
                     failed.push(id);
                 }
             }

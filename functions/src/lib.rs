@@ -77,7 +77,8 @@ where
     match event.payload {
         ingest::S3Notification::Event(e) => blocking(move || app.ingest_event(&e, deadline)).await,
         ingest::S3Notification::Other(v) => {
-            tracing::info!(event = %v.get("Event").and_then(|e| e.as_str()).unwrap_or("unknown"), "not an object event");
+            let event = v.get("Event").and_then(|e| e.as_str()).unwrap_or("unknown");
+            tracing::info!(event = %remit_formats::shown(event), "not an object event");
             Ok(ingest::IngestResponse::default())
         }
     }

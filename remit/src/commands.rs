@@ -13,6 +13,7 @@ use remit_domain::pipeline::{FileReport, IngestConfig, PaymentResult};
 use remit_domain::ports::{FileStatus, ResearchQueue};
 use remit_domain::{mask_card_numbers, Market, Outcome, Payment};
 use remit_formats::profile::{Profile, Routing};
+use remit_formats::shown;
 use remit_store_sqlite::SqliteStore;
 
 use crate::local::{self, Source};
@@ -20,8 +21,36 @@ use crate::local::{self, Source};
 /// Exit code when some input files were refused (quarantined) but the run itself worked.
 const EXIT_FILES_REFUSED: u8 = 2;
 
+/// A path or file name as the CLI prints it: control characters escaped and cut short
+/// (`remit_formats::shown`), so that a name holding a newline or a terminal escape cannot forge
+/// a line ("... completed") or recolour the terminal.
+pub fn shown_path(path: &Path) -> String {
+    shown(&path.display().to_string())
+}
+
+/// A whole message on one line: control characters escaped as `shown` does, nothing cut.
+/// Messages quote names and input; whatever a reader let through, a printed line stays one.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A message about the file `name` (a reader's error, a quarantine reason), as printed: the
+/// name in it shown short, the rest on one line.
+pub fn about(name: &str, message: &str) -> String {
+    let message = if name.is_empty() { message.to_string() } else { message.replace(name, &shown(name)) };
+    one_line(&message)
+}
+
 pub(crate) fn open_store(data_dir: &Path) -> Result<SqliteStore> {
-    fs::create_dir_all(data_dir).with_context(|| format!("{}: cannot create", data_dir.display()))?;
+    fs::create_dir_all(data_dir).with_context(|| format!("{}: cannot create", shown_path(data_dir)))?;
     Ok(SqliteStore::open(&data_dir.join("remit.sqlite"))?)
 }
 
@@ -44,7 +73,7 @@ pub fn parse(files: &[PathBuf], profile: Option<&Path>, out: &mut impl Write) ->
         let stream = match local::open_payments(path, &meta, &source) {
             Ok((_, s)) => s,
             Err(e) => {
-                eprintln!("remit: {e}");
+                eprintln!("remit: {}", about(&meta.name, &e.to_string()));
                 failed = true;
                 continue;
             }
@@ -56,7 +85,7 @@ pub fn parse(files: &[PathBuf], profile: Option<&Path>, out: &mut impl Write) ->
                     out.write_all(b"\n")?;
                 }
                 Err(e) => {
-                    eprintln!("remit: {e}");
+                    eprintln!("remit: {}", about(&meta.name, &e.to_string()));
                     failed = true;
                     break;
                 }
@@ -71,7 +100,7 @@ pub fn parse(files: &[PathBuf], profile: Option<&Path>, out: &mut impl Write) ->
 pub fn import_accounts(data_dir: &Path, file: &Path, out: &mut impl Write) -> Result<ExitCode> {
     let store = open_store(data_dir)?;
     let n = local::import_accounts(&store, file)?;
-    writeln!(out, "imported {n} accounts from {}", file.display())?;
+    writeln!(out, "imported {n} accounts from {}", shown_path(file))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -121,18 +150,19 @@ fn write_decision(out: &mut impl Write, r: &PaymentResult) -> Result<()> {
     Ok(())
 }
 
-/// A person's summary of one file: counts, and sums per currency.
+/// A person's summary of one file: counts, and sums per currency. The file's name (and the
+/// reason, which quotes it) are shown escaped: one line each, whatever the name holds.
 pub fn summary_text(report: &FileReport) -> String {
     let mut s = String::new();
     let seen = if report.seen_before { " (seen before)" } else { "" };
     s.push_str(&format!(
         "file {} [{}]{seen}: {}\n",
-        report.file,
+        shown(&report.file),
         report.file_id.short(),
         report.status.as_str()
     ));
     if let Some(reason) = &report.reason {
-        s.push_str(&format!("  refused: {reason}\n"));
+        s.push_str(&format!("  refused: {}\n", about(&report.file, reason)));
         return s;
     }
     let m = &report.summary;
@@ -184,7 +214,7 @@ fn print_queues(
                 i.due_at.format("%Y-%m-%d %H:%M UTC"),
                 i.amount.amount(),
                 i.amount.currency().code(),
-                truncate(&mask_card_numbers(i.payer_name.as_deref().unwrap_or("-")), 28),
+                truncate(&one_line(&mask_card_numbers(i.payer_name.as_deref().unwrap_or("-"))), 28),
                 serde_json::to_value(i.reason_code)?.as_str().unwrap_or("-"),
                 i.candidate.as_ref().map(|c| c.masked()).unwrap_or_else(|| "-".into()),
             )?;
@@ -223,11 +253,11 @@ pub fn demo(
     let samples = samples_dir(samples);
     let dir = data_dir.join("demo");
     if dir.exists() {
-        fs::remove_dir_all(&dir).with_context(|| format!("{}: cannot clear", dir.display()))?;
+        fs::remove_dir_all(&dir).with_context(|| format!("{}: cannot clear", shown_path(&dir)))?;
     }
     let store = open_store(&dir)?;
     let n = local::import_accounts(&store, &samples.join("accounts.csv"))?;
-    writeln!(out, "remit demo: {n} accounts loaded into a fresh store at {}\n", dir.display())?;
+    writeln!(out, "remit demo: {n} accounts loaded into a fresh store at {}\n", shown_path(&dir))?;
     let now = Utc::now();
     // Files route as they would in the landing bucket: the key is the path under samples/.
     let routing_file = samples.join("../profiles/routing.toml");
@@ -239,7 +269,7 @@ pub fn demo(
     for (folder, market, title) in markets {
         let files = drops.files(folder);
         if files.is_empty() {
-            bail!("no sample files in {}", samples.join(folder).display());
+            bail!("no sample files in {}", shown_path(&samples.join(folder)));
         }
         writeln!(out, "== {title} ({market}) ==")?;
         for path in &files {
@@ -287,7 +317,8 @@ fn demo_line(r: &PaymentResult) -> String {
         _ => String::new(),
     };
     let why = r.decision.blocker().or(r.decision.reasons.first()).map(|x| x.text.clone()).unwrap_or_default();
-    mask_card_numbers(&format!(
+    // Reasons and references quote the file's text: one line, whatever it holds.
+    one_line(&mask_card_numbers(&format!(
         "{:<9} {:>12} {} {:<6} {:<24} conf {:.2} {who} {why}",
         r.decision.outcome.as_str(),
         r.amount.amount(),
@@ -298,7 +329,7 @@ fn demo_line(r: &PaymentResult) -> String {
         },
         truncate(&r.bank_ref, 24),
         r.decision.confidence,
-    ))
+    )))
 }
 
 /// `remit generate`: a large synthetic file for benchmarks.
@@ -310,7 +341,7 @@ pub fn generate(
     out: &mut impl Write,
 ) -> Result<ExitCode> {
     let profile = format.strip_prefix("profile:").map(|p| Profile::load(Path::new(p))).transpose()?;
-    let f = fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+    let f = fs::File::create(path).with_context(|| format!("{}: cannot create", shown_path(path)))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     match &profile {
         Some(p) => remit_formats::profile::generate::write(p, &mut w, payments, seed)?,
@@ -318,7 +349,13 @@ pub fn generate(
     }
     w.flush()?;
     let size = fs::metadata(path)?.len();
-    writeln!(out, "wrote {payments} {format} payments to {} ({:.1} MB)", path.display(), size as f64 / 1e6)?;
+    writeln!(
+        out,
+        "wrote {payments} {} payments to {} ({:.1} MB)",
+        shown(format),
+        shown_path(path),
+        size as f64 / 1e6
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -355,7 +392,7 @@ fn check_line(p: &Payment) -> String {
     for w in &p.warnings {
         s.push_str(&format!(" [warning: {w}]"));
     }
-    mask_card_numbers(&s)
+    one_line(&mask_card_numbers(&s))
 }
 
 /// `remit profiles check`: the profile's summary, its first records as read from the sample,
@@ -369,20 +406,20 @@ pub fn profiles_check(
     let profile = match Profile::load(profile) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("remit: {e}");
+            eprintln!("remit: {}", about(&profile.display().to_string(), &e.to_string()));
             return Ok(ExitCode::FAILURE);
         }
     };
     write!(out, "{}", profile.summary())?;
     let meta = local::file_meta(sample)?;
-    writeln!(out, "sample {}:", meta.name)?;
+    writeln!(out, "sample {}:", shown(&meta.name))?;
     let plan = &profile.plan;
     let controlled = plan.trailer.is_some() || plan.csv.as_ref().is_some_and(|c| !c.total_row.is_empty());
     let source = Source::Profile(Box::new(profile));
     let stream = match local::open_payments(sample, &meta, &source) {
         Ok((_, s)) => s,
         Err(e) => {
-            eprintln!("remit: {e}");
+            eprintln!("remit: {}", about(&meta.name, &e.to_string()));
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -395,11 +432,24 @@ pub fn profiles_check(
                     writeln!(out, "{}", check_line(&p))?;
                 }
                 n += 1;
-                *totals.entry(p.amount.currency().code()).or_default() += p.amount.amount();
+                let total = totals.entry(p.amount.currency().code()).or_default();
+                // Two amounts near the top of a decimal must not panic the check.
+                let Some(sum) = total.checked_add(p.amount.amount()) else {
+                    out.flush()?;
+                    eprintln!(
+                        "remit: {}: record {}: the {} total overflows",
+                        shown(&meta.name),
+                        p.source.record,
+                        p.amount.currency().code()
+                    );
+                    writeln!(out, "FAILED after {n} records")?;
+                    return Ok(ExitCode::FAILURE);
+                };
+                *total = sum;
             }
             Err(e) => {
                 out.flush()?;
-                eprintln!("remit: {e}");
+                eprintln!("remit: {}", about(&meta.name, &e.to_string()));
                 writeln!(out, "FAILED after {n} records")?;
                 return Ok(ExitCode::FAILURE);
             }
@@ -454,7 +504,7 @@ pub fn bench(files: &[PathBuf], profile: Option<&Path>, out: &mut impl Write) ->
         writeln!(
             out,
             "{}: {} {:.1} MB, {n} payments in {secs:.3} s: {:.1} MB/s, {:.0} payments/s{cpu}, peak RSS {} kB",
-            path.display(),
+            shown_path(path),
             format,
             meta.size as f64 / 1e6,
             meta.size as f64 / 1e6 / secs,

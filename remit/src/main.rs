@@ -1,6 +1,6 @@
 //! `remit`: the local runner and ops CLI on the embedded SQLite store.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -294,13 +294,15 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: a log file or a pipe gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     let mut out = std::io::stdout().lock();
     let config = match remit::local::load_config(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("remit: {e:#}");
+            eprintln!("remit: {}", commands::one_line(&format!("{e:#}")));
             return ExitCode::FAILURE;
         }
     };
@@ -334,7 +336,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("remit: {}", remit_domain::mask_card_numbers(&format!("{e:#}")));
+            // One line, whatever names or input the error quotes.
+            eprintln!("remit: {}", commands::one_line(&remit_domain::mask_card_numbers(&format!("{e:#}"))));
             ExitCode::FAILURE
         }
     }

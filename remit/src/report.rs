@@ -11,7 +11,8 @@ use remit_domain::pipeline::IngestConfig;
 use remit_domain::report::{self, ControlLine};
 use remit_domain::{mask_card_numbers, Market};
 
-use crate::commands::open_store;
+use crate::commands::{about, one_line, open_store};
+use remit_formats::shown;
 
 /// One CSV field, quoted when it needs to be (RFC 4180).
 fn csv_field(s: &str) -> String {
@@ -55,6 +56,15 @@ pub fn daily_lines(
     Ok(out)
 }
 
+/// A line as printed: the file's name (and the note, which may quote it) on one line, control
+/// characters escaped; in the table the name is also cut short (`shown`), in CSV kept whole.
+fn printable(line: &ControlLine, short: bool) -> ControlLine {
+    let mut l = line.clone();
+    l.note = l.note.as_deref().map(|n| about(&line.file, n));
+    l.file = if short { shown(&line.file) } else { one_line(&line.file) };
+    l
+}
+
 /// `remit report daily [--date D] [--market M] [--csv]`.
 pub fn daily(
     data_dir: &Path,
@@ -74,10 +84,15 @@ pub fn daily(
         ok &= lines.iter().all(|l| l.reconciles);
         if csv {
             for l in lines {
-                writeln!(out, "{}", mask_card_numbers(&csv_line(&report::csv_row(*day, l))))?;
+                writeln!(
+                    out,
+                    "{}",
+                    mask_card_numbers(&csv_line(&report::csv_row(*day, &printable(l, false))))
+                )?;
             }
         } else {
-            write!(out, "{}", report::text(*day, name, lines))?;
+            let lines: Vec<ControlLine> = lines.iter().map(|l| printable(l, true)).collect();
+            write!(out, "{}", report::text(*day, name, &lines))?;
         }
     }
     if !csv {

@@ -19,6 +19,16 @@ pub enum MoneyError {
     TooPrecise { amount: String, currency: String, allowed: u32 },
     #[error("amount {0} must be positive")]
     NotPositive(String),
+    /// Too many digits to be held exactly: a decimal number keeps 28 or 29 significant digits.
+    #[error("amount {0:?} has more digits than an amount can hold exactly")]
+    TooManyDigits(String),
+    /// So large that the currency's decimals no longer fit beside its digits.
+    #[error("amount {amount} is too large to keep the {allowed} decimals {currency} requires")]
+    TooLarge { amount: String, currency: String, allowed: u32 },
+    #[error("amounts in {0} and {1} cannot be added")]
+    CurrencyMismatch(String, String),
+    #[error("the sum of {0} and {1} overflows")]
+    Overflow(String, String),
 }
 
 /// An amount in one currency. Signed, so that balances fit; payments keep it positive.
@@ -39,7 +49,8 @@ pub fn minor_digits(currency: Currency) -> u32 {
 }
 
 impl Money {
-    /// An amount, refused when it has more decimals than the currency allows.
+    /// An amount, refused when it has more decimals than the currency allows, or when it is so
+    /// large that the currency's decimals no longer fit (never rounded).
     pub fn new(amount: Decimal, currency: Currency) -> Result<Self, MoneyError> {
         let allowed = minor_digits(currency);
         let normal = amount.normalize();
@@ -51,7 +62,16 @@ impl Money {
             });
         }
         let mut amount = normal;
+        // `rescale` settles for fewer decimals when the digits would overflow the mantissa:
+        // a 28-digit INR amount would silently lose its paise.
         amount.rescale(allowed);
+        if amount.scale() != allowed {
+            return Err(MoneyError::TooLarge {
+                amount: normal.to_string(),
+                currency: currency.code().to_string(),
+                allowed,
+            });
+        }
         Ok(Self { amount, currency })
     }
 
@@ -61,9 +81,18 @@ impl Money {
         Self { amount, currency }
     }
 
-    /// Parses a plain decimal string such as `1234.5` or `300`.
+    /// Parses a plain decimal string such as `1234.5` or `300`, exactly: digits that a decimal
+    /// cannot hold are refused, never rounded away.
     pub fn parse(text: &str, currency: Currency) -> Result<Self, MoneyError> {
-        let amount = Decimal::from_str(text.trim()).map_err(|_| MoneyError::NotANumber(text.to_string()))?;
+        let trimmed = text.trim();
+        let amount = match Decimal::from_str_exact(trimmed) {
+            Ok(a) => a,
+            // `from_str` would round it: a number, but not one we can hold exactly.
+            Err(_) if Decimal::from_str(trimmed).is_ok() => {
+                return Err(MoneyError::TooManyDigits(shown(text)))
+            }
+            Err(_) => return Err(MoneyError::NotANumber(shown(text))),
+        };
         Self::new(amount, currency)
     }
 
@@ -85,15 +114,65 @@ impl Money {
         self.amount > Decimal::ZERO
     }
 
-    /// Sum of two amounts in the same currency; `None` across currencies.
+    /// Sum of two amounts in the same currency; `None` across currencies and on overflow
+    /// (`try_add` says which).
     pub fn checked_add(&self, other: &Money) -> Option<Money> {
-        (self.currency == other.currency)
-            .then(|| Money { amount: self.amount + other.amount, currency: self.currency })
+        self.try_add(other).ok()
+    }
+
+    /// Sum of two amounts in the same currency, or why there is none: the currencies differ, or
+    /// the sum overflows (two amounts near `Decimal::MAX`).
+    pub fn try_add(&self, other: &Money) -> Result<Money, MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch(
+                self.currency.code().to_string(),
+                other.currency.code().to_string(),
+            ));
+        }
+        let overflow = || MoneyError::Overflow(self.to_string(), other.to_string());
+        let amount = self.amount.checked_add(other.amount).ok_or_else(overflow)?;
+        // Near the top, `checked_add` drops decimals rather than fail: an exact sum keeps the
+        // operands' (the currency's) scale.
+        if amount.scale() != self.amount.scale() {
+            return Err(overflow());
+        }
+        Ok(Money { amount, currency: self.currency })
     }
 
     /// The amount with its sign flipped.
     pub fn negated(&self) -> Money {
         Money { amount: -self.amount, currency: self.currency }
+    }
+}
+
+/// Input quoted in a message, made safe to print: control characters escaped (a newline or a
+/// terminal escape cannot forge a line), cut to 80 characters. The same rule as
+/// `remit_formats::shown`, which the domain cannot depend on.
+pub(crate) fn shown(text: &str) -> String {
+    const SHOWN_CHARS: usize = 80;
+    let mut out = String::with_capacity(text.len().min(SHOWN_CHARS * 4));
+    for (n, c) in text.chars().enumerate() {
+        if n == SHOWN_CHARS {
+            out.push('…');
+            break;
+        }
+        push_escaped(&mut out, c);
+    }
+    out
+}
+
+/// A whole message on one line: control characters escaped as in `shown`, nothing cut.
+pub(crate) fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    text.chars().for_each(|c| push_escaped(&mut out, c));
+    out
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    if c.is_control() {
+        out.extend(c.escape_default());
+    } else {
+        out.push(c);
     }
 }
 
@@ -142,5 +221,64 @@ mod tests {
         let a = Money::from_minor(100, Currency::CAD);
         assert!(a.checked_add(&Money::from_minor(1, Currency::USD)).is_none());
         assert_eq!(a.checked_add(&a).unwrap().amount(), dec!(2.00));
+    }
+
+    /// Issue 17: two amounts near `Decimal::MAX` summed panicked ("Addition overflowed").
+    #[test]
+    fn a_sum_that_overflows_is_refused_not_a_panic() {
+        let big = Money::new(Decimal::MAX, Currency::JPY).unwrap();
+        assert!(big.checked_add(&big).is_none());
+        let err = big.try_add(&big).unwrap_err();
+        assert!(matches!(err, MoneyError::Overflow(..)), "{err}");
+        assert!(err.to_string().contains("overflows"), "{err}");
+        let err = big.try_add(&Money::from_minor(1, Currency::USD)).unwrap_err();
+        assert_eq!(err, MoneyError::CurrencyMismatch("JPY".into(), "USD".into()));
+    }
+
+    /// Near the top, a decimal sum drops decimals rather than fail: that is an overflow too.
+    #[test]
+    fn a_sum_that_would_lose_the_currencys_decimals_is_refused() {
+        let top = Money::parse("792281625142643375935439503.35", Currency::EUR).unwrap();
+        assert_eq!(top.amount().scale(), 2);
+        assert!(top.checked_add(&top).is_none(), "{:?}", top.amount().checked_add(top.amount()));
+        let cent = Money::from_minor(1, Currency::EUR);
+        assert!(top.checked_add(&cent).is_none());
+        let below = Money::parse("792281625142643375935439503.34", Currency::EUR).unwrap();
+        assert_eq!(below.checked_add(&cent), Some(top));
+    }
+
+    /// Issue 17: a 28-digit INR amount lost its paise in `Money::new` (rescale gave up quietly).
+    #[test]
+    fn an_amount_too_large_for_its_decimals_is_refused() {
+        let amount = Decimal::from_str("1234567890123456789012345678").unwrap();
+        let err = Money::new(amount, Currency::INR).unwrap_err();
+        assert!(matches!(err, MoneyError::TooLarge { allowed: 2, .. }), "{err}");
+        assert!(err.to_string().contains("1234567890123456789012345678"), "{err}");
+        assert!(Money::new(amount, Currency::JPY).is_ok(), "no decimals to keep");
+        let fits = Decimal::from_str("12345678901234567890123456.78").unwrap();
+        assert_eq!(Money::new(fits, Currency::INR).unwrap().amount(), fits);
+    }
+
+    /// `Decimal::from_str` rounds what it cannot hold: an amount is read exactly or refused.
+    #[test]
+    fn parse_refuses_digits_it_would_round_away() {
+        let err = Money::parse("1.0000000000000000000000000000001", Currency::EUR).unwrap_err();
+        assert!(matches!(err, MoneyError::TooManyDigits(_)), "{err}");
+        let err = Money::parse("0.00000000000000000000000000001", Currency::EUR).unwrap_err();
+        assert!(matches!(err, MoneyError::TooManyDigits(_)), "{err}");
+        assert!(matches!(
+            Money::parse("792281625142643375935439503350", Currency::JPY),
+            Err(MoneyError::NotANumber(_))
+        ));
+    }
+
+    /// A 50 MB amount does not become a 50 MB message, nor one that forges lines.
+    #[test]
+    fn a_refused_text_is_quoted_short_and_escaped() {
+        let text = "12\n\u{1b}[31m".to_string() + &"x".repeat(1 << 20);
+        let err = Money::parse(&text, Currency::EUR).unwrap_err().to_string();
+        assert!(err.len() < 200, "{} bytes", err.len());
+        assert!(!err.contains('\n') && !err.contains('\u{1b}'), "{err}");
+        assert!(err.contains("\\n") && err.contains("\\u{1b}"), "{err}");
     }
 }

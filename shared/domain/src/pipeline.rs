@@ -13,7 +13,7 @@ use crate::decision::{Decision, Outcome, Reason, ReasonCode};
 use crate::identifiers::AccountNumber;
 use crate::ids::{FileId, PaymentKey};
 use crate::matcher::{decide, MatchPolicy};
-use crate::payment::{Direction, Market, Payment};
+use crate::payment::{Direction, Market, Payment, PerMarket};
 use crate::ports::{
     Alias, AliasMemory, FileRecord, FileRegistration, FileStatus, ItemStatus, LedgerEntry, PaymentState,
     Posting, Receipt, ResearchItem, Reversal, Store, StoreError, Transition,
@@ -31,6 +31,105 @@ pub struct IngestConfig {
     pub queue: crate::queue::QueuePolicy,
     /// Our own identities per market, never payer evidence; PAD files we originate.
     pub own: crate::own::OwnPolicy,
+    /// What a file may carry at all (`[limits]`): beyond it the file is refused whole.
+    pub limits: IngestLimits,
+}
+
+/// Bounds on a file's content, per market (`[limits]` in `config/remit.toml`). A file past one
+/// is broken or hostile, not a batch of payments to research: it is quarantined before
+/// anything posts.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestLimits {
+    /// The largest single amount a payment may carry, in the payment's currency: far above any
+    /// real payment, far below what a decimal can hold (sums of a file stay exact).
+    pub max_payment: PerMarket<Decimal>,
+}
+
+/// The highest `max_payment` a configuration may set: 10^18, so that the totals of even a
+/// billion payments stay far below `Decimal::MAX` (about 7.9 * 10^28).
+const MAX_PAYMENT_BOUND: Decimal = Decimal::from_parts(2_808_348_672, 232_830_643, 0, false, 0);
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        let ten_billion = Decimal::new(10_000_000_000, 0);
+        Self { max_payment: PerMarket { ca: ten_billion, india: ten_billion, eu: ten_billion } }
+    }
+}
+
+impl IngestLimits {
+    /// Refuses a ceiling that is not positive, that sums could overflow past, or that a payment
+    /// sent to research for its size (`matching.amount_ceilings`) would already pass.
+    fn validate(&self, matching: &MatchPolicy) -> Result<(), String> {
+        for market in Market::ALL {
+            let max = self.max_payment.get(market);
+            if max <= Decimal::ZERO || max > MAX_PAYMENT_BOUND {
+                return Err(format!("limits.max_payment.{market}: {max} is not in (0, {MAX_PAYMENT_BOUND}]"));
+            }
+            let research = matching.amount_ceilings.get(market);
+            if max <= research {
+                return Err(format!(
+                    "limits.max_payment.{market}: {max} must be above matching.amount_ceilings.{market} ({research})"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The payment's amount when it is above its market's `max_payment`.
+    fn check(&self, payment: &Payment) -> Result<(), LimitError> {
+        let max = self.max_payment.get(payment.market);
+        if payment.amount.amount().abs() <= max {
+            return Ok(());
+        }
+        Err(LimitError::AmountAboveMaximum {
+            file: crate::money::shown(&payment.source.file),
+            record: payment.source.record,
+            amount: payment.amount.to_string(),
+            market: payment.market,
+            max,
+        })
+    }
+}
+
+/// A file's content past one of the `IngestLimits`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    /// One payment larger than any real one: the file is broken or hostile.
+    #[error(
+        "{file}: record {record}: field amount: {amount} is above the largest single payment \
+         accepted for {market} ({max}, limits.max_payment)"
+    )]
+    AmountAboveMaximum { file: String, record: u64, amount: String, market: Market, max: Decimal },
+}
+
+/// Why the validation pass refused a file: the reader's error, or a limit of the content.
+#[derive(Debug)]
+pub enum ValidationError<E> {
+    /// The reader refused the file (or could not read it).
+    Read(E),
+    /// Every record read, but one is past an `IngestLimits` bound.
+    Limit(LimitError),
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for ValidationError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValidationError::Read(e) => e.fmt(f),
+            ValidationError::Limit(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: StdError + 'static> StdError for ValidationError<E> {
+    // The reader's error stands for itself (its own source chain is its causes): callers that
+    // walk the chain (`is_transient_read_error`) see it first.
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            ValidationError::Read(e) => Some(e),
+            ValidationError::Limit(_) => None,
+        }
+    }
 }
 
 impl IngestConfig {
@@ -58,6 +157,7 @@ impl IngestConfig {
         if m.ambiguity_margin < 0 {
             return Err(format!("matching.ambiguity_margin: {} must not be negative", m.ambiguity_margin));
         }
+        self.limits.validate(m)?;
         self.sla.validate()
     }
 }
@@ -362,7 +462,7 @@ where
     E: StdError + 'static,
 {
     let seen_before = register_file(store, file, now)?.is_some();
-    let expected = match validate_file(store, file, &mut open, seen_before)? {
+    let expected = match validate_file_within(store, file, &mut open, seen_before, &config.limits)? {
         Validation::Valid { payments } => payments,
         Validation::Quarantined(report) => return Ok(report),
     };
@@ -405,8 +505,7 @@ pub fn register_file<S: Store + ?Sized>(
     })
 }
 
-/// Pass 1: reads every record of a fresh stream before any effect, and counts the payments. The
-/// first error quarantines the file (`quarantine`) and nothing of it posts.
+/// Pass 1 with the default `IngestLimits` (`validate_file_within` takes the configured ones).
 pub fn validate_file<S, F, I, E>(
     store: &S,
     file: &FileMeta,
@@ -419,44 +518,65 @@ where
     I: Iterator<Item = Result<Payment, E>>,
     E: StdError + 'static,
 {
-    match count_payments(open) {
+    validate_file_within(store, file, open, seen_before, &IngestLimits::default())
+}
+
+/// Pass 1: reads every record of a fresh stream before any effect, checks each against
+/// `limits`, and counts the payments. The first error quarantines the file (`quarantine`) and
+/// nothing of it posts.
+pub fn validate_file_within<S, F, I, E>(
+    store: &S,
+    file: &FileMeta,
+    open: &mut F,
+    seen_before: bool,
+    limits: &IngestLimits,
+) -> Result<Validation, IngestError>
+where
+    S: Store + ?Sized,
+    F: FnMut() -> Result<I, E>,
+    I: Iterator<Item = Result<Payment, E>>,
+    E: StdError + 'static,
+{
+    match count_payments(open, limits) {
         Ok(payments) => Ok(Validation::Valid { payments }),
         // A read that broke off is the source's fault, not the file's: retry, don't quarantine.
-        Err(e) if is_transient_read_error(&e) => {
+        Err(ValidationError::Read(e)) if is_transient_read_error(&e) => {
             let detail = crate::masking::mask_card_numbers(&e.to_string());
-            tracing::warn!(file = %file.name, file_id = %file.id.short(), %detail, "read failed: not quarantined, retry");
+            tracing::warn!(file = %crate::money::shown(&file.name), file_id = %file.id.short(), %detail,
+                "read failed: not quarantined, retry");
             Err(IngestError::Unreadable { file: file.name.clone(), detail })
         }
         Err(e) => Ok(Validation::Quarantined(quarantine(store, file, &e, seen_before)?)),
     }
 }
 
-/// Reads every record of a fresh stream and counts the payments; the first error stops it. A
-/// runner that can tell a failing source (a dropped connection) from bad content calls this and
-/// quarantines only for bad content.
-pub fn count_payments<F, I, E>(open: &mut F) -> Result<u64, E>
+/// Reads every record of a fresh stream, checks each against `limits`, and counts the
+/// payments; the first error stops it. A runner that can tell a failing source (a dropped
+/// connection) from bad content calls this and quarantines only for bad content.
+pub fn count_payments<F, I, E>(open: &mut F, limits: &IngestLimits) -> Result<u64, ValidationError<E>>
 where
     F: FnMut() -> Result<I, E>,
     I: Iterator<Item = Result<Payment, E>>,
 {
     let mut payments = 0u64;
-    for p in open()? {
-        p?;
+    for p in open().map_err(ValidationError::Read)? {
+        let p = p.map_err(ValidationError::Read)?;
+        limits.check(&p).map_err(ValidationError::Limit)?;
         payments += 1;
     }
     Ok(payments)
 }
 
 /// Quarantines a file that failed validation with `error` (its text masked: it may quote a
-/// field) and reports it.
+/// field; and on one line: it may quote a file name holding a newline) and reports it.
 pub fn quarantine<S: Store + ?Sized>(
     store: &S,
     file: &FileMeta,
     error: &dyn StdError,
     seen_before: bool,
 ) -> Result<FileReport, StoreError> {
-    let reason = crate::masking::mask_card_numbers(&error.to_string());
-    tracing::warn!(file = %file.name, file_id = %file.id.short(), %reason, "file quarantined");
+    let reason = crate::money::one_line(&crate::masking::mask_card_numbers(&error.to_string()));
+    tracing::warn!(file = %crate::money::shown(&file.name), file_id = %file.id.short(), %reason, "file quarantined");
     store.quarantine_file(&file.id, &reason)?;
     Ok(FileReport {
         file: file.name.clone(),
@@ -518,7 +638,7 @@ pub fn complete<S: Store + ?Sized>(
 ) -> Result<FileReport, StoreError> {
     store.complete_file(&file.id, &summary)?;
     tracing::info!(
-        file = %file.name, file_id = %file.id.short(), payments = summary.payments,
+        file = %crate::money::shown(&file.name), file_id = %file.id.short(), payments = summary.payments,
         applied = summary.applied, queued = summary.queued, duplicates = summary.duplicates,
         rejected = summary.rejected, "file ingested"
     );
@@ -881,5 +1001,71 @@ pub fn research_item(
         version: 0,
         disposition: None,
         linking_refs: payment.linking_refs().into_iter().take(MAX_POSTING_REFERENCES).collect(),
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use std::convert::Infallible;
+
+    use super::*;
+    use crate::money::{Currency, Money};
+    use crate::payment::References;
+
+    fn paying(amounts: &[&str]) -> Vec<Payment> {
+        amounts
+            .iter()
+            .enumerate()
+            .map(|(n, a)| {
+                let mut p = crate::payment::sample(
+                    Market::EU,
+                    Money::parse(a, Currency::EUR).unwrap(),
+                    References::default(),
+                );
+                p.source.record = n as u64 + 1;
+                p.source.file = "drop/eu\n\u{1b}[32mfile completed.xml".into();
+                p
+            })
+            .collect()
+    }
+
+    fn count(payments: Vec<Payment>, limits: &IngestLimits) -> Result<u64, ValidationError<Infallible>> {
+        count_payments(&mut || Ok::<_, Infallible>(payments.clone().into_iter().map(Ok)), limits)
+    }
+
+    /// Issue 17: an amount of 79 octillion EUR was accepted and queued for research.
+    #[test]
+    fn a_payment_above_the_markets_maximum_refuses_the_file() {
+        let limits = IngestLimits::default();
+        assert_eq!(count(paying(&["10.00", "10000000000.00"]), &limits).unwrap(), 2, "at the maximum");
+        let err = count(paying(&["10.00", "10000000000.01", "5.00"]), &limits).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ValidationError::Limit(LimitError::AmountAboveMaximum { record: 2, .. })));
+        assert!(text.contains("record 2") && text.contains("10000000000.01 EUR"), "{text}");
+        assert!(text.contains("EU") && text.contains("limits.max_payment"), "{text}");
+        assert!(!text.contains('\n') && !text.contains('\u{1b}'), "the file name is shown escaped: {text}");
+        let huge = paying(&["792281625142643375935439503.35"]);
+        assert!(count(huge, &limits).is_err(), "near Decimal::MAX");
+    }
+
+    /// The ceiling is per market and read from `[limits]`.
+    #[test]
+    fn the_maximum_is_configured_per_market_and_checked() {
+        let config: IngestConfig = toml::from_str(
+            "[limits]\nmax_payment = { CA = \"1000000\", IN = \"1000000000\", EU = \"60000\" }\n",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        assert!(count(paying(&["60000.01"]), &config.limits).is_err());
+        assert!(count(paying(&["60000.00"]), &config.limits).is_ok());
+
+        let refused = |toml: &str| toml::from_str::<IngestConfig>(toml).unwrap().validate().unwrap_err();
+        let e = refused("[limits]\nmax_payment = { CA = \"0\", IN = \"1\", EU = \"1\" }\n");
+        assert!(e.contains("limits.max_payment.CA"), "{e}");
+        let e = refused("[limits]\nmax_payment = { CA = \"1e19\", IN = \"1e6\", EU = \"1e6\" }\n");
+        assert!(e.contains("limits.max_payment.CA"), "{e}");
+        let e = refused("[limits]\nmax_payment = { CA = \"1e6\", IN = \"1e6\", EU = \"1e6\" }\n");
+        assert!(e.contains("limits.max_payment.IN") && e.contains("amount_ceilings.IN"), "{e}");
+        assert_eq!(MAX_PAYMENT_BOUND, Decimal::from(10u64.pow(18)));
     }
 }
