@@ -640,6 +640,12 @@ impl<R: BufRead> Mt940Reader<R> {
 /// a rounded sum could make a wrong closing balance or trailer agree. Computed on the
 /// mantissas in `i128`; trailing zeros are dropped only when that loses nothing.
 pub(crate) fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
+    // The common case, cheaply: at one scale, a result that kept it was not rounded.
+    if a.scale() == b.scale() {
+        if let Some(r) = a.checked_add(b).filter(|r| r.scale() == a.scale()) {
+            return Some(r);
+        }
+    }
     exact_add_at_scale(a, b).or_else(|| exact_add_at_scale(a.normalize(), b.normalize()))
 }
 

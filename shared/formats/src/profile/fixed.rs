@@ -8,6 +8,7 @@ use remit_domain::{Payment, Provenance};
 use rust_decimal::Decimal;
 
 use super::build::{self, check_fields, extract, FieldFault, FileState};
+use super::encoding::Encoding;
 use super::plan::{FixedPlan, Plan, RecordPlan, Role};
 use super::schema::{CountDoc, Framing};
 use crate::{Location, ParseError, SourceContext};
@@ -30,6 +31,8 @@ pub struct FixedWidthReader<R> {
     pad: u8,
     /// Bytes that end a line in the file's encoding (LF, CR; EBCDIC NL and LF for cp037).
     line_ends: [u8; 2],
+    /// UTF-8 lets control characters through; the single-byte tables refuse them already.
+    utf8: bool,
     pos: u64,
     rec_offset: u64,
     records: u64,
@@ -44,6 +47,7 @@ impl<R: BufRead> FixedWidthReader<R> {
     pub fn new(reader: R, ctx: SourceContext, plan: Arc<Plan>) -> Self {
         let pad = plan.encoding.encode_ascii(b' ');
         let nl = plan.encoding.encode_ascii(b'\n');
+        let utf8 = matches!(plan.encoding, Encoding::Utf8);
         let line_ends = if nl == b'\n' { [b'\n', b'\r'] } else { [nl, 0x15] };
         let len = plan.fixed.as_ref().map_or(0, |f| f.record_length);
         let most = [plan.header.as_ref(), Some(&plan.detail), plan.trailer.as_ref()]
@@ -60,6 +64,7 @@ impl<R: BufRead> FixedWidthReader<R> {
             slots: vec![String::new(); most],
             pad,
             line_ends,
+            utf8,
             pos: 0,
             rec_offset: 0,
             records: 0,
@@ -174,16 +179,24 @@ impl<R: BufRead> FixedWidthReader<R> {
     }
 
     /// Fills the slots of a record's fields from `buf`. A control character (C0 other than
-    /// tab, or DEL) in a field's text is an error of the field: never kept, never deleted.
+    /// tab, or DEL) in a field's text is an error of the field: never kept, never deleted (the
+    /// single-byte encodings refuse it while decoding; UTF-8 is checked here).
     fn cut(&mut self, which: Which) -> Result<(), ParseError> {
         let plan = self.plan.clone();
         let rec = which.of(&plan);
+        // In UTF-8 a C0 control or DEL is its own byte: a record without one needs no
+        // field-by-field check.
+        let controls =
+            self.utf8 && self.buf.iter().fold(false, |any, &b| any | (b < 0x20 && b != b'\t') | (b == 0x7f));
         for (i, f) in rec.fields.iter().enumerate() {
             let super::plan::Loc::Bytes { start, end } = f.loc else { continue };
             if let Err(problem) =
                 extract(&plan.encoding, f, &self.buf[start..end], self.pad, &mut self.slots[i])
             {
                 return Err(self.field_error(rec, FieldFault { field: i, problem }));
+            }
+            if !controls {
+                continue;
             }
             if let Some(at) = self.slots[i].bytes().position(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
                 let byte = self.slots[i].as_bytes()[at];
