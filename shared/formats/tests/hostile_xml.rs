@@ -101,20 +101,27 @@ fn opening_balance_plus_entries_that_overflow_refuse_the_statement() {
     assert!(e.to_string().contains("control total cannot be computed"), "{e}");
 }
 
+/// An amount refused because the currency cannot keep it exactly, by the reader's check or by
+/// `Money`'s (whichever sees it first).
+fn amount_refused(e: &ParseError) -> bool {
+    let t = e.to_string();
+    t.contains("more decimals") || t.contains("more digits than an amount")
+}
+
 #[test]
 fn amounts_no_money_of_the_currency_can_keep_are_refused() {
     // 79 octillion EUR has no room left for cents.
     let e = error(doc(&ntry("EUR", DECIMAL_MAX, "")));
     assert!(matches!(&e, ParseError::Field { field, .. } if field == "Amt"), "{e}");
-    assert!(e.to_string().contains("too large to keep the 2 decimals of EUR"), "{e}");
+    assert!(e.to_string().contains("too large to keep the 2 decimals"), "{e}");
     // 30 digits: parsing would round the last decimal away.
     let e = error(doc(&ntry("EUR", "123456789012345678901234567.891", "")));
-    assert!(e.to_string().contains("more decimals than EUR allows"), "{e}");
+    assert!(amount_refused(&e), "{e}");
     // Decimals beyond the minor units, short or long.
-    assert!(error(doc(&ntry("EUR", "1.001", ""))).to_string().contains("more decimals"));
+    assert!(amount_refused(&error(doc(&ntry("EUR", "1.001", "")))));
     // 37 characters: rust_decimal would round it to 2.00.
     let e = error(doc(&ntry("EUR", &format!("1.{}", "9".repeat(35)), "")));
-    assert!(e.to_string().contains("more decimals than EUR allows"), "{e}");
+    assert!(amount_refused(&e), "{e}");
     let e = error(doc(&ntry("EUR", &format!("1.{}", "9".repeat(60)), "")));
     assert!(e.to_string().contains("longer than 40 characters"), "{e}");
     // Not xs:decimal, though rust_decimal would read them.
