@@ -261,3 +261,13 @@ fn warnings_never_quote_a_whole_field() {
         assert!(w.len() < 300, "{} bytes: {}", w.len(), &w[..300]);
     }
 }
+
+#[test]
+fn end_tag_errors_name_both_tags_cut() {
+    let name = "N".repeat(10_000);
+    let e = error(doc(&ntry("EUR", "1", &format!("<{name}></{name}x>")))).to_string();
+    assert!(e.contains("expected `</NNNN") && e.contains("…>`, but `</NNNN"), "{e}");
+    assert!(e.len() < 500, "{e}");
+    let e = error(doc(&ntry("EUR", "1", "<AddtlNtryInf></Other>"))).to_string();
+    assert!(e.contains("expected `</AddtlNtryInf>`, but `</Other>` was found"), "{e}");
+}

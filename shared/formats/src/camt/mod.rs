@@ -35,6 +35,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 use remit_domain::{Payment, SourceFormat};
 
+use crate::limits::shown_bytes;
 use crate::{shown, Limits, Location, ParseError, SourceContext};
 use entry::{
     parse_amount_in, parse_balance, parse_bool, parse_date, parse_direction, Batch, CdtrRef, Entry, Report,
@@ -366,16 +367,21 @@ impl<R: BufRead> CamtReader<R> {
             }
             Event::End(e) => {
                 let found = e.name().into_inner();
+                // quick-xml's wording, with the names cut as `shown` does (a tag may be 16 KiB).
                 let Some(open) = self.name_starts.pop() else {
-                    let e = IllFormedError::UnmatchedEndTag(crate::limits::shown_bytes(found));
-                    return Err(self.xml_error(e.into(), tag_at));
+                    let e = IllFormedError::UnmatchedEndTag(shown_bytes(found));
+                    return Err(
+                        self.structure(tag_at, format!("malformed XML: {}", quick_xml::Error::from(e)))
+                    );
                 };
                 if self.names[open..] != *found {
                     let e = IllFormedError::MismatchedEndTag {
-                        expected: crate::limits::shown_bytes(&self.names[open..]),
-                        found: crate::limits::shown_bytes(found),
+                        expected: shown_bytes(&self.names[open..]),
+                        found: shown_bytes(found),
                     };
-                    return Err(self.xml_error(e.into(), tag_at));
+                    return Err(
+                        self.structure(tag_at, format!("malformed XML: {}", quick_xml::Error::from(e)))
+                    );
                 }
                 self.names.truncate(open);
                 self.on_end()?;
