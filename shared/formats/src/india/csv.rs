@@ -1,57 +1,18 @@
 //! Bank MIS CSV files of e-collect credits. Each bank names its columns differently, so the
 //! header row is matched against synonyms rather than a fixed layout.
 
-use std::collections::VecDeque;
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
 use remit_domain::{Direction, Payment, Provenance, SourceFormat};
 use rust_decimal::Decimal;
 
-use super::fields::{build_payment, parse_amount, Field, RawRecord};
+use super::fields::{build_payment, parse_amount, quote, Field, RawRecord};
+use super::rows::{header_swallowed_lines, CsvRows, RowError};
 use crate::strip_bom;
-use crate::{Location, ParseError, SourceContext};
+use crate::{shown, Limits, Location, ParseError, SourceContext};
 
-/// Passes bytes through to the CSV parser, noting where empty lines are. The parser skips empty
-/// lines without reporting them (and, with `\n` as terminator, reports a record's position at
-/// the start of the skipped run), so these offsets turn its positions into exact physical
-/// lines and byte offsets.
-struct Tap<R> {
-    inner: R,
-    /// Bytes passed through so far.
-    offset: u64,
-    last: Option<u8>,
-    /// Offsets of `\n` bytes that end an empty line (preceded by `\n` or at the start).
-    empty_lines: VecDeque<u64>,
-}
-
-impl<R: Read> Read for Tap<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        for (i, &b) in buf[..n].iter().enumerate() {
-            if b == b'\n' && matches!(self.last, None | Some(b'\n')) {
-                self.empty_lines.push_back(self.offset + i as u64);
-            }
-            self.last = Some(b);
-        }
-        self.offset += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R> Tap<R> {
-    /// The number of empty lines skipped from `byte` on, forgetting those before it.
-    fn skipped_at(&mut self, byte: u64) -> u64 {
-        while self.empty_lines.front().is_some_and(|&o| o < byte) {
-            self.empty_lines.pop_front();
-        }
-        let mut n = 0;
-        while self.empty_lines.front() == Some(&(byte + n)) {
-            self.empty_lines.pop_front();
-            n += 1;
-        }
-        n
-    }
-}
+/// At most this many header names are listed when a required column is missing.
+const HEADERS_LISTED: usize = 20;
 
 /// Where each canonical field sits in the file, and the header text the bank gave it.
 struct Columns {
@@ -60,12 +21,22 @@ struct Columns {
 }
 
 impl Columns {
-    /// Maps a header row; amount, UTR and date columns are required.
-    fn from_header(header: &::csv::StringRecord) -> Result<Self, String> {
+    /// Maps a header row; amount, UTR and date columns are required. A header holding a
+    /// control or line-separator character is refused: it means the file's line ends were not
+    /// understood and the header row swallowed the data.
+    fn from_header<'a>(header: impl Iterator<Item = &'a str>) -> Result<Self, String> {
         let mut index = [None; Field::COUNT];
         let mut rank = [usize::MAX; Field::COUNT];
-        let names: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
+        let names: Vec<String> = header.map(|h| h.trim().to_string()).collect();
         for (i, name) in names.iter().enumerate() {
+            if header_swallowed_lines(name) {
+                return Err(format!(
+                    "header {} {} holds a control or line-separator character: the file's \
+                     line ends must be LF, CRLF or CR",
+                    i + 1,
+                    quote(name)
+                ));
+            }
             if let Some((field, r)) = Field::for_name(name) {
                 if r < rank[field as usize] {
                     rank[field as usize] = r;
@@ -79,10 +50,14 @@ impl Columns {
             .map(|f| f.label())
             .collect();
         if !missing.is_empty() {
+            let mut found: Vec<String> = names.iter().take(HEADERS_LISTED).map(|n| quote(n)).collect();
+            if names.len() > HEADERS_LISTED {
+                found.push(format!("and {} more", names.len() - HEADERS_LISTED));
+            }
             return Err(format!(
                 "header has no {} column (headers found: {})",
                 missing.join(", "),
-                names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+                found.join(", ")
             ));
         }
         Ok(Self { index, names })
@@ -90,8 +65,16 @@ impl Columns {
 
     fn name(&self, field: Field) -> String {
         self.index[field as usize]
-            .and_then(|i| self.names.get(i).cloned())
+            .and_then(|i| self.names.get(i).map(|n| shown(n)))
             .unwrap_or_else(|| field.label().to_string())
+    }
+
+    /// How a limit error names a column: its header if it has one.
+    fn column(&self, column: usize) -> String {
+        match self.names.get(column - 1) {
+            Some(n) => format!("field {column} ({})", quote(n)),
+            None => format!("field {column}"),
+        }
     }
 }
 
@@ -99,12 +82,13 @@ impl Columns {
 /// size reads in flat memory.
 pub struct IndiaCsvReader<R> {
     raw: Option<R>,
-    csv: Option<::csv::Reader<Tap<R>>>,
+    rows: Option<CsvRows<R>>,
     ctx: SourceContext,
     bom: u64,
-    record: ::csv::StringRecord,
     fields: RawRecord,
     columns: Option<Columns>,
+    header_line: u64,
+    payments: u64,
     gross: Decimal,
     net: Decimal,
     total_line: Option<u64>,
@@ -116,12 +100,13 @@ impl<R: BufRead> IndiaCsvReader<R> {
     pub fn new(reader: R, ctx: SourceContext) -> Self {
         Self {
             raw: Some(reader),
-            csv: None,
+            rows: None,
             ctx,
             bom: 0,
-            record: ::csv::StringRecord::new(),
             fields: RawRecord::default(),
             columns: None,
+            header_line: 0,
+            payments: 0,
             gross: Decimal::ZERO,
             net: Decimal::ZERO,
             total_line: None,
@@ -133,85 +118,109 @@ impl<R: BufRead> IndiaCsvReader<R> {
         &self.ctx.file_name
     }
 
-    fn csv_error(&self, e: ::csv::Error) -> ParseError {
-        let line = e.position().map(|p| p.line());
-        match e.into_kind() {
-            ::csv::ErrorKind::Io(io) => ParseError::io(self.file(), io),
-            ::csv::ErrorKind::Utf8 { pos, err } => ParseError::structure(
-                self.file(),
-                Location::Line { number: pos.map(|p| p.line()).or(line).unwrap_or(0) },
-                format!("not valid UTF-8 (field {}): save the file as UTF-8", err.field() + 1),
+    fn row_error(&self, e: RowError) -> ParseError {
+        let file = self.file();
+        match e {
+            RowError::Io(io) => ParseError::io(file, io),
+            RowError::TooLong { line, lines, limit } => ParseError::limit(
+                file,
+                Location::Line { number: line },
+                if lines { "record length (a quoted field spans lines)" } else { "line length" },
+                format!("{limit} bytes"),
             ),
-            other => ParseError::structure(
-                self.file(),
-                line.map_or(Location::File, |n| Location::Line { number: n }),
-                format!("unreadable CSV: {other:?}"),
+            RowError::FieldTooLong { line, column, limit } => {
+                let what = match &self.columns {
+                    Some(c) => c.column(column),
+                    None => format!("header {column}"),
+                };
+                ParseError::limit(file, Location::Line { number: line }, format!("{what} length"), format!("{limit} bytes"))
+            }
+            RowError::UnclosedQuote { line } => ParseError::structure(
+                file,
+                Location::Line { number: line },
+                "a quoted field opened in this row is never closed (the file is cut short or a quote is stray)",
             ),
+            RowError::TitleTooLong { line, limit } => {
+                ParseError::limit(file, Location::Line { number: line }, "line length", format!("{limit} bytes"))
+            }
         }
     }
 
     /// Checks a `Total` row against the rows read, gross or net of debits.
-    fn check_total(&self, line: u64) -> Result<(), ParseError> {
+    fn check_total(&self, text: &str, line: u64) -> Result<(), ParseError> {
         let Some(cols) = &self.columns else { return Ok(()) };
-        let Some(i) = cols.index[Field::Amount as usize] else { return Ok(()) };
-        let Some(text) = self.record.get(i).map(str::trim).filter(|t| !t.is_empty()) else {
+        let text = text.trim();
+        if text.is_empty() {
             return Ok(());
-        };
-        match parse_amount(text) {
-            Ok(total) if total != self.gross && total != self.net => Err(ParseError::structure(
+        }
+        let total = parse_amount(text).map_err(|p| {
+            ParseError::field(self.file(), Location::Line { number: line }, cols.name(Field::Amount), p)
+        })?;
+        if total != self.gross && total != self.net {
+            return Err(ParseError::structure(
                 self.file(),
                 Location::Line { number: line },
                 format!("Total row says {total} but the rows add up to {}", self.gross),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds a payment's amount to the running totals; a total too large to hold is an error of
+    /// the file, named at the amount that overflowed it. `Decimal` drops decimals rather than
+    /// fail while it can, so a total that lost its cents has overflowed too.
+    fn add(&mut self, direction: Direction, amount: Decimal, line: u64) -> Result<(), ParseError> {
+        let exact = |sum: Option<Decimal>| sum.filter(|s| s.scale() >= amount.scale());
+        let gross = exact(self.gross.checked_add(amount));
+        let net = exact(match direction {
+            Direction::Credit => self.net.checked_add(amount),
+            Direction::Debit => self.net.checked_sub(amount),
+        });
+        match (gross, net) {
+            (Some(g), Some(n)) => {
+                (self.gross, self.net) = (g, n);
+                Ok(())
+            }
+            _ => Err(ParseError::field(
+                self.file(),
+                Location::Line { number: line },
+                self.columns
+                    .as_ref()
+                    .map_or_else(|| Field::Amount.label().to_string(), |c| c.name(Field::Amount)),
+                format!("{amount} takes the file's total past the largest amount a total can hold"),
             )),
-            _ => Ok(()),
         }
     }
 
     fn step(&mut self) -> Result<Option<Payment>, ParseError> {
-        if self.csv.is_none() {
+        if self.rows.is_none() {
             let Some(mut raw) = self.raw.take() else { return Ok(None) };
             self.bom = strip_bom(&mut raw).map_err(|e| ParseError::io(self.file(), e))?;
-            self.csv = Some(
-                ::csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    // Only LF ends a record, so CRLF and LF files count lines alike; the
-                    // trailing CR is trimmed with the field's spaces.
-                    .terminator(::csv::Terminator::Any(b'\n'))
-                    .from_reader(Tap { inner: raw, offset: 0, last: None, empty_lines: VecDeque::new() }),
-            );
+            self.rows = Some(CsvRows::new(raw, b',', &Limits::default()));
         }
         loop {
-            let Some(csv) = self.csv.as_mut() else { return Ok(None) };
-            match csv.read_record(&mut self.record) {
+            let Some(rows) = self.rows.as_mut() else { return Ok(None) };
+            match rows.read() {
                 Ok(true) => {}
-                Ok(false) => {
-                    return match self.columns {
-                        Some(_) => Ok(None),
-                        None => Err(ParseError::structure(
-                            self.file(),
-                            Location::File,
-                            "file is empty: no header row",
-                        )),
-                    };
-                }
-                Err(e) => return Err(self.csv_error(e)),
+                Ok(false) => return self.finish(),
+                Err(e) => return Err(self.row_error(e)),
             }
-            let (line, offset) = match self.record.position() {
-                Some(p) => {
-                    let skipped = csv.get_mut().skipped_at(p.byte());
-                    (p.line() + skipped, p.byte() + skipped + self.bom)
-                }
-                None => (0, 0),
-            };
-            if self.record.iter().all(|f| f.trim().is_empty()) {
+            let Some(rows) = self.rows.as_ref() else { return Ok(None) };
+            let (line, offset) = (rows.line(), rows.offset() + self.bom);
+            let (text, starts, ends) = row_text(rows, &self.ctx.file_name, line)?;
+            let field = |i: usize| -> Option<&str> { text.get(*starts.get(i)?..*ends.get(i)?) };
+            if (0..ends.len()).all(|i| field(i).is_none_or(|f| f.trim().is_empty())) {
                 continue;
             }
             let Some(cols) = &self.columns else {
-                let cols = Columns::from_header(&self.record).map_err(|problem| {
+                let cols = Columns::from_header((0..ends.len()).filter_map(field)).map_err(|problem| {
                     ParseError::structure(self.file(), Location::Line { number: line }, problem)
                 })?;
                 self.columns = Some(cols);
+                self.header_line = line;
+                if let Some(rows) = self.rows.as_mut() {
+                    rows.set_tally(true);
+                }
                 continue;
             };
             if let Some(total_line) = self.total_line {
@@ -221,18 +230,20 @@ impl<R: BufRead> IndiaCsvReader<R> {
                     format!("row after the Total row on line {total_line}"),
                 ));
             }
-            let first = self.record.get(0).map(|f| f.trim().to_ascii_lowercase()).unwrap_or_default();
-            if first == "total" || first == "grand total" {
-                self.check_total(line)?;
+            let first = field(0).map(str::trim).unwrap_or_default();
+            if first.eq_ignore_ascii_case("total") || first.eq_ignore_ascii_case("grand total") {
+                let amount = cols.index[Field::Amount as usize].and_then(field).unwrap_or("");
+                self.check_total(amount, line)?;
                 self.total_line = Some(line);
                 continue;
             }
             self.fields.clear();
-            for field in Field::ALL {
-                if let Some(v) = cols.index[field as usize].and_then(|i| self.record.get(i)) {
-                    self.fields.set(field, v);
+            for f in Field::ALL {
+                if let Some(v) = cols.index[f as usize].and_then(field) {
+                    self.fields.set(f, v);
                 }
             }
+            self.fields.no_controls = !rows.has_control();
             let source = Provenance {
                 file_id: self.ctx.file_id,
                 file: self.ctx.file_name.clone(),
@@ -248,15 +259,56 @@ impl<R: BufRead> IndiaCsvReader<R> {
                     p.problem,
                 )
             })?;
-            let amount = payment.amount.amount();
-            self.gross += amount;
-            match payment.direction {
-                Direction::Credit => self.net += amount,
-                Direction::Debit => self.net -= amount,
+            self.add(payment.direction, payment.amount.amount(), line)?;
+            self.payments += 1;
+            if self.payments == 1 {
+                if let Some(rows) = self.rows.as_mut() {
+                    rows.set_tally(false);
+                }
             }
             return Ok(Some(payment));
         }
     }
+
+    /// The end of the file: a header must have been read, and a file with data after its
+    /// header must have yielded a payment (or a Total row): nothing is dropped unread.
+    fn finish(&mut self) -> Result<Option<Payment>, ParseError> {
+        if self.columns.is_none() {
+            return Err(ParseError::structure(self.file(), Location::File, "file is empty: no header row"));
+        }
+        let data = self.rows.as_ref().map_or(0, CsvRows::tallied);
+        if self.payments == 0 && self.total_line.is_none() && data > 0 {
+            return Err(ParseError::structure(
+                self.file(),
+                Location::File,
+                format!(
+                    "{data} bytes of data after the header on line {} but no payment row was read \
+                     (are the line ends or the delimiter unusual?)",
+                    self.header_line
+                ),
+            ));
+        }
+        Ok(None)
+    }
+}
+
+/// The current row as one text, and where each field starts and ends in it; a field that is
+/// not UTF-8 is named.
+fn row_text<'a, R: BufRead>(
+    rows: &'a CsvRows<R>,
+    file: &str,
+    line: u64,
+) -> Result<(&'a str, &'a [usize], &'a [usize]), ParseError> {
+    let (bytes, starts, ends) = rows.raw();
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let field = ends.iter().position(|&end| end > e.valid_up_to()).unwrap_or(0) + 1;
+        ParseError::structure(
+            file,
+            Location::Line { number: line },
+            format!("not valid UTF-8 (field {field}): save the file as UTF-8"),
+        )
+    })?;
+    Ok((text, starts, ends))
 }
 
 impl<R: BufRead> Iterator for IndiaCsvReader<R> {

@@ -13,6 +13,9 @@ use remit_domain::{
 };
 use rust_decimal::Decimal;
 
+use super::rows::has_control;
+use crate::shown;
+
 /// The bank that collected the money is not named by these files, so every e-collect payment
 /// shares one source for its key; the UTR alone is unique across Indian banks. The key is then
 /// market + this source + UTR, whatever the format (CSV MIS or JSON alert) and file carrying it,
@@ -135,6 +138,9 @@ pub(crate) fn normalise(name: &str) -> String {
 #[derive(Default, Debug, Clone)]
 pub(crate) struct RawRecord {
     values: [Option<String>; Field::COUNT],
+    /// Set by a reader that scanned the whole record and found no control character, so
+    /// `build_payment` need not check field by field.
+    pub(crate) no_controls: bool,
 }
 
 impl RawRecord {
@@ -151,6 +157,7 @@ impl RawRecord {
         for v in &mut self.values {
             *v = None;
         }
+        self.no_controls = false;
     }
 }
 
@@ -163,6 +170,51 @@ pub(crate) struct FieldProblem {
 
 fn problem(field: Field, text: impl Into<String>) -> FieldProblem {
     FieldProblem { field, problem: text.into() }
+}
+
+/// Input quoted in a message: card numbers masked first (so a cut cannot leave a card's digits
+/// unmasked), then made safe to print and cut short by `shown`.
+pub(crate) fn quote(text: &str) -> String {
+    format!("\"{}\"", shown(&mask_card_numbers(text)))
+}
+
+/// Free text (names, narrations) may hold tabs and, inside quotes, line breaks; no field may
+/// hold any other C0 control character. They are refused, never deleted: a NUL or an escape
+/// in a reference is a sign of a broken or hostile file, and deleting it would alter the value.
+fn check_controls(field: Field, text: &str) -> Result<(), FieldProblem> {
+    if !has_control(text.as_bytes()) {
+        return Ok(());
+    }
+    let free = matches!(field, Field::RemitterName | Field::Narration);
+    let bad = text.char_indices().find(|&(_, c)| c < ' ' && !(free && matches!(c, '\t' | '\r' | '\n')));
+    match bad {
+        None => Ok(()),
+        Some((at, c)) => Err(problem(
+            field,
+            format!(
+                "holds the control character U+{:04X} at character {}: {}",
+                c as u32,
+                text[..at].chars().count() + 1,
+                quote(text)
+            ),
+        )),
+    }
+}
+
+/// The amount as `Money` in `currency`, refused unless it keeps every one of the currency's
+/// decimals: `Money::new` cannot rescale a 28-digit amount to two decimals and would keep it
+/// with fewer.
+fn exact_money(amount: Decimal, currency: Currency, text: &str) -> Result<Money, String> {
+    let m = Money::new(amount, currency).map_err(|e| e.to_string())?;
+    let decimals = money::minor_digits(currency);
+    if m.amount().scale() != decimals {
+        return Err(format!(
+            "amount {} is too large to hold with the {decimals} decimals of {}",
+            quote(text),
+            currency.code()
+        ));
+    }
+    Ok(m)
 }
 
 /// Strips a leading prefix, ignoring ASCII case.
@@ -193,7 +245,7 @@ fn valid_grouping(int: &str) -> bool {
 /// Parses an amount as banks write it: `1,23,456.78`, `123,456.78`, `123456.78`, with an
 /// optional `INR`, `Rs.` or `₹` in front. Zero and negative amounts are refused.
 pub(crate) fn parse_amount(text: &str) -> Result<Decimal, String> {
-    let bad = |why: &str| format!("amount {text:?} {why}");
+    let bad = |why: &str| format!("amount {} {why}", quote(text));
     let mut t = text.trim();
     for prefix in ["INR", "Rs.", "Rs", "₹"] {
         if let Some(rest) = strip_prefix_ci(t, prefix) {
@@ -254,7 +306,10 @@ fn small_number(s: &str, max_len: usize) -> Option<u32> {
 /// ambiguous.
 pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
     let bad = || {
-        format!("date {text:?} is not a date (expected DD-MM-YYYY, DD/MM/YYYY, YYYY-MM-DD or DD-Mon-YYYY)")
+        format!(
+            "date {} is not a date (expected DD-MM-YYYY, DD/MM/YYYY, YYYY-MM-DD or DD-Mon-YYYY)",
+            quote(text)
+        )
     };
     let t = text.trim();
     let iso_t = t.len() > 10 && t.as_bytes()[10] == b'T' && t.as_bytes()[..4].iter().all(u8::is_ascii_digit);
@@ -271,7 +326,7 @@ pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
             || NaiveTime::parse_from_str(time, "%H:%M:%S%.f").is_ok()
             || NaiveTime::parse_from_str(time, "%H:%M").is_ok();
         if !ok {
-            return Err(format!("date {text:?} has a time that is not hh:mm:ss"));
+            return Err(format!("date {} has a time that is not hh:mm:ss", quote(text)));
         }
     }
     let sep = if date.contains('/') { '/' } else { '-' };
@@ -288,7 +343,7 @@ pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
     let (Some(y), Some(m), Some(d)) = (y, m, d) else {
         return Err(bad());
     };
-    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(|| format!("date {text:?} does not exist"))
+    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(|| format!("date {} does not exist", quote(text)))
 }
 
 /// Reads a debit/credit flag; absent means credit, as e-collect files are credit files.
@@ -297,7 +352,7 @@ pub(crate) fn parse_direction(text: Option<&str>) -> Result<Direction, String> {
     match t.trim().to_ascii_uppercase().as_str() {
         "C" | "CR" | "CREDIT" => Ok(Direction::Credit),
         "D" | "DR" | "DEBIT" => Ok(Direction::Debit),
-        _ => Err(format!("debit/credit flag {t:?} is neither C/CR/Credit nor D/DR/Debit")),
+        _ => Err(format!("debit/credit flag {} is neither C/CR/Credit nor D/DR/Debit", quote(t))),
     }
 }
 
@@ -308,19 +363,29 @@ pub(crate) fn build_payment(
     source: Provenance,
 ) -> Result<Payment, FieldProblem> {
     let required = |f: Field| raw.get(f).ok_or_else(|| problem(f, "is missing"));
+    if !raw.no_controls {
+        for f in Field::ALL {
+            if let Some(text) = raw.get(f) {
+                check_controls(f, text)?;
+            }
+        }
+    }
 
     let utr_text = required(Field::Utr)?;
-    let utr = Utr::from_str(utr_text).map_err(|e| problem(Field::Utr, e.to_string()))?;
+    // The domain's errors quote the whole value; ours quote it through `quote`.
+    let utr = Utr::from_str(utr_text).map_err(|_| {
+        problem(Field::Utr, format!("UTR {} must be 1 to 35 letters or digits", quote(utr_text)))
+    })?;
 
     let currency: Currency = match raw.get(Field::Currency) {
-        Some(c) => {
-            money::currency(&c.to_ascii_uppercase()).map_err(|e| problem(Field::Currency, e.to_string()))?
-        }
+        Some(c) => money::currency(&c.to_ascii_uppercase()).map_err(|_| {
+            problem(Field::Currency, format!("{} is not an ISO 4217 currency code", quote(c)))
+        })?,
         None => Currency::INR,
     };
     let amount_text = required(Field::Amount)?;
     let amount = parse_amount(amount_text).map_err(|e| problem(Field::Amount, e))?;
-    let amount = Money::new(amount, currency).map_err(|e| problem(Field::Amount, e.to_string()))?;
+    let amount = exact_money(amount, currency, amount_text).map_err(|e| problem(Field::Amount, e))?;
 
     let value_date = parse_date(required(Field::Date)?).map_err(|e| problem(Field::Date, e))?;
     let direction =
@@ -331,8 +396,8 @@ pub(crate) fn build_payment(
         Ok(i) => Some(i),
         Err(_) => {
             warnings.push(format!(
-                "remitter IFSC {:?} is not a valid IFSC (4 letters, 0, 6 letters or digits); kept the account without it",
-                mask_card_numbers(text)
+                "remitter IFSC {} is not a valid IFSC (4 letters, 0, 6 letters or digits); kept the account without it",
+                quote(text)
             ));
             None
         }

@@ -8,15 +8,16 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use remit_domain::money::{self, Currency};
 use remit_domain::{
-    mask_card_numbers, Direction, Ifsc, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText,
-    References, SourceFormat, Utr,
+    Direction, Ifsc, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText, References,
+    SourceFormat, Utr,
 };
 use rust_decimal::Decimal;
 
 use super::encoding::Encoding;
 use super::plan::{FieldPlan, Kind, Loc, Plan, RecordPlan, Role};
 use super::schema::Trim;
-use super::values::{parse_date, parse_integer};
+use super::values::{parse_date, parse_integer, quote};
+use crate::india::rows::has_control;
 
 /// A field that did not fit: the index of the field in its record plan, and why.
 #[derive(Debug)]
@@ -63,6 +64,53 @@ pub fn extract(
     })
 }
 
+/// `extract` for a value already known to be text (its UTF-8 row was validated whole): the
+/// same trimming, no decoding.
+pub fn extract_text(f: &FieldPlan, text: &str, slot: &mut String) {
+    slot.clear();
+    let pad = |c: char| c == ' ' || c == '\t' || c == '\r';
+    slot.push_str(match f.trim {
+        Trim::Both => text.trim_matches(pad),
+        Trim::Left => text.trim_start_matches(pad),
+        Trim::Right => text.trim_end_matches(pad),
+        Trim::None => text,
+    });
+}
+
+/// Free text (text fields for names, narrations and other references) may hold tabs and line
+/// breaks (a quoted CSV cell may span lines); no field may hold any other C0 control
+/// character. They are refused, never deleted: a NUL or an escape in a value is a sign of a
+/// broken or hostile file, and deleting it would alter the value.
+pub fn check_controls(f: &FieldPlan, text: &str) -> Result<(), String> {
+    if !has_control(text.as_bytes()) {
+        return Ok(());
+    }
+    let free =
+        matches!(f.kind, Kind::Text) && matches!(f.role, Role::PayerName | Role::Narration | Role::Other);
+    let bad = text.char_indices().find(|&(_, c)| c < ' ' && !(free && matches!(c, '\t' | '\r' | '\n')));
+    match bad {
+        None => Ok(()),
+        Some((at, c)) => Err(format!(
+            "holds the control character U+{:04X} at character {}: {}",
+            c as u32,
+            text[..at].chars().count() + 1,
+            quote(text)
+        )),
+    }
+}
+
+/// `text`, an amount that `Money::new` could not rescale to the currency's decimals (it keeps
+/// such an amount with fewer): refused, since it cannot be held exactly.
+#[cold]
+#[inline(never)]
+fn too_large(field: usize, text: &str, currency: Currency) -> FieldFault {
+    let decimals = money::minor_digits(currency);
+    fault(
+        field,
+        format!("{} is too large to hold with the {decimals} decimals of {}", quote(text), currency.code()),
+    )
+}
+
 /// Checks required fields and that every typed field parses (also those kept as references).
 pub fn check_fields(rec: &RecordPlan, slots: &[String]) -> Result<(), FieldFault> {
     for (i, f) in rec.fields.iter().enumerate() {
@@ -94,7 +142,12 @@ fn direction(f: &FieldPlan, text: &str) -> Result<Direction, String> {
     } else if debit.iter().any(|d| d.eq_ignore_ascii_case(t)) {
         Ok(Direction::Debit)
     } else {
-        Err(format!("{text:?} is neither credit ({}) nor debit ({})", credit.join("/"), debit.join("/")))
+        Err(format!(
+            "{} is neither credit ({}) nor debit ({})",
+            quote(text),
+            credit.join("/"),
+            debit.join("/")
+        ))
     }
 }
 
@@ -154,7 +207,8 @@ impl FileState {
             self.source_bank = bank.into();
         }
         if let Some((i, c)) = text_of(rec, slots, Role::Currency) {
-            self.currency = money::currency(&c.to_ascii_uppercase()).map_err(|e| fault(i, e.to_string()))?;
+            self.currency = money::currency(&c.to_ascii_uppercase())
+                .map_err(|_| fault(i, format!("{} is not an ISO 4217 currency code", quote(c))))?;
         }
         self.file_date = date_of(rec, slots, Role::FileDate)?;
         Ok(())
@@ -172,14 +226,22 @@ pub fn build(
     check_fields(rec, slots)?;
     let amount_i = rec.field(Role::Amount).unwrap_or(0);
     let currency = match text_of(rec, slots, Role::Currency) {
-        Some((i, c)) => money::currency(&c.to_ascii_uppercase()).map_err(|e| fault(i, e.to_string()))?,
+        Some((i, c)) => money::currency(&c.to_ascii_uppercase())
+            .map_err(|_| fault(i, format!("{} is not an ISO 4217 currency code", quote(c))))?,
         None => file.currency,
     };
     let amount = amount_of(rec, slots, Role::Amount)?.ok_or_else(|| fault(amount_i, "is empty"))?;
     if amount.is_zero() {
-        return Err(fault(amount_i, format!("{:?} is zero; a payment must be positive", slots[amount_i])));
+        return Err(fault(
+            amount_i,
+            format!("{} is zero; a payment must be positive", quote(&slots[amount_i])),
+        ));
     }
     let amount = Money::new(amount, currency).map_err(|e| fault(amount_i, e.to_string()))?;
+    // `Money::new` rescales to the currency's decimals; another scale means it could not.
+    if amount.amount().scale() != money::minor_digits(currency) {
+        return Err(too_large(amount_i, &slots[amount_i], currency));
+    }
     let value_date = match date_of(rec, slots, Role::ValueDate)? {
         Some(d) => d,
         None => {
@@ -194,7 +256,11 @@ pub fn build(
 
     let mut warnings = Vec::new();
     let utr = match text_of(rec, slots, Role::Utr) {
-        Some((i, t)) => Some(Utr::from_str(t).map_err(|e| fault(i, e.to_string()))?),
+        // The domain's error quotes the whole value; ours quotes it through `quote`.
+        Some((i, t)) => Some(
+            Utr::from_str(t)
+                .map_err(|_| fault(i, format!("UTR {} must be 1 to 35 letters or digits", quote(t))))?,
+        ),
         None => None,
     };
     let bank_ref = match (&utr, text_of(rec, slots, Role::BankRef)) {
@@ -220,8 +286,8 @@ pub fn build(
                 Ok(i) => Some(i),
                 Err(_) => {
                     warnings.push(format!(
-                        "remitter IFSC {:?} is not a valid IFSC; kept the account without it",
-                        mask_card_numbers(t)
+                        "remitter IFSC {} is not a valid IFSC; kept the account without it",
+                        quote(t)
                     ));
                     None
                 }
@@ -248,8 +314,8 @@ pub fn build(
                     references.other.push(("payer_code".into(), RefText::from(code)));
                 }
                 _ => warnings.push(format!(
-                    "virtual account {:?} is not client code {client} plus a payer code{}",
-                    mask_card_numbers(va),
+                    "virtual account {} is not client code {client} plus a payer code{}",
+                    quote(va),
                     len.map(|n| format!(" of {n} characters")).unwrap_or_default()
                 )),
             }

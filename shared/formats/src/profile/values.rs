@@ -6,6 +6,13 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::schema::Grouping;
+use crate::shown;
+
+/// Input quoted in a message: card numbers masked first (so a cut cannot leave a card's digits
+/// unmasked), then made safe to print and cut short by `shown`.
+pub(crate) fn quote(text: &str) -> String {
+    format!("\"{}\"", shown(&remit_domain::mask_card_numbers(text)))
+}
 
 /// How an amount field is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,21 +38,24 @@ impl AmountRule {
         if let Some(scale) = self.implied {
             if !t.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(format!(
-                    "{text:?} is not numeric (expected digits only, {scale} implied decimals)"
+                    "{} is not numeric (expected digits only, {scale} implied decimals)",
+                    quote(text)
                 ));
             }
             if t.len() > MAX_DIGITS {
-                return Err(format!("{text:?} has too many digits"));
+                return Err(format!("{} has too many digits", quote(text)));
             }
             let mut v: i128 = 0;
             for b in t.bytes() {
                 v = v * 10 + i128::from(b - b'0');
             }
-            return Decimal::try_from_i128_with_scale(v, scale).map_err(|_| format!("{text:?} is too large"));
+            return Decimal::try_from_i128_with_scale(v, scale)
+                .map_err(|_| format!("{} is too large", quote(text)));
         }
         if t.starts_with('-') || t.ends_with('-') || (t.starts_with('(') && t.ends_with(')')) {
             return Err(format!(
-                "{text:?} is negative; amounts are positive, direction says credit or debit"
+                "{} is negative; amounts are positive, direction says credit or debit",
+                quote(text)
             ));
         }
         let t = t.strip_prefix('+').unwrap_or(t);
@@ -58,7 +68,7 @@ impl AmountRule {
                 (_, Grouping::None) => "e.g. 123456.78",
                 (_, Grouping::Any) => "e.g. 1,23,456.78, 123,456.78 or 123456.78",
             };
-            format!("{text:?} is not numeric ({style})")
+            format!("{} is not numeric ({style})", quote(text))
         };
         let (int, frac) = match t.as_bytes().iter().position(|&b| b == self.decimal) {
             Some(i) => (&t[..i], Some(&t[i + 1..])),
@@ -78,9 +88,10 @@ impl AmountRule {
             digits += 1;
         }
         if digits > MAX_DIGITS {
-            return Err(format!("{text:?} has too many digits"));
+            return Err(format!("{} has too many digits", quote(text)));
         }
-        Decimal::try_from_i128_with_scale(v, frac.len() as u32).map_err(|_| format!("{text:?} is too large"))
+        Decimal::try_from_i128_with_scale(v, frac.len() as u32)
+            .map_err(|_| format!("{} is too large", quote(text)))
     }
 }
 
@@ -233,7 +244,11 @@ impl DatePattern {
             Some(n) => NaiveDate::from_yo_opt(y, n),
             None => NaiveDate::from_ymd_opt(y, m?, d?),
         };
-        Some(date.ok_or_else(|| format!("{text:?} is not a valid date ({} gives no such day)", self.text)))
+        Some(
+            date.ok_or_else(|| {
+                format!("{} is not a valid date ({} gives no such day)", quote(text), self.text)
+            }),
+        )
     }
 }
 
@@ -268,14 +283,14 @@ pub fn parse_date(patterns: &[DatePattern], text: &str) -> Result<NaiveDate, Str
         }
     }
     let names: Vec<&str> = patterns.iter().map(DatePattern::text).collect();
-    Err(format!("{text:?} is not a date in the form {}", names.join(" or ")))
+    Err(format!("{} is not a date in the form {}", quote(text), names.join(" or ")))
 }
 
 /// Parses a count: digits only.
 pub fn parse_integer(text: &str) -> Result<u64, String> {
     let t = text.trim_matches(' ');
     if t.is_empty() || t.len() > 18 || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{text:?} is not a whole number"));
+        return Err(format!("{} is not a whole number", quote(text)));
     }
     Ok(t.bytes().fold(0, |a, c| a * 10 + u64::from(c - b'0')))
 }
