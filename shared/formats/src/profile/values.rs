@@ -81,14 +81,14 @@ impl AmountRule {
         if (t.len() > int.len() && frac.is_empty()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
             return Err(not_numeric());
         }
-        let mut v: i128 = 0;
-        let mut digits = 0;
-        for b in int.bytes().chain(frac.bytes()).filter(u8::is_ascii_digit) {
-            v = v * 10 + i128::from(b - b'0');
-            digits += 1;
-        }
+        // Count before multiplying: 39 digits overflow an i128.
+        let digits = int.bytes().chain(frac.bytes()).filter(u8::is_ascii_digit).count();
         if digits > MAX_DIGITS {
             return Err(format!("{} has too many digits", quote(text)));
+        }
+        let mut v: i128 = 0;
+        for b in int.bytes().chain(frac.bytes()).filter(u8::is_ascii_digit) {
+            v = v * 10 + i128::from(b - b'0');
         }
         Decimal::try_from_i128_with_scale(v, frac.len() as u32)
             .map_err(|_| format!("{} is too large", quote(text)))
@@ -302,6 +302,13 @@ mod tests {
 
     fn explicit(decimal: u8, grouping: Grouping) -> AmountRule {
         AmountRule { implied: None, decimal, grouping }
+    }
+
+    #[test]
+    fn fifty_digits_are_too_many_not_an_overflow() {
+        let p = explicit(b'.', Grouping::Any);
+        let e = p.parse(&"1".repeat(50)).unwrap_err();
+        assert!(e.contains("too many digits"), "{e}");
     }
 
     #[test]
