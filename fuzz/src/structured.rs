@@ -344,10 +344,11 @@ pub fn india_json(c: &mut Choices) -> Vec<u8> {
     let mut out =
         format!("{{\"GenericCorporateAlertRequest\": [{nl}{}{nl}]}}", items.join(&format!(",{nl}")));
     if c.aims(Theme::Structure) && c.chance(16) {
-        out.truncate(c.below(out.len() + 1));
-        while !out.is_char_boundary(out.len()) {
-            out.pop();
+        let mut cut = c.below(out.len() + 1);
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
         }
+        out.truncate(cut);
     }
     out.push_str(nl);
     out.into_bytes()
