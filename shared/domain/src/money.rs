@@ -129,13 +129,8 @@ impl Money {
                 other.currency.code().to_string(),
             ));
         }
-        let overflow = || MoneyError::Overflow(self.to_string(), other.to_string());
-        let amount = self.amount.checked_add(other.amount).ok_or_else(overflow)?;
-        // Near the top, `checked_add` drops decimals rather than fail: an exact sum keeps the
-        // operands' (the currency's) scale.
-        if amount.scale() != self.amount.scale() {
-            return Err(overflow());
-        }
+        let amount = add_keeping_scale(self.amount, other.amount)
+            .ok_or_else(|| MoneyError::Overflow(self.to_string(), other.to_string()))?;
         Ok(Money { amount, currency: self.currency })
     }
 
@@ -143,6 +138,44 @@ impl Money {
     pub fn negated(&self) -> Money {
         Money { amount: -self.amount, currency: self.currency }
     }
+}
+
+/// `a + b` when `Decimal` can hold it exactly: `None` on overflow, and also where
+/// `rust_decimal` would round the result to fit (it lowers the scale rather than fail), since
+/// a rounded sum could make a wrong closing balance or trailer agree. Computed on the
+/// mantissas in `i128`; trailing zeros are dropped only when that loses nothing.
+pub fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
+    // The common case, cheaply: at one scale, a result that kept it was not rounded.
+    if a.scale() == b.scale() {
+        if let Some(r) = a.checked_add(b).filter(|r| r.scale() == a.scale()) {
+            return Some(r);
+        }
+    }
+    exact_add_at_scale(a, b).or_else(|| exact_add_at_scale(a.normalize(), b.normalize()))
+}
+
+fn exact_add_at_scale(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let mut scale = a.scale().max(b.scale());
+    let lift =
+        |d: Decimal| -> Option<i128> { d.mantissa().checked_mul(10i128.checked_pow(scale - d.scale())?) };
+    let mut sum = lift(a)?.checked_add(lift(b)?)?;
+    loop {
+        if let Ok(d) = Decimal::try_from_i128_with_scale(sum, scale) {
+            return Some(d);
+        }
+        if scale == 0 || sum % 10 != 0 {
+            return None;
+        }
+        sum /= 10;
+        scale -= 1;
+    }
+}
+
+/// `exact_add` that also keeps the terms' decimals: a running total of amounts in a currency
+/// must stay in that currency's minor units (an exact sum that only fits by dropping a trailing
+/// zero of its cents has overflowed as a total).
+pub fn add_keeping_scale(a: Decimal, b: Decimal) -> Option<Decimal> {
+    exact_add(a, b).filter(|s| s.scale() >= a.scale().max(b.scale()))
 }
 
 /// Input quoted in a message, made safe to print: control characters escaped (a newline or a

@@ -132,8 +132,8 @@ impl Report {
             Some(_) => {}
         }
         let booked = match direction {
-            Direction::Credit => exact_add(self.booked, amount.amount()),
-            Direction::Debit => exact_add(self.booked, -amount.amount()),
+            Direction::Credit => remit_domain::money::add_keeping_scale(self.booked, amount.amount()),
+            Direction::Debit => remit_domain::money::add_keeping_scale(self.booked, -amount.amount()),
         };
         self.booked = booked.ok_or_else(|| {
             entry.missing(
@@ -163,13 +163,14 @@ impl Report {
                 ccy.code()
             ));
         }
-        let expected = exact_add(opening.amount(), self.booked).ok_or_else(|| {
-            format!(
-                "statement {id}: opening balance {opening} + booked entries ({:+}) is past what a \
+        let expected =
+            remit_domain::money::add_keeping_scale(opening.amount(), self.booked).ok_or_else(|| {
+                format!(
+                    "statement {id}: opening balance {opening} + booked entries ({:+}) is past what a \
                  decimal holds exactly: the control total cannot be computed",
-                self.booked
-            )
-        })?;
+                    self.booked
+                )
+            })?;
         if expected != closing.amount() {
             return Err(format!(
                 "statement {id}: opening balance {opening} + {} booked entries ({:+}) = {expected} {}, but the closing balance (CLBD) is {closing}: control total disagrees",
@@ -731,13 +732,6 @@ pub(super) fn ref_code(text: &str) -> Option<Cow<'static, str>> {
     }
 }
 
-/// `a + b`, or `None` when the sum does not fit a decimal: too large, or so large that it
-/// cannot keep the decimals of its terms (`Decimal::checked_add` would round those away).
-pub(super) fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
-    let sum = a.checked_add(b)?;
-    (sum.scale() >= a.scale().max(b.scale())).then_some(sum)
-}
-
 /// The sum of amounts and their currency, `None` when they mix currencies; an error when it
 /// does not fit a decimal.
 fn sum(amounts: &[Money]) -> Result<Option<(Decimal, Currency)>, String> {
@@ -748,7 +742,7 @@ fn sum(amounts: &[Money]) -> Result<Option<(Decimal, Currency)>, String> {
         if m.currency() != cur {
             return Ok(None);
         }
-        total = exact_add(total, m.amount()).ok_or_else(|| {
+        total = remit_domain::money::add_keeping_scale(total, m.amount()).ok_or_else(|| {
             format!("the amounts of the TxDtls add up past what a decimal holds exactly (at {m})")
         })?;
     }

@@ -170,12 +170,12 @@ impl<R: BufRead> IndiaCsvReader<R> {
     /// the file, named at the amount that overflowed it. `Decimal` drops decimals rather than
     /// fail while it can, so a total that lost its cents has overflowed too.
     fn add(&mut self, direction: Direction, amount: Decimal, line: u64) -> Result<(), ParseError> {
-        let exact = |sum: Option<Decimal>| sum.filter(|s| s.scale() >= amount.scale());
-        let gross = exact(self.gross.checked_add(amount));
-        let net = exact(match direction {
-            Direction::Credit => self.net.checked_add(amount),
-            Direction::Debit => self.net.checked_sub(amount),
-        });
+        use remit_domain::money::add_keeping_scale;
+        let gross = add_keeping_scale(self.gross, amount);
+        let net = match direction {
+            Direction::Credit => add_keeping_scale(self.net, amount),
+            Direction::Debit => add_keeping_scale(self.net, -amount),
+        };
         match (gross, net) {
             (Some(g), Some(n)) => {
                 (self.gross, self.net) = (g, n);

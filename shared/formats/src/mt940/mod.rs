@@ -424,7 +424,7 @@ impl<R: BufRead> Mt940Reader<R> {
                 };
                 st.lines += 1;
                 let signed = if line.mark.adds() { line.amount } else { -line.amount };
-                let Some(sum) = exact_add(st.sum, signed) else {
+                let Some(sum) = remit_domain::money::exact_add(st.sum, signed) else {
                     let problem = format!(
                         "the sum of the lines of statement {} passes what exact decimal arithmetic holds",
                         st.name()
@@ -463,7 +463,7 @@ impl<R: BufRead> Mt940Reader<R> {
                 if let Err(e) = fits_currency(b.amount, st.currency) {
                     return self.fail_field(f.line_no, f.tag, e);
                 }
-                let Some(expected) = exact_add(opening, st.sum) else {
+                let Some(expected) = remit_domain::money::exact_add(opening, st.sum) else {
                     let problem = format!(
                         "opening balance plus the lines of statement {} passes what exact decimal \
                          arithmetic holds",
@@ -632,37 +632,6 @@ impl<R: BufRead> Mt940Reader<R> {
             self.fail(Location::File, "no MT940 statement in the file (no :20: field)");
         }
         self.done = true;
-    }
-}
-
-/// `a + b` when `Decimal` can hold it exactly: `None` on overflow, and also where
-/// `rust_decimal` would round the result to fit (it lowers the scale rather than fail), since
-/// a rounded sum could make a wrong closing balance or trailer agree. Computed on the
-/// mantissas in `i128`; trailing zeros are dropped only when that loses nothing.
-pub(crate) fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
-    // The common case, cheaply: at one scale, a result that kept it was not rounded.
-    if a.scale() == b.scale() {
-        if let Some(r) = a.checked_add(b).filter(|r| r.scale() == a.scale()) {
-            return Some(r);
-        }
-    }
-    exact_add_at_scale(a, b).or_else(|| exact_add_at_scale(a.normalize(), b.normalize()))
-}
-
-fn exact_add_at_scale(a: Decimal, b: Decimal) -> Option<Decimal> {
-    let mut scale = a.scale().max(b.scale());
-    let lift =
-        |d: Decimal| -> Option<i128> { d.mantissa().checked_mul(10i128.checked_pow(scale - d.scale())?) };
-    let mut sum = lift(a)?.checked_add(lift(b)?)?;
-    loop {
-        if let Ok(d) = Decimal::try_from_i128_with_scale(sum, scale) {
-            return Some(d);
-        }
-        if scale == 0 || sum % 10 != 0 {
-            return None;
-        }
-        sum /= 10;
-        scale -= 1;
     }
 }
 
