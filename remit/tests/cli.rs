@@ -1,20 +1,10 @@
 //! The `remit` binary as a user runs it: exit codes, messages, output lines.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn remit(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_remit"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .expect("remit runs")
-}
+use std::process::Output;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use support::{remit, root};
 
 fn path(rel: &str) -> String {
     root().join(rel).display().to_string()

@@ -8,14 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn remit(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_remit"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .expect("remit runs")
-}
+mod support;
+use support::remit;
 
 /// `remit` with a deadline: a run still going after `limit` is killed and the test fails.
 fn remit_within(data_dir: &Path, args: &[&str], limit: Duration) -> Output {

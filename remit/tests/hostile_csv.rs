@@ -3,22 +3,11 @@
 //! reason (exit 2) and nothing of it is posted or queued; a valid file with unusual line ends
 //! is read in full.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use std::process::Output;
 
-fn remit_in(cwd: &Path, data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_remit"))
-        .current_dir(cwd)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .expect("remit runs")
-}
+use support::{remit_in, root};
 
 /// A data directory with the sample accounts, and a drop folder.
 struct Run {

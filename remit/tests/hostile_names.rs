@@ -2,22 +2,19 @@
 //! terminal, the per-market ceiling on one amount, and any bytes read without a panic under a
 //! memory limit.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+mod support;
+use support::root;
 
 fn remit(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_remit"))
-        .arg("--data-dir")
-        .arg(data_dir)
+    support::command(data_dir)
         .args(args)
         .env("REMIT_LOG", "info")
         .stdin(Stdio::null())
         .output()
         .expect("remit runs")
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn text(bytes: &[u8]) -> String {

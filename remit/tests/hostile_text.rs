@@ -2,22 +2,15 @@
 //! fixed-width profiles): a hostile file is quarantined with its reason, the run exits 2, and
 //! nothing is posted or queued.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod support;
+use support::root;
 
 /// `remit --data-dir DATA ARGS`, run from `cwd` (keys for routing are paths as given).
 fn remit(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_remit"))
-        .current_dir(cwd)
-        .arg("--data-dir")
-        .arg(cwd.join("data"))
-        .args(args)
-        .output()
-        .expect("remit runs")
+    support::remit_in(cwd, &cwd.join("data"), args)
 }
 
 /// Ingests `name` (written under `dir` with `bytes`) and checks the refusal: exit 2, the file
@@ -123,24 +116,7 @@ fn json_profile_an_escaped_nul_is_quarantined() {
     );
 }
 
-const FIXED: &str = r#"
-[profile]
-name = "hostile-fixed"
-market = "CA"
-layout = "fixed-width"
-currency = "CAD"
-source_bank = "T"
-
-[fixed_width]
-record_length = 70
-framing = "lines"
-
-[detail]
-fields.amount     = { start = 1, end = 24, type = "amount", implied_decimals = 0 }
-fields.value_date = { start = 25, end = 32, type = "date", format = "YYYYMMDD" }
-fields.bank_ref   = { start = 33, end = 44 }
-fields.payer_name = { start = 45, end = 70 }
-"#;
+const FIXED: &str = include_str!("../../shared/formats/tests/data/hostile-fixed.toml");
 
 /// A routing file in `dir` sending `fixed/` to the test profile.
 fn fixed_routing(dir: &Path) -> String {

@@ -242,24 +242,7 @@ fn json_profile_escaped_control_characters_are_an_error_of_the_field() {
 
 // -------------------------------------------------------------------------- fixed-width profile
 
-const FIXED: &str = r#"
-[profile]
-name = "hostile-fixed"
-market = "CA"
-layout = "fixed-width"
-currency = "CAD"
-source_bank = "T"
-
-[fixed_width]
-record_length = 70
-framing = "lines"
-
-[detail]
-fields.amount     = { start = 1, end = 24, type = "amount", implied_decimals = 0 }
-fields.value_date = { start = 25, end = 32, type = "date", format = "YYYYMMDD" }
-fields.bank_ref   = { start = 33, end = 44 }
-fields.payer_name = { start = 45, end = 70 }
-"#;
+const FIXED: &str = include_str!("data/hostile-fixed.toml");
 
 fn fixed_record(amount: &str, n: usize, name: &str) -> String {
     format!("{amount:>024}20260316{:<12}{name:<26}\n", format!("T{n}"))
