@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use remit_domain::idempotency::{run_once, IdempotencyError, DEFAULT_RECORD_TTL};
 use remit_domain::pipeline::{self, FileMeta, FileSummary, IngestConfig, IngestError};
 use remit_domain::ports::{FileStatus, Store};
+use remit_domain::FileId;
 use remit_domain::{chunks::ChunkPlan, mask_card_numbers};
 use remit_formats::source::HEAD_BYTES;
 use remit_formats::{shown, ParseError, PaymentStream, Source, SourceContext, SourceRouter};
@@ -240,6 +241,16 @@ where
     ) -> Result<ObjectOutcome, HandlerError> {
         let meta = match file_meta(&*self.objects, object) {
             Err(ObjectError::NotFound(_)) => return Ok(ObjectOutcome::new(&object.key, ObjectStatus::Gone)),
+            // No identity to register it under (its bytes were not all read): named by its key
+            // and set aside, so that no retry reads 4 GiB again.
+            Err(ObjectError::TooLarge { detail, .. }) => {
+                let reason = format!("{}: {detail}", shown(&mask_card_numbers(&object.key)));
+                let file_id = FileId::of_bytes(object.key.as_bytes());
+                self.move_to(object, &Disposition::Quarantined { file_id, reason: reason.clone() })?;
+                let mut out = ObjectOutcome::new(&object.key, ObjectStatus::Quarantined);
+                out.reason = Some(reason);
+                return Ok(out);
+            }
             other => other?,
         };
         let prior = pipeline::register_file(&*self.store, &meta, now)?;
@@ -261,7 +272,7 @@ where
         let reader = FileReader::new(&*self.objects, object, &source, &meta);
         let mut open = || reader.open();
 
-        let payments = match pipeline::count_payments(&mut open, &self.config.limits) {
+        let payments = match pipeline::count_payments(&mut open, &self.config.limits, meta.size) {
             Ok(n) => n,
             // The store failed mid-read: a retry reads again; the file is not at fault.
             Err(e) if reader.source_failed() => return Err(ObjectError::Unavailable(e.to_string()).into()),

@@ -6,7 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use remit_domain::pipeline::FileMeta;
+use remit_domain::pipeline::{FileMeta, MAX_FILE_BYTES};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -25,6 +25,10 @@ pub enum ObjectError {
     /// Worth retrying (throttling, a dropped connection).
     #[error("object store unavailable: {0}")]
     Unavailable(String),
+    /// An object larger than any runner reads (`pipeline::MAX_FILE_BYTES`): refused, not
+    /// retried.
+    #[error("object {key}: {detail}")]
+    TooLarge { key: String, detail: String },
     /// A key the store refuses, or content that is not what the code expects.
     #[error("object {key}: {detail}")]
     Invalid { key: String, detail: String },
@@ -51,9 +55,24 @@ pub trait Objects: Send + Sync {
     fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectError>;
 }
 
-/// A file's identity (SHA-256 of its bytes, streaming), name (its key) and size.
+/// A file's identity (SHA-256 of its bytes, streaming), name (its key) and size. Hashing stops
+/// past `MAX_FILE_BYTES`: such an object is `TooLarge`, not read on.
 pub fn file_meta<O: Objects + ?Sized>(objects: &O, object: &ObjectRef) -> Result<FileMeta, ObjectError> {
-    FileMeta::read(object.key.clone(), objects.open(object)?).map_err(|e| unavailable(&object.key, e))
+    file_meta_within(objects, object, MAX_FILE_BYTES)
+}
+
+fn file_meta_within<O: Objects + ?Sized>(
+    objects: &O,
+    object: &ObjectRef,
+    max_bytes: u64,
+) -> Result<FileMeta, ObjectError> {
+    FileMeta::read_at_most(object.key.clone(), objects.open(object)?, max_bytes).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::FileTooLarge {
+            ObjectError::TooLarge { key: object.key.clone(), detail: e.to_string() }
+        } else {
+            unavailable(&object.key, e)
+        }
+    })
 }
 
 /// A small JSON object, `None` when there is none.
@@ -259,6 +278,22 @@ mod tests {
             o.move_to(&ObjectRef::new("landing", "none"), &done),
             Err(ObjectError::NotFound(_))
         ));
+    }
+
+    /// Issue 17: hashing read until EOF, so an object past every limit was read whole, and its
+    /// failure retried as the store's.
+    #[test]
+    fn an_object_past_the_size_limit_is_too_large_not_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = LocalObjects::new(dir.path()).unwrap();
+        o.put("eu/camt/big.xml", b"0123456789A").unwrap();
+        let obj = ObjectRef::new("landing", "eu/camt/big.xml");
+        assert_eq!(file_meta_within(&o, &obj, 11).unwrap().size, 11);
+        let e = file_meta_within(&o, &obj, 10).unwrap_err();
+        assert!(
+            matches!(&e, ObjectError::TooLarge { detail, .. } if detail.contains("limit of 10 bytes")),
+            "{e}"
+        );
     }
 
     #[test]

@@ -28,24 +28,17 @@ pub fn shown_path(path: &Path) -> String {
     shown(&path.display().to_string())
 }
 
-/// A whole message on one line: control characters escaped as `shown` does, nothing cut.
-/// Messages quote names and input; whatever a reader let through, a printed line stays one.
-pub fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use remit_domain::shown::one_line;
 
 /// A message about the file `name` (a reader's error, a quarantine reason), as printed: the
 /// name in it shown short, the rest on one line.
 pub fn about(name: &str, message: &str) -> String {
-    let message = if name.is_empty() { message.to_string() } else { message.replace(name, &shown(name)) };
+    let message = if name.is_empty() {
+        message.to_string()
+    } else {
+        // Readers' errors quote the name already escaped (`one_line`); others quote it raw.
+        message.replace(&one_line(name), &shown(name)).replace(name, &shown(name))
+    };
     one_line(&message)
 }
 

@@ -11,7 +11,7 @@ use remit_domain::ports::{ItemStatus, PaymentLog, QueueOps, ResearchItem};
 use remit_domain::queue::{self, Action, AuditEntry, Done, QueueFilter, QueuePolicy};
 use remit_domain::{mask_card_numbers, AccountNumber, Market, ReasonCode};
 
-use crate::commands::open_store;
+use crate::commands::{one_line, open_store};
 
 /// What `queue list` shows.
 pub struct ListArgs {
@@ -70,7 +70,7 @@ pub fn list(data_dir: &Path, args: &ListArgs, out: &mut impl Write) -> Result<Ex
                     i.amount.amount(),
                     i.amount.currency().code(),
                     i.status.as_str(),
-                    truncate(i.payer_name.as_deref().unwrap_or("-"), 28),
+                    truncate(&one_line(i.payer_name.as_deref().unwrap_or("-")), 28),
                     reason_code(i.reason_code),
                     i.candidate.as_ref().map(|c| c.masked()).unwrap_or_else(|| "-".into()),
                     claim.unwrap_or_default(),
@@ -118,8 +118,10 @@ pub fn show(data_dir: &Path, id: &str, json: bool, out: &mut impl Write) -> Resu
 
 fn show_text(item: &ResearchItem, payment_state: &str, trail: &[AuditEntry], now: DateTime<Utc>) -> String {
     let mut s = String::new();
+    // One line per call: whatever a file or a note put in a field (a newline, a terminal
+    // escape) is shown escaped, so it cannot forge a line or recolour the terminal.
     let mut line = |l: String| {
-        s.push_str(&l);
+        s.push_str(&one_line(&l));
         s.push('\n');
     };
     line(format!("research item {} ({} queue), version {}", item.id, item.market, item.version));

@@ -146,3 +146,24 @@ fn ingest_refuses_a_file_with_an_amount_above_the_markets_maximum() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("10000001.00 INR is above"), "{}", text(&o.stdout));
 }
+
+/// Issue 17: `remit queue show` printed notes and file fields raw, so a note holding a newline
+/// and a terminal escape forged a line of the item (here an audit entry) and coloured the rest.
+#[test]
+fn queue_show_prints_a_hostile_note_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |p: &str| root().join(p).to_str().unwrap().to_string();
+    assert!(remit(dir.path(), &["accounts", "import", &path("samples/accounts.csv")]).status.success());
+    assert!(remit(dir.path(), &["ingest", &path("samples/ca/cpa005-rbc-20260315.txt")]).status.success());
+    let o = remit(dir.path(), &["queue", "list", "--market", "CA", "--json"]);
+    let first = text(&o.stdout).lines().next().map(str::to_string).expect("an item");
+    let item: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let id = item["id"].as_str().unwrap();
+    let note = "called\n  #9 forged entry: resolved by ann\u{1b}[31m";
+    assert!(remit(dir.path(), &["queue", "note", id, "--as", "bob", note]).status.success());
+    let o = remit(dir.path(), &["queue", "show", id]);
+    let out = text(&o.stdout);
+    assert!(o.status.success() && out.contains("called\\n"), "{out}");
+    assert_one_escaped_line(&out, "queue show");
+    assert!(!out.lines().any(|l| l.starts_with("  #9 forged")), "{out}");
+}

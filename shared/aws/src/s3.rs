@@ -461,7 +461,8 @@ impl S3Files {
     /// The file's identity: the SHA-256 of its bytes, streamed once; its size as read; its name
     /// the object key (what errors, the store and the daily report show).
     pub fn file_meta(&self, obj: &ObjectRef) -> Result<FileMeta, S3Error> {
-        FileMeta::read(obj.key.clone(), self.reader(obj)?).map_err(|e| S3Error::read(obj, &e))
+        FileMeta::read_at_most(obj.key.clone(), self.reader(obj)?, remit_domain::pipeline::MAX_FILE_BYTES)
+            .map_err(|e| S3Error::read(obj, &e))
     }
 
     /// `move_object` from a blocking thread.

@@ -235,7 +235,12 @@ pub fn judge(payment: &Payment, control: &Account, listed: &[Listed], accounts: 
         }
         out.push(SplitLine { account: l.number.clone(), amount: money });
     }
-    let sum: Decimal = out.iter().map(|l| l.amount.amount()).sum();
+    // Checked like every sum of money, though `read_amount` caps a line at 15 digits and a list
+    // at `MAX_SPLIT_LINES` lines, which a decimal holds many times over.
+    let sum = out.iter().try_fold(Decimal::ZERO, |s, l| crate::money::exact_add(s, l.amount.amount()));
+    let Some(sum) = sum else {
+        return refuse(format!("the {} line(s) add up past what a decimal holds", out.len()));
+    };
     if sum != payment.amount.amount() {
         return refuse(format!(
             "the {} line(s) add up to {sum} {}, the payment is {}",

@@ -6,7 +6,8 @@ use std::str::FromStr;
 use iban::IbanLike;
 use serde::{Serialize, Serializer};
 
-/// Why an identifier was refused.
+/// Why an identifier was refused. The value is quoted `shown` (escaped, cut at 80 characters):
+/// it comes from a file or a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentifierError {
     #[error("account number must be 15 digits starting 34 or 37 (got {len} digits)")]
@@ -198,7 +199,7 @@ impl FromStr for Iban {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parsed: iban::Iban = s.trim().parse().map_err(|e: iban::ParseIbanError| {
-            IdentifierError::Iban { value: s.to_string(), reason: e.to_string() }
+            IdentifierError::Iban { value: crate::shown::shown(s), reason: e.to_string() }
         })?;
         Ok(Self(parsed))
     }
@@ -252,7 +253,7 @@ impl FromStr for CreditorReference {
 
     /// Accepts print format (groups of four with spaces) and any letter case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || IdentifierError::CreditorReference(s.to_string());
+        let bad = || IdentifierError::CreditorReference(crate::shown::shown(s));
         let compact: String =
             s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
         if compact.len() < 5 || compact.len() > 25 || !compact.starts_with("RF") {
@@ -300,7 +301,7 @@ impl FromStr for Ifsc {
         if ok {
             Ok(Self(t))
         } else {
-            Err(IdentifierError::Ifsc(s.to_string()))
+            Err(IdentifierError::Ifsc(crate::shown::shown(s)))
         }
     }
 }
@@ -354,7 +355,7 @@ impl FromStr for Utr {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let v = s.trim();
         if v.is_empty() || v.len() > 35 || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(IdentifierError::Utr(s.to_string()));
+            return Err(IdentifierError::Utr(crate::shown::shown(s)));
         }
         let b = v.as_bytes();
         let bank_code = b.len() >= 5 && b[..4].iter().all(u8::is_ascii_alphabetic);
@@ -386,6 +387,22 @@ impl Serialize for Utr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 17: a refused identifier was quoted whole (a 50 MB field became a 50 MB message).
+    #[test]
+    fn a_refused_identifier_is_quoted_short_and_escaped() {
+        let long = format!("\n\u{1b}[31m{}", "9".repeat(1 << 20));
+        let errors = [
+            Iban::from_str(&long).unwrap_err(),
+            CreditorReference::from_str(&long).unwrap_err(),
+            Ifsc::from_str(&long).unwrap_err(),
+            Utr::from_str(&long).unwrap_err(),
+        ];
+        for e in errors {
+            let text = e.to_string();
+            assert!(text.len() < 300 && !text.contains('\n') && !text.contains('\u{1b}'), "{text}");
+        }
+    }
 
     #[test]
     fn amex_numbers_in_any_format() {

@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod ports;
 pub mod queue;
 pub mod report;
+pub mod shown;
 pub mod sla;
 pub mod sweeper;
 

@@ -1,8 +1,8 @@
 //! Money: a `rust_decimal` amount with an ISO 4217 currency. No floating point anywhere.
 
 use std::fmt;
-use std::str::FromStr;
 
+use crate::shown::shown;
 pub use iso_currency::Currency;
 use rust_decimal::Decimal;
 use serde::ser::SerializeStruct;
@@ -11,6 +11,7 @@ use serde::{Serialize, Serializer};
 /// Why an amount or currency was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
+    /// The code as written, `shown` (escaped, cut): it comes from the file.
     #[error("unknown ISO 4217 currency {0:?}")]
     UnknownCurrency(String),
     #[error("amount {0:?} is not a decimal number")]
@@ -40,7 +41,7 @@ pub struct Money {
 
 /// Parses an ISO 4217 alphabetic code (case-sensitive upper, as files carry it).
 pub fn currency(code: &str) -> Result<Currency, MoneyError> {
-    Currency::from_code(code.trim()).ok_or_else(|| MoneyError::UnknownCurrency(code.to_string()))
+    Currency::from_code(code.trim()).ok_or_else(|| MoneyError::UnknownCurrency(shown(code)))
 }
 
 /// Number of minor-unit decimals a currency allows (2 when ISO says none, e.g. for XAU).
@@ -84,16 +85,7 @@ impl Money {
     /// Parses a plain decimal string such as `1234.5` or `300`, exactly: digits that a decimal
     /// cannot hold are refused, never rounded away.
     pub fn parse(text: &str, currency: Currency) -> Result<Self, MoneyError> {
-        let trimmed = text.trim();
-        let amount = match Decimal::from_str_exact(trimmed) {
-            Ok(a) => a,
-            // `from_str` would round it: a number, but not one we can hold exactly.
-            Err(_) if Decimal::from_str(trimmed).is_ok() => {
-                return Err(MoneyError::TooManyDigits(shown(text)))
-            }
-            Err(_) => return Err(MoneyError::NotANumber(shown(text))),
-        };
-        Self::new(amount, currency)
+        Self::new(parse_decimal(text)?, currency)
     }
 
     /// Zero in a currency.
@@ -178,35 +170,42 @@ pub fn add_keeping_scale(a: Decimal, b: Decimal) -> Option<Decimal> {
     exact_add(a, b).filter(|s| s.scale() >= a.scale().max(b.scale()))
 }
 
-/// Input quoted in a message, made safe to print: control characters escaped (a newline or a
-/// terminal escape cannot forge a line), cut to 80 characters. The same rule as
-/// `remit_formats::shown`, which the domain cannot depend on.
-pub(crate) fn shown(text: &str) -> String {
-    const SHOWN_CHARS: usize = 80;
-    let mut out = String::with_capacity(text.len().min(SHOWN_CHARS * 4));
-    for (n, c) in text.chars().enumerate() {
-        if n == SHOWN_CHARS {
-            out.push('…');
-            break;
-        }
-        push_escaped(&mut out, c);
+/// Reads a plain decimal number (optional sign, digits, optional point and digits: `xs:decimal`)
+/// exactly: digits a decimal cannot hold are refused, never rounded away. Leading zeros and
+/// trailing zeros of the fraction past 28 decimals are dropped before `rust_decimal` sees the
+/// text: its parser recurses per character, and 100,000 zeros overflowed the stack (issue 17).
+pub fn parse_decimal(text: &str) -> Result<Decimal, MoneyError> {
+    let t = text.trim();
+    let not_a_number = || MoneyError::NotANumber(shown(text));
+    let (negative, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) {
+        return Err(not_a_number());
     }
-    out
-}
-
-/// A whole message on one line: control characters escaped as in `shown`, nothing cut.
-pub(crate) fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    text.chars().for_each(|c| push_escaped(&mut out, c));
-    out
-}
-
-fn push_escaped(out: &mut String, c: char) {
-    if c.is_control() {
-        out.extend(c.escape_default());
-    } else {
-        out.push(c);
+    let int = int.trim_start_matches('0');
+    let significant = frac.trim_end_matches('0');
+    // A decimal holds 28 decimals and 29 significant digits at most.
+    if significant.len() > 28 || int.len() + significant.len() > 29 {
+        return Err(MoneyError::TooManyDigits(shown(text)));
     }
+    // Trailing zeros are kept (they are the scale as written) while the digits fit.
+    let room = 28.min(29 - int.len().max(1)).max(significant.len());
+    let frac = &frac[..frac.len().min(room)];
+    let mut plain = String::with_capacity(int.len() + frac.len() + 3);
+    if negative {
+        plain.push('-');
+    }
+    plain.push_str(if int.is_empty() { "0" } else { int });
+    if !frac.is_empty() {
+        plain.push('.');
+        plain.push_str(frac);
+    }
+    Decimal::from_str_exact(&plain).map_err(|_| MoneyError::TooManyDigits(shown(text)))
 }
 
 impl fmt::Display for Money {
@@ -283,12 +282,12 @@ mod tests {
     /// Issue 17: a 28-digit INR amount lost its paise in `Money::new` (rescale gave up quietly).
     #[test]
     fn an_amount_too_large_for_its_decimals_is_refused() {
-        let amount = Decimal::from_str("1234567890123456789012345678").unwrap();
+        let amount = parse_decimal("1234567890123456789012345678").unwrap();
         let err = Money::new(amount, Currency::INR).unwrap_err();
         assert!(matches!(err, MoneyError::TooLarge { allowed: 2, .. }), "{err}");
         assert!(err.to_string().contains("1234567890123456789012345678"), "{err}");
         assert!(Money::new(amount, Currency::JPY).is_ok(), "no decimals to keep");
-        let fits = Decimal::from_str("12345678901234567890123456.78").unwrap();
+        let fits = parse_decimal("12345678901234567890123456.78").unwrap();
         assert_eq!(Money::new(fits, Currency::INR).unwrap().amount(), fits);
     }
 
@@ -301,8 +300,35 @@ mod tests {
         assert!(matches!(err, MoneyError::TooManyDigits(_)), "{err}");
         assert!(matches!(
             Money::parse("792281625142643375935439503350", Currency::JPY),
-            Err(MoneyError::NotANumber(_))
+            Err(MoneyError::TooManyDigits(_))
         ));
+    }
+
+    /// Issue 17: `rust_decimal`'s parser recursed per character, and an amount of 100,000
+    /// leading zeros (or underscores, which it skips) aborted the process on a stack overflow.
+    #[test]
+    fn long_amounts_are_read_or_refused_without_recursion() {
+        let zeros = "0".repeat(100_000);
+        assert_eq!(parse_decimal(&format!("{zeros}12.50")).unwrap(), Decimal::new(1250, 2));
+        assert_eq!(parse_decimal(&format!("-12.5{zeros}")).unwrap(), Decimal::new(-125, 1));
+        let e = parse_decimal(&format!("1{}.00", "_".repeat(100_000))).unwrap_err();
+        assert!(matches!(e, MoneyError::NotANumber(_)), "{e}");
+        let e = parse_decimal(&format!("1{zeros}")).unwrap_err();
+        assert!(matches!(e, MoneyError::TooManyDigits(_)), "{e}");
+        for bad in ["", ".", "-", "+.", "1e5", "1.2.3", " ", "0x10", "١٢"] {
+            assert!(matches!(parse_decimal(bad), Err(MoneyError::NotANumber(_))), "{bad:?}");
+        }
+        for (ok, want) in [("+3", Decimal::new(3, 0)), (".5", Decimal::new(5, 1)), ("7.", Decimal::new(7, 0))]
+        {
+            assert_eq!(parse_decimal(ok).unwrap(), want, "{ok:?}");
+        }
+        assert_eq!(parse_decimal("100.50").unwrap().scale(), 2, "the scale as written");
+    }
+
+    #[test]
+    fn an_unknown_currency_is_quoted_short() {
+        let e = currency(&"X\n".repeat(1000)).unwrap_err().to_string();
+        assert!(e.len() < 200, "{e}");
     }
 
     /// A 50 MB amount does not become a 50 MB message, nor one that forges lines.

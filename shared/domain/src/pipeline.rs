@@ -44,7 +44,15 @@ pub struct IngestLimits {
     /// The largest single amount a payment may carry, in the payment's currency: far above any
     /// real payment, far below what a decimal can hold (sums of a file stay exact).
     pub max_payment: PerMarket<Decimal>,
+    /// The largest file (as stored, compressed or not) a market takes, in bytes: at most
+    /// `MAX_FILE_BYTES`, which every runner stops hashing at whatever the market.
+    pub max_file_bytes: PerMarket<u64>,
 }
+
+/// The largest file any runner reads (4 GiB): hashing stops there, so an endless source (a
+/// device, a pipe that keeps writing) ends with an error. `[limits] max_file_bytes` may only
+/// lower it per market.
+pub const MAX_FILE_BYTES: u64 = 4 << 30;
 
 /// The highest `max_payment` a configuration may set: 10^18, so that the totals of even a
 /// billion payments stay far below `Decimal::MAX` (about 7.9 * 10^28).
@@ -53,7 +61,10 @@ const MAX_PAYMENT_BOUND: Decimal = Decimal::from_parts(2_808_348_672, 232_830_64
 impl Default for IngestLimits {
     fn default() -> Self {
         let ten_billion = Decimal::new(10_000_000_000, 0);
-        Self { max_payment: PerMarket { ca: ten_billion, india: ten_billion, eu: ten_billion } }
+        Self {
+            max_payment: PerMarket { ca: ten_billion, india: ten_billion, eu: ten_billion },
+            max_file_bytes: PerMarket { ca: MAX_FILE_BYTES, india: MAX_FILE_BYTES, eu: MAX_FILE_BYTES },
+        }
     }
 }
 
@@ -66,6 +77,12 @@ impl IngestLimits {
             if max <= Decimal::ZERO || max > MAX_PAYMENT_BOUND {
                 return Err(format!("limits.max_payment.{market}: {max} is not in (0, {MAX_PAYMENT_BOUND}]"));
             }
+            let bytes = *self.max_file_bytes.get_ref(market);
+            if bytes == 0 || bytes > MAX_FILE_BYTES {
+                return Err(format!(
+                    "limits.max_file_bytes.{market}: {bytes} is not in (0, {MAX_FILE_BYTES}]"
+                ));
+            }
             let research = matching.amount_ceilings.get(market);
             if max <= research {
                 return Err(format!(
@@ -76,14 +93,24 @@ impl IngestLimits {
         Ok(())
     }
 
-    /// The payment's amount when it is above its market's `max_payment`.
-    fn check(&self, payment: &Payment) -> Result<(), LimitError> {
+    /// The payment's amount when it is above its market's `max_payment`, or its file when it is
+    /// larger than the market's `max_file_bytes` (known once a payment names the market).
+    fn check(&self, payment: &Payment, file_size: u64) -> Result<(), LimitError> {
+        let max_bytes = *self.max_file_bytes.get_ref(payment.market);
+        if file_size > max_bytes {
+            return Err(LimitError::FileTooLarge {
+                file: crate::shown::shown(&payment.source.file),
+                size: file_size,
+                market: payment.market,
+                max: max_bytes,
+            });
+        }
         let max = self.max_payment.get(payment.market);
         if payment.amount.amount().abs() <= max {
             return Ok(());
         }
         Err(LimitError::AmountAboveMaximum {
-            file: crate::money::shown(&payment.source.file),
+            file: crate::shown::shown(&payment.source.file),
             record: payment.source.record,
             amount: payment.amount.to_string(),
             market: payment.market,
@@ -101,6 +128,9 @@ pub enum LimitError {
          accepted for {market} ({max}, limits.max_payment)"
     )]
     AmountAboveMaximum { file: String, record: u64, amount: String, market: Market, max: Decimal },
+    /// A file larger than its market accepts.
+    #[error("{file}: {size} bytes is above the largest file accepted for {market} ({max} bytes, limits.max_file_bytes)")]
+    FileTooLarge { file: String, size: u64, market: Market, max: u64 },
 }
 
 /// Why the validation pass refused a file: the reader's error, or a limit of the content.
@@ -537,12 +567,12 @@ where
     I: Iterator<Item = Result<Payment, E>>,
     E: StdError + 'static,
 {
-    match count_payments(open, limits) {
+    match count_payments(open, limits, file.size) {
         Ok(payments) => Ok(Validation::Valid { payments }),
         // A read that broke off is the source's fault, not the file's: retry, don't quarantine.
         Err(ValidationError::Read(e)) if is_transient_read_error(&e) => {
             let detail = crate::masking::mask_card_numbers(&e.to_string());
-            tracing::warn!(file = %crate::money::shown(&file.name), file_id = %file.id.short(), %detail,
+            tracing::warn!(file = %crate::shown::shown(&file.name), file_id = %file.id.short(), %detail,
                 "read failed: not quarantined, retry");
             Err(IngestError::Unreadable { file: file.name.clone(), detail })
         }
@@ -553,7 +583,11 @@ where
 /// Reads every record of a fresh stream, checks each against `limits`, and counts the
 /// payments; the first error stops it. A runner that can tell a failing source (a dropped
 /// connection) from bad content calls this and quarantines only for bad content.
-pub fn count_payments<F, I, E>(open: &mut F, limits: &IngestLimits) -> Result<u64, ValidationError<E>>
+pub fn count_payments<F, I, E>(
+    open: &mut F,
+    limits: &IngestLimits,
+    file_size: u64,
+) -> Result<u64, ValidationError<E>>
 where
     F: FnMut() -> Result<I, E>,
     I: Iterator<Item = Result<Payment, E>>,
@@ -561,7 +595,7 @@ where
     let mut payments = 0u64;
     for p in open().map_err(ValidationError::Read)? {
         let p = p.map_err(ValidationError::Read)?;
-        limits.check(&p).map_err(ValidationError::Limit)?;
+        limits.check(&p, file_size).map_err(ValidationError::Limit)?;
         payments += 1;
     }
     Ok(payments)
@@ -575,8 +609,8 @@ pub fn quarantine<S: Store + ?Sized>(
     error: &dyn StdError,
     seen_before: bool,
 ) -> Result<FileReport, StoreError> {
-    let reason = crate::money::one_line(&crate::masking::mask_card_numbers(&error.to_string()));
-    tracing::warn!(file = %crate::money::shown(&file.name), file_id = %file.id.short(), %reason, "file quarantined");
+    let reason = crate::shown::one_line(&crate::masking::mask_card_numbers(&error.to_string()));
+    tracing::warn!(file = %crate::shown::shown(&file.name), file_id = %file.id.short(), %reason, "file quarantined");
     store.quarantine_file(&file.id, &reason)?;
     Ok(FileReport {
         file: file.name.clone(),
@@ -638,7 +672,7 @@ pub fn complete<S: Store + ?Sized>(
 ) -> Result<FileReport, StoreError> {
     store.complete_file(&file.id, &summary)?;
     tracing::info!(
-        file = %crate::money::shown(&file.name), file_id = %file.id.short(), payments = summary.payments,
+        file = %crate::shown::shown(&file.name), file_id = %file.id.short(), payments = summary.payments,
         applied = summary.applied, queued = summary.queued, duplicates = summary.duplicates,
         rejected = summary.rejected, "file ingested"
     );
@@ -1030,7 +1064,7 @@ mod limit_tests {
     }
 
     fn count(payments: Vec<Payment>, limits: &IngestLimits) -> Result<u64, ValidationError<Infallible>> {
-        count_payments(&mut || Ok::<_, Infallible>(payments.clone().into_iter().map(Ok)), limits)
+        count_payments(&mut || Ok::<_, Infallible>(payments.clone().into_iter().map(Ok)), limits, 1000)
     }
 
     /// Issue 17: an amount of 79 octillion EUR was accepted and queued for research.
@@ -1046,6 +1080,29 @@ mod limit_tests {
         assert!(!text.contains('\n') && !text.contains('\u{1b}'), "the file name is shown escaped: {text}");
         let huge = paying(&["792281625142643375935439503.35"]);
         assert!(count(huge, &limits).is_err(), "near Decimal::MAX");
+    }
+
+    /// Issue 17: the file size is bounded per market (`[limits] max_file_bytes`), under the
+    /// 4 GiB every runner stops hashing at.
+    #[test]
+    fn a_file_larger_than_its_market_takes_is_refused() {
+        let config: IngestConfig =
+            toml::from_str("[limits]\nmax_file_bytes = { CA = 4294967296, IN = 4294967296, EU = 1000 }\n")
+                .unwrap();
+        config.validate().unwrap();
+        let mut open = || Ok::<_, Infallible>(paying(&["10.00"]).into_iter().map(Ok));
+        assert_eq!(count_payments(&mut open, &config.limits, 1000).unwrap(), 1);
+        let err = count_payments(&mut open, &config.limits, 1001).unwrap_err();
+        assert!(matches!(
+            err,
+            ValidationError::Limit(LimitError::FileTooLarge { size: 1001, max: 1000, .. })
+        ));
+        assert!(err.to_string().contains("limits.max_file_bytes"), "{err}");
+        for bad in ["0", "4294967297"] {
+            let text = format!("[limits]\nmax_file_bytes = {{ CA = {bad}, IN = 1, EU = 1 }}\n");
+            let e = toml::from_str::<IngestConfig>(&text).unwrap().validate().unwrap_err();
+            assert!(e.contains("limits.max_file_bytes.CA"), "{e}");
+        }
     }
 
     /// The ceiling is per market and read from `[limits]`.

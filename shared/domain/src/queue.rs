@@ -286,7 +286,7 @@ pub fn check_analyst(analyst: &str) -> Result<(), QueueError> {
     } else {
         Err(QueueError::Invalid(format!(
             "analyst id {:?}: 1 to 64 characters, no spaces",
-            mask_card_numbers(analyst)
+            crate::shown::shown(&mask_card_numbers(analyst))
         )))
     }
 }

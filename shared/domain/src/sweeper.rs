@@ -81,10 +81,11 @@ impl SlaAlert {
             AlertKind::Warning => format!("SLA warning: due {}", self.due_at.format("%Y-%m-%d %H:%M UTC")),
             AlertKind::Breach => format!("SLA BREACH: was due {}", self.due_at.format("%Y-%m-%d %H:%M UTC")),
         };
-        mask_card_numbers(&format!(
+        // The reason quotes file fields (a payer's name): escaped, it stays one line.
+        crate::shown::one_line(&mask_card_numbers(&format!(
             "[{}] {} {} {} {} ({}): {}",
             self.market, self.item, what, self.amount, self.currency, self.reason_code, self.reason
-        ))
+        )))
     }
 }
 

@@ -5,7 +5,6 @@ use std::str::FromStr;
 
 use remit_domain::money::currency;
 use remit_domain::{Account, AccountNumber, AccountStatus, CreditorReference, Market};
-use rust_decimal::Decimal;
 
 use crate::{Location, ParseError};
 
@@ -62,7 +61,8 @@ fn parse_row(file: &str, r: &csv::StringRecord) -> Result<Account, ParseError> {
     let bad = |i: usize, problem: String| ParseError::field(file, loc(), HEADER[i], problem);
     let optional = |i: usize| Some(field(i)).filter(|s| !s.is_empty()).map(str::to_string);
     let decimal = |i: usize| {
-        Decimal::from_str(field(i)).map_err(|_| bad(i, format!("{:?} is not a decimal amount", field(i))))
+        remit_domain::money::parse_decimal(field(i))
+            .map_err(|_| bad(i, format!("{:?} is not a decimal amount", crate::shown(field(i)))))
     };
     Ok(Account {
         number: AccountNumber::from_str(field(0)).map_err(|e| bad(0, e.to_string()))?,
@@ -86,6 +86,7 @@ fn parse_row(file: &str, r: &csv::StringRecord) -> Result<Account, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
 
     const HEAD: &str = "account_number,market,currency,holder_name,status,statement_balance,minimum_due,virtual_account,creditor_reference,control_account\n";
 

@@ -76,7 +76,8 @@ fn is_cpa005(body: &[u8]) -> bool {
 
 /// A header line naming an amount column and a UTR/reference or virtual account column.
 fn looks_like_india_csv(window: &[u8]) -> bool {
-    let first = window.split(|&b| b == b'\n').next().unwrap_or_default();
+    // The header line, whichever line end the file uses (LF, CRLF or CR alone).
+    let first = window.split(|&b| b == b'\n' || b == b'\r').next().unwrap_or_default();
     let line = String::from_utf8_lossy(first).to_ascii_lowercase();
     let has_amount = line.contains("amount") || line.contains("amt");
     let has_ref = line.contains("utr")
@@ -114,6 +115,9 @@ mod tests {
             Some(Format::Mt940)
         );
         assert_eq!(detect(b"0000\r\n:20:INGEB\r\n:25:0001234567\r\n"), Some(Format::Mt940));
+        // The header is the first line whatever ends it: with CR alone, not the whole window.
+        assert_eq!(detect(b"UTR,Virtual Account,Amount\r1,2,3\r"), Some(Format::IndiaCsv));
+        assert_eq!(detect(b"Date,Narration\rUTR 1 amount,reference\r"), None);
         assert_eq!(detect(b"hello"), None);
         assert_eq!(detect(b""), None);
     }

@@ -1,6 +1,7 @@
 //! One error type for every reader: it always names the file, where in it, and what was wrong,
 //! so a bank can be told exactly why its file was refused.
 
+use remit_domain::shown::one_line;
 use std::fmt;
 
 /// Where in a file a problem was found.
@@ -28,28 +29,30 @@ impl fmt::Display for Location {
 }
 
 /// Why a file (or a record of it) could not be read. Messages never carry unmasked card numbers:
-/// readers pass offending values through `remit_domain::mask_card_numbers`.
+/// readers pass offending values through `remit_domain::mask_card_numbers`. The file name is
+/// printed with its control characters escaped (`one_line`): a name holding a newline cannot
+/// forge a line of whatever prints the message.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
     /// A field's value is wrong.
-    #[error("{file}: {location}: field {field}: {problem}")]
+    #[error("{}: {location}: field {field}: {problem}", one_line(.file))]
     Field { file: String, location: Location, field: String, problem: String },
     /// The file's structure is wrong (record order, missing trailer, totals that disagree).
-    #[error("{file}: {location}: {problem}")]
+    #[error("{}: {location}: {problem}", one_line(.file))]
     Structure { file: String, location: Location, problem: String },
     /// The bytes could not be read.
-    #[error("{file}: read failed: {source}")]
+    #[error("{}: read failed: {source}", one_line(.file))]
     Io {
         file: String,
         #[source]
         source: std::io::Error,
     },
     /// No reader recognises the content.
-    #[error("{file}: format not recognised: {reason}")]
+    #[error("{}: format not recognised: {reason}", one_line(.file))]
     UnknownFormat { file: String, reason: String },
     /// The file goes past one of the reader's bounds (`crate::Limits`): refused while reading,
     /// before it can cost unbounded memory or time.
-    #[error("{file}: {location}: {what} exceeds the limit of {limit}")]
+    #[error("{}: {location}: {what} exceeds the limit of {limit}", one_line(.file))]
     Limit { file: String, location: Location, what: String, limit: String },
 }
 
@@ -86,5 +89,17 @@ impl ParseError {
     /// An I/O error while reading a file.
     pub fn io(file: &str, source: std::io::Error) -> Self {
         ParseError::Io { file: file.to_string(), source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 17: the file name was printed raw, so a name holding a newline forged a line.
+    #[test]
+    fn the_file_name_is_printed_on_one_line() {
+        let e = ParseError::structure("in/a.csv\nfile b.csv: completed\u{1b}[31m", Location::File, "empty");
+        assert_eq!(e.to_string(), "in/a.csv\\nfile b.csv: completed\\u{1b}[31m: file: empty");
     }
 }

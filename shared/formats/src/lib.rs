@@ -5,9 +5,11 @@
 pub mod accounts;
 pub mod camt;
 pub mod cpa005;
+mod csv_rows;
 pub mod detect;
 pub mod error;
 pub mod india;
+mod json_guard;
 pub mod limits;
 pub mod mt940;
 pub mod profile;

@@ -31,7 +31,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            file_bytes: 4 << 30,
+            file_bytes: remit_domain::pipeline::MAX_FILE_BYTES,
             decompressed_bytes: 4 << 30,
             compression_ratio: 200,
             decompressed_bytes_free: 64 << 20,
@@ -45,27 +45,7 @@ impl Default for Limits {
     }
 }
 
-/// At most this many characters of any input are quoted in a message.
-pub const SHOWN_CHARS: usize = 80;
-
-/// Input echoed in a message, made safe to print: control characters (and DEL, and the C1
-/// range) written as escapes, so that a name holding a newline or a terminal escape cannot
-/// forge a line or recolour a terminal, and cut to `SHOWN_CHARS` characters with an ellipsis.
-pub fn shown(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(SHOWN_CHARS * 4));
-    for (n, c) in text.chars().enumerate() {
-        if n == SHOWN_CHARS {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use remit_domain::shown::{shown, SHOWN_CHARS};
 
 /// `shown` for bytes that may not be UTF-8.
 pub fn shown_bytes(bytes: &[u8]) -> String {
@@ -83,13 +63,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shown_escapes_controls_and_truncates() {
-        assert_eq!(shown("a\nb\x1b[31mc\u{0}"), "a\\nb\\u{1b}[31mc\\u{0}");
-        let long = "x".repeat(1000);
-        let s = shown(&long);
-        assert_eq!(s.chars().count(), SHOWN_CHARS + 1);
-        assert!(s.ends_with('…'));
-        assert_eq!(shown("Côté Marie-Ève"), "Côté Marie-Ève");
+    fn shown_bytes_replaces_what_is_not_utf8() {
         assert_eq!(shown_bytes(b"ab\xffc"), "ab\u{fffd}c");
+        assert!(shown_bytes(&[b'x'; 1000]).ends_with('…'));
     }
 }

@@ -112,7 +112,8 @@ fn an_amount_that_cannot_keep_its_decimals_is_refused() {
         let e = error(india(mis(&[&format!("A1,X,{amount},01/11/2026,")]).as_slice()));
         let ParseError::Field { location, field, problem, .. } = &e else { panic!("{e}") };
         assert_eq!((location, field.as_str()), (&Location::Line { number: 2 }, "Credit Amount"));
-        assert!(problem.contains("2 decimals"), "{e}");
+        // Read whole, it cannot keep its paise; or it has more digits than a decimal holds.
+        assert!(problem.contains("2 decimals") || problem.contains("more digits than an amount"), "{e}");
     }
     // The largest amount that keeps its paise is read as it is.
     let ok = payments(india(&mis(&["A1,X,792281625142643375935439503.35,01/11/2026,"])));
@@ -262,4 +263,13 @@ fn errors_quote_at_most_a_short_escaped_part_of_the_input() {
             assert!(e.len() < 600, "{} bytes: {}", e.len(), &e[..200]);
         }
     }
+}
+
+/// Issue 17: `rust_decimal`'s parser recursed per character, so an amount of 60,000 leading
+/// zeros (inside the field limit) aborted the process on a stack overflow.
+#[test]
+fn an_amount_of_many_leading_zeros_reads_without_overflowing_the_stack() {
+    let row = format!("UTR000000000001,Ravi Kumar,{}5000.00,20-11-2026,VA CARD", "0".repeat(60_000));
+    let ps = payments(india(&mis(&[&row])));
+    assert_eq!(ps[0].amount.amount().to_string(), "5000.00");
 }

@@ -279,6 +279,24 @@ fn fixed_width_a_sum_past_decimal_refuses_the_file_naming_the_amount_field() {
     assert_eq!(location, &Location::Record { number: 79_229, offset: 79_228 * 71 });
 }
 
+/// Issue 17: a fixed-width file framed by lines ended records at LF only, so a CR-only file
+/// (old Mac exports) was one long record and refused; now LF, CRLF and CR read the same.
+#[test]
+fn fixed_width_lines_read_the_same_with_lf_crlf_or_cr() {
+    let profile = Profile::from_toml("t.toml", FIXED).unwrap();
+    let lf: String = (1..=3).map(|n| fixed_record(&format!("{n}00"), n, "Tremblay Jean")).collect();
+    let read = |text: String| -> Vec<(String, String)> {
+        profile
+            .open(ctx("f.txt"), text.as_bytes())
+            .map(|p| p.map(|p| (p.bank_ref, p.amount.amount().to_string())).unwrap_or_else(|e| panic!("{e}")))
+            .collect()
+    };
+    let want = read(lf.clone());
+    assert_eq!(want.len(), 3);
+    assert_eq!(read(lf.replace('\n', "\r\n")), want, "CRLF");
+    assert_eq!(read(lf.replace('\n', "\r")), want, "CR alone");
+}
+
 // ---------------------------------------------------------------------------------------- CPA-005
 
 #[test]

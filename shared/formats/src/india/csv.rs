@@ -7,7 +7,7 @@ use remit_domain::{Direction, Payment, Provenance, SourceFormat};
 use rust_decimal::Decimal;
 
 use super::fields::{build_payment, parse_amount, quote, Field, RawRecord};
-use super::rows::{header_swallowed_lines, CsvRows, RowError};
+use crate::csv_rows::{header_swallowed_lines, CsvRows, RowError};
 use crate::strip_bom;
 use crate::{shown, Limits, Location, ParseError, SourceContext};
 

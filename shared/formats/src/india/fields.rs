@@ -13,7 +13,7 @@ use remit_domain::{
 };
 use rust_decimal::Decimal;
 
-use super::rows::has_control;
+use crate::csv_rows::has_control;
 use crate::shown;
 
 /// The bank that collected the money is not named by these files, so every e-collect payment
@@ -277,7 +277,8 @@ pub(crate) fn parse_amount(text: &str) -> Result<Decimal, String> {
         Some(f) => format!("{digits}.{f}"),
         None => digits,
     };
-    let amount = Decimal::from_str(&plain).map_err(|_| bad("is too large"))?;
+    let amount = remit_domain::money::parse_decimal(&plain)
+        .map_err(|_| bad("has more digits than an amount can hold exactly (29 at most)"))?;
     if amount.is_zero() {
         return Err(bad("is zero; a payment must be positive"));
     }

@@ -2,17 +2,15 @@
 //! parser one alert at a time, so a file with millions of alerts reads in flat memory; strings,
 //! names, numbers and nesting are bounded while they are read (`guard`).
 
-pub(crate) mod guard;
-
 use std::io::{BufRead, Read};
 
 use remit_domain::{Payment, Provenance, SourceFormat};
 use struson::reader::{JsonReader, JsonStreamReader, ReaderError, ValueType};
 
 use super::fields::{build_payment, Field, RawRecord};
+use crate::json_guard::{control_in, describe, limit_error, Guarded};
 use crate::strip_bom;
 use crate::{shown, Limits, Location, ParseError, SourceContext};
-use guard::{control_in, describe, limit_error, Guarded};
 
 /// The member holding the alerts.
 const ALERTS: &str = "GenericCorporateAlertRequest";
@@ -45,11 +43,20 @@ pub struct IndiaJsonReader<R: BufRead> {
 }
 
 /// JSON path text such as `GenericCorporateAlertRequest[3].Transaction Amount`; each member
-/// name cut by `shown`, so a hostile name cannot fill a message.
+/// name cut by `shown`, and a deep path shown by its first two and last three steps around `…`,
+/// so a hostile name or nesting cannot fill a message.
 fn path_text(pieces: &[struson::reader::json_path::JsonPathPiece]) -> String {
     use struson::reader::json_path::JsonPathPiece;
+    const HEAD: usize = 2;
+    const TAIL: usize = 3;
     let mut s = String::new();
-    for p in pieces {
+    for (n, p) in pieces.iter().enumerate() {
+        if pieces.len() > HEAD + TAIL + 1 && (HEAD..pieces.len() - TAIL).contains(&n) {
+            if n == HEAD {
+                s.push_str(".…");
+            }
+            continue;
+        }
         match p {
             JsonPathPiece::ArrayItem(i) => s.push_str(&format!("[{i}]")),
             JsonPathPiece::ObjectMember(name) => {
@@ -343,6 +350,18 @@ mod tests {
     fn a_single_alert_object_is_read_too() {
         let f = br#"{"GenericCorporateAlertRequest":{"User Reference Number":"632512345678","Amount":"1","Value Date":"21-11-2026"}}"#;
         assert_eq!(read(f).into_iter().filter(Result::is_ok).count(), 1);
+    }
+
+    #[test]
+    fn a_deep_path_is_shown_by_its_ends() {
+        use struson::reader::json_path::JsonPathPiece::{ArrayItem, ObjectMember};
+        let mut pieces = vec![ObjectMember("GenericCorporateAlertRequest".into()), ArrayItem(0)];
+        pieces.extend((0..60).map(|_| ObjectMember("x".repeat(1000))));
+        pieces.push(ObjectMember("Amount".into()));
+        let text = path_text(&pieces);
+        assert!(text.starts_with("GenericCorporateAlertRequest[0].…") && text.ends_with(".Amount"), "{text}");
+        assert!(text.len() < 400, "{} bytes", text.len());
+        assert_eq!(path_text(&pieces[..2]), "GenericCorporateAlertRequest[0]");
     }
 
     #[test]

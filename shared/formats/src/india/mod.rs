@@ -6,7 +6,6 @@ mod csv;
 mod fields;
 pub mod generate;
 mod json;
-pub(crate) mod rows;
 
 pub use self::csv::IndiaCsvReader;
 pub use self::json::IndiaJsonReader;

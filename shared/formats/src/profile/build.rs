@@ -17,7 +17,7 @@ use super::encoding::Encoding;
 use super::plan::{FieldPlan, Kind, Loc, Plan, RecordPlan, Role};
 use super::schema::Trim;
 use super::values::{parse_date, parse_integer, quote};
-use crate::india::rows::has_control;
+use crate::csv_rows::has_control;
 
 /// A field that did not fit: the index of the field in its record plan, and why.
 #[derive(Debug)]

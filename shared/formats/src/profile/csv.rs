@@ -13,7 +13,7 @@ use super::build::{self, check_controls, extract, extract_text, FieldFault, File
 use super::encoding::Encoding;
 use super::plan::{normalise, Loc, Plan, Role};
 use super::values::quote;
-use crate::india::rows::{header_swallowed_lines, CsvRows, RowError};
+use crate::csv_rows::{header_swallowed_lines, CsvRows, RowError};
 use crate::{Limits, Location, ParseError, SourceContext};
 
 /// At most this many header names (or synonyms) are listed in a missing-column error.

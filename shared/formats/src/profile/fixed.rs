@@ -108,8 +108,10 @@ impl<R: BufRead> FixedWidthReader<R> {
                         break;
                     }
                     any = true;
-                    let nl = self.line_ends[0];
-                    let (take, done) = match memchr::memchr(nl, avail) {
+                    // A record ends at either line end (LF or CR; NL or NEL in EBCDIC): CR alone
+                    // (old Mac exports) reads as LF does, and CRLF leaves an empty record, skipped.
+                    let [nl, other] = self.line_ends;
+                    let (take, done) = match memchr::memchr2(nl, other, avail) {
                         Some(i) => (i, true),
                         None => (avail.len(), false),
                     };

@@ -14,13 +14,7 @@ use super::plan::{Loc, Plan};
 use super::schema::EncodingName;
 use crate::{Limits, Location, ParseError, SourceContext};
 
-// The bounds the India push-alert reader uses, from the same source file: the India reader's
-// module is private to `india`, and a crate-level module for both would need a line in lib.rs
-// (issue 17 note). Compiled twice, written once.
-#[allow(clippy::duplicate_mod)]
-#[path = "../india/json/guard.rs"]
-mod guard;
-use guard::{control_in, describe, limit_error, Guarded};
+use crate::json_guard::{control_in, describe, limit_error, Guarded};
 
 /// Deepest nesting inside a record that is searched for fields.
 const MAX_DEPTH: usize = 16;

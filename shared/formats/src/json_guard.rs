@@ -2,8 +2,8 @@
 //! whole and keeps member names in its path: a `Read` adapter below the parser counts, as the
 //! bytes pass, the length of the string or number being read and the nesting depth, and stops
 //! the read with `Exceeded` once one passes its bound (`Limits::field_bytes`, `Limits::depth`),
-//! so the parser never holds more than a bounded value. One source for both JSON readers (the
-//! India push-alert reader and the JSON profile reader include this file).
+//! so the parser never holds more than a bounded value. Both JSON readers use it (the India
+//! push-alert reader and the JSON profile reader).
 
 use std::fmt;
 use std::io::{self, Read};
