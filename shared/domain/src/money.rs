@@ -171,9 +171,9 @@ pub fn add_keeping_scale(a: Decimal, b: Decimal) -> Option<Decimal> {
 }
 
 /// Reads a plain decimal number (optional sign, digits, optional point and digits: `xs:decimal`)
-/// exactly: digits a decimal cannot hold are refused, never rounded away. Leading zeros and
-/// trailing zeros of the fraction past 28 decimals are dropped before `rust_decimal` sees the
-/// text: its parser recurses per character, and 100,000 zeros overflowed the stack (issue 17).
+/// exactly: digits a decimal cannot hold are refused, never rounded away. Not `rust_decimal`'s
+/// parser: it recurses per character, and 100,000 zeros overflowed the stack (issue 17); and it
+/// skips underscores.
 pub fn parse_decimal(text: &str) -> Result<Decimal, MoneyError> {
     let t = text.trim();
     let not_a_number = || MoneyError::NotANumber(shown(text));
@@ -187,25 +187,27 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, MoneyError> {
     if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) {
         return Err(not_a_number());
     }
+    let value = decimal_of_digits(int, frac).ok_or_else(|| MoneyError::TooManyDigits(shown(text)))?;
+    Ok(if negative { -value } else { value })
+}
+
+/// The decimal `int.frac` of two runs of ASCII digits (either may be empty), exactly, or `None`
+/// when a decimal cannot hold it. Leading zeros and trailing zeros of the fraction past what fits
+/// are dropped; the rest of the fraction is kept as the scale. Computed from the digits, with no
+/// allocation and no recursion, whatever the length.
+pub fn decimal_of_digits(int: &str, frac: &str) -> Option<Decimal> {
     let int = int.trim_start_matches('0');
     let significant = frac.trim_end_matches('0');
     // A decimal holds 28 decimals and 29 significant digits at most.
     if significant.len() > 28 || int.len() + significant.len() > 29 {
-        return Err(MoneyError::TooManyDigits(shown(text)));
+        return None;
     }
     // Trailing zeros are kept (they are the scale as written) while the digits fit.
     let room = 28.min(29 - int.len().max(1)).max(significant.len());
     let frac = &frac[..frac.len().min(room)];
-    let mut plain = String::with_capacity(int.len() + frac.len() + 3);
-    if negative {
-        plain.push('-');
-    }
-    plain.push_str(if int.is_empty() { "0" } else { int });
-    if !frac.is_empty() {
-        plain.push('.');
-        plain.push_str(frac);
-    }
-    Decimal::from_str_exact(&plain).map_err(|_| MoneyError::TooManyDigits(shown(text)))
+    // At most 29 digits: below 10^29, well inside i128.
+    let mantissa = int.bytes().chain(frac.bytes()).fold(0i128, |v, b| v * 10 + i128::from(b - b'0'));
+    Decimal::try_from_i128_with_scale(mantissa, frac.len() as u32).ok()
 }
 
 impl fmt::Display for Money {

@@ -2,6 +2,7 @@
 //! becomes a `Payment`. CSV and JSON readers only find the values; this module judges them, so
 //! both formats accept and refuse exactly the same amounts, dates and references.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
@@ -272,13 +273,9 @@ pub(crate) fn parse_amount(text: &str) -> Result<Decimal, String> {
             return Err(bad("has more than 2 decimals"));
         }
     }
-    let digits: String = int.chars().filter(|&c| c != ',').collect();
-    let plain = match frac {
-        Some(f) => format!("{digits}.{f}"),
-        None => digits,
-    };
-    let amount = remit_domain::money::parse_decimal(&plain)
-        .map_err(|_| bad("has more digits than an amount can hold exactly (29 at most)"))?;
+    let digits: Cow<str> = if int.contains(',') { int.replace(',', "").into() } else { int.into() };
+    let amount = remit_domain::money::decimal_of_digits(&digits, frac.unwrap_or(""))
+        .ok_or_else(|| bad("has more digits than an amount can hold exactly (29 at most)"))?;
     if amount.is_zero() {
         return Err(bad("is zero; a payment must be positive"));
     }
