@@ -76,6 +76,7 @@ write("india_csv", "crlf.csv", CSV.replace(b"\n", b"\r\n"))
 write("india_csv", "nul-and-escape-in-fields.csv",
       CSV.replace(b"Priya Venkataraman", b"Priya\x00Venkataraman").replace(b"Amex bill", b"Amex\x1b[31m bill"))
 write("india_csv", "long-field.csv", india_csv(["45,000.00"], narration=b"A" * LONG, total="45,000.00"))
+write("india_csv", "leading-zeros.csv", india_csv(["0" * 60000 + "45,000.00"], total="45,000.00"))
 write("india_csv", "blank-lines.csv", CSV_HEADER + b"\n" * 20000 + india_csv(["1.00"])[len(CSV_HEADER):])
 
 # India e-collect JSON -----------------------------------------------------------------------
@@ -103,6 +104,7 @@ write("india_json", "nul-and-escape.json", india_json(alert('"1.00"', name="Priy
 write("india_json", "many-keys.json",
       india_json(alert('"1.00"', extra="".join(', "k%d": %d' % (i, i) for i in range(5000)))))
 write("india_json", "cr-only.json", cr_only(JSON))
+write("india_json", "leading-zeros.json", india_json(alert('"%s1.00"' % ("0" * 60000))))
 
 # MT940 --------------------------------------------------------------------------------------
 MT940 = sample("samples/eu/mt940-abn-two-statements.sta")
