@@ -114,8 +114,18 @@ pub fn ingest(
             Some(r) => local::routed(r, &local::object_key(path), path)?,
             None => Source::Detect,
         };
+        // A file that cannot be read at all (not a regular file, past the size limit, gone)
+        // has no identity to quarantine under: said on stderr, and the other files go on.
+        let meta = match local::file_meta(path) {
+            Ok(meta) => meta,
+            Err(e) => {
+                eprintln!("remit: {}", one_line(&remit_domain::mask_card_numbers(&format!("{e:#}"))));
+                refused = true;
+                continue;
+            }
+        };
         let mut write_err = None;
-        let report = local::ingest_source(&store, path, &source, Utc::now(), config, |r| {
+        let report = local::ingest_read(&store, path, &meta, &source, Utc::now(), config, |r| {
             if json {
                 if let Err(e) = write_decision(out, r) {
                     write_err.get_or_insert(e);

@@ -180,11 +180,24 @@ pub fn ingest_source<S: Store + ?Sized>(
     config: &IngestConfig,
     on_result: impl FnMut(&PaymentResult),
 ) -> Result<FileReport> {
-    let meta = file_meta(path)?;
+    ingest_read(store, path, &file_meta(path)?, source, now, config, on_result)
+}
+
+/// `ingest_source` of a file already identified (`file_meta`): a runner that goes on past a file
+/// it cannot read hashes first, then ingests.
+pub fn ingest_read<S: Store + ?Sized>(
+    store: &S,
+    path: &Path,
+    meta: &FileMeta,
+    source: &Source,
+    now: DateTime<Utc>,
+    config: &IngestConfig,
+    on_result: impl FnMut(&PaymentResult),
+) -> Result<FileReport> {
     let report = ingest_file(
         store,
-        &meta,
-        || open_payments(path, &meta, source).map(|(_, s)| s),
+        meta,
+        || open_payments(path, meta, source).map(|(_, s)| s),
         now,
         config,
         on_result,

@@ -154,6 +154,16 @@ fn a_fifo_is_refused_at_once() {
         assert!(!o.status.success(), "{all}");
         assert!(all.contains("not a regular file (a FIFO)"), "{command}: {all}");
     }
+    // Beside good files, `ingest` refuses the FIFO (exit 2, files refused) and goes on.
+    let sample = support::root().join("samples/in/india_ecollect_mis_20261121.csv");
+    let o = remit_within(
+        &dir.path().join("data"),
+        &["ingest", &fifo.display().to_string(), &sample.display().to_string()],
+        Duration::from_secs(30),
+    );
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    assert!(all.contains("not a regular file (a FIFO)") && all.contains("completed"), "{all}");
 }
 
 #[test]
