@@ -91,6 +91,8 @@ impl<T: Copy> PerMarket<T> {
 #[serde(rename_all = "kebab-case")]
 pub enum SourceFormat {
     Cpa005,
+    /// ISO 20022 camt.052, the intraday account report.
+    Camt052,
     Camt053,
     Camt054,
     Mt940,
@@ -104,6 +106,7 @@ impl SourceFormat {
     pub fn name(&self) -> &'static str {
         match self {
             SourceFormat::Cpa005 => "cpa005",
+            SourceFormat::Camt052 => "camt052",
             SourceFormat::Camt053 => "camt053",
             SourceFormat::Camt054 => "camt054",
             SourceFormat::Mt940 => "mt940",

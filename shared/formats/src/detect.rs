@@ -7,6 +7,7 @@ use serde::Serialize;
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     Cpa005,
+    Camt052,
     Camt053,
     Camt054,
     Mt940,
@@ -26,6 +27,9 @@ pub fn detect(head: &[u8]) -> Option<Format> {
         }
         if contains(window, b"camt.053") || contains(window, b"BkToCstmrStmt") {
             return Some(Format::Camt053);
+        }
+        if contains(window, b"camt.052") || contains(window, b"BkToCstmrAcctRpt") {
+            return Some(Format::Camt052);
         }
         return None;
     }

@@ -146,13 +146,22 @@ fn every_corpus_camt_file_parses_or_is_refused_for_a_known_reason() {
                 refused(&name, result, &["Ntry[1]/NtryDtls/TxDtls[1]/Amt", "cannot be split"]);
             }
             // These three fixtures are cut down to exercise one feature (account name, UETR,
-            // financial-institution creditor) and have neither ValDt nor BookgDt. Refused: a
-            // payment with no date cannot be posted to a ledger day nor put on an SLA clock, and
-            // guessing one from the notification's creation time would hide a broken file.
+            // financial-institution creditor) and have neither ValDt nor BookgDt. A record-level
+            // oddity, not the file's integrity (issue 13; they were refused before): the
+            // entry's value date falls back on the notification's CreDtTm, and the payment
+            // carries a warning that sends it to a person.
             "camt054.v2.with-account-name.xml"
             | "camt054.v8-with-UETR.xml"
             | "camt054.v8-with-financial-institution.xml" => {
-                refused(&name, result, &["Ntfctn/Ntry[1]/ValDt", "no BookgDt"]);
+                let payments = result.unwrap();
+                compare_with_genkgo(path, &payments);
+                assert_eq!(payments.len(), 1);
+                assert_eq!(payments[0].value_date.to_string(), "2007-10-18");
+                let w = payments[0].warnings.join("\n");
+                assert!(
+                    w.contains("no ValDt nor BookgDt: value date 2007-10-18 taken from the Ntfctn's CreDtTm"),
+                    "{w}"
+                );
             }
             // v4 and v8: the known trap. The batch says 2 transactions totalling 6.3 CHF, holds
             // three TxDtls (3.1 + 3.2 + 3.2 CHF CRDT) under a 200000 SEK DBIT entry. Keep the

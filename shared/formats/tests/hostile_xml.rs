@@ -229,7 +229,6 @@ fn errors_never_quote_a_whole_field() {
         doc(&ntry("EUR", &format!("0{}", "0".repeat(60_000)), "")),
         doc(&ntry("EUR", "1", "")
             .replace("<Amt Ccy=\"EUR\">", &format!("<Amt Ccy=\"{}\">", "Q".repeat(10_000)))),
-        doc(&ntry("EUR", "1", "").replace("<Dt>2026-11-20", &format!("<Dt>{big}"))),
         doc(&ntry("EUR", "1", &format!("<{name}></{name}x>"))),
         with_name(&format!("&{};", "e".repeat(10_000))),
         doc(&ntry("EUR", "1", "").replace("<Amt Ccy=\"EUR\">", "<Amt>").replace(">1<", &format!(">{big}<"))),
@@ -243,6 +242,12 @@ fn errors_never_quote_a_whole_field() {
 
 #[test]
 fn warnings_never_quote_a_whole_field() {
+    // A date no calendar has is a warning of the record (issue 13), quoted cut.
+    let xml = doc(&ntry("EUR", "1", "").replace("<Dt>2026-11-20", &format!("<Dt>{}", "X".repeat(60_000))))
+        .replace("<MsgId>M1</MsgId>", "<MsgId>M1</MsgId><CreDtTm>2026-11-20T08:00:00</CreDtTm>");
+    let w = payments(&xml)[0].warnings.join("\n");
+    assert!(w.len() < 500 && w.contains('…') && w.contains("not a calendar date"), "{w}");
+
     let big = "7".repeat(60_000);
     let d = format!(
         "<NtryDtls><Btch><NbOfTxs>{big}</NbOfTxs></Btch>{}</NtryDtls>",

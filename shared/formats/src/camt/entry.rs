@@ -26,6 +26,9 @@ pub(super) struct Report {
     pub id: Option<String>,
     pub iban: Option<String>,
     pub bic: Option<String>,
+    /// The report's own date (`CreDtTm`, else `FrToDt/ToDtTm`): a fallback for its entries.
+    pub created: Option<NaiveDate>,
+    pub to_date: Option<NaiveDate>,
     /// `source_bank()` as shared by the payments, built once per report (see `bank`).
     bank: Option<Arc<str>>,
     bal: BalanceDraft,
@@ -50,13 +53,23 @@ struct BalanceDraft {
 impl Report {
     /// A fresh report of a message type, the `no`-th in its file.
     pub fn new(format: SourceFormat, no: u64) -> Self {
-        let name = if format == SourceFormat::Camt053 { "Stmt" } else { "Ntfctn" };
+        let name = report_name(format);
         let label: Arc<str> = if no > 1 { format!("{name}[{no}]").into() } else { name.into() };
         Report { format: Some(format), label, ..Report::default() }
     }
 
     fn format(&self) -> SourceFormat {
         self.format.unwrap_or(SourceFormat::Camt054)
+    }
+
+    /// The date an entry without dates falls back on, after its transactions' settlement date:
+    /// the report's, else the message's creation date; and where it came from, for the warning.
+    pub fn fallback_date(&self, message_created: Option<NaiveDate>) -> Option<(NaiveDate, String)> {
+        let name = report_name(self.format());
+        self.created
+            .map(|d| (d, format!("the {name}'s CreDtTm")))
+            .or_else(|| self.to_date.map(|d| (d, format!("the {name}'s FrToDt/ToDtTm"))))
+            .or_else(|| message_created.map(|d| (d, "the message's GrpHdr/CreDtTm".to_string())))
     }
 
     /// The key part naming the sender: servicer BIC, else the notified account, else unknown.
@@ -183,6 +196,15 @@ impl Report {
     }
 }
 
+/// The report element's name in each message: `Ntfctn`, `Stmt` or `Rpt`.
+pub(super) fn report_name(format: SourceFormat) -> &'static str {
+    match format {
+        SourceFormat::Camt053 => "Stmt",
+        SourceFormat::Camt052 => "Rpt",
+        _ => "Ntfctn",
+    }
+}
+
 /// One `Strd/CdtrRefInf`: the reference and the type it claims.
 #[derive(Debug, Default)]
 pub(super) struct CdtrRef {
@@ -214,6 +236,8 @@ pub(super) struct Tx {
     pub amount: Option<Money>,
     pub amount_dtls: Option<Money>,
     pub direction: Option<Direction>,
+    /// `RltdDts/IntrBkSttlmDt`: the value date of a transaction whose entry has none.
+    pub settlement_date: Option<NaiveDate>,
     /// `RltdPties/Dbtr`, `UltmtDbtr` and `DbtrAcct`.
     pub debtor: Party,
     /// `RltdPties/Cdtr`, `UltmtCdtr` and `CdtrAcct`.
@@ -268,12 +292,30 @@ pub(super) struct Entry {
     pub acct_svcr_ref: Option<String>,
     pub txs: Vec<Tx>,
     pub batches: Vec<Batch>,
+    /// The report's or message's date and its source, for an entry without dates.
+    pub fallback_date: Option<(NaiveDate, String)>,
+    /// Record-level oddities found while reading the entry (a date no calendar has): each
+    /// payment of the entry carries them to a person.
+    pub warnings: Vec<String>,
 }
 
 impl Entry {
+    /// The entry's transactions, for reuse of their buffer by the next entry.
+    pub fn into_txs(mut self) -> Vec<Tx> {
+        self.txs.clear();
+        std::mem::take(&mut self.txs)
+    }
+
     /// A new entry, the `record`-th of the file, at byte `offset`.
-    pub fn new(record: u64, offset: u64, report: &Report, txs: Vec<Tx>) -> Self {
-        Entry { report: report.label.clone(), record, offset, txs, ..Entry::default() }
+    pub fn new(
+        record: u64,
+        offset: u64,
+        report: &Report,
+        txs: Vec<Tx>,
+        message_created: Option<NaiveDate>,
+    ) -> Self {
+        let fallback_date = report.fallback_date(message_created);
+        Entry { report: report.label.clone(), record, offset, txs, fallback_date, ..Entry::default() }
     }
 }
 
@@ -494,10 +536,26 @@ impl Entry {
         let tx_amounts = &mut scratch.tx_amounts;
         let amount = self.amount.ok_or_else(|| self.missing(ctx, "Amt", "missing"))?;
         let direction = self.direction.ok_or_else(|| self.missing(ctx, "CdtDbtInd", "missing"))?;
-        let value_date = self
-            .value_date
-            .or(self.booking_date)
-            .ok_or_else(|| self.missing(ctx, "ValDt", "missing, and no BookgDt to fall back on"))?;
+        // ValDt, else BookgDt. Without either: each transaction's interbank settlement date,
+        // else the report's or the message's date, read with a warning that sends the payment
+        // to a person (an oddity of the record, not of the file).
+        let own_date = self.value_date.or(self.booking_date);
+        let fallback_date = self.fallback_date.take();
+        let date_of = |settlement: Option<NaiveDate>| -> Option<(NaiveDate, Option<String>)> {
+            if let Some(d) = own_date {
+                return Some((d, None));
+            }
+            let (d, from) = match (settlement, &fallback_date) {
+                (Some(d), _) => (d, "TxDtls/RltdDts/IntrBkSttlmDt"),
+                (None, Some((d, from))) => (*d, from.as_str()),
+                (None, None) => return None,
+            };
+            Some((d, Some(format!("entry has no ValDt nor BookgDt: value date {d} taken from {from}"))))
+        };
+        const NO_DATE: &str =
+            "missing, with no BookgDt, no IntrBkSttlmDt and no report or message date to fall back on";
+        let first_settlement = self.txs.first().and_then(|t| t.settlement_date);
+        let (value_date, _) = date_of(first_settlement).ok_or_else(|| self.missing(ctx, "ValDt", NO_DATE))?;
 
         // Each detail's amount: its own, else AmtDtls/TxAmt, else the entry's when it is alone.
         tx_amounts.clear();
@@ -519,13 +577,15 @@ impl Entry {
             }
         }
 
-        let common = self
-            .entry_warnings(&amount, direction, tx_amounts)
-            .map_err(|problem| self.missing(ctx, "NtryDtls/TxDtls/Amt", &problem))?;
+        let mut common = std::mem::take(&mut self.warnings);
+        common.extend(
+            self.entry_warnings(&amount, direction, tx_amounts)
+                .map_err(|problem| self.missing(ctx, "NtryDtls/TxDtls/Amt", &problem))?,
+        );
         let source_bank = ntf.bank();
         let ntf: &Report = ntf;
         let format = ntf.format();
-        let fallback_id = if format == SourceFormat::Camt053 { "camt053" } else { "camt054" };
+        let fallback_id = format.name();
         let status = self.status.take().unwrap_or_default();
 
         let base = |position: u32, warnings: Vec<String>| Payment {
@@ -557,6 +617,9 @@ impl Entry {
 
         if self.txs.is_empty() {
             let mut p = base(0, common);
+            if let Some((_, Some(w))) = date_of(None) {
+                p.warnings.push(w);
+            }
             p.bank_ref =
                 some_text(&self.acct_svcr_ref).map(str::to_string).unwrap_or_else(|| fallback_ref(0));
             if let Some(r) = some_text(&self.acct_svcr_ref) {
@@ -587,6 +650,10 @@ impl Entry {
             if let Some(m) = tx_amounts.get(i) {
                 p.amount = *m;
             }
+            let (date, why) =
+                date_of(tx.settlement_date).ok_or_else(|| self.missing(ctx, "ValDt", NO_DATE))?;
+            p.value_date = date;
+            p.warnings.extend(why);
             if let Some(d) = tx.direction {
                 if d != direction {
                     p.warnings.push(format!(

@@ -29,6 +29,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::{BufRead, Read};
 
+use chrono::NaiveDate;
 use encoding_rs::Encoding;
 use quick_xml::errors::IllFormedError;
 use quick_xml::events::Event;
@@ -88,8 +89,14 @@ pub struct CamtReader<R> {
     scratch: Scratch,
     /// Byte offset of the start tag just read.
     elem_offset: u64,
-    /// camt.053 or camt.054, once the message element is seen.
+    /// camt.052, camt.053 or camt.054, once the message element is seen.
     format: Option<SourceFormat>,
+    /// `GrpHdr/CreDtTm`: the last date an entry without dates falls back on.
+    message_created: Option<NaiveDate>,
+    /// The business application header's identifiers (`AppHdr`, head.001), when an envelope
+    /// carries one: kept on every payment as references.
+    envelope: Vec<(&'static str, String)>,
+
     root_closed: bool,
     report: Report,
     /// 1-based index of the current `Ntfctn` / `Stmt`.
@@ -136,6 +143,8 @@ impl<R: BufRead> CamtReader<R> {
             scratch: Scratch::default(),
             elem_offset: 0,
             format: None,
+            message_created: None,
+            envelope: Vec::new(),
             root_closed: false,
             report: Report::default(),
             report_no: 0,
@@ -181,7 +190,7 @@ impl<R: BufRead> CamtReader<R> {
                     skipped = true;
                     "…"
                 }
-                S::Rpt if self.format == Some(SourceFormat::Camt053) => "Stmt",
+                S::Rpt => entry::report_name(self.format.unwrap_or(SourceFormat::Camt054)),
                 other => other.name(),
             };
             if !out.is_empty() {
@@ -346,7 +355,7 @@ impl<R: BufRead> CamtReader<R> {
                     // No name we read has a prefix: try the whole name first, and look for a
                     // prefix only when it matched nothing.
                     match state::child(parent, depth, name) {
-                        S::Skip | S::BadRoot(_) if name.contains(&b':') => {
+                        S::Skip | S::BadRoot(_) | S::Wrap if name.contains(&b':') => {
                             state::child(parent, depth, local_name(name))
                         }
                         s => s,
@@ -489,7 +498,8 @@ impl<R: BufRead> CamtReader<R> {
             S::Ntry => {
                 self.record += 1;
                 let txs = std::mem::take(&mut self.scratch.txs);
-                self.entry = Some(Entry::new(self.record, self.elem_offset, &self.report, txs));
+                self.entry =
+                    Some(Entry::new(self.record, self.elem_offset, &self.report, txs, self.message_created));
                 self.batch = None;
             }
             S::NDtls => self.batch = None,
@@ -510,14 +520,13 @@ impl<R: BufRead> CamtReader<R> {
 
     fn root_error(&self, kind: state::BadRoot) -> ParseError {
         let problem = match kind {
-            state::BadRoot::Camt052 => {
-                "camt.052 account report, not a camt.054 notification or camt.053 statement".to_string()
-            }
-            state::BadRoot::Other => {
-                "root element is not a camt.054 notification or camt.053 statement (expected \
-                 Document/BkToCstmrDbtCdtNtfctn or Document/BkToCstmrStmt)"
-                    .to_string()
-            }
+            state::BadRoot::Other => "the Document holds no camt.054 notification, camt.053 statement \
+                 or camt.052 report (expected BkToCstmrDbtCdtNtfctn, BkToCstmrStmt or BkToCstmrAcctRpt)"
+                .to_string(),
+            state::BadRoot::TooDeep => format!(
+                "no Document within {} envelope elements of the root: not a camt file",
+                state::MAX_WRAPPERS
+            ),
         };
         self.structure(self.elem_offset, problem)
     }
@@ -574,11 +583,53 @@ impl<R: BufRead> CamtReader<R> {
             },
             S::Bal => self.report.end_balance(),
 
+            // The envelope's header and the message's and report's own dates.
+            S::HdrBizMsgIdr | S::HdrMsgDefIdr | S::HdrCreDt => {
+                let kind = match state {
+                    S::HdrBizMsgIdr => "business_message_id",
+                    S::HdrMsgDefIdr => "message_definition",
+                    _ => "business_message_created",
+                };
+                if let Some(v) = value() {
+                    self.envelope.push((kind, v));
+                }
+            }
+            S::MsgCreDtTm | S::RptCreDtTm | S::RptToDtTm | S::TxSttlmDt => {
+                // An unreadable fallback date is no date: the entry's own dates come first.
+                let d = parse_date(t);
+                match state {
+                    S::MsgCreDtTm => self.message_created = d,
+                    S::RptCreDtTm => self.report.created = d,
+                    S::RptToDtTm => self.report.to_date = d,
+                    _ => {
+                        if let Some(tx) = self.tx.as_mut() {
+                            tx.settlement_date = d;
+                        }
+                    }
+                }
+            }
+
             // The entry.
             S::Ntry => {
                 if let Some(entry) = self.entry.take() {
+                    // An intraday report's entry not booked (pending, information) is no
+                    // payment yet: the booked one comes in a later report or the statement.
+                    if self.format == Some(SourceFormat::Camt052)
+                        && matches!(entry.status.as_deref(), Some("PDNG" | "INFO"))
+                    {
+                        self.scratch.txs = entry.into_txs();
+                        return Ok(());
+                    }
                     self.report.count_entry(&entry, &self.ctx)?;
+                    let before = self.pending.len();
                     entry.into_payments(&self.ctx, &mut self.report, &mut self.scratch, &mut self.pending)?;
+                    if !self.envelope.is_empty() {
+                        for p in self.pending.iter_mut().skip(before) {
+                            for (kind, v) in &self.envelope {
+                                p.references.other.push(((*kind).into(), remit_domain::RefText::new(v)));
+                            }
+                        }
+                    }
                 }
             }
             S::NAmt | S::BtchTtl | S::TxAmt | S::TxAmtDtls => {
@@ -636,13 +687,16 @@ impl<R: BufRead> CamtReader<R> {
                 }
             }
             S::NBookgDt | S::NValDt => {
-                let d = parse_date(t).ok_or_else(|| self.field(format!("not a date: \"{}\"", shown(t))))?;
-                if let Some(e) = self.entry.as_mut() {
-                    if state == S::NBookgDt {
-                        e.booking_date = Some(d);
-                    } else {
-                        e.value_date = Some(d);
-                    }
+                let name = if state == S::NBookgDt { "BookgDt" } else { "ValDt" };
+                let Some(e) = self.entry.as_mut() else { return Ok(()) };
+                match parse_date(t) {
+                    Some(d) if state == S::NBookgDt => e.booking_date = Some(d),
+                    Some(d) => e.value_date = Some(d),
+                    // Some banks print dates no calendar has (30 February): the entry is read
+                    // without it (falling back as for a missing date) and goes to a person.
+                    None => e
+                        .warnings
+                        .push(format!("{name} \"{}\" is not a calendar date: read without it", shown(t))),
                 }
             }
             S::NRef => {
@@ -730,13 +784,14 @@ impl<R: BufRead> CamtReader<R> {
             return Err(ParseError::structure(
                 &self.ctx.file_name,
                 Location::File,
-                "no camt.054 Document/BkToCstmrDbtCdtNtfctn nor camt.053 Document/BkToCstmrStmt in the file",
+                "no camt message in the file (expected a Document holding BkToCstmrDbtCdtNtfctn, \
+                 BkToCstmrStmt or BkToCstmrAcctRpt, at the root or inside an envelope)",
             ));
         }
         if self.report_no == 0 {
             // The schema requires at least one Ntfctn / Stmt: a message without any is broken,
             // not an empty day (an empty day is a statement with no entries).
-            let what = if self.format == Some(SourceFormat::Camt053) { "Stmt" } else { "Ntfctn" };
+            let what = entry::report_name(self.format.unwrap_or(SourceFormat::Camt054));
             return Err(ParseError::structure(
                 &self.ctx.file_name,
                 Location::File,

@@ -7,15 +7,28 @@ use remit_domain::SourceFormat;
 /// Why a root element was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum BadRoot {
-    Camt052,
+    /// A `Document` holding no message we read.
     Other,
+    /// Envelopes nested deeper than `MAX_WRAPPERS`.
+    TooDeep,
 }
+
+/// Envelope elements around a `Document` (a transport wrapper holding a business application
+/// header and the document, say) that are looked through. Deeper nesting is refused.
+pub(super) const MAX_WRAPPERS: usize = 4;
 
 /// One open element's meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum S {
     Skip,
     BadRoot(BadRoot),
+    /// An element around the `Document`: an envelope or transport wrapper.
+    Wrap,
+    /// `AppHdr`, the business application header (head.001) beside the `Document`.
+    Hdr,
+    HdrBizMsgIdr,
+    HdrMsgDefIdr,
+    HdrCreDt,
     Doc,
     Msg(SourceFormat),
     /// `Ntfctn` (camt.054) or `Stmt` (camt.053).
@@ -45,6 +58,14 @@ pub(super) enum S {
     NValDt,
     NRef,
     NDtls,
+    /// The report's and the message's own dates: fallbacks for an entry without dates.
+    RptCreDtTm,
+    RptFrToDt,
+    RptToDtTm,
+    MsgGrpHdr,
+    MsgCreDtTm,
+    TxRltdDts,
+    TxSttlmDt,
     Btch,
     BtchNb,
     BtchTtl,
@@ -103,17 +124,38 @@ const RPT: &[u8] = b"BkToCstmrAcctRpt";
 /// `depth` open elements. Callers pass `Skip` children without asking.
 pub(super) fn child(parent: S, depth: usize, name: &[u8]) -> S {
     use S::*;
-    if depth <= 1 && matches!(parent, Skip | Doc) {
-        return match (depth, name) {
-            (0, b"Document") => Doc,
-            (_, NTFCTN) => Msg(SourceFormat::Camt054),
-            (_, STMT) => Msg(SourceFormat::Camt053),
-            (_, RPT) => BadRoot(self::BadRoot::Camt052),
-            _ => BadRoot(self::BadRoot::Other),
+    let message = |name: &[u8]| match name {
+        NTFCTN => Some(Msg(SourceFormat::Camt054)),
+        STMT => Some(Msg(SourceFormat::Camt053)),
+        RPT => Some(Msg(SourceFormat::Camt052)),
+        _ => None,
+    };
+    // The root and the envelopes around a `Document`: the root may be the `Document`, the
+    // message itself, or a wrapper (an envelope holding an `AppHdr` and the `Document`).
+    if depth == 0 || parent == Wrap {
+        return match name {
+            b"Document" => Doc,
+            b"AppHdr" if parent == Wrap => Hdr,
+            _ if depth == 0 => message(name).unwrap_or(Wrap),
+            _ if depth >= MAX_WRAPPERS => BadRoot(self::BadRoot::TooDeep),
+            _ => Wrap,
         };
     }
+    if parent == Doc {
+        return message(name).unwrap_or(BadRoot(self::BadRoot::Other));
+    }
     match (parent, name) {
-        (Msg(SourceFormat::Camt054), b"Ntfctn") | (Msg(SourceFormat::Camt053), b"Stmt") => Rpt,
+        (Hdr, b"BizMsgIdr") => HdrBizMsgIdr,
+        (Hdr, b"MsgDefIdr") => HdrMsgDefIdr,
+        (Hdr, b"CreDt") => HdrCreDt,
+        (Msg(_), b"GrpHdr") => MsgGrpHdr,
+        (MsgGrpHdr, b"CreDtTm") => MsgCreDtTm,
+        (Msg(SourceFormat::Camt054), b"Ntfctn")
+        | (Msg(SourceFormat::Camt053), b"Stmt")
+        | (Msg(SourceFormat::Camt052), b"Rpt") => Rpt,
+        (Rpt, b"CreDtTm") => RptCreDtTm,
+        (Rpt, b"FrToDt") => RptFrToDt,
+        (RptFrToDt, b"ToDtTm") => RptToDtTm,
         (Rpt, b"Ntry") => Ntry,
         (Rpt, b"Id") => RptId,
         (Rpt, b"Acct") => RptAcct,
@@ -151,6 +193,8 @@ pub(super) fn child(parent: S, depth: usize, name: &[u8]) -> S {
         (Tx, b"CdtDbtInd") => TxDir,
         (Tx, b"RltdPties") => Pties,
         (Tx, b"RmtInf") => Rmt,
+        (Tx, b"RltdDts") => TxRltdDts,
+        (TxRltdDts, b"IntrBkSttlmDt") => TxSttlmDt,
         (TxRefs, b"EndToEndId") => TxE2e,
         (TxRefs, b"AcctSvcrRef") => TxAsr,
         (TxRefs, b"InstrId") => TxInstr,
@@ -201,6 +245,13 @@ impl S {
         matches!(
             self,
             RptId
+                | HdrBizMsgIdr
+                | HdrMsgDefIdr
+                | HdrCreDt
+                | MsgCreDtTm
+                | RptCreDtTm
+                | RptToDtTm
+                | TxSttlmDt
                 | RptIban
                 | RptBic
                 | BalCd
@@ -260,11 +311,22 @@ impl S {
     pub(super) fn name(self) -> &'static str {
         use S::*;
         match self {
-            Skip | BadRoot(_) => "…",
+            Skip | BadRoot(_) | Wrap => "…",
+            Hdr => "AppHdr",
+            HdrBizMsgIdr => "BizMsgIdr",
+            HdrMsgDefIdr => "MsgDefIdr",
+            HdrCreDt => "CreDt",
             Doc => "Document",
             Msg(SourceFormat::Camt053) => "BkToCstmrStmt",
+            Msg(SourceFormat::Camt052) => "BkToCstmrAcctRpt",
             Msg(_) => "BkToCstmrDbtCdtNtfctn",
             Rpt => "Ntfctn",
+            MsgGrpHdr => "GrpHdr",
+            MsgCreDtTm | RptCreDtTm => "CreDtTm",
+            RptFrToDt => "FrToDt",
+            RptToDtTm => "ToDtTm",
+            TxRltdDts => "RltdDts",
+            TxSttlmDt => "IntrBkSttlmDt",
             RptId | TxId => "Id",
             RptAcct => "Acct",
             RptAcctId | DbtrAcctId | DbtrOthrId | CdtrAcctId | CdtrOthrId => "Id",

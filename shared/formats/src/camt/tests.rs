@@ -329,12 +329,15 @@ fn camt053_several_statements_and_no_balances() {
 
 #[test]
 fn other_roots_are_refused_clearly() {
-    let e = err(r#"<Document><BkToCstmrAcctRpt><Rpt/></BkToCstmrAcctRpt></Document>"#);
-    assert!(e.contains("camt.052 account report"), "{e}");
-    assert!(err("<Invoice/>").contains("not a camt.054 notification or camt.053 statement"));
-    assert!(err("").contains("no camt.054"));
-    assert!(err("<Document/>").contains("no camt.054"));
+    let e = err(r#"<Document><pain.001><x/></pain.001></Document>"#);
+    assert!(e.contains("holds no camt.054 notification, camt.053 statement or camt.052 report"), "{e}");
+    // A root that is not a Document may be an envelope: refused once no Document was in it.
+    assert!(err("<Invoice/>").contains("no camt message in the file"));
+    assert!(err("").contains("no camt message"));
+    assert!(err("<Document/>").contains("no camt message"));
     assert!(err("hello").contains("not XML"));
+    let e = err("<a><b><c><d><e/></d></c></b></a>");
+    assert!(e.contains("no Document within 4 envelope elements"), "{e}");
 }
 
 #[test]

@@ -62,6 +62,7 @@ pub struct Routing {
 fn native(name: &str) -> Option<Format> {
     Some(match name {
         "cpa005" => Format::Cpa005,
+        "camt052" => Format::Camt052,
         "camt053" => Format::Camt053,
         "camt054" => Format::Camt054,
         "mt940" => Format::Mt940,
