@@ -172,3 +172,13 @@ pub(crate) fn end_at_first_error(
     }
     item
 }
+
+/// A date some banks print that no calendar has (30 February, 31 April), read as the last day of
+/// its month, as the bank most likely meant (and as other MT940 readers do); `None` when the
+/// month or day is out of any month's range.
+pub(crate) fn clamp_to_month_end(year: i32, month: u32, day: u32) -> Option<chrono::NaiveDate> {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    (1..=day).rev().find_map(|d| chrono::NaiveDate::from_ymd_opt(year, month, d))
+}

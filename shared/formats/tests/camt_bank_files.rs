@@ -81,16 +81,27 @@ fn five_hundred_entries_without_dates_are_read_with_fallback_dates_and_warnings(
     assert_eq!((ps[0].value_date.to_string(), ps[0].warnings.len()), ("2026-11-18".to_string(), 0));
 }
 
-/// `ValDt/Dt` is an ISODate; some banks print dates no calendar has. The record is read
-/// without it (falling back as for a missing date) and goes to a person, naming the text.
+/// `ValDt/Dt` is an ISODate; some banks print dates no calendar has. The record is read with
+/// the last day of that month (30 February), or without the date when no month has it (falling
+/// back as for a missing date), and goes to a person, naming the text.
 #[test]
 fn a_date_no_calendar_has_is_a_warning_of_the_record() {
     let entry = credit(7, "<BookgDt><Dt>2026-02-30</Dt></BookgDt><ValDt><Dt>2026-02-30</Dt></ValDt>", None);
     let ps = payments(Format::Camt054, &camt054(Some("2026-03-02T09:00:00"), &entry));
     let w = ps[0].warnings.join("\n");
-    assert!(w.contains("ValDt \"2026-02-30\" is not a calendar date"), "{w}");
+    assert!(
+        w.contains(
+            "ValDt \"2026-02-30\" is not a calendar date: read as 2026-02-28, the last day of its month"
+        ),
+        "{w}"
+    );
     assert!(w.contains("BookgDt \"2026-02-30\" is not a calendar date"), "{w}");
-    assert_eq!(ps[0].value_date.to_string(), "2026-03-02");
+    assert_eq!(ps[0].value_date.to_string(), "2026-02-28");
+    let entry = credit(7, "<ValDt><Dt>2026-13-01</Dt></ValDt>", None);
+    let ps = payments(Format::Camt054, &camt054(Some("2026-03-02T09:00:00"), &entry));
+    let w = ps[0].warnings.join("\n");
+    assert!(w.contains("ValDt \"2026-13-01\" is not a calendar date: read without it"), "{w}");
+    assert!(w.contains("value date 2026-03-02 taken from the Ntfctn's CreDtTm"), "{w}");
 }
 
 /// An entry with no date of its own and nothing to fall back on (no `IntrBkSttlmDt`, no report

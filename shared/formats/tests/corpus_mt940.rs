@@ -176,8 +176,6 @@ fn refusals() -> BTreeMap<&'static str, &'static str> {
         // them would post again when the day's MT940 arrives.
         ("self-provided/mt942.sta", "MT942"),
         ("mBank/mt942.sta", "MT942"),
-        // Value date 2016-02-30 does not exist; wolph accepts it by design ("february_30").
-        ("self-provided/february_30.sta", "not a calendar date"),
         // Real banks' files anonymised for test suites: amounts were edited and the balances
         // left alone, so opening + lines != closing (the payments read before the refusal are
         // checked against wolph all the same). In production that is exactly the file to stop.
@@ -192,9 +190,6 @@ fn refusals() -> BTreeMap<&'static str, &'static str> {
         // A `:61:` after the message's `-` trailer: it belongs to no statement (no account, no
         // opening balance), so it cannot be posted or balanced.
         ("self-provided/multiline.sta", "outside a statement"),
-        // Same invented value date 2016-02-30 as february_30.
-        ("self-provided/transaction_details_wrapped.sta", "not a calendar date"),
-        ("self-provided/wrapped_timestamp.sta", "not a calendar date"),
         ("self-provided/raphaelm.sta", "\"DEM\" is not an ISO 4217 currency"),
         // DEM (Deutsche Mark, withdrawn 2002) is no longer in ISO 4217.
         ("cmxl/mt940.sta", "\"DEM\" is not an ISO 4217 currency"),

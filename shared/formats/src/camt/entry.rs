@@ -404,6 +404,13 @@ fn is_xs_decimal(t: &str) -> bool {
 
 /// `YYYY-MM-DD`, or the date part of an ISO date-time.
 pub(super) fn parse_date(text: &str) -> Option<NaiveDate> {
+    let (y, m, d) = parse_date_parts(text)?;
+    NaiveDate::from_ymd_opt(y, m, d)
+}
+
+/// Year, month and day of a `YYYY-MM-DD` text (or an ISO date-time's date part), whether or not
+/// a calendar has that day.
+pub(super) fn parse_date_parts(text: &str) -> Option<(i32, u32, u32)> {
     let t = text.trim();
     let d = t.get(..10)?;
     if t.len() > 10 && !t[10..].starts_with('T') {
@@ -416,7 +423,7 @@ pub(super) fn parse_date(text: &str) -> Option<NaiveDate> {
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         b[r].iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
     };
-    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+    Some((num(0..4)? as i32, num(5..7)?, num(8..10)?))
 }
 
 /// `CRDT` / `DBIT`.

@@ -689,14 +689,26 @@ impl<R: BufRead> CamtReader<R> {
             S::NBookgDt | S::NValDt => {
                 let name = if state == S::NBookgDt { "BookgDt" } else { "ValDt" };
                 let Some(e) = self.entry.as_mut() else { return Ok(()) };
-                match parse_date(t) {
+                // Some banks print dates no calendar has (30 February): read as the last day of
+                // the month, else without it (falling back as for a missing date); either way
+                // the entry goes to a person.
+                let date = match parse_date(t) {
+                    Some(d) => Some(d),
+                    None => {
+                        let clamped = entry::parse_date_parts(t)
+                            .and_then(|(y, m, d)| crate::clamp_to_month_end(y, m, d));
+                        let how = match clamped {
+                            Some(d) => format!("read as {d}, the last day of its month"),
+                            None => "read without it".to_string(),
+                        };
+                        e.warnings.push(format!("{name} \"{}\" is not a calendar date: {how}", shown(t)));
+                        clamped
+                    }
+                };
+                match date {
                     Some(d) if state == S::NBookgDt => e.booking_date = Some(d),
                     Some(d) => e.value_date = Some(d),
-                    // Some banks print dates no calendar has (30 February): the entry is read
-                    // without it (falling back as for a missing date) and goes to a person.
-                    None => e
-                        .warnings
-                        .push(format!("{name} \"{}\" is not a calendar date: read without it", shown(t))),
+                    None => {}
                 }
             }
             S::NRef => {

@@ -52,7 +52,9 @@ pub(super) fn field_start(line: &[u8]) -> Option<(Tag, usize)> {
 /// A line that ends a SWIFT message: `-`, `-}`, `-}{5:...}`, `-XXX` (ING), `-` + ETX (mBank).
 /// A `:86:` continuation starting with `-` and text is not one.
 pub(super) fn is_trailer(line: &[u8]) -> bool {
-    let Some(rest) = line.strip_prefix(b"-") else {
+    // Some banks write the trailer with whitespace around it (` -`).
+    let start = line.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(line.len());
+    let Some(rest) = line[start..].strip_prefix(b"-") else {
         return false;
     };
     let rest = trim_bytes(rest);
@@ -305,6 +307,9 @@ impl Mark {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct StatementLine {
     pub value_date: NaiveDate,
+    /// Set when the value date as written is no calendar date (some banks print 30 February)
+    /// and another was taken: the line is read, and its payment goes to a person.
+    pub value_date_warning: Option<String>,
     pub entry_date: Option<NaiveDate>,
     pub mark: Mark,
     pub funds_code: Option<u8>,
@@ -319,18 +324,48 @@ pub(super) struct StatementLine {
 }
 
 /// Parses a `:61:` field; `text` holds its lines separated by `\n`. A line break right after
-/// the mark (Sparkassen) or spaces instead of an entry date (ASN Bank) are accepted.
-pub(super) fn parse_statement_line(text: &str) -> Result<StatementLine, FieldError> {
+/// the mark (Sparkassen) or spaces instead of an entry date (ASN Bank) are accepted. A value
+/// date of six digits that no calendar has is read, with a warning, as the last day of its
+/// month (30 February), else as the entry date (its year from the value date's), else as
+/// `fallback` (the statement's opening balance date).
+pub(super) fn parse_statement_line(
+    text: &str,
+    fallback: Option<NaiveDate>,
+) -> Result<StatementLine, FieldError> {
     let b = text.as_bytes();
-    let value_date = parse_yymmdd(b, "value date")?;
+    let mut value_date_warning = None;
+    let value_date = match parse_yymmdd(b, "value date") {
+        Ok(d) => d,
+        Err(e) if b.len() >= 6 && b[..6].iter().all(u8::is_ascii_digit) => {
+            let year = 2000 + two(b).unwrap_or(0) as i32;
+            let clamped =
+                crate::clamp_to_month_end(year, two(&b[2..]).unwrap_or(0), two(&b[4..]).unwrap_or(0));
+            let entry = b
+                .get(6..10)
+                .filter(|d| d.iter().all(u8::is_ascii_digit))
+                .and_then(|d| NaiveDate::from_ymd_opt(year, two(d).unwrap_or(0), two(&d[2..]).unwrap_or(0)));
+            let (date, from) = match (clamped, entry, fallback) {
+                (Some(d), _, _) => (d, "the last day of its month"),
+                (None, Some(d), _) => (d, "the entry date"),
+                (None, None, Some(d)) => (d, "the opening balance date (:60F:)"),
+                (None, None, None) => return Err(e),
+            };
+            value_date_warning =
+                Some(format!("value date {} is not a calendar date: read as {date}, {from}", show(&b[..6])));
+            date
+        }
+        Err(e) => return Err(e),
+    };
     let mut i = 6;
     let mut entry_date = None;
     if b.len() >= i + 4 && b[i..i + 4].iter().all(u8::is_ascii_digit) {
         let (m, d) = (two(&b[i..]).unwrap_or(0), two(&b[i + 2..]).unwrap_or(0));
-        entry_date =
-            Some(self::entry_date(value_date, m, d).ok_or_else(|| {
-                err("entry date", format!("{} is not a calendar date", show(&b[i..i + 4])))
-            })?);
+        match self::entry_date(value_date, m, d) {
+            Some(e) => entry_date = Some(e),
+            // Both dates broken: the warning says so already, and the opening date stands.
+            None if value_date_warning.is_some() => {}
+            None => return Err(err("entry date", format!("{} is not a calendar date", show(&b[i..i + 4])))),
+        }
         i += 4;
     } else if b.len() >= i + 4 && &b[i..i + 4] == b"    " {
         i += 4;
@@ -376,6 +411,7 @@ pub(super) fn parse_statement_line(text: &str) -> Result<StatementLine, FieldErr
         if first_end < b.len() { text[first_end + 1..].trim().replace('\n', " ") } else { String::new() };
     Ok(StatementLine {
         value_date,
+        value_date_warning,
         entry_date,
         mark,
         funds_code,

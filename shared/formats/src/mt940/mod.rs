@@ -37,6 +37,8 @@ struct Statement {
     account: std::sync::Arc<str>,
     currency: Option<Currency>,
     opening: Option<Decimal>,
+    /// The opening balance's date: a `:61:` whose value date no calendar has falls back on it.
+    opening_date: Option<chrono::NaiveDate>,
     /// `{:28C:}@{opening balance date}`: the statement's identity across re-sent files.
     identity: String,
     /// Signed sum of the `:61:` amounts so far.
@@ -242,6 +244,12 @@ impl<R: BufRead> Mt940Reader<R> {
                     Err(c) => self.fail_control(tag, c, start + skip),
                 }
             }
+        } else if is_trailer(line) && self.dash_is_text() {
+            // A lone `-` inside the `:86:` of a statement not yet closed (a Dutch bank writes
+            // one): text of the field, since the statement's fields go on after it.
+            if let Some(f) = self.field.as_mut() {
+                f.text.push_str("\n-");
+            }
         } else if is_trailer(line) {
             self.end_field();
             if !self.done {
@@ -305,6 +313,14 @@ impl<R: BufRead> Mt940Reader<R> {
             problem,
         )));
         self.done = true;
+    }
+
+    /// A `-` line read as text: the open field is a `:86:` of a statement not closed yet. (At
+    /// the real end of such a statement the next `:20:` or the end of the file still refuses
+    /// it for its missing closing balance.)
+    fn dash_is_text(&self) -> bool {
+        let in_86 = self.field.as_ref().is_some_and(|f| f.tag.number() == 86);
+        in_86 && self.statement.as_ref().is_some_and(|st| st.opening.is_some() && !st.closed)
     }
 
     /// A `-` trailer: the statement must be closed by now.
@@ -403,6 +419,7 @@ impl<R: BufRead> Mt940Reader<R> {
                     return self.fail_field(f.line_no, f.tag, e);
                 }
                 st.opening = Some(b.amount);
+                st.opening_date = Some(b.date);
                 st.identity = format!("{}@{}", st.number, b.date);
             }
             "61" => {
@@ -418,7 +435,7 @@ impl<R: BufRead> Mt940Reader<R> {
                     };
                     return self.fail(loc, problem);
                 }
-                let line = match parse_statement_line(&f.text) {
+                let line = match parse_statement_line(&f.text, st.opening_date) {
                     Ok(l) => l,
                     Err(e) => return self.fail_field(f.line_no, f.tag, e),
                 };
@@ -473,9 +490,11 @@ impl<R: BufRead> Mt940Reader<R> {
                 };
                 if expected != b.amount {
                     let problem = format!(
-                        "statement {}: balance chain broken: opening balance {opening} {code} plus {} \
+                        "statement {}: balance chain broken (opening balance :60F: + the :61: lines must \
+                         equal the closing balance :{}:): opening balance {opening} {code} plus {} \
                          lines ({}) makes {expected}, but :{}: says {}",
                         st.name(),
+                        f.tag.as_str(),
                         st.lines,
                         st.sum,
                         f.tag.as_str(),
@@ -516,7 +535,7 @@ impl<R: BufRead> Mt940Reader<R> {
             field::Mark::ReversalOfCredit => (Direction::Debit, true),
             field::Mark::ReversalOfDebit => (Direction::Credit, true),
         };
-        let StatementLine { tx_type, customer_ref, bank_ref, supplementary, .. } = l;
+        let StatementLine { tx_type, customer_ref, bank_ref, supplementary, value_date_warning, .. } = l;
         let mut other = Vec::with_capacity(8);
         let bank_ref = match (bank_ref, customer_ref.is_empty()) {
             (Some(b), _) => {
@@ -540,7 +559,7 @@ impl<R: BufRead> Mt940Reader<R> {
             }
         };
 
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = value_date_warning.into_iter().collect();
         let mut refs = References::default();
         let mut payer_name = None;
         let mut payer_account = None;

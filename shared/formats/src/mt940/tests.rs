@@ -80,7 +80,7 @@ fn marks_and_funds_codes() {
             (Direction::Credit, true, dec!(4.00)),
         ]
     );
-    assert_eq!(parse_statement_line("260301CN5,NTRF").unwrap().funds_code, Some(b'N'));
+    assert_eq!(parse_statement_line("260301CN5,NTRF", None).unwrap().funds_code, Some(b'N'));
 }
 
 #[test]
@@ -91,7 +91,7 @@ fn amounts_with_comma_decimals() {
     assert!(parse_amount(b"300", "a").is_err());
     assert!(parse_amount(b",", "a").is_err());
     // Knab leaves the comma out of whole :61: amounts.
-    assert_eq!(parse_statement_line("1407290729C500NTRFX").unwrap().amount, dec!(500));
+    assert_eq!(parse_statement_line("1407290729C500NTRFX", None).unwrap().amount, dec!(500));
 }
 
 #[test]
@@ -99,24 +99,24 @@ fn entry_date_year_wraps() {
     assert_eq!(entry_date(d(2026, 12, 31), 1, 2), Some(d(2027, 1, 2)));
     assert_eq!(entry_date(d(2027, 1, 2), 12, 31), Some(d(2026, 12, 31)));
     assert_eq!(entry_date(d(2026, 3, 1), 3, 2), Some(d(2026, 3, 2)));
-    let l = parse_statement_line("2612310102C1,00NTRFNONREF").unwrap();
+    let l = parse_statement_line("2612310102C1,00NTRFNONREF", None).unwrap();
     assert_eq!(l.entry_date, Some(d(2027, 1, 2)));
     // ASN Bank writes four spaces instead of an entry date.
-    let l = parse_statement_line("200101    D65,00NOVBNL47INGB9999999999").unwrap();
+    let l = parse_statement_line("200101    D65,00NOVBNL47INGB9999999999", None).unwrap();
     assert_eq!((l.entry_date, l.mark), (None, Mark::Debit));
 }
 
 #[test]
 fn references_and_supplementary_details() {
-    let l = parse_statement_line("2603010301CR1,00NTRFMYREF123//BANK 77\nSUPPL TEXT").unwrap();
+    let l = parse_statement_line("2603010301CR1,00NTRFMYREF123//BANK 77\nSUPPL TEXT", None).unwrap();
     assert_eq!(l.tx_type, "NTRF");
     assert_eq!(l.customer_ref, "MYREF123");
     assert_eq!(l.bank_ref.as_deref(), Some("BANK 77"));
     assert_eq!(l.supplementary, "SUPPL TEXT");
-    let l = parse_statement_line("260301C1,00NTRFNONREF").unwrap();
+    let l = parse_statement_line("260301C1,00NTRFNONREF", None).unwrap();
     assert!(l.customer_ref.is_empty() && l.bank_ref.is_none());
     // Sparkassen break the line between mark and amount.
-    assert_eq!(parse_statement_line("1811261126CR\n30,00N062NONREF").unwrap().amount, dec!(30));
+    assert_eq!(parse_statement_line("1811261126CR\n30,00N062NONREF", None).unwrap().amount, dec!(30));
 }
 
 #[test]
@@ -230,8 +230,10 @@ fn structure_errors() {
     assert!(err(open).to_string().contains("no closing balance"));
     let mt942 = b":20:A\n:25:B\n:28C:1\n:34F:EURD0,00\n:61:260301C1,NTRFX\n";
     assert!(err(mt942).to_string().contains("MT942"));
+    // A value date no calendar has is an oddity of the line (issue 13): read with a warning.
     let bad_date = statement(":61:260230C1,00NTRFNONREF\r\n", "C260301EUR101,00");
-    assert!(err(&bad_date).to_string().contains("not a calendar date"));
+    let p = ok(&bad_date);
+    assert!(p[0].warnings[0].contains("value date \"260230\" is not a calendar date"), "{:?}", p[0].warnings);
     let too_precise = statement(":61:260301C1,001NTRFNONREF\r\n", "C260301EUR101,001");
     assert!(err(&too_precise).to_string().contains("decimals"));
 }
