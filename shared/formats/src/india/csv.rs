@@ -44,9 +44,11 @@ impl Columns {
                 }
             }
         }
+        // A transaction date column stands in for a value date column the file lacks.
+        let dated = index[Field::Date as usize].is_some() || index[Field::TxnDate as usize].is_some();
         let missing: Vec<&str> = [Field::Amount, Field::Utr, Field::Date]
             .iter()
-            .filter(|f| index[**f as usize].is_none())
+            .filter(|f| index[**f as usize].is_none() && !(**f == Field::Date && dated))
             .map(|f| f.label())
             .collect();
         if !missing.is_empty() {

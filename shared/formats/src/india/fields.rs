@@ -33,6 +33,8 @@ pub(crate) enum Field {
     RemitterIfsc,
     Amount,
     Date,
+    /// The transaction (booking) date, when a file gives one beside the value date.
+    TxnDate,
     Mode,
     Narration,
     Currency,
@@ -41,7 +43,7 @@ pub(crate) enum Field {
 }
 
 impl Field {
-    pub(crate) const ALL: [Field; 12] = [
+    pub(crate) const ALL: [Field; 13] = [
         Field::Utr,
         Field::VirtualAccount,
         Field::RemitterName,
@@ -49,6 +51,7 @@ impl Field {
         Field::RemitterIfsc,
         Field::Amount,
         Field::Date,
+        Field::TxnDate,
         Field::Mode,
         Field::Narration,
         Field::Currency,
@@ -96,7 +99,8 @@ impl Field {
                 "Payer Account",
             ],
             Field::RemitterIfsc => &["Remitter IFSC", "IFSC", "Sender IFSC", "IFSC Code"],
-            Field::Date => &["Value Date", "Txn Date", "Transaction Date", "Date", "Credit Date"],
+            Field::Date => &["Value Date", "Date", "Credit Date"],
+            Field::TxnDate => &["Transaction Date", "Txn Date", "Tran Date", "Posting Date"],
             Field::Mode => &["Mode", "Payment Mode", "Txn Type", "Transfer Type", "Mnemonic Code"],
             Field::Narration => &["Narration", "Remarks", "Description", "Transaction Description"],
             Field::Currency => &["Currency", "Ccy"],
@@ -385,11 +389,29 @@ pub(crate) fn build_payment(
     let amount = parse_amount(amount_text).map_err(|e| problem(Field::Amount, e))?;
     let amount = exact_money(amount, currency, amount_text).map_err(|e| problem(Field::Amount, e))?;
 
-    let value_date = parse_date(required(Field::Date)?).map_err(|e| problem(Field::Date, e))?;
     let direction =
         parse_direction(raw.get(Field::DebitCredit)).map_err(|e| problem(Field::DebitCredit, e))?;
 
+    // Every date the record carries is checked. The transaction date is the booking date; a bad
+    // one is an oddity of the record (kept, with a warning that sends it to a person), and it
+    // stands in for a value date the record lacks.
     let mut warnings = Vec::new();
+    let txn_date = raw.get(Field::TxnDate).map(|t| (t, parse_date(t)));
+    let value_date = match (raw.get(Field::Date), &txn_date) {
+        (Some(text), _) => parse_date(text).map_err(|e| problem(Field::Date, e))?,
+        (None, Some((_, Ok(d)))) => *d,
+        (None, Some((_, Err(e)))) => return Err(problem(Field::TxnDate, e.clone())),
+        (None, None) => return Err(problem(Field::Date, "is missing")),
+    };
+    let booking_date = match txn_date {
+        None => None,
+        Some((_, Ok(d))) => Some(d),
+        Some((text, Err(_))) => {
+            warnings.push(format!("transaction date {} is not a date: read without it", quote(text)));
+            None
+        }
+    };
+
     let ifsc = raw.get(Field::RemitterIfsc).and_then(|text| match Ifsc::from_str(text) {
         Ok(i) => Some(i),
         Err(_) => {
@@ -430,7 +452,7 @@ pub(crate) fn build_payment(
         direction,
         reversal: false,
         value_date,
-        booking_date: None,
+        booking_date,
         payer_name: raw.get(Field::RemitterName).map(str::to_string),
         payer_account,
         references,
