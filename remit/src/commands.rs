@@ -187,6 +187,13 @@ pub fn summary_text(report: &FileReport) -> String {
             t.reversed
         ));
     }
+    if m.warned > 0 {
+        s.push_str(&format!(
+            "  kept with a warning of their record, sent to research: {} ({})\n",
+            m.warned,
+            m.warnings.join("; ")
+        ));
+    }
     s
 }
 

@@ -40,3 +40,46 @@ fn an_intraday_report_then_the_statement_posts_every_payment_once() {
     assert!(o.status.success(), "{out}");
     assert!(out.contains("Every file reconciles"), "{out}");
 }
+
+/// Issue 13: a camt.054 whose entries carry no dates was refused whole. It is kept: each
+/// payment takes the notification's date, goes to research with the reason, and both the
+/// ingest summary and the daily control report say how many records were kept so and why.
+#[test]
+fn a_file_with_undated_entries_is_kept_and_the_reports_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |p: &str| root().join(p).display().to_string();
+    assert!(remit(dir.path(), &["accounts", "import", &path("samples/accounts.csv")]).status.success());
+    // The sample notification with every ValDt and BookgDt taken out.
+    let sample = std::fs::read_to_string(root().join("samples/eu/camt054-v08-batch.xml")).unwrap();
+    let undated = regex_free_strip(&sample, &["ValDt", "BookgDt"]);
+    assert!(!undated.contains("<ValDt>") && !undated.contains("<BookgDt>"));
+    let file = dir.path().join("undated.xml");
+    std::fs::write(&file, undated).unwrap();
+    let o = remit(dir.path(), &["ingest", file.to_str().unwrap()]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("completed") && out.contains("kept with a warning of their record, sent to research"),
+        "{out}"
+    );
+    assert!(out.contains("entry has no ValDt nor BookgDt"), "{out}");
+    assert!(out.contains("applied 0"), "a warned payment is never applied automatically: {out}");
+
+    let today = chrono::Utc::now().date_naive().to_string();
+    let o = remit(dir.path(), &["report", "daily", "--date", &today, "--market", "EU"]);
+    let out = text(&o);
+    assert!(out.contains("record(s) kept with a warning, each sent to research"), "{out}");
+}
+
+/// `text` without every `<name>...</name>` element of the given names.
+fn regex_free_strip(text: &str, names: &[&str]) -> String {
+    let mut out = text.to_string();
+    for name in names {
+        let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+        while let Some(start) = out.find(&open) {
+            let end = out[start..].find(&close).map(|e| start + e + close.len()).unwrap();
+            out.replace_range(start..end, "");
+        }
+    }
+    out
+}

@@ -280,12 +280,28 @@ pub struct FileSummary {
     /// summaries stored before it was recorded, and for a file without payments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub market: Option<Market>,
+    /// Payments kept with a warning of their record (a date read from a fallback, a detail
+    /// that did not add up): the file was not refused for them, and each went to a person.
+    #[serde(default)]
+    pub warned: u64,
+    /// The first `WARNING_EXAMPLES` distinct warnings, masked and shown short: why they were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
+
+/// How many distinct warnings a file summary keeps as examples.
+pub const WARNING_EXAMPLES: usize = 3;
 
 impl FileSummary {
     fn count(&mut self, payment: &Payment, outcome: Outcome) {
         self.payments += 1;
         self.market.get_or_insert(payment.market);
+        if !payment.warnings.is_empty() {
+            self.warned += 1;
+            for w in &payment.warnings {
+                self.note_warning(w);
+            }
+        }
         let t = self.totals.entry(payment.amount.currency().code().to_string()).or_default();
         let amount = payment.amount.amount();
         match payment.direction {
@@ -336,6 +352,20 @@ impl FileSummary {
         }
         if self.market.is_none() {
             self.market = other.market;
+        }
+        self.warned += other.warned;
+        for w in &other.warnings {
+            self.note_warning(w);
+        }
+    }
+
+    fn note_warning(&mut self, warning: &str) {
+        if self.warnings.len() >= WARNING_EXAMPLES {
+            return;
+        }
+        let w = crate::shown::shown(&crate::masking::mask_card_numbers(warning));
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
         }
     }
 

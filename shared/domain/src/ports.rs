@@ -170,6 +170,9 @@ pub struct FileRecord {
 }
 
 /// What registering a file found.
+// One value per file registered: the size of the record it may carry costs nothing that boxing
+// it would save.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum FileRegistration {
     /// First time these bytes arrive.

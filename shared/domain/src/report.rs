@@ -38,6 +38,9 @@ pub struct ControlLine {
     pub reversed_count: u64,
     pub duplicate_count: u64,
     pub rejected_count: u64,
+    /// Records kept with a warning (each went to a person), and examples of why.
+    pub warned_count: u64,
+    pub warnings: Vec<String>,
     /// Amounts in `currency`: credits and debits as read.
     pub read_total: Decimal,
     pub credits: Decimal,
@@ -114,6 +117,8 @@ pub fn lines_of(f: &FileRecord) -> Vec<ControlLine> {
         reversed_count: 0,
         duplicate_count: 0,
         rejected_count: 0,
+        warned_count: 0,
+        warnings: Vec::new(),
         read_total: Decimal::ZERO,
         credits: Decimal::ZERO,
         debits: Decimal::ZERO,
@@ -160,6 +165,8 @@ pub fn lines_of(f: &FileRecord) -> Vec<ControlLine> {
         l.reversed_count = s.reversed;
         l.duplicate_count = s.duplicates;
         l.rejected_count = s.rejected;
+        l.warned_count = s.warned;
+        l.warnings = s.warnings.clone();
         l
     };
     if s.totals.is_empty() {
@@ -283,7 +290,7 @@ pub fn unassigned<S: FileLog + ?Sized>(
 }
 
 /// The CSV header of `csv_row`.
-pub const CSV_HEADER: [&str; 32] = [
+pub const CSV_HEADER: [&str; 34] = [
     "date",
     "market",
     "file",
@@ -316,6 +323,8 @@ pub const CSV_HEADER: [&str; 32] = [
     "difference",
     "reconciles",
     "note",
+    "warned_count",
+    "warnings",
 ];
 
 /// One CSV record of a line (fields unquoted: the caller's CSV writer quotes).
@@ -353,6 +362,8 @@ pub fn csv_row(date: NaiveDate, l: &ControlLine) -> Vec<String> {
         l.difference.to_string(),
         if l.reconciles { "yes" } else { "NO" }.to_string(),
         l.note.clone().unwrap_or_default(),
+        l.warned_count.to_string(),
+        l.warnings.join("; "),
     ]
 }
 
@@ -399,6 +410,13 @@ pub fn text(date: NaiveDate, market: &str, lines: &[ControlLine]) -> String {
             if l.reconciles { "yes" } else { "NO" },
             l.note.as_deref().map(|n| format!("  {n}")).unwrap_or_default()
         );
+        if l.warned_count > 0 {
+            s += &format!(
+                "    {} record(s) kept with a warning, each sent to research: {}\n",
+                l.warned_count,
+                l.warnings.join("; ")
+            );
+        }
     }
     mask_card_numbers(&s)
 }
