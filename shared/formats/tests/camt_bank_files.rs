@@ -217,3 +217,24 @@ pub fn statement(amount: &str) -> String {
 </Stmt></BkToCstmrStmt></Document>"#
     )
 }
+
+/// Without an `AcctSvcrRef`, the `UETR` ("Universally unique identifier to provide an
+/// end-to-end reference of a payment transaction", `Refs/UETR` [0..1]) keys the payment, so the
+/// intraday and the statement readings still agree. With neither, the intraday payment is keyed
+/// by its place in the file, and waits for a person instead of risking a second posting.
+#[test]
+fn without_a_servicer_reference_the_uetr_keys_the_payment_across_reports() {
+    let uetr = "<UETR>8A562C67-CA16-48BA-B074-65581BE6F001</UETR>";
+    let no_asr = |xml: String| xml.replace("<AcctSvcrRef>ASR-1</AcctSvcrRef>", "");
+    let intraday_xml = no_asr(intraday(&[("ASR-1", "BOOK", "120.00")]))
+        .replace("<EndToEndId>", &format!("{uetr}<EndToEndId>"));
+    let statement_xml = no_asr(statement("120.00")).replace("<EndToEndId>", &format!("{uetr}<EndToEndId>"));
+    let a = payments(Format::Camt052, &intraday_xml);
+    let b = payments(Format::Camt053, &statement_xml);
+    assert_eq!(a[0].key(), b[0].key());
+    assert!(a[0].warnings.is_empty(), "{:?}", a[0].warnings);
+
+    let bare = no_asr(intraday(&[("ASR-1", "BOOK", "120.00")]));
+    let p = payments(Format::Camt052, &bare);
+    assert!(p[0].warnings.iter().any(|w| w.contains("without AcctSvcrRef or UETR")), "{:?}", p[0].warnings);
+}

@@ -196,6 +196,10 @@ impl Report {
     }
 }
 
+/// Why an intraday (camt.052) payment keyed by its place in the file waits for a person.
+const INTRADAY_WITHOUT_REFERENCE: &str = "intraday report entry without AcctSvcrRef or UETR: the \
+     statement's copy of it cannot be recognised, so it is not posted automatically";
+
 /// The report element's name in each message: `Ntfctn`, `Stmt` or `Rpt`.
 pub(super) fn report_name(format: SourceFormat) -> &'static str {
     match format {
@@ -636,6 +640,9 @@ impl Entry {
             if !status.is_empty() {
                 p.references.other.push(("status".into(), RefText::new(status)));
             }
+            if format == SourceFormat::Camt052 && p.key_basis == KeyBasis::FilePosition {
+                p.warnings.push(INTRADAY_WITHOUT_REFERENCE.to_string());
+            }
             out.push_back(p);
             scratch.txs = std::mem::take(&mut self.txs);
             return Ok(());
@@ -682,11 +689,21 @@ impl Entry {
             } else if let Some(r) = some_text(&self.acct_svcr_ref) {
                 p.key_basis = KeyBasis::BankReference;
                 format!("{r}/{position}")
+            } else if let Some(u) = some_text(&tx.uetr) {
+                // The UETR is unique to the payment the world over: whichever report carries
+                // it (intraday, notification, statement), the same key.
+                p.key_basis = KeyBasis::BankReference;
+                format!("uetr:{}", u.to_ascii_lowercase())
             } else if let Some(r) = &e2e {
                 r.clone()
             } else {
                 fallback_ref(position)
             };
+            if format == SourceFormat::Camt052 && p.key_basis == KeyBasis::FilePosition {
+                // Keyed by its place in this file, the evening statement's copy of the booking
+                // would not be recognised as the same payment: a person posts it.
+                p.warnings.push(INTRADAY_WITHOUT_REFERENCE.to_string());
+            }
 
             let refs = &mut p.references;
             refs.end_to_end_id = e2e.map(RefText::new);
