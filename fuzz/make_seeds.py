@@ -12,6 +12,7 @@ Deterministic: running it again rewrites the same bytes.
 import gzip
 import io
 import os
+import re
 
 FUZZ = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(FUZZ)
@@ -30,10 +31,10 @@ def sample(rel):
         return f.read()
 
 
-def write(target, name, data):
+def write(target, name, data, issue=17):
     folder = os.path.join(CORPUS, target)
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "issue17-" + name), "wb") as f:
+    with open(os.path.join(folder, "issue%d-%s" % (issue, name)), "wb") as f:
         f.write(data)
 
 
@@ -182,6 +183,27 @@ write("camt054", "long-text-no-lt.xml", camt(entry("1.00", ustrd="x" * LONG)))
 write("camt054", "control-char-refs.xml", camt(entry("1.00", name="Luca&#0;Rossi&#27;[31m")))
 write("camt054", "raw-nul-and-escape.xml", camt(entry("1.00", name="Luca\x00Rossi\x1b[31m")))
 write("camt054", "cr-only.xml", cr_only(camt(entry("225.00", 1), entry("10.00", 2))))
+
+# Issue 13: the same reader reads camt.052 intraday reports, Documents inside envelopes, and
+# entries without dates or with dates no calendar has.
+def intraday(*entries):
+    text = camt(*entries).decode("utf-8")
+    text = text.replace("BkToCstmrDbtCdtNtfctn", "BkToCstmrAcctRpt").replace("Ntfctn>", "Rpt>")
+    return text.replace("camt.054.001", "camt.052.001").encode("utf-8")
+
+
+def undated(data):
+    return re.sub(rb"<(BookgDt|ValDt)>.*?</\1>", b"", data, flags=re.S)
+
+
+write("camt054", "camt052-booked-and-pending.xml",
+      intraday(entry("120.00", 1), entry("75.00", 2).replace("<Cd>BOOK</Cd>", "<Cd>PDNG</Cd>")), issue=13)
+write("camt054", "envelope-apphdr.xml",
+      b'<BizMsgEnvlp><AppHdr><BizMsgIdr>B1</BizMsgIdr><MsgDefIdr>camt.054.001.08</MsgDefIdr>'
+      b'<CreDt>2026-11-23T09:15:00Z</CreDt></AppHdr>'
+      + camt(entry("1.00")).split(b"?>", 1)[-1] + b"</BizMsgEnvlp>", issue=13)
+write("camt054", "undated-entries.xml", undated(camt(entry("1.00", 1), entry("2.00", 2))), issue=13)
+write("camt054", "february-30.xml", camt(entry("1.00")).replace(b"2026-11-22", b"2026-02-30"), issue=13)
 
 # CPA-005 ------------------------------------------------------------------------------------
 RBC = sample("samples/ca/cpa005-rbc-20260315.txt")
