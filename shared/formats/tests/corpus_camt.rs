@@ -139,11 +139,20 @@ fn every_corpus_camt_file_parses_or_is_refused_for_a_known_reason() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let result = read(path);
         match name.as_str() {
-            // v2: one SEK entry of 2000.00 holding three TxDtls that carry no amount at all.
-            // Refused: splitting the entry amount three ways would invent amounts, and posting
-            // 2000.00 three times would triple it. A bank sending this must send TxDtls amounts.
+            // v2: one SEK entry of 200000.00 holding three TxDtls that carry no amount at all.
+            // Splitting the entry amount three ways would invent amounts, and posting it three
+            // times would triple it: a record-level oddity (issue 13; the file was refused
+            // before). The entry is read as one payment, the details' texts kept, for a person.
             "camt054.v2.xml" => {
-                refused(&name, result, &["Ntry[1]/NtryDtls/TxDtls[1]/Amt", "cannot be split"]);
+                let payments = result.unwrap();
+                assert_eq!(payments.len(), 1);
+                assert_eq!(payments[0].amount.to_string(), "200000.00 SEK");
+                assert_eq!(payments[0].references.remittance.len(), 3, "every detail's text");
+                assert!(
+                    payments[0].warnings[0].contains("3 TxDtls and 3 carry no amount"),
+                    "{:?}",
+                    payments[0].warnings
+                );
             }
             // These three fixtures are cut down to exercise one feature (account name, UETR,
             // financial-institution creditor) and have neither ValDt nor BookgDt. A record-level

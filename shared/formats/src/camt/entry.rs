@@ -230,8 +230,6 @@ pub(super) struct Batch {
 /// One `TxDtls`: one payment.
 #[derive(Debug, Default)]
 pub(super) struct Tx {
-    /// Byte offset of the `TxDtls` start tag.
-    pub offset: u64,
     pub end_to_end_id: Option<String>,
     pub acct_svcr_ref: Option<String>,
     pub instr_id: Option<String>,
@@ -568,23 +566,53 @@ impl Entry {
         let first_settlement = self.txs.first().and_then(|t| t.settlement_date);
         let (value_date, _) = date_of(first_settlement).ok_or_else(|| self.missing(ctx, "ValDt", NO_DATE))?;
 
+        // Details without amounts inside an entry whose amount is known: one missing is the
+        // entry's amount less the others'; more (or a remainder that is no payment) cannot be
+        // split, and the entry is read as one payment carried by its first detail. Either way
+        // the record's payments go to a person, and the file is kept.
+        let missing: Vec<usize> = (0..self.txs.len())
+            .filter(|&i| self.txs[i].amount.or(self.txs[i].amount_dtls).is_none())
+            .collect();
+        if self.txs.len() > 1 && !missing.is_empty() {
+            let mut known = self.txs.iter().filter_map(|t| t.amount.or(t.amount_dtls));
+            let remainder = match missing.as_slice() {
+                [only] => known
+                    .try_fold(amount, |left, m| left.try_add(&m.negated()).ok())
+                    .filter(Money::is_positive)
+                    .map(|r| (*only, r)),
+                _ => None,
+            };
+            match remainder {
+                Some((i, r)) => {
+                    self.txs[i].amount = Some(r);
+                    self.warnings.push(format!(
+                        "TxDtls[{}] has no amount: read as the entry amount {amount} less the other details, {r}",
+                        i + 1
+                    ));
+                }
+                None => {
+                    let n = self.txs.len();
+                    let mut txs = std::mem::take(&mut self.txs).into_iter();
+                    let mut carrier = txs.next().unwrap_or_default();
+                    for t in txs {
+                        carrier.ustrd.extend(t.ustrd);
+                    }
+                    carrier.amount = Some(amount);
+                    carrier.amount_dtls = None;
+                    self.txs.push(carrier);
+                    self.warnings.push(format!(
+                        "the entry holds {n} TxDtls and {} carry no amount: the entry amount {amount} is read as one \
+                         payment, not split among them",
+                        missing.len()
+                    ));
+                }
+            }
+        }
         // Each detail's amount: its own, else AmtDtls/TxAmt, else the entry's when it is alone.
         tx_amounts.clear();
-        for (i, tx) in self.txs.iter().enumerate() {
-            match tx.amount.or(tx.amount_dtls) {
-                Some(m) => tx_amounts.push(m),
-                None if self.txs.len() == 1 => {}
-                None => {
-                    return Err(self.missing_at(
-                        ctx,
-                        tx.offset,
-                        &format!("NtryDtls/TxDtls[{}]/Amt", i + 1),
-                        &format!(
-                            "missing: the entry holds {} TxDtls and its amount {amount} cannot be split among them",
-                            self.txs.len()
-                        ),
-                    ))
-                }
+        for tx in &self.txs {
+            if let Some(m) = tx.amount.or(tx.amount_dtls) {
+                tx_amounts.push(m);
             }
         }
 

@@ -507,7 +507,7 @@ impl<R: BufRead> CamtReader<R> {
                 let first_tx = self.entry.as_ref().map_or(0, |e| e.txs.len());
                 self.batch = Some(Batch { first_tx, ..Batch::default() });
             }
-            S::Tx => self.tx = Some(Tx { offset: self.elem_offset, ..Tx::default() }),
+            S::Tx => self.tx = Some(Tx::default()),
             S::CdtrRefInf => {
                 if let Some(tx) = self.tx.as_mut() {
                     tx.creditor_refs.push(CdtrRef::default());

@@ -197,10 +197,25 @@ fn single_detail_without_amount_takes_the_entry_amount() {
 }
 
 #[test]
-fn several_details_without_amounts_are_refused() {
-    let d = "<NtryDtls><TxDtls/><TxDtls/></NtryDtls>";
-    let e = err(doc("02", &ntry("42", d)));
-    assert!(e.contains("TxDtls[1]/Amt") && e.contains("cannot be split"), "{e}");
+fn details_without_amounts_keep_the_file() {
+    // Several without amounts: the entry is one payment, for a person (issue 13; refused before).
+    let d = "<NtryDtls><TxDtls><RmtInf><Ustrd>A</Ustrd></RmtInf></TxDtls><TxDtls><RmtInf><Ustrd>B</Ustrd></RmtInf></TxDtls></NtryDtls>";
+    let p = ok(doc("02", &ntry("42", d)));
+    assert_eq!((p.len(), p[0].amount.amount().to_string()), (1, "42.00".to_string()));
+    assert!(p[0].warnings[0].contains("2 TxDtls and 2 carry no amount"), "{:?}", p[0].warnings);
+    let texts: Vec<&str> = p[0].references.remittance.iter().map(|r| r.expose()).collect();
+    assert_eq!(texts, ["A", "B"], "every detail's remittance is kept");
+    // One without: the entry's amount less the others'.
+    let d = format!("<NtryDtls>{}<TxDtls/></NtryDtls>", tx("40", ""));
+    let p = ok(doc("02", &ntry("42", &d)));
+    assert_eq!(p[1].amount.amount().to_string(), "2.00");
+    assert!(p[1]
+        .warnings
+        .iter()
+        .any(|w| w.contains("TxDtls[2] has no amount: read as the entry amount 42.00 EUR less")));
+    // A remainder that is no payment: one payment of the entry.
+    let d = format!("<NtryDtls>{}<TxDtls/></NtryDtls>", tx("42", ""));
+    assert_eq!(ok(doc("02", &ntry("42", &d))).len(), 1);
 }
 
 #[test]
