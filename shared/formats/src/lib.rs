@@ -67,7 +67,7 @@ fn open_plain<'a, R: BufRead + 'a>(
     let head = head(&mut reader).map_err(|e| ParseError::io(&ctx.file_name, e))?;
     let format = detect(head).ok_or_else(|| ParseError::UnknownFormat {
         file: ctx.file_name.to_string(),
-        reason: "not CPA-005, camt.053, camt.054, MT940, or an India e-collect CSV/JSON".into(),
+        reason: "not CPA-005, camt.052, camt.053, camt.054, MT940, or an India e-collect CSV/JSON".into(),
     })?;
     Ok((format, open_as(format, ctx, reader)))
 }
