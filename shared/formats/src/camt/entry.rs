@@ -570,16 +570,16 @@ impl Entry {
         // entry's amount less the others'; more (or a remainder that is no payment) cannot be
         // split, and the entry is read as one payment carried by its first detail. Either way
         // the record's payments go to a person, and the file is kept.
-        let missing: Vec<usize> = (0..self.txs.len())
-            .filter(|&i| self.txs[i].amount.or(self.txs[i].amount_dtls).is_none())
-            .collect();
-        if self.txs.len() > 1 && !missing.is_empty() {
+        // Counted without allocating: this runs once per entry.
+        let without_amount = |t: &Tx| t.amount.or(t.amount_dtls).is_none();
+        let missing = self.txs.iter().filter(|t| without_amount(t)).count();
+        if self.txs.len() > 1 && missing > 0 {
             let mut known = self.txs.iter().filter_map(|t| t.amount.or(t.amount_dtls));
-            let remainder = match missing.as_slice() {
-                [only] => known
+            let remainder = match (missing, self.txs.iter().position(without_amount)) {
+                (1, Some(only)) => known
                     .try_fold(amount, |left, m| left.try_add(&m.negated()).ok())
                     .filter(Money::is_positive)
-                    .map(|r| (*only, r)),
+                    .map(|r| (only, r)),
                 _ => None,
             };
             match remainder {
@@ -601,9 +601,8 @@ impl Entry {
                     carrier.amount_dtls = None;
                     self.txs.push(carrier);
                     self.warnings.push(format!(
-                        "the entry holds {n} TxDtls and {} carry no amount: the entry amount {amount} is read as one \
-                         payment, not split among them",
-                        missing.len()
+                        "the entry holds {n} TxDtls and {missing} carry no amount: the entry amount {amount} is read \
+                         as one payment, not split among them"
                     ));
                 }
             }
