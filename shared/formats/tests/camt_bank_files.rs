@@ -141,6 +141,10 @@ fn a_document_inside_an_envelope_with_an_application_header_is_read() {
         ps[0].references.other.iter().map(|(k, v)| (k.as_ref(), v.expose())).collect();
     assert!(other.contains(&("business_message_id", "BMI-20261120-0042")), "{other:?}");
     assert!(other.contains(&("message_definition", "camt.054.001.08")), "{other:?}");
+    // An error inside the enveloped document names its place below the message, as without.
+    let bad = enveloped.replace("<CdtDbtInd>CRDT</CdtDbtInd>", "<CdtDbtInd>CREDIT</CdtDbtInd>");
+    let e = read(Format::Camt054, &bad).pop().unwrap().unwrap_err().to_string();
+    assert!(e.contains("bank.xml: element Ntfctn/Ntry[1]/CdtDbtInd"), "{e}");
     // A transport wrapper around the envelope is looked through too.
     let wrapped = format!(
         "<Transport><Payload>{}</Payload></Transport>",

@@ -184,7 +184,7 @@ impl<R: BufRead> CamtReader<R> {
         let mut skipped = false;
         for s in &self.stack {
             let name = match s {
-                S::Doc | S::Msg(_) => continue,
+                S::Doc | S::Msg(_) | S::Wrap => continue,
                 S::Skip if skipped => continue,
                 S::Skip => {
                     skipped = true;
