@@ -187,6 +187,9 @@ pub fn summary_text(report: &FileReport) -> String {
             t.reversed
         ));
     }
+    if m.zero_amount > 0 {
+        s.push_str(&format!("  lines of zero amount, kept out of the payments: {}\n", m.zero_amount));
+    }
     if m.warned > 0 {
         s.push_str(&format!(
             "  kept with a warning of their record, sent to research: {} ({})\n",

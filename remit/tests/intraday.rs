@@ -1,6 +1,6 @@
-//! Issue 13: an intraday report (camt.052) then the day's statement (camt.053) repeating its
-//! bookings, through the `remit` binary: every payment posts once, the statement's summary
-//! counts the repeated ones as duplicates, and both files reconcile in the daily report.
+//! Issue 13 through the `remit` binary: an intraday report (camt.052) then the day's statement
+//! (camt.053) repeating its bookings posts every payment once and both files reconcile; a file
+//! of undated entries is kept and reported; lines of zero amount are counted apart.
 
 use std::process::Output;
 
@@ -82,4 +82,30 @@ fn regex_free_strip(text: &str, names: &[&str]) -> String {
         }
     }
     out
+}
+
+/// Issue 13: lines of zero amount (some banks book them) are kept out of the payments and
+/// counted in the file summary and the daily control report. SWIFT MT940 `:61:` subfield 5,
+/// Amount "15d": a zero amount is well formed; it moves no money and leaves the balance alone.
+#[test]
+fn lines_of_zero_amount_are_counted_apart_from_the_payments() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zero.sta");
+    std::fs::write(
+        &file,
+        ":20:STMT20261120\r\n:25:NL91ABNA0417164300\r\n:28C:00321/1\r\n:60F:C261119EUR100,00\r\n\
+         :61:2611201120C25,00NTRFNONREF//BANKREF001\r\n:86:CARD ENDING 1004\r\n\
+         :61:2611201120C0,00NMSCNONREF//BANKREF002\r\n:86:ZERO BOOKING\r\n\
+         :62F:C261120EUR125,00\r\n-\r\n",
+    )
+    .unwrap();
+    let o = remit(dir.path(), &["ingest", file.to_str().unwrap()]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("payments 1:"), "{out}");
+    assert!(out.contains("lines of zero amount, kept out of the payments: 1"), "{out}");
+    let today = chrono::Utc::now().date_naive().to_string();
+    let out = text(&remit(dir.path(), &["report", "daily", "--date", &today, "--market", "EU"]));
+    assert!(out.contains("1 line(s) of zero amount, kept out of the payments"), "{out}");
+    assert!(out.contains("Every file reconciles"), "{out}");
 }

@@ -284,6 +284,10 @@ pub struct FileSummary {
     /// that did not add up): the file was not refused for them, and each went to a person.
     #[serde(default)]
     pub warned: u64,
+    /// Lines of zero amount the file carried (some banks book them): they move no money, are
+    /// no payments (not in `payments`), and are counted here so the file's lines are all told.
+    #[serde(default)]
+    pub zero_amount: u64,
     /// The first `WARNING_EXAMPLES` distinct warnings, masked and shown short: why they were kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -354,6 +358,7 @@ impl FileSummary {
             self.market = other.market;
         }
         self.warned += other.warned;
+        self.zero_amount += other.zero_amount;
         for w in &other.warnings {
             self.note_warning(w);
         }
@@ -682,7 +687,10 @@ where
                 ))
             }
         };
-        if at >= range.start {
+        if at >= range.start && payment.amount.amount().is_zero() {
+            // A line of zero amount moves no money: counted, never decided or stored.
+            summary.zero_amount += 1;
+        } else if at >= range.start {
             let result = process_payment(store, &payment, now, config)?;
             summary.count(&payment, result.decision.outcome);
             on_result(&result);

@@ -41,6 +41,8 @@ pub struct ControlLine {
     /// Records kept with a warning (each went to a person), and examples of why.
     pub warned_count: u64,
     pub warnings: Vec<String>,
+    /// Lines of zero amount the file carried: no payments, counted apart.
+    pub zero_amount_count: u64,
     /// Amounts in `currency`: credits and debits as read.
     pub read_total: Decimal,
     pub credits: Decimal,
@@ -119,6 +121,7 @@ pub fn lines_of(f: &FileRecord) -> Vec<ControlLine> {
         rejected_count: 0,
         warned_count: 0,
         warnings: Vec::new(),
+        zero_amount_count: 0,
         read_total: Decimal::ZERO,
         credits: Decimal::ZERO,
         debits: Decimal::ZERO,
@@ -166,6 +169,7 @@ pub fn lines_of(f: &FileRecord) -> Vec<ControlLine> {
         l.duplicate_count = s.duplicates;
         l.rejected_count = s.rejected;
         l.warned_count = s.warned;
+        l.zero_amount_count = s.zero_amount;
         l.warnings = s.warnings.clone();
         l
     };
@@ -290,7 +294,7 @@ pub fn unassigned<S: FileLog + ?Sized>(
 }
 
 /// The CSV header of `csv_row`.
-pub const CSV_HEADER: [&str; 34] = [
+pub const CSV_HEADER: [&str; 35] = [
     "date",
     "market",
     "file",
@@ -325,6 +329,7 @@ pub const CSV_HEADER: [&str; 34] = [
     "note",
     "warned_count",
     "warnings",
+    "zero_amount_count",
 ];
 
 /// One CSV record of a line (fields unquoted: the caller's CSV writer quotes).
@@ -364,6 +369,7 @@ pub fn csv_row(date: NaiveDate, l: &ControlLine) -> Vec<String> {
         l.note.clone().unwrap_or_default(),
         l.warned_count.to_string(),
         l.warnings.join("; "),
+        l.zero_amount_count.to_string(),
     ]
 }
 
@@ -410,6 +416,12 @@ pub fn text(date: NaiveDate, market: &str, lines: &[ControlLine]) -> String {
             if l.reconciles { "yes" } else { "NO" },
             l.note.as_deref().map(|n| format!("  {n}")).unwrap_or_default()
         );
+        if l.zero_amount_count > 0 {
+            s += &format!(
+                "    {} line(s) of zero amount, kept out of the payments (they move no money)\n",
+                l.zero_amount_count
+            );
+        }
         if l.warned_count > 0 {
             s += &format!(
                 "    {} record(s) kept with a warning, each sent to research: {}\n",

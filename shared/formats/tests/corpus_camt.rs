@@ -232,10 +232,13 @@ fn every_corpus_camt_file_parses_or_is_refused_for_a_known_reason() {
             "camt053.v2.all-balance-types.xml" => {
                 refused(&name, result, &["CAMT0532015012200001", "9.86 EUR", "4.04 EUR"]);
             }
-            // v4 and v8 statements: the transaction details carry `<Amt Ccy="EUR">0</Amt>`. A
-            // payment of nothing cannot be posted; refused at the amount, as every zero is.
+            // v4 and v8 statements: the transaction details carry a zero amount, a record-level
+            // oddity since issue 13 (a line of zero amount is read and counted apart from the
+            // payments; it was refused at the amount before). The files are still refused, for
+            // their integrity: the same hand-made balances as the v2 and v3 fixtures (OPBD in EUR,
+            // CLBD in SEK) cannot form a control total.
             "camt053.v4.xml" | "camt053.v8.xml" => {
-                refused(&name, result, &["Stmt/Ntry[1]/NtryDtls/TxDtls[1]/Amt", "must be positive"]);
+                refused(&name, result, &["statement 253EURNL26VAYB8060476890", "other currencies"]);
             }
             // Deliberately broken: BkToCstmrStmt without any Stmt (the schema requires one).
             "camt053.v2.wrong.xml" => refused(&name, result, &["holds no Stmt"]),

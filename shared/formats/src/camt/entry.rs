@@ -333,17 +333,18 @@ pub(super) fn parse_balance(text: &str, ccy: Option<&str>) -> Result<Money, Stri
     Ok(m)
 }
 
-/// Parses an amount in its (resolved) `Ccy`, refusing what a payment cannot be (zero, negative,
-/// too precise, too large). The error names the offending value. The reader resolves the `Ccy`
-/// and caches it.
+/// Parses an amount in its (resolved) `Ccy`, refusing what a payment cannot be (negative, too
+/// precise, too large). The error names the offending value. The reader resolves the `Ccy` and
+/// caches it. Zero is read: a line of zero amount (some banks book them) moves no money, and the
+/// pipeline counts it apart from the payments.
 pub(super) fn parse_amount_in(text: &str, cur: Currency) -> Result<Money, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("amount is empty".into());
     }
     let m = exact_money(t, cur)?;
-    if !m.is_positive() {
-        return Err(format!("amount {} must be positive", shown(t)));
+    if m.amount().is_sign_negative() && !m.amount().is_zero() {
+        return Err(format!("amount {} must not be negative (CdtDbtInd gives the sign)", shown(t)));
     }
     Ok(m)
 }

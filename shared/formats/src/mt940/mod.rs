@@ -519,10 +519,10 @@ impl<R: BufRead> Mt940Reader<R> {
         };
         let l = p.line;
         let loc = Location::Line { number: p.line_no };
+        // A zero line (Citi books them) moves no money: yielded all the same, and the pipeline
+        // counts it apart from the payments (balance unchanged).
         let amount = match Money::new(l.amount, cur) {
-            Ok(m) if m.is_positive() => m,
-            // A zero line (Citi books them) moves no money: nothing to post, balance unchanged.
-            Ok(_) => return,
+            Ok(m) => m,
             Err(e) => {
                 self.out.push_back(Err(ParseError::field(file, loc, ":61: amount", e.to_string())));
                 self.done = true;
