@@ -483,17 +483,7 @@ mod tests {
     fn zip_entries_count_against_the_same_bounds() {
         // A stored zip of three copies: three entries, each the size of the XML.
         let xml = generated(20);
-        let mut zip = Vec::new();
-        for name in ["a.xml", "b.xml", "c.xml"] {
-            zip.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00");
-            zip.extend_from_slice(&(xml.len() as u32).to_le_bytes());
-            zip.extend_from_slice(&(xml.len() as u32).to_le_bytes());
-            zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            zip.extend_from_slice(&0u16.to_le_bytes());
-            zip.extend_from_slice(name.as_bytes());
-            zip.extend_from_slice(&xml);
-        }
-        zip.extend_from_slice(b"PK\x05\x06");
+        let zip = crate::test_support::stored_zip(&[("a.xml", &xml), ("b.xml", &xml), ("c.xml", &xml)]);
         let read = |limits: Limits| -> Result<usize, ParseError> {
             let (_, s) = open_zip(crate::test_support::ctx("x.zip"), &zip[..], limits)?;
             s.collect::<Result<Vec<_>, _>>().map(|v| v.len())

@@ -640,17 +640,7 @@ fn open_unwraps_gzip_and_stored_zip_and_detects_camt053() {
     assert_eq!(s.filter_map(Result::ok).count(), 1);
 
     // A stored (method 0) zip with two entries: both are read, in order.
-    let mut zip = Vec::new();
-    for name in ["a.xml", "b.xml"] {
-        zip.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00");
-        zip.extend_from_slice(&(xml.len() as u32).to_le_bytes());
-        zip.extend_from_slice(&(xml.len() as u32).to_le_bytes());
-        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        zip.extend_from_slice(&0u16.to_le_bytes());
-        zip.extend_from_slice(name.as_bytes());
-        zip.extend_from_slice(xml.as_bytes());
-    }
-    zip.extend_from_slice(b"PK\x05\x06");
+    let zip = crate::test_support::stored_zip(&[("a.xml", xml.as_bytes()), ("b.xml", xml.as_bytes())]);
     let (_, s) = crate::open(ctx(), &zip[..]).unwrap();
     let p: Vec<Payment> = s.collect::<Result<_, _>>().unwrap();
     assert_eq!(p.len(), 2);
