@@ -131,6 +131,25 @@ write("mt940", "balance-max.sta", mt940(opening=MAX + ",00", closing=MAX + ",00"
 write("mt940", "cr-only.sta", cr_only(MT940))
 write("mt940", "lf-only.sta", lf_only(MT940))
 
+# MT942 (issue 13) -----------------------------------------------------------------------------
+def mt942(lines, totals=(":90C:2EUR1320,00",), head=(":34F:EURD0,", ":34F:EURC0,", ":13D:2611201100+0100")):
+    body = [":20:INTRA2611201100", ":25:DE89370400440532013000", ":28C:00322/1"] + list(head)
+    body += lines + list(totals) + ["-"]
+    return ("\r\n".join(body) + "\r\n").encode("latin-1")
+
+
+LINES = [":61:2611201120C820,00NTRFNONREF//COBA26112000001", ":86:166?20RF06AMX4412001?32MUELLER",
+         ":61:2611201120C500,00NTRFNONREF//COBA26112000002", ":86:166?20RF76AMX4412002?32ROSSI"]
+write("mt942", "two-credits.sta", mt942(LINES), issue=13)
+write("mt942", "totals-disagree.sta", mt942(LINES, totals=(":90D:0EUR0,", ":90C:2EUR1320,01")), issue=13)
+write("mt942", "no-bank-reference.sta", mt942([":61:2611201120C42,00NTRFNONREF", ":86:X"], totals=()), issue=13)
+write("mt942", "repeated-reference.sta", mt942(LINES[:2] * 2, totals=(":90C:2EUR1640,00",)), issue=13)
+write("mt942", "february-30.sta", mt942([":61:260230C1,00NTRFNONREF//B1"], totals=()), issue=13)
+write("mt942", "mixed-with-balance.sta",
+      mt942(LINES, head=(":34F:EURD0,", ":60F:C261119EUR1,00", ":13D:2611201100+0100")), issue=13)
+write("mt942", "no-comma-totals.sta", mt942([], totals=(":90D:0EUR0", ":90C:0EUR0")), issue=13)
+write("mt942", "then-statement.sta", mt942(LINES) + MT940, issue=13)
+
 # camt.054 -----------------------------------------------------------------------------------
 CAMT_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">

@@ -1,5 +1,6 @@
-//! Issue 13 through the `remit` binary: an intraday report (camt.052) then the day's statement
-//! (camt.053) repeating its bookings posts every payment once and both files reconcile; a file
+//! Issue 13 through the `remit` binary: an intraday report (camt.052, MT942) then the day's
+//! statement (camt.053, MT940) repeating its bookings posts every payment once and both files
+//! reconcile; a file
 //! of undated entries is kept and reported; lines of zero amount are counted apart.
 
 use std::process::Output;
@@ -11,34 +12,63 @@ fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-#[test]
-fn an_intraday_report_then_the_statement_posts_every_payment_once() {
+/// Ingests `intraday` then `evening` (paths under the repository) into a fresh store, checks
+/// each summary holds `expect`, that a re-drop posts nothing, and that the day reconciles.
+fn intraday_then_statement(intraday: &str, evening: &str, expect: [&[&str]; 2]) {
     let dir = tempfile::tempdir().unwrap();
     let path = |p: &str| root().join(p).display().to_string();
     assert!(remit(dir.path(), &["accounts", "import", &path("samples/accounts.csv")]).status.success());
-
-    // 11:00: two booked credits (the pending one is no payment yet).
-    let o = remit(dir.path(), &["ingest", &path("samples/eu-intraday/camt052-intraday-20261120.xml")]);
-    let out = text(&o);
-    assert!(o.status.success(), "{out}");
-    assert!(out.contains("payments 2: applied 2, queued 0, duplicates 0"), "{out}");
-
-    // 22:00: the statement repeats both and books the third.
-    let o = remit(dir.path(), &["ingest", &path("samples/eu-intraday/camt053-evening-20261120.xml")]);
-    let out = text(&o);
-    assert!(o.status.success(), "{out}");
-    assert!(out.contains("payments 3: applied 1, queued 0, duplicates 2"), "{out}");
-    assert!(out.contains("applied 95.20, queued 0, duplicate 1320.00"), "{out}");
-
+    for (file, wanted) in [intraday, evening].into_iter().zip(expect) {
+        let o = remit(dir.path(), &["ingest", &path(file)]);
+        let out = text(&o);
+        assert!(o.status.success(), "{out}");
+        for w in wanted {
+            assert!(out.contains(w), "{file}: {w:?} in\n{out}");
+        }
+    }
     // Dropping either file again posts nothing more.
-    let o = remit(dir.path(), &["ingest", &path("samples/eu-intraday/camt052-intraday-20261120.xml")]);
-    assert!(!text(&o).contains("applied 1") && !text(&o).contains("applied 2"), "{}", text(&o));
-
+    for file in [intraday, evening] {
+        let out = text(&remit(dir.path(), &["ingest", &path(file)]));
+        assert!(out.contains("applied 0") || out.contains("already"), "{out}");
+    }
     let today = chrono::Utc::now().date_naive().to_string();
     let o = remit(dir.path(), &["report", "daily", "--date", &today]);
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     assert!(out.contains("Every file reconciles"), "{out}");
+}
+
+#[test]
+fn an_intraday_report_then_the_statement_posts_every_payment_once() {
+    // 11:00: two booked credits (the pending one is no payment yet). 22:00: the statement
+    // repeats both and books the third.
+    intraday_then_statement(
+        "samples/eu-intraday/camt052-intraday-20261120.xml",
+        "samples/eu-intraday/camt053-evening-20261120.xml",
+        [
+            &["payments 2: applied 2, queued 0, duplicates 0"],
+            &["payments 3: applied 1, queued 0, duplicates 2", "applied 95.20, queued 0, duplicate 1320.00"],
+        ],
+    );
+}
+
+/// The same day in SWIFT: an MT942 at 11:00, then the MT940 whose lines come in another order,
+/// under another `:20:`, with a fee debit between them. Each credit carries the bank's
+/// reference (`:61:` subfield 8), which keys it in both.
+#[test]
+fn an_mt942_then_the_mt940_posts_every_payment_once() {
+    intraday_then_statement(
+        "samples/eu-intraday/mt942-intraday-20261120.sta",
+        "samples/eu-intraday/mt940-evening-20261120.sta",
+        [
+            &["payments 2: applied 2, queued 0, duplicates 0"],
+            // The fee debit goes to research, as every debit does.
+            &[
+                "payments 4: applied 1, queued 1, duplicates 2",
+                "applied 95.20, queued 2.50, duplicate 1320.00",
+            ],
+        ],
+    );
 }
 
 /// Issue 13: a camt.054 whose entries carry no dates was refused whole. It is kept: each

@@ -62,3 +62,46 @@ fn a_regenerated_camt054_posts_nothing_twice() {
             .into_bytes()
     });
 }
+
+/// Issue 13 changed an MT940 line's key from its place in the statement to the bank's
+/// reference (so the intraday MT942's copy is the same payment). A statement posted under the
+/// old key and re-sent after the change must post nothing twice: the pipeline looks the old key
+/// up too (`Payment::earlier_key`).
+#[test]
+fn a_statement_posted_under_the_earlier_key_posts_nothing_twice_when_re_sent() {
+    use remit_domain::pipeline::process_payment;
+    use remit_domain::{EARLIER_STATEMENT_LINE, STATEMENT_LINE};
+    let store = SqliteStore::in_memory().unwrap();
+    local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
+    let file = samples().join("eu/mt940-abn-two-statements.sta");
+    let bytes = std::fs::read(&file).unwrap();
+    let ctx = remit_formats::SourceContext {
+        file_id: remit_domain::FileId::of_bytes(&bytes),
+        file_name: "abn.sta".into(),
+    };
+    let payments: Vec<_> = remit_formats::open_as(remit_formats::Format::Mt940, ctx, &bytes[..])
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let config = IngestConfig::default();
+    let now = Utc::now();
+    // As the reader keyed them before: the place-based identity in `statement_line`.
+    let mut applied = 0;
+    for p in &payments {
+        let mut old = p.clone();
+        let place = old.references.other.iter().find(|(k, _)| k == EARLIER_STATEMENT_LINE).unwrap().1.clone();
+        old.references.other.retain(|(k, _)| k != EARLIER_STATEMENT_LINE && k != STATEMENT_LINE);
+        old.references.other.push((STATEMENT_LINE.into(), place));
+        assert_ne!(old.key(), p.key());
+        assert_eq!(Some(old.key()), p.earlier_key());
+        if process_payment(&store, &old, now, &config).unwrap().decision.outcome == Outcome::Applied {
+            applied += 1;
+        }
+    }
+    assert!(applied > 0);
+    let ledger = store.count(Table::Ledger).unwrap();
+    for p in &payments {
+        let r = process_payment(&store, p, now, &config).unwrap();
+        assert_eq!(r.decision.outcome, Outcome::Duplicate, "{:?}", r.decision.reasons);
+    }
+    assert_eq!(store.count(Table::Ledger).unwrap(), ledger);
+}

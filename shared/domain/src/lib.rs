@@ -35,5 +35,5 @@ pub use masking::{mask_card_numbers, RefText};
 pub use money::{Money, MoneyError};
 pub use payment::{
     Direction, KeyBasis, Market, PayerAccount, Payment, PerMarket, Provenance, References, SourceFormat,
-    ITEM_TRACE, RECORD_TYPE, STATEMENT_LINE,
+    EARLIER_STATEMENT_LINE, ITEM_TRACE, RECORD_TYPE, STATEMENT_LINE,
 };

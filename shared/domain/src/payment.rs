@@ -96,6 +96,8 @@ pub enum SourceFormat {
     Camt053,
     Camt054,
     Mt940,
+    /// SWIFT MT942, the interim transaction report (intraday).
+    Mt942,
     IndiaCsv,
     IndiaJson,
     /// Read with a declarative bank profile (`profiles/*.toml`).
@@ -110,6 +112,7 @@ impl SourceFormat {
             SourceFormat::Camt053 => "camt053",
             SourceFormat::Camt054 => "camt054",
             SourceFormat::Mt940 => "mt940",
+            SourceFormat::Mt942 => "mt942",
             SourceFormat::IndiaCsv => "india-csv",
             SourceFormat::IndiaJson => "india-json",
             SourceFormat::Profile => "profile",
@@ -227,14 +230,22 @@ pub enum KeyBasis {
     BankReference,
     /// The bank may reuse references: file id plus position make the key.
     FilePosition,
-    /// A bank statement line (MT940): the account, the statement's number and opening date,
-    /// and the line's place in it make the key, found in the `statement_line` reference. A
-    /// statement re-sent in a new file (new `:20:`, other line endings) is then the same lines.
+    /// A bank statement or interim report line (MT940, MT942): the account and the line's
+    /// identity in the `statement_line` reference make the key. The identity is the bank's
+    /// reference with the line's date, mark and amount when the line has one (the same in the
+    /// intraday MT942 and the evening MT940), else the statement's number, opening date and the
+    /// line's place. A statement re-sent in a new file (new `:20:`, other line ends) is then
+    /// the same lines.
     StatementLine,
 }
 
 /// The `references.other` kind that holds a `KeyBasis::StatementLine` payment's identity.
 pub const STATEMENT_LINE: &str = "statement_line";
+
+/// The `references.other` kind that holds the identity an MT940 line was keyed by before
+/// lines were keyed by the bank's reference: `Payment::earlier_key` looks it up, so a statement
+/// posted before that change and re-sent after it posts nothing twice.
+pub const EARLIER_STATEMENT_LINE: &str = "statement_line_v1";
 
 /// One payment, normalised. Amount is always positive; `direction` and `reversal` carry sign.
 #[derive(Clone, PartialEq, Eq, Serialize)]
@@ -323,6 +334,22 @@ impl Payment {
         out
     }
 
+    /// The key this payment had under an earlier keying rule (`EARLIER_STATEMENT_LINE`), if
+    /// that differs from `key`: the pipeline treats a payment decided under it as this one.
+    pub fn earlier_key(&self) -> Option<PaymentKey> {
+        let (_, line) = self.references.other.iter().find(|(k, _)| k == EARLIER_STATEMENT_LINE)?;
+        Some(self.statement_line_key(line.expose()))
+    }
+
+    fn statement_line_key(&self, line: &str) -> PaymentKey {
+        PaymentKey::from_parts(&[
+            self.market.code(),
+            &self.source_bank,
+            line,
+            if self.reversal { "R" } else { "" },
+        ])
+    }
+
     /// The deterministic identity that makes posting exactly-once.
     pub fn key(&self) -> PaymentKey {
         match self.key_basis {
@@ -341,12 +368,7 @@ impl Payment {
             ]),
             KeyBasis::StatementLine => {
                 let line = self.references.other.iter().find(|(k, _)| k == STATEMENT_LINE);
-                PaymentKey::from_parts(&[
-                    self.market.code(),
-                    &self.source_bank,
-                    line.map_or("", |(_, v)| v.expose()),
-                    if self.reversal { "R" } else { "" },
-                ])
+                self.statement_line_key(line.map_or("", |(_, v)| v.expose()))
             }
         }
     }

@@ -752,6 +752,15 @@ pub fn process_payment<S: Store + ?Sized>(
         warn_at: None,
         due_at: None,
     };
+    // Keyed differently before (an MT940 line before lines were keyed by the bank's reference):
+    // decided under that key is decided.
+    if let Some(earlier) = payment.earlier_key() {
+        if let Some(state) = store.payment_state(&earlier)?.filter(|s| *s != PaymentState::Received) {
+            result.decision =
+                duplicate(&format!("payment already {} (under its earlier key)", state.as_str()));
+            return Ok(result);
+        }
+    }
     if let Receipt::Seen { state, first_file } = store.receive_payment(payment, now)? {
         if state != PaymentState::Received {
             result.decision =

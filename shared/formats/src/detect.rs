@@ -11,6 +11,9 @@ pub enum Format {
     Camt053,
     Camt054,
     Mt940,
+    /// SWIFT MT942 interim transaction report (read by the MT940 reader, which tells them apart
+    /// per message).
+    Mt942,
     IndiaCsv,
     IndiaJson,
 }
@@ -34,7 +37,10 @@ pub fn detect(head: &[u8]) -> Option<Format> {
         return None;
     }
     if is_mt940(window) {
-        return Some(Format::Mt940);
+        // An interim report has a floor limit where a statement has its opening balance.
+        let interim =
+            contains(window, b":34F:") && !contains(window, b":60F:") && !contains(window, b":60M:");
+        return Some(if interim { Format::Mt942 } else { Format::Mt940 });
     }
     if body.starts_with(b"{") || body.starts_with(b"[") {
         return contains(window, b"GenericCorporateAlertRequest").then_some(Format::IndiaJson);

@@ -112,7 +112,8 @@ pub fn open_as<'a, R: BufRead + 'a>(format: Format, ctx: SourceContext, reader: 
         Format::Cpa005 => Box::new(cpa005::Cpa005Reader::new(reader, ctx)),
         // One reader for both: it tells a statement from a notification by the root element.
         Format::Camt052 | Format::Camt053 | Format::Camt054 => Box::new(camt::CamtReader::new(reader, ctx)),
-        Format::Mt940 => Box::new(mt940::Mt940Reader::new(reader, ctx)),
+        // One reader for both: it tells a report from a statement by its fields.
+        Format::Mt940 | Format::Mt942 => Box::new(mt940::Mt940Reader::new(reader, ctx)),
         Format::IndiaCsv => Box::new(india::IndiaCsvReader::new(reader, ctx)),
         Format::IndiaJson => Box::new(india::IndiaJsonReader::new(reader, ctx)),
     }

@@ -55,6 +55,11 @@ fn mt940_corpus() {
 }
 
 #[test]
+fn mt942_corpus() {
+    replay("mt942", Some(Format::Mt942));
+}
+
+#[test]
 fn detect_corpus() {
     replay("detect", None);
 }

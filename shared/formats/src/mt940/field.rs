@@ -285,6 +285,88 @@ pub(super) fn parse_balance(text: &[u8]) -> Result<Balance, FieldError> {
     Ok(Balance { amount: if negative { -amount } else { amount }, date, currency: [cur[0], cur[1], cur[2]] })
 }
 
+/// An MT942 `:90D:`/`:90C:` "Number and Sum of Entries" (`5n3!a15d`): how many debit or
+/// credit lines the report holds and their total, its control total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct CountAndSum {
+    pub count: u64,
+    pub currency: [u8; 3],
+    pub amount: Decimal,
+}
+
+/// Parses `3PLN0,03` (mBank writes `0PLN0` for none: the comma may be left out).
+pub(super) fn parse_count_and_sum(text: &[u8]) -> Result<CountAndSum, FieldError> {
+    let b = trim_bytes(text);
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || digits > 5 {
+        return Err(err(
+            "number",
+            format!("{} does not start with a number of 1 to 5 digits", show(&b[..b.len().min(20)])),
+        ));
+    }
+    let count = b[..digits].iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    let currency = currency_code(&b[digits..])?;
+    let rest = &b[digits + 3..];
+    let (amount, used) = if !rest.is_empty() && rest.iter().all(u8::is_ascii_digit) {
+        parse_amount_with(rest, "amount", false).or_else(|_| whole(rest))?
+    } else {
+        parse_amount(rest, "amount")?
+    };
+    if used != rest.len() {
+        return Err(err("amount", format!("unexpected text after the amount: {}", show(&rest[used..]))));
+    }
+    Ok(CountAndSum { count, currency, amount })
+}
+
+/// An amount written without its decimal comma (`0`): whole units.
+fn whole(b: &[u8]) -> Result<(Decimal, usize), FieldError> {
+    if b.len() > 18 {
+        return Err(err("amount", format!("{} has too many digits", show(b))));
+    }
+    let n = b.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+    Ok((Decimal::from(n), b.len()))
+}
+
+/// Three upper-case letters at the start of `b`: a currency code's shape.
+fn currency_code(b: &[u8]) -> Result<[u8; 3], FieldError> {
+    match b.get(..3) {
+        Some(c) if c.iter().all(u8::is_ascii_uppercase) => Ok([c[0], c[1], c[2]]),
+        _ => Err(err("currency", format!("{} is not a currency code", show(&b[..b.len().min(3)])))),
+    }
+}
+
+/// The currency of an MT942 `:34F:` floor limit (`3!a[1!a]15d`, `EURD0,00`, `PLN0`): the
+/// report's currency, as the opening balance gives a statement's. The limit itself only says
+/// which small entries the bank left out, so only its shape is checked.
+pub(super) fn parse_floor_limit(text: &[u8]) -> Result<[u8; 3], FieldError> {
+    let b = trim_bytes(text);
+    let currency = currency_code(b)?;
+    let mut rest = &b[3..];
+    if let Some(b'D' | b'C') = rest.first() {
+        rest = &rest[1..];
+    }
+    if rest.is_empty() || !rest.iter().all(|c| c.is_ascii_digit() || *c == b',') {
+        return Err(err("amount", format!("{} is not an amount", show(&rest[..rest.len().min(20)]))));
+    }
+    Ok(currency)
+}
+
+/// The date of an MT942 `:13D:` "Date/Time Indication" (`6!n4!n1!x4!n`, `1701191815+0100`):
+/// when the bank produced the report.
+pub(super) fn parse_report_time(text: &[u8]) -> Result<NaiveDate, FieldError> {
+    let b = trim_bytes(text);
+    let date = parse_yymmdd(b, "date")?;
+    let time = b.get(6..10).filter(|t| t.iter().all(u8::is_ascii_digit));
+    let zone = b.get(10..15).filter(|z| matches!(z[0], b'+' | b'-') && z[1..].iter().all(u8::is_ascii_digit));
+    if time.is_none() || zone.is_none() || b.len() != 15 {
+        return Err(err(
+            "time",
+            format!("{} is not a YYMMDDhhmm+hhmm date and time", show(&b[..b.len().min(20)])),
+        ));
+    }
+    Ok(date)
+}
+
 /// The debit/credit mark of a `:61:` line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Mark {
@@ -300,6 +382,16 @@ impl Mark {
     /// Whether the entry raises the account balance.
     pub fn adds(self) -> bool {
         matches!(self, Mark::Credit | Mark::ReversalOfDebit)
+    }
+
+    /// The mark as written.
+    pub fn code(self) -> &'static str {
+        match self {
+            Mark::Credit => "C",
+            Mark::Debit => "D",
+            Mark::ReversalOfCredit => "RC",
+            Mark::ReversalOfDebit => "RD",
+        }
     }
 }
 
@@ -327,10 +419,10 @@ pub(super) struct StatementLine {
 /// the mark (Sparkassen) or spaces instead of an entry date (ASN Bank) are accepted. A value
 /// date of six digits that no calendar has is read, with a warning, as the last day of its
 /// month (30 February), else as the entry date (its year from the value date's), else as
-/// `fallback` (the statement's opening balance date).
+/// `fallback` (the statement's opening balance date or the report's date, with its name).
 pub(super) fn parse_statement_line(
     text: &str,
-    fallback: Option<NaiveDate>,
+    fallback: Option<(NaiveDate, &'static str)>,
 ) -> Result<StatementLine, FieldError> {
     let b = text.as_bytes();
     let mut value_date_warning = None;
@@ -347,7 +439,7 @@ pub(super) fn parse_statement_line(
             let (date, from) = match (clamped, entry, fallback) {
                 (Some(d), _, _) => (d, "the last day of its month"),
                 (None, Some(d), _) => (d, "the entry date"),
-                (None, None, Some(d)) => (d, "the opening balance date (:60F:)"),
+                (None, None, Some(d)) => d,
                 (None, None, None) => return Err(e),
             };
             value_date_warning =

@@ -1,6 +1,14 @@
-//! SWIFT MT940 customer statements (EU legacy): a streaming reader that yields one `Payment`
-//! per `:61:` statement line (with its `:86:` details) and holds every statement to its balance
-//! chain, `:60F:` + lines = `:62F:`, the only control total the format has.
+//! SWIFT MT940 customer statements and MT942 interim transaction reports (EU legacy): a
+//! streaming reader that yields one `Payment` per `:61:` statement line (with its `:86:`
+//! details) and holds every statement to its balance chain, `:60F:` + lines = `:62F:`, and every
+//! interim report to its number and sum of entries, `:90D:`/`:90C:`, when it gives them.
+//!
+//! A message is an MT942 when it has a floor limit (`:34F:`) or a date/time indication
+//! (`:13D:`) and no opening balance: the two share every other field. A line with the bank's
+//! reference (`:61:` subfield 8) is keyed by that reference, its value date, mark and amount,
+//! which the intraday MT942 and the evening MT940 both carry, so the statement's copy of an
+//! intraday payment is a duplicate. A line without one is keyed by its place in the statement;
+//! from an MT942 it then goes to a person (the statement's copy could not be recognised).
 //!
 //! Real files bend the standard: SWIFT `{1:..}{4:` envelopes or `0000`/`940` lines before
 //! `:20:`, `-}`/`-XXX` trailers or none, colons and tabs inside `:86:`, wrapped lines, blank
@@ -11,21 +19,43 @@
 mod field;
 pub mod generate;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
+use std::hash::BuildHasher;
 use std::io::BufRead;
 
 use remit_domain::money::{currency, Currency};
 use remit_domain::{
     Direction, Iban, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText, References,
-    SourceFormat, STATEMENT_LINE,
+    SourceFormat, EARLIER_STATEMENT_LINE, STATEMENT_LINE,
 };
 use rust_decimal::Decimal;
 
 use crate::{shown, Limits, Location, ParseError, SourceContext};
 use field::{
-    decode_into, field_start, is_framing, is_trailer, parse_balance, parse_statement_line, sepa_value,
-    ControlByte, Details, FieldError, StatementLine, Tag,
+    decode_into, field_start, is_framing, is_trailer, parse_balance, parse_count_and_sum, parse_floor_limit,
+    parse_report_time, parse_statement_line, sepa_value, ControlByte, Details, FieldError, StatementLine,
+    Tag,
 };
+
+/// Why an MT942 line without the bank's reference waits for a person.
+const INTRADAY_WITHOUT_REFERENCE: &str = "interim report (MT942) line without the bank's reference \
+     (:61: subfield 8): the statement's copy of it cannot be recognised, so it is not posted automatically";
+
+/// Why an MT942 line that repeats an earlier line's identity waits for a person.
+const INTRADAY_REPEATED_REFERENCE: &str = "interim report (MT942) line with the bank's reference, value \
+     date, mark and amount of an earlier line of the report: the statement's copy of it cannot be \
+     recognised, so it is not posted automatically";
+
+/// How many bank-reference identities a statement remembers to tell a repeated one (memory
+/// stays bounded: past this, a repeat is caught by the store as a duplicate instead).
+const MAX_REMEMBERED_LINES: usize = 100_000;
+
+/// Debit or credit lines of an interim report: what its `:90D:`/`:90C:` must say.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    count: u64,
+    sum: Decimal,
+}
 
 /// The statement being read: what its payments need and what its balance check adds up.
 #[derive(Debug, Default)]
@@ -39,8 +69,16 @@ struct Statement {
     opening: Option<Decimal>,
     /// The opening balance's date: a `:61:` whose value date no calendar has falls back on it.
     opening_date: Option<chrono::NaiveDate>,
-    /// `{:28C:}@{opening balance date}`: the statement's identity across re-sent files.
+    /// `{:28C:}@{opening balance date}` (an MT942: `{:28C:}@{:13D:}`): the statement's identity
+    /// across re-sent files.
     identity: String,
+    /// An MT942 interim report: a floor limit (`:34F:`) or report time (`:13D:`) and no
+    /// opening balance.
+    interim: bool,
+    /// The MT942's `:13D:` date: a `:61:` whose value date no calendar has falls back on it.
+    report_date: Option<chrono::NaiveDate>,
+    debits: Tally,
+    credits: Tally,
     /// Signed sum of the `:61:` amounts so far.
     sum: Decimal,
     lines: u32,
@@ -51,6 +89,16 @@ impl Statement {
     /// The statement as messages name it, its texts cut by `shown`.
     fn name(&self) -> String {
         format!(":20:{} :28C:{}", shown(&self.reference), shown(&self.number))
+    }
+
+    /// Whether its lines may come: an opened statement not closed yet, or an interim report.
+    fn open(&self) -> bool {
+        (self.opening.is_some() && !self.closed) || (self.interim && self.currency.is_some())
+    }
+
+    /// Whether the message may end here: closed by its balance, or an interim report.
+    fn complete(&self) -> bool {
+        self.closed || self.interim
     }
 
     fn set_label(&mut self) {
@@ -98,6 +146,10 @@ pub struct Mt940Reader<R> {
     statement: Option<Statement>,
     statements: u64,
     pending: Option<Pending>,
+    /// Hashes of the bank-reference identities of the statement's lines so far: a repeat is
+    /// keyed by its place. One set for the reader, cleared per statement (its room kept);
+    /// foldhash, because SipHash cost 5% of the reader's time.
+    seen: HashSet<u64, foldhash::fast::RandomState>,
     out: VecDeque<Result<Payment, ParseError>>,
     done: bool,
 }
@@ -120,6 +172,7 @@ impl<R: BufRead> Mt940Reader<R> {
             statement: None,
             statements: 0,
             pending: None,
+            seen: HashSet::default(),
             out: VecDeque::with_capacity(4),
             done: false,
         }
@@ -327,7 +380,7 @@ impl<R: BufRead> Mt940Reader<R> {
     fn end_message(&mut self, line_no: u64) {
         self.flush_pending();
         if let Some(st) = self.statement.take() {
-            if !st.closed {
+            if !st.complete() {
                 let problem = format!("statement {} ends without a closing balance (:62F:/:62M:)", st.name());
                 self.fail(Location::Line { number: line_no }, problem);
             }
@@ -368,7 +421,7 @@ impl<R: BufRead> Mt940Reader<R> {
         }
         if number == 20 {
             if let Some(st) = &self.statement {
-                if !st.closed {
+                if !st.complete() {
                     let problem = format!(
                         "statement {} has no closing balance (:62F:/:62M:) before the next :20:",
                         st.name()
@@ -377,6 +430,7 @@ impl<R: BufRead> Mt940Reader<R> {
                 }
             }
             self.statements += 1;
+            self.seen.clear();
             let mut st = Statement { reference: f.text.trim().to_string(), ..Statement::default() };
             st.set_label();
             self.statement = Some(st);
@@ -391,9 +445,99 @@ impl<R: BufRead> Mt940Reader<R> {
         };
         match f.tag.as_str() {
             "25" => st.account = f.text.trim().into(),
+            // MT942 since 2019 may name the account with its BIC on a second line.
+            "25P" => st.account = f.text.lines().next().unwrap_or("").trim().into(),
+            "34F" => {
+                if st.opening.is_some() {
+                    let problem = format!(
+                        "statement {} has an opening balance and a floor limit (:34F:): it is neither \
+                         an MT940 statement nor an MT942 report",
+                        st.name()
+                    );
+                    return self.fail(loc, problem);
+                }
+                let code = match parse_floor_limit(f.text.as_bytes()) {
+                    Ok(c) => c,
+                    Err(e) => return self.fail_field(f.line_no, f.tag, e),
+                };
+                let code = String::from_utf8_lossy(&code).into_owned();
+                let Ok(c) = currency(&code) else {
+                    let e = FieldError {
+                        part: "currency",
+                        problem: format!("{code:?} is not an ISO 4217 currency"),
+                    };
+                    return self.fail_field(f.line_no, f.tag, e);
+                };
+                // The first :34F: (debit, or debit and credit) names the currency; a second
+                // (credit) must agree.
+                if st.currency.is_some_and(|have| have != c) {
+                    let problem = format!("report {}: floor limits in two currencies", st.name());
+                    return self.fail(loc, problem);
+                }
+                st.currency = Some(c);
+                st.interim = true;
+                if st.identity.is_empty() {
+                    // Until a :13D: gives the report's time (it is mandatory; a bank may omit it).
+                    st.identity = format!("{}@{}", st.number, st.reference);
+                }
+            }
+            "13D" => {
+                if st.opening.is_some() {
+                    // Not an MT940 field, but harmless beside a balance: the balance rules.
+                    return;
+                }
+                let date = match parse_report_time(f.text.as_bytes()) {
+                    Ok(d) => d,
+                    Err(e) => return self.fail_field(f.line_no, f.tag, e),
+                };
+                st.report_date = Some(date);
+                st.identity = format!("{}@{}", st.number, f.text.trim());
+                st.interim = true;
+            }
+            "90D" | "90C" if st.interim => {
+                let n = match parse_count_and_sum(f.text.as_bytes()) {
+                    Ok(n) => n,
+                    Err(e) => return self.fail_field(f.line_no, f.tag, e),
+                };
+                let code = st.currency.map(|c| c.code()).unwrap_or("");
+                let (tally, kind) =
+                    if f.tag.as_str() == "90D" { (st.debits, "debit") } else { (st.credits, "credit") };
+                if n.currency != code.as_bytes() {
+                    let problem = format!(
+                        "report {}: :{}: is in {}, the floor limit :34F: in {code}",
+                        st.name(),
+                        f.tag.as_str(),
+                        String::from_utf8_lossy(&n.currency)
+                    );
+                    return self.fail(loc, problem);
+                }
+                if n.count != tally.count || n.amount != tally.sum {
+                    let problem = format!(
+                        "report {}: number and sum of {kind} entries disagree (:{}: must count and \
+                         total the {kind} :61: lines): :{}: says {} totalling {} {code}, the lines are {} \
+                         totalling {} {code}",
+                        st.name(),
+                        f.tag.as_str(),
+                        f.tag.as_str(),
+                        n.count,
+                        n.amount,
+                        tally.count,
+                        tally.sum
+                    );
+                    self.fail(loc, problem);
+                }
+            }
             "28" | "28C" => {
                 st.number = f.text.trim().to_string();
                 st.set_label();
+            }
+            "60F" | "60M" if st.interim => {
+                let problem = format!(
+                    "report {} has an opening balance and a floor limit (:34F:) or report time (:13D:): \
+                     it is neither an MT940 statement nor an MT942 report",
+                    st.name()
+                );
+                self.fail(loc, problem);
             }
             "60F" | "60M" => {
                 let b = match parse_balance(f.text.as_bytes()) {
@@ -423,19 +567,26 @@ impl<R: BufRead> Mt940Reader<R> {
                 st.identity = format!("{}@{}", st.number, b.date);
             }
             "61" => {
-                if st.opening.is_none() || st.closed {
+                if !st.open() {
                     let problem = if st.closed {
                         format!("statement {} has a :61: line after its closing balance", st.name())
+                    } else if st.interim {
+                        format!("report {} has a :61: line before its floor limit (:34F:)", st.name())
                     } else {
                         format!(
-                            "statement {} has a :61: line before an opening balance (:60F:/:60M:); \
-                             an MT942 interim report is not a statement",
+                            "statement {} has a :61: line before an opening balance (:60F:/:60M:) \
+                             and is no MT942 report either (no :34F: floor limit, no :13D: time)",
                             st.name()
                         )
                     };
                     return self.fail(loc, problem);
                 }
-                let line = match parse_statement_line(&f.text, st.opening_date) {
+                let fallback = match (st.opening_date, st.report_date) {
+                    (Some(d), _) => Some((d, "the opening balance date (:60F:)")),
+                    (None, Some(d)) => Some((d, "the report's date (:13D:)")),
+                    (None, None) => None,
+                };
+                let line = match parse_statement_line(&f.text, fallback) {
                     Ok(l) => l,
                     Err(e) => return self.fail_field(f.line_no, f.tag, e),
                 };
@@ -450,8 +601,22 @@ impl<R: BufRead> Mt940Reader<R> {
                     return self.fail_field(f.line_no, f.tag, e);
                 };
                 st.sum = sum;
+                let tally = if line.mark.adds() { &mut st.credits } else { &mut st.debits };
+                let Some(sum) = remit_domain::money::exact_add(tally.sum, line.amount) else {
+                    let problem = format!(
+                        "the sum of the lines of {} passes what exact decimal arithmetic holds",
+                        st.name()
+                    );
+                    return self.fail_field(f.line_no, f.tag, FieldError { part: "amount", problem });
+                };
+                tally.count += 1;
+                tally.sum = sum;
                 self.pending =
                     Some(Pending { line, line_no: f.line_no, offset: f.offset, ordinal: st.lines });
+            }
+            "62F" | "62M" if st.interim => {
+                let problem = format!("report {} has a closing balance: an MT942 has none", st.name());
+                self.fail(loc, problem);
             }
             "62F" | "62M" => {
                 let b = match parse_balance(f.text.as_bytes()) {
@@ -535,8 +700,21 @@ impl<R: BufRead> Mt940Reader<R> {
             field::Mark::ReversalOfCredit => (Direction::Debit, true),
             field::Mark::ReversalOfDebit => (Direction::Credit, true),
         };
+        let place = format!("{}#{}", st.identity, p.ordinal);
+        // Keyed by the bank's reference when the line has one (see the module's doc); a repeat
+        // of the same identity in one statement is keyed by its place.
+        let by_reference = l
+            .bank_ref
+            .as_deref()
+            .filter(|b| !b.eq_ignore_ascii_case("NONREF"))
+            .map(|b| line_identity(b, l.value_date, l.mark, l.amount));
+        // Always new once `MAX_REMEMBERED_LINES` are remembered.
+        let repeated = by_reference.as_ref().is_some_and(|id| {
+            self.seen.len() < MAX_REMEMBERED_LINES && !self.seen.insert(self.seen.hasher().hash_one(id))
+        });
+        let by_reference = by_reference.filter(|_| !repeated);
         let StatementLine { tx_type, customer_ref, bank_ref, supplementary, value_date_warning, .. } = l;
-        let mut other = Vec::with_capacity(8);
+        let mut other = Vec::with_capacity(10);
         let bank_ref = match (bank_ref, customer_ref.is_empty()) {
             (Some(b), _) => {
                 if !customer_ref.is_empty() {
@@ -613,12 +791,28 @@ impl<R: BufRead> Mt940Reader<R> {
             other.push(("supplementary".into(), RefText::new(supplementary)));
         }
         other.push(("statement".into(), RefText::new(st.label.clone())));
-        other.push((STATEMENT_LINE.into(), RefText::new(format!("{}#{}", st.identity, p.ordinal))));
+        let format = if st.interim { SourceFormat::Mt942 } else { SourceFormat::Mt940 };
+        match by_reference {
+            Some(id) => {
+                other.push((STATEMENT_LINE.into(), RefText::new(id)));
+                if !st.interim {
+                    // Keyed by its place before: a statement posted then, re-sent now, is found.
+                    other.push((EARLIER_STATEMENT_LINE.into(), RefText::new(place)));
+                }
+            }
+            None => {
+                other.push((STATEMENT_LINE.into(), RefText::new(place)));
+                if st.interim {
+                    let why = if repeated { INTRADAY_REPEATED_REFERENCE } else { INTRADAY_WITHOUT_REFERENCE };
+                    warnings.push(why.to_string());
+                }
+            }
+        }
         refs.other = other;
 
         self.out.push_back(Ok(Payment {
             market: Market::EU,
-            format: SourceFormat::Mt940,
+            format,
             source_bank: st.account.clone(),
             bank_ref,
             key_basis: KeyBasis::StatementLine,
@@ -652,6 +846,36 @@ impl<R: BufRead> Mt940Reader<R> {
         }
         self.done = true;
     }
+}
+
+/// `//{bank reference}@{value date}{mark}{amount}` (`//B1@2026-11-20C820.5`): a line's identity
+/// in any report of its account. Written digit by digit: `format!` through the `Decimal` and
+/// `NaiveDate` Display impls cost a tenth of the reader's time.
+fn line_identity(
+    bank_ref: &str,
+    value_date: chrono::NaiveDate,
+    mark: field::Mark,
+    amount: Decimal,
+) -> String {
+    use chrono::Datelike;
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bank_ref.len() + 48);
+    s.push_str("//");
+    s.push_str(bank_ref);
+    s.push('@');
+    let _ = write!(s, "{:04}-{:02}-{:02}", value_date.year(), value_date.month(), value_date.day());
+    s.push_str(mark.code());
+    // Without trailing zeros (`820,00` and `820,` are one amount): the digits, and a point
+    // before the last `scale` of them.
+    let a = amount.normalize();
+    let digits = a.mantissa().unsigned_abs();
+    let scale = a.scale();
+    let unit = 10u128.pow(scale);
+    let _ = write!(s, "{}", digits / unit);
+    if scale > 0 {
+        let _ = write!(s, ".{:0width$}", digits % unit, width = scale as usize);
+    }
+    s
 }
 
 /// A balance must keep its currency's decimals, as a payment's amount must (`Money::new`): a

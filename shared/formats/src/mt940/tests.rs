@@ -228,8 +228,8 @@ fn structure_errors() {
     assert!(err(b"hello\n").to_string().contains("no MT940 statement"));
     let open = b":20:A\n:25:B\n:60F:C260301EUR1,\n:20:B\n";
     assert!(err(open).to_string().contains("no closing balance"));
-    let mt942 = b":20:A\n:25:B\n:28C:1\n:34F:EURD0,00\n:61:260301C1,NTRFX\n";
-    assert!(err(mt942).to_string().contains("MT942"));
+    let neither = b":20:A\n:25:B\n:28C:1\n:61:260301C1,NTRFX\n";
+    assert!(err(neither).to_string().contains("no MT942 report either"));
     // A value date no calendar has is an oddity of the line (issue 13): read with a warning.
     let bad_date = statement(":61:260230C1,00NTRFNONREF\r\n", "C260301EUR101,00");
     let p = ok(&bad_date);

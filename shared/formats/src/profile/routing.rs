@@ -66,6 +66,7 @@ fn native(name: &str) -> Option<Format> {
         "camt053" => Format::Camt053,
         "camt054" => Format::Camt054,
         "mt940" => Format::Mt940,
+        "mt942" => Format::Mt942,
         "india-csv" => Format::IndiaCsv,
         "india-json" => Format::IndiaJson,
         _ => return None,
@@ -100,7 +101,7 @@ impl Routing {
                     bad(
                         i,
                         "native",
-                        format!("{n:?} is not cpa005, camt053, camt054, mt940, india-csv or india-json"),
+                        format!("{n:?} is not cpa005, camt052, camt053, camt054, mt940, mt942, india-csv or india-json"),
                     )
                 })?),
                 _ => return Err(bad(i, "profile", "a route needs exactly one of profile or native".into())),
