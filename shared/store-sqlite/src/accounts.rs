@@ -1,0 +1,222 @@
+//! The card account directory: accounts keyed by number, sparse lookup indexes, and the
+//! holder-name index (`account_name_keys`), written with the account in one transaction.
+
+use std::str::FromStr;
+
+use remit_domain::names::holder_name_keys;
+use remit_domain::ports::{AccountDirectory, StoreError};
+use remit_domain::{Account, AccountNumber, AccountStatus, CreditorReference, Market};
+use rusqlite::{params, Connection, TransactionBehavior};
+
+use crate::codec::{corrupt, parse_cur, parse_dec};
+use crate::error::db;
+use crate::SqliteStore;
+
+const ACCOUNT_COLUMNS: &str = "number, market, currency, holder_name, status, statement_balance, \
+     minimum_due, current_balance, virtual_account, creditor_reference, control_account";
+
+fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Account, StoreError>> {
+    let cols: Vec<Option<String>> = (0..11).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
+    Ok(account_from_columns(cols))
+}
+
+fn account_from_columns(c: Vec<Option<String>>) -> Result<Account, StoreError> {
+    let get = |i: usize| c[i].clone().unwrap_or_default();
+    let number = AccountNumber::from_str(&get(0)).map_err(|_| corrupt("account number", "(masked)"))?;
+    Ok(Account {
+        number,
+        market: Market::from_str(&get(1)).map_err(|_| corrupt("market", &get(1)))?,
+        currency: parse_cur(&get(2))?,
+        holder_name: get(3),
+        status: AccountStatus::from_str(&get(4)).map_err(|_| corrupt("status", &get(4)))?,
+        statement_balance: parse_dec(&get(5))?,
+        minimum_due: parse_dec(&get(6))?,
+        current_balance: parse_dec(&get(7))?,
+        virtual_account: c[8].clone(),
+        creditor_reference: match &c[9] {
+            Some(s) => Some(CreditorReference::from_str(s).map_err(|_| corrupt("RF", s))?),
+            None => None,
+        },
+        control_account: match &c[10] {
+            Some(s) => Some(AccountNumber::from_str(s).map_err(|_| corrupt("control account", "(masked)"))?),
+            None => None,
+        },
+    })
+}
+
+impl SqliteStore {
+    fn accounts_where(&self, column: &str, value: &str) -> Result<Vec<Account>, StoreError> {
+        let conn = self.conn();
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {column} = ?1 LIMIT 100");
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let rows = stmt.query_map([value], account_from_row).map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(db)??);
+        }
+        Ok(out)
+    }
+}
+
+impl AccountDirectory for SqliteStore {
+    /// The account and its holder-name keys in one transaction: the keys of an earlier put
+    /// (another name, another market) are deleted first.
+    fn put_account(&self, a: &Account) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        tx.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ))
+        .and_then(|mut s| {
+            s.execute(params![
+                a.number.expose(),
+                a.market.code(),
+                a.currency.code(),
+                a.holder_name,
+                a.status.as_str(),
+                a.statement_balance.to_string(),
+                a.minimum_due.to_string(),
+                a.current_balance.to_string(),
+                a.virtual_account,
+                a.creditor_reference.as_ref().map(|r| r.as_str().to_string()),
+                a.control_account.as_ref().map(|n| n.expose().to_string()),
+            ])
+        })
+        .map_err(db)?;
+        tx.prepare_cached("DELETE FROM account_name_keys WHERE account_number = ?1")
+            .and_then(|mut s| s.execute([a.number.expose()]))
+            .map_err(db)?;
+        put_name_keys(&tx, a.number.expose(), a.market.code(), &a.holder_name)?;
+        tx.commit().map_err(db)
+    }
+
+    fn account(&self, number: &AccountNumber) -> Result<Option<Account>, StoreError> {
+        Ok(self.accounts_where("number", number.expose())?.into_iter().next())
+    }
+
+    fn accounts_by_virtual_account(&self, va: &str) -> Result<Vec<Account>, StoreError> {
+        self.accounts_where("virtual_account", va)
+    }
+
+    fn accounts_by_creditor_reference(&self, rf: &CreditorReference) -> Result<Vec<Account>, StoreError> {
+        self.accounts_where("creditor_reference", rf.as_str())
+    }
+
+    fn accounts_by_last_digits(&self, market: Market, last5: &str) -> Result<Vec<Account>, StoreError> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE market = ?1 AND substr(number, 11) = ?2 LIMIT 100"
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let rows = stmt.query_map(params![market.code(), last5], account_from_row).map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(db)??);
+        }
+        Ok(out)
+    }
+
+    /// A range of the name index's primary key, then the accounts by their key (DynamoDB's
+    /// query and BatchGetItem, nothing more).
+    fn accounts_by_holder_name(
+        &self,
+        market: Market,
+        name_key: &str,
+        limit: usize,
+    ) -> Result<Vec<Account>, StoreError> {
+        let limit = limit.min(remit_domain::ports::MAX_INDEX_RESULTS) as i64;
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE number IN (
+                 SELECT account_number FROM account_name_keys WHERE market = ?1 AND name_key = ?2
+                 ORDER BY account_number LIMIT ?3)
+             ORDER BY number"
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let rows = stmt.query_map(params![market.code(), name_key, limit], account_from_row).map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(db)??);
+        }
+        Ok(out)
+    }
+
+    fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
+        self.accounts_where("control_account", control.expose())
+    }
+}
+
+/// Writes the holder-name keys of every account (once, when the index table is created), in
+/// one transaction.
+pub(crate) fn backfill_name_keys(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+    let accounts: Vec<(String, String, String)> = {
+        let mut stmt = tx.prepare("SELECT number, market, holder_name FROM accounts").map_err(db)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+    };
+    for (number, market, holder) in accounts {
+        put_name_keys(&tx, &number, &market, &holder)?;
+    }
+    tx.commit().map_err(db)
+}
+
+/// Inserts an account's holder-name keys (`names::holder_name_keys`).
+fn put_name_keys(conn: &Connection, number: &str, market: &str, holder: &str) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO account_name_keys (market, name_key, account_number) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(db)?;
+    for key in holder_name_keys(holder) {
+        stmt.execute(params![market, key, number]).map_err(db)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use remit_domain::money::Currency;
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::Table;
+
+    #[test]
+    fn a_data_directory_from_before_the_name_index_is_indexed_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            let s = SqliteStore::open(&path).unwrap();
+            let a = Account {
+                number: "378282246310005".parse().unwrap(),
+                market: Market::CA,
+                currency: Currency::CAD,
+                holder_name: "Jean-Pierre Côté".into(),
+                status: AccountStatus::Active,
+                statement_balance: Decimal::ZERO,
+                minimum_due: Decimal::ZERO,
+                current_balance: Decimal::ZERO,
+                virtual_account: None,
+                creditor_reference: None,
+                control_account: None,
+            };
+            s.put_account(&a).unwrap();
+            s.conn().execute_batch("DROP TABLE account_name_keys").unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.count(Table::AccountNameKeys).unwrap(), 4, "backfilled");
+        for key in ["cote jean pierre", "cote j p", "c j pierre"] {
+            assert_eq!(
+                s.accounts_by_holder_name(Market::CA, key, remit_domain::ports::MAX_INDEX_RESULTS)
+                    .unwrap()
+                    .len(),
+                1,
+                "{key}"
+            );
+        }
+        drop(s);
+        // Opened again: nothing written twice.
+        assert_eq!(SqliteStore::open(&path).unwrap().count(Table::AccountNameKeys).unwrap(), 4);
+    }
+}
