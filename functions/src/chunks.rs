@@ -17,14 +17,14 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use remit_domain::chunks::{self, Chunk, ChunkPlan};
 use remit_domain::idempotency::{run_once, DEFAULT_RECORD_TTL};
-use remit_domain::pipeline::{self, FileMeta, FileSummary, IngestError};
+use remit_domain::ingest::Admitted;
+use remit_domain::pipeline::{FileMeta, FileSummary, IngestError};
 use remit_domain::ports::Store;
 use remit_domain::{mask_card_numbers, FileId};
-use remit_formats::source::HEAD_BYTES;
 use serde::{Deserialize, Serialize};
 
 use crate::error::HandlerError;
-use crate::ingest::{unstable, FileReader, IngestApp};
+use crate::ingest::{unstable, IngestApp, ObjectFile};
 use crate::objects::{self, get_json, Disposition, ObjectRef, Objects, MANIFESTS};
 use crate::settings::ChunkOrder;
 
@@ -66,6 +66,16 @@ impl Manifest {
 
     fn meta(&self) -> FileMeta {
         FileMeta { id: self.file_id, name: self.name.clone(), size: self.size }
+    }
+
+    /// The file as the orchestrator admitted it.
+    fn admitted(&self) -> Admitted {
+        Admitted {
+            meta: self.meta(),
+            payments: self.plan.payments,
+            seen_before: self.seen_before,
+            route: self.source.clone(),
+        }
     }
 }
 
@@ -227,25 +237,9 @@ where
                 )));
             }
         }
-        let meta = manifest.meta();
-        let head = self.objects.read_head(&manifest.object, HEAD_BYTES)?;
-        let source = self.router.source(&manifest.object.key, &head);
-        if source.describe() != manifest.source {
-            return Err(unstable(
-                &meta,
-                format!("validated as {}, routed now to {}", manifest.source, source.describe()),
-            ));
-        }
-        let reader = FileReader::new(&*self.objects, &manifest.object, &source, &meta);
-        let summary = chunks::process_chunk(
-            &*self.store,
-            &meta,
-            &manifest.plan,
-            chunk,
-            || reader.open(),
-            now,
-            &self.config,
-        )?;
+        let file = ObjectFile { objects: &*self.objects, object: &manifest.object };
+        let summary =
+            self.orchestrator().process_chunk(&file, &manifest.admitted(), &manifest.plan, chunk, now)?;
         let ours = ChunkDone { chunk: *chunk, summary, completed_at: now };
         let kept = objects::put_json_if_absent(&*self.objects, &summary_key, ours.clone())?;
         if kept == ours {
@@ -289,7 +283,7 @@ where
             }
         }
         let summary = chunks::sum_summaries(&parts);
-        if summary.payments != plan.payments {
+        if summary.payments + summary.zero_amount != plan.payments {
             return Err(HandlerError::Ingest(IngestError::Unstable {
                 file: manifest.name.clone(),
                 detail: format!(
@@ -298,7 +292,7 @@ where
                 ),
             }));
         }
-        pipeline::complete(&*self.store, &manifest.meta(), summary, manifest.seen_before)?;
+        self.orchestrator().complete_parts(&manifest.meta(), manifest.seen_before, &parts)?;
         self.move_to(&manifest.object, &Disposition::Processed { file_id: manifest.file_id })?;
         Ok(true)
     }

@@ -1,5 +1,6 @@
-//! The ingest function: S3 `ObjectCreated` → route → validate the whole file → process it (or,
-//! past `SplitPolicy::chunk_payments`, plan chunks for the chunk worker) → move it to
+//! The ingest function: S3 `ObjectCreated` → the orchestrator (`remit_domain::ingest`: hash,
+//! route and validate in one read, register, then process in a second read or, past
+//! `SplitPolicy::chunk_payments`, plan chunks for the chunk worker) → move the object to
 //! `processed/` or `quarantine/`.
 //!
 //! Exactly-once: each object version runs once under `run_once` (key: bucket, key, version or
@@ -7,27 +8,24 @@
 //! the SHA-256 of its bytes, so the same bytes dropped again under any name post nothing; and
 //! every payment is exactly-once by its key underneath.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use chrono::{DateTime, Utc};
 use remit_domain::idempotency::{run_once, IdempotencyError, DEFAULT_RECORD_TTL};
-use remit_domain::pipeline::{self, FileMeta, FileSummary, IngestConfig, IngestError};
+use remit_domain::ingest::{Admitted, FileSource, Ingested, OpenError, Orchestrator};
+use remit_domain::pipeline::{FileMeta, FileSummary, IngestConfig, IngestError};
 use remit_domain::ports::{FileStatus, Store};
 use remit_domain::FileId;
 use remit_domain::{chunks::ChunkPlan, mask_card_numbers};
-use remit_formats::source::HEAD_BYTES;
-use remit_formats::{shown, ParseError, PaymentStream, Source, SourceContext, SourceRouter};
+use remit_formats::{shown, SourceRouter};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::chunks::{ChunkMessage, ChunkQueue, Manifest};
 use crate::error::HandlerError;
 use crate::metrics::{CountKind, MarketCounts, Metrics};
-use crate::objects::{
-    self, file_meta, Disposition, ObjectError, ObjectRef, Objects, MANIFESTS, PROCESSED, QUARANTINE,
-};
+use crate::objects::{self, Disposition, ObjectError, ObjectRef, Objects, MANIFESTS, PROCESSED, QUARANTINE};
 use crate::settings::{ChunkOrder, SplitPolicy};
 use crate::Clock;
 
@@ -116,8 +114,8 @@ impl ObjectOutcome {
         }
     }
 
-    fn of_file(key: &str, status: ObjectStatus, meta: &FileMeta) -> Self {
-        Self { file_id: Some(meta.id.to_hex()), ..Self::new(key, status) }
+    fn of_file(key: &str, status: ObjectStatus, file_id: FileId) -> Self {
+        Self { file_id: Some(file_id.to_hex()), ..Self::new(key, status) }
     }
 }
 
@@ -232,18 +230,21 @@ where
         }
     }
 
-    /// Ingests one object, without the idempotency record (`ingest_event` adds it): identify,
-    /// route, validate whole, then process it or split it.
+    /// Ingests one object, without the idempotency record (`ingest_event` adds it), through the
+    /// orchestrator (`remit_domain::ingest`): then moves it, or splits it into chunks.
     pub fn ingest_object(
         &self,
         object: &ObjectRef,
         now: DateTime<Utc>,
     ) -> Result<ObjectOutcome, HandlerError> {
-        let meta = match file_meta(&*self.objects, object) {
-            Err(ObjectError::NotFound(_)) => return Ok(ObjectOutcome::new(&object.key, ObjectStatus::Gone)),
+        let file = ObjectFile { objects: &*self.objects, object };
+        let ingested = self.orchestrator().ingest(&file, now, Some(self.split.chunk_payments), |_| {});
+        let ingested = match ingested {
+            Ok(i) => i,
+            Err(IngestError::Gone { .. }) => return Ok(ObjectOutcome::new(&object.key, ObjectStatus::Gone)),
             // No identity to register it under (its bytes were not all read): named by its key
             // and set aside, so that no retry reads 4 GiB again.
-            Err(ObjectError::TooLarge { detail, .. }) => {
+            Err(IngestError::TooLarge { detail, .. } | IngestError::Refused { detail, .. }) => {
                 let reason = format!("{}: {detail}", shown(&mask_card_numbers(&object.key)));
                 let file_id = FileId::of_bytes(object.key.as_bytes());
                 self.move_to(object, &Disposition::Quarantined { file_id, reason: reason.clone() })?;
@@ -251,68 +252,33 @@ where
                 out.reason = Some(reason);
                 return Ok(out);
             }
-            other => other?,
+            Err(e) => return Err(e.into()),
         };
-        let prior = pipeline::register_file(&*self.store, &meta, now)?;
-        let processed = Disposition::Processed { file_id: meta.id };
-        if let Some(first) = prior.as_ref().filter(|f| f.status == FileStatus::Completed) {
-            self.move_to(object, &processed)?;
-            let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Duplicate, &meta);
-            out.summary = first.summary.clone();
-            out.reason = Some(format!(
-                "the same bytes as {} (file {})",
-                shown(&mask_card_numbers(&first.name)),
-                meta.id.short()
-            ));
-            return Ok(out);
-        }
-        let seen_before = prior.is_some();
-        let head = self.objects.read_head(object, HEAD_BYTES)?;
-        let source = self.router.source(&object.key, &head);
-        let reader = FileReader::new(&*self.objects, object, &source, &meta);
-        let mut open = || reader.open();
-
-        let payments = match pipeline::count_payments(&mut open, &self.config.limits, meta.size) {
-            Ok(n) => n,
-            // The store failed mid-read: a retry reads again; the file is not at fault.
-            Err(e) if reader.source_failed() => return Err(ObjectError::Unavailable(e.to_string()).into()),
-            Err(e) => {
-                let report = pipeline::quarantine(&*self.store, &meta, &e, seen_before)?;
-                let reason = report.reason.clone().unwrap_or_default();
-                self.move_to(object, &Disposition::Quarantined { file_id: meta.id, reason })?;
-                let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Quarantined, &meta);
+        match ingested {
+            Ingested::AlreadyIngested { report, first } => {
+                self.move_to(object, &Disposition::Processed { file_id: report.file_id })?;
+                let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Duplicate, report.file_id);
+                out.summary = first.summary;
                 out.reason = report.reason;
-                return Ok(out);
+                Ok(out)
             }
-        };
-
-        let plan = ChunkPlan::new(payments, self.split.chunk_payments);
-        if plan.splits() {
-            return self.split(object, &meta, &source, plan, seen_before, now);
+            Ingested::Done(report) if report.status == FileStatus::Quarantined => {
+                let reason = report.reason.clone().unwrap_or_default();
+                self.move_to(object, &Disposition::Quarantined { file_id: report.file_id, reason })?;
+                let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Quarantined, report.file_id);
+                out.reason = report.reason;
+                Ok(out)
+            }
+            Ingested::Done(report) => {
+                self.emit(&report.summary);
+                self.move_to(object, &Disposition::Processed { file_id: report.file_id })?;
+                let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Completed, report.file_id);
+                out.payments = report.summary.payments + report.summary.zero_amount;
+                out.summary = Some(report.summary);
+                Ok(out)
+            }
+            Ingested::Split { file, plan } => self.split(object, &file, plan, now),
         }
-        let mut stream = open().map_err(|e| unstable(&meta, e))?;
-        let summary = pipeline::process_records(
-            &*self.store,
-            &meta,
-            &mut stream,
-            0..payments,
-            now,
-            &self.config,
-            |_| {},
-        )?;
-        if stream.next().is_some() {
-            return Err(unstable(
-                &meta,
-                format!("{payments} payments validated, more found when processing"),
-            ));
-        }
-        let report = pipeline::complete(&*self.store, &meta, summary, seen_before)?;
-        self.emit(&report.summary);
-        self.move_to(object, &processed)?;
-        let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Completed, &meta);
-        out.payments = payments;
-        out.summary = Some(report.summary);
-        Ok(out)
     }
 
     /// Writes the file's manifest and hands its chunks to the queue: all of them (parallel) or
@@ -320,25 +286,24 @@ where
     fn split(
         &self,
         object: &ObjectRef,
-        meta: &FileMeta,
-        source: &Source,
+        file: &Admitted,
         plan: ChunkPlan,
-        seen_before: bool,
         now: DateTime<Utc>,
     ) -> Result<ObjectOutcome, HandlerError> {
+        let meta = &file.meta;
         let manifest = Manifest {
             file_id: meta.id,
             name: meta.name.clone(),
             size: meta.size,
             object: object.clone(),
-            source: source.describe(),
+            source: file.route.clone(),
             plan,
             order: self.split.order,
-            seen_before,
+            seen_before: file.seen_before,
             created_at: now,
         };
         let kept = objects::put_json_if_absent(&*self.objects, &Manifest::key(&meta.id), manifest)?;
-        let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Split, meta);
+        let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Split, meta.id);
         out.payments = plan.payments;
         if kept.object != *object {
             // The same bytes dropped again under another key while the first drop is split and
@@ -362,6 +327,11 @@ where
         Ok(out)
     }
 
+    /// The orchestrator over this app's store, router and configuration.
+    pub(crate) fn orchestrator(&self) -> Orchestrator<'_, S, SourceRouter> {
+        Orchestrator { store: &*self.store, reader: &*self.router, config: &self.config }
+    }
+
     /// Moves an object; one already moved (gone) is fine.
     pub(crate) fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<(), HandlerError> {
         match self.objects.move_to(object, to) {
@@ -382,59 +352,28 @@ pub(crate) fn unstable(meta: &FileMeta, detail: impl ToString) -> HandlerError {
     HandlerError::Ingest(IngestError::Unstable { file: meta.name.clone(), detail: detail.to_string() })
 }
 
-/// Opens fresh payment streams over one object, and remembers whether the object store itself
-/// failed (a read error is then the store's, not the file's).
-pub(crate) struct FileReader<'a, O: ?Sized> {
-    objects: &'a O,
-    object: &'a ObjectRef,
-    source: &'a Source,
-    meta: &'a FileMeta,
-    failed: Arc<AtomicBool>,
+/// One object of the landing bucket as the orchestrator reads it: named and routed by its key.
+pub(crate) struct ObjectFile<'a, O: ?Sized> {
+    pub(crate) objects: &'a O,
+    pub(crate) object: &'a ObjectRef,
 }
 
-impl<'a, O: Objects + ?Sized> FileReader<'a, O> {
-    pub(crate) fn new(objects: &'a O, object: &'a ObjectRef, source: &'a Source, meta: &'a FileMeta) -> Self {
-        Self { objects, object, source, meta, failed: Arc::new(AtomicBool::new(false)) }
+impl<O: Objects + ?Sized> FileSource for ObjectFile<'_, O> {
+    fn name(&self) -> &str {
+        &self.object.key
     }
 
-    /// A payment stream from the object's first byte.
-    pub(crate) fn open(&self) -> Result<PaymentStream<'static>, ParseError> {
-        let name = self.meta.name.as_str();
-        let reader = self.objects.open(self.object).map_err(|e| {
-            self.failed.store(true, Ordering::Relaxed);
-            ParseError::io(name, std::io::Error::other(e.to_string()))
-        })?;
-        let tracked = Tracked { inner: reader, failed: self.failed.clone() };
-        let ctx = SourceContext { file_id: self.meta.id, file_name: name.into() };
-        self.source.open(ctx, tracked).map(|(_, s)| s)
+    fn route_key(&self) -> &str {
+        &self.object.key
     }
 
-    /// True when a read from the object store failed.
-    pub(crate) fn source_failed(&self) -> bool {
-        self.failed.load(Ordering::Relaxed)
-    }
-}
-
-/// A reader that flags its own I/O errors (a decoder above it failing is the file's fault).
-struct Tracked<R> {
-    inner: R,
-    failed: Arc<AtomicBool>,
-}
-
-impl<R: std::io::Read> std::io::Read for Tracked<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read(buf).inspect_err(|_| self.failed.store(true, Ordering::Relaxed))
-    }
-}
-
-impl<R: std::io::BufRead> std::io::BufRead for Tracked<R> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        let failed = &self.failed;
-        self.inner.fill_buf().inspect_err(|_| failed.store(true, Ordering::Relaxed))
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.inner.consume(n)
+    fn open(&self) -> Result<Box<dyn std::io::Read + '_>, OpenError> {
+        match self.objects.open(self.object) {
+            Ok(r) => Ok(Box::new(r)),
+            Err(ObjectError::NotFound(key)) => Err(OpenError::Gone(key)),
+            Err(e @ ObjectError::Invalid { .. }) => Err(OpenError::Refused(e.to_string())),
+            Err(e @ ObjectError::Unavailable(_)) => Err(OpenError::Unavailable(e.to_string())),
+        }
     }
 }
 

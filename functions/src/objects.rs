@@ -3,10 +3,9 @@
 //! from `remit-aws`). Keys are `/`-separated as in S3.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use remit_domain::pipeline::{FileMeta, MAX_FILE_BYTES};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -25,10 +24,6 @@ pub enum ObjectError {
     /// Worth retrying (throttling, a dropped connection).
     #[error("object store unavailable: {0}")]
     Unavailable(String),
-    /// An object larger than any runner reads (`pipeline::MAX_FILE_BYTES`): refused, not
-    /// retried.
-    #[error("object {key}: {detail}")]
-    TooLarge { key: String, detail: String },
     /// A key the store refuses, or content that is not what the code expects.
     #[error("object {key}: {detail}")]
     Invalid { key: String, detail: String },
@@ -40,8 +35,6 @@ pub trait Objects: Send + Sync {
     /// A stream over the object's bytes (its given version), read as it is consumed. A read
     /// error from it is the store's (the handler retries rather than quarantine the file).
     fn open(&self, object: &ObjectRef) -> Result<Box<dyn BufRead + Send>, ObjectError>;
-    /// At most `len` bytes from the object's start (one ranged read), for routing.
-    fn read_head(&self, object: &ObjectRef, len: usize) -> Result<Vec<u8>, ObjectError>;
     /// Moves the object (its given version) to `to.prefix()` + its key (tagged with the file id
     /// and any reason, where the store keeps tags), and returns the new key. An object already
     /// gone whose destination exists counts as moved.
@@ -53,26 +46,6 @@ pub trait Objects: Send + Sync {
     fn put_if_absent(&self, key: &str, body: &[u8]) -> Result<bool, ObjectError>;
     /// The keys under `prefix`, sorted (every page of the listing).
     fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectError>;
-}
-
-/// A file's identity (SHA-256 of its bytes, streaming), name (its key) and size. Hashing stops
-/// past `MAX_FILE_BYTES`: such an object is `TooLarge`, not read on.
-pub fn file_meta<O: Objects + ?Sized>(objects: &O, object: &ObjectRef) -> Result<FileMeta, ObjectError> {
-    file_meta_within(objects, object, MAX_FILE_BYTES)
-}
-
-fn file_meta_within<O: Objects + ?Sized>(
-    objects: &O,
-    object: &ObjectRef,
-    max_bytes: u64,
-) -> Result<FileMeta, ObjectError> {
-    FileMeta::read_at_most(object.key.clone(), objects.open(object)?, max_bytes).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::FileTooLarge {
-            ObjectError::TooLarge { key: object.key.clone(), detail: e.to_string() }
-        } else {
-            unavailable(&object.key, e)
-        }
-    })
 }
 
 /// A small JSON object, `None` when there is none.
@@ -170,15 +143,6 @@ impl Objects for LocalObjects {
         Ok(Box::new(BufReader::with_capacity(BUFFER, self.open_file(&object.key)?)))
     }
 
-    fn read_head(&self, object: &ObjectRef, len: usize) -> Result<Vec<u8>, ObjectError> {
-        let mut head = Vec::with_capacity(len);
-        self.open_file(&object.key)?
-            .take(len as u64)
-            .read_to_end(&mut head)
-            .map_err(|e| unavailable(&object.key, e))?;
-        Ok(head)
-    }
-
     fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<String, ObjectError> {
         let to_key = format!("{}{}", to.prefix(), object.key);
         let (from, to) = (self.path(&object.key)?, self.path(&to_key)?);
@@ -252,6 +216,7 @@ impl Objects for LocalObjects {
 mod tests {
     use super::*;
     use remit_domain::FileId;
+    use std::io::Read;
 
     #[test]
     fn a_local_folder_behaves_as_the_bucket_the_handlers_expect() {
@@ -260,9 +225,9 @@ mod tests {
         o.put("ca/cpa005/a b.txt", b"hello").unwrap();
         let obj = ObjectRef::new("landing", "ca/cpa005/a b.txt");
         let done = Disposition::Processed { file_id: FileId::of_bytes(b"hello") };
-        let meta = file_meta(&o, &obj).unwrap();
-        assert_eq!((meta.id, meta.size), (FileId::of_bytes(b"hello"), 5));
-        assert_eq!(o.read_head(&obj, 3).unwrap(), b"hel");
+        let mut hello = Vec::new();
+        o.open(&obj).unwrap().read_to_end(&mut hello).unwrap();
+        assert_eq!(hello, b"hello");
 
         assert!(o.put_if_absent("manifests/x/chunk-0.json", b"1").unwrap());
         assert!(!o.put_if_absent("manifests/x/chunk-0.json", b"2").unwrap());
@@ -278,22 +243,6 @@ mod tests {
             o.move_to(&ObjectRef::new("landing", "none"), &done),
             Err(ObjectError::NotFound(_))
         ));
-    }
-
-    /// Issue 17: hashing read until EOF, so an object past every limit was read whole, and its
-    /// failure retried as the store's.
-    #[test]
-    fn an_object_past_the_size_limit_is_too_large_not_unavailable() {
-        let dir = tempfile::tempdir().unwrap();
-        let o = LocalObjects::new(dir.path()).unwrap();
-        o.put("eu/camt/big.xml", b"0123456789A").unwrap();
-        let obj = ObjectRef::new("landing", "eu/camt/big.xml");
-        assert_eq!(file_meta_within(&o, &obj, 11).unwrap().size, 11);
-        let e = file_meta_within(&o, &obj, 10).unwrap_err();
-        assert!(
-            matches!(&e, ObjectError::TooLarge { detail, .. } if detail.contains("limit of 10 bytes")),
-            "{e}"
-        );
     }
 
     #[test]

@@ -51,10 +51,6 @@ impl Objects for S3Objects {
         Ok(Box::new(reader))
     }
 
-    fn read_head(&self, object: &ObjectRef, len: usize) -> Result<Vec<u8>, ObjectError> {
-        self.files.head(object, len as u64).map_err(|e| port_error(&object.key, e))
-    }
-
     fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<String, ObjectError> {
         let moved = self.files.move_object(object, to).map_err(|e| port_error(&object.key, e))?;
         Ok(moved.key)

@@ -9,14 +9,14 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
-use remit_domain::pipeline::{FileReport, IngestConfig, PaymentResult};
+use remit_domain::pipeline::{FileReport, IngestConfig, IngestError, PaymentResult};
 use remit_domain::ports::{FileStatus, ResearchQueue};
 use remit_domain::{mask_card_numbers, Market, Outcome, Payment};
-use remit_formats::profile::{Profile, Routing};
+use remit_formats::profile::Profile;
 use remit_formats::shown;
 use remit_store_sqlite::SqliteStore;
 
-use crate::local::{self, Source};
+use crate::local::{self, LocalFile, Source, SourceRouter};
 
 /// Exit code when some input files were refused (quarantined) but the run itself worked.
 const EXIT_FILES_REFUSED: u8 = 2;
@@ -47,23 +47,24 @@ pub(crate) fn open_store(data_dir: &Path) -> Result<SqliteStore> {
     Ok(SqliteStore::open(&data_dir.join("remit.sqlite"))?)
 }
 
-/// Opens a file with a bank profile instead of format detection.
-/// Files read with `profile` when one is given, else by detected format.
-fn source_for(profile: Option<&Path>) -> Result<Source> {
+/// Files read with `profile` when one is given, else by detected format: the profile is
+/// compiled once for the whole run.
+fn router_for(profile: Option<&Path>) -> Result<SourceRouter> {
     Ok(match profile {
-        Some(p) => Source::Profile(Box::new(Profile::load(p)?)),
-        None => Source::Detect,
+        Some(p) => SourceRouter::only(Source::Profile(Box::new(Profile::load(p)?))),
+        None => SourceRouter::default(),
     })
 }
 
 /// `remit parse`: every payment as one JSON object per line; errors name file, place, field.
 /// With a profile, the files are read with it rather than by detected format.
 pub fn parse(files: &[PathBuf], profile: Option<&Path>, out: &mut impl Write) -> Result<ExitCode> {
-    let source = source_for(profile)?;
+    let router = router_for(profile)?;
     let mut failed = false;
     for path in files {
         let meta = local::file_meta(path)?;
-        let stream = match local::open_payments(path, &meta, &source) {
+        let file = LocalFile::new(path);
+        let stream = match local::open_payments(&file, &meta, &router) {
             Ok((_, s)) => s,
             Err(e) => {
                 eprintln!("remit: {}", about(&meta.name, &e.to_string()));
@@ -107,31 +108,31 @@ pub fn ingest(
     out: &mut impl Write,
 ) -> Result<ExitCode> {
     let store = open_store(data_dir)?;
-    let routing = routing.map(Routing::load).transpose()?;
+    // Routing and the profiles it names are compiled once for the run.
+    let router = SourceRouter::load_or_detect(routing)?;
     let mut refused = false;
     for path in files {
-        let source = match &routing {
-            Some(r) => local::routed(r, &local::object_key(path), path)?,
-            None => Source::Detect,
-        };
-        // A file that cannot be read at all (not a regular file, past the size limit, gone)
-        // has no identity to quarantine under: said on stderr, and the other files go on.
-        let meta = match local::file_meta(path) {
-            Ok(meta) => meta,
-            Err(e) => {
-                eprintln!("remit: {}", one_line(&remit_domain::mask_card_numbers(&format!("{e:#}"))));
-                refused = true;
-                continue;
-            }
-        };
+        let file = LocalFile::new(path);
         let mut write_err = None;
-        let report = local::ingest_read(&store, path, &meta, &source, Utc::now(), config, |r| {
+        let report = match local::ingest(&store, &file, &router, Utc::now(), config, |r| {
             if json {
                 if let Err(e) = write_decision(out, r) {
                     write_err.get_or_insert(e);
                 }
             }
-        })?;
+        }) {
+            Ok(report) => report,
+            // A file that cannot be read at all (not a regular file, past the size limit, gone)
+            // has no identity to quarantine under: said on stderr, and the other files go on.
+            Err(
+                e @ (IngestError::Gone { .. } | IngestError::Refused { .. } | IngestError::TooLarge { .. }),
+            ) => {
+                eprintln!("remit: {}", one_line(&remit_domain::mask_card_numbers(&e.to_string())));
+                refused = true;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if let Some(e) = write_err {
             return Err(e);
         }
@@ -164,9 +165,13 @@ pub fn summary_text(report: &FileReport) -> String {
         report.file_id.short(),
         report.status.as_str()
     ));
-    if let Some(reason) = &report.reason {
-        s.push_str(&format!("  refused: {}\n", about(&report.file, reason)));
-        return s;
+    match (&report.reason, report.status) {
+        (Some(reason), FileStatus::Quarantined) => {
+            s.push_str(&format!("  refused: {}\n", about(&report.file, reason)));
+            return s;
+        }
+        (Some(reason), _) => s.push_str(&format!("  not ingested again: {}\n", about(&report.file, reason))),
+        (None, _) => {}
     }
     let m = &report.summary;
     s.push_str(&format!(
@@ -274,8 +279,9 @@ pub fn demo(
     let now = Utc::now();
     // Files route as they would in the landing bucket: the key is the path under samples/.
     let routing_file = samples.join("../profiles/routing.toml");
-    let routing = if routing_file.exists() { Some(Routing::load(&routing_file)?) } else { None };
-    let drops = local::DropFolder::new(&samples, routing);
+    let router =
+        SourceRouter::load_or_detect(Some(&routing_file).filter(|f| f.exists()).map(|f| f.as_path()))?;
+    let drops = local::DropFolder::new(&samples);
 
     let markets = [("ca", Market::CA, "Canada"), ("in", Market::IN, "India"), ("eu", Market::EU, "EU")];
     let mut all_files = Vec::new();
@@ -285,11 +291,9 @@ pub fn demo(
             bail!("no sample files in {}", shown_path(&samples.join(folder)));
         }
         writeln!(out, "== {title} ({market}) ==")?;
-        for path in &files {
+        for file in &files {
             let mut lines = Vec::new();
-            let report = local::ingest_source(&store, path, &drops.source(path)?, now, config, |r| {
-                lines.push(demo_line(r))
-            })?;
+            let report = local::ingest(&store, file, &router, now, config, |r| lines.push(demo_line(r)))?;
             write!(out, "{}", summary_text(&report))?;
             for l in lines {
                 writeln!(out, "    {l}")?;
@@ -300,20 +304,24 @@ pub fn demo(
     }
 
     writeln!(out, "== Same files delivered again (at-least-once delivery) ==")?;
+    // Each is recognised by its bytes and answered from its first ingest, without a second read.
     let mut by_outcome: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for path in &all_files {
-        local::ingest_source(&store, path, &drops.source(path)?, now, config, |r| {
+    let mut again = 0;
+    for file in &all_files {
+        let report = local::ingest(&store, file, &router, now, config, |r| {
             *by_outcome.entry(r.decision.outcome.as_str()).or_default() += 1;
         })?;
+        again += u64::from(report.seen_before && report.reason.is_some());
     }
-    let text: Vec<String> = by_outcome.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let mut text: Vec<String> = vec![format!("already ingested {again} (nothing read again)")];
+    text.extend(by_outcome.iter().map(|(k, v)| format!("{k} {v}")));
     writeln!(out, "  {} files again: {}\n", all_files.len(), text.join(", "))?;
 
     let bad = drops.files("bad");
     if !bad.is_empty() {
         writeln!(out, "== Malformed files (quarantined, nothing posted) ==")?;
-        for path in &bad {
-            let report = local::ingest_path(&store, path, now, config, |_| {})?;
+        for file in &bad {
+            let report = local::ingest(&store, file, &router, now, config, |_| {})?;
             write!(out, "{}", summary_text(&report))?;
         }
         writeln!(out)?;
@@ -428,8 +436,9 @@ pub fn profiles_check(
     writeln!(out, "sample {}:", shown(&meta.name))?;
     let plan = &profile.plan;
     let controlled = plan.trailer.is_some() || plan.csv.as_ref().is_some_and(|c| !c.total_row.is_empty());
-    let source = Source::Profile(Box::new(profile));
-    let stream = match local::open_payments(sample, &meta, &source) {
+    let router = SourceRouter::only(Source::Profile(Box::new(profile)));
+    let file = LocalFile::new(sample);
+    let stream = match local::open_payments(&file, &meta, &router) {
         Ok((_, s)) => s,
         Err(e) => {
             eprintln!("remit: {}", about(&meta.name, &e.to_string()));
@@ -491,16 +500,13 @@ fn peak_rss_kb() -> Option<u64> {
 /// `remit bench`: parse only, no store; throughput and peak memory. With a profile, the files
 /// are read with it.
 pub fn bench(files: &[PathBuf], profile: Option<&Path>, out: &mut impl Write) -> Result<ExitCode> {
-    let source = source_for(profile)?;
+    let router = router_for(profile)?;
     for path in files {
         let meta = local::file_meta(path)?;
+        let file = LocalFile::new(path);
         let start = Instant::now();
         let cpu_start = thread_cpu_ns();
-        let (format, stream) = local::open_payments(path, &meta, &source)?;
-        let format = match (&source, format) {
-            (Source::Profile(p), _) => format!("profile {}", p.name()),
-            (_, f) => format!("{f:?}"),
-        };
+        let (format, stream) = local::open_payments(&file, &meta, &router)?;
         let mut n = 0u64;
         for p in stream {
             p?;

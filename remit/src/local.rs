@@ -6,23 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use remit_domain::pipeline::{ingest_file, FileMeta, FileReport, IngestConfig, PaymentResult};
+use remit_domain::ingest::{FileSource, Ingested, OpenError, Orchestrator};
+use remit_domain::pipeline::{
+    FileMeta, FileReport, IngestConfig, IngestError, PaymentResult, MAX_FILE_BYTES,
+};
 use remit_domain::ports::{AccountDirectory, Store};
-use remit_formats::profile::Routing;
-use remit_formats::source::HEAD_BYTES;
-use remit_formats::{Format, Limits, ParseError, PaymentStream, SourceContext};
-
-/// Read buffer for every reader: large enough that syscalls do not dominate.
-const BUFFER: usize = 256 * 1024;
-
-/// Identifies a file on disk by the SHA-256 of its bytes, streaming. Only a regular file is
-/// read, and only up to `Limits::file_bytes`.
-pub fn file_meta(path: &Path) -> Result<FileMeta> {
-    let f = open_regular(path)?;
-    let limit = Limits::default().file_bytes;
-    FileMeta::read_at_most(path.display().to_string(), f, limit)
-        .with_context(|| format!("{}: cannot read", path.display()))
-}
+use remit_formats::{ParseError, PaymentStream, SourceContext};
 
 /// `O_NONBLOCK` where it is known: opening a FIFO then returns at once instead of waiting for a
 /// writer (the file is refused just after); it changes nothing for a regular file.
@@ -83,35 +72,70 @@ fn file_kind(t: std::fs::FileType) -> &'static str {
     }
 }
 
-pub use remit_formats::Source;
+pub use remit_formats::{Source, SourceRouter};
 
-/// The source `routing` picks for a file landing at `key` (an S3 object key, or a path relative
-/// to a drop folder), looking at the file's first bytes as the Lambda does.
-pub fn routed(routing: &Routing, key: &str, path: &Path) -> Result<Source> {
-    let mut head = Vec::with_capacity(HEAD_BYTES);
-    open_regular(path)?
-        .take(HEAD_BYTES as u64)
-        .read_to_end(&mut head)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    Ok(Source::for_route(routing.route(key, &head))?)
+/// A file on disk as the orchestrator reads it: named by its path as given, routed by `key`
+/// (its path under the drop folder, standing for an S3 object key).
+#[derive(Clone, Debug)]
+pub struct LocalFile {
+    path: PathBuf,
+    name: String,
+    key: String,
 }
 
-/// A local folder standing for the landing bucket: a file's key is its path under the folder,
-/// and the routing rules (when given) pick its reader from that key and its first bytes.
+impl LocalFile {
+    /// The file at `path`, routed by the path as given (run from the drop folder for S3-style keys).
+    pub fn new(path: &Path) -> Self {
+        Self { path: path.to_path_buf(), name: path.display().to_string(), key: object_key(path) }
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file at `path` under the drop folder `root`, routed by its path under `root`.
+    pub fn under(root: &Path, path: &Path) -> Self {
+        let key = path.strip_prefix(root).map_or_else(|_| object_key(path), object_key);
+        Self { key, ..Self::new(path) }
+    }
+}
+
+impl FileSource for LocalFile {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn route_key(&self) -> &str {
+        &self.key
+    }
+
+    fn open(&self) -> Result<Box<dyn Read + '_>, OpenError> {
+        match open_regular_io(&self.path) {
+            Ok(f) => Ok(Box::new(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(OpenError::Gone(self.name.clone())),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                Err(OpenError::Refused(format!("{}: {e}", self.name)))
+            }
+            Err(e) => Err(OpenError::Unavailable(format!("{}: {e}", self.name))),
+        }
+    }
+}
+
+/// A local folder standing for the landing bucket: a file's key is its path under the folder.
 pub struct DropFolder {
     root: PathBuf,
-    routing: Option<Routing>,
 }
 
 impl DropFolder {
-    /// A drop folder at `root`, routed by `routing` (content detection alone without).
-    pub fn new(root: &Path, routing: Option<Routing>) -> Self {
-        Self { root: root.to_path_buf(), routing }
+    /// A drop folder at `root`.
+    pub fn new(root: &Path) -> Self {
+        Self { root: root.to_path_buf() }
     }
 
     /// The files under `sub` and its subfolders (a subfolder is an S3 prefix), sorted by path;
     /// notes and scripts (`.md`, `.py`, dot files) are not drops.
-    pub fn files(&self, sub: &str) -> Vec<PathBuf> {
+    pub fn files(&self, sub: &str) -> Vec<LocalFile> {
         let mut files = Vec::new();
         let mut dirs = vec![self.root.join(sub)];
         while let Some(d) = dirs.pop() {
@@ -129,15 +153,7 @@ impl DropFolder {
             }
         }
         files.sort();
-        files
-    }
-
-    /// How `path` (a file under the folder) is read.
-    pub fn source(&self, path: &Path) -> Result<Source> {
-        match (&self.routing, path.strip_prefix(&self.root)) {
-            (Some(r), Ok(key)) => routed(r, &object_key(key), path),
-            _ => Ok(Source::Detect),
-        }
+        files.iter().map(|p| LocalFile::under(&self.root, p)).collect()
     }
 }
 
@@ -147,20 +163,48 @@ pub fn object_key(path: &Path) -> String {
     key.strip_prefix("./").unwrap_or(&key).to_string()
 }
 
-/// Opens a payment stream over a file, read as `source` says; the native format it is read as
-/// (none for a profile).
-pub fn open_payments(
-    path: &Path,
-    meta: &FileMeta,
-    source: &Source,
-) -> Result<(Option<Format>, PaymentStream<'static>), ParseError> {
-    let name = meta.name.clone();
-    let f = open_regular_io(path).map_err(|e| ParseError::io(&name, e))?;
-    let reader = BufReader::with_capacity(BUFFER, f);
-    source.open(SourceContext { file_id: meta.id, file_name: name.into() }, reader)
+/// Identifies a file on disk by the SHA-256 of its bytes, streaming, for the commands that
+/// show payments without ingesting them (`remit parse`). Only a regular file is read, and only
+/// up to `MAX_FILE_BYTES`.
+pub fn file_meta(path: &Path) -> Result<FileMeta> {
+    let f = open_regular(path)?;
+    FileMeta::read_at_most(path.display().to_string(), f, MAX_FILE_BYTES)
+        .with_context(|| format!("{}: cannot read", path.display()))
 }
 
-/// Ingests one file from disk through the whole pipeline, its format detected from content.
+/// Opens a payment stream over a file identified by `meta`, read as `router` picks; the
+/// route's name.
+pub fn open_payments<'a>(
+    file: &'a LocalFile,
+    meta: &FileMeta,
+    router: &SourceRouter,
+) -> Result<(String, PaymentStream<'a>), ParseError> {
+    let bytes = file.open().map_err(|e| ParseError::io(&file.name, std::io::Error::other(e.to_string())))?;
+    let ctx = SourceContext { file_id: meta.id, file_name: file.name.as_str().into() };
+    router.open(&file.key, ctx, bytes)
+}
+
+/// Ingests one file from disk through the orchestrator (`remit_domain::ingest`), read as
+/// `router` picks. A file seen and completed before is answered from its record.
+pub fn ingest<S: Store + ?Sized>(
+    store: &S,
+    file: &dyn FileSource,
+    router: &SourceRouter,
+    now: DateTime<Utc>,
+    config: &IngestConfig,
+    on_result: impl FnMut(&PaymentResult),
+) -> Result<FileReport, IngestError> {
+    let orchestrator = Orchestrator { store, reader: router, config };
+    match orchestrator.ingest(file, now, None, on_result)? {
+        Ingested::Done(report) | Ingested::AlreadyIngested { report, .. } => Ok(report),
+        // Never without a chunk size.
+        Ingested::Split { file, .. } => {
+            Err(IngestError::Unstable { file: file.meta.name, detail: "split".into() })
+        }
+    }
+}
+
+/// `ingest` of the file at `path`, its reader picked by content detection.
 pub fn ingest_path<S: Store + ?Sized>(
     store: &S,
     path: &Path,
@@ -168,41 +212,7 @@ pub fn ingest_path<S: Store + ?Sized>(
     config: &IngestConfig,
     on_result: impl FnMut(&PaymentResult),
 ) -> Result<FileReport> {
-    ingest_source(store, path, &Source::Detect, now, config, on_result)
-}
-
-/// Ingests one file from disk through the whole pipeline, read as `source` says.
-pub fn ingest_source<S: Store + ?Sized>(
-    store: &S,
-    path: &Path,
-    source: &Source,
-    now: DateTime<Utc>,
-    config: &IngestConfig,
-    on_result: impl FnMut(&PaymentResult),
-) -> Result<FileReport> {
-    ingest_read(store, path, &file_meta(path)?, source, now, config, on_result)
-}
-
-/// `ingest_source` of a file already identified (`file_meta`): a runner that goes on past a file
-/// it cannot read hashes first, then ingests.
-pub fn ingest_read<S: Store + ?Sized>(
-    store: &S,
-    path: &Path,
-    meta: &FileMeta,
-    source: &Source,
-    now: DateTime<Utc>,
-    config: &IngestConfig,
-    on_result: impl FnMut(&PaymentResult),
-) -> Result<FileReport> {
-    let report = ingest_file(
-        store,
-        meta,
-        || open_payments(path, meta, source).map(|(_, s)| s),
-        now,
-        config,
-        on_result,
-    )?;
-    Ok(report)
+    Ok(ingest(store, &LocalFile::new(path), &SourceRouter::default(), now, config, on_result)?)
 }
 
 /// The pipeline configuration in `path` (TOML: `[matching]`, `[sla]`; see `config/remit.toml`),

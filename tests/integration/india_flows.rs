@@ -88,12 +88,17 @@ fn a_utr_read_natively_and_then_through_a_profile_posts_once() {
 
     let profile =
         remit_formats::profile::Profile::load(&samples().join("../profiles/in-ecollect-mis-a.toml")).unwrap();
-    let source = local::Source::Profile(Box::new(profile));
+    let router = local::SourceRouter::only(local::Source::Profile(Box::new(profile)));
     let path = samples().join("in/mis/in-ecollect-mis-a-20261121.csv");
     let mut second = Vec::new();
-    local::ingest_source(&store, &path, &source, Utc::now(), &IngestConfig::default(), |r| {
-        second.push((r.bank_ref.clone(), r.decision.outcome))
-    })
+    local::ingest(
+        &store,
+        &local::LocalFile::new(&path),
+        &router,
+        Utc::now(),
+        &IngestConfig::default(),
+        |r| second.push((r.bank_ref.clone(), r.decision.outcome)),
+    )
     .unwrap();
 
     let repeated: Vec<_> = second.iter().filter(|(utr, _)| first.iter().any(|(u, _)| u == utr)).collect();

@@ -1,28 +1,136 @@
 //! The pipeline on synthetic payments: exactly-once, quarantine, control totals.
 
-use std::convert::Infallible;
 use std::fmt;
+use std::io::Read;
 
 use chrono::Utc;
-use remit_domain::chunks::{self, ChunkPlan};
+use remit_domain::chunks::ChunkPlan;
+use remit_domain::ingest::{
+    self, Admitted, FileSource, Ingested, OpenError, Orchestrator, PaymentReader, ReadFailure, Routed,
+};
 use remit_domain::money::Currency;
-use remit_domain::pipeline::{self, ingest_file, FileMeta, FileSummary, IngestConfig, IngestError};
+use remit_domain::pipeline::{FileMeta, FileReport, FileSummary, IngestConfig, IngestError, PaymentResult};
 use remit_domain::ports::{AccountDirectory, FileStatus, Ledger, ResearchQueue};
 use remit_domain::{AccountStatus, FileId, Market, Outcome, Payment};
 use remit_store_sqlite::{SqliteStore, Table};
 
 use crate::fixtures::{account, payment, CARD_A, CARD_B, CARD_CLOSED};
 
-#[derive(Debug)]
-struct BadRecord(&'static str);
+/// What the synthetic reader says went wrong: a bad record, or a read of the bytes that failed.
+#[derive(Debug, Clone)]
+enum BadRecord {
+    Content(&'static str),
+    Read { source: bool, text: String },
+}
 
 impl fmt::Display for BadRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        match self {
+            BadRecord::Content(t) => f.write_str(t),
+            BadRecord::Read { text, .. } => f.write_str(text),
+        }
     }
 }
 
 impl std::error::Error for BadRecord {}
+
+impl ReadFailure for BadRecord {
+    fn source_failed(&self) -> bool {
+        matches!(self, BadRecord::Read { source: true, .. })
+    }
+}
+
+/// A file whose bytes are `bytes` (its identity is their hash) and whose reader yields `items`
+/// once it has read every byte: the orchestrator's two passes over synthetic payments.
+struct Synthetic {
+    name: String,
+    bytes: Vec<u8>,
+    /// The source fails after this many bytes (a reset connection).
+    fail_after: Option<usize>,
+    items: Vec<Result<Payment, BadRecord>>,
+}
+
+impl Synthetic {
+    fn new(file: FileId, items: Vec<Result<Payment, BadRecord>>) -> Self {
+        Self {
+            name: format!("file-{}", file.short()),
+            bytes: file.to_hex().into_bytes(),
+            fail_after: None,
+            items,
+        }
+    }
+
+    fn of(file: FileId, payments: &[Payment]) -> Self {
+        Self::new(file, payments.iter().cloned().map(Ok).collect())
+    }
+
+    /// The id the orchestrator registers it under.
+    fn id(&self) -> FileId {
+        FileId::of_bytes(&self.bytes)
+    }
+}
+
+/// Fails with a reset connection once its bytes are read.
+struct Resets<'a>(&'a [u8]);
+
+impl Read for Resets<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0.is_empty() {
+            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset"));
+        }
+        self.0.read(buf)
+    }
+}
+
+impl FileSource for Synthetic {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn route_key(&self) -> &str {
+        &self.name
+    }
+
+    fn open(&self) -> Result<Box<dyn Read + '_>, OpenError> {
+        Ok(match self.fail_after {
+            Some(n) => Box::new(Resets(&self.bytes[..n])),
+            None => Box::new(&self.bytes[..]),
+        })
+    }
+}
+
+impl PaymentReader for Synthetic {
+    type Error = BadRecord;
+
+    fn read<'a>(
+        &'a self,
+        _: &str,
+        _: FileId,
+        _: &str,
+        mut bytes: Box<dyn Read + 'a>,
+    ) -> Result<Routed<'a, BadRecord>, BadRecord> {
+        let mut all = Vec::new();
+        if let Err(e) = bytes.read_to_end(&mut all) {
+            let source = ingest::is_source_failure(&e);
+            return Err(BadRecord::Read { source, text: e.to_string() });
+        }
+        Ok(Routed { route: "synthetic".into(), payments: Box::new(self.items.clone().into_iter()) })
+    }
+}
+
+/// Ingests a synthetic file whole.
+fn ingest_synthetic(
+    s: &SqliteStore,
+    file: &Synthetic,
+    on_result: impl FnMut(&PaymentResult),
+) -> Result<FileReport, IngestError> {
+    let config = IngestConfig::default();
+    let orchestrator = Orchestrator { store: s, reader: file, config: &config };
+    match orchestrator.ingest(file, Utc::now(), None, on_result)? {
+        Ingested::Done(report) | Ingested::AlreadyIngested { report, .. } => Ok(report),
+        Ingested::Split { .. } => unreachable!("no chunk size given"),
+    }
+}
 
 fn store() -> SqliteStore {
     let s = SqliteStore::in_memory().unwrap();
@@ -48,17 +156,9 @@ fn run(
     file: FileId,
     payments: Vec<Payment>,
 ) -> (remit_domain::pipeline::FileReport, Vec<Outcome>) {
-    let meta = FileMeta { id: file, name: format!("file-{}", file.short()), size: 1 };
     let mut outcomes = Vec::new();
-    let report = ingest_file(
-        s,
-        &meta,
-        || Ok::<_, Infallible>(payments.clone().into_iter().map(Ok)),
-        Utc::now(),
-        &IngestConfig::default(),
-        |r| outcomes.push(r.decision.outcome),
-    )
-    .unwrap();
+    let report =
+        ingest_synthetic(s, &Synthetic::of(file, &payments), |r| outcomes.push(r.decision.outcome)).unwrap();
     (report, outcomes)
 }
 
@@ -109,21 +209,12 @@ fn the_same_payment_in_another_file_is_a_duplicate() {
 fn a_bad_file_is_quarantined_and_posts_nothing() {
     let s = store();
     let file = FileId::of_bytes(b"bad");
-    let meta = FileMeta { id: file, name: "bad.txt".into(), size: 1 };
     let good = payment("T1", 10000, CARD_A, file, 2);
-    let report = ingest_file(
-        &s,
-        &meta,
-        || {
-            let items: Vec<Result<Payment, BadRecord>> =
-                vec![Ok(good.clone()), Err(BadRecord("bad.txt: file: trailer says 2 credits, file holds 1"))];
-            Ok::<_, BadRecord>(items.into_iter())
-        },
-        Utc::now(),
-        &IngestConfig::default(),
-        |_| panic!("no payment may be processed"),
-    )
-    .unwrap();
+    let items =
+        vec![Ok(good), Err(BadRecord::Content("bad.txt: file: trailer says 2 credits, file holds 1"))];
+    let report =
+        ingest_synthetic(&s, &Synthetic::new(file, items), |_| panic!("no payment may be processed"))
+            .unwrap();
     assert_eq!(report.status, FileStatus::Quarantined);
     assert!(report.reason.unwrap().contains("trailer says 2 credits"));
     assert_eq!(s.count(Table::Ledger).unwrap(), 0);
@@ -140,7 +231,8 @@ fn a_resumed_run_finishes_what_a_crash_left() {
     remit_domain::ports::PaymentLog::receive_payment(&s, &p, Utc::now()).unwrap();
     let (_, outcomes) = run(&s, file, vec![p.clone()]);
     assert_eq!(outcomes, vec![Outcome::Applied]);
-    let (_, outcomes) = run(&s, file, vec![p]);
+    // Delivered again in other bytes (the same bytes are answered from the file's record).
+    let (_, outcomes) = run(&s, FileId::of_bytes(b"one, re-sent"), vec![p]);
     assert_eq!(outcomes, vec![Outcome::Duplicate]);
 }
 
@@ -173,8 +265,8 @@ fn a_reversal_undoes_its_posting_exactly_once() {
     assert_eq!(after - before, rust_decimal::Decimal::new(10000, 2));
     assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), rust_decimal::Decimal::ZERO);
 
-    // The same reversal delivered again: a duplicate, nothing moves.
-    let (_, outcomes) = run(&s, f2, vec![reversal.clone()]);
+    // The same reversal delivered again (in other bytes): a duplicate, nothing moves.
+    let (_, outcomes) = run(&s, FileId::of_bytes(b"reversals, re-sent"), vec![reversal.clone()]);
     assert_eq!(outcomes, vec![Outcome::Duplicate]);
     // A second, different reversal of the same posting: research, not a second undo.
     let mut other = reversal;
@@ -215,59 +307,49 @@ fn a_credit_and_its_reversal_in_one_file() {
 }
 
 /// A read that breaks off (a reset connection) is not the file's fault: nothing is posted, the
-/// file is not quarantined, and the retry ingests it whole. Bad bytes still quarantine.
+/// file is not quarantined (not even registered: its identity is unknown), and the retry
+/// ingests it whole. Bad content still quarantines. The source's failure is told by the
+/// reader's error (`ReadFailure`), which the orchestrator's tap marks.
 #[test]
 fn a_broken_read_is_retried_not_quarantined() {
-    use remit_domain::pipeline::IngestError;
     use remit_domain::ports::FileRegistry;
     let s = store();
     let file = FileId::of_bytes(b"broken read");
-    let meta = FileMeta { id: file, name: "ca/broken.txt".into(), size: 100 };
-    let io = |kind| std::io::Error::new(kind, "read failed");
-    let broken = || -> Result<_, std::io::Error> {
-        let mut v: Vec<Result<Payment, std::io::Error>> =
-            file_payments(file).into_iter().take(1).map(Ok).collect();
-        v.push(Err(io(std::io::ErrorKind::ConnectionReset)));
-        Ok(v.into_iter())
-    };
-    let err = ingest_file(&s, &meta, broken, Utc::now(), &IngestConfig::default(), |_| {}).unwrap_err();
+    let mut broken = Synthetic::of(file, &file_payments(file));
+    broken.fail_after = Some(10);
+    let err = ingest_synthetic(&s, &broken, |_| {}).unwrap_err();
     assert!(matches!(err, IngestError::Unreadable { .. }) && err.is_retryable(), "{err}");
-    assert_eq!(s.file(&file).unwrap().unwrap().status, FileStatus::Processing);
+    assert!(s.file(&broken.id()).unwrap().is_none(), "not registered, not quarantined");
     assert_eq!(s.count(Table::Ledger).unwrap(), 0, "nothing posted");
-    let whole =
-        || -> Result<_, std::io::Error> { Ok(file_payments(file).into_iter().map(Ok::<_, std::io::Error>)) };
-    let r = ingest_file(&s, &meta, whole, Utc::now(), &IngestConfig::default(), |_| {}).unwrap();
+    broken.fail_after = None;
+    let r = ingest_synthetic(&s, &broken, |_| {}).unwrap();
     assert_eq!(r.status, FileStatus::Completed);
 
     let bad = FileId::of_bytes(b"bad bytes");
-    let meta = FileMeta { id: bad, name: "ca/bad.txt".into(), size: 100 };
-    let invalid = || -> Result<_, std::io::Error> {
-        Ok(vec![Err::<Payment, _>(io(std::io::ErrorKind::InvalidData))].into_iter())
-    };
-    let r = ingest_file(&s, &meta, invalid, Utc::now(), &IngestConfig::default(), |_| {}).unwrap();
+    let invalid =
+        Synthetic::new(bad, vec![Err(BadRecord::Read { source: false, text: "invalid gzip".into() })]);
+    let r = ingest_synthetic(&s, &invalid, |_| {}).unwrap();
     assert_eq!(r.status, FileStatus::Quarantined);
 }
 
-/// Runs a file's payments the way the chunk worker does: registered and validated whole, then
-/// each chunk of `size` from a fresh stream, the summaries added up.
+/// Runs a file's payments the way the chunk worker does: admitted whole by the orchestrator,
+/// then each chunk of `size` from a fresh read, the summaries added up.
 fn run_in_chunks(s: &SqliteStore, file: FileId, payments: &[Payment], size: u64) -> FileSummary {
-    let meta = FileMeta { id: file, name: format!("file-{}", file.short()), size: 1 };
     let now = Utc::now();
     let config = IngestConfig::default();
-    let mut open = || Ok::<_, Infallible>(payments.iter().cloned().map(Ok));
-    let seen = pipeline::register_file(s, &meta, now).unwrap().is_some();
-    let count = match pipeline::validate_file(s, &meta, &mut open, seen).unwrap() {
-        pipeline::Validation::Valid { payments } => payments,
+    let source = Synthetic::of(file, payments);
+    let orchestrator = Orchestrator { store: s, reader: &source, config: &config };
+    let (admitted, plan) = match orchestrator.ingest(&source, now, Some(size), |_| {}).unwrap() {
+        Ingested::Split { file, plan } => (file, plan),
+        // A file no larger than one chunk is processed whole.
+        Ingested::Done(report) => return report.summary,
         other => panic!("{other:?}"),
     };
-    let plan = ChunkPlan::new(count, size);
     let parts: Vec<FileSummary> = plan
         .iter()
-        .map(|c| chunks::process_chunk(s, &meta, &plan, &c, &mut open, now, &config).unwrap())
+        .map(|c| orchestrator.process_chunk(&source, &admitted, &plan, &c, now).unwrap())
         .collect();
-    let sum = chunks::sum_summaries(&parts);
-    pipeline::complete(s, &meta, sum.clone(), seen).unwrap();
-    sum
+    orchestrator.complete_parts(&admitted.meta, admitted.seen_before, &parts).unwrap().summary
 }
 
 #[test]
@@ -294,21 +376,24 @@ fn a_file_processed_in_chunks_gives_the_whole_run_summary() {
 fn a_chunk_whose_stream_ends_early_or_overruns_is_unstable() {
     let s = store();
     let file = FileId::of_bytes(b"one");
-    let meta = FileMeta { id: file, name: "f".into(), size: 1 };
-    let payments = file_payments(file);
+    let source = Synthetic::of(file, &file_payments(file));
+    let meta = FileMeta { id: source.id(), name: "f".into(), size: 1 };
     let config = IngestConfig::default();
+    let orchestrator = Orchestrator { store: &s, reader: &source, config: &config };
+    let admitted =
+        |payments| Admitted { meta: meta.clone(), payments, seen_before: false, route: "synthetic".into() };
+    let chunk = |plan: &ChunkPlan, i| plan.chunk(i).unwrap();
     // The plan says five payments; the stream holds four: the last chunk cannot finish.
     let plan = ChunkPlan::new(5, 2);
-    let last = plan.chunk(2).unwrap();
-    let mut open = || Ok::<_, Infallible>(payments.clone().into_iter().map(Ok));
-    let err = chunks::process_chunk(&s, &meta, &plan, &last, &mut open, Utc::now(), &config).unwrap_err();
+    let err =
+        orchestrator.process_chunk(&source, &admitted(5), &plan, &chunk(&plan, 2), Utc::now()).unwrap_err();
     assert!(matches!(err, IngestError::Unstable { .. }), "{err}");
     // The plan says three; the stream holds four: the last chunk sees one too many.
     let plan = ChunkPlan::new(3, 2);
-    let last = plan.chunk(1).unwrap();
-    let err = chunks::process_chunk(&s, &meta, &plan, &last, &mut open, Utc::now(), &config).unwrap_err();
+    let err =
+        orchestrator.process_chunk(&source, &admitted(3), &plan, &chunk(&plan, 1), Utc::now()).unwrap_err();
     assert!(matches!(err, IngestError::Unstable { .. }), "{err}");
     // A range from another plan is refused before anything runs.
     let other = remit_domain::chunks::Chunk { index: 0, first: 1, count: 2 };
-    assert!(chunks::process_chunk(&s, &meta, &plan, &other, &mut open, Utc::now(), &config).is_err());
+    assert!(orchestrator.process_chunk(&source, &admitted(3), &plan, &other, Utc::now()).is_err());
 }

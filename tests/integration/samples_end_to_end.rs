@@ -2,12 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+use remit::local::{LocalFile, SourceRouter};
+
 use chrono::Utc;
 use remit::local;
 use remit_domain::pipeline::IngestConfig;
 use remit_domain::ports::{FileStatus, ResearchQueue};
 use remit_domain::{Market, Outcome};
-use remit_formats::profile::Routing;
 use remit_store_sqlite::{SqliteStore, Table};
 
 fn samples() -> PathBuf {
@@ -17,11 +18,14 @@ fn samples() -> PathBuf {
 /// The samples as the landing bucket holds them, routed by `profiles/routing.toml` as `remit demo`
 /// routes them (bank-profile files sit under their S3 prefixes).
 fn drops() -> local::DropFolder {
-    let routing = Routing::load(&samples().join("../profiles/routing.toml")).unwrap();
-    local::DropFolder::new(&samples(), Some(routing))
+    local::DropFolder::new(&samples())
 }
 
-fn files(folder: &str) -> Vec<PathBuf> {
+fn router() -> SourceRouter {
+    SourceRouter::load(&samples().join("../profiles/routing.toml")).unwrap()
+}
+
+fn files(folder: &str) -> Vec<LocalFile> {
     let v = drops().files(folder);
     assert!(!v.is_empty(), "no samples in {folder}");
     v
@@ -29,12 +33,11 @@ fn files(folder: &str) -> Vec<PathBuf> {
 
 fn ingest(
     store: &SqliteStore,
-    path: &Path,
+    file: &LocalFile,
     config: &IngestConfig,
     on_result: impl FnMut(&remit_domain::pipeline::PaymentResult),
 ) -> remit_domain::pipeline::FileReport {
-    let source = drops().source(path).unwrap();
-    local::ingest_source(store, path, &source, Utc::now(), config, on_result).unwrap()
+    local::ingest(store, file, &router(), Utc::now(), config, on_result).unwrap()
 }
 
 fn loaded_store() -> SqliteStore {
@@ -50,8 +53,9 @@ fn every_market_applies_and_queues_and_replays_post_nothing() {
     let config = IngestConfig::default();
     for (folder, market) in [("ca", Market::CA), ("in", Market::IN), ("eu", Market::EU)] {
         let mut outcomes = Vec::new();
-        for path in files(folder) {
-            let report = ingest(&store, &path, &config, |r| {
+        for file in files(folder) {
+            let path = file.path();
+            let report = ingest(&store, &file, &config, |r| {
                 assert_eq!(r.market, market);
                 outcomes.push(r.decision.outcome);
             });
@@ -76,8 +80,9 @@ fn every_market_applies_and_queues_and_replays_post_nothing() {
     let ledger = store.count(Table::Ledger).unwrap();
     let items = store.count(Table::ResearchItems).unwrap();
     for folder in ["ca", "in", "eu"] {
-        for path in files(folder) {
-            let report = ingest(&store, &path, &config, |r| {
+        for file in files(folder) {
+            let path = file.path();
+            let report = ingest(&store, &file, &config, |r| {
                 assert_eq!(r.decision.outcome, Outcome::Duplicate, "{}", path.display());
             });
             assert!(report.seen_before);
@@ -90,8 +95,9 @@ fn every_market_applies_and_queues_and_replays_post_nothing() {
 #[test]
 fn a_malformed_file_is_quarantined_with_a_specific_reason() {
     let store = loaded_store();
-    for path in files("bad") {
-        let report = local::ingest_path(&store, &path, Utc::now(), &IngestConfig::default(), |_| {
+    for file in files("bad") {
+        let path = file.path();
+        let report = local::ingest_path(&store, path, Utc::now(), &IngestConfig::default(), |_| {
             panic!("nothing may be processed from a bad file")
         })
         .unwrap();
@@ -101,4 +107,48 @@ fn a_malformed_file_is_quarantined_with_a_specific_reason() {
     }
     assert_eq!(store.count(Table::Ledger).unwrap(), 0);
     assert_eq!(store.count(Table::Payments).unwrap(), 0);
+}
+
+/// A local file that counts how often it is opened.
+struct Counted(LocalFile, std::cell::Cell<u32>);
+
+impl remit_domain::ingest::FileSource for Counted {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn route_key(&self) -> &str {
+        self.0.route_key()
+    }
+
+    fn open(&self) -> Result<Box<dyn std::io::Read + '_>, remit_domain::ingest::OpenError> {
+        self.1.set(self.1.get() + 1);
+        self.0.open()
+    }
+}
+
+/// Issue 14: `remit ingest` reads each file at most twice (hash, route and validate in the
+/// first read; process in the second); the same bytes again once; a bad file once.
+#[test]
+fn the_cli_reads_each_file_at_most_twice() {
+    use remit_domain::ingest::FileSource;
+    let store = loaded_store();
+    let config = IngestConfig::default();
+    for folder in ["ca", "in", "eu"] {
+        for file in files(folder) {
+            let counted = Counted(file, std::cell::Cell::new(0));
+            let report = local::ingest(&store, &counted, &router(), Utc::now(), &config, |_| {}).unwrap();
+            assert_eq!(report.status, FileStatus::Completed, "{}", counted.name());
+            assert_eq!(counted.1.get(), 2, "{}", counted.name());
+            counted.1.set(0);
+            local::ingest(&store, &counted, &router(), Utc::now(), &config, |_| {}).unwrap();
+            assert_eq!(counted.1.get(), 1, "{} again", counted.name());
+        }
+    }
+    for file in files("bad") {
+        let counted = Counted(file, std::cell::Cell::new(0));
+        let report = local::ingest(&store, &counted, &router(), Utc::now(), &config, |_| {}).unwrap();
+        assert_eq!(report.status, FileStatus::Quarantined);
+        assert_eq!(counted.1.get(), 1, "{}", counted.name());
+    }
 }

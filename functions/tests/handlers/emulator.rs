@@ -70,18 +70,18 @@ fn event_key(key: &str) -> String {
 /// one renamed to a key that needs URL-encoding; the bad samples last.
 fn samples() -> Vec<(String, Vec<u8>, bool)> {
     let root = repo("samples");
-    let drops = remit::local::DropFolder::new(&root, None);
+    let drops = remit::local::DropFolder::new(&root);
     let mut out = Vec::new();
     for (folder, bad) in [("ca", false), ("in", false), ("eu", false), ("bad", true)] {
-        for path in drops.files(folder) {
-            let rel = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        for file in drops.files(folder) {
+            let rel = remit_domain::ingest::FileSource::route_key(&file).to_string();
             let key = match rel.as_str() {
                 "ca/cpa005-rbc-20260315.txt" => "ca/cpa005/Relevé RBC 2026-03-15 (1).txt".to_string(),
                 // Dropped under a market prefix: the landing bucket takes files there only.
                 r if bad => format!("ca/{r}"),
                 r => r.to_string(),
             };
-            out.push((key, std::fs::read(&path).unwrap(), bad));
+            out.push((key, std::fs::read(file.path()).unwrap(), bad));
         }
     }
     out

@@ -128,3 +128,30 @@ async fn the_lambda_entry_point_runs_the_handler_and_skips_s3_test_events() {
         .unwrap();
     assert!(res.objects.is_empty());
 }
+
+/// Issue 14: each file is read at most twice. The first read hashes, routes and validates it;
+/// the second processes it. The same bytes again are answered after one read; a bad file is
+/// quarantined after one. (Before, a file was read four times: hash, head, validate, process.)
+#[test]
+fn each_file_is_read_at_most_twice() {
+    use std::sync::atomic::Ordering;
+    let env = Env::new(1000, ChunkOrder::Sequential);
+    let reads = || env.objects.opens.swap(0, Ordering::SeqCst);
+    env.objects.drop_file("ca/cpa005/rbc.txt", &rbc());
+    let out = env.app.ingest_event(&s3_event("ca/cpa005/rbc.txt", Some("v1"), "01"), deadline()).unwrap();
+    assert_eq!(out.objects[0].status, ObjectStatus::Completed);
+    assert_eq!(reads(), 2, "processed: two reads");
+
+    env.objects.drop_file("ca/cpa005/rbc-again.txt", &rbc());
+    let out =
+        env.app.ingest_event(&s3_event("ca/cpa005/rbc-again.txt", Some("v1"), "02"), deadline()).unwrap();
+    assert_eq!(out.objects[0].status, ObjectStatus::Duplicate);
+    assert_eq!(reads(), 1, "the same bytes again: one read");
+
+    let mut bad = rbc();
+    bad.truncate(bad.len() / 2);
+    env.objects.drop_file("ca/cpa005/cut.txt", &bad);
+    let out = env.app.ingest_event(&s3_event("ca/cpa005/cut.txt", Some("v1"), "03"), deadline()).unwrap();
+    assert_eq!(out.objects[0].status, ObjectStatus::Quarantined);
+    assert_eq!(reads(), 1, "refused: one read");
+}

@@ -106,6 +106,8 @@ pub struct Bucket {
     pub panic_after: Arc<AtomicU64>,
     /// Reads past this offset fail with an I/O error (u64::MAX: never).
     pub fail_after: Arc<AtomicU64>,
+    /// How many times an object was opened for reading (GETs of a file, on S3).
+    pub opens: Arc<AtomicU64>,
 }
 
 impl Bucket {
@@ -114,6 +116,7 @@ impl Bucket {
             local: LocalObjects::new(root).unwrap(),
             panic_after: Arc::new(AtomicU64::new(u64::MAX)),
             fail_after: Arc::new(AtomicU64::new(u64::MAX)),
+            opens: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -148,6 +151,7 @@ impl<R: Read> Read for Faulty<R> {
 
 impl Objects for Bucket {
     fn open(&self, object: &ObjectRef) -> Result<Box<dyn BufRead + Send>, ObjectError> {
+        self.opens.fetch_add(1, Ordering::SeqCst);
         let inner = self.local.open(object)?;
         let (panic_after, fail_after) =
             (self.panic_after.load(Ordering::SeqCst), self.fail_after.load(Ordering::SeqCst));
@@ -155,10 +159,6 @@ impl Objects for Bucket {
             return Ok(inner);
         }
         Ok(Box::new(BufReader::with_capacity(256, Faulty { inner, at: 0, panic_after, fail_after })))
-    }
-
-    fn read_head(&self, object: &ObjectRef, len: usize) -> Result<Vec<u8>, ObjectError> {
-        self.local.read_head(object, len)
     }
 
     fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<String, ObjectError> {

@@ -1,20 +1,16 @@
 //! Splitting one large file's work into chunks (issue 7), so that no single run of the pipeline
 //! has to fit a whole file into one Lambda invocation's 15 minutes.
 //!
-//! The file still validates whole first (`pipeline::validate_file`): nothing posts from a file
-//! that fails anywhere. Then its payments are cut into consecutive ranges of positions; each
-//! chunk re-reads the file from its start, skips to its range and processes it
-//! (`process_chunk`), and the chunks' summaries add up to the file's (`sum_summaries`). Every
-//! payment is exactly-once by its key whatever runs it, so a chunk run twice posts nothing twice.
+//! The file still validates whole first (the orchestrator's first pass, `crate::ingest`):
+//! nothing posts from a file that fails anywhere. Then its payments are cut into consecutive
+//! ranges of positions; each chunk re-reads the file from its start, skips to its range and
+//! processes it (`ingest::process_chunk`), and the chunks' summaries add up to the file's
+//! (`sum_summaries`). Every payment is exactly-once by its key whatever runs it, so a chunk run
+//! twice posts nothing twice.
 
-use std::error::Error as StdError;
-
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::payment::Payment;
-use crate::pipeline::{process_records, FileMeta, FileSummary, IngestConfig, IngestError};
-use crate::ports::Store;
+use crate::pipeline::FileSummary;
 
 /// How a file's payments are cut: `chunks()` consecutive ranges of `chunk_size` payments, the
 /// last one shorter.
@@ -86,37 +82,6 @@ pub fn sum_summaries<'a>(parts: impl IntoIterator<Item = &'a FileSummary>) -> Fi
         sum.add(p);
     }
     sum
-}
-
-/// Processes one chunk of a file that validated whole: opens a fresh stream from the file's
-/// start, skips to the chunk's first payment and decides each of its payments exactly once.
-/// The last chunk also checks that the file ends where pass 1 said. Per-payment results are
-/// not returned: the chunk's summary is what is kept.
-pub fn process_chunk<S, F, I, E>(
-    store: &S,
-    file: &FileMeta,
-    plan: &ChunkPlan,
-    chunk: &Chunk,
-    mut open: F,
-    now: DateTime<Utc>,
-    config: &IngestConfig,
-) -> Result<FileSummary, IngestError>
-where
-    S: Store + ?Sized,
-    F: FnMut() -> Result<I, E>,
-    I: Iterator<Item = Result<Payment, E>>,
-    E: StdError,
-{
-    let unstable = |detail: String| IngestError::Unstable { file: file.name.clone(), detail };
-    if !plan.contains(chunk) {
-        return Err(unstable(format!("chunk {chunk:?} is not part of the plan {plan:?}")));
-    }
-    let mut stream = open().map_err(|e| unstable(e.to_string()))?;
-    let summary = process_records(store, file, &mut stream, chunk.range(), now, config, |_| {})?;
-    if chunk.range().end == plan.payments && stream.next().is_some() {
-        return Err(unstable(format!("{} payments validated, more found in the last chunk", plan.payments)));
-    }
-    Ok(summary)
 }
 
 #[cfg(test)]

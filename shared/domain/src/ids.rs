@@ -12,6 +12,10 @@ use sha2::{Digest, Sha256};
 pub struct FileId([u8; 32]);
 
 impl FileId {
+    /// The id a first pass's payments carry while the file is being hashed: they are counted
+    /// and checked, never stored.
+    pub const PENDING: FileId = FileId([0; 32]);
+
     /// Hashes a whole byte slice.
     pub fn of_bytes(bytes: &[u8]) -> Self {
         Self(Sha256::digest(bytes).into())
@@ -29,6 +33,11 @@ impl FileId {
             h.update(&buf[..n]);
         }
         Ok(Self(h.finalize().into()))
+    }
+
+    /// The identity a hasher fed with a file's bytes gives (the first pass hashes as it reads).
+    pub(crate) fn of_digest(h: Sha256) -> Self {
+        Self(h.finalize().into())
     }
 
     /// Lower-case hex, the form stores and messages use.

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod identifiers;
 pub mod ids;
 pub mod index;
+pub mod ingest;
 pub mod masking;
 pub mod matcher;
 pub mod money;

@@ -95,16 +95,28 @@ impl IngestLimits {
 
     /// The payment's amount when it is above its market's `max_payment`, or its file when it is
     /// larger than the market's `max_file_bytes` (known once a payment names the market).
+    #[cfg(test)]
     fn check(&self, payment: &Payment, file_size: u64) -> Result<(), LimitError> {
-        let max_bytes = *self.max_file_bytes.get_ref(payment.market);
-        if file_size > max_bytes {
+        self.check_file_size(payment.market, &payment.source.file, file_size)?;
+        self.check_amount(payment)
+    }
+
+    /// A file larger than its market's `max_file_bytes`.
+    pub(crate) fn check_file_size(&self, market: Market, file: &str, size: u64) -> Result<(), LimitError> {
+        let max_bytes = *self.max_file_bytes.get_ref(market);
+        if size > max_bytes {
             return Err(LimitError::FileTooLarge {
-                file: crate::shown::shown(&payment.source.file),
-                size: file_size,
-                market: payment.market,
+                file: crate::shown::shown(file),
+                size,
+                market,
                 max: max_bytes,
             });
         }
+        Ok(())
+    }
+
+    /// A payment above its market's `max_payment`.
+    pub(crate) fn check_amount(&self, payment: &Payment) -> Result<(), LimitError> {
         let max = self.max_payment.get(payment.market);
         if payment.amount.amount().abs() <= max {
             return Ok(());
@@ -152,8 +164,7 @@ impl<E: std::fmt::Display> std::fmt::Display for ValidationError<E> {
 }
 
 impl<E: StdError + 'static> StdError for ValidationError<E> {
-    // The reader's error stands for itself (its own source chain is its causes): callers that
-    // walk the chain (`is_transient_read_error`) see it first.
+    // The reader's error stands for itself (its own source chain is its causes).
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             ValidationError::Read(e) => Some(e),
@@ -205,6 +216,15 @@ pub enum IngestError {
     /// timeout): nothing was posted and the file is not quarantined, so a retry reads it again.
     #[error("file {file} could not be read, retry: {detail}")]
     Unreadable { file: String, detail: String },
+    /// The file is not there (moved away by an earlier run of the same event).
+    #[error("file {file} is not there")]
+    Gone { file: String },
+    /// Not something a runner reads (a FIFO, a device, a directory).
+    #[error("file {file} cannot be read: {detail}")]
+    Refused { file: String, detail: String },
+    /// More bytes than any runner reads (`MAX_FILE_BYTES`): no identity, so not registered.
+    #[error("file {file} cannot be read: {detail}")]
+    TooLarge { file: String, detail: String },
 }
 
 impl IngestError {
@@ -213,27 +233,9 @@ impl IngestError {
         match self {
             IngestError::Store(e) => e.is_retryable(),
             IngestError::Unstable { .. } | IngestError::Unreadable { .. } => true,
+            IngestError::Gone { .. } | IngestError::Refused { .. } | IngestError::TooLarge { .. } => false,
         }
     }
-}
-
-/// True when `e` (or an error it wraps) is an I/O failure of the transport rather than of the
-/// content: bad bytes (`InvalidData`, as `read_line` reports bad UTF-8) and a truncated file
-/// (`UnexpectedEof`) are the file's fault and quarantine it; a reset or timeout is not.
-pub fn is_transient_read_error(e: &(dyn StdError + 'static)) -> bool {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            return !matches!(
-                io.kind(),
-                std::io::ErrorKind::InvalidData
-                    | std::io::ErrorKind::InvalidInput
-                    | std::io::ErrorKind::UnexpectedEof
-            );
-        }
-        cur = err.source();
-    }
-    false
 }
 
 /// Sums per currency, so that control totals can be checked against the file's own trailer.
@@ -506,48 +508,6 @@ impl<R: std::io::Read> std::io::Read for Counting<R> {
     }
 }
 
-/// Ingests one file. `open` yields a fresh payment stream over the same bytes each time it is
-/// called: once to validate everything (trailers, totals, every field), once to post. Memory
-/// stays flat, and a file that fails validation posts nothing.
-///
-/// The steps are public for runners that split a large file's work (`crate::chunks`):
-/// `register_file`, `validate_file`, `process_records` over ranges, `complete`.
-pub fn ingest_file<S, F, I, E>(
-    store: &S,
-    file: &FileMeta,
-    mut open: F,
-    now: DateTime<Utc>,
-    config: &IngestConfig,
-    on_result: impl FnMut(&PaymentResult),
-) -> Result<FileReport, IngestError>
-where
-    S: Store + ?Sized,
-    F: FnMut() -> Result<I, E>,
-    I: Iterator<Item = Result<Payment, E>>,
-    E: StdError + 'static,
-{
-    let seen_before = register_file(store, file, now)?.is_some();
-    let expected = match validate_file_within(store, file, &mut open, seen_before, &config.limits)? {
-        Validation::Valid { payments } => payments,
-        Validation::Quarantined(report) => return Ok(report),
-    };
-    let mut stream = open().map_err(|e| unstable(file, e.to_string()))?;
-    let summary = process_records(store, file, &mut stream, 0..expected, now, config, on_result)?;
-    if stream.next().is_some() {
-        return Err(unstable(file, format!("{expected} payments validated, more found when processing")));
-    }
-    Ok(complete(store, file, summary, seen_before)?)
-}
-
-/// What the first pass over a file found.
-#[derive(Clone, Debug)]
-pub enum Validation {
-    /// Every record is valid; the file holds this many payments.
-    Valid { payments: u64 },
-    /// The file was refused and quarantined; the report says why.
-    Quarantined(FileReport),
-}
-
 /// Records the file by content hash, in state processing when it is new. Returns what the store
 /// knew of these bytes before (they may have come under another name), if anything.
 pub fn register_file<S: Store + ?Sized>(
@@ -568,72 +528,6 @@ pub fn register_file<S: Store + ?Sized>(
         FileRegistration::New => None,
         FileRegistration::Seen(first) => Some(first),
     })
-}
-
-/// Pass 1 with the default `IngestLimits` (`validate_file_within` takes the configured ones).
-pub fn validate_file<S, F, I, E>(
-    store: &S,
-    file: &FileMeta,
-    open: &mut F,
-    seen_before: bool,
-) -> Result<Validation, IngestError>
-where
-    S: Store + ?Sized,
-    F: FnMut() -> Result<I, E>,
-    I: Iterator<Item = Result<Payment, E>>,
-    E: StdError + 'static,
-{
-    validate_file_within(store, file, open, seen_before, &IngestLimits::default())
-}
-
-/// Pass 1: reads every record of a fresh stream before any effect, checks each against
-/// `limits`, and counts the payments. The first error quarantines the file (`quarantine`) and
-/// nothing of it posts.
-pub fn validate_file_within<S, F, I, E>(
-    store: &S,
-    file: &FileMeta,
-    open: &mut F,
-    seen_before: bool,
-    limits: &IngestLimits,
-) -> Result<Validation, IngestError>
-where
-    S: Store + ?Sized,
-    F: FnMut() -> Result<I, E>,
-    I: Iterator<Item = Result<Payment, E>>,
-    E: StdError + 'static,
-{
-    match count_payments(open, limits, file.size) {
-        Ok(payments) => Ok(Validation::Valid { payments }),
-        // A read that broke off is the source's fault, not the file's: retry, don't quarantine.
-        Err(ValidationError::Read(e)) if is_transient_read_error(&e) => {
-            let detail = crate::masking::mask_card_numbers(&e.to_string());
-            tracing::warn!(file = %crate::shown::shown(&file.name), file_id = %file.id.short(), %detail,
-                "read failed: not quarantined, retry");
-            Err(IngestError::Unreadable { file: file.name.clone(), detail })
-        }
-        Err(e) => Ok(Validation::Quarantined(quarantine(store, file, &e, seen_before)?)),
-    }
-}
-
-/// Reads every record of a fresh stream, checks each against `limits`, and counts the
-/// payments; the first error stops it. A runner that can tell a failing source (a dropped
-/// connection) from bad content calls this and quarantines only for bad content.
-pub fn count_payments<F, I, E>(
-    open: &mut F,
-    limits: &IngestLimits,
-    file_size: u64,
-) -> Result<u64, ValidationError<E>>
-where
-    F: FnMut() -> Result<I, E>,
-    I: Iterator<Item = Result<Payment, E>>,
-{
-    let mut payments = 0u64;
-    for p in open().map_err(ValidationError::Read)? {
-        let p = p.map_err(ValidationError::Read)?;
-        limits.check(&p, file_size).map_err(ValidationError::Limit)?;
-        payments += 1;
-    }
-    Ok(payments)
 }
 
 /// Quarantines a file that failed validation with `error` (its text masked: it may quote a
@@ -725,7 +619,7 @@ pub fn complete<S: Store + ?Sized>(
 }
 
 /// The second read of a file disagreed with the first.
-fn unstable(file: &FileMeta, detail: String) -> IngestError {
+pub(crate) fn unstable(file: &FileMeta, detail: String) -> IngestError {
     IngestError::Unstable { file: file.name.clone(), detail }
 }
 
@@ -1087,7 +981,6 @@ pub fn research_item(
 
 #[cfg(test)]
 mod limit_tests {
-    use std::convert::Infallible;
 
     use super::*;
     use crate::money::{Currency, Money};
@@ -1110,8 +1003,9 @@ mod limit_tests {
             .collect()
     }
 
-    fn count(payments: Vec<Payment>, limits: &IngestLimits) -> Result<u64, ValidationError<Infallible>> {
-        count_payments(&mut || Ok::<_, Infallible>(payments.clone().into_iter().map(Ok)), limits, 1000)
+    /// The payments that pass `limits` in a file of 1000 bytes, or the first refusal.
+    fn count(payments: Vec<Payment>, limits: &IngestLimits) -> Result<u64, LimitError> {
+        payments.iter().try_fold(0, |n, p| limits.check(p, 1000).map(|()| n + 1))
     }
 
     /// Issue 17: an amount of 79 octillion EUR was accepted and queued for research.
@@ -1121,7 +1015,7 @@ mod limit_tests {
         assert_eq!(count(paying(&["10.00", "10000000000.00"]), &limits).unwrap(), 2, "at the maximum");
         let err = count(paying(&["10.00", "10000000000.01", "5.00"]), &limits).unwrap_err();
         let text = err.to_string();
-        assert!(matches!(err, ValidationError::Limit(LimitError::AmountAboveMaximum { record: 2, .. })));
+        assert!(matches!(err, LimitError::AmountAboveMaximum { record: 2, .. }));
         assert!(text.contains("record 2") && text.contains("10000000000.01 EUR"), "{text}");
         assert!(text.contains("EU") && text.contains("limits.max_payment"), "{text}");
         assert!(!text.contains('\n') && !text.contains('\u{1b}'), "the file name is shown escaped: {text}");
@@ -1137,13 +1031,10 @@ mod limit_tests {
             toml::from_str("[limits]\nmax_file_bytes = { CA = 4294967296, IN = 4294967296, EU = 1000 }\n")
                 .unwrap();
         config.validate().unwrap();
-        let mut open = || Ok::<_, Infallible>(paying(&["10.00"]).into_iter().map(Ok));
-        assert_eq!(count_payments(&mut open, &config.limits, 1000).unwrap(), 1);
-        let err = count_payments(&mut open, &config.limits, 1001).unwrap_err();
-        assert!(matches!(
-            err,
-            ValidationError::Limit(LimitError::FileTooLarge { size: 1001, max: 1000, .. })
-        ));
+        let p = &paying(&["10.00"])[0];
+        assert_eq!(config.limits.check(p, 1000), Ok(()));
+        let err = config.limits.check(p, 1001).unwrap_err();
+        assert!(matches!(err, LimitError::FileTooLarge { size: 1001, max: 1000, .. }));
         assert!(err.to_string().contains("limits.max_file_bytes"), "{err}");
         for bad in ["0", "4294967297"] {
             let text = format!("[limits]\nmax_file_bytes = {{ CA = {bad}, IN = 1, EU = 1 }}\n");

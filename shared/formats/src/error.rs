@@ -47,6 +47,10 @@ pub enum ParseError {
         #[source]
         source: std::io::Error,
     },
+    /// The file's source failed under the reader (a read that broke off, a timeout): not the
+    /// content's fault, so the file is not quarantined and a retry reads it again.
+    #[error("{}: the source failed while reading: {detail}", one_line(.file))]
+    Source { file: String, detail: String },
     /// No reader recognises the content.
     #[error("{}: format not recognised: {reason}", one_line(.file))]
     UnknownFormat { file: String, reason: String },
@@ -88,7 +92,16 @@ impl ParseError {
 
     /// An I/O error while reading a file.
     pub fn io(file: &str, source: std::io::Error) -> Self {
+        if remit_domain::ingest::is_source_failure(&source) {
+            return ParseError::Source { file: file.to_string(), detail: source.to_string() };
+        }
         ParseError::Io { file: file.to_string(), source }
+    }
+}
+
+impl remit_domain::ingest::ReadFailure for ParseError {
+    fn source_failed(&self) -> bool {
+        matches!(self, ParseError::Source { .. })
     }
 }
 

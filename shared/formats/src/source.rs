@@ -3,14 +3,21 @@
 //! (`profile::Routing`), and open it alike.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+
+use remit_domain::ingest::{PaymentReader, Routed};
+use remit_domain::FileId;
 
 use crate::profile::{Profile, ProfileError, Route, Routing};
 use crate::{Format, ParseError, PaymentStream, SourceContext};
 
 /// How many leading bytes routing and detection look at.
 pub const HEAD_BYTES: usize = 8192;
+
+/// Read buffer under every reader a router opens: large enough that reads of the source
+/// (syscalls, S3 body chunks) do not dominate.
+pub const READ_BUFFER: usize = 256 * 1024;
 
 /// How a file's payments are read: detected from content, a native format, or a bank profile.
 #[derive(Clone, Debug)]
@@ -62,9 +69,21 @@ impl Source {
 pub struct SourceRouter {
     routing: Routing,
     profiles: BTreeMap<PathBuf, Profile>,
+    /// Every file read this way whatever its key (`remit ingest --profile`).
+    only: Option<Source>,
 }
 
 impl SourceRouter {
+    /// A router that reads every file as `source` (a profile given on the command line).
+    pub fn only(source: Source) -> Self {
+        Self { only: Some(source), ..Self::default() }
+    }
+
+    /// Reads a routing file when one is given; content detection alone without.
+    pub fn load_or_detect(routing_file: Option<&Path>) -> Result<Self, ProfileError> {
+        routing_file.map_or_else(|| Ok(Self::default()), Self::load)
+    }
+
     /// Reads a routing file and compiles the profiles it names (paths relative to its folder).
     pub fn load(routing_file: &Path) -> Result<Self, ProfileError> {
         let routing = Routing::load(routing_file)?;
@@ -72,7 +91,7 @@ impl SourceRouter {
         for p in routing.profile_paths() {
             profiles.insert(p.to_path_buf(), Profile::load(p)?);
         }
-        Ok(Self { routing, profiles })
+        Ok(Self { routing, profiles, only: None })
     }
 
     /// Routing text and the profile files it names, given as (file name, text) pairs (files
@@ -95,13 +114,29 @@ impl SourceRouter {
             })?;
             profiles.insert(p.to_path_buf(), Profile::from_toml(&name, text)?);
         }
-        Ok(Self { routing, profiles })
+        Ok(Self { routing, profiles, only: None })
     }
 
     /// The source for a file landing at `key` whose first bytes are `head` (`HEAD_BYTES` are
     /// enough): the routing rules, then content detection.
     pub fn source(&self, key: &str, head: &[u8]) -> Source {
-        match self.routing.route(key, head) {
+        if let Some(only) = &self.only {
+            return only.clone();
+        }
+        self.of_route(self.routing.route(key, head))
+    }
+
+    /// The source when the key alone decides it (a fixed source, or prefix rules without
+    /// content conditions): no first bytes need be read for routing.
+    fn source_by_key(&self, key: &str) -> Option<Source> {
+        match &self.only {
+            Some(only) => Some(only.clone()),
+            None => self.routing.route_by_key(key).map(|r| self.of_route(r)),
+        }
+    }
+
+    fn of_route(&self, route: Route) -> Source {
+        match route {
             Route::Profile(p) => match self.profiles.get(&p) {
                 Some(profile) => Source::Profile(Box::new(profile.clone())),
                 // Every routed profile is compiled when the router is built.
@@ -110,6 +145,46 @@ impl SourceRouter {
             Route::Native(f) => Source::Native(f),
             Route::Unknown => Source::Detect,
         }
+    }
+}
+
+impl SourceRouter {
+    /// Opens `bytes` as the file at `key`: the route is picked from the key and the first
+    /// bytes of this same read (no separate read for the head). Returns the route's name
+    /// (`Source::describe`) and the payment stream.
+    pub fn open<'a, R: Read + 'a>(
+        &self,
+        key: &str,
+        ctx: SourceContext,
+        bytes: R,
+    ) -> Result<(String, PaymentStream<'a>), ParseError> {
+        let reader = BufReader::with_capacity(READ_BUFFER, bytes);
+        // Read ahead for the head only when a rule looks at content (detection peeks itself).
+        if let Some(source) = self.source_by_key(key) {
+            let (_, stream) = source.open(ctx, reader)?;
+            return Ok((source.describe(), stream));
+        }
+        let mut reader = crate::peek(reader, HEAD_BYTES).map_err(|e| ParseError::io(&ctx.file_name, e))?;
+        let head = crate::head(&mut reader).map_err(|e| ParseError::io(&ctx.file_name, e))?;
+        let source = self.source(key, head);
+        let (_, stream) = source.open(ctx, reader)?;
+        Ok((source.describe(), stream))
+    }
+}
+
+impl PaymentReader for SourceRouter {
+    type Error = ParseError;
+
+    fn read<'a>(
+        &'a self,
+        route_key: &str,
+        file: FileId,
+        name: &str,
+        bytes: Box<dyn Read + 'a>,
+    ) -> Result<Routed<'a, ParseError>, ParseError> {
+        let ctx = SourceContext { file_id: file, file_name: name.into() };
+        let (route, payments) = self.open(route_key, ctx, bytes)?;
+        Ok(Routed { route, payments })
     }
 }
 

@@ -223,6 +223,11 @@ impl<R: BufRead> CamtReader<R> {
     /// A quick-xml error found at file offset `offset`. Its text is cut as `shown` does: some
     /// quote names or entities of any length.
     fn xml_error(&self, e: quick_xml::Error, offset: u64) -> ParseError {
+        if let quick_xml::Error::Io(io) = &e {
+            if remit_domain::ingest::is_source_failure(io) {
+                return ParseError::Source { file: self.ctx.file_name.to_string(), detail: io.to_string() };
+            }
+        }
         self.structure(offset, format!("malformed XML: {}", shown(&e.to_string())))
     }
 

@@ -153,6 +153,17 @@ impl Routing {
     /// Chooses a reader for an object key and its first bytes: the longest matching prefix
     /// rule (its content conditions must hold too; the first of equals), else the first content-only rule that
     /// matches, else native content detection.
+    /// The route of a file at `key` when its key alone decides it: every prefix rule that
+    /// matches has no content condition (so no first bytes need be looked at).
+    pub fn route_by_key(&self, key: &str) -> Option<Route> {
+        let matching =
+            || self.rules.iter().filter(|r| r.prefix.as_ref().is_some_and(|p| key.starts_with(p.as_str())));
+        if matching().any(|r| r.starts_with.is_some() || !r.contains.is_empty()) {
+            return None;
+        }
+        matching().rev().max_by_key(|r| r.prefix.as_ref().map_or(0, String::len)).map(|r| r.target.clone())
+    }
+
     pub fn route(&self, key: &str, head: &[u8]) -> Route {
         let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
         let window = &body[..body.len().min(8192)];
