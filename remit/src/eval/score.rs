@@ -123,6 +123,10 @@ pub struct Report {
     pub resolution_refusals: Vec<String>,
     /// Aliases learned for our own name or account (`own_identity_keys`): must be none.
     pub own_identity_aliases: u64,
+    /// SHA-256 of every decision in the order made (file, market, bank reference, outcome,
+    /// account): two runs decided alike exactly when their digests are equal (a refactoring
+    /// of the ingest path must not move it).
+    pub decision_digest: String,
     /// The same workload again with `own.CA.collect_debits` on, when this run had it off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collect_debits_run: Option<Box<Report>>,
@@ -287,7 +291,12 @@ pub fn score_run(
     for o in observed {
         by_key.entry((o.market.as_str(), o.bank_ref.as_str())).or_default().push(o);
     }
-    let mut report = Report { quarantined, collect_debits: collecting, ..Report::default() };
+    let mut report = Report {
+        quarantined,
+        collect_debits: collecting,
+        decision_digest: decision_digest(observed),
+        ..Report::default()
+    };
     let mut joined = 0usize;
     for label in labels {
         let decisions = by_key.get(&(label.market.as_str(), label.bank_ref.as_str()));
@@ -372,6 +381,17 @@ fn table(title: &str, rows: &[(String, &Counts)]) -> String {
 }
 
 /// The person's report: per market, per scenario, per market and scenario, then the gate.
+/// The digest of `observed` decisions (see `Report::decision_digest`).
+fn decision_digest(observed: &[Observed]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for o in observed {
+        let account = o.account.as_deref().unwrap_or("-");
+        h.update(format!("{}\t{}\t{}\t{}\t{account}\n", o.file, o.market, o.bank_ref, o.outcome).as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
 pub fn render(report: &Report) -> String {
     let mut s = String::new();
     let mut rows: Vec<(String, &Counts)> = vec![("all".into(), &report.overall)];
@@ -386,6 +406,7 @@ pub fn render(report: &Report) -> String {
     s.push_str(&table("market/scenario", &rows));
     s.push('\n');
     let o = &report.overall;
+    let _ = writeln!(s, "decision digest {}", report.decision_digest);
     let _ = writeln!(
         s,
         "straight-through {} ({} of {}); misapplication rate {} ({} of {} applied); typo with agreeing name applied {}",
