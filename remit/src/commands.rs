@@ -304,7 +304,7 @@ pub fn demo(
     }
 
     writeln!(out, "== Same files delivered again (at-least-once delivery) ==")?;
-    // Each is recognised by its bytes and answered from its first ingest, without a second read.
+    // Each is recognised by its bytes (one read) and answered from its first ingest.
     let mut by_outcome: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut again = 0;
     for file in &all_files {
@@ -313,7 +313,8 @@ pub fn demo(
         })?;
         again += u64::from(report.seen_before && report.reason.is_some());
     }
-    let mut text: Vec<String> = vec![format!("already ingested {again} (nothing read again)")];
+    let mut text: Vec<String> =
+        vec![format!("already ingested {again} (recognised by their bytes, nothing posted)")];
     text.extend(by_outcome.iter().map(|(k, v)| format!("{k} {v}")));
     writeln!(out, "  {} files again: {}\n", all_files.len(), text.join(", "))?;
 
