@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use remit_domain::chunks::{self, Chunk, ChunkPlan};
-use remit_domain::idempotency::{run_once, DEFAULT_RECORD_TTL};
+use remit_domain::idempotency::{run_once, IdempotencyKey, DEFAULT_RECORD_TTL};
 use remit_domain::ingest::Admitted;
 use remit_domain::pipeline::{FileMeta, FileSummary, IngestError};
 use remit_domain::ports::Store;
@@ -195,7 +195,7 @@ where
             )));
         }
         let now = (self.clock)();
-        let key = format!("chunk:{}:{}", msg.file_id.to_hex(), msg.chunk.index);
+        let key = IdempotencyKey::chunk(&msg.file_id, msg.chunk.index);
         let done = run_once(&*self.store, &key, now, deadline, DEFAULT_RECORD_TTL, || {
             self.run_chunk(&manifest, &msg.chunk, now)
         })?;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use chrono::{DateTime, Utc};
-use remit_domain::idempotency::{run_once, IdempotencyError, DEFAULT_RECORD_TTL};
+use remit_domain::idempotency::{run_once, IdempotencyError, IdempotencyKey, DEFAULT_RECORD_TTL};
 use remit_domain::ingest::{Admitted, FileSource, Ingested, OpenError, Orchestrator};
 use remit_domain::pipeline::{FileMeta, FileSummary, IngestConfig, IngestError};
 use remit_domain::ports::{FileStatus, Store};
@@ -20,7 +20,6 @@ use remit_domain::FileId;
 use remit_domain::{chunks::ChunkPlan, mask_card_numbers};
 use remit_formats::{shown, SourceRouter};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::chunks::{ChunkMessage, ChunkQueue, Manifest};
 use crate::error::HandlerError;
@@ -144,18 +143,6 @@ impl<'de> Deserialize<'de> for S3Notification {
     }
 }
 
-/// The idempotency key of one object version: bucket, key and version (or, unversioned, the
-/// event's sequencer, which orders the writes of one key). Long keys are hashed to stay well
-/// inside DynamoDB's key size.
-pub fn invocation_key(bucket: &str, key: &str, version: Option<&str>) -> String {
-    let id = format!("{bucket}/{key}#{}", version.unwrap_or("-"));
-    if id.len() <= 512 {
-        format!("ingest:{id}")
-    } else {
-        format!("ingest:sha256:{}", hex::encode(Sha256::digest(id.as_bytes())))
-    }
-}
-
 /// True for keys the pipeline itself writes: never ingested, whatever the notification filter.
 fn own_key(key: &str) -> bool {
     [PROCESSED, QUARANTINE, MANIFESTS].iter().any(|p| key.starts_with(p))
@@ -215,7 +202,7 @@ where
         object.version_id = record.s3.object.version_id.clone().filter(|v| v != "null");
         object.size = record.s3.object.size.and_then(|n| u64::try_from(n).ok()).unwrap_or_default();
         let marker = object.version_id.as_deref().or(record.s3.object.sequencer.as_deref());
-        let id = invocation_key(bucket, &object.key, marker);
+        let id = IdempotencyKey::object_version(bucket, &object.key, marker);
         let now = (self.clock)();
         match run_once(&*self.store, &id, now, deadline, DEFAULT_RECORD_TTL, || {
             self.ingest_object(&object, now)
@@ -387,15 +374,5 @@ mod tests {
         assert!(matches!(serde_json::from_value(test_event).unwrap(), S3Notification::Other(_)));
         let broken = serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put"}]});
         assert!(serde_json::from_value::<S3Notification>(broken).is_err());
-    }
-
-    #[test]
-    fn invocation_keys_name_the_version_and_stay_short() {
-        assert_eq!(invocation_key("b", "k", Some("v1")), "ingest:b/k#v1");
-        assert_eq!(invocation_key("b", "k", None), "ingest:b/k#-");
-        let long = "k".repeat(1000);
-        let key = invocation_key("b", &long, Some("v"));
-        assert!(key.starts_with("ingest:sha256:") && key.len() < 100);
-        assert_ne!(key, invocation_key("b", &long, Some("w")));
     }
 }

@@ -15,7 +15,7 @@ use axum::body::{to_bytes, Body};
 use axum::http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use axum::Router;
 use chrono::{DateTime, Utc};
-use remit_domain::idempotency::{run_once, IdempotencyError, DEFAULT_RECORD_TTL};
+use remit_domain::idempotency::{run_once, IdempotencyError, IdempotencyKey, DEFAULT_RECORD_TTL};
 use remit_ops_api::{ApiStore, AppState, Tokens};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -135,7 +135,7 @@ impl OpsApi {
             h.update((part.len() as u64).to_be_bytes());
             h.update(part);
         }
-        let key = format!("ops:{}", hex::encode(h.finalize()));
+        let key = IdempotencyKey::ops_request(&h.finalize());
 
         let (router, store, now) = (self.router.clone(), self.store.clone(), (self.clock)());
         // The router's own handlers run on this runtime (multi-threaded, as `#[tokio::main]`

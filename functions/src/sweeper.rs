@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
-use remit_domain::idempotency::{run_once, IdempotencyError, DEFAULT_RECORD_TTL};
+use remit_domain::idempotency::{run_once, IdempotencyError, IdempotencyKey, DEFAULT_RECORD_TTL};
 use remit_domain::ports::Store;
 use remit_domain::sla::{self, AlertSink};
 use remit_domain::Market;
@@ -91,27 +91,25 @@ impl<S: Store + Send + Sync + 'static> SweeperApp<S> {
         let now = (self.clock)();
         let (action, key) = match event {
             SweeperEvent::Command(c) if c.action == SweeperAction::Digest => {
-                (SweeperAction::Digest, format!("digest:{}", now.format("%Y-%m-%d")))
+                (SweeperAction::Digest, IdempotencyKey::daily_digest(now.date_naive()))
             }
-            SweeperEvent::Command(_) => {
-                (SweeperAction::Sweep, format!("sweep:{}", now.format("%Y-%m-%dT%H:%M")))
-            }
+            SweeperEvent::Command(_) => (SweeperAction::Sweep, IdempotencyKey::sweep_minute(now)),
             SweeperEvent::Scheduled(e) => {
                 let id =
                     e.id.clone()
                         .or_else(|| e.time.map(|t| t.to_rfc3339()))
                         .unwrap_or_else(|| now.to_rfc3339());
-                (SweeperAction::Sweep, format!("sweep:{id}"))
+                (SweeperAction::Sweep, IdempotencyKey::sweep(&id))
             }
         };
         let result = run_once(&*self.store, &key, now, deadline, DEFAULT_RECORD_TTL, || match action {
-            SweeperAction::Sweep => self.sweep(&key, now),
-            SweeperAction::Digest => self.digest(&key, now),
+            SweeperAction::Sweep => self.sweep(key.as_str(), now),
+            SweeperAction::Digest => self.digest(key.as_str(), now),
         });
         match result {
             Ok(out) => Ok(out),
             Err(IdempotencyError::InProgress { .. }) => {
-                Ok(SweeperOutcome { key, in_progress: true, ..Default::default() })
+                Ok(SweeperOutcome { key: key.to_string(), in_progress: true, ..Default::default() })
             }
             Err(e) => Err(e.into()),
         }

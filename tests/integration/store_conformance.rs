@@ -130,20 +130,32 @@ fn idempotency_records_follow_the_protocol<S: Store>(s: &S) {
 }
 
 fn idempotent_runs_repeat_nothing<S: Store>(s: &S) {
-    use remit_domain::idempotency::{run_once, IdempotencyError, DEFAULT_RECORD_TTL};
+    use remit_domain::idempotency::{run_once, IdempotencyError, IdempotencyKey, DEFAULT_RECORD_TTL};
     let deadline = now() + Duration::minutes(15);
     let runs = std::cell::Cell::new(0);
     let op = || -> Result<u32, String> {
         runs.set(runs.get() + 1);
         Ok(41 + runs.get())
     };
-    assert_eq!(run_once(s, "sweep:1", now(), deadline, DEFAULT_RECORD_TTL, op).unwrap(), 42);
-    assert_eq!(run_once(s, "sweep:1", now(), deadline, DEFAULT_RECORD_TTL, op).unwrap(), 42, "saved answer");
+    assert_eq!(
+        run_once(s, &IdempotencyKey::sweep("1"), now(), deadline, DEFAULT_RECORD_TTL, op).unwrap(),
+        42
+    );
+    assert_eq!(
+        run_once(s, &IdempotencyKey::sweep("1"), now(), deadline, DEFAULT_RECORD_TTL, op).unwrap(),
+        42,
+        "saved answer"
+    );
     assert_eq!(runs.get(), 1, "the operation ran once");
-    let failed =
-        run_once(s, "sweep:2", now(), deadline, DEFAULT_RECORD_TTL, || Err::<u32, _>("boom".to_string()));
+    let failed = run_once(s, &IdempotencyKey::sweep("2"), now(), deadline, DEFAULT_RECORD_TTL, || {
+        Err::<u32, _>("boom".to_string())
+    });
     assert!(matches!(failed, Err(IdempotencyError::Operation(ref e)) if e == "boom"));
-    assert_eq!(run_once(s, "sweep:2", now(), deadline, DEFAULT_RECORD_TTL, op).unwrap(), 43, "retry runs");
+    assert_eq!(
+        run_once(s, &IdempotencyKey::sweep("2"), now(), deadline, DEFAULT_RECORD_TTL, op).unwrap(),
+        43,
+        "retry runs"
+    );
 }
 
 fn sla_alerts_are_pending_until_marked_once<S: Store>(s: &S) {
