@@ -116,29 +116,29 @@ pub struct ChunkOutcome {
 /// Sending chunk messages failed.
 #[derive(Debug, thiserror::Error)]
 #[error("chunk queue: {0}")]
-pub struct QueueError(pub String);
+pub struct ChunkQueueError(pub String);
 
 /// Where chunk messages go (SQS in Lambda; memory in tests). Sending the same chunk twice is
 /// harmless: the worker runs each chunk once.
 pub trait ChunkQueue: Send + Sync {
-    fn send(&self, messages: &[ChunkMessage]) -> Result<(), QueueError>;
+    fn send(&self, messages: &[ChunkMessage]) -> Result<(), ChunkQueueError>;
 }
 
 /// Keeps sent messages for a test to deliver, in any order, as often as it likes.
 #[derive(Debug, Default)]
-pub struct MemoryQueue {
+pub struct MemoryChunkQueue {
     sent: Mutex<Vec<ChunkMessage>>,
 }
 
-impl MemoryQueue {
+impl MemoryChunkQueue {
     /// Takes every message sent so far.
     pub fn drain(&self) -> Vec<ChunkMessage> {
         std::mem::take(&mut *self.sent.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
-impl ChunkQueue for MemoryQueue {
-    fn send(&self, messages: &[ChunkMessage]) -> Result<(), QueueError> {
+impl ChunkQueue for MemoryChunkQueue {
+    fn send(&self, messages: &[ChunkMessage]) -> Result<(), ChunkQueueError> {
         self.sent.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(messages);
         Ok(())
     }
@@ -146,11 +146,11 @@ impl ChunkQueue for MemoryQueue {
 
 /// A queue that refuses: a deployment without a chunk queue cannot split files.
 #[derive(Debug, Default)]
-pub struct NoQueue;
+pub struct NoChunkQueue;
 
-impl ChunkQueue for NoQueue {
-    fn send(&self, _: &[ChunkMessage]) -> Result<(), QueueError> {
-        Err(QueueError("no chunk queue is configured (REMIT_CHUNK_QUEUE_URL)".into()))
+impl ChunkQueue for NoChunkQueue {
+    fn send(&self, _: &[ChunkMessage]) -> Result<(), ChunkQueueError> {
+        Err(ChunkQueueError("no chunk queue is configured (REMIT_CHUNK_QUEUE_URL)".into()))
     }
 }
 
@@ -252,7 +252,7 @@ where
     fn send_next(&self, manifest: &Manifest, chunk: &Chunk) -> Result<(), HandlerError> {
         let Some(next) = manifest.plan.chunk(chunk.index + 1) else { return Ok(()) };
         if self.objects.get(&Manifest::chunk_key(&manifest.file_id, next.index))?.is_none() {
-            self.queue.send(&[ChunkMessage::of(manifest, next)])?;
+            self.chunk_queue.send(&[ChunkMessage::of(manifest, next)])?;
         }
         Ok(())
     }

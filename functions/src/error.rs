@@ -4,7 +4,7 @@ use remit_domain::idempotency::IdempotencyError;
 use remit_domain::pipeline::IngestError;
 use remit_domain::ports::StoreError;
 
-use crate::chunks::QueueError;
+use crate::chunks::ChunkQueueError;
 use crate::objects::ObjectError;
 
 /// A handler failure. Lambda retries a failed asynchronous invocation (then hands the event to
@@ -19,7 +19,7 @@ pub enum HandlerError {
     #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error(transparent)]
-    Queue(#[from] QueueError),
+    Queue(#[from] ChunkQueueError),
     /// Another invocation holds the idempotency key: SQS redelivers later.
     #[error("another invocation is processing {key} until {until}")]
     InProgress { key: String, until: chrono::DateTime<chrono::Utc> },

@@ -32,7 +32,7 @@ use crate::Clock;
 pub struct IngestApp<S, O> {
     pub store: Arc<S>,
     pub objects: Arc<O>,
-    pub queue: Arc<dyn ChunkQueue>,
+    pub chunk_queue: Arc<dyn ChunkQueue>,
     pub metrics: Arc<dyn Metrics>,
     pub router: Arc<SourceRouter>,
     pub config: Arc<IngestConfig>,
@@ -47,7 +47,7 @@ impl<S, O> Clone for IngestApp<S, O> {
         Self {
             store: self.store.clone(),
             objects: self.objects.clone(),
-            queue: self.queue.clone(),
+            chunk_queue: self.chunk_queue.clone(),
             metrics: self.metrics.clone(),
             router: self.router.clone(),
             config: self.config.clone(),
@@ -307,7 +307,7 @@ where
             }
             ChunkOrder::Parallel => kept.plan.iter().map(|c| ChunkMessage::of(&kept, c)).collect(),
         };
-        self.queue.send(&chunks)?;
+        self.chunk_queue.send(&chunks)?;
         tracing::info!(file = %shown(&mask_card_numbers(&meta.name)), file_id = %meta.id.short(), payments = plan.payments,
             chunks = plan.chunks(), order = ?kept.order, "file split into chunks");
         out.chunks = kept.plan.chunks();

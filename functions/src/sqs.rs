@@ -4,7 +4,7 @@
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use tokio::runtime::Handle;
 
-use crate::chunks::{ChunkMessage, ChunkQueue, QueueError};
+use crate::chunks::{ChunkMessage, ChunkQueue, ChunkQueueError};
 
 /// SQS takes at most ten messages per batch.
 const BATCH: usize = 10;
@@ -27,16 +27,16 @@ impl SqsChunkQueue {
 }
 
 impl ChunkQueue for SqsChunkQueue {
-    fn send(&self, messages: &[ChunkMessage]) -> Result<(), QueueError> {
+    fn send(&self, messages: &[ChunkMessage]) -> Result<(), ChunkQueueError> {
         for batch in messages.chunks(BATCH) {
             let mut entries = Vec::with_capacity(batch.len());
             for (i, m) in batch.iter().enumerate() {
-                let body = serde_json::to_string(m).map_err(|e| QueueError(e.to_string()))?;
+                let body = serde_json::to_string(m).map_err(|e| ChunkQueueError(e.to_string()))?;
                 let entry = SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
                     .message_body(body)
                     .build()
-                    .map_err(|e| QueueError(e.to_string()))?;
+                    .map_err(|e| ChunkQueueError(e.to_string()))?;
                 entries.push(entry);
             }
             let sent = self
@@ -44,11 +44,11 @@ impl ChunkQueue for SqsChunkQueue {
                 .block_on(
                     self.client.send_message_batch().queue_url(&self.url).set_entries(Some(entries)).send(),
                 )
-                .map_err(|e| QueueError(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+                .map_err(|e| ChunkQueueError(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
             if let Some(f) = sent.failed().first() {
                 // The whole call fails and is retried: the messages that went through are
                 // harmless twice (each chunk runs once).
-                return Err(QueueError(format!(
+                return Err(ChunkQueueError(format!(
                     "{} of {} messages refused, first: {} {}",
                     sent.failed().len(),
                     batch.len(),

@@ -17,7 +17,7 @@ use remit_ops_api::{AppState, Tokens};
 use remit_store_dynamodb::DynamoStore;
 use tokio::runtime::Handle;
 
-use crate::chunks::{ChunkQueue, NoQueue};
+use crate::chunks::{ChunkQueue, NoChunkQueue};
 use crate::ingest::IngestApp;
 use crate::metrics::EmfStdout;
 use crate::ops_api::{tokens_from_text, OpsApi};
@@ -68,7 +68,7 @@ pub fn alerts(aws: &SdkConfig) -> Result<Arc<SnsAlerts>> {
 pub fn chunk_queue(aws: &SdkConfig) -> Arc<dyn ChunkQueue> {
     match var(settings::ENV_CHUNK_QUEUE_URL) {
         Some(url) => Arc::new(SqsChunkQueue::new(aws_sdk_sqs::Client::new(aws), url, Handle::current())),
-        None => Arc::new(NoQueue),
+        None => Arc::new(NoChunkQueue),
     }
 }
 
@@ -78,7 +78,7 @@ pub async fn ingest_app(function: &'static str) -> Result<IngestApp<AppStore, Ap
     Ok(IngestApp {
         store: store().await?,
         objects: objects(&aws)?,
-        queue: chunk_queue(&aws),
+        chunk_queue: chunk_queue(&aws),
         metrics: Arc::new(EmfStdout::new(function)),
         router: Arc::new(settings::built_in_router()?),
         config: Arc::new(settings::built_in_config()?),

@@ -56,7 +56,7 @@ fn file_summary(env: &Env, id: &FileId) -> remit_domain::pipeline::FileSummary {
 fn sequential_chunks_delivered_twice_and_out_of_order_give_the_unsplit_result() {
     let (reference, reference_summary) = unsplit();
     let (env, id) = split(ChunkOrder::Sequential);
-    let first = env.queue.drain();
+    let first = env.chunk_queue.drain();
     assert_eq!(first.len(), 1, "sequential: the first chunk only");
     assert_eq!(first[0].chunk.index, 0);
 
@@ -83,7 +83,7 @@ fn sequential_chunks_delivered_twice_and_out_of_order_give_the_unsplit_result() 
             *delivered.entry(m.chunk.index).or_default() += 1;
         }
         let _ = env.app.chunk_event(&sqs_event(std::slice::from_ref(&early)), deadline());
-        pending = env.queue.drain();
+        pending = env.chunk_queue.drain();
         pending.dedup();
     }
     assert_eq!(delivered.keys().copied().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
@@ -108,7 +108,7 @@ fn sequential_chunks_delivered_twice_and_out_of_order_give_the_unsplit_result() 
 fn parallel_chunks_out_of_order_and_one_twice_decide_every_payment_once() {
     let (reference, reference_summary) = unsplit();
     let (env, id) = split(ChunkOrder::Parallel);
-    let mut messages = env.queue.drain();
+    let mut messages = env.chunk_queue.drain();
     assert_eq!(messages.len(), 5, "parallel: every chunk at once");
     messages.reverse();
     messages.insert(2, messages[0].clone());
@@ -136,9 +136,9 @@ fn parallel_chunks_out_of_order_and_one_twice_decide_every_payment_once() {
 fn a_worker_dying_mid_chunk_and_its_retry_post_nothing_twice() {
     let (reference, _) = unsplit();
     let (env, id) = split(ChunkOrder::Sequential);
-    let chunk0 = env.queue.drain();
+    let chunk0 = env.chunk_queue.drain();
     assert!(env.app.chunk_event(&sqs_event(&chunk0), deadline()).batch_item_failures.is_empty());
-    let chunk1 = env.queue.drain();
+    let chunk1 = env.chunk_queue.drain();
     assert_eq!(chunk1[0].chunk.index, 1);
 
     // Chunk 1 covers payments 10..20 (CPA-005 records of six payments each); the worker dies
@@ -161,7 +161,7 @@ fn a_worker_dying_mid_chunk_and_its_retry_post_nothing_twice() {
     let retry_deadline = at + Duration::minutes(15);
     later.chunk_message(&body, retry_deadline).unwrap();
     loop {
-        let pending = env.queue.drain();
+        let pending = env.chunk_queue.drain();
         if pending.is_empty() {
             break;
         }
@@ -187,14 +187,14 @@ fn the_same_bytes_dropped_while_their_chunks_run_post_nothing() {
     let res =
         env.app.ingest_event(&s3_event("ca/cpa005/bulk-again.txt", Some("v1"), "02"), deadline()).unwrap();
     assert_eq!(res.objects[0].status, ObjectStatus::Duplicate, "{:?}", res.objects[0]);
-    assert_eq!(env.queue.drain().len(), 1, "only the first drop's chunk");
+    assert_eq!(env.chunk_queue.drain().len(), 1, "only the first drop's chunk");
     assert!(env.has("processed/ca/cpa005/bulk-again.txt"));
 }
 
 #[test]
 fn a_message_that_matches_no_manifest_is_refused() {
     let (env, _) = split(ChunkOrder::Parallel);
-    let mut m = env.queue.drain().remove(1);
+    let mut m = env.chunk_queue.drain().remove(1);
     m.chunk.count += 1;
     let err = env.app.chunk_message(&serde_json::to_string(&m).unwrap(), deadline()).unwrap_err();
     assert!(matches!(err, HandlerError::BadEvent(_)) && !err.is_retryable(), "{err}");

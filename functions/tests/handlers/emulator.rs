@@ -21,7 +21,7 @@ use remit_domain::ports::{PaymentState, Store};
 use remit_domain::sla::{MemorySink, Notice};
 use remit_domain::{mask_card_numbers, FileId, Market};
 use remit_formats::SourceContext;
-use remit_functions::chunks::{ChunkQueue, MemoryQueue};
+use remit_functions::chunks::{ChunkQueue, MemoryChunkQueue};
 use remit_functions::ingest::{IngestApp, ObjectStatus};
 use remit_functions::metrics::MemoryMetrics;
 use remit_functions::settings::{self, ChunkOrder, SplitPolicy};
@@ -166,11 +166,16 @@ impl State {
     }
 }
 
-fn app<S, O>(store: Arc<S>, objects: Arc<O>, queue: Arc<dyn ChunkQueue>, bucket: &str) -> IngestApp<S, O> {
+fn app<S, O>(
+    store: Arc<S>,
+    objects: Arc<O>,
+    chunk_queue: Arc<dyn ChunkQueue>,
+    bucket: &str,
+) -> IngestApp<S, O> {
     IngestApp {
         store,
         objects,
-        queue,
+        chunk_queue,
         metrics: Arc::new(MemoryMetrics::default()),
         router: Arc::new(settings::built_in_router().unwrap()),
         config: Arc::new(settings::built_in_config().unwrap()),
@@ -217,7 +222,7 @@ fn reference_run(files: &[(String, Vec<u8>, bool)]) -> (State, Vec<(String, Obje
     let store = Arc::new(SqliteStore::open(&dir.path().join("remit.sqlite")).unwrap());
     remit::local::import_accounts(&*store, &repo("samples/accounts.csv")).unwrap();
     let objects = Arc::new(LocalObjects::new(dir.path().join("bucket")).unwrap());
-    let queue = Arc::new(MemoryQueue::default());
+    let queue = Arc::new(MemoryChunkQueue::default());
     let app = app(store.clone(), objects.clone(), queue.clone(), "local");
     let mut statuses = Vec::new();
     for (i, (key, bytes, _)) in files.iter().enumerate() {

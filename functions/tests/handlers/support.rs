@@ -9,7 +9,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Duration, Utc};
-use remit_functions::chunks::{ChunkMessage, MemoryQueue};
+use remit_functions::chunks::{ChunkMessage, MemoryChunkQueue};
 use remit_functions::ingest::IngestApp;
 use remit_functions::metrics::MemoryMetrics;
 use remit_functions::settings::{self, ChunkOrder, SplitPolicy};
@@ -60,7 +60,7 @@ pub struct Env {
     pub dir: TempDir,
     pub store: Arc<SqliteStore>,
     pub objects: Arc<Bucket>,
-    pub queue: Arc<MemoryQueue>,
+    pub chunk_queue: Arc<MemoryChunkQueue>,
     pub metrics: Arc<MemoryMetrics>,
     pub app: IngestApp<SqliteStore, Bucket>,
 }
@@ -71,12 +71,12 @@ impl Env {
         let store = Arc::new(SqliteStore::open(&dir.path().join("remit.sqlite")).unwrap());
         remit::local::import_accounts(&*store, &repo("samples/accounts.csv")).unwrap();
         let objects = Arc::new(Bucket::new(dir.path().join("bucket")));
-        let queue = Arc::new(MemoryQueue::default());
+        let chunk_queue = Arc::new(MemoryChunkQueue::default());
         let metrics = Arc::new(MemoryMetrics::default());
         let app = IngestApp {
             store: store.clone(),
             objects: objects.clone(),
-            queue: queue.clone(),
+            chunk_queue: chunk_queue.clone(),
             metrics: metrics.clone(),
             router: Arc::new(settings::built_in_router().unwrap()),
             config: Arc::new(settings::built_in_config().unwrap()),
@@ -84,7 +84,7 @@ impl Env {
             bucket: Some(BUCKET.into()),
             clock: clock_at(now()),
         };
-        Self { dir, store, objects, queue, metrics, app }
+        Self { dir, store, objects, chunk_queue, metrics, app }
     }
 
     /// Every effect in the store, without the times runs differ in.
