@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use remit_domain::identifiers::luhn_check_digit;
-use remit_domain::matcher::{decide, MatchPolicy};
-use remit_domain::money::{Currency, Money};
+use remit_domain::matching::matcher::{decide, MatchPolicy};
+use remit_domain::model::money::{Currency, Money};
+use remit_domain::text::luhn::luhn_check_digit;
 use remit_domain::{
     Account, AccountIndex, AccountStatus, Direction, FileId, KeyBasis, Market, Outcome, Payment, Provenance,
     RefText, References, SourceFormat,

@@ -15,10 +15,10 @@ use std::sync::Mutex;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use remit_domain::chunks::{self, Chunk, ChunkPlan};
 use remit_domain::idempotency::{run_once, IdempotencyKey, DEFAULT_RECORD_TTL};
 use remit_domain::ingest::Admitted;
-use remit_domain::pipeline::{FileMeta, FileSummary, IngestError};
+use remit_domain::ingest::{sum_summaries, Chunk, ChunkPlan, FileMeta, IngestError};
+use remit_domain::ports::FileSummary;
 use remit_domain::ports::Store;
 use remit_domain::{mask_card_numbers, FileId};
 use serde::{Deserialize, Serialize};
@@ -282,7 +282,7 @@ where
                 None => return Ok(false),
             }
         }
-        let summary = chunks::sum_summaries(&parts);
+        let summary = sum_summaries(&parts);
         if summary.payments + summary.zero_amount != plan.payments {
             return Err(HandlerError::Ingest(IngestError::Unstable {
                 file: manifest.name.clone(),

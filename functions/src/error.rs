@@ -1,7 +1,7 @@
 //! Why a handler failed, and whether trying again can help.
 
 use remit_domain::idempotency::IdempotencyError;
-use remit_domain::pipeline::IngestError;
+use remit_domain::ingest::IngestError;
 use remit_domain::ports::StoreError;
 
 use crate::chunks::ChunkQueueError;

@@ -14,10 +14,11 @@ use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use chrono::{DateTime, Utc};
 use remit_domain::idempotency::{run_once, IdempotencyError, IdempotencyKey, DEFAULT_RECORD_TTL};
 use remit_domain::ingest::{Admitted, FileSource, Ingested, OpenError, Orchestrator};
-use remit_domain::pipeline::{FileMeta, FileSummary, IngestConfig, IngestError};
+use remit_domain::ingest::{FileMeta, IngestConfig, IngestError};
+use remit_domain::ports::FileSummary;
 use remit_domain::ports::{FileStatus, Store};
 use remit_domain::FileId;
-use remit_domain::{chunks::ChunkPlan, mask_card_numbers};
+use remit_domain::{ingest::ChunkPlan, mask_card_numbers};
 use remit_formats::{shown, SourceRouter};
 use serde::{Deserialize, Serialize};
 

@@ -8,9 +8,9 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use remit_aws::metrics::Metric;
-use remit_domain::pipeline::FileSummary;
 use remit_domain::ports::AlertKind;
-use remit_domain::sla::SweepReport;
+use remit_domain::ports::FileSummary;
+use remit_domain::research::sweeper::SweepReport;
 use remit_domain::Market;
 use serde::{Deserialize, Serialize};
 

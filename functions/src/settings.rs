@@ -2,7 +2,7 @@
 //! configuration (`config/remit.toml`) and the routing table with its bank profiles
 //! (`profiles/`), the same files the `remit` CLI reads.
 
-use remit_domain::pipeline::IngestConfig;
+use remit_domain::ingest::IngestConfig;
 use remit_formats::profile::ProfileError;
 use remit_formats::SourceRouter;
 use serde::{Deserialize, Serialize};

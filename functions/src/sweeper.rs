@@ -1,8 +1,8 @@
 //! The SLA sweeper function: an EventBridge schedule (every few minutes) runs
-//! `remit_domain::sla::sweep`, which raises each warning and breach once (conditional marks in
-//! the store); a daily schedule whose input is `{"action": "digest"}` publishes each market's
-//! digest. Each scheduled event runs once under `run_once` (key: the event id); a digest runs
-//! once per UTC day whatever the deliveries.
+//! `remit_domain::research::sweeper::sweep`, which raises each warning and breach once (conditional
+//! marks in the store); a daily schedule whose input is `{"action": "digest"}` publishes each
+//! market's digest. Each scheduled event runs once under `run_once` (key: the event id); a digest
+//! runs once per UTC day whatever the deliveries.
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use remit_domain::idempotency::{run_once, IdempotencyError, IdempotencyKey, DEFAULT_RECORD_TTL};
 use remit_domain::ports::Store;
-use remit_domain::sla::{self, AlertSink};
+use remit_domain::research::sweeper::{self, AlertSink};
 use remit_domain::Market;
 use serde::{Deserialize, Serialize};
 
@@ -117,7 +117,7 @@ impl<S: Store + Send + Sync + 'static> SweeperApp<S> {
 
     fn sweep(&self, key: &str, now: DateTime<Utc>) -> Result<SweeperOutcome, HandlerError> {
         let sink: &dyn SharedSink = &*self.alerts;
-        let report = sla::sweep(&*self.store, &sink, now);
+        let report = sweeper::sweep(&*self.store, &sink, now);
         for (market, counts) in MarketCounts::of_sweep(&report) {
             self.metrics.emit(market, CountKind::Alerts, &counts);
         }
@@ -137,7 +137,7 @@ impl<S: Store + Send + Sync + 'static> SweeperApp<S> {
 
     fn digest(&self, key: &str, now: DateTime<Utc>) -> Result<SweeperOutcome, HandlerError> {
         let sink: &dyn SharedSink = &*self.alerts;
-        let digests = sla::publish_digests(&*self.store, &sink, &Market::ALL, now)
+        let digests = sweeper::publish_digests(&*self.store, &sink, &Market::ALL, now)
             .map_err(|e| HandlerError::Alerts(e.to_string()))?;
         Ok(SweeperOutcome {
             key: key.to_string(),
@@ -152,8 +152,8 @@ impl<S: Store + Send + Sync + 'static> SweeperApp<S> {
 pub struct LogSink;
 
 impl AlertSink for LogSink {
-    fn publish(&self, notice: &sla::Notice) -> Result<(), sla::AlertError> {
-        let text = serde_json::to_string(notice).map_err(|e| sla::AlertError(e.to_string()))?;
+    fn publish(&self, notice: &sweeper::Notice) -> Result<(), sweeper::AlertError> {
+        let text = serde_json::to_string(notice).map_err(|e| sweeper::AlertError(e.to_string()))?;
         tracing::warn!(notice = %remit_domain::mask_card_numbers(&text), "alert");
         Ok(())
     }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
-use remit_domain::pipeline::{FileReport, IngestConfig, IngestError, PaymentResult};
+use remit_domain::ingest::{FileReport, IngestConfig, IngestError, PaymentResult};
 use remit_domain::ports::{FileStatus, ResearchQueue};
 use remit_domain::{mask_card_numbers, Market, Outcome, Payment};
 use remit_formats::profile::Profile;
@@ -28,7 +28,7 @@ pub fn shown_path(path: &Path) -> String {
     shown(&path.display().to_string())
 }
 
-pub use remit_domain::shown::one_line;
+pub use remit_domain::text::shown::one_line;
 
 /// A message about the file `name` (a reader's error, a quarantine reason), as printed: the
 /// name in it shown short, the rest on one line.

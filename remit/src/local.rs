@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use remit_domain::ingest::{FileSource, Ingested, OpenError, Orchestrator};
-use remit_domain::pipeline::{
-    FileMeta, FileReport, IngestConfig, IngestError, PaymentResult, MAX_FILE_BYTES,
+use remit_domain::ingest::{
+    FileMeta, FileReport, FileSource, IngestConfig, IngestError, Ingested, OpenError, Orchestrator,
+    PaymentResult, MAX_FILE_BYTES,
 };
 use remit_domain::ports::{AccountDirectory, Store};
 use remit_formats::{ParseError, PaymentStream, SourceContext};

@@ -345,12 +345,12 @@ fn main() -> ExitCode {
 
 fn queue_command(
     data_dir: &Path,
-    config: &remit_domain::pipeline::IngestConfig,
+    config: &remit_domain::ingest::IngestConfig,
     command: QueueCommand,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     use remit::queue::{act, Op};
-    use remit_domain::queue::Action;
+    use remit_domain::research::queue::Action;
     match command {
         QueueCommand::List { market, status, reason, claimed_by, due_before, json, limit } => {
             let args = remit::queue::ListArgs {
@@ -366,7 +366,7 @@ fn queue_command(
         }
         QueueCommand::Show { id, json } => remit::queue::show(data_dir, &id, json, out),
         QueueCommand::Claim { id, analyst, minutes } => {
-            let policy = remit_domain::queue::QueuePolicy {
+            let policy = remit_domain::research::queue::QueuePolicy {
                 claim_minutes: minutes.unwrap_or(config.queue.claim_minutes),
             };
             policy.validate().map_err(|e| anyhow::anyhow!("--minutes: {e}"))?;

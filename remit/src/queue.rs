@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
+use remit_domain::ports::{active_claim, AuditAction, AuditEntry, ItemSnapshot, QueueFilter};
 use remit_domain::ports::{ItemStatus, PaymentLog, QueueOps, ResearchItem};
-use remit_domain::queue::{self, Action, AuditEntry, Done, QueueFilter, QueuePolicy};
+use remit_domain::research::queue::{self, Action, Done, QueuePolicy};
 use remit_domain::{mask_card_numbers, AccountNumber, Market, ReasonCode};
 
 use crate::commands::{one_line, open_store};
@@ -59,7 +60,7 @@ pub fn list(data_dir: &Path, args: &ListArgs, out: &mut impl Write) -> Result<Ex
         }
         writeln!(out, "{m} research queue: {} item(s)", items.len())?;
         for i in &items {
-            let claim = queue::active_claim(i, now).map(|c| format!("claimed by {}", c.analyst));
+            let claim = active_claim(i, now).map(|c| format!("claimed by {}", c.analyst));
             writeln!(
                 out,
                 "{}",
@@ -126,7 +127,7 @@ fn show_text(item: &ResearchItem, payment_state: &str, trail: &[AuditEntry], now
     };
     line(format!("research item {} ({} queue), version {}", item.id, item.market, item.version));
     line(format!("  status:     {}", item.status.as_str()));
-    match queue::active_claim(item, now) {
+    match active_claim(item, now) {
         Some(c) => {
             line(format!("  claimed by: {} until {}", c.analyst, c.expires_at.format("%Y-%m-%d %H:%M UTC")))
         }
@@ -163,7 +164,7 @@ fn show_text(item: &ResearchItem, payment_state: &str, trail: &[AuditEntry], now
         }
         line(what);
     }
-    let notes: Vec<&AuditEntry> = trail.iter().filter(|e| e.action == queue::AuditAction::Note).collect();
+    let notes: Vec<&AuditEntry> = trail.iter().filter(|e| e.action == AuditAction::Note).collect();
     line(format!("notes ({}):", notes.len()));
     for n in notes {
         line(format!(
@@ -175,7 +176,7 @@ fn show_text(item: &ResearchItem, payment_state: &str, trail: &[AuditEntry], now
     }
     line(format!("audit trail ({}):", trail.len()));
     for e in trail {
-        let snap = |x: &queue::ItemSnapshot| {
+        let snap = |x: &ItemSnapshot| {
             let mut t = x.status.clone();
             if let Some(c) = &x.claimed_by {
                 t.push_str(&format!(" claimed:{c}"));
@@ -225,7 +226,7 @@ pub fn act(data_dir: &Path, id: &str, analyst: &str, op: Op, out: &mut impl Writ
     };
     let item = &done.item;
     let mut msg = format!("{}: {}", item.id, item.status.as_str());
-    if let Some(c) = queue::active_claim(item, now) {
+    if let Some(c) = active_claim(item, now) {
         msg.push_str(&format!(
             ", claimed by {} until {}",
             c.analyst,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::{NaiveDate, Utc};
-use remit_domain::pipeline::IngestConfig;
+use remit_domain::ingest::IngestConfig;
 use remit_domain::report::{self, ControlLine};
 use remit_domain::{mask_card_numbers, Market};
 

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
-use remit_domain::pipeline::IngestConfig;
+use remit_domain::ingest::IngestConfig;
 use remit_ops_api::{router, AppState, Tokens};
 
 use crate::commands::open_store;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use remit_domain::sla::{self, AlertError, AlertSink, Notice};
+use remit_domain::research::sweeper::{self, AlertError, AlertSink, Notice};
 use remit_domain::{mask_card_numbers, Market};
 
 use crate::commands::open_store;
@@ -122,7 +122,7 @@ pub fn sweep(
 ) -> Result<ExitCode> {
     let store = open_store(data_dir)?;
     let now = now.unwrap_or_else(Utc::now);
-    let report = sla::sweep(&store, sink, now);
+    let report = sweeper::sweep(&store, sink, now);
     if json {
         serde_json::to_writer(&mut *out, &report)?;
         out.write_all(b"\n")?;
@@ -162,9 +162,9 @@ pub fn digest(
     let now = now.unwrap_or_else(Utc::now);
     let markets: Vec<Market> = market.map(|m| vec![m]).unwrap_or_else(|| Market::ALL.to_vec());
     let digests = if dry_run {
-        markets.iter().map(|&m| sla::digest(&store, m, now)).collect::<Result<Vec<_>, _>>()?
+        markets.iter().map(|&m| sweeper::digest(&store, m, now)).collect::<Result<Vec<_>, _>>()?
     } else {
-        sla::publish_digests(&store, sink, &markets, now)?
+        sweeper::publish_digests(&store, sink, &markets, now)?
     };
     for d in &digests {
         if json {
@@ -182,7 +182,7 @@ pub fn digest(
 mod tests {
     use super::*;
     use remit_domain::ports::AlertKind;
-    use remit_domain::sla::SlaAlert;
+    use remit_domain::research::sweeper::SlaAlert;
 
     #[test]
     fn the_file_sink_appends_one_masked_line_per_notice() {

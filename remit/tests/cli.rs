@@ -336,7 +336,7 @@ fn ingest_with_routing_reads_a_file_with_its_bank_profile() {
 #[test]
 fn config_file_sets_thresholds_and_is_checked() {
     let shipped = remit::local::load_config(Some(&root().join("config/remit.toml"))).unwrap();
-    let builtin = remit_domain::pipeline::IngestConfig::default();
+    let builtin = remit_domain::ingest::IngestConfig::default();
     assert_eq!(format!("{shipped:?}"), format!("{builtin:?}"));
 
     let file = path("samples/ca/cpa005-rbc-20260315.txt");

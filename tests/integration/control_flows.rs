@@ -3,8 +3,8 @@
 //! to a control account without a list goes to the control account.
 
 use chrono::{TimeZone, Utc};
-use remit_domain::money::Currency;
-use remit_domain::pipeline::{process_payment, IngestConfig, PaymentResult};
+use remit_domain::ingest::{process_payment, IngestConfig, PaymentResult};
+use remit_domain::model::money::Currency;
 use remit_domain::ports::{AccountDirectory, Ledger, ResearchQueue};
 use remit_domain::{FileId, Market, Outcome, Payment, ReasonCode, RefText};
 use remit_store_sqlite::{SqliteStore, Table};

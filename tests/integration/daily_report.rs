@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use remit_domain::pipeline::IngestConfig;
+use remit_domain::ingest::IngestConfig;
 use remit_domain::ports::FileStatus;
 use rust_decimal::Decimal;
 

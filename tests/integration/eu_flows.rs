@@ -4,7 +4,7 @@ use std::path::Path;
 
 use chrono::Utc;
 use remit::local;
-use remit_domain::pipeline::IngestConfig;
+use remit_domain::ingest::IngestConfig;
 use remit_domain::Outcome;
 use remit_store_sqlite::{SqliteStore, Table};
 
@@ -69,7 +69,7 @@ fn a_regenerated_camt054_posts_nothing_twice() {
 /// up too (`Payment::earlier_key`).
 #[test]
 fn a_statement_posted_under_the_earlier_key_posts_nothing_twice_when_re_sent() {
-    use remit_domain::pipeline::process_payment;
+    use remit_domain::ingest::process_payment;
     use remit_domain::{EARLIER_STATEMENT_LINE, STATEMENT_LINE};
     let store = SqliteStore::in_memory().unwrap();
     local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();

@@ -1,7 +1,7 @@
 //! Builders for accounts and payments, so each test states only what matters to it.
 
 use chrono::NaiveDate;
-use remit_domain::money::Currency;
+use remit_domain::model::money::Currency;
 use remit_domain::{
     Account, AccountStatus, Direction, FileId, KeyBasis, Market, Money, Payment, Provenance, RefText,
     References, SourceFormat,

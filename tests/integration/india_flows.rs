@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use remit::local;
-use remit_domain::pipeline::IngestConfig;
+use remit_domain::ingest::IngestConfig;
 use remit_domain::ports::AccountDirectory;
 use remit_domain::{AccountNumber, Outcome};
 use remit_store_sqlite::{SqliteStore, Table};

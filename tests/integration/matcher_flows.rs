@@ -1,8 +1,9 @@
 //! The matcher through the pipeline and the SQLite store: alias teaching and duplicate suspicion.
 
 use chrono::{Duration, TimeZone, Utc};
-use remit_domain::money::Currency;
-use remit_domain::pipeline::{process_payment, teach_alias, IngestConfig};
+use remit_domain::ingest::{process_payment, IngestConfig};
+use remit_domain::matching::alias::teach_alias;
+use remit_domain::model::money::Currency;
 use remit_domain::ports::{AccountDirectory, Ledger, ResearchQueue};
 use remit_domain::{FileId, Market, Outcome, PayerAccount, ReasonCode};
 use remit_store_sqlite::SqliteStore;
@@ -73,8 +74,9 @@ fn the_same_payer_amount_and_date_under_another_reference_is_held() {
 /// the learned alias, and a later reversal finding the analyst's posting.
 #[test]
 fn a_queue_resolution_posts_once_teaches_and_can_be_reversed() {
+    use remit_domain::ports::AuditAction;
     use remit_domain::ports::{PaymentLog, PaymentState, QueueOps};
-    use remit_domain::queue::{self, AuditAction, QueuePolicy};
+    use remit_domain::research::queue::{self, QueuePolicy};
 
     let s = SqliteStore::in_memory().unwrap();
     s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();

@@ -3,11 +3,11 @@
 //! account are never learned, and a reversed resolution unlearns what it taught.
 
 use chrono::{Duration, TimeZone, Utc};
-use remit_domain::money::Currency;
-use remit_domain::payer::PayerIdentity;
-use remit_domain::pipeline::{process_payment, IngestConfig};
+use remit_domain::ingest::{process_payment, IngestConfig};
+use remit_domain::matching::payer::PayerIdentity;
+use remit_domain::model::money::Currency;
 use remit_domain::ports::Store;
-use remit_domain::queue::{self, QueuePolicy};
+use remit_domain::research::queue::{self, QueuePolicy};
 use remit_domain::{FileId, Market, Outcome, PayerAccount, Payment};
 
 use crate::fixtures::{account, payment};
@@ -108,7 +108,8 @@ fn our_own_name_and_account_are_never_learned<S: Store>(s: &S) {
         transit: "00011".into(),
         account: "1000017".into(),
     });
-    let ours: Vec<String> = remit_domain::payer::identities(&p).iter().map(PayerIdentity::key).collect();
+    let ours: Vec<String> =
+        remit_domain::matching::payer::identities(&p).iter().map(PayerIdentity::key).collect();
     assert_eq!(ours.len(), 2);
     let r = process_payment(s, &p, at(), &config).unwrap();
     assert_eq!(r.decision.outcome, Outcome::Research);
@@ -143,7 +144,8 @@ fn a_reversed_resolution_unlearns_what_it_taught<S: Store>(s: &S) {
     let card = CARDS[4].parse().unwrap();
     queue::claim(s, &item.id, "analyst-7", at(), &QueuePolicy::default()).unwrap();
     queue::resolve_by_applying(s, &item.id, &card, "analyst-7", at()).unwrap();
-    let ids: Vec<String> = remit_domain::payer::identities(&p).iter().map(PayerIdentity::key).collect();
+    let ids: Vec<String> =
+        remit_domain::matching::payer::identities(&p).iter().map(PayerIdentity::key).collect();
     assert!(ids.iter().all(|k| s.aliases_for(k).unwrap().len() == 1), "taught");
     let mut reversal = from_corporate("U1-R", 4_200, "", b"u-r", 1);
     reversal.references.end_to_end_id = Some("E2E-U1".into());

@@ -4,12 +4,13 @@ use std::fmt;
 use std::io::Read;
 
 use chrono::Utc;
-use remit_domain::chunks::ChunkPlan;
+use remit_domain::ingest::ChunkPlan;
 use remit_domain::ingest::{
     self, Admitted, FileSource, Ingested, OpenError, Orchestrator, PaymentReader, ReadFailure, Routed,
 };
-use remit_domain::money::Currency;
-use remit_domain::pipeline::{FileMeta, FileReport, FileSummary, IngestConfig, IngestError, PaymentResult};
+use remit_domain::ingest::{FileMeta, FileReport, IngestConfig, IngestError, PaymentResult};
+use remit_domain::model::money::Currency;
+use remit_domain::ports::FileSummary;
 use remit_domain::ports::{AccountDirectory, FileStatus, Ledger, ResearchQueue};
 use remit_domain::{AccountStatus, FileId, Market, Outcome, Payment};
 use remit_store_sqlite::{SqliteStore, Table};
@@ -155,7 +156,7 @@ fn run(
     s: &SqliteStore,
     file: FileId,
     payments: Vec<Payment>,
-) -> (remit_domain::pipeline::FileReport, Vec<Outcome>) {
+) -> (remit_domain::ingest::FileReport, Vec<Outcome>) {
     let mut outcomes = Vec::new();
     let report =
         ingest_synthetic(s, &Synthetic::of(file, &payments), |r| outcomes.push(r.decision.outcome)).unwrap();
@@ -394,6 +395,6 @@ fn a_chunk_whose_stream_ends_early_or_overruns_is_unstable() {
         orchestrator.process_chunk(&source, &admitted(3), &plan, &chunk(&plan, 1), Utc::now()).unwrap_err();
     assert!(matches!(err, IngestError::Unstable { .. }), "{err}");
     // A range from another plan is refused before anything runs.
-    let other = remit_domain::chunks::Chunk { index: 0, first: 1, count: 2 };
+    let other = remit_domain::ingest::Chunk { index: 0, first: 1, count: 2 };
     assert!(orchestrator.process_chunk(&source, &admitted(3), &plan, &other, Utc::now()).is_err());
 }

@@ -6,7 +6,7 @@ use remit::local::{LocalFile, SourceRouter};
 
 use chrono::Utc;
 use remit::local;
-use remit_domain::pipeline::IngestConfig;
+use remit_domain::ingest::IngestConfig;
 use remit_domain::ports::{FileStatus, ResearchQueue};
 use remit_domain::{Market, Outcome};
 use remit_store_sqlite::{SqliteStore, Table};
@@ -35,8 +35,8 @@ fn ingest(
     store: &SqliteStore,
     file: &LocalFile,
     config: &IngestConfig,
-    on_result: impl FnMut(&remit_domain::pipeline::PaymentResult),
-) -> remit_domain::pipeline::FileReport {
+    on_result: impl FnMut(&remit_domain::ingest::PaymentResult),
+) -> remit_domain::ingest::FileReport {
     local::ingest(store, file, &router(), Utc::now(), config, on_result).unwrap()
 }
 

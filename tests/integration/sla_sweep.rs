@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 use remit_domain::ports::{AlertKind, Store};
-use remit_domain::queue::{self, Action, QueuePolicy};
-use remit_domain::sla::{self, AlertError, AlertSink, MemorySink, Notice};
+use remit_domain::research::queue::{self, Action, QueuePolicy};
+use remit_domain::research::sweeper::{self, AlertError, AlertSink, MemorySink, Notice};
 use remit_domain::Market;
 
 use crate::fixtures::CARD_A;
@@ -30,7 +30,7 @@ fn a_sweep_past_every_deadline_alerts_on_every_open_item_once<S: Store>(s: &S) {
 
     let sink = MemorySink::default();
     let later = now() + Duration::days(30);
-    let r = sla::sweep(s, &sink, later);
+    let r = sweeper::sweep(s, &sink, later);
     assert!(r.ok(), "{:?}", r.failed);
     assert_eq!((r.breaches, r.warnings), (3, 0), "one alert per open item: the breach");
     let alerts = sink.alerts();
@@ -48,7 +48,7 @@ fn a_sweep_past_every_deadline_alerts_on_every_open_item_once<S: Store>(s: &S) {
     assert!(json.contains("0005"), "the candidate's last digits stay: {json}");
 
     let again = MemorySink::default();
-    let r = sla::sweep(s, &again, later + Duration::hours(1));
+    let r = sweeper::sweep(s, &again, later + Duration::hours(1));
     assert_eq!((r.breaches, r.warnings, r.failed.len()), (0, 0, 0));
     assert!(again.notices().is_empty(), "a second sweep raises nothing new");
 }
@@ -58,13 +58,13 @@ fn a_warning_then_a_breach_are_two_alerts<S: Store>(s: &S) {
     let it = queued(s, "WB", "RQ-CA-wb", 4);
     let sink = MemorySink::default();
     let at = |m: i64| now() + Duration::minutes(m);
-    assert_eq!(sla::sweep(s, &sink, at(170)).alerts.len(), 0, "before the warning");
-    let r = sla::sweep(s, &sink, at(180));
+    assert_eq!(sweeper::sweep(s, &sink, at(170)).alerts.len(), 0, "before the warning");
+    let r = sweeper::sweep(s, &sink, at(180));
     assert_eq!((r.warnings, r.breaches), (1, 0));
-    assert_eq!(sla::sweep(s, &sink, at(200)).alerts.len(), 0, "warned once");
-    let r = sla::sweep(s, &sink, at(240));
+    assert_eq!(sweeper::sweep(s, &sink, at(200)).alerts.len(), 0, "warned once");
+    let r = sweeper::sweep(s, &sink, at(240));
     assert_eq!((r.warnings, r.breaches), (0, 1));
-    assert_eq!(sla::sweep(s, &sink, at(600)).alerts.len(), 0, "breached once");
+    assert_eq!(sweeper::sweep(s, &sink, at(600)).alerts.len(), 0, "breached once");
     let kinds: Vec<(String, AlertKind)> = sink.alerts().into_iter().map(|a| (a.item, a.kind)).collect();
     assert_eq!(kinds, [(it.id.clone(), AlertKind::Warning), (it.id, AlertKind::Breach)]);
 }
@@ -79,13 +79,13 @@ impl AlertSink for Broken {
 
 fn a_sink_failure_is_reported_and_not_repeated<S: Store>(s: &S) {
     queued(s, "BR", "RQ-CA-br", 1);
-    let r = sla::sweep(s, &Broken, now() + Duration::hours(2));
+    let r = sweeper::sweep(s, &Broken, now() + Duration::hours(2));
     assert_eq!(r.breaches, 0);
     assert_eq!(r.failed.len(), 1, "{:?}", r.failed);
     assert!(r.failed[0].contains("RQ-CA-br") && r.failed[0].contains("not delivered"), "{:?}", r.failed);
     // Marked before publishing: at most once (the report says which one was lost).
     let sink = MemorySink::default();
-    assert_eq!(sla::sweep(s, &sink, now() + Duration::hours(3)).alerts.len(), 0);
+    assert_eq!(sweeper::sweep(s, &sink, now() + Duration::hours(3)).alerts.len(), 0);
 }
 
 fn the_digest_counts_open_items_by_age_state_and_reason<S: Store>(s: &S) {
@@ -93,7 +93,7 @@ fn the_digest_counts_open_items_by_age_state_and_reason<S: Store>(s: &S) {
     queued(s, "D2", "RQ-CA-d2", 8);
     queued(s, "D3", "RQ-CA-d3", 100);
     let at = now() + Duration::hours(7);
-    let d = sla::digest(s, Market::CA, at).unwrap();
+    let d = sweeper::digest(s, Market::CA, at).unwrap();
     assert_eq!((d.open_items, d.breached, d.warning, d.on_track), (3, 1, 1, 1));
     assert_eq!(d.ageing[0].items, 3, "all created today");
     assert_eq!(d.top_reasons[0].reason_code, "no-reference");
@@ -103,7 +103,7 @@ fn the_digest_counts_open_items_by_age_state_and_reason<S: Store>(s: &S) {
     let text = d.text();
     assert!(text.contains("open items: 3") && text.contains("breached 1"), "{text}");
     let sink = MemorySink::default();
-    let all = sla::publish_digests(s, &sink, &Market::ALL, at).unwrap();
+    let all = sweeper::publish_digests(s, &sink, &Market::ALL, at).unwrap();
     assert_eq!(all.len(), 3);
     assert_eq!(sink.notices().len(), 3);
     assert!(sink.alerts().is_empty(), "digests are not SLA alerts");
@@ -136,7 +136,7 @@ fn two_sweeps_at_once_raise_each_alert_once<S: Store>(
                         let s = open();
                         let sink = MemorySink::default();
                         barrier.wait();
-                        let r = sla::sweep(&s, &sink, at);
+                        let r = sweeper::sweep(&s, &sink, at);
                         assert!(r.ok(), "{:?}", r.failed);
                         sink.alerts().into_iter().map(|a| a.item).collect::<Vec<_>>()
                     })
@@ -149,7 +149,7 @@ fn two_sweeps_at_once_raise_each_alert_once<S: Store>(
         assert_eq!(all.len(), distinct.len(), "round {round}: an alert raised twice");
         assert_eq!(all.len() as i64, per_round, "round {round}: every breach raised: {raised:?}");
     }
-    let r = sla::sweep(setup, &MemorySink::default(), now() + Duration::days(60));
+    let r = sweeper::sweep(setup, &MemorySink::default(), now() + Duration::days(60));
     assert_eq!(r.alerts.len(), 0, "nothing left to raise");
     assert_eq!(expected.len() as i64, rounds * per_round);
 }

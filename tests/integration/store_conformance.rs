@@ -2,14 +2,15 @@
 //! adapter gets a `mod` below that hands the suite a fresh store.
 
 use chrono::{Duration, TimeZone, Utc};
-use remit_domain::money::Currency;
-use remit_domain::payer::duplicate_fingerprint;
-use remit_domain::pipeline::FileSummary;
+use remit_domain::matching::payer::duplicate_fingerprint;
+use remit_domain::model::money::Currency;
+use remit_domain::ports::FileSummary;
 use remit_domain::ports::{
-    AlertKind, Alias, FileRecord, FileRegistration, FileStatus, ItemStatus, PaymentState, Posting, Receipt,
-    ResearchItem, Reversal, Store, StoreError, Transition, MAX_POSTING_LINES,
+    AlertKind, Alias, AuditAction, AuditEntry, FileRecord, FileRegistration, FileStatus, ItemChange,
+    ItemStatus, PaymentState, Posting, QueueFilter, Receipt, ResearchItem, Reversal, Store, StoreError,
+    Transition, MAX_POSTING_LINES,
 };
-use remit_domain::queue::{self, Action, AuditAction, ItemChange, QueueError, QueueFilter, QueuePolicy};
+use remit_domain::research::queue::{self, Action, QueueError, QueuePolicy};
 use remit_domain::{Decision, FileId, Market, Money, Outcome, Reason, ReasonCode, SplitLine};
 use rust_decimal::Decimal;
 
@@ -246,7 +247,7 @@ fn queue_claims_are_one_at_a_time_and_expire<S: Store>(s: &S) {
     assert!(matches!(e, QueueError::ClaimedByOther { ref analyst, .. } if analyst == "ann"), "{e}");
     // The port itself refuses, whatever the caller checked.
     let audit = s.audit_trail(&it.id).unwrap()[0].clone();
-    let forged = queue::AuditEntry { actor: "bob".into(), ..audit };
+    let forged = AuditEntry { actor: "bob".into(), ..audit };
     let later = now() + Duration::minutes(5);
     assert!(matches!(
         s.claim(&it.id, "bob", later, later + Duration::minutes(30), &forged),
@@ -615,7 +616,7 @@ fn forget_alias_deletes_only_what_that_resolution_taught<S: Store>(s: &S) {
 fn card(body: u64) -> String {
     let mut digits = vec![3u8, 7];
     digits.extend(format!("{body:012}").bytes().map(|b| b - b'0'));
-    digits.push(remit_domain::identifiers::luhn_check_digit(&digits));
+    digits.push(remit_domain::text::luhn::luhn_check_digit(&digits));
     digits.iter().map(|d| char::from(b'0' + d)).collect()
 }
 
@@ -630,7 +631,7 @@ fn holder(number: &str, market: Market, name: &str) -> remit_domain::Account {
 
 /// The account numbers a holder-name lookup of the payer's name `payer` finds.
 fn by_name<S: Store>(s: &S, market: Market, payer: &str) -> Vec<String> {
-    let key = remit_domain::names::NormalName::new(payer).lookup_key().unwrap();
+    let key = remit_domain::text::names::NormalName::new(payer).lookup_key().unwrap();
     by_key(s, market, &key)
 }
 
@@ -974,7 +975,7 @@ fn racing_puts_of_one_account_keep_its_name_keys<S: Store>(setup: &S, open: impl
     });
     let stored = setup.account(&number.parse().unwrap()).unwrap().unwrap().holder_name;
     for name in names {
-        for key in remit_domain::names::holder_name_keys(name) {
+        for key in remit_domain::text::names::holder_name_keys(name) {
             let found = by_key(setup, Market::CA, &key).contains(&number);
             assert_eq!(found, name == stored, "{key} (stored: {stored})");
         }
@@ -1015,7 +1016,7 @@ pub(crate) mod dynamodb {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
-    use remit_domain::pipeline::IngestConfig;
+    use remit_domain::ingest::IngestConfig;
     use remit_domain::ports::AccountDirectory;
     use remit_store_dynamodb::{local_client, DynamoStore, TableNames};
 

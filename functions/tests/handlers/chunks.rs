@@ -21,7 +21,7 @@ const PAYMENTS: u64 = 47;
 const CHUNK: u64 = 10;
 
 /// The reference: the same file ingested whole by the same function.
-fn unsplit() -> (Snapshot, remit_domain::pipeline::FileSummary) {
+fn unsplit() -> (Snapshot, remit_domain::ports::FileSummary) {
     let env = Env::new(1000, ChunkOrder::Sequential);
     env.objects.drop_file(KEY, &cpa005(PAYMENTS));
     let res = env.app.ingest_event(&s3_event(RAW_KEY, Some("v1"), "01"), deadline()).unwrap();
@@ -46,7 +46,7 @@ fn split(order: ChunkOrder) -> (Env, FileId) {
 }
 
 /// The completed file's summary.
-fn file_summary(env: &Env, id: &FileId) -> remit_domain::pipeline::FileSummary {
+fn file_summary(env: &Env, id: &FileId) -> remit_domain::ports::FileSummary {
     let file = env.store.file(id).unwrap().unwrap();
     assert_eq!(file.status, FileStatus::Completed);
     file.summary.unwrap()

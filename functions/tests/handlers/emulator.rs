@@ -18,7 +18,7 @@ use chrono::Duration;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use remit_aws::{S3Files, SnsAlerts};
 use remit_domain::ports::{PaymentState, Store};
-use remit_domain::sla::{MemorySink, Notice};
+use remit_domain::research::sweeper::{MemorySink, Notice};
 use remit_domain::{mask_card_numbers, FileId, Market};
 use remit_formats::SourceContext;
 use remit_functions::chunks::{ChunkQueue, MemoryChunkQueue};

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use remit_domain::ports::ResearchQueue;
-use remit_domain::sla::MemorySink;
+use remit_domain::research::sweeper::MemorySink;
 use remit_domain::Market;
 use remit_functions::metrics::{CountKind, MemoryMetrics};
 use remit_functions::settings::ChunkOrder;

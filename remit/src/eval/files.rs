@@ -126,7 +126,7 @@ pub struct Ours {
 
 impl Ours {
     pub fn ca() -> Self {
-        let own = remit_domain::own::OwnPolicy::default().ca;
+        let own = remit_domain::matching::own::OwnPolicy::default().ca;
         let written = own.accounts.first().map(String::as_str).unwrap_or("003-00011-1000019");
         let parts: Vec<&str> = written.split('-').map(str::trim).collect();
         let (institution, transit, account) = match parts.as_slice() {
@@ -556,7 +556,7 @@ fn camt054(payments: &[&GenPayment], msg_id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use remit_domain::ids::FileId;
+    use remit_domain::model::ids::FileId;
     use remit_domain::{PayerAccount as Account, Payment, RECORD_TYPE};
     use remit_formats::cpa005::Cpa005Reader;
     use remit_formats::SourceContext;

@@ -18,13 +18,14 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, TimeZone, Utc};
 use clap::{Args, Subcommand};
-use remit_domain::ids::FileId;
-use remit_domain::money::Currency;
-use remit_domain::payer::identities;
-use remit_domain::pipeline::IngestConfig;
+use remit_domain::ingest::IngestConfig;
+use remit_domain::matching::payer::identities;
+use remit_domain::model::ids::FileId;
+use remit_domain::model::money::Currency;
 use remit_domain::ports::{AliasMemory, FileStatus};
+use remit_domain::research::queue;
 use remit_domain::{
-    queue, AccountNumber, Direction, KeyBasis, Market, Money, Outcome, PayerAccount, Payment, Provenance,
+    AccountNumber, Direction, KeyBasis, Market, Money, Outcome, PayerAccount, Payment, Provenance,
     SourceFormat,
 };
 use remit_store_sqlite::SqliteStore;

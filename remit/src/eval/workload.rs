@@ -433,13 +433,13 @@ fn names(market: Market) -> (&'static [&'static str], &'static [&'static str]) {
 
 /// How the matcher's name index keys a name.
 fn name_key(name: &str) -> String {
-    remit_domain::names::NormalName::new(name).key()
+    remit_domain::text::names::NormalName::new(name).key()
 }
 
 /// The Luhn check digit (ASCII) that makes `body` (ASCII digits) a valid number.
 pub fn luhn_check_digit(body: &[u8]) -> u8 {
     let values: Vec<u8> = body.iter().map(|b| b - b'0').collect();
-    b'0' + remit_domain::identifiers::luhn_check_digit(&values)
+    b'0' + remit_domain::text::luhn::luhn_check_digit(&values)
 }
 
 /// ISO 11649 RF reference for a payload: `RF` + check digits + payload.

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
-use remit_domain::pipeline::FileReport;
+use remit_domain::ingest::FileReport;
 use remit_domain::ports::{AlertKind, FileStatus};
-use remit_domain::sla::SweepReport;
+use remit_domain::research::sweeper::SweepReport;
 use remit_domain::Market;
 use serde::Serialize;
 
@@ -199,7 +199,7 @@ struct Definition {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use remit_domain::pipeline::FileSummary;
+    use remit_domain::ports::FileSummary;
     use remit_domain::FileId;
 
     fn at() -> DateTime<Utc> {

@@ -11,8 +11,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::TaggingDirective;
 use aws_sdk_s3::Client;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use remit_domain::pipeline::FileMeta;
-use remit_domain::pipeline::FileReport;
+use remit_domain::ingest::FileMeta;
+use remit_domain::ingest::FileReport;
 use remit_domain::ports::FileStatus;
 use remit_domain::{mask_card_numbers, FileId};
 use serde::{Deserialize, Serialize};
@@ -461,7 +461,7 @@ impl S3Files {
     /// The file's identity: the SHA-256 of its bytes, streamed once; its size as read; its name
     /// the object key (what errors, the store and the daily report show).
     pub fn file_meta(&self, obj: &ObjectRef) -> Result<FileMeta, S3Error> {
-        FileMeta::read_at_most(obj.key.clone(), self.reader(obj)?, remit_domain::pipeline::MAX_FILE_BYTES)
+        FileMeta::read_at_most(obj.key.clone(), self.reader(obj)?, remit_domain::ingest::MAX_FILE_BYTES)
             .map_err(|e| S3Error::read(obj, &e))
     }
 

@@ -1,11 +1,11 @@
-//! SNS: the alert port (`remit_domain::sla::AlertSink`) on a topic. Each notice is one message:
-//! its JSON (card numbers masked) as the body, a short subject for e-mail subscribers, and
-//! `type`, `market` and `kind` message attributes for subscription filter policies.
+//! SNS: the alert port (`remit_domain::research::sweeper::AlertSink`) on a topic. Each notice is
+//! one message: its JSON (card numbers masked) as the body, a short subject for e-mail
+//! subscribers, and `type`, `market` and `kind` message attributes for subscription filter policies.
 
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 use remit_domain::mask_card_numbers;
-use remit_domain::sla::{AlertError, AlertSink, Notice};
+use remit_domain::research::sweeper::{AlertError, AlertSink, Notice};
 use tokio::runtime::Handle;
 
 use crate::sdk_message;
@@ -98,7 +98,7 @@ pub fn attributes(notice: &Notice) -> [(&'static str, String); 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remit_domain::sla::SlaAlert;
+    use remit_domain::research::sweeper::SlaAlert;
 
     /// A breach whose reason and reference quote an Amex number, as a payer might write them
     /// (shared with the emulator tests).

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::ids::FileId;
+use crate::model::ids::FileId;
 use crate::ports::{Idempotency, InvocationStart, StoreError};
 
 /// What makes one run of a handler the same run as another: one constructor per handler, so

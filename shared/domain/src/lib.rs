@@ -1,40 +1,36 @@
 //! The pure payment domain: what a payment is, how it is matched, and how a file is ingested,
 //! written against small store ports so that SQLite and DynamoDB can serve it alike.
+//!
+//! Modules by concept, each depending only on those listed before it (the test
+//! `tests/layering.rs` keeps it so):
+//!
+//! - `text`: masking of card numbers, input made safe to echo, names, the Luhn check;
+//! - `model`: what a payment and an account are (`Payment`, `Money`, identifiers, decisions);
+//! - `ports`: the store ports and the vocabulary they carry (file summaries, audit entries,
+//!   posting limits);
+//! - `idempotency`: the protocol every handler runs its effects under;
+//! - `report`: the daily control report;
+//! - `matching`: the matcher, payer and own identities, control accounts, alias memory;
+//! - `research`: the research queues, SLAs and their calendars, the SLA sweeper;
+//! - `ingest`: the orchestrator and the pipeline it runs.
 
-pub mod account;
-pub mod calendar;
-pub mod chunks;
-pub mod control;
-pub mod decision;
 pub mod idempotency;
-pub mod identifiers;
-pub mod ids;
-pub mod index;
 pub mod ingest;
-pub mod masking;
-pub mod matcher;
-pub mod money;
-pub mod names;
-pub mod own;
-pub mod payer;
-pub mod payment;
-pub mod pipeline;
+pub mod matching;
+pub mod model;
 pub mod ports;
-pub mod queue;
 pub mod report;
-pub mod shown;
-pub mod sla;
-pub mod sweeper;
+pub mod research;
+pub mod text;
 
-pub use account::{Account, AccountStatus};
-pub use decision::{Decision, Outcome, Reason, ReasonCode, SplitLine};
-
-pub use identifiers::{AccountNumber, CreditorReference, Iban, Ifsc, Utr, UtrClass};
-pub use ids::{FileId, PaymentKey};
-pub use index::AccountIndex;
-pub use masking::{mask_card_numbers, RefText};
-pub use money::{Money, MoneyError};
-pub use payment::{
+pub use matching::index::AccountIndex;
+pub use model::account::{Account, AccountStatus};
+pub use model::decision::{Decision, Outcome, Reason, ReasonCode, SplitLine};
+pub use model::identifiers::{AccountNumber, CreditorReference, Iban, Ifsc, Utr, UtrClass};
+pub use model::ids::{FileId, PaymentKey};
+pub use model::money::{Money, MoneyError};
+pub use model::payment::{
     Direction, KeyBasis, Market, PayerAccount, Payment, PerMarket, Provenance, References, SourceFormat,
     EARLIER_STATEMENT_LINE, ITEM_TRACE, RECORD_TYPE, STATEMENT_LINE,
 };
+pub use text::masking::{mask_card_numbers, RefText};

@@ -14,9 +14,9 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::masking::mask_card_numbers;
-use crate::payment::Market;
+use crate::model::payment::Market;
 use crate::ports::{FileLog, FileRecord, FileStatus, ItemStatus, QueueOps, ResearchItem, StoreError};
+use crate::text::masking::mask_card_numbers;
 
 /// Files read per report at most (one day of one market is far less).
 pub const MAX_FILES: usize = 10_000;
@@ -212,7 +212,9 @@ pub fn lines_of(f: &FileRecord) -> Vec<ControlLine> {
 pub fn follow_queued(lines: &mut [ControlLine], items: &[ResearchItem]) {
     let mut counts = [0u64; 4];
     // A rejected direct debit's item follows a payment counted as reversed, not queued.
-    for item in items.iter().filter(|i| i.reason_code != crate::decision::ReasonCode::RejectedDirectDebit) {
+    for item in
+        items.iter().filter(|i| i.reason_code != crate::model::decision::ReasonCode::RejectedDirectDebit)
+    {
         let slot = outcome_slot(item.status);
         counts[slot] += 1;
         let cur = item.amount.currency().code();

@@ -3,7 +3,7 @@
 
 use std::io::{ErrorKind, Read};
 
-use remit_domain::pipeline::FileMeta;
+use remit_domain::ingest::FileMeta;
 use remit_domain::FileId;
 
 #[test]

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::str::FromStr;
 
-use remit_domain::money::currency;
+use remit_domain::model::money::currency;
 use remit_domain::{Account, AccountNumber, AccountStatus, CreditorReference, Market};
 
 use crate::{Location, ParseError};
@@ -61,7 +61,7 @@ fn parse_row(file: &str, r: &csv::StringRecord) -> Result<Account, ParseError> {
     let bad = |i: usize, problem: String| ParseError::field(file, loc(), HEADER[i], problem);
     let optional = |i: usize| Some(field(i)).filter(|s| !s.is_empty()).map(str::to_string);
     let decimal = |i: usize| {
-        remit_domain::money::parse_decimal(field(i))
+        remit_domain::model::money::parse_decimal(field(i))
             .map_err(|_| bad(i, format!("{:?} is not a decimal amount", crate::shown(field(i)))))
     };
     Ok(Account {

@@ -1,7 +1,7 @@
 //! One error type for every reader: it always names the file, where in it, and what was wrong,
 //! so a bank can be told exactly why its file was refused.
 
-use remit_domain::shown::one_line;
+use remit_domain::text::shown::one_line;
 use std::fmt;
 
 /// Where in a file a problem was found.

@@ -31,7 +31,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            file_bytes: remit_domain::pipeline::MAX_FILE_BYTES,
+            file_bytes: remit_domain::ingest::MAX_FILE_BYTES,
             decompressed_bytes: 4 << 30,
             compression_ratio: 200,
             decompressed_bytes_free: 64 << 20,
@@ -45,7 +45,7 @@ impl Default for Limits {
     }
 }
 
-pub use remit_domain::shown::{shown, SHOWN_CHARS};
+pub use remit_domain::text::shown::{shown, SHOWN_CHARS};
 
 /// `shown` for bytes that may not be UTF-8.
 pub fn shown_bytes(bytes: &[u8]) -> String {

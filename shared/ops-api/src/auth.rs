@@ -16,7 +16,7 @@
 
 use std::path::Path;
 
-use remit_domain::queue::check_analyst;
+use remit_domain::research::queue::check_analyst;
 use remit_domain::Market;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

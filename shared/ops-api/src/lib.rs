@@ -15,11 +15,11 @@
 //! | `lead`       | their markets     | as an analyst, and approve or reject write-offs            |
 //! | `leadership` | every market      | notes only                                                 |
 //!
-//! Another market's queue or item is `403` (the item's existence is not hidden: ids are not
-//! secret, payment data is). The queue's rules themselves (one claim at a time, four eyes...)
-//! are the domain's (`remit_domain::queue`), exactly as the CLI applies them. Card numbers are
-//! masked in every response: the domain's types serialize masked, and each body is passed
-//! through `mask_card_numbers` once more before it leaves.
+//! Another market's queue or item is `403` (the item's existence is not hidden: ids are not secret,
+//! payment data is). The queue's rules themselves (one claim at a time, four eyes...) are the
+//! domain's (`remit_domain::research::queue`), exactly as the CLI applies them. Card numbers are
+//! masked in every response: the domain's types serialize masked, and each body is passed through
+//! `mask_card_numbers` once more before it leaves.
 
 // The OpenAPI document is one `json!` literal, deeper than the default limit.
 #![recursion_limit = "256"]
@@ -38,10 +38,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use chrono::{DateTime, Utc};
+use remit_domain::ports::{active_claim, AuditAction, QueueFilter};
 use remit_domain::ports::{ItemStatus, ResearchItem, Store, StoreError};
-use remit_domain::queue::{self, Action, QueueError, QueueFilter, QueuePolicy};
 use remit_domain::report;
-use remit_domain::sla::SlaPolicy;
+use remit_domain::research::queue::{self, Action, QueueError, QueuePolicy};
+use remit_domain::research::sla::SlaPolicy;
 use remit_domain::{mask_card_numbers, AccountNumber, Market, ReasonCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -297,8 +298,7 @@ fn markets_text(markets: &[Market]) -> String {
 
 /// An item view: the item (masked), whether its claim holds now, and the payment's state.
 fn item_view(item: &ResearchItem, now: DateTime<Utc>) -> Value {
-    let claim =
-        queue::active_claim(item, now).map(|c| json!({ "analyst": c.analyst, "expires_at": c.expires_at }));
+    let claim = active_claim(item, now).map(|c| json!({ "analyst": c.analyst, "expires_at": c.expires_at }));
     let mut v = serde_json::to_value(item).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
         o.insert("active_claim".into(), claim.unwrap_or(Value::Null));
@@ -407,7 +407,7 @@ async fn show_item(
     blocking(move || {
         let item = readable_item(&*store, &caller, &id)?;
         let trail = store.audit_trail(&item.id)?;
-        let notes: Vec<_> = trail.iter().filter(|e| e.action == queue::AuditAction::Note).collect();
+        let notes: Vec<_> = trail.iter().filter(|e| e.action == AuditAction::Note).collect();
         let payment_state = store.payment_state(&item.payment_key)?.map(|s| s.as_str()).unwrap_or("unknown");
         Ok(ok(json!({
             "item": item_view(&item, now),

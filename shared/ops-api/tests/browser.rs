@@ -19,9 +19,9 @@ use chrono::{NaiveDate, Utc};
 use fantoccini::elements::Element;
 use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::{Client, ClientBuilder, Locator};
-use remit_domain::money::Currency;
+use remit_domain::model::money::Currency;
 use remit_domain::ports::{AliasMemory, ItemStatus, Ledger, PaymentLog, PaymentState, QueueOps};
-use remit_domain::queue::{AuditAction, QueueFilter};
+use remit_domain::ports::{AuditAction, QueueFilter};
 use remit_domain::{
     AccountNumber, Direction, FileId, KeyBasis, Market, Money, Payment, Provenance, ReasonCode, RefText,
     References, SourceFormat,
@@ -96,7 +96,7 @@ async fn serve() -> Seeded {
         warnings: Vec::new(),
     };
     let done =
-        remit_domain::pipeline::process_payment(&*store, &payment, Utc::now(), &Default::default()).unwrap();
+        remit_domain::ingest::process_payment(&*store, &payment, Utc::now(), &Default::default()).unwrap();
     let candidate_item = done.queue_item.expect("the payment is queued, not applied");
     let queued = store.item(&candidate_item).unwrap().unwrap();
     assert_eq!(queued.candidate.as_ref().map(|c| c.expose()), Some(CAD_CARD), "{queued:?}");

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use remit_domain::names::holder_name_keys;
 use remit_domain::ports::{AccountDirectory, StoreError, MAX_INDEX_RESULTS};
+use remit_domain::text::names::holder_name_keys;
 use remit_domain::{Account, AccountNumber, AccountStatus, CreditorReference, Market};
 
 use crate::calls::{Expr, Query, Role, Transaction, Write};
@@ -246,7 +246,7 @@ impl AccountDirectory for DynamoStore {
         let key = market_last_five(market, last5);
         self.accounts_by_index(index::BY_MARKET_LAST_FIVE, "market_last_five", &key, |h| {
             let name = Read::new(h, "account index entry").opt_s("holder_name").ok().flatten().unwrap_or("");
-            keep(name, remit_domain::names::initials(name))
+            keep(name, remit_domain::text::names::initials(name))
         })
     }
 

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use remit_domain::mask_card_numbers;
-use remit_domain::money::{currency, minor_digits, Currency};
+use remit_domain::model::money::{currency, minor_digits, Currency};
 use remit_domain::ports::StoreError;
 use remit_domain::{AccountNumber, Money};
 use rust_decimal::Decimal;

@@ -8,10 +8,9 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use remit_domain::ports::{
-    Claim, Disposition, ItemStatus, PaymentState, QueueOps, ResearchItem, ResearchQueue, StoreError,
-    Transition, MAX_INDEX_RESULTS,
+    AuditAction, AuditEntry, Claim, Disposition, ItemChange, ItemStatus, PaymentState, QueueFilter, QueueOps,
+    ResearchItem, ResearchQueue, StoreError, Transition, MAX_INDEX_RESULTS,
 };
-use remit_domain::queue::{AuditAction, AuditEntry, ItemChange, QueueFilter};
 use remit_domain::{Decision, FileId, Market, PaymentKey, ReasonCode};
 
 use crate::calls::{Expr, Query, Role, Transaction, Write, PAGE};
@@ -324,7 +323,7 @@ impl QueueOps for DynamoStore {
         expires_at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> Result<ResearchItem, StoreError> {
-        remit_domain::queue::check_claim_entry(id, audit)?;
+        remit_domain::ports::check_claim_entry(id, audit)?;
         let refused = || StoreError::Conflict(format!("research item {id} is not claimable"));
         for _ in 0..CLAIM_ATTEMPTS {
             let Some((mut it, _)) = self.stored_item(id)? else { return Err(refused()) };

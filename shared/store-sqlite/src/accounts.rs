@@ -3,8 +3,8 @@
 
 use std::str::FromStr;
 
-use remit_domain::names::holder_name_keys;
 use remit_domain::ports::{AccountDirectory, StoreError};
+use remit_domain::text::names::holder_name_keys;
 use remit_domain::{Account, AccountNumber, AccountStatus, CreditorReference, Market};
 use rusqlite::{params, Connection, TransactionBehavior};
 
@@ -176,7 +176,7 @@ fn put_name_keys(conn: &Connection, number: &str, market: &str, holder: &str) ->
 
 #[cfg(test)]
 mod tests {
-    use remit_domain::money::Currency;
+    use remit_domain::model::money::Currency;
     use rust_decimal::Decimal;
 
     use super::*;

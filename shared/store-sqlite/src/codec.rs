@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use remit_domain::money::{currency, Currency};
+use remit_domain::model::money::{currency, Currency};
 use remit_domain::ports::StoreError;
 use rust_decimal::Decimal;
 

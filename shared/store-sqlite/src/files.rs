@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use remit_domain::pipeline::FileSummary;
+use remit_domain::ports::FileSummary;
 use remit_domain::ports::{FileLog, FileRecord, FileRegistration, FileRegistry, FileStatus, StoreError};
 use remit_domain::FileId;
 use rusqlite::{params, OptionalExtension};

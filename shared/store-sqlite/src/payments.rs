@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use remit_domain::payer::duplicate_fingerprint;
+use remit_domain::matching::payer::duplicate_fingerprint;
 use remit_domain::ports::{
     PaymentHistory, PaymentLog, PaymentState, Receipt, SimilarPayment, StoreError, Transition,
 };

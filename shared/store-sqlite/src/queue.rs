@@ -5,10 +5,9 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use remit_domain::ports::{
-    Claim, Disposition, ItemStatus, PaymentState, QueueOps, ResearchItem, ResearchQueue, StoreError,
-    Transition,
+    AuditAction, AuditEntry, Claim, Disposition, ItemChange, ItemStatus, PaymentState, QueueFilter, QueueOps,
+    ResearchItem, ResearchQueue, StoreError, Transition,
 };
-use remit_domain::queue::{AuditAction, AuditEntry, ItemChange, QueueFilter};
 use remit_domain::{AccountNumber, Decision, FileId, Market, Money, PaymentKey, ReasonCode};
 use rusqlite::{params, Connection, TransactionBehavior};
 
@@ -313,7 +312,7 @@ impl QueueOps for SqliteStore {
         expires_at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> Result<ResearchItem, StoreError> {
-        remit_domain::queue::check_claim_entry(id, audit)?;
+        remit_domain::ports::check_claim_entry(id, audit)?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         let updated = tx

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use aws_config::SdkConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use remit_aws::{ObjectRef, S3Files};
-use remit_domain::pipeline::FileMeta;
+use remit_domain::ingest::FileMeta;
 use remit_formats::{Format, ParseError, PaymentStream, Source, SourceContext};
 use tokio::runtime::Runtime;
 

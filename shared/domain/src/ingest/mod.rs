@@ -8,22 +8,70 @@
 //! read again), a file that failed is quarantined. The second pass decides and records each
 //! payment exactly once, whole or in chunks. A source that fails (a read that broke off) is
 //! told from bad content by the reader's error (`ReadFailure`), never guessed.
+//!
+//! Its parts, all used as `crate::ingest::NAME`: `source` (where the bytes come from, the tap),
+//! `config` (`IngestConfig` and the limits of a file), `file` (a file's registration, quarantine,
+//! completion and report), `process` (each payment decided and recorded exactly once), `chunks`
+//! (a large file's work cut into chunks).
 
-pub mod source;
+mod chunks;
+mod config;
+mod file;
+mod process;
+mod source;
 
 use chrono::{DateTime, Utc};
 
-use crate::chunks::{Chunk, ChunkPlan};
-use crate::ids::FileId;
-use crate::pipeline::{
-    self, complete, process_records, quarantine, register_file, FileMeta, FileReport, FileSummary,
-    IngestConfig, IngestError, PaymentResult, ValidationError, MAX_FILE_BYTES,
-};
-use crate::ports::{FileRecord, FileStatus, Store};
+use crate::model::ids::FileId;
+use crate::ports::{FileRecord, FileStatus, FileSummary, Store, StoreError};
+pub use chunks::{sum_summaries, Chunk, ChunkPlan};
+pub use config::{IngestConfig, IngestLimits, LimitError, ValidationError, MAX_FILE_BYTES};
+pub use file::{complete, quarantine, register_file, FileMeta, FileReport};
+pub use process::{process_payment, process_records, research_item, PaymentResult};
 pub use source::{
     is_source_failure, FileSource, Marked, OpenError, PaymentReader, ReadFailure, Routed, SourceFailed, Tap,
     TapError,
 };
+
+/// Why ingesting a file failed as a whole. Bad content is not an error here: it quarantines the
+/// file and is reported in the `FileReport`.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The second read of the file disagreed with the first: the source changed under us.
+    #[error("file {file} changed between validation and processing: {detail}")]
+    Unstable { file: String, detail: String },
+    /// The bytes could not be read for a reason that may pass (a network read broke off, a
+    /// timeout): nothing was posted and the file is not quarantined, so a retry reads it again.
+    #[error("file {file} could not be read, retry: {detail}")]
+    Unreadable { file: String, detail: String },
+    /// The file is not there (moved away by an earlier run of the same event).
+    #[error("file {file} is not there")]
+    Gone { file: String },
+    /// Not something a runner reads (a FIFO, a device, a directory).
+    #[error("file {file} cannot be read: {detail}")]
+    Refused { file: String, detail: String },
+    /// More bytes than any runner reads (`MAX_FILE_BYTES`): no identity, so not registered.
+    #[error("file {file} cannot be read: {detail}")]
+    TooLarge { file: String, detail: String },
+}
+
+impl IngestError {
+    /// Whether running the same ingest again may succeed (Lambda and SQS retry these).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            IngestError::Store(e) => e.is_retryable(),
+            IngestError::Unstable { .. } | IngestError::Unreadable { .. } => true,
+            IngestError::Gone { .. } | IngestError::Refused { .. } | IngestError::TooLarge { .. } => false,
+        }
+    }
+}
+
+/// The second read of a file disagreed with the first.
+fn unstable(file: &FileMeta, detail: String) -> IngestError {
+    IngestError::Unstable { file: file.name.clone(), detail }
+}
 
 /// A file that read whole and valid in the first pass, registered, ready for the second.
 #[derive(Clone, Debug)]
@@ -107,7 +155,7 @@ impl<S: Store + ?Sized, R: PaymentReader> Orchestrator<'_, S, R> {
         seen_before: bool,
         parts: impl IntoIterator<Item = &'p FileSummary>,
     ) -> Result<FileReport, IngestError> {
-        Ok(complete(self.store, file, crate::chunks::sum_summaries(parts), seen_before)?)
+        Ok(complete(self.store, file, sum_summaries(parts), seen_before)?)
     }
 }
 
@@ -213,7 +261,7 @@ where
             reason: Some(already_ingested(&first, &meta)),
             summary: FileSummary::default(),
         };
-        tracing::info!(file = %crate::shown::shown(name), file_id = %meta.id.short(), "already ingested: not read again");
+        tracing::info!(file = %crate::text::shown::shown(name), file_id = %meta.id.short(), "already ingested: not read again");
         return Ok(Admission::AlreadyIngested { report, first: Box::new(first) });
     }
     let seen_before = prior.is_some();
@@ -225,7 +273,7 @@ where
 
 /// The reason a re-dropped file is not ingested again.
 fn already_ingested(first: &FileRecord, meta: &FileMeta) -> String {
-    let first_name = crate::shown::shown(&crate::masking::mask_card_numbers(&first.name));
+    let first_name = crate::text::shown::shown(&crate::text::masking::mask_card_numbers(&first.name));
     format!("the same bytes as {first_name} (file {}), ingested before: nothing posted", meta.id.short())
 }
 
@@ -280,8 +328,8 @@ fn opened(name: &str, e: OpenError) -> IngestError {
 }
 
 fn unreadable(name: &str, detail: &str) -> IngestError {
-    let detail = crate::masking::mask_card_numbers(detail);
-    tracing::warn!(file = %crate::shown::shown(name), %detail, "read failed: not quarantined, retry");
+    let detail = crate::text::masking::mask_card_numbers(detail);
+    tracing::warn!(file = %crate::text::shown::shown(name), %detail, "read failed: not quarantined, retry");
     IngestError::Unreadable { file: name.to_string(), detail }
 }
 
@@ -293,8 +341,4 @@ fn second_read<E: ReadFailure + std::fmt::Display>(meta: &FileMeta, e: &E) -> In
     } else {
         unstable(meta, e.to_string())
     }
-}
-
-fn unstable(meta: &FileMeta, detail: String) -> IngestError {
-    pipeline::unstable(meta, detail)
 }

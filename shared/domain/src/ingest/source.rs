@@ -11,8 +11,8 @@ use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
-use crate::ids::FileId;
-use crate::payment::Payment;
+use crate::model::ids::FileId;
+use crate::model::payment::Payment;
 
 /// A file as a runner serves it: a local file, an S3 object.
 pub trait FileSource {

@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use remit_domain::identifiers::IdentifierError;
-use remit_domain::money::{currency, minor_digits, Currency, MoneyError};
+use remit_domain::model::identifiers::IdentifierError;
+use remit_domain::model::money::{currency, minor_digits, Currency, MoneyError};
 use remit_domain::{
     mask_card_numbers, CreditorReference, Direction, Iban, KeyBasis, Market, Money, PayerAccount, Payment,
     Provenance, RefText, References, SourceFormat,
@@ -37,7 +37,7 @@ pub(super) struct Report {
     closing: Option<Money>,
     /// Signed sum of the booked entries so far, and their currency (first one seen).
     booked: Decimal,
-    booked_ccy: Option<remit_domain::money::Currency>,
+    booked_ccy: Option<remit_domain::model::money::Currency>,
     mixed_ccy: bool,
     booked_entries: u64,
 }
@@ -145,8 +145,8 @@ impl Report {
             Some(_) => {}
         }
         let booked = match direction {
-            Direction::Credit => remit_domain::money::add_keeping_scale(self.booked, amount.amount()),
-            Direction::Debit => remit_domain::money::add_keeping_scale(self.booked, -amount.amount()),
+            Direction::Credit => remit_domain::model::money::add_keeping_scale(self.booked, amount.amount()),
+            Direction::Debit => remit_domain::model::money::add_keeping_scale(self.booked, -amount.amount()),
         };
         self.booked = booked.ok_or_else(|| {
             entry.missing(
@@ -176,8 +176,8 @@ impl Report {
                 ccy.code()
             ));
         }
-        let expected =
-            remit_domain::money::add_keeping_scale(opening.amount(), self.booked).ok_or_else(|| {
+        let expected = remit_domain::model::money::add_keeping_scale(opening.amount(), self.booked)
+            .ok_or_else(|| {
                 format!(
                     "statement {id}: opening balance {opening} + booked entries ({:+}) is past what a \
                  decimal holds exactly: the control total cannot be computed",
@@ -861,7 +861,7 @@ fn sum(amounts: &[Money]) -> Result<Option<(Decimal, Currency)>, String> {
         if m.currency() != cur {
             return Ok(None);
         }
-        total = remit_domain::money::add_keeping_scale(total, m.amount()).ok_or_else(|| {
+        total = remit_domain::model::money::add_keeping_scale(total, m.amount()).ok_or_else(|| {
             format!("the amounts of the TxDtls add up past what a decimal holds exactly (at {m})")
         })?;
     }

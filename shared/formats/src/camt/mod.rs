@@ -84,7 +84,7 @@ pub struct CamtReader<R> {
     ccy: String,
     has_ccy: bool,
     /// The last `Ccy` resolved to a currency, and the currency: amounts repeat it.
-    ccy_cache: Option<(String, remit_domain::money::Currency)>,
+    ccy_cache: Option<(String, remit_domain::model::money::Currency)>,
     /// Buffers for `Entry::into_payments`, kept to spare allocations per entry.
     scratch: Scratch,
     /// Byte offset of the start tag just read.
@@ -776,7 +776,7 @@ impl<R: BufRead> CamtReader<R> {
 
     /// The currency of the amount element just read (`parse_amount`'s `Ccy` checks), resolved
     /// once per distinct code.
-    fn amount_currency(&mut self, text: &str) -> Result<remit_domain::money::Currency, String> {
+    fn amount_currency(&mut self, text: &str) -> Result<remit_domain::model::money::Currency, String> {
         if !self.has_ccy {
             return Err(format!("amount \"{}\" has no Ccy attribute", shown(text)));
         }
@@ -785,7 +785,7 @@ impl<R: BufRead> CamtReader<R> {
                 return Ok(*cur);
             }
         }
-        let cur = remit_domain::money::currency(&self.ccy)
+        let cur = remit_domain::model::money::currency(&self.ccy)
             .map_err(|_| format!("unknown ISO 4217 currency \"{}\"", shown(&self.ccy)))?;
         self.ccy_cache = Some((self.ccy.clone(), cur));
         Ok(cur)

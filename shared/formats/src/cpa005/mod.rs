@@ -27,7 +27,7 @@ mod record;
 
 use std::io::{self, BufRead};
 
-use remit_domain::money::Currency;
+use remit_domain::model::money::Currency;
 use remit_domain::{
     Direction, KeyBasis, Market, Money, Payment, Provenance, RefText, References, SourceFormat, ITEM_TRACE,
     RECORD_TYPE,

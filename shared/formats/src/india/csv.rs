@@ -172,7 +172,7 @@ impl<R: BufRead> IndiaCsvReader<R> {
     /// the file, named at the amount that overflowed it. `Decimal` drops decimals rather than
     /// fail while it can, so a total that lost its cents has overflowed too.
     fn add(&mut self, direction: Direction, amount: Decimal, line: u64) -> Result<(), ParseError> {
-        use remit_domain::money::add_keeping_scale;
+        use remit_domain::model::money::add_keeping_scale;
         let gross = add_keeping_scale(self.gross, amount);
         let net = match direction {
             Direction::Credit => add_keeping_scale(self.net, amount),

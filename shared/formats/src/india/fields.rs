@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 use chrono::{NaiveDate, NaiveTime};
-use remit_domain::money::{self, Currency};
+use remit_domain::model::money::{self, Currency};
 use remit_domain::{
     mask_card_numbers, Direction, Ifsc, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText,
     References, SourceFormat, Utr,
@@ -278,7 +278,7 @@ pub(crate) fn parse_amount(text: &str) -> Result<Decimal, String> {
         }
     }
     let digits: Cow<str> = if int.contains(',') { int.replace(',', "").into() } else { int.into() };
-    let amount = remit_domain::money::decimal_of_digits(&digits, frac.unwrap_or(""))
+    let amount = remit_domain::model::money::decimal_of_digits(&digits, frac.unwrap_or(""))
         .ok_or_else(|| bad("has more digits than an amount can hold exactly (29 at most)"))?;
     if amount.is_zero() {
         return Err(bad("is zero; a payment must be positive"));

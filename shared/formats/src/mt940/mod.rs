@@ -23,7 +23,7 @@ use std::collections::{HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::io::BufRead;
 
-use remit_domain::money::{currency, Currency};
+use remit_domain::model::money::{currency, Currency};
 use remit_domain::{
     Direction, Iban, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText, References,
     SourceFormat, EARLIER_STATEMENT_LINE, STATEMENT_LINE,
@@ -592,7 +592,7 @@ impl<R: BufRead> Mt940Reader<R> {
                 };
                 st.lines += 1;
                 let signed = if line.mark.adds() { line.amount } else { -line.amount };
-                let Some(sum) = remit_domain::money::exact_add(st.sum, signed) else {
+                let Some(sum) = remit_domain::model::money::exact_add(st.sum, signed) else {
                     let problem = format!(
                         "the sum of the lines of statement {} passes what exact decimal arithmetic holds",
                         st.name()
@@ -602,7 +602,7 @@ impl<R: BufRead> Mt940Reader<R> {
                 };
                 st.sum = sum;
                 let tally = if line.mark.adds() { &mut st.credits } else { &mut st.debits };
-                let Some(sum) = remit_domain::money::exact_add(tally.sum, line.amount) else {
+                let Some(sum) = remit_domain::model::money::exact_add(tally.sum, line.amount) else {
                     let problem = format!(
                         "the sum of the lines of {} passes what exact decimal arithmetic holds",
                         st.name()
@@ -645,7 +645,7 @@ impl<R: BufRead> Mt940Reader<R> {
                 if let Err(e) = fits_currency(b.amount, st.currency) {
                     return self.fail_field(f.line_no, f.tag, e);
                 }
-                let Some(expected) = remit_domain::money::exact_add(opening, st.sum) else {
+                let Some(expected) = remit_domain::model::money::exact_add(opening, st.sum) else {
                     let problem = format!(
                         "opening balance plus the lines of statement {} passes what exact decimal \
                          arithmetic holds",

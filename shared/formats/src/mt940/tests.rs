@@ -6,7 +6,7 @@ use super::field::{
 };
 use super::*;
 use chrono::NaiveDate;
-use remit_domain::money::exact_add;
+use remit_domain::model::money::exact_add;
 use rust_decimal_macros::dec;
 
 fn read(bytes: &[u8]) -> Vec<Result<Payment, ParseError>> {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use remit_domain::money::{self, Currency};
+use remit_domain::model::money::{self, Currency};
 use remit_domain::{
     Direction, Ifsc, KeyBasis, Market, Money, PayerAccount, Payment, Provenance, RefText, References,
     SourceFormat, Utr,

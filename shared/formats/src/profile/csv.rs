@@ -315,7 +315,7 @@ impl<R: BufRead> CsvProfileReader<R> {
             // `Decimal` drops decimals rather than fail while it can: a total that lost its
             // cents has overflowed too.
             let amount = payment.amount.amount();
-            let sum = remit_domain::money::add_keeping_scale(self.sum, amount);
+            let sum = remit_domain::model::money::add_keeping_scale(self.sum, amount);
             let Some(sum) = sum else {
                 return Err(self.overflow(line, payment.amount.amount()));
             };

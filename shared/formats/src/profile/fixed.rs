@@ -341,7 +341,7 @@ impl<R: BufRead> FixedWidthReader<R> {
                 .map_err(|f| self.field_error(&self.plan.detail, f))?;
             self.details += 1;
             // Exact or refused: an overflowing (or rounded) sum could make a wrong trailer agree.
-            let Some(sum) = remit_domain::money::exact_add(self.sum, payment.amount.amount()) else {
+            let Some(sum) = remit_domain::model::money::exact_add(self.sum, payment.amount.amount()) else {
                 let rec = &self.plan.detail;
                 let field = rec.field(Role::Amount).unwrap_or(0);
                 let problem = "adding it to the sum of the file's amounts overflows exact decimal arithmetic";

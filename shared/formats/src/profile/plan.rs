@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use remit_domain::money::{self, Currency};
+use remit_domain::model::money::{self, Currency};
 use remit_domain::{KeyBasis, Market};
 
 use super::encoding::Encoding;

@@ -1,0 +1,61 @@
+//! Card accounts as the directory knows them.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::model::identifiers::{AccountNumber, CreditorReference};
+use crate::model::money::Currency;
+use crate::model::payment::Market;
+
+/// Whether an account may receive automatic postings.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountStatus {
+    Active,
+    Closed,
+    Blocked,
+}
+
+impl std::str::FromStr for AccountStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "active" => Ok(Self::Active),
+            "closed" => Ok(Self::Closed),
+            "blocked" => Ok(Self::Blocked),
+            other => Err(format!("unknown status {other:?} (expected active, closed or blocked)")),
+        }
+    }
+}
+
+impl AccountStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Closed => "closed",
+            Self::Blocked => "blocked",
+        }
+    }
+}
+
+/// A card account in the directory.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Account {
+    pub number: AccountNumber,
+    pub market: Market,
+    pub currency: Currency,
+    pub holder_name: String,
+    pub status: AccountStatus,
+    /// Balance on the last statement; payments reduce the current balance.
+    pub statement_balance: Decimal,
+    pub minimum_due: Decimal,
+    /// Current balance: the statement balance less what we have posted since.
+    pub current_balance: Decimal,
+    /// India: the virtual account number payers send to.
+    pub virtual_account: Option<String>,
+    /// EU: the RF creditor reference printed on the statement.
+    pub creditor_reference: Option<CreditorReference>,
+    /// Corporate: the control account this card rolls up to.
+    pub control_account: Option<AccountNumber>,
+}

@@ -1,0 +1,10 @@
+//! What a payment and an account are: `Payment` (`payment`), `Money` (`money`), validated
+//! identifiers (`identifiers`), payment and file ids (`ids`), card accounts (`account`) and the
+//! decision made for a payment (`decision`). Depends only on `crate::text`.
+
+pub mod account;
+pub mod decision;
+pub mod identifiers;
+pub mod ids;
+pub mod money;
+pub mod payment;

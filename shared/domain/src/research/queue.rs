@@ -1,0 +1,489 @@
+//! Research queue operations (issue 6): the item lifecycle as a state machine, the rules of who
+//! may do what, and the operations themselves written against the store ports.
+//!
+//! ```text
+//!            claim (one analyst at a time, expires)        ┌──────────────► resolved (posted once)
+//!   open ──────────────────────────────────────► claimed ─┼──────────────► returned
+//!    ▲ ▲                                                   ├──► escalated ─(claim)─► ... as open
+//!    │ └── reject write-off ── write-off-pending ◄─────────┘
+//!    │                            │ approve (a second person: four eyes)
+//!    └── release / expiry         ▼
+//!                             written-off (to suspense)
+//! ```
+//!
+//! "Claimed" is not a stored status: an item is claimed while its `claim` has not expired, so a
+//! claim lapses by the clock without a write. Every change bumps the item's version and appends
+//! an `AuditEntry` (who, when, what, before and after) in the same transaction.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+
+use crate::matching::alias::teach_alias;
+use crate::model::account::AccountStatus;
+use crate::model::decision::{Decision, Outcome, Reason, ReasonCode};
+use crate::model::identifiers::AccountNumber;
+use crate::ports::{
+    active_claim, AccountDirectory, AliasMemory, AuditAction, AuditEntry, Claim, Disposition, ItemChange,
+    ItemSnapshot, ItemStatus, Posting, QueueOps, ResearchItem, StoreError,
+};
+use crate::text::masking::mask_card_numbers;
+
+/// How long a claim holds unless renewed, by default.
+pub const DEFAULT_CLAIM_MINUTES: i64 = 30;
+
+/// Longest note or reason kept, in characters.
+pub const MAX_TEXT: usize = 2000;
+
+/// Queue settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueuePolicy {
+    /// How long a claim lasts, in minutes.
+    pub claim_minutes: i64,
+}
+
+impl Default for QueuePolicy {
+    fn default() -> Self {
+        Self { claim_minutes: DEFAULT_CLAIM_MINUTES }
+    }
+}
+
+impl QueuePolicy {
+    /// Refuses a claim duration outside one minute to one day, naming the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let m = self.claim_minutes;
+        if !(1..=24 * 60).contains(&m) {
+            return Err(format!("queue.claim_minutes: {m} is not between 1 and 1440"));
+        }
+        Ok(())
+    }
+
+    pub fn claim_expiry(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + Duration::minutes(self.claim_minutes.clamp(1, 24 * 60))
+    }
+}
+
+/// What an analyst does to an item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Claim,
+    /// Gives a claim up.
+    Release,
+    /// Apply the payment to this account (posts it).
+    Resolve(AccountNumber),
+    /// Send the payment back to the remitter.
+    Return(String),
+    Escalate(String),
+    /// Ask for a write-off to suspense; a second person approves.
+    RequestWriteOff(String),
+    ApproveWriteOff,
+    RejectWriteOff(String),
+    Note(String),
+}
+
+impl Action {
+    pub fn audit_action(&self) -> AuditAction {
+        match self {
+            Action::Claim => AuditAction::Claim,
+            Action::Release => AuditAction::Release,
+            Action::Resolve(_) => AuditAction::Resolve,
+            Action::Return(_) => AuditAction::Return,
+            Action::Escalate(_) => AuditAction::Escalate,
+            Action::RequestWriteOff(_) => AuditAction::RequestWriteOff,
+            Action::ApproveWriteOff => AuditAction::ApproveWriteOff,
+            Action::RejectWriteOff(_) => AuditAction::RejectWriteOff,
+            Action::Note(_) => AuditAction::Note,
+        }
+    }
+
+    /// The text the audit entry keeps as its note (masked).
+    fn text(&self) -> Option<String> {
+        match self {
+            Action::Return(t)
+            | Action::Escalate(t)
+            | Action::RequestWriteOff(t)
+            | Action::RejectWriteOff(t)
+            | Action::Note(t) => Some(mask_card_numbers(t.trim())),
+            _ => None,
+        }
+    }
+}
+
+/// Why an operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("research item {0} not found")]
+    NotFound(String),
+    #[error("research item {id} is claimed by {analyst} until {until}")]
+    ClaimedByOther { id: String, analyst: String, until: DateTime<Utc> },
+    #[error("research item {id}: claim it first ({actor} holds no current claim)")]
+    NotClaimant { id: String, actor: String },
+    #[error("research item {id} is {status}: {action} is not possible")]
+    WrongState { id: String, status: &'static str, action: &'static str },
+    #[error(
+        "research item {id}: the write-off was requested by {requester}; a second person must approve it"
+    )]
+    FourEyes { id: String, requester: String },
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("research item {id}: cannot apply to account {account}: {why}")]
+    Account { id: String, account: String, why: String },
+    /// Someone else changed the item at the same moment; read it again and retry.
+    #[error("research item {0} changed concurrently; try again")]
+    Concurrent(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks an analyst id: non-empty, at most 64 characters, no control characters or spaces,
+/// and nothing that looks like a card number (ids are printed unmasked).
+pub fn check_analyst(analyst: &str) -> Result<(), QueueError> {
+    let ok = !analyst.is_empty()
+        && analyst.chars().count() <= 64
+        && analyst.chars().all(|c| !c.is_control() && !c.is_whitespace())
+        && mask_card_numbers(analyst) == analyst;
+    if ok {
+        Ok(())
+    } else {
+        Err(QueueError::Invalid(format!(
+            "analyst id {:?}: 1 to 64 characters, no spaces",
+            crate::text::shown::shown(&mask_card_numbers(analyst))
+        )))
+    }
+}
+
+fn check_text(what: &str, text: &str) -> Result<(), QueueError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(QueueError::Invalid(format!("{what} must not be empty")));
+    }
+    if t.chars().count() > MAX_TEXT {
+        return Err(QueueError::Invalid(format!("{what} is longer than {MAX_TEXT} characters")));
+    }
+    Ok(())
+}
+
+/// The rules, as one pure function: whether `actor` may do `action` to `item` at `now`, and the
+/// item as it is afterwards (version bumped). `claim_until` is when a new claim expires.
+///
+/// - A closed item (resolved, returned, written off) takes notes only.
+/// - Claim: an active item, unless another analyst's claim has not expired (one at a time);
+///   the holder may renew.
+/// - Resolve, return, escalate, request write-off, release: the current claimant only, on an
+///   open or escalated item (a pending write-off is approved or rejected first).
+/// - Approve or reject a write-off: anyone but the requester (four eyes); no claim needed.
+/// - Note: anyone, any time.
+pub fn apply(
+    item: &ResearchItem,
+    actor: &str,
+    action: &Action,
+    now: DateTime<Utc>,
+    claim_until: DateTime<Utc>,
+) -> Result<ResearchItem, QueueError> {
+    check_analyst(actor)?;
+    let id = item.id.clone();
+    let wrong = |action: &'static str| QueueError::WrongState {
+        id: id.clone(),
+        status: item.status.as_str(),
+        action,
+    };
+    let mut after = item.clone();
+    after.version = item.version + 1;
+    let holds = active_claim(item, now).is_some_and(|c| c.analyst == actor);
+    let needs_claim = || -> Result<(), QueueError> {
+        if holds {
+            Ok(())
+        } else if let Some(c) = active_claim(item, now) {
+            Err(QueueError::ClaimedByOther {
+                id: id.clone(),
+                analyst: c.analyst.clone(),
+                until: c.expires_at,
+            })
+        } else {
+            Err(QueueError::NotClaimant { id: id.clone(), actor: actor.to_string() })
+        }
+    };
+    let workable = matches!(item.status, ItemStatus::Open | ItemStatus::Escalated);
+    let decided = |account: Option<AccountNumber>, reason: Option<String>| Disposition {
+        by: actor.to_string(),
+        at: now,
+        account,
+        reason,
+        approved_by: None,
+    };
+    if let Some(t) = match action {
+        Action::Return(t) => Some(("reason", t)),
+        Action::Escalate(t) | Action::RequestWriteOff(t) | Action::RejectWriteOff(t) => Some(("reason", t)),
+        Action::Note(t) => Some(("note", t)),
+        _ => None,
+    } {
+        check_text(t.0, t.1)?;
+    }
+    match action {
+        Action::Note(_) => {}
+        _ if !item.status.is_active() => return Err(wrong(action.audit_action().as_str())),
+        Action::Claim => {
+            if let Some(c) = active_claim(item, now) {
+                if c.analyst != actor {
+                    return Err(QueueError::ClaimedByOther {
+                        id,
+                        analyst: c.analyst.clone(),
+                        until: c.expires_at,
+                    });
+                }
+            }
+            if claim_until <= now {
+                return Err(QueueError::Invalid("a claim must expire after it starts".into()));
+            }
+            after.claim = Some(Claim { analyst: actor.to_string(), expires_at: claim_until });
+        }
+        Action::Release => {
+            needs_claim()?;
+            after.claim = None;
+        }
+        Action::Resolve(account) => {
+            needs_claim()?;
+            if !workable {
+                return Err(wrong("resolve"));
+            }
+            after.status = ItemStatus::Resolved;
+            after.claim = None;
+            after.disposition = Some(decided(Some(account.clone()), None));
+        }
+        Action::Return(reason) => {
+            needs_claim()?;
+            if !workable {
+                return Err(wrong("return"));
+            }
+            after.status = ItemStatus::Returned;
+            after.claim = None;
+            after.disposition = Some(decided(None, Some(mask_card_numbers(reason.trim()))));
+        }
+        Action::Escalate(reason) => {
+            needs_claim()?;
+            if item.status != ItemStatus::Open {
+                return Err(wrong("escalate"));
+            }
+            after.status = ItemStatus::Escalated;
+            after.claim = None;
+            after.disposition = Some(decided(None, Some(mask_card_numbers(reason.trim()))));
+        }
+        Action::RequestWriteOff(reason) => {
+            needs_claim()?;
+            if !workable {
+                return Err(wrong("request a write-off"));
+            }
+            after.status = ItemStatus::WriteOffPending;
+            after.claim = None;
+            after.disposition = Some(decided(None, Some(mask_card_numbers(reason.trim()))));
+        }
+        Action::ApproveWriteOff | Action::RejectWriteOff(_) => {
+            if item.status != ItemStatus::WriteOffPending {
+                return Err(wrong(action.audit_action().as_str()));
+            }
+            let requester = item.disposition.as_ref().map(|d| d.by.clone()).unwrap_or_default();
+            if requester == actor {
+                return Err(QueueError::FourEyes { id, requester });
+            }
+            if *action == Action::ApproveWriteOff {
+                after.status = ItemStatus::WrittenOff;
+                if let Some(d) = after.disposition.as_mut() {
+                    d.approved_by = Some(actor.to_string());
+                }
+            } else {
+                after.status = ItemStatus::Open;
+                after.disposition = None;
+            }
+            after.claim = None;
+        }
+    }
+    Ok(after)
+}
+
+/// The audit entry of a change from `before` to `after`.
+pub fn audit_entry(
+    before: &ResearchItem,
+    after: &ResearchItem,
+    actor: &str,
+    action: &Action,
+    now: DateTime<Utc>,
+) -> AuditEntry {
+    let mut note = action.text();
+    if *action == Action::ApproveWriteOff {
+        note =
+            Some(format!("written off to the {} suspense account: {}", before.market.code(), before.amount));
+    }
+    AuditEntry {
+        item: before.id.clone(),
+        seq: after.version,
+        at: now,
+        actor: actor.to_string(),
+        action: action.audit_action(),
+        before: ItemSnapshot::of(before),
+        after: ItemSnapshot::of(after),
+        note,
+    }
+}
+
+/// What an operation did.
+#[derive(Clone, Debug)]
+pub struct Done {
+    pub item: ResearchItem,
+    /// False when the same operation had already happened (a retry or a double click).
+    pub changed: bool,
+}
+
+fn load<S: QueueOps + ?Sized>(store: &S, id: &str) -> Result<ResearchItem, QueueError> {
+    store.item(id)?.ok_or_else(|| QueueError::NotFound(mask_card_numbers(id)))
+}
+
+/// How many times an operation re-reads and retries after a concurrent change.
+const ATTEMPTS: usize = 3;
+
+/// Claims an item for `analyst` until `policy`'s expiry (renews the analyst's own claim).
+pub fn claim<S: QueueOps + ?Sized>(
+    store: &S,
+    id: &str,
+    analyst: &str,
+    now: DateTime<Utc>,
+    policy: &QueuePolicy,
+) -> Result<Done, QueueError> {
+    let item = load(store, id)?;
+    let until = policy.claim_expiry(now);
+    let after = apply(&item, analyst, &Action::Claim, now, until)?;
+    let audit = audit_entry(&item, &after, analyst, &Action::Claim, now);
+    match store.claim(id, analyst, now, until, &audit) {
+        Ok(item) => Ok(Done { item, changed: true }),
+        Err(StoreError::Conflict(_)) => {
+            // Lost a race: say who holds it now.
+            let now_item = load(store, id)?;
+            apply(&now_item, analyst, &Action::Claim, now, until)?;
+            Err(QueueError::Concurrent(id.to_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Any action but claim and resolve: checked by `apply`, written by `QueueOps::transition`,
+/// retried on a concurrent change.
+pub fn act<S: QueueOps + ?Sized>(
+    store: &S,
+    id: &str,
+    analyst: &str,
+    action: &Action,
+    now: DateTime<Utc>,
+) -> Result<Done, QueueError> {
+    if matches!(action, Action::Claim | Action::Resolve(_)) {
+        return Err(QueueError::Invalid("use queue::claim or queue::resolve_by_applying".into()));
+    }
+    for _ in 0..ATTEMPTS {
+        let item = load(store, id)?;
+        let after = apply(&item, analyst, action, now, now)?;
+        let audit = audit_entry(&item, &after, analyst, action, now);
+        let change = ItemChange { expected_version: item.version, after, audit, posting: None };
+        match store.transition(&change) {
+            Ok(item) => return Ok(Done { item, changed: true }),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(QueueError::Concurrent(id.to_string()))
+}
+
+/// Resolves an item by applying its payment to `account`: the analyst must hold the claim; the
+/// account must be in the directory, in the item's market and currency, and active. One transaction
+/// posts the payment (a ledger entry keyed by the payment key: a retry or a double click posts
+/// nothing twice), closes the item and appends the audit entry; then alias memory learns the payer
+/// (`crate::matching::alias::teach_alias`), so the next payment carries the evidence. Resolving
+/// again to the same account is a no-op that re-teaches (`changed: false`).
+pub fn resolve_by_applying<S>(
+    store: &S,
+    id: &str,
+    account: &AccountNumber,
+    analyst: &str,
+    now: DateTime<Utc>,
+) -> Result<Done, QueueError>
+where
+    S: QueueOps + AccountDirectory + AliasMemory + ?Sized,
+{
+    let action = Action::Resolve(account.clone());
+    for _ in 0..ATTEMPTS {
+        let item = load(store, id)?;
+        if item.status == ItemStatus::Resolved {
+            let d = item.disposition.as_ref();
+            if d.and_then(|d| d.account.as_ref()) == Some(account) {
+                // Already done (a retry, a double click, or a crash before teaching).
+                let by = d.map(|d| d.by.clone()).unwrap_or_else(|| analyst.to_string());
+                teach_alias(store, &item, account, &by, now)?;
+                return Ok(Done { item, changed: false });
+            }
+        }
+        let after = apply(&item, analyst, &action, now, now)?;
+        check_account(store, &item, account)?;
+        let reason = Reason::new(
+            ReasonCode::LearnedAlias,
+            format!("applied to account {} by {analyst} from research item {}", account.masked(), item.id),
+        );
+        let posting = Posting {
+            payment_key: item.payment_key.clone(),
+            account: account.clone(),
+            amount: item.amount,
+            lines: Vec::new(),
+            file_id: item.file_id,
+            posted_at: now,
+            decision: Decision {
+                outcome: Outcome::Applied,
+                account: Some(account.clone()),
+                confidence: 1.0,
+                reasons: vec![reason],
+                splits: Vec::new(),
+            },
+            references: item.linking_refs.clone(),
+        };
+        let audit = audit_entry(&item, &after, analyst, &action, now);
+        let change = ItemChange { expected_version: item.version, after, audit, posting: Some(posting) };
+        match store.transition(&change) {
+            Ok(done) => {
+                teach_alias(store, &done, account, analyst, now)?;
+                return Ok(Done { item: done, changed: true });
+            }
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(QueueError::Concurrent(id.to_string()))
+}
+
+fn check_account<S: AccountDirectory + ?Sized>(
+    store: &S,
+    item: &ResearchItem,
+    account: &AccountNumber,
+) -> Result<(), QueueError> {
+    let refuse = |why: String| QueueError::Account { id: item.id.clone(), account: account.masked(), why };
+    if matches!(item.reason_code, ReasonCode::Debit | ReasonCode::Reversal) {
+        // Money leaving us, or undoing a posting: applying it as a payment would be wrong.
+        return Err(refuse(
+            "the item is a debit or a reversal, not a payment to apply: return or escalate it".into(),
+        ));
+    }
+    let Some(a) = store.account(account)? else {
+        return Err(refuse("not in the directory".into()));
+    };
+    if a.market != item.market {
+        return Err(refuse(format!("a {} account, the payment is for {}", a.market, item.market)));
+    }
+    if a.currency != item.amount.currency() {
+        return Err(refuse(format!(
+            "a {} account, the payment is in {}",
+            a.currency.code(),
+            item.amount.currency().code()
+        )));
+    }
+    if a.status != AccountStatus::Active {
+        return Err(refuse(format!("the account is {}", a.status.as_str())));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

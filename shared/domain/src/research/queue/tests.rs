@@ -1,0 +1,164 @@
+use chrono::{Duration, TimeZone, Utc};
+
+use super::*;
+use crate::model::ids::{FileId, PaymentKey};
+use crate::model::money::{Currency, Money};
+use crate::model::payment::Market;
+use crate::ports::QueueFilter;
+
+const CARD: &str = "378282246310005";
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
+}
+
+fn item() -> ResearchItem {
+    ResearchItem {
+        id: "RQ-CA-1".into(),
+        payment_key: PaymentKey::from_parts(&["CA", "bank", "T1"]),
+        market: Market::CA,
+        file_id: FileId::of_bytes(b"f"),
+        bank_ref: "T1".into(),
+        amount: Money::from_minor(12345, Currency::CAD),
+        payer_name: Some("ACME".into()),
+        payer_identities: vec![],
+        reason_code: ReasonCode::NoReference,
+        reasons: vec![],
+        candidate: None,
+        confidence: 0.0,
+        created_at: t0(),
+        warn_at: t0() + Duration::hours(36),
+        due_at: t0() + Duration::hours(48),
+        status: ItemStatus::Open,
+        claim: None,
+        version: 0,
+        disposition: None,
+        linking_refs: vec![],
+    }
+}
+
+fn until() -> DateTime<Utc> {
+    QueuePolicy::default().claim_expiry(t0())
+}
+
+fn claimed_by(who: &str) -> ResearchItem {
+    apply(&item(), who, &Action::Claim, t0(), until()).unwrap()
+}
+
+#[test]
+fn claim_is_one_analyst_at_a_time_and_expires() {
+    let c = claimed_by("ann");
+    assert_eq!(c.version, 1);
+    assert_eq!(c.claim.as_ref().unwrap().expires_at, t0() + Duration::minutes(30));
+    let e = apply(&c, "bob", &Action::Claim, t0() + Duration::minutes(29), until()).unwrap_err();
+    assert!(matches!(e, QueueError::ClaimedByOther { ref analyst, .. } if analyst == "ann"), "{e}");
+    // The holder renews.
+    assert!(apply(&c, "ann", &Action::Claim, t0() + Duration::minutes(10), until() + Duration::minutes(10))
+        .is_ok());
+    // Expired: another analyst may take it, and the first one can no longer act.
+    let later = t0() + Duration::minutes(30);
+    let b = apply(&c, "bob", &Action::Claim, later, later + Duration::minutes(30)).unwrap();
+    assert_eq!(b.claim.unwrap().analyst, "bob");
+    let e = apply(&c, "ann", &Action::Return("x".into()), later, later).unwrap_err();
+    assert!(matches!(e, QueueError::NotClaimant { .. }), "{e}");
+}
+
+#[test]
+fn only_the_claimant_acts() {
+    let account: AccountNumber = CARD.parse().unwrap();
+    let e = apply(&item(), "ann", &Action::Resolve(account.clone()), t0(), t0()).unwrap_err();
+    assert!(matches!(e, QueueError::NotClaimant { .. }), "unclaimed: {e}");
+    let c = claimed_by("ann");
+    let e = apply(&c, "bob", &Action::Escalate("why".into()), t0(), t0()).unwrap_err();
+    assert!(matches!(e, QueueError::ClaimedByOther { .. }), "{e}");
+    let r = apply(&c, "ann", &Action::Resolve(account.clone()), t0(), t0()).unwrap();
+    assert_eq!(r.status, ItemStatus::Resolved);
+    assert!(r.claim.is_none());
+    assert_eq!(r.disposition.as_ref().unwrap().account.as_ref(), Some(&account));
+    // A closed item takes notes only.
+    let e = apply(&r, "ann", &Action::Claim, t0(), until()).unwrap_err();
+    assert!(matches!(e, QueueError::WrongState { status: "resolved", .. }), "{e}");
+    assert!(apply(&r, "carl", &Action::Note("checked".into()), t0(), t0()).is_ok());
+}
+
+#[test]
+fn return_and_escalate_need_a_reason_and_escalated_items_are_worked_again() {
+    let c = claimed_by("ann");
+    assert!(matches!(
+        apply(&c, "ann", &Action::Return("  ".into()), t0(), t0()),
+        Err(QueueError::Invalid(_))
+    ));
+    let esc = apply(&c, "ann", &Action::Escalate("payer unknown".into()), t0(), t0()).unwrap();
+    assert_eq!((esc.status, esc.claim.is_none()), (ItemStatus::Escalated, true));
+    let senior = apply(&esc, "sue", &Action::Claim, t0(), until()).unwrap();
+    let e = apply(&senior, "sue", &Action::Escalate("again".into()), t0(), t0()).unwrap_err();
+    assert!(matches!(e, QueueError::WrongState { .. }));
+    let ret =
+        apply(&senior, "sue", &Action::Return("card 3782 822463 10005 closed".into()), t0(), t0()).unwrap();
+    assert_eq!(ret.status, ItemStatus::Returned);
+    let reason = ret.disposition.unwrap().reason.unwrap();
+    assert!(!reason.contains("822463"), "card numbers masked: {reason}");
+}
+
+#[test]
+fn write_off_needs_a_second_person() {
+    let c = claimed_by("ann");
+    let p = apply(&c, "ann", &Action::RequestWriteOff("unidentifiable, 1 CAD".into()), t0(), t0()).unwrap();
+    assert_eq!(p.status, ItemStatus::WriteOffPending);
+    let e = apply(&p, "ann", &Action::ApproveWriteOff, t0(), t0()).unwrap_err();
+    assert!(matches!(e, QueueError::FourEyes { ref requester, .. } if requester == "ann"), "{e}");
+    assert!(matches!(
+        apply(&p, "ann", &Action::RejectWriteOff("no".into()), t0(), t0()),
+        Err(QueueError::FourEyes { .. })
+    ));
+    let e = apply(&p, "ann", &Action::Resolve(CARD.parse().unwrap()), t0(), t0()).unwrap_err();
+    assert!(matches!(e, QueueError::NotClaimant { .. } | QueueError::WrongState { .. }), "{e}");
+    let w = apply(&p, "bob", &Action::ApproveWriteOff, t0(), t0()).unwrap();
+    assert_eq!(w.status, ItemStatus::WrittenOff);
+    assert_eq!(w.disposition.as_ref().unwrap().approved_by.as_deref(), Some("bob"));
+    let audit = audit_entry(&p, &w, "bob", &Action::ApproveWriteOff, t0());
+    assert_eq!(
+        (audit.before.status.as_str(), audit.after.status.as_str()),
+        ("write-off-pending", "written-off")
+    );
+    assert!(audit.note.unwrap().contains("suspense"));
+    // Rejected: back to the queue.
+    let back = apply(&p, "bob", &Action::RejectWriteOff("find the payer".into()), t0(), t0()).unwrap();
+    assert_eq!((back.status, back.disposition.is_none()), (ItemStatus::Open, true));
+}
+
+#[test]
+fn analyst_ids_and_texts_are_checked() {
+    for bad in ["", "a b", "x\n", &"a".repeat(65), CARD] {
+        assert!(matches!(apply(&item(), bad, &Action::Claim, t0(), until()), Err(QueueError::Invalid(_))));
+    }
+    let long = "x".repeat(MAX_TEXT + 1);
+    assert!(matches!(apply(&item(), "ann", &Action::Note(long), t0(), t0()), Err(QueueError::Invalid(_))));
+}
+
+#[test]
+fn audit_snapshots_mask_accounts_and_carry_versions() {
+    let c = claimed_by("ann");
+    let r = apply(&c, "ann", &Action::Resolve(CARD.parse().unwrap()), t0(), t0()).unwrap();
+    let a = audit_entry(&c, &r, "ann", &Action::Resolve(CARD.parse().unwrap()), t0());
+    assert_eq!((a.seq, a.before.version, a.after.version), (2, 1, 2));
+    assert_eq!(a.before.claimed_by.as_deref(), Some("ann"));
+    let json = serde_json::to_string(&a).unwrap();
+    assert!(!json.contains(CARD) && json.contains("0005"), "{json}");
+    let back: AuditEntry = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, a);
+}
+
+#[test]
+fn filters() {
+    let mut f = QueueFilter { now: Some(t0()), ..QueueFilter::default() };
+    assert!(f.accepts(&item()) && f.active_only());
+    f.claimed_by = Some("ann".into());
+    assert!(!f.accepts(&item()) && f.accepts(&claimed_by("ann")));
+    f.now = Some(t0() + Duration::hours(1));
+    assert!(!f.accepts(&claimed_by("ann")), "an expired claim is no claim");
+    let f = QueueFilter { due_before: Some(t0() + Duration::hours(1)), ..QueueFilter::default() };
+    assert!(!f.accepts(&item()));
+    let f = QueueFilter { statuses: vec![ItemStatus::Resolved], ..QueueFilter::default() };
+    assert!(!f.accepts(&item()) && !f.active_only());
+}
