@@ -19,13 +19,13 @@ use remit_domain::idempotency::{run_once, IdempotencyKey, DEFAULT_RECORD_TTL};
 use remit_domain::ingest::Admitted;
 use remit_domain::ingest::{sum_summaries, Chunk, ChunkPlan, FileMeta, IngestError};
 use remit_domain::ports::FileSummary;
-use remit_domain::ports::Store;
+use remit_domain::ports::{ChunkQueue, ChunkQueueError, Store};
 use remit_domain::{mask_card_numbers, FileId};
 use serde::{Deserialize, Serialize};
 
 use crate::error::HandlerError;
 use crate::ingest::{unstable, IngestApp, ObjectFile};
-use crate::objects::{self, get_json, Disposition, ObjectRef, Objects, MANIFESTS};
+use crate::objects::{self, get_json, Destination, ObjectRef, Objects, MANIFESTS};
 use crate::settings::ChunkOrder;
 
 /// A split file's plan, written once by the ingest function before any chunk message.
@@ -113,17 +113,6 @@ pub struct ChunkOutcome {
     pub file_completed: bool,
 }
 
-/// Sending chunk messages failed.
-#[derive(Debug, thiserror::Error)]
-#[error("chunk queue: {0}")]
-pub struct ChunkQueueError(pub String);
-
-/// Where chunk messages go (SQS in Lambda; memory in tests). Sending the same chunk twice is
-/// harmless: the worker runs each chunk once.
-pub trait ChunkQueue: Send + Sync {
-    fn send(&self, messages: &[ChunkMessage]) -> Result<(), ChunkQueueError>;
-}
-
 /// Keeps sent messages for a test to deliver, in any order, as often as it likes.
 #[derive(Debug, Default)]
 pub struct MemoryChunkQueue {
@@ -138,10 +127,23 @@ impl MemoryChunkQueue {
 }
 
 impl ChunkQueue for MemoryChunkQueue {
-    fn send(&self, messages: &[ChunkMessage]) -> Result<(), ChunkQueueError> {
-        self.sent.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(messages);
+    fn send(&self, bodies: &[String]) -> Result<(), ChunkQueueError> {
+        let mut sent = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            sent.push(serde_json::from_str(body).map_err(|e| ChunkQueueError(e.to_string()))?);
+        }
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).extend(sent);
         Ok(())
     }
+}
+
+/// Sends chunk messages as the JSON bodies the worker reads.
+pub(crate) fn send_chunks(queue: &dyn ChunkQueue, messages: &[ChunkMessage]) -> Result<(), ChunkQueueError> {
+    let bodies = messages
+        .iter()
+        .map(|m| serde_json::to_string(m).map_err(|e| ChunkQueueError(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    queue.send(&bodies)
 }
 
 /// A queue that refuses: a deployment without a chunk queue cannot split files.
@@ -149,7 +151,7 @@ impl ChunkQueue for MemoryChunkQueue {
 pub struct NoChunkQueue;
 
 impl ChunkQueue for NoChunkQueue {
-    fn send(&self, _: &[ChunkMessage]) -> Result<(), ChunkQueueError> {
+    fn send(&self, _: &[String]) -> Result<(), ChunkQueueError> {
         Err(ChunkQueueError("no chunk queue is configured (REMIT_CHUNK_QUEUE_URL)".into()))
     }
 }
@@ -252,7 +254,7 @@ where
     fn send_next(&self, manifest: &Manifest, chunk: &Chunk) -> Result<(), HandlerError> {
         let Some(next) = manifest.plan.chunk(chunk.index + 1) else { return Ok(()) };
         if self.objects.get(&Manifest::chunk_key(&manifest.file_id, next.index))?.is_none() {
-            self.chunk_queue.send(&[ChunkMessage::of(manifest, next)])?;
+            send_chunks(&*self.chunk_queue, &[ChunkMessage::of(manifest, next)])?;
         }
         Ok(())
     }
@@ -293,7 +295,7 @@ where
             }));
         }
         self.orchestrator().complete_parts(&manifest.meta(), manifest.seen_before, &parts)?;
-        self.move_to(&manifest.object, &Disposition::Processed { file_id: manifest.file_id })?;
+        self.move_to(&manifest.object, &Destination::Processed { file_id: manifest.file_id })?;
         Ok(true)
     }
 }

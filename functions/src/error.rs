@@ -4,8 +4,8 @@ use remit_domain::idempotency::IdempotencyError;
 use remit_domain::ingest::IngestError;
 use remit_domain::ports::StoreError;
 
-use crate::chunks::ChunkQueueError;
 use crate::objects::ObjectError;
+use remit_domain::ports::ChunkQueueError;
 
 /// A handler failure. Lambda retries a failed asynchronous invocation (then hands the event to
 /// the dead-letter queue) and SQS redelivers a failed message (then moves it to its own): every

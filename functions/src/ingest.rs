@@ -22,12 +22,12 @@ use remit_domain::{ingest::ChunkPlan, mask_card_numbers};
 use remit_formats::{shown, SourceRouter};
 use serde::{Deserialize, Serialize};
 
-use crate::chunks::{ChunkMessage, ChunkQueue, Manifest};
+use crate::chunks::{send_chunks, ChunkMessage, Manifest};
 use crate::error::HandlerError;
-use crate::metrics::{CountKind, MarketCounts, Metrics};
-use crate::objects::{self, Disposition, ObjectError, ObjectRef, Objects, MANIFESTS, PROCESSED, QUARANTINE};
+use crate::objects::{self, Destination, ObjectError, ObjectRef, Objects, MANIFESTS, PROCESSED, QUARANTINE};
 use crate::settings::{ChunkOrder, SplitPolicy};
 use crate::Clock;
+use remit_domain::ports::{ChunkQueue, CountKind, MarketCounts, Metrics};
 
 /// What the ingest and chunk handlers share, built once per cold start.
 pub struct IngestApp<S, O> {
@@ -191,8 +191,8 @@ where
     ) -> Result<ObjectOutcome, HandlerError> {
         let raw = record.s3.object.key.as_deref().unwrap_or_default();
         let bucket = record.s3.bucket.name.as_deref().unwrap_or_default();
-        let mut object =
-            ObjectRef::from_event_key(bucket, raw).map_err(|e| HandlerError::BadEvent(e.to_string()))?;
+        let mut object = remit_aws::s3::object_from_event_key(bucket, raw)
+            .map_err(|e| HandlerError::BadEvent(e.to_string()))?;
         let key = object.key.clone();
         let created = record.event_name.as_deref().is_some_and(|n| n.starts_with("ObjectCreated:"));
         let other_bucket = self.bucket.as_deref().is_some_and(|b| b != bucket);
@@ -235,7 +235,7 @@ where
             Err(IngestError::TooLarge { detail, .. } | IngestError::Refused { detail, .. }) => {
                 let reason = format!("{}: {detail}", shown(&mask_card_numbers(&object.key)));
                 let file_id = FileId::of_bytes(object.key.as_bytes());
-                self.move_to(object, &Disposition::Quarantined { file_id, reason: reason.clone() })?;
+                self.move_to(object, &Destination::Quarantined { file_id, reason: reason.clone() })?;
                 let mut out = ObjectOutcome::new(&object.key, ObjectStatus::Quarantined);
                 out.reason = Some(reason);
                 return Ok(out);
@@ -244,7 +244,7 @@ where
         };
         match ingested {
             Ingested::AlreadyIngested { report, first } => {
-                self.move_to(object, &Disposition::Processed { file_id: report.file_id })?;
+                self.move_to(object, &Destination::Processed { file_id: report.file_id })?;
                 let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Duplicate, report.file_id);
                 out.summary = first.summary;
                 out.reason = report.reason;
@@ -252,14 +252,14 @@ where
             }
             Ingested::Done(report) if report.status == FileStatus::Quarantined => {
                 let reason = report.reason.clone().unwrap_or_default();
-                self.move_to(object, &Disposition::Quarantined { file_id: report.file_id, reason })?;
+                self.move_to(object, &Destination::Quarantined { file_id: report.file_id, reason })?;
                 let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Quarantined, report.file_id);
                 out.reason = report.reason;
                 Ok(out)
             }
             Ingested::Done(report) => {
                 self.emit(&report.summary);
-                self.move_to(object, &Disposition::Processed { file_id: report.file_id })?;
+                self.move_to(object, &Destination::Processed { file_id: report.file_id })?;
                 let mut out = ObjectOutcome::of_file(&object.key, ObjectStatus::Completed, report.file_id);
                 out.payments = report.summary.payments + report.summary.zero_amount;
                 out.summary = Some(report.summary);
@@ -296,7 +296,7 @@ where
         if kept.object != *object {
             // The same bytes dropped again under another key while the first drop is split and
             // running: that one finishes the file.
-            self.move_to(object, &Disposition::Processed { file_id: meta.id })?;
+            self.move_to(object, &Destination::Processed { file_id: meta.id })?;
             out.status = ObjectStatus::Duplicate;
             out.reason =
                 Some(format!("the same bytes as {}, being processed", shown(&mask_card_numbers(&kept.name))));
@@ -308,7 +308,7 @@ where
             }
             ChunkOrder::Parallel => kept.plan.iter().map(|c| ChunkMessage::of(&kept, c)).collect(),
         };
-        self.chunk_queue.send(&chunks)?;
+        send_chunks(&*self.chunk_queue, &chunks)?;
         tracing::info!(file = %shown(&mask_card_numbers(&meta.name)), file_id = %meta.id.short(), payments = plan.payments,
             chunks = plan.chunks(), order = ?kept.order, "file split into chunks");
         out.chunks = kept.plan.chunks();
@@ -321,7 +321,7 @@ where
     }
 
     /// Moves an object; one already moved (gone) is fine.
-    pub(crate) fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<(), HandlerError> {
+    pub(crate) fn move_to(&self, object: &ObjectRef, to: &Destination) -> Result<(), HandlerError> {
         match self.objects.move_to(object, to) {
             Ok(_) | Err(ObjectError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),

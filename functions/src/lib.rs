@@ -8,7 +8,8 @@
 //! | `sla_sweeper`  | EventBridge schedules (async)    | `sweeper::SweeperApp::handle`     |
 //! | `ops_api`      | API Gateway HTTP API             | `ops_api::OpsApi::handle`         |
 //!
-//! Handlers are generic over the domain's `Store` port and this crate's `Objects` port, and
+//! Handlers are generic over the domain's `Store` and `Objects` ports (their AWS adapters in
+//! `remit-aws`), and
 //! call both (synchronous) from `spawn_blocking`: the async workers stay free, and an adapter
 //! that blocks on the runtime (the DynamoDB store) is allowed to there.
 
@@ -18,9 +19,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod objects;
 pub mod ops_api;
-pub mod s3_objects;
 pub mod settings;
-pub mod sqs;
 pub mod sweeper;
 pub mod wiring;
 
@@ -32,8 +31,8 @@ use lambda_runtime::LambdaEvent;
 use remit_domain::ports::Store;
 
 pub use error::HandlerError;
-pub use objects::{Disposition, LocalObjects, ObjectError, ObjectRef, Objects};
-pub use s3_objects::S3Objects;
+pub use objects::{Destination, LocalObjects, ObjectError, ObjectRef, Objects};
+pub use remit_aws::S3Objects;
 
 /// The clock handlers judge time by (tests set it).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;

@@ -1,6 +1,6 @@
-//! The object store the handlers read files from and keep manifests in: a small port, so that
-//! the handlers run over a local folder in tests and over S3 in Lambda (the S3 adapter comes
-//! from `remit-aws`). Keys are `/`-separated as in S3.
+//! The object store the handlers read files from and keep manifests in (the domain's `Objects`
+//! port; its S3 adapter is `remit_aws::S3Objects`): JSON helpers over it, and `LocalObjects`, a
+//! folder standing for the bucket in tests and local runs. Keys are `/`-separated as in S3.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -9,44 +9,13 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use remit_aws::s3::{PROCESSED_PREFIX as PROCESSED, QUARANTINE_PREFIX as QUARANTINE};
-pub use remit_aws::{Disposition, ObjectRef};
+pub use remit_domain::ports::{
+    Destination, ObjectError, ObjectRef, Objects, PROCESSED_PREFIX as PROCESSED,
+    QUARANTINE_PREFIX as QUARANTINE,
+};
 
 /// Manifests and chunk summaries of split files.
 pub const MANIFESTS: &str = "manifests/";
-
-/// An object store failure. `NotFound` is an answer, not a fault: an object moved by an
-/// earlier run, say.
-#[derive(Debug, thiserror::Error)]
-pub enum ObjectError {
-    #[error("object {0} not found")]
-    NotFound(String),
-    /// Worth retrying (throttling, a dropped connection).
-    #[error("object store unavailable: {0}")]
-    Unavailable(String),
-    /// A key the store refuses, or content that is not what the code expects.
-    #[error("object {key}: {detail}")]
-    Invalid { key: String, detail: String },
-}
-
-/// The handlers' view of the landing bucket. Synchronous like the store ports: handlers call it
-/// from `spawn_blocking`, and an async adapter blocks on its own runtime handle there.
-pub trait Objects: Send + Sync {
-    /// A stream over the object's bytes (its given version), read as it is consumed. A read
-    /// error from it is the store's (the handler retries rather than quarantine the file).
-    fn open(&self, object: &ObjectRef) -> Result<Box<dyn BufRead + Send>, ObjectError>;
-    /// Moves the object (its given version) to `to.prefix()` + its key (tagged with the file id
-    /// and any reason, where the store keeps tags), and returns the new key. An object already
-    /// gone whose destination exists counts as moved.
-    fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<String, ObjectError>;
-    /// A small object's bytes (manifests, chunk summaries), `None` when there is none.
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ObjectError>;
-    /// Writes a small object unless one exists at `key` (S3 `If-None-Match: *`); true when
-    /// this call wrote it, so the first writer of a chunk's summary wins.
-    fn put_if_absent(&self, key: &str, body: &[u8]) -> Result<bool, ObjectError>;
-    /// The keys under `prefix`, sorted (every page of the listing).
-    fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectError>;
-}
 
 /// A small JSON object, `None` when there is none.
 pub fn get_json<O: Objects + ?Sized, T: DeserializeOwned>(
@@ -143,7 +112,7 @@ impl Objects for LocalObjects {
         Ok(Box::new(BufReader::with_capacity(BUFFER, self.open_file(&object.key)?)))
     }
 
-    fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<String, ObjectError> {
+    fn move_to(&self, object: &ObjectRef, to: &Destination) -> Result<String, ObjectError> {
         let to_key = format!("{}{}", to.prefix(), object.key);
         let (from, to) = (self.path(&object.key)?, self.path(&to_key)?);
         create_parent(&to, &to_key)?;
@@ -224,7 +193,7 @@ mod tests {
         let o = LocalObjects::new(dir.path()).unwrap();
         o.put("ca/cpa005/a b.txt", b"hello").unwrap();
         let obj = ObjectRef::new("landing", "ca/cpa005/a b.txt");
-        let done = Disposition::Processed { file_id: FileId::of_bytes(b"hello") };
+        let done = Destination::Processed { file_id: FileId::of_bytes(b"hello") };
         let mut hello = Vec::new();
         o.open(&obj).unwrap().read_to_end(&mut hello).unwrap();
         assert_eq!(hello, b"hello");

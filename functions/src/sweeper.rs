@@ -15,7 +15,9 @@ use remit_domain::Market;
 use serde::{Deserialize, Serialize};
 
 use crate::error::HandlerError;
-use crate::metrics::{CountKind, MarketCounts, Metrics};
+use remit_domain::ports::{CountKind, Metrics};
+
+use crate::metrics::counts_of_sweep;
 use crate::Clock;
 
 /// An alert sink the sweeper can share across invocations (SNS in Lambda).
@@ -118,7 +120,7 @@ impl<S: Store + Send + Sync + 'static> SweeperApp<S> {
     fn sweep(&self, key: &str, now: DateTime<Utc>) -> Result<SweeperOutcome, HandlerError> {
         let sink: &dyn SharedSink = &*self.alerts;
         let report = sweeper::sweep(&*self.store, &sink, now);
-        for (market, counts) in MarketCounts::of_sweep(&report) {
+        for (market, counts) in counts_of_sweep(&report) {
             self.metrics.emit(market, CountKind::Alerts, &counts);
         }
         if !report.ok() {

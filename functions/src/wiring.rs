@@ -17,15 +17,16 @@ use remit_ops_api::{AppState, Tokens};
 use remit_store_dynamodb::DynamoStore;
 use tokio::runtime::Handle;
 
-use crate::chunks::{ChunkQueue, NoChunkQueue};
+use crate::chunks::NoChunkQueue;
 use crate::ingest::IngestApp;
-use crate::metrics::EmfStdout;
 use crate::ops_api::{tokens_from_text, OpsApi};
-use crate::s3_objects::S3Objects;
 use crate::settings::{self, SplitPolicy};
-use crate::sqs::SqsChunkQueue;
 use crate::sweeper::SweeperApp;
 use crate::wall_clock;
+use remit_aws::metrics::EmfStdout;
+use remit_aws::S3Objects;
+use remit_aws::SqsChunkQueue;
+use remit_domain::ports::ChunkQueue;
 
 /// The store the binaries run on.
 pub type AppStore = DynamoStore;

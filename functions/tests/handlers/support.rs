@@ -13,7 +13,7 @@ use remit_functions::chunks::{ChunkMessage, MemoryChunkQueue};
 use remit_functions::ingest::IngestApp;
 use remit_functions::metrics::MemoryMetrics;
 use remit_functions::settings::{self, ChunkOrder, SplitPolicy};
-use remit_functions::{Clock, Disposition, LocalObjects, ObjectError, ObjectRef, Objects};
+use remit_functions::{Clock, Destination, LocalObjects, ObjectError, ObjectRef, Objects};
 use remit_store_sqlite::SqliteStore;
 use tempfile::TempDir;
 
@@ -161,7 +161,7 @@ impl Objects for Bucket {
         Ok(Box::new(BufReader::with_capacity(256, Faulty { inner, at: 0, panic_after, fail_after })))
     }
 
-    fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<String, ObjectError> {
+    fn move_to(&self, object: &ObjectRef, to: &Destination) -> Result<String, ObjectError> {
         self.local.move_to(object, to)
     }
 

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use remit_domain::ports::CountKind;
 use remit_domain::ports::ResearchQueue;
 use remit_domain::research::sweeper::MemorySink;
 use remit_domain::Market;
-use remit_functions::metrics::{CountKind, MemoryMetrics};
+use remit_functions::metrics::MemoryMetrics;
 use remit_functions::settings::ChunkOrder;
 use remit_functions::sweeper::{SweeperApp, SweeperEvent};
 

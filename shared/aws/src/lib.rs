@@ -1,5 +1,6 @@
-//! AWS adapters other than the store (issue 7): S3 objects streamed into the synchronous readers,
-//! SNS alerts, and the Lambda logs (masked) and metrics (CloudWatch EMF).
+//! AWS adapters other than the store (issue 7): S3 objects streamed into the synchronous readers
+//! and the landing bucket as the domain's `Objects` port (`objects`), the SQS chunk queue
+//! (`sqs`), SNS alerts, and the Lambda logs (masked) and metrics (CloudWatch EMF, `EmfStdout`).
 //!
 //! Calling context: the pipeline and its ports are synchronous, so the adapters that serve them
 //! (`s3::S3Files`, `sns::SnsAlerts`) hold a Tokio runtime handle and `block_on` it. Call them from
@@ -8,16 +9,20 @@
 
 pub mod logs;
 pub mod metrics;
+pub mod objects;
 pub mod s3;
 pub mod sns;
+pub mod sqs;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::error::DisplayErrorContext;
 use remit_domain::mask_card_numbers;
 
-pub use s3::{Disposition, ObjectReader, ObjectRef, S3Error, S3Files};
+pub use objects::S3Objects;
+pub use s3::{Destination, ObjectReader, ObjectRef, S3Error, S3Files};
 pub use sns::SnsAlerts;
+pub use sqs::SqsChunkQueue;
 
 /// Region an emulator endpoint is addressed in: moto accepts any, and ARNs it makes carry it.
 pub const EMULATOR_REGION: &str = "us-east-1";

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use remit_domain::ingest::FileReport;
-use remit_domain::ports::{AlertKind, FileStatus};
+use remit_domain::ports::{AlertKind, CountKind, FileStatus, MarketCounts};
 use remit_domain::research::sweeper::SweepReport;
 use remit_domain::Market;
 use serde::Serialize;
@@ -195,6 +195,63 @@ struct Definition {
     unit: &'static str,
 }
 
+/// The CloudWatch metrics `kind` reports of `counts`, with their values.
+pub fn metrics_of(counts: &MarketCounts, kind: CountKind) -> Vec<(Metric, u64)> {
+    match kind {
+        CountKind::Payments => vec![
+            (Metric::PaymentsApplied, counts.applied),
+            (Metric::PaymentsQueued, counts.queued),
+            (Metric::PaymentsRejected, counts.rejected),
+            (Metric::PaymentsDuplicate, counts.duplicates),
+            (Metric::PaymentsReversed, counts.reversed),
+        ],
+        CountKind::Alerts => {
+            vec![(Metric::SlaWarnings, counts.warnings), (Metric::SlaBreaches, counts.breaches)]
+        }
+    }
+}
+
+/// The domain's `Metrics` port as CloudWatch EMF lines on stdout, where Lambda's log stream
+/// picks them up.
+#[derive(Clone, Debug)]
+pub struct EmfStdout {
+    function: &'static str,
+}
+
+impl EmfStdout {
+    /// Metrics of `function` (the `Function` dimension: `ingest`, `sla-sweeper`...).
+    pub fn new(function: &'static str) -> Self {
+        Self { function }
+    }
+
+    /// The EMF documents (one line each) for one market's counts at `at`.
+    pub fn documents(
+        &self,
+        market: Market,
+        kind: CountKind,
+        counts: &MarketCounts,
+        at: DateTime<Utc>,
+    ) -> Vec<String> {
+        self.gather(market, kind, counts).documents(at)
+    }
+
+    fn gather(&self, market: Market, kind: CountKind, counts: &MarketCounts) -> Metrics {
+        let mut m = Metrics::new(self.function);
+        for (metric, n) in metrics_of(counts, kind) {
+            m.add(Some(market), metric, n);
+        }
+        m
+    }
+}
+
+impl remit_domain::ports::Metrics for EmfStdout {
+    fn emit(&self, market: Market, kind: CountKind, counts: &MarketCounts) {
+        if let Err(e) = self.gather(market, kind, counts).emit() {
+            tracing::warn!(error = %e, "metrics line not written");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,5 +341,23 @@ mod tests {
             .collect();
         assert_eq!(counts, [3, 1, 1, 1]);
         assert_eq!((v["FilesCompleted"].as_u64(), v["FilesQuarantined"].as_u64()), (Some(1), Some(0)));
+    }
+
+    #[test]
+    fn an_emf_line_declares_each_metric_under_the_market_dimension() {
+        let counts = MarketCounts { breaches: 3, warnings: 1, ..Default::default() };
+        let at = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z").unwrap().with_timezone(&Utc);
+        let docs = EmfStdout::new("sla-sweeper").documents(Market::CA, CountKind::Alerts, &counts, at);
+        assert_eq!(docs.len(), 1);
+        let doc: serde_json::Value = serde_json::from_str(&docs[0]).unwrap();
+        let cw = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(cw["Namespace"], "Remit");
+        assert_eq!(cw["Dimensions"][0], serde_json::json!(["Market"]));
+        let names: Vec<&str> =
+            cw["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["SlaBreaches", "SlaWarnings"]);
+        assert_eq!((doc["Market"].as_str(), doc["SlaBreaches"].as_u64()), (Some("CA"), Some(3)));
+        assert_eq!(doc["Function"], "sla-sweeper");
+        assert_eq!(doc["_aws"]["Timestamp"], at.timestamp_millis());
     }
 }

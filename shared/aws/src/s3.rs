@@ -13,19 +13,15 @@ use aws_sdk_s3::Client;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use remit_domain::ingest::FileMeta;
 use remit_domain::ingest::FileReport;
+use remit_domain::mask_card_numbers;
 use remit_domain::ports::FileStatus;
-use remit_domain::{mask_card_numbers, FileId};
-use serde::{Deserialize, Serialize};
 use tokio::io::AsyncRead;
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 
 use crate::sdk_message;
 
-/// Where refused files go, under their original key.
-pub const QUARANTINE_PREFIX: &str = "quarantine/";
-/// Where ingested files go, under their original key.
-pub const PROCESSED_PREFIX: &str = "processed/";
+pub use remit_domain::ports::{Destination, ObjectRef, PROCESSED_PREFIX, QUARANTINE_PREFIX};
 /// How many first bytes routing looks at (`remit_formats::profile::Routing::route`).
 pub const HEAD_BYTES: u64 = 8192;
 /// Read buffer over a body: large enough that `block_on` calls do not dominate.
@@ -41,53 +37,35 @@ const TAG_VALUE_MAX: usize = 256;
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
 
-/// One S3 object: the bucket, its decoded key, the version an event named (reads then see
-/// exactly the bytes that arrived, even if the key is written again) and its size. Serialized
-/// in chunk manifests and messages.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObjectRef {
-    pub bucket: String,
-    pub key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_id: Option<String>,
-    #[serde(default)]
-    pub size: u64,
+/// An object from an S3 event's key, which arrives form-encoded: `+` is a space, `%XX` a
+/// UTF-8 byte (`%2B` a literal plus). Set `version_id` and `size` from the event after.
+pub fn object_from_event_key(bucket: &str, raw_key: &str) -> Result<ObjectRef, S3Error> {
+    let spaced = raw_key.replace('+', " ");
+    let bad = |reason: &str| S3Error::BadKey {
+        object: mask_card_numbers(&format!("s3://{bucket}/{raw_key}")),
+        reason: reason.to_string(),
+    };
+    let key = percent_decode_str(&spaced).decode_utf8().map_err(|_| bad("not UTF-8 once decoded"))?;
+    if key.is_empty() {
+        return Err(bad("empty"));
+    }
+    Ok(ObjectRef::new(bucket, key))
 }
 
-impl ObjectRef {
-    /// An object by its decoded key, latest version, size unknown (0).
-    pub fn new(bucket: impl Into<String>, key: impl Into<String>) -> Self {
-        Self { bucket: bucket.into(), key: key.into(), version_id: None, size: 0 }
-    }
-
-    /// An object from an S3 event's key, which arrives form-encoded: `+` is a space, `%XX` a
-    /// UTF-8 byte (`%2B` a literal plus). Set `version_id` and `size` from the event after.
-    pub fn from_event_key(bucket: &str, raw_key: &str) -> Result<Self, S3Error> {
-        let spaced = raw_key.replace('+', " ");
-        let bad = |reason: &str| S3Error::BadKey {
-            object: mask_card_numbers(&format!("s3://{bucket}/{raw_key}")),
-            reason: reason.to_string(),
-        };
-        let key = percent_decode_str(&spaced).decode_utf8().map_err(|_| bad("not UTF-8 once decoded"))?;
-        if key.is_empty() {
-            return Err(bad("empty"));
-        }
-        Ok(Self::new(bucket, key))
-    }
-
-    /// True when the object already sits under `processed/` or `quarantine/`: an event for it
-    /// is the move itself echoing back, not a new file.
-    pub fn is_disposed(&self) -> bool {
-        self.key.starts_with(PROCESSED_PREFIX) || self.key.starts_with(QUARANTINE_PREFIX)
-    }
-
+/// How S3 names an object.
+pub trait S3Name {
     /// `s3://bucket/key`, card numbers masked: for messages.
-    pub fn url(&self) -> String {
+    fn url(&self) -> String;
+    /// The `x-amz-copy-source` naming this object (and version): percent-encoded, `/` kept.
+    fn copy_source(&self) -> String;
+}
+
+impl S3Name for ObjectRef {
+    fn url(&self) -> String {
         mask_card_numbers(&format!("s3://{}/{}", self.bucket, self.key))
     }
 
-    /// The `x-amz-copy-source` naming this object (and version): percent-encoded, `/` kept.
-    pub fn copy_source(&self) -> String {
+    fn copy_source(&self) -> String {
         let mut source =
             format!("{}/{}", utf8_percent_encode(&self.bucket, PATH), utf8_percent_encode(&self.key, PATH));
         if let Some(v) = &self.version_id {
@@ -151,50 +129,31 @@ impl S3Error {
 
 type HttpResponse = aws_sdk_s3::config::http::HttpResponse;
 
-/// What became of an ingested file, and so where its object goes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Disposition {
-    /// Ingested: to `processed/<key>`.
-    Processed { file_id: FileId },
-    /// Refused: to `quarantine/<key>`, the reason (masked, shortened) in a tag.
-    Quarantined { file_id: FileId, reason: String },
+/// Where a finished ingest sends its object; `None` while the file is still processing.
+pub fn destination_of(report: &FileReport) -> Option<Destination> {
+    let file_id = report.file_id;
+    match report.status {
+        FileStatus::Completed => Some(Destination::Processed { file_id }),
+        FileStatus::Quarantined => {
+            Some(Destination::Quarantined { file_id, reason: report.reason.clone().unwrap_or_default() })
+        }
+        FileStatus::Processing => None,
+    }
 }
 
-impl Disposition {
-    /// Where a finished ingest sends its object; `None` while the file is still processing.
-    pub fn of(report: &FileReport) -> Option<Self> {
-        let file_id = report.file_id;
-        match report.status {
-            FileStatus::Completed => Some(Self::Processed { file_id }),
-            FileStatus::Quarantined => {
-                Some(Self::Quarantined { file_id, reason: report.reason.clone().unwrap_or_default() })
-            }
-            FileStatus::Processing => None,
-        }
-    }
-
-    /// The key prefix it moves to.
-    pub fn prefix(&self) -> &'static str {
-        match self {
-            Self::Processed { .. } => PROCESSED_PREFIX,
-            Self::Quarantined { .. } => QUARANTINE_PREFIX,
-        }
-    }
-
-    /// The moved object's tag set, URL-encoded as `x-amz-tagging` wants it: `remit-status`,
-    /// `remit-file-id` (the SHA-256 that names the file in the store) and `remit-reason`.
-    pub fn tagging(&self) -> String {
-        let (status, file_id, reason) = match self {
-            Self::Processed { file_id } => ("processed", file_id, None),
-            Self::Quarantined { file_id, reason } => ("quarantined", file_id, Some(tag_value(reason))),
-        };
-        let mut tags = vec![("remit-status", status.to_string()), ("remit-file-id", file_id.to_hex())];
-        tags.extend(reason.map(|r| ("remit-reason", r)));
-        tags.iter()
-            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, UNRESERVED)))
-            .collect::<Vec<_>>()
-            .join("&")
-    }
+/// The moved object's tag set, URL-encoded as `x-amz-tagging` wants it: `remit-status`,
+/// `remit-file-id` (the SHA-256 that names the file in the store) and `remit-reason`.
+pub fn tagging(to: &Destination) -> String {
+    let (status, file_id, reason) = match to {
+        Destination::Processed { file_id } => ("processed", file_id, None),
+        Destination::Quarantined { file_id, reason } => ("quarantined", file_id, Some(tag_value(reason))),
+    };
+    let mut tags = vec![("remit-status", status.to_string()), ("remit-file-id", file_id.to_hex())];
+    tags.extend(reason.map(|r| ("remit-reason", r)));
+    tags.iter()
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, UNRESERVED)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// A text as an S3 tag value: card numbers masked (the mask's `*` as `X`), characters S3 refuses
@@ -224,7 +183,7 @@ pub fn tag_value(text: &str) -> String {
 /// is left alone: the delete is skipped unless the latest version is the one read (its own event
 /// moves the newer one). Returns the new object. Objects over 5 GB need a multipart copy: S3
 /// refuses them here.
-pub async fn move_object(client: &Client, obj: &ObjectRef, to: &Disposition) -> Result<ObjectRef, S3Error> {
+pub async fn move_object(client: &Client, obj: &ObjectRef, to: &Destination) -> Result<ObjectRef, S3Error> {
     let key = format!("{}{}", to.prefix(), obj.key);
     let copied = client
         .copy_object()
@@ -232,7 +191,7 @@ pub async fn move_object(client: &Client, obj: &ObjectRef, to: &Disposition) -> 
         .key(&key)
         .copy_source(obj.copy_source())
         .tagging_directive(TaggingDirective::Replace)
-        .tagging(to.tagging())
+        .tagging(tagging(to))
         .send()
         .await
         .map_err(|e| S3Error::request("CopyObject", obj, None, e))?;
@@ -466,7 +425,7 @@ impl S3Files {
     }
 
     /// `move_object` from a blocking thread.
-    pub fn move_object(&self, obj: &ObjectRef, to: &Disposition) -> Result<ObjectRef, S3Error> {
+    pub fn move_object(&self, obj: &ObjectRef, to: &Destination) -> Result<ObjectRef, S3Error> {
         self.handle.block_on(move_object(&self.client, obj, to))
     }
 
@@ -517,7 +476,7 @@ mod tests {
     use super::*;
 
     fn key(raw: &str) -> String {
-        ObjectRef::from_event_key("landing", raw).unwrap().key
+        object_from_event_key("landing", raw).unwrap().key
     }
 
     #[test]
@@ -532,11 +491,11 @@ mod tests {
 
     #[test]
     fn bad_event_keys_are_errors_naming_bucket_and_masked_key() {
-        let e = ObjectRef::from_event_key("landing", "ca/%FF%FE-378282246310005").unwrap_err();
+        let e = object_from_event_key("landing", "ca/%FF%FE-378282246310005").unwrap_err();
         let text = e.to_string();
         assert!(text.starts_with("s3://landing/ca/%FF%FE-"), "{text}");
         assert!(!text.contains("378282246310005"), "{text}");
-        assert!(ObjectRef::from_event_key("landing", "").is_err());
+        assert!(object_from_event_key("landing", "").is_err());
     }
 
     #[test]
@@ -558,8 +517,8 @@ mod tests {
     fn quarantine_tags_carry_a_masked_short_reason() {
         let reason =
             format!("record 3, field \"reference\": card 3782 822463 10005 (bad) {}", "x".repeat(400));
-        let d = Disposition::Quarantined { file_id: FileId::of_bytes(b"abc"), reason };
-        let tagging = d.tagging();
+        let d = Destination::Quarantined { file_id: remit_domain::FileId::of_bytes(b"abc"), reason };
+        let tagging = tagging(&d);
         assert!(tagging.starts_with("remit-status=quarantined&remit-file-id=ba7816bf"), "{tagging}");
         let reason = tagging.split("remit-reason=").nth(1).unwrap();
         let decoded = percent_decode_str(reason).decode_utf8().unwrap();

@@ -8,7 +8,7 @@ use std::io::{BufReader, Read};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use common::{repo, unique, Emulator};
-use remit_aws::s3::{Disposition, HEAD_BYTES};
+use remit_aws::s3::{Destination, HEAD_BYTES};
 use remit_aws::{ObjectRef, S3Error, SnsAlerts};
 use remit_domain::ingest::FileMeta;
 use remit_domain::ports::AlertKind;
@@ -64,7 +64,7 @@ fn an_event_key_streams_through_the_readers_and_hashes_like_the_file() {
     let obj = ObjectRef {
         version_id: put.version_id.clone(),
         size: put.size,
-        ..ObjectRef::from_event_key(&bucket, raw).unwrap()
+        ..remit_aws::s3::object_from_event_key(&bucket, raw).unwrap()
     };
     assert_eq!(obj, put);
 
@@ -118,24 +118,24 @@ fn a_move_copies_the_version_read_tags_it_and_spares_a_newer_upload() {
 
     let meta = files.file_meta(&obj).unwrap();
     assert_eq!(meta.id, FileId::of_bytes(b"first upload"), "the event's version, not the latest");
-    let moved = files.move_object(&obj, &Disposition::Processed { file_id: meta.id }).unwrap();
+    let moved = files.move_object(&obj, &Destination::Processed { file_id: meta.id }).unwrap();
     assert_eq!(moved.key, format!("processed/{key}"));
     assert!(moved.is_disposed());
     assert_eq!(read_all(&aws, &ObjectRef::new(&bucket, &moved.key)).unwrap(), b"first upload");
     assert_eq!(tags(&aws, &moved), [format!("remit-file-id={}", meta.id), "remit-status=processed".into()]);
     // The newer upload is still there: not deleted, its own event moves it.
     assert_eq!(read_all(&aws, &ObjectRef::new(&bucket, key)).unwrap(), b"second upload, same name");
-    let again = files.move_object(&obj, &Disposition::Processed { file_id: meta.id }).unwrap();
+    let again = files.move_object(&obj, &Destination::Processed { file_id: meta.id }).unwrap();
     assert_eq!(again.key, moved.key);
 
     // The latest version read: the key is deleted (a delete marker; the version stays as
     // history, for the functions may not erase versions), and a second move is harmless.
     let latest = aws.put(&bucket, "ca/only.txt", b"only upload".to_vec());
-    files.move_object(&latest, &Disposition::Processed { file_id: meta.id }).unwrap();
+    files.move_object(&latest, &Destination::Processed { file_id: meta.id }).unwrap();
     let gone = read_all(&aws, &ObjectRef::new(&bucket, "ca/only.txt"));
     assert!(matches!(gone, Err(S3Error::NotFound { .. })), "{gone:?}");
     assert_eq!(read_all(&aws, &latest).unwrap(), b"only upload", "the version read stays as history");
-    files.move_object(&latest, &Disposition::Processed { file_id: meta.id }).unwrap();
+    files.move_object(&latest, &Destination::Processed { file_id: meta.id }).unwrap();
     assert_eq!(read_all(&aws, &ObjectRef::new(&bucket, "processed/ca/only.txt")).unwrap(), b"only upload");
 }
 
@@ -163,7 +163,7 @@ fn a_refused_file_goes_to_quarantine_with_its_masked_reason() {
     let obj = aws.put(&bucket, key, b"<not a statement/>".to_vec());
     let meta = files.file_meta(&obj).unwrap();
     let reason = "record 3, field \"reference\": payer wrote 3782 822463 10005".to_string();
-    let moved = files.move_object(&obj, &Disposition::Quarantined { file_id: meta.id, reason }).unwrap();
+    let moved = files.move_object(&obj, &Destination::Quarantined { file_id: meta.id, reason }).unwrap();
     assert_eq!(moved.key, format!("quarantine/{key}"));
     let tags = tags(&aws, &moved);
     assert_eq!(

@@ -5,8 +5,9 @@
 //! One file per port family, as in the stores: `accounts` (AccountDirectory), `aliases`
 //! (AliasMemory), `files` (FileRegistry, FileLog), `payments` (PaymentLog, PaymentHistory),
 //! `ledger` (Ledger), `queue` (ResearchQueue, QueueOps), `audit` (the audit trail), `alerts`
-//! (SlaAlerts), `idempotency` (Idempotency); with the vocabulary they carry (`summary`: file
-//! summaries). Everything is used as `crate::ports::NAME`. Depends only on `crate::model` and
+//! (SlaAlerts), `idempotency` (Idempotency); the runners' `objects` (the landing bucket, the
+//! chunk queue) and `metrics` (per-market counts); with the vocabulary they carry (`summary`:
+//! file summaries). Everything is used as `crate::ports::NAME`. Depends only on `crate::model` and
 //! `crate::text`.
 
 mod accounts;
@@ -16,6 +17,8 @@ mod audit;
 mod files;
 mod idempotency;
 mod ledger;
+mod metrics;
+mod objects;
 mod payments;
 mod queue;
 mod summary;
@@ -27,6 +30,8 @@ pub use audit::*;
 pub use files::*;
 pub use idempotency::*;
 pub use ledger::*;
+pub use metrics::*;
+pub use objects::*;
 pub use payments::*;
 pub use queue::*;
 pub use summary::*;

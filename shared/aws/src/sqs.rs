@@ -1,10 +1,10 @@
-//! The chunk queue on SQS: `SendMessageBatch` in batches of ten, blocking on the runtime from
+//! The domain's chunk queue port on SQS: `SendMessageBatch` in batches of ten, blocking on the runtime from
 //! the handler's blocking thread (the `ChunkQueue` port is synchronous like the store's).
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use tokio::runtime::Handle;
 
-use crate::chunks::{ChunkMessage, ChunkQueue, ChunkQueueError};
+use remit_domain::ports::{ChunkQueue, ChunkQueueError};
 
 /// SQS takes at most ten messages per batch.
 const BATCH: usize = 10;
@@ -27,14 +27,13 @@ impl SqsChunkQueue {
 }
 
 impl ChunkQueue for SqsChunkQueue {
-    fn send(&self, messages: &[ChunkMessage]) -> Result<(), ChunkQueueError> {
-        for batch in messages.chunks(BATCH) {
+    fn send(&self, bodies: &[String]) -> Result<(), ChunkQueueError> {
+        for batch in bodies.chunks(BATCH) {
             let mut entries = Vec::with_capacity(batch.len());
-            for (i, m) in batch.iter().enumerate() {
-                let body = serde_json::to_string(m).map_err(|e| ChunkQueueError(e.to_string()))?;
+            for (i, body) in batch.iter().enumerate() {
                 let entry = SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .message_body(body)
+                    .message_body(body.as_str())
                     .build()
                     .map_err(|e| ChunkQueueError(e.to_string()))?;
                 entries.push(entry);

@@ -1,12 +1,12 @@
-//! The `Objects` port on the S3 landing bucket, over `remit_aws::S3Files` (which makes the S3
+//! The domain's `Objects` port on the S3 landing bucket, over `S3Files` (which makes the S3
 //! calls): streamed reads pinned to the event's version, moves by copy and delete, manifests
 //! written once with `If-None-Match: *`.
 
 use std::io::BufRead;
 
-use remit_aws::{Disposition, ObjectRef, S3Error, S3Files};
+use remit_domain::ports::{Destination, ObjectError, ObjectRef, Objects};
 
-use crate::objects::{ObjectError, Objects};
+use crate::s3::{S3Error, S3Files};
 
 /// The landing bucket. Blocks on the runtime `S3Files` was built with: call it from
 /// `spawn_blocking`, as the handlers do.
@@ -51,7 +51,7 @@ impl Objects for S3Objects {
         Ok(Box::new(reader))
     }
 
-    fn move_to(&self, object: &ObjectRef, to: &Disposition) -> Result<String, ObjectError> {
+    fn move_to(&self, object: &ObjectRef, to: &Destination) -> Result<String, ObjectError> {
         let moved = self.files.move_object(object, to).map_err(|e| port_error(&object.key, e))?;
         Ok(moved.key)
     }
