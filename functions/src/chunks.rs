@@ -24,9 +24,10 @@ use remit_domain::{mask_card_numbers, FileId};
 use serde::{Deserialize, Serialize};
 
 use crate::error::HandlerError;
-use crate::ingest::{unstable, IngestApp, ObjectFile};
+use crate::ingest::{unstable, IngestApp};
 use crate::objects::{self, get_json, Destination, ObjectRef, Objects, MANIFESTS};
 use crate::settings::ChunkOrder;
+use remit_domain::ingest::ObjectFile;
 
 /// A split file's plan, written once by the ingest function before any chunk message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use chrono::{DateTime, Utc};
 use remit_domain::idempotency::{run_once, IdempotencyError, IdempotencyKey, DEFAULT_RECORD_TTL};
-use remit_domain::ingest::{Admitted, FileSource, Ingested, OpenError, Orchestrator};
+use remit_domain::ingest::{Admitted, Ingested, ObjectFile, Orchestrator};
 use remit_domain::ingest::{FileMeta, IngestConfig, IngestError};
 use remit_domain::ports::FileSummary;
 use remit_domain::ports::{FileStatus, Store};
@@ -338,31 +338,6 @@ where
 
 pub(crate) fn unstable(meta: &FileMeta, detail: impl ToString) -> HandlerError {
     HandlerError::Ingest(IngestError::Unstable { file: meta.name.clone(), detail: detail.to_string() })
-}
-
-/// One object of the landing bucket as the orchestrator reads it: named and routed by its key.
-pub(crate) struct ObjectFile<'a, O: ?Sized> {
-    pub(crate) objects: &'a O,
-    pub(crate) object: &'a ObjectRef,
-}
-
-impl<O: Objects + ?Sized> FileSource for ObjectFile<'_, O> {
-    fn name(&self) -> &str {
-        &self.object.key
-    }
-
-    fn route_key(&self) -> &str {
-        &self.object.key
-    }
-
-    fn open(&self) -> Result<Box<dyn std::io::Read + '_>, OpenError> {
-        match self.objects.open(self.object) {
-            Ok(r) => Ok(Box::new(r)),
-            Err(ObjectError::NotFound(key)) => Err(OpenError::Gone(key)),
-            Err(e @ ObjectError::Invalid { .. }) => Err(OpenError::Refused(e.to_string())),
-            Err(e @ ObjectError::Unavailable(_)) => Err(OpenError::Unavailable(e.to_string())),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use lambda_runtime::LambdaEvent;
 use remit_domain::ports::Store;
 
 pub use error::HandlerError;
-pub use objects::{Destination, LocalObjects, ObjectError, ObjectRef, Objects};
+pub use objects::{Destination, ObjectError, ObjectRef, Objects};
 pub use remit_aws::S3Objects;
 
 /// The clock handlers judge time by (tests set it).

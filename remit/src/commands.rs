@@ -17,6 +17,8 @@ use remit_formats::shown;
 use remit_store_sqlite::SqliteStore;
 
 use crate::local::{self, LocalFile, Source, SourceRouter};
+use crate::objects::LocalObjects;
+use remit_domain::ingest::ObjectFile;
 
 /// Exit code when some input files were refused (quarantined) but the run itself worked.
 const EXIT_FILES_REFUSED: u8 = 2;
@@ -281,19 +283,22 @@ pub fn demo(
     let routing_file = samples.join("../profiles/routing.toml");
     let router =
         SourceRouter::load_or_detect(Some(&routing_file).filter(|f| f.exists()).map(|f| f.as_path()))?;
-    let drops = local::DropFolder::new(&samples);
+    // The samples folder stands for the landing bucket, as in the handler tests.
+    let bucket =
+        LocalObjects::new(&samples).with_context(|| format!("{}: cannot open", shown_path(&samples)))?;
 
     let markets = [("ca", Market::CA, "Canada"), ("in", Market::IN, "India"), ("eu", Market::EU, "EU")];
     let mut all_files = Vec::new();
     for (folder, market, title) in markets {
-        let files = drops.files(folder);
+        let files = local::drops(&bucket, &format!("{folder}/"))?;
         if files.is_empty() {
             bail!("no sample files in {}", shown_path(&samples.join(folder)));
         }
         writeln!(out, "== {title} ({market}) ==")?;
-        for file in &files {
+        for object in &files {
+            let file = ObjectFile { objects: &bucket, object };
             let mut lines = Vec::new();
-            let report = local::ingest(&store, file, &router, now, config, |r| lines.push(demo_line(r)))?;
+            let report = local::ingest(&store, &file, &router, now, config, |r| lines.push(demo_line(r)))?;
             write!(out, "{}", summary_text(&report))?;
             for l in lines {
                 writeln!(out, "    {l}")?;
@@ -307,8 +312,9 @@ pub fn demo(
     // Each is recognised by its bytes (one read) and answered from its first ingest.
     let mut by_outcome: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut again = 0;
-    for file in &all_files {
-        let report = local::ingest(&store, file, &router, now, config, |r| {
+    for object in &all_files {
+        let file = ObjectFile { objects: &bucket, object };
+        let report = local::ingest(&store, &file, &router, now, config, |r| {
             *by_outcome.entry(r.decision.outcome.as_str()).or_default() += 1;
         })?;
         again += u64::from(report.seen_before && report.reason.is_some());
@@ -318,11 +324,12 @@ pub fn demo(
     text.extend(by_outcome.iter().map(|(k, v)| format!("{k} {v}")));
     writeln!(out, "  {} files again: {}\n", all_files.len(), text.join(", "))?;
 
-    let bad = drops.files("bad");
+    let bad = local::drops(&bucket, "bad/")?;
     if !bad.is_empty() {
         writeln!(out, "== Malformed files (quarantined, nothing posted) ==")?;
-        for file in &bad {
-            let report = local::ingest(&store, file, &router, now, config, |_| {})?;
+        for object in &bad {
+            let file = ObjectFile { objects: &bucket, object };
+            let report = local::ingest(&store, &file, &router, now, config, |_| {})?;
             write!(out, "{}", summary_text(&report))?;
         }
         writeln!(out)?;

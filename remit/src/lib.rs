@@ -4,6 +4,7 @@
 pub mod commands;
 pub mod eval;
 pub mod local;
+pub mod objects;
 pub mod queue;
 pub mod report;
 pub mod serve;

@@ -10,8 +10,10 @@ use remit_domain::ingest::{
     FileMeta, FileReport, FileSource, IngestConfig, IngestError, Ingested, OpenError, Orchestrator,
     PaymentResult, MAX_FILE_BYTES,
 };
-use remit_domain::ports::{AccountDirectory, Store};
+use remit_domain::ports::{AccountDirectory, ObjectRef, Objects, Store};
 use remit_formats::{ParseError, PaymentStream, SourceContext};
+
+use crate::objects::LocalObjects;
 
 /// `O_NONBLOCK` where it is known: opening a FIFO then returns at once instead of waiting for a
 /// writer (the file is refused just after); it changes nothing for a regular file.
@@ -122,39 +124,15 @@ impl FileSource for LocalFile {
     }
 }
 
-/// A local folder standing for the landing bucket: a file's key is its path under the folder.
-pub struct DropFolder {
-    root: PathBuf,
-}
-
-impl DropFolder {
-    /// A drop folder at `root`.
-    pub fn new(root: &Path) -> Self {
-        Self { root: root.to_path_buf() }
-    }
-
-    /// The files under `sub` and its subfolders (a subfolder is an S3 prefix), sorted by path;
-    /// notes and scripts (`.md`, `.py`, dot files) are not drops.
-    pub fn files(&self, sub: &str) -> Vec<LocalFile> {
-        let mut files = Vec::new();
-        let mut dirs = vec![self.root.join(sub)];
-        while let Some(d) = dirs.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else { continue };
-            for path in rd.filter_map(|e| e.ok().map(|e| e.path())) {
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                if name.starts_with('.') || name.ends_with(".md") || name.ends_with(".py") {
-                    continue;
-                }
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.is_file() {
-                    files.push(path);
-                }
-            }
-        }
-        files.sort();
-        files.iter().map(|p| LocalFile::under(&self.root, p)).collect()
-    }
+/// The files dropped under `prefix` (a market folder, an S3 prefix) of the local bucket, in key
+/// order; notes and scripts (`.md`, `.py`, dot files) are not drops.
+pub fn drops(bucket: &LocalObjects, prefix: &str) -> Result<Vec<ObjectRef>> {
+    let keys = bucket.list(prefix).with_context(|| format!("{}: cannot list", bucket.root().display()))?;
+    let is_drop = |key: &str| {
+        let name = key.rsplit('/').next().unwrap_or(key);
+        !(name.starts_with('.') || name.ends_with(".md") || name.ends_with(".py"))
+    };
+    Ok(keys.into_iter().filter(|k| is_drop(k)).map(|k| ObjectRef::new("local", k)).collect())
 }
 
 /// A local path as the S3 object key it stands for: `/`-separated, without a leading `./`.

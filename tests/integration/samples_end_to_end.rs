@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use remit::local::{LocalFile, SourceRouter};
+use remit::objects::LocalObjects;
 
 use chrono::Utc;
 use remit::local;
@@ -17,16 +18,23 @@ fn samples() -> PathBuf {
 
 /// The samples as the landing bucket holds them, routed by `profiles/routing.toml` as `remit demo`
 /// routes them (bank-profile files sit under their S3 prefixes).
-fn drops() -> local::DropFolder {
-    local::DropFolder::new(&samples())
+/// The samples folder as the local bucket.
+fn bucket() -> LocalObjects {
+    LocalObjects::new(samples()).unwrap()
 }
 
 fn router() -> SourceRouter {
     SourceRouter::load(&samples().join("../profiles/routing.toml")).unwrap()
 }
 
+/// The files dropped under `folder`, as local files routed by their key.
 fn files(folder: &str) -> Vec<LocalFile> {
-    let v = drops().files(folder);
+    let root = samples();
+    let v: Vec<LocalFile> = local::drops(&bucket(), &format!("{folder}/"))
+        .unwrap()
+        .iter()
+        .map(|o| LocalFile::under(&root, &root.join(&o.key)))
+        .collect();
     assert!(!v.is_empty(), "no samples in {folder}");
     v
 }

@@ -16,6 +16,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use chrono::Duration;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use remit::objects::LocalObjects;
 use remit_aws::SqsChunkQueue;
 use remit_aws::{S3Files, SnsAlerts};
 use remit_domain::ports::ChunkQueue;
@@ -28,7 +29,7 @@ use remit_functions::ingest::{IngestApp, ObjectStatus};
 use remit_functions::metrics::MemoryMetrics;
 use remit_functions::settings::{self, ChunkOrder, SplitPolicy};
 use remit_functions::sweeper::{SharedSink, SweeperApp, SweeperEvent};
-use remit_functions::{LocalObjects, Objects, S3Objects};
+use remit_functions::{Objects, S3Objects};
 use remit_store_dynamodb::{local_client, DynamoStore, TableNames};
 use remit_store_sqlite::SqliteStore;
 use tokio::runtime::Runtime;
@@ -71,18 +72,18 @@ fn event_key(key: &str) -> String {
 /// one renamed to a key that needs URL-encoding; the bad samples last.
 fn samples() -> Vec<(String, Vec<u8>, bool)> {
     let root = repo("samples");
-    let drops = remit::local::DropFolder::new(&root);
+    let bucket = LocalObjects::new(&root).unwrap();
     let mut out = Vec::new();
     for (folder, bad) in [("ca", false), ("in", false), ("eu", false), ("bad", true)] {
-        for file in drops.files(folder) {
-            let rel = remit_domain::ingest::FileSource::route_key(&file).to_string();
+        for object in remit::local::drops(&bucket, &format!("{folder}/")).unwrap() {
+            let rel = object.key.clone();
             let key = match rel.as_str() {
                 "ca/cpa005-rbc-20260315.txt" => "ca/cpa005/Relevé RBC 2026-03-15 (1).txt".to_string(),
                 // Dropped under a market prefix: the landing bucket takes files there only.
                 r if bad => format!("ca/{r}"),
                 r => r.to_string(),
             };
-            out.push((key, std::fs::read(file.path()).unwrap(), bad));
+            out.push((key, std::fs::read(root.join(&object.key)).unwrap(), bad));
         }
     }
     out

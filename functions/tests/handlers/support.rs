@@ -9,11 +9,12 @@ use std::sync::Arc;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Duration, Utc};
+use remit::objects::LocalObjects;
 use remit_functions::chunks::{ChunkMessage, MemoryChunkQueue};
 use remit_functions::ingest::IngestApp;
 use remit_functions::metrics::MemoryMetrics;
 use remit_functions::settings::{self, ChunkOrder, SplitPolicy};
-use remit_functions::{Clock, Destination, LocalObjects, ObjectError, ObjectRef, Objects};
+use remit_functions::{Clock, Destination, ObjectError, ObjectRef, Objects};
 use remit_store_sqlite::SqliteStore;
 use tempfile::TempDir;
 

@@ -29,8 +29,8 @@ pub use config::{IngestConfig, IngestLimits, LimitError, ValidationError, MAX_FI
 pub use file::{complete, quarantine, register_file, FileMeta, FileReport};
 pub use process::{process_payment, process_records, research_item, PaymentResult};
 pub use source::{
-    is_source_failure, FileSource, Marked, OpenError, PaymentReader, ReadFailure, Routed, SourceFailed, Tap,
-    TapError,
+    is_source_failure, FileSource, Marked, ObjectFile, OpenError, PaymentReader, ReadFailure, Routed,
+    SourceFailed, Tap, TapError,
 };
 
 /// Why ingesting a file failed as a whole. Bad content is not an error here: it quarantines the

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::ids::FileId;
 use crate::model::payment::Payment;
+use crate::ports::{ObjectError, ObjectRef, Objects};
 
 /// A file as a runner serves it: a local file, an S3 object.
 pub trait FileSource {
@@ -194,6 +195,32 @@ impl Read for TapReader<'_> {
             ));
         }
         Ok(n)
+    }
+}
+
+/// One object of an object store (the S3 landing bucket, a local folder) as the orchestrator
+/// reads it: named and routed by its key.
+pub struct ObjectFile<'a, O: ?Sized> {
+    pub objects: &'a O,
+    pub object: &'a ObjectRef,
+}
+
+impl<O: Objects + ?Sized> FileSource for ObjectFile<'_, O> {
+    fn name(&self) -> &str {
+        &self.object.key
+    }
+
+    fn route_key(&self) -> &str {
+        &self.object.key
+    }
+
+    fn open(&self) -> Result<Box<dyn std::io::Read + '_>, OpenError> {
+        match self.objects.open(self.object) {
+            Ok(r) => Ok(Box::new(r)),
+            Err(ObjectError::NotFound(key)) => Err(OpenError::Gone(key)),
+            Err(e @ ObjectError::Invalid { .. }) => Err(OpenError::Refused(e.to_string())),
+            Err(e @ ObjectError::Unavailable(_)) => Err(OpenError::Unavailable(e.to_string())),
+        }
     }
 }
 
