@@ -17,16 +17,17 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use remit_domain::idempotency::{run_once, IdempotencyKey, DEFAULT_RECORD_TTL};
 use remit_domain::ingest::Admitted;
-use remit_domain::ingest::{sum_summaries, Chunk, ChunkPlan, FileMeta, IngestError};
+use remit_domain::ingest::{sum_summaries, Chunk, ChunkPlan, FileMeta};
 use remit_domain::ports::FileSummary;
 use remit_domain::ports::{ChunkQueue, ChunkQueueError, Store};
 use remit_domain::{mask_card_numbers, FileId};
 use serde::{Deserialize, Serialize};
 
 use crate::error::HandlerError;
-use crate::ingest::{unstable, IngestApp};
+use crate::ingest::IngestApp;
 use crate::objects::{self, get_json, Destination, ObjectRef, Objects, MANIFESTS};
 use crate::settings::ChunkOrder;
+use remit_domain::ingest::unstable;
 use remit_domain::ingest::ObjectFile;
 
 /// A split file's plan, written once by the ingest function before any chunk message.
@@ -277,23 +278,17 @@ where
             )? {
                 Some(done) if done.chunk == chunk => parts.push(done.summary),
                 Some(_) => {
-                    return Err(unstable(
-                        &manifest.meta(),
-                        format!("chunk {} saved another range", chunk.index),
-                    ))
+                    let detail = format!("chunk {} saved another range", chunk.index);
+                    return Err(unstable(&manifest.meta(), detail).into());
                 }
                 None => return Ok(false),
             }
         }
         let summary = sum_summaries(&parts);
         if summary.payments + summary.zero_amount != plan.payments {
-            return Err(HandlerError::Ingest(IngestError::Unstable {
-                file: manifest.name.clone(),
-                detail: format!(
-                    "{} payments validated, the chunks processed {}",
-                    plan.payments, summary.payments
-                ),
-            }));
+            let detail =
+                format!("{} payments validated, the chunks processed {}", plan.payments, summary.payments);
+            return Err(unstable(&manifest.meta(), detail).into());
         }
         self.orchestrator().complete_parts(&manifest.meta(), manifest.seen_before, &parts)?;
         self.move_to(&manifest.object, &Destination::Processed { file_id: manifest.file_id })?;

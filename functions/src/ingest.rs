@@ -14,7 +14,7 @@ use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use chrono::{DateTime, Utc};
 use remit_domain::idempotency::{run_once, IdempotencyError, IdempotencyKey, DEFAULT_RECORD_TTL};
 use remit_domain::ingest::{Admitted, Ingested, ObjectFile, Orchestrator};
-use remit_domain::ingest::{FileMeta, IngestConfig, IngestError};
+use remit_domain::ingest::{IngestConfig, IngestError};
 use remit_domain::ports::FileSummary;
 use remit_domain::ports::{FileStatus, Store};
 use remit_domain::FileId;
@@ -334,10 +334,6 @@ where
             self.metrics.emit(market, CountKind::Payments, &MarketCounts::of_summary(summary));
         }
     }
-}
-
-pub(crate) fn unstable(meta: &FileMeta, detail: impl ToString) -> HandlerError {
-    HandlerError::Ingest(IngestError::Unstable { file: meta.name.clone(), detail: detail.to_string() })
 }
 
 #[cfg(test)]

@@ -68,8 +68,9 @@ impl IngestError {
     }
 }
 
-/// The second read of a file disagreed with the first.
-fn unstable(file: &FileMeta, detail: String) -> IngestError {
+/// The second read of a file (or a chunk's saved result) disagreed with the first: the one
+/// constructor of `IngestError::Unstable`, for the orchestrator and the chunk worker.
+pub fn unstable(file: &FileMeta, detail: String) -> IngestError {
     IngestError::Unstable { file: file.name.clone(), detail }
 }
 
