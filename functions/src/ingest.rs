@@ -22,10 +22,10 @@ use remit_domain::{ingest::ChunkPlan, mask_card_numbers};
 use remit_formats::{shown, SourceRouter};
 use serde::{Deserialize, Serialize};
 
-use crate::chunks::{send_chunks, ChunkMessage, Manifest};
 use crate::error::HandlerError;
 use crate::objects::{self, Destination, ObjectError, ObjectRef, Objects, MANIFESTS, PROCESSED, QUARANTINE};
 use crate::settings::{ChunkOrder, SplitPolicy};
+use crate::split::{send_chunks, ChunkMessage, Manifest};
 use crate::Clock;
 use remit_domain::ports::{ChunkQueue, CountKind, MarketCounts, Metrics};
 

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod objects;
 pub mod ops_api;
 pub mod settings;
+pub mod split;
 pub mod sweeper;
 pub mod wiring;
 

@@ -10,8 +10,8 @@ use rust_decimal::Decimal;
 
 use crate::codec::{corrupt, json, parse_cur, parse_dec, ts};
 use crate::error::db;
+use crate::items::insert_item;
 use crate::payments::{advance_payment, advance_payment_from};
-use crate::queue::insert_item;
 use crate::SqliteStore;
 
 /// A ledger entry's columns: account, amount, currency, reversed_by, lines.

@@ -15,6 +15,7 @@ mod codec;
 mod error;
 mod files;
 mod idempotency;
+mod items;
 mod ledger;
 mod payments;
 mod queue;
