@@ -155,3 +155,43 @@ fn each_file_is_read_at_most_twice() {
     assert_eq!(out.objects[0].status, ObjectStatus::Quarantined);
     assert_eq!(reads(), 1, "refused: one read");
 }
+
+/// Issue 14: the two runners disagreed on a completed file dropped again (the Lambda answered
+/// from the file's record, the CLI read it again and reported every payment a duplicate). Both
+/// now go through the one orchestrator and give the same answer: already ingested, the first
+/// name quoted, nothing decided again.
+#[test]
+fn a_re_drop_gets_the_same_answer_from_the_cli_and_the_lambda() {
+    use remit::local::{self, LocalFile, SourceRouter};
+    let env = Env::new(1000, ChunkOrder::Sequential);
+    env.objects.drop_file("ca/cpa005/rbc.txt", &rbc());
+    env.app.ingest_event(&s3_event("ca/cpa005/rbc.txt", Some("v1"), "01"), deadline()).unwrap();
+    env.objects.drop_file("ca/cpa005/rbc-again.txt", &rbc());
+    let lambda =
+        env.app.ingest_event(&s3_event("ca/cpa005/rbc-again.txt", Some("v1"), "02"), deadline()).unwrap();
+    let lambda = &lambda.objects[0];
+    assert_eq!(lambda.status, ObjectStatus::Duplicate);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = remit_store_sqlite::SqliteStore::in_memory().unwrap();
+    let config = remit_domain::ingest::IngestConfig::default();
+    let first = dir.path().join("rbc.txt");
+    let again = dir.path().join("rbc-again.txt");
+    std::fs::write(&first, rbc()).unwrap();
+    std::fs::write(&again, rbc()).unwrap();
+    let router = SourceRouter::default();
+    let now = chrono::Utc::now();
+    local::ingest(&store, &LocalFile::new(&first), &router, now, &config, |_| {}).unwrap();
+    let mut decided = 0;
+    let cli =
+        local::ingest(&store, &LocalFile::new(&again), &router, now, &config, |_| decided += 1).unwrap();
+    assert_eq!(decided, 0, "no payment decided again");
+    assert!(cli.seen_before && cli.status == FileStatus::Completed);
+
+    // The same sentence, naming the first drop, from the same function.
+    let said = |reason: &str, first: &str| reason.replace(first, "FIRST");
+    let lambda_reason = said(lambda.reason.as_deref().unwrap(), "ca/cpa005/rbc.txt");
+    let cli_reason = said(cli.reason.as_deref().unwrap(), &first.display().to_string());
+    assert_eq!(lambda_reason, cli_reason);
+    assert!(cli_reason.starts_with("the same bytes as FIRST"), "{cli_reason}");
+}

@@ -14,9 +14,9 @@ use remit_domain::ingest::FileMeta;
 use remit_domain::ports::AlertKind;
 use remit_domain::research::sweeper::{AlertSink, Notice, SlaAlert};
 use remit_domain::{FileId, Market};
-use remit_formats::profile::{Profile, Routing};
-use remit_formats::Source;
+use remit_formats::profile::Profile;
 use remit_formats::{Format, SourceContext};
+use remit_formats::{Source, SourceRouter};
 
 const RBC: &str = "samples/ca/cpa005-rbc-20260315.txt";
 const BILLPAY: &str = "samples/ca/billpay/ca-billpay-remittance-20260316.txt";
@@ -97,15 +97,15 @@ fn routing_picks_a_profile_from_the_key_and_first_bytes() {
     let key = "ca/billpay/remittance 2026-03-16.txt";
     let obj = aws.put(&bucket, key, bytes_of(BILLPAY));
 
-    let routing = Routing::load(&repo("profiles/routing.toml")).unwrap();
-    let head = files.head(&obj, HEAD_BYTES).unwrap();
-    let source = Source::for_route(routing.route(&obj.key, &head)).unwrap();
-    let Source::Profile(profile) = &source else { panic!("ca/billpay/ routes to a profile") };
+    // As the ingest function routes: from the key and the first bytes of the one read.
+    let router = SourceRouter::load(&repo("profiles/routing.toml")).unwrap();
     let meta = files.file_meta(&obj).unwrap();
-    let (format, stream) = common::open_payments(&files, &obj, &meta, &source).unwrap();
-    assert_eq!(format, None);
+    let ctx = SourceContext { file_id: meta.id, file_name: meta.name.as_str().into() };
+    let (route, stream) = router.open(&obj.key, ctx, files.reader(&obj).unwrap()).unwrap();
+    assert!(route.starts_with("profile:"), "ca/billpay/ routes to a profile: {route}");
+    let profile = Profile::load(&repo("profiles/ca-billpay-remittance.toml")).unwrap();
     let n = stream.inspect(|p| assert!(p.is_ok(), "{p:?}")).count();
-    assert_eq!(n, local_count(BILLPAY, Some(profile)));
+    assert_eq!(n, local_count(BILLPAY, Some(&profile)));
     assert!(n > 0);
 }
 

@@ -28,15 +28,6 @@ pub enum Source {
 }
 
 impl Source {
-    /// The source a route stands for, loading a routed profile from its file.
-    pub fn for_route(route: Route) -> Result<Self, ProfileError> {
-        Ok(match route {
-            Route::Profile(p) => Source::Profile(Box::new(Profile::load(&p)?)),
-            Route::Native(f) => Source::Native(f),
-            Route::Unknown => Source::Detect,
-        })
-    }
-
     /// A payment stream over `reader`, and the native format it is read as (none for a profile).
     pub fn open<'a, R: BufRead + 'a>(
         &self,
