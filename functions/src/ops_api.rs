@@ -64,6 +64,7 @@ impl SavedResponse {
         if let Some(ct) = self.content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
             r.headers_mut().insert(header::CONTENT_TYPE, ct);
         }
+        remit_ops_api::no_store_headers(r.headers_mut());
         r
     }
 }

@@ -83,3 +83,17 @@ fn an_empty_token_table_is_refused() {
     )
     .is_err());
 }
+
+/// Issue 15: the Lambda's own answers (a replayed keyed request, a refused key) are no-store
+/// and nosniff like the router's.
+#[tokio::test(flavor = "multi_thread")]
+async fn replayed_and_refused_answers_are_no_store_and_nosniff() {
+    let (_env, api, item) = api();
+    let path = format!("/api/items/{item}/claim");
+    let long = "k".repeat(200);
+    for key in ["retry-1", "retry-1", long.as_str()] {
+        let r = api.handle(post(&path, Some(key)), deadline()).await;
+        assert_eq!(r.headers().get("cache-control").unwrap(), "no-store", "{key}");
+        assert_eq!(r.headers().get("x-content-type-options").unwrap(), "nosniff", "{key}");
+    }
+}

@@ -142,6 +142,21 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route".into()) })
         .with_state(state)
+        .layer(axum::middleware::map_response(no_store))
+}
+
+/// Every answer may carry payment data (masked, but still the cardholder's): never kept by a
+/// cache or a browser, never content-sniffed into something else (issue 15, PCI DSS 3).
+async fn no_store(mut response: Response) -> Response {
+    no_store_headers(response.headers_mut());
+    response
+}
+
+/// Sets `Cache-Control: no-store` and `X-Content-Type-Options: nosniff` (for answers made
+/// outside the router too: the Lambda's replayed and refused requests).
+pub fn no_store_headers(headers: &mut header::HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
 }
 
 /// An error as the API answers it: a status and `{"error": code, "message": text}`.

@@ -401,3 +401,32 @@ async fn the_daily_report_follows_queued_payments_to_their_outcome() {
         dec("queued")
     );
 }
+
+/// Issue 15: responses carrying payment data had no `Cache-Control: no-store` and no
+/// `X-Content-Type-Options: nosniff`. Every answer has both: data, errors, the console page.
+#[tokio::test]
+async fn every_response_is_no_store_and_nosniff() {
+    let app = app();
+    let cases: [(&str, Option<&str>); 5] = [
+        ("/api/queues/CA/items", Some(CA)),
+        ("/api/queues/CA/items", None),
+        ("/api/queues/IN/items", Some(CA)),
+        ("/api/nowhere", Some(CA)),
+        ("/", None),
+    ];
+    for (uri, token) in cases {
+        let mut req = Request::get(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let resp = app.router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let h = resp.headers();
+        assert_eq!(
+            h.get("cache-control").map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{uri} {}",
+            resp.status()
+        );
+        assert_eq!(h.get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"), "{uri}");
+    }
+}
