@@ -1,5 +1,6 @@
-//! `remit serve`: the ops API (`remit_ops_api::router`) on a local TCP listener, over the data
-//! directory's store, with bearer tokens from a file. The same router runs behind Lambda.
+//! `remit serve`: the ops API (`remit_ops_api::OpsApi`: the router with idempotent retries) on a
+//! local TCP listener, over the data directory's store, with bearer tokens from a file. The same
+//! API runs behind Lambda.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use remit_domain::ingest::IngestConfig;
-use remit_ops_api::{router, AppState, Tokens};
+use remit_ops_api::{AppState, OpsApi, Tokens};
 
 use crate::commands::open_store;
 
@@ -27,7 +28,13 @@ pub fn serve(
     }
     let store = Arc::new(open_store(data_dir)?);
     let state = AppState::new(store, tokens).with_policy(config.queue.clone()).with_sla(config.sla.clone());
-    let app = router(state);
+    // Through the idempotency layer, as the Lambda serves it: a retried request carrying
+    // `Idempotency-Key` gets the first answer (it holds its key for a minute at most).
+    let api = OpsApi::new(state);
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let api = api.clone();
+        async move { api.handle(request, chrono::Utc::now() + chrono::Duration::minutes(1)).await }
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let listener =

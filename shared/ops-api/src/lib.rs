@@ -26,6 +26,7 @@
 
 pub mod auth;
 pub mod console;
+pub mod idempotent;
 mod openapi;
 
 use std::sync::Arc;
@@ -100,7 +101,10 @@ impl AppState {
     }
 }
 
-/// The ops API router (no listener: serve it with `axum::serve` or `lambda_http`).
+pub use idempotent::OpsApi;
+
+/// The ops API router (no listener: serve it with `axum::serve` or `lambda_http`, through
+/// `OpsApi` for idempotent retries).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(console::console_page))
