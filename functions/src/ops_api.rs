@@ -17,5 +17,9 @@ pub fn tokens_from_text(text: &str) -> Result<Tokens, TokensError> {
     if tokens.is_empty() {
         return Err(TokensError("the token table names no token".into()));
     }
+    let public = tokens.example_analysts();
+    if !public.is_empty() {
+        tracing::warn!(analysts = %public.join(", "), "a token of config/tokens.example.toml is loaded: it is public");
+    }
     Ok(tokens)
 }

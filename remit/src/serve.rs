@@ -26,6 +26,14 @@ pub fn serve(
     if tokens.is_empty() {
         return Err(anyhow!("the token file names no token: every request would be refused"));
     }
+    let public = tokens.example_analysts();
+    if !public.is_empty() {
+        eprintln!(
+            "remit: warning: {} hold(s) a token of config/tokens.example.toml: it is public, anyone can use it; \
+             make your own tokens before serving real data",
+            public.join(", ")
+        );
+    }
     let store = Arc::new(open_store(data_dir)?);
     let state = AppState::new(store, tokens).with_policy(config.queue.clone()).with_sla(config.sla.clone());
     // Through the idempotency layer, as the Lambda serves it: a retried request carrying

@@ -84,6 +84,9 @@ struct TokenEntry {
 }
 
 /// SHA-256 of a token.
+/// The example token file shipped with the repository: its tokens are public.
+const EXAMPLE_TOKENS: &str = include_str!("../../../config/tokens.example.toml");
+
 pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
@@ -149,6 +152,20 @@ impl Tokens {
         Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
+    /// The analysts whose token is one of the published examples (`config/tokens.example.toml`):
+    /// anyone who read the repository can use them (issue 15). Empty for a real token file.
+    pub fn example_analysts(&self) -> Vec<String> {
+        let examples = Tokens::parse(EXAMPLE_TOKENS).unwrap_or_default();
+        let mut out: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(h, _)| examples.entries.iter().any(|(e, _)| bool::from(e.ct_eq(h))))
+            .map(|(_, c)| c.analyst.clone())
+            .collect();
+        out.dedup();
+        out
+    }
+
     /// The caller a token stands for. Every entry is compared, in constant time, whatever
     /// matches, so timing tells nothing about which hash is close.
     pub fn authenticate(&self, token: &str) -> Option<&Caller> {
@@ -166,6 +183,18 @@ impl Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 15: the example tokens loaded without a word; they are public.
+    #[test]
+    fn the_example_tokens_are_told_apart_from_real_ones() {
+        let examples = Tokens::parse(EXAMPLE_TOKENS).unwrap();
+        assert!(examples.example_analysts().contains(&"amelie.ca".to_string()));
+        let own = Tokens::parse(
+            "[[token]]\ntoken = \"a-token-of-our-own-0001\"\nanalyst = \"amelie.ca\"\nrole = \"analyst\"\nmarkets = [\"CA\"]\n",
+        )
+        .unwrap();
+        assert!(own.example_analysts().is_empty());
+    }
 
     #[test]
     fn parses_and_authenticates() {
