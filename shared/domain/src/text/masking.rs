@@ -6,48 +6,63 @@ use serde::{Serialize, Serializer};
 
 use crate::text::luhn::luhn_valid;
 
-/// Replaces every card-number-like digit run (13-19 digits, spaces or dashes between them,
-/// Luhn-valid) by a mask that keeps only the last four digits.
+/// Replaces every card-shaped number by a mask that keeps only its last four digits.
+///
+/// Card-shaped (issue 15, PCI DSS 3.4.1): a run of 13 to 19 digits with a card network's prefix
+/// (Amex 34/37 in 15 digits, Visa, Mastercard, Discover, JCB, Diners, UnionPay), Luhn-valid or
+/// not: a card number with one wrong digit still holds all but one of the card's digits. The
+/// digits may be ASCII or another script's (full-width `３７`, Arabic-Indic...), and any short
+/// run of separators may sit between them: spaces of any width (no-break, zero-width), tabs,
+/// line ends, `-` `.` `/` `,` `_` and their Unicode forms. Inside a longer run, or a token that
+/// touches letters (an IBAN, a reference code), only a Luhn-valid Amex number counts: other
+/// networks' ranges cover most of the digit space and would mask bank references, not cards.
 pub fn mask_card_numbers(text: &str) -> String {
     if !may_hold_card_number(text) {
         return text.to_string();
     }
-    let bytes = text.as_bytes();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() {
+    while i < chars.len() {
+        if digit_value(chars[i].1).is_none() {
             i += 1;
             continue;
         }
-        // One run of digits, allowing single spaces or dashes between them.
-        let mut digits: Vec<(usize, u8)> = Vec::new();
+        // One run of digits: (byte start, byte end, value) of each, separators skipped.
+        let mut digits: Vec<(usize, usize, u8)> = Vec::new();
         let mut j = i;
-        while j < bytes.len() {
-            let b = bytes[j];
-            if b.is_ascii_digit() {
-                digits.push((j, b - b'0'));
+        while j < chars.len() {
+            let (at, c) = chars[j];
+            if let Some(d) = digit_value(c) {
+                digits.push((at, at + c.len_utf8(), d));
                 j += 1;
-            } else if (b == b' ' || b == b'-') && j + 1 < bytes.len() && bytes[j + 1].is_ascii_digit() {
-                j += 1;
+                continue;
+            }
+            let mut k = j;
+            while k < chars.len() && k - j < MAX_SEPARATORS && is_separator(chars[k].1) {
+                k += 1;
+            }
+            if k > j && k < chars.len() && digit_value(chars[k].1).is_some() {
+                j = k;
             } else {
                 break;
             }
         }
-        let before = text[..i].chars().next_back();
-        let after = text[j..].chars().next();
+        let before = chars[..i].last().map(|&(_, c)| c);
+        let after = chars.get(j).map(|&(_, c)| c);
         let glued = before.is_some_and(char::is_alphanumeric) || after.is_some_and(char::is_alphanumeric);
+        let values: Vec<u8> = digits.iter().map(|d| d.2).collect();
         let mut from = 0;
-        while let Some((a, b)) = find_pan(&digits, from, glued) {
+        while let Some((a, b)) = find_pan(&values, from, glued) {
             out.push_str(&text[copied..digits[a].0]);
             for _ in 0..(b - a - 4) {
                 out.push('*');
             }
-            for &(_, d) in &digits[b - 4..b] {
+            for &(_, _, d) in &digits[b - 4..b] {
                 out.push(char::from(b'0' + d));
             }
-            copied = digits[b - 1].0 + 1;
+            copied = digits[b - 1].1;
             from = b;
         }
         i = j.max(i + 1);
@@ -66,64 +81,108 @@ pub fn mask_card_numbers_owned(text: String) -> String {
     }
 }
 
-/// True when some digit run (single spaces or dashes allowed between digits, as
-/// `mask_card_numbers` reads them) has 13 digits or more: the shortest card number.
+/// How many separator characters may sit between two digits of one number (`3782 - 822463`).
+const MAX_SEPARATORS: usize = 3;
+
+/// The value of a decimal digit of any script NFKC would fold to ASCII or that banks' systems
+/// print: ASCII, full-width, mathematical, Arabic-Indic and the Indic and South-East Asian
+/// scripts (Unicode general category Nd blocks, each ten consecutive code points).
+fn digit_value(c: char) -> Option<u8> {
+    if c.is_ascii_digit() {
+        return Some(c as u8 - b'0');
+    }
+    if c.is_ascii() {
+        return None;
+    }
+    const ZEROS: [u32; 24] = [
+        0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66,
+        0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x17E0, 0x1810, 0xFF10, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6,
+    ];
+    let u = c as u32;
+    ZEROS.iter().find(|&&z| (z..z + 10).contains(&u)).map(|&z| (u - z) as u8)
+}
+
+/// A character that may sit between the digit groups of a written card number.
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t'
+            | '\n'
+            | '\r'
+            | '-'
+            | '.'
+            | '/'
+            | ','
+            | '_'
+            | '\u{00A0}'
+            | '\u{2007}'
+            | '\u{202F}'
+            | '\u{3000}'
+            | '\u{200B}'
+            | '\u{200C}'
+            | '\u{200D}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+            | '\u{2010}'
+            ..='\u{2015}' | '\u{2212}' | '\u{FF0C}' | '\u{FF0D}' | '\u{FF0E}' | '\u{FF0F}' | '\u{FF3F}'
+    ) || (c.is_whitespace() && c != '\u{2028}')
+}
+
+/// True when the text holds 13 digits or more at all: the shortest card number.
 fn may_hold_card_number(text: &str) -> bool {
-    let b = text.as_bytes();
-    if b.iter().filter(|c| c.is_ascii_digit()).count() < 13 {
-        return false;
+    let ascii = text.bytes().filter(u8::is_ascii_digit).count();
+    if ascii >= 13 {
+        return true;
     }
-    let mut run = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if c.is_ascii_digit() {
-            run += 1;
-            if run >= 13 {
-                return true;
-            }
-        } else if !((c == b' ' || c == b'-') && run > 0 && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
-            run = 0;
-        }
-    }
-    false
+    !text.is_ascii() && text.chars().filter(|&c| digit_value(c).is_some()).count() >= 13
 }
 
 /// Card lengths in the order we try them: the common ones first.
 const PAN_LENGTHS: [usize; 7] = [16, 15, 19, 18, 17, 14, 13];
 
-/// True when a digit window can be a card number: a network's leading digit and Luhn-valid;
-/// inside a longer run (a trace number, an account) only the Amex shape.
+/// True when a digit window can be a card number. A whole run (not touching letters, nothing
+/// around it): a network's prefix for that length, Luhn-valid or not. Inside a longer run: only
+/// a Luhn-valid Amex number.
 fn card_shaped(window: &[u8], whole_run: bool) -> bool {
-    let first = window[0];
-    if !(2..=6).contains(&first) {
-        return false;
+    if whole_run {
+        return network_prefix(window);
     }
-    if !whole_run && !network_shape(window) {
-        return false;
-    }
-    luhn_valid(window)
+    amex(window) && luhn_valid(window)
 }
 
-/// Inside a longer digit run only our own cards' shape counts: Amex, 15 digits, 34 or 37.
-/// Other networks' 16-digit ranges cover most of the digit space (Mastercard 2221-2720 alone
-/// matches many bank trace numbers), so looking for them there masks references, not cards.
-fn network_shape(w: &[u8]) -> bool {
+/// Amex: 15 digits, 34 or 37 (our own cards).
+fn amex(w: &[u8]) -> bool {
     w.len() == 15 && w[0] == 3 && matches!(w[1], 4 | 7)
+}
+
+/// The card networks' prefixes and lengths (ISO/IEC 7812 issuer ranges as the networks
+/// publish them): Amex, Visa, Mastercard, Discover, JCB, Diners Club, UnionPay.
+fn network_prefix(w: &[u8]) -> bool {
+    let n = w.len();
+    let lead = |k: usize| w.iter().take(k).fold(0u32, |acc, &d| acc * 10 + u32::from(d));
+    amex(w)
+        || (w[0] == 4 && matches!(n, 13 | 16 | 19))
+        || (n == 16 && ((51..=55).contains(&lead(2)) || (2221..=2720).contains(&lead(4))))
+        || ((16..=19).contains(&n)
+            && (lead(4) == 6011
+                || lead(2) == 65
+                || (644..=649).contains(&lead(3))
+                || lead(2) == 62
+                || (3528..=3589).contains(&lead(4))))
+        || (n == 14 && ((300..=305).contains(&lead(3)) || matches!(lead(2), 36 | 38 | 39)))
 }
 
 /// Finds the leftmost card-shaped window of a digit run at or after `from`.
 /// `glued` says the run touches letters (an IBAN, a reference code): then it is a longer token,
 /// not a card number on its own.
-fn find_pan(digits: &[(usize, u8)], from: usize, glued: bool) -> Option<(usize, usize)> {
-    let mut window = Vec::with_capacity(19);
+fn find_pan(digits: &[u8], from: usize, glued: bool) -> Option<(usize, usize)> {
     for start in from..digits.len() {
         for len in PAN_LENGTHS {
             if start + len > digits.len() {
                 continue;
             }
-            window.clear();
-            window.extend(digits[start..start + len].iter().map(|d| d.1));
             let whole_run = start == 0 && len == digits.len() && !glued;
-            if card_shaped(&window, whole_run) {
+            if card_shaped(&digits[start..start + len], whole_run) {
                 return Some((start, start + len));
             }
         }
@@ -237,7 +296,54 @@ mod tests {
     #[test]
     fn leaves_other_numbers() {
         assert_eq!(mask_card_numbers("invoice 12345 of 2026"), "invoice 12345 of 2026");
-        assert_eq!(mask_card_numbers("378282246310006"), "378282246310006", "not Luhn-valid");
+    }
+
+    /// Issue 15: a card number with one wrong digit is not Luhn-valid, yet holds 14 of the card's
+    /// 15 digits; and numbers written with other separators or in other digits were shown in
+    /// clear (`card 3726.018159.08301` in a note).
+    #[test]
+    fn masks_every_card_shaped_number_luhn_valid_or_not_in_any_grouping() {
+        assert_eq!(mask_card_numbers("378282246310006"), "***********0006", "one digit off");
+        for written in [
+            "card 3726.018159.08301",
+            "card 3726/018159/08301",
+            "card 3726,018159,08301",
+            "card 3726_018159_08301",
+            "card 3726  018159  08301",
+            "card 3726\t018159\n08301",
+            "card 3726 - 018159 - 08301",
+            "card 3726\u{00A0}018159\u{00A0}08301",
+            "card 3726\u{200B}018159\u{200B}08301",
+            "card 3726\u{2013}018159\u{2013}08301",
+            "card \u{FF13}\u{FF17}\u{FF12}\u{FF16}\u{FF10}\u{FF11}\u{FF18}\u{FF11}\u{FF15}\u{FF19}\u{FF10}\u{FF18}\u{FF13}\u{FF10}\u{FF11}",
+            "card \u{0663}\u{0667}\u{0662}\u{0666}\u{0660}\u{0661}\u{0668}\u{0661}\u{0665}\u{0669}\u{0660}\u{0668}\u{0663}\u{0660}\u{0661}",
+        ] {
+            let m = mask_card_numbers(written);
+            assert!(m.ends_with("***********8301"), "{written:?} -> {m:?}");
+        }
+        // Other networks, whole runs of their lengths, Luhn-valid or not.
+        assert_eq!(mask_card_numbers("visa 4111 1111 1111 1112"), "visa ************1112");
+        assert_eq!(mask_card_numbers("mc 5500-0000-0000-0005"), "mc ************0005");
+        assert_eq!(mask_card_numbers("diners 3056 930902 5904"), "diners **********5904");
+    }
+
+    /// What is not card-shaped stays readable: real-looking bank account numbers, UTRs, IBANs,
+    /// trace numbers, amounts and dates.
+    #[test]
+    fn bank_numbers_that_are_not_card_shaped_stay_readable() {
+        for text in [
+            "A/C 50100234567890 HDFC0001234",
+            "UTR HDFCN52023112012345678",
+            "RRN 432112345678",
+            "IBAN DE89 3704 0044 0532 0130 00",
+            "DE89370400440532013000",
+            "trace 000100000012345",
+            "account 1234567 transit 00011",
+            "paid 1,234,567.89 on 2026-11-20",
+            "NEFT N326231234567890",
+        ] {
+            assert_eq!(mask_card_numbers(text), text);
+        }
     }
 
     #[test]
