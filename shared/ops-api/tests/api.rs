@@ -430,3 +430,53 @@ async fn every_response_is_no_store_and_nosniff() {
         assert_eq!(h.get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"), "{uri}");
     }
 }
+
+/// Issue 15: resolve on a resolved item was an oracle: 200 for the right card, an error for any
+/// other, without a claim. Anyone but the resolver's own retry now gets one answer whatever the
+/// card; and a card of another market answers as one that does not exist.
+#[tokio::test]
+async fn resolve_tells_nothing_about_which_card_or_what_exists_elsewhere() {
+    let app = app();
+    let id = app.item("CA", "no-reference").await;
+    app.post(&format!("/api/items/{id}/claim"), Some(CA), json!({})).await;
+    let (s, v) = app.post(&format!("/api/items/{id}/resolve"), Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let resolve = |card: &'static str| {
+        let app = &app;
+        let id = id.clone();
+        async move { app.post(&format!("/api/items/{id}/resolve"), Some(CA2), json!({"account": card})).await }
+    };
+    let right = resolve(CAD_CARD).await;
+    let wrong = resolve("372601815908301").await;
+    assert_eq!(right.0, wrong.0, "{right:?} {wrong:?}");
+    assert_eq!(right.1["error"], wrong.1["error"]);
+    assert_eq!(
+        right.1["message"].as_str().unwrap().replace("***********1396", "X"),
+        wrong.1["message"].as_str().unwrap().replace("***********8301", "X"),
+    );
+
+    // Another market's card and a card that does not exist: one answer.
+    let (_, list) = app.get("/api/queues/CA/items", Some(BOSS)).await;
+    let payment = |i: &&Value| !matches!(i["reason_code"].as_str(), Some("debit" | "reversal"));
+    let items = list["items"].as_array().unwrap();
+    let open = items
+        .iter()
+        .find(payment)
+        .and_then(|i| i["id"].as_str())
+        .expect("an open CA payment item")
+        .to_string();
+    app.post(&format!("/api/items/{open}/claim"), Some(CA2), json!({})).await;
+    let india = "343194875749118";
+    let (s1, v1) =
+        app.post(&format!("/api/items/{open}/resolve"), Some(CA2), json!({"account": india})).await;
+    let (s2, v2) = app
+        .post(&format!("/api/items/{open}/resolve"), Some(CA2), json!({"account": "340000000000009"}))
+        .await;
+    assert_eq!((s1, v1["error"].clone()), (s2, v2["error"].clone()));
+    assert_eq!(
+        v1["message"].as_str().unwrap().replace("***********9118", "X"),
+        v2["message"].as_str().unwrap().replace("***********0009", "X"),
+        "{v1} {v2}"
+    );
+    assert!(v2["message"].as_str().unwrap().contains("no such account in the CA directory"), "{v2}");
+}

@@ -411,12 +411,16 @@ where
         let item = load(store, id)?;
         if item.status == ItemStatus::Resolved {
             let d = item.disposition.as_ref();
-            if d.and_then(|d| d.account.as_ref()) == Some(account) {
+            let own_retry =
+                d.is_some_and(|d| d.by == analyst) && d.and_then(|d| d.account.as_ref()) == Some(account);
+            if own_retry {
                 // Already done (a retry, a double click, or a crash before teaching).
-                let by = d.map(|d| d.by.clone()).unwrap_or_else(|| analyst.to_string());
-                teach_alias(store, &item, account, &by, now)?;
+                teach_alias(store, &item, account, analyst, now)?;
                 return Ok(Done { item, changed: false });
             }
+            // Anyone else, whatever the account: the same answer, so that resolving a closed
+            // item tells nothing about which card it went to (issue 15: it was an oracle).
+            return Err(QueueError::WrongState { id: item.id, status: "resolved", action: "resolve" });
         }
         let after = apply(&item, analyst, &action, now, now)?;
         check_account(store, &item, account)?;
@@ -466,11 +470,14 @@ fn check_account<S: AccountDirectory + ?Sized>(
             "the item is a debit or a reversal, not a payment to apply: return or escalate it".into(),
         ));
     }
+    // Not there and another market's are one answer: the caller may not learn whether a card
+    // exists outside the markets it works (issue 15).
+    let not_here = || refuse(format!("no such account in the {} directory", item.market));
     let Some(a) = store.account(account)? else {
-        return Err(refuse("not in the directory".into()));
+        return Err(not_here());
     };
     if a.market != item.market {
-        return Err(refuse(format!("a {} account, the payment is for {}", a.market, item.market)));
+        return Err(not_here());
     }
     if a.currency != item.amount.currency() {
         return Err(refuse(format!(
