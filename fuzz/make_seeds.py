@@ -133,7 +133,7 @@ write("mt940", "lf-only.sta", lf_only(MT940))
 
 # MT942 (issue 13) -----------------------------------------------------------------------------
 def mt942(lines, totals=(":90C:2EUR1320,00",), head=(":34F:EURD0,", ":34F:EURC0,", ":13D:2611201100+0100")):
-    body = [":20:INTRA2611201100", ":25:DE89370400440532013000", ":28C:00322/1"] + list(head)
+    body = [":20:INTRA2611201100", ":25:NL91ABNA0417164300", ":28C:00322/1"] + list(head)
     body += lines + list(totals) + ["-"]
     return ("\r\n".join(body) + "\r\n").encode("latin-1")
 

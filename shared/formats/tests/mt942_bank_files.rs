@@ -37,7 +37,7 @@ fn refusal(text: &str) -> String {
     }
 }
 
-const ACCOUNT: &str = "DE89370400440532013000";
+const ACCOUNT: &str = "NL91ABNA0417164300";
 
 /// An interim report at `time` (YYMMDDhhmm) holding `lines` (each a `:61:` text and its
 /// `:86:`), with `:90C:` as given (`None`: the optional field left out).
