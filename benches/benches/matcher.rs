@@ -21,8 +21,8 @@ use remit_domain::matching::matcher::{decide, MatchPolicy};
 use remit_domain::model::money::{Currency, Money};
 use remit_domain::text::luhn::luhn_check_digit;
 use remit_domain::{
-    Account, AccountIndex, AccountStatus, Direction, FileId, KeyBasis, Market, Outcome, Payment, Provenance,
-    RefText, References, SourceFormat,
+    Account, AccountIndex, AccountStatus, CardKey, CardRef, Direction, FileId, KeyBasis, Market, Outcome,
+    Payment, Provenance, RefText, References, SourceFormat,
 };
 use rust_decimal::Decimal;
 
@@ -123,21 +123,22 @@ fn holder(i: u64) -> String {
     }
 }
 
-fn account(i: u64) -> Account {
+/// The bench's card key: the directory holds tokens, as in production (issue 15).
+fn key() -> CardKey {
+    CardKey::from_secret(&[42u8; 32]).expect("32 bytes")
+}
+
+fn account(i: u64, key: &CardKey) -> Account {
     let m = market(i);
     let balance = Decimal::new(((i * 7919) % 500_000) as i64 + 1000, 2);
     Account {
-        number: number(i).parse().expect("valid by construction"),
-        market: m,
-        currency: currency(m),
-        holder_name: holder(i),
         status: if i.is_multiple_of(97) { AccountStatus::Closed } else { AccountStatus::Active },
         statement_balance: balance,
         minimum_due: Decimal::new(2500, 2),
         current_balance: balance,
         virtual_account: (m == Market::IN).then(|| format!("AMEX01{i:010}")),
         creditor_reference: (m == Market::EU).then(|| rf(i).parse().expect("valid RF")),
-        control_account: None,
+        ..Account::new(key, &number(i).parse().expect("valid by construction"), m, currency(m), &holder(i))
     }
 }
 
@@ -204,7 +205,7 @@ fn kind_of(j: u64) -> Kind {
 
 /// A payment of `kind` for account `i` (of the right market for VA and RF kinds).
 fn payment(kind: Kind, i: u64, j: u64, file: &Arc<str>) -> Payment {
-    let a = account(i);
+    let a = account(i, &key());
     let n = number(i);
     let mut refs = References::default();
     let mut name = Some(holder(i));
@@ -284,9 +285,10 @@ fn main() -> ExitCode {
 
     let rss0 = rss_kib();
     let t = Instant::now();
-    let mut index = AccountIndex::with_capacity(accounts as usize);
+    let key = key();
+    let mut index = AccountIndex::with_capacity(key.clone(), accounts as usize);
     for i in 0..accounts {
-        index.insert(&account(i)).expect("insert");
+        index.insert(&account(i, &key)).expect("insert");
     }
     let build = t.elapsed().as_secs_f64();
     let rss1 = rss_kib();
@@ -300,11 +302,11 @@ fn main() -> ExitCode {
     );
 
     let file: Arc<str> = "bench".into();
-    let work: Vec<(Kind, String, Payment)> = (0..payments)
+    let work: Vec<(Kind, CardRef, Payment)> = (0..payments)
         .map(|j| {
             let kind = kind_of(j);
             let i = account_for(kind, j, accounts);
-            (kind, number(i), payment(kind, i, j, &file))
+            (kind, key.card(&number(i).parse().expect("valid")), payment(kind, i, j, &file))
         })
         .collect();
     let policy = MatchPolicy::default();
@@ -316,7 +318,7 @@ fn main() -> ExitCode {
     for (_, _, p) in &work[..warm] {
         std::hint::black_box(decide(p, &index, &policy).unwrap());
     }
-    let run = |items: &mut dyn Iterator<Item = &(Kind, String, Payment)>| -> Pass {
+    let run = |items: &mut dyn Iterator<Item = &(Kind, CardRef, Payment)>| -> Pass {
         let mut pass = Pass::default();
         let cpu0 = thread_cpu_ns();
         let t = Instant::now();
@@ -325,7 +327,7 @@ fn main() -> ExitCode {
             pass.n += 1;
             if d.outcome == Outcome::Applied {
                 pass.applied += 1;
-                if d.account.as_ref().map(|a| a.expose()) != Some(expected.as_str()) {
+                if d.account.as_ref() != Some(expected) {
                     pass.wrong += 1;
                 }
             }
@@ -365,7 +367,8 @@ fn main() -> ExitCode {
         use std::hash::{Hash, Hasher};
         let d = decide(p, &index, &policy).unwrap();
         d.outcome.as_str().hash(&mut digest);
-        d.account.as_ref().map(|a| a.expose().to_string()).hash(&mut digest);
+        // The card's masked form: the digest shows no number (before tokens it hashed the number).
+        d.account.as_ref().map(CardRef::masked).hash(&mut digest);
         d.confidence.to_bits().hash(&mut digest);
         for r in &d.reasons {
             r.code.hash(&mut digest);

@@ -27,6 +27,7 @@ use remit_aws::metrics::EmfStdout;
 use remit_aws::S3Objects;
 use remit_aws::SqsChunkQueue;
 use remit_domain::ports::ChunkQueue;
+use remit_domain::CardKey;
 
 /// The store the binaries run on.
 pub type AppStore = DynamoStore;
@@ -47,9 +48,48 @@ pub async fn aws() -> SdkConfig {
     remit_aws::sdk_config(None).await
 }
 
-/// The store: DynamoDB, table names from the environment.
+/// The store: DynamoDB, table names from the environment, the card key from the secret store.
 pub async fn store() -> Result<Arc<AppStore>> {
-    Ok(Arc::new(DynamoStore::from_env().await.context("the DynamoDB store")?))
+    let key = card_key().await?;
+    Ok(Arc::new(DynamoStore::from_env(key).await.context("the DynamoDB store")?))
+}
+
+/// An SSM SecureString parameter's value, decrypted (the function's role may read only its own).
+async fn secure_parameter(aws: &SdkConfig, name: &str) -> Result<String> {
+    let answer = aws_sdk_ssm::Client::new(aws)
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| anyhow!("SSM parameter {name}: {}", aws_sdk_ssm::error::DisplayErrorContext(e)))?;
+    Ok(answer.parameter().and_then(|p| p.value()).unwrap_or_default().to_string())
+}
+
+/// The card key (issue 15), read once per cold start: the SSM SecureString parameter named by
+/// `REMIT_CARD_KEY_PARAMETER` (KMS-encrypted; see infra/README.md), or `REMIT_CARD_KEY` against
+/// an emulator. Its text is hex; the error never quotes it.
+pub async fn card_key() -> Result<CardKey> {
+    match var(settings::ENV_CARD_KEY) {
+        Some(text) => card_key_from_hex(&text),
+        None => {
+            let name = required(
+                settings::ENV_CARD_KEY_PARAMETER,
+                &format!("the card key's SSM parameter ({} in tests)", settings::ENV_CARD_KEY),
+            )?;
+            card_key_from_ssm(&aws().await, &name).await
+        }
+    }
+}
+
+/// The card key in the SSM SecureString parameter `name` (hex).
+pub async fn card_key_from_ssm(aws: &SdkConfig, name: &str) -> Result<CardKey> {
+    card_key_from_hex(&secure_parameter(aws, name).await?)
+}
+
+fn card_key_from_hex(text: &str) -> Result<CardKey> {
+    let secret = hex::decode(text.trim()).map_err(|_| anyhow!("the card key is not hex"))?;
+    Ok(CardKey::from_secret(&secret)?)
 }
 
 /// The landing bucket's objects.
@@ -110,15 +150,7 @@ pub async fn ops_tokens() -> Result<Tokens> {
         settings::ENV_OPS_TOKENS_PARAMETER,
         &format!("the ops API needs its tokens ({} or this)", settings::ENV_OPS_TOKENS),
     )?;
-    let answer = aws_sdk_ssm::Client::new(&aws().await)
-        .get_parameter()
-        .name(&name)
-        .with_decryption(true)
-        .send()
-        .await
-        .map_err(|e| anyhow!("SSM parameter {name}: {}", aws_sdk_ssm::error::DisplayErrorContext(e)))?;
-    let text = answer.parameter().and_then(|p| p.value()).unwrap_or_default();
-    Ok(tokens_from_text(text)?)
+    Ok(tokens_from_text(&secure_parameter(&aws().await, &name).await?)?)
 }
 
 /// The ops API over the store, with the built-in queue policy and SLA calendars.

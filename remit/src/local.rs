@@ -204,12 +204,13 @@ pub fn load_config(path: Option<&Path>) -> Result<IngestConfig> {
     Ok(config)
 }
 
-/// Loads a directory CSV into the store; returns how many accounts were loaded.
+/// Loads a directory CSV into the store, each card tokenised under the store's key; returns how
+/// many accounts were loaded.
 pub fn import_accounts<S: AccountDirectory + ?Sized>(store: &S, path: &Path) -> Result<u64> {
     let name = path.display().to_string();
     let f = File::open(path).with_context(|| format!("{name}: cannot open"))?;
     let mut n = 0;
-    for account in remit_formats::accounts::read_accounts(&name, BufReader::new(f))? {
+    for account in remit_formats::accounts::read_accounts(&name, BufReader::new(f), store.card_key())? {
         store.put_account(&account?)?;
         n += 1;
     }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
+use remit_domain::ports::AccountDirectory;
 use remit_domain::ports::{active_claim, AuditAction, AuditEntry, ItemSnapshot, QueueFilter};
 use remit_domain::ports::{ItemStatus, PaymentLog, QueueOps, ResearchItem};
 use remit_domain::research::queue::{self, Action, Done, QueuePolicy};
@@ -220,7 +221,7 @@ pub fn act(data_dir: &Path, id: &str, analyst: &str, op: Op, out: &mut impl Writ
         Op::Resolve { account } => {
             let account: AccountNumber =
                 account.parse().map_err(|e| anyhow!("--account {}: {e}", mask_card_numbers(&account)))?;
-            queue::resolve_by_applying(&store, id, &account, analyst, now)?
+            queue::resolve_by_applying(&store, id, &store.card_key().card(&account), analyst, now)?
         }
         Op::Other(action) => queue::act(&store, id, analyst, &action, now)?,
     };

@@ -6,7 +6,7 @@ use chrono::Utc;
 use remit::local;
 use remit_domain::ingest::IngestConfig;
 use remit_domain::ports::{AccountDirectory, ResearchQueue};
-use remit_domain::{AccountNumber, Market, Outcome};
+use remit_domain::{Market, Outcome};
 use remit_store_sqlite::{SqliteStore, Table};
 use rust_decimal::Decimal;
 
@@ -65,8 +65,7 @@ fn ingest(store: &SqliteStore, path: &Path) -> (bool, Vec<Outcome>) {
 }
 
 fn balance(store: &SqliteStore, card: &str) -> Decimal {
-    let number: AccountNumber = card.replace(' ', "").parse().unwrap();
-    store.account(&number).unwrap().unwrap().current_balance
+    store.account(&crate::fixtures::card(&card.replace(' ', ""))).unwrap().unwrap().current_balance
 }
 
 /// Two credits post; a returned-credit (I) file naming the first one's item trace number undoes
@@ -74,7 +73,7 @@ fn balance(store: &SqliteStore, card: &str) -> Decimal {
 /// file, moves nothing, and a return whose original we never posted goes to research.
 #[test]
 fn a_returned_cpa005_credit_reverses_exactly_its_posting_once() {
-    let store = SqliteStore::in_memory().unwrap();
+    let store = crate::fixtures::sqlite();
     local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
     let dir = tempfile::tempdir().unwrap();
 
@@ -118,7 +117,7 @@ fn a_returned_cpa005_credit_reverses_exactly_its_posting_once() {
 /// reversal of an already reversed posting goes to research rather than undoing it twice.
 #[test]
 fn a_cpa005_credit_reversal_undoes_the_credit_and_not_twice() {
-    let store = SqliteStore::in_memory().unwrap();
+    let store = crate::fixtures::sqlite();
     local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let credits = dir.path().join("credits.txt");
@@ -154,7 +153,7 @@ fn a_cpa005_credit_reversal_undoes_the_credit_and_not_twice() {
 /// research queue intact: what the Quebec analyst reads is the payer's own name.
 #[test]
 fn accents_from_a_windows_1252_bill_payment_file_reach_the_queue() {
-    let store = SqliteStore::in_memory().unwrap();
+    let store = crate::fixtures::sqlite();
     local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
     let profile =
         remit_formats::profile::Profile::load(&samples().join("../profiles/ca-billpay-remittance.toml"))
@@ -194,7 +193,7 @@ fn a_pad_file_we_originate_collects_only_when_configured_and_its_returns_reverse
     let pad = samples().join("pad/cpa005-pad-collections-20260320.txt");
     let back = samples().join("pad/cpa005-pad-returns-20260327.txt");
 
-    let off = SqliteStore::in_memory().unwrap();
+    let off = crate::fixtures::sqlite();
     local::import_accounts(&off, &samples().join("accounts.csv")).unwrap();
     let before = balance(&off, CARD_1396);
     let d = ingest_with(&off, &pad, &IngestConfig::default());
@@ -208,7 +207,7 @@ fn a_pad_file_we_originate_collects_only_when_configured_and_its_returns_reverse
 
     let mut config = IngestConfig::default();
     config.own.ca.collect_debits = true;
-    let on = SqliteStore::in_memory().unwrap();
+    let on = crate::fixtures::sqlite();
     local::import_accounts(&on, &samples().join("accounts.csv")).unwrap();
     let before = balance(&on, CARD_1396);
     let d = ingest_with(&on, &pad, &config);

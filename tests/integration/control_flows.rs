@@ -18,14 +18,14 @@ const CONTROL: &str = "378734493671000";
 const OUTSIDER: &str = "346671276842680";
 
 fn store() -> SqliteStore {
-    let s = SqliteStore::in_memory().unwrap();
+    let s = crate::fixtures::sqlite();
     let mut control = account(CONTROL, Market::CA, Currency::CAD);
     control.holder_name = "Acme Construction Ltd".into();
     s.put_account(&control).unwrap();
     for (n, holder) in [(CARD_A, "Jean Tremblay"), (CARD_B, "Marie-Ève Côté")] {
         let mut card = account(n, Market::CA, Currency::CAD);
         card.holder_name = holder.into();
-        card.control_account = Some(CONTROL.parse().unwrap());
+        card.control_account = Some(crate::fixtures::card(CONTROL));
         s.put_account(&card).unwrap();
     }
     s.put_account(&account(OUTSIDER, Market::CA, Currency::CAD)).unwrap();
@@ -47,11 +47,11 @@ fn run(s: &SqliteStore, p: &Payment) -> PaymentResult {
 }
 
 fn balance(s: &SqliteStore, n: &str) -> Decimal {
-    s.account(&n.parse().unwrap()).unwrap().unwrap().current_balance
+    s.account(&crate::fixtures::card(n)).unwrap().unwrap().current_balance
 }
 
 fn posted(s: &SqliteStore, n: &str) -> Decimal {
-    s.posted_total(&n.parse().unwrap()).unwrap()
+    s.posted_total(&crate::fixtures::card(n)).unwrap()
 }
 
 #[test]
@@ -60,7 +60,7 @@ fn a_listed_split_posts_each_card_once_and_reverses_every_line_once() {
     let p = acme("C1", 75000, CONTROL, &["3782 822463 10005 500.00; 3714-496353-98431 250.00"]);
     let r = run(&s, &p);
     assert_eq!(r.decision.outcome, Outcome::Applied, "{:?}", r.decision.reasons);
-    assert_eq!(r.decision.account.as_ref().map(|a| a.expose()), Some(CONTROL));
+    assert_eq!(r.decision.account, Some(crate::fixtures::card(CONTROL)));
     assert_eq!(r.decision.splits.len(), 2);
     assert!(!r.decision.reasons.iter().any(|x| x.code == ReasonCode::Ambiguous), "not rivals");
     assert!(r.decision.reasons.iter().any(|x| x.code == ReasonCode::ControlSplit));
@@ -135,7 +135,7 @@ fn a_list_that_does_not_add_up_goes_to_research_and_posts_nothing() {
     assert_eq!(s.count(Table::Ledger).unwrap(), 0);
     let item = &s.open_items(Market::CA, 10).unwrap()[0];
     assert_eq!(item.reason_code, ReasonCode::ControlSplitInvalid);
-    assert_eq!(item.candidate.as_ref().map(|c| c.expose()), Some(CONTROL));
+    assert_eq!(item.candidate, Some(crate::fixtures::card(CONTROL)));
 
     // A listed card of another company: research too, never the control account.
     let p = acme("C4", 75000, CONTROL, &["3782 822463 10005 500.00; 3466 712768 42680 250.00"]);
@@ -149,7 +149,7 @@ fn a_payment_to_a_control_without_a_list_goes_to_the_control() {
     let s = store();
     let r = run(&s, &acme("C5", 75000, "3787 344936 71000", &["November corporate statement"]));
     assert_eq!(r.decision.outcome, Outcome::Applied, "{:?}", r.decision.reasons);
-    assert_eq!(r.decision.account.as_ref().map(|a| a.expose()), Some(CONTROL));
+    assert_eq!(r.decision.account, Some(crate::fixtures::card(CONTROL)));
     assert!(r.decision.splits.is_empty());
     let why = r.decision.reasons.iter().find(|x| x.code == ReasonCode::ControlSplit).unwrap();
     assert!(why.text.contains("lists no cards with amounts"), "{}", why.text);
@@ -163,7 +163,7 @@ fn a_card_alone_is_matched_as_any_card_and_strangers_stay_rivals() {
     let s = store();
     let r = run(&s, &acme("C6", 12000, CARD_A, &[]));
     assert_eq!(r.decision.outcome, Outcome::Applied);
-    assert_eq!(r.decision.account.as_ref().map(|a| a.expose()), Some(CARD_A));
+    assert_eq!(r.decision.account, Some(crate::fixtures::card(CARD_A)));
     assert!(!r.decision.reasons.iter().any(|x| x.code == ReasonCode::ControlSplit));
     // A card of the group named with a card outside it, no amounts: ambiguous as before.
     let r = run(&s, &acme("C7", 12000, CARD_A, &["also 346671276842680"]));

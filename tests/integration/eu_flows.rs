@@ -6,7 +6,7 @@ use chrono::Utc;
 use remit::local;
 use remit_domain::ingest::IngestConfig;
 use remit_domain::Outcome;
-use remit_store_sqlite::{SqliteStore, Table};
+use remit_store_sqlite::Table;
 
 fn samples() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples")
@@ -15,7 +15,7 @@ fn samples() -> std::path::PathBuf {
 /// Ingests the sample `original`, then `resent` (its bytes as a bank sends them again, so a new
 /// file id): every payment of the second file must be a duplicate and the ledger must not move.
 fn assert_resent_posts_nothing_twice(original: &str, resent: impl FnOnce(Vec<u8>) -> Vec<u8>) {
-    let store = SqliteStore::in_memory().unwrap();
+    let store = crate::fixtures::sqlite();
     local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
     let original = samples().join(original);
     let bytes = std::fs::read(&original).unwrap();
@@ -71,7 +71,7 @@ fn a_regenerated_camt054_posts_nothing_twice() {
 fn a_statement_posted_under_the_earlier_key_posts_nothing_twice_when_re_sent() {
     use remit_domain::ingest::process_payment;
     use remit_domain::{EARLIER_STATEMENT_LINE, STATEMENT_LINE};
-    let store = SqliteStore::in_memory().unwrap();
+    let store = crate::fixtures::sqlite();
     local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
     let file = samples().join("eu/mt940-abn-two-statements.sta");
     let bytes = std::fs::read(&file).unwrap();

@@ -3,8 +3,8 @@
 use chrono::NaiveDate;
 use remit_domain::model::money::Currency;
 use remit_domain::{
-    Account, AccountStatus, Direction, FileId, KeyBasis, Market, Money, Payment, Provenance, RefText,
-    References, SourceFormat,
+    Account, AccountNumber, CardKey, CardRef, Direction, FileId, KeyBasis, Market, Money, Payment,
+    Provenance, RefText, References, SourceFormat,
 };
 use rust_decimal::Decimal;
 
@@ -12,19 +12,27 @@ pub const CARD_A: &str = "378282246310005";
 pub const CARD_B: &str = "371449635398431";
 pub const CARD_CLOSED: &str = "378734493671000";
 
+/// The card key every store of these tests is opened with: tests compare tokens.
+pub fn key() -> CardKey {
+    CardKey::from_secret(&[5u8; 32]).unwrap()
+}
+
+/// The card of a test number under `key()`.
+pub fn card(number: &str) -> CardRef {
+    key().card(&number.parse::<AccountNumber>().unwrap())
+}
+
+/// An in-memory SQLite store under `key()`.
+pub fn sqlite() -> remit_store_sqlite::SqliteStore {
+    remit_store_sqlite::SqliteStore::in_memory_with_key(key()).unwrap()
+}
+
 pub fn account(number: &str, market: Market, currency: Currency) -> Account {
     Account {
-        number: number.parse().unwrap(),
-        market,
-        currency,
-        holder_name: "Jean Tremblay".into(),
-        status: AccountStatus::Active,
         statement_balance: Decimal::new(100000, 2),
         minimum_due: Decimal::new(5000, 2),
         current_balance: Decimal::new(100000, 2),
-        virtual_account: None,
-        creditor_reference: None,
-        control_account: None,
+        ..Account::new(&key(), &number.parse().unwrap(), market, currency, "Jean Tremblay")
     }
 }
 

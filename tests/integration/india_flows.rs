@@ -6,7 +6,7 @@ use chrono::Utc;
 use remit::local;
 use remit_domain::ingest::IngestConfig;
 use remit_domain::ports::AccountDirectory;
-use remit_domain::{AccountNumber, Outcome};
+use remit_domain::Outcome;
 use remit_store_sqlite::{SqliteStore, Table};
 
 fn samples() -> PathBuf {
@@ -50,9 +50,9 @@ fn ingest(store: &SqliteStore, path: &Path) -> (bool, Vec<(String, Outcome)>) {
 /// timestamp, whitespace) and once with the UTR lower-cased: all duplicates, nothing posts again.
 #[test]
 fn the_same_utr_in_a_csv_and_in_retried_json_alerts_posts_once() {
-    let store = SqliteStore::in_memory().unwrap();
+    let store = crate::fixtures::sqlite();
     local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
-    let card: AccountNumber = "343194875749118".parse().unwrap();
+    let card = crate::fixtures::card("343194875749118");
 
     let (_, outcomes) = ingest(&store, &samples().join("in/india_ecollect_mis_20261121.csv"));
     assert!(outcomes.contains(&(UTR.to_string(), Outcome::Applied)), "{outcomes:?}");
@@ -81,7 +81,7 @@ fn the_same_utr_in_a_csv_and_in_retried_json_alerts_posts_once() {
 /// duplicate, whichever reader carried it first.
 #[test]
 fn a_utr_read_natively_and_then_through_a_profile_posts_once() {
-    let store = SqliteStore::in_memory().unwrap();
+    let store = crate::fixtures::sqlite();
     local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
     let (_, first) = ingest(&store, &samples().join("in/india_ecollect_mis_20261121.csv"));
     let ledger = store.count(Table::Ledger).unwrap();

@@ -6,7 +6,6 @@ use remit_domain::matching::alias::teach_alias;
 use remit_domain::model::money::Currency;
 use remit_domain::ports::{AccountDirectory, Ledger, ResearchQueue};
 use remit_domain::{FileId, Market, Outcome, PayerAccount, ReasonCode};
-use remit_store_sqlite::SqliteStore;
 
 use crate::fixtures::{account, payment, CARD_A};
 
@@ -15,7 +14,7 @@ const TYPO_OF_A: &str = "378282236310005";
 
 #[test]
 fn resolving_an_item_teaches_the_payer_and_the_next_payment_applies() {
-    let s = SqliteStore::in_memory().unwrap();
+    let s = crate::fixtures::sqlite();
     s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
     let config = IngestConfig::default();
@@ -37,7 +36,7 @@ fn resolving_an_item_teaches_the_payer_and_the_next_payment_applies() {
     assert_eq!(item.payer_identities.len(), 2, "account and name kept on the item");
 
     // The analyst resolves the item to CARD_A (issue 6 calls this from the ops queue).
-    let learned = teach_alias(&s, &item, &CARD_A.parse().unwrap(), "analyst-7", now).unwrap();
+    let learned = teach_alias(&s, &item, &crate::fixtures::card(CARD_A), "analyst-7", now).unwrap();
     assert_eq!(learned.len(), 2);
 
     let mut next = payer("T2", 20000, 2);
@@ -49,12 +48,12 @@ fn resolving_an_item_teaches_the_payer_and_the_next_payment_applies() {
         .reasons
         .iter()
         .any(|x| x.text.starts_with(&format!("learned from resolution {}", item.id))));
-    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), rust_decimal::Decimal::new(20000, 2));
+    assert_eq!(s.posted_total(&crate::fixtures::card(CARD_A)).unwrap(), rust_decimal::Decimal::new(20000, 2));
 }
 
 #[test]
 fn the_same_payer_amount_and_date_under_another_reference_is_held() {
-    let s = SqliteStore::in_memory().unwrap();
+    let s = crate::fixtures::sqlite();
     s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
     let now = Utc::now();
     let config = IngestConfig::default();
@@ -78,7 +77,7 @@ fn a_queue_resolution_posts_once_teaches_and_can_be_reversed() {
     use remit_domain::ports::{PaymentLog, PaymentState, QueueOps};
     use remit_domain::research::queue::{self, QueuePolicy};
 
-    let s = SqliteStore::in_memory().unwrap();
+    let s = crate::fixtures::sqlite();
     s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
     let config = IngestConfig::default();
@@ -89,7 +88,7 @@ fn a_queue_resolution_posts_once_teaches_and_can_be_reversed() {
     let item = s.open_items(Market::CA, 10).unwrap().into_iter().next().unwrap();
 
     queue::claim(&s, &item.id, "analyst-7", now, &QueuePolicy::default()).unwrap();
-    let card = CARD_A.parse().unwrap();
+    let card = crate::fixtures::card(CARD_A);
     let done = queue::resolve_by_applying(&s, &item.id, &card, "analyst-7", now).unwrap();
     assert!(done.changed);
     assert!(!queue::resolve_by_applying(&s, &item.id, &card, "analyst-7", now).unwrap().changed);

@@ -74,7 +74,7 @@ fn a_corporates_next_file_applies_as_the_first_did_after_one_resolution<S: Store
     assert_eq!(process_payment(s, &lost, at(), &config).unwrap().decision.outcome, Outcome::Research);
     let item = s.open_items(Market::CA, 10).unwrap().into_iter().find(|i| i.bank_ref == "F1-X").unwrap();
     // One analyst resolution: the corporate's payment was for the first card.
-    let card = CARDS[0].parse().unwrap();
+    let card = crate::fixtures::card(CARDS[0]);
     queue::claim(s, &item.id, "analyst-7", at(), &QueuePolicy::default()).unwrap();
     queue::resolve_by_applying(s, &item.id, &card, "analyst-7", at()).unwrap();
     // File 2, a month later: the same corporate, clean references again.
@@ -85,12 +85,7 @@ fn a_corporates_next_file_applies_as_the_first_did_after_one_resolution<S: Store
         p.value_date += Duration::days(30);
         let r = process_payment(s, &p, later, &config).unwrap();
         if r.decision.outcome == Outcome::Applied {
-            assert_eq!(
-                r.decision.account.as_ref().map(|a| a.expose()),
-                Some(*card),
-                "{:?}",
-                r.decision.reasons
-            );
+            assert_eq!(r.decision.account, Some(crate::fixtures::card(card)), "{:?}", r.decision.reasons);
             applied_next += 1;
         }
     }
@@ -116,7 +111,7 @@ fn our_own_name_and_account_are_never_learned<S: Store>(s: &S) {
     assert!(r.decision.reasons.iter().any(|x| x.text.contains("our own name")), "{:?}", r.decision.reasons);
     let item = s.open_items(Market::CA, 10).unwrap().into_iter().find(|i| i.bank_ref == "OWN-1").unwrap();
     assert!(item.payer_identities.is_empty(), "{:?}", item.payer_identities);
-    let card = CARDS[1].parse().unwrap();
+    let card = crate::fixtures::card(CARDS[1]);
     queue::claim(s, &item.id, "analyst-7", at(), &QueuePolicy::default()).unwrap();
     queue::resolve_by_applying(s, &item.id, &card, "analyst-7", at()).unwrap();
     for key in &ours {
@@ -141,7 +136,7 @@ fn a_reversed_resolution_unlearns_what_it_taught<S: Store>(s: &S) {
     p.references.end_to_end_id = Some("E2E-U1".into());
     process_payment(s, &p, at(), &config).unwrap();
     let item = s.open_items(Market::CA, 10).unwrap().into_iter().find(|i| i.bank_ref == "U1").unwrap();
-    let card = CARDS[4].parse().unwrap();
+    let card = crate::fixtures::card(CARDS[4]);
     queue::claim(s, &item.id, "analyst-7", at(), &QueuePolicy::default()).unwrap();
     queue::resolve_by_applying(s, &item.id, &card, "analyst-7", at()).unwrap();
     let ids: Vec<String> =

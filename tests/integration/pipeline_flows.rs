@@ -134,7 +134,7 @@ fn ingest_synthetic(
 }
 
 fn store() -> SqliteStore {
-    let s = SqliteStore::in_memory().unwrap();
+    let s = crate::fixtures::sqlite();
     s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
     s.put_account(&account(CARD_B, Market::CA, Currency::USD)).unwrap();
     let mut closed = account(CARD_CLOSED, Market::CA, Currency::CAD);
@@ -191,7 +191,7 @@ fn the_same_file_twice_posts_nothing_the_second_time() {
     assert!(outcomes.iter().all(|o| *o == Outcome::Duplicate), "{outcomes:?}");
     assert_eq!(s.count(Table::Ledger).unwrap(), ledger_before);
     assert_eq!(s.count(Table::ResearchItems).unwrap(), 3);
-    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), rust_decimal::Decimal::new(10000, 2));
+    assert_eq!(s.posted_total(&crate::fixtures::card(CARD_A)).unwrap(), rust_decimal::Decimal::new(10000, 2));
 }
 
 #[test]
@@ -255,16 +255,16 @@ fn a_reversal_undoes_its_posting_exactly_once() {
     let (credit, reversal) = credit_and_reversal(f1, "E2E-77", 10000);
     let (_, outcomes) = run(&s, f1, vec![credit]);
     assert_eq!(outcomes, vec![Outcome::Applied]);
-    let before = s.account(&CARD_A.parse().unwrap()).unwrap().unwrap().current_balance;
+    let before = s.account(&crate::fixtures::card(CARD_A)).unwrap().unwrap().current_balance;
 
     let f2 = FileId::of_bytes(b"reversals");
     let (report, outcomes) = run(&s, f2, vec![reversal.clone()]);
     assert_eq!(outcomes, vec![Outcome::Reversed]);
     assert_eq!(report.summary.reversed, 1);
     assert!(report.summary.balances());
-    let after = s.account(&CARD_A.parse().unwrap()).unwrap().unwrap().current_balance;
+    let after = s.account(&crate::fixtures::card(CARD_A)).unwrap().unwrap().current_balance;
     assert_eq!(after - before, rust_decimal::Decimal::new(10000, 2));
-    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), rust_decimal::Decimal::ZERO);
+    assert_eq!(s.posted_total(&crate::fixtures::card(CARD_A)).unwrap(), rust_decimal::Decimal::ZERO);
 
     // The same reversal delivered again (in other bytes): a duplicate, nothing moves.
     let (_, outcomes) = run(&s, FileId::of_bytes(b"reversals, re-sent"), vec![reversal.clone()]);
@@ -275,7 +275,7 @@ fn a_reversal_undoes_its_posting_exactly_once() {
     let (_, outcomes) = run(&s, FileId::of_bytes(b"again"), vec![other]);
     assert_eq!(outcomes, vec![Outcome::Research]);
     assert_eq!(s.count(Table::Reversals).unwrap(), 1);
-    assert_eq!(s.account(&CARD_A.parse().unwrap()).unwrap().unwrap().current_balance, after);
+    assert_eq!(s.account(&crate::fixtures::card(CARD_A)).unwrap().unwrap().current_balance, after);
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn a_credit_and_its_reversal_in_one_file() {
     let (report, outcomes) = run(&s, file, vec![credit, reversal]);
     assert_eq!(outcomes, vec![Outcome::Applied, Outcome::Reversed]);
     assert!(report.summary.balances());
-    assert_eq!(s.posted_total(&CARD_A.parse().unwrap()).unwrap(), rust_decimal::Decimal::ZERO);
+    assert_eq!(s.posted_total(&crate::fixtures::card(CARD_A)).unwrap(), rust_decimal::Decimal::ZERO);
 }
 
 /// A read that breaks off (a reset connection) is not the file's fault: nothing is posted, the
@@ -367,8 +367,8 @@ fn a_file_processed_in_chunks_gives_the_whole_run_summary() {
         assert_eq!(split.count(Table::Ledger).unwrap(), whole.count(Table::Ledger).unwrap());
         assert_eq!(split.count(Table::ResearchItems).unwrap(), whole.count(Table::ResearchItems).unwrap());
         assert_eq!(
-            split.posted_total(&CARD_A.parse().unwrap()).unwrap(),
-            whole.posted_total(&CARD_A.parse().unwrap()).unwrap()
+            split.posted_total(&crate::fixtures::card(CARD_A)).unwrap(),
+            whole.posted_total(&crate::fixtures::card(CARD_A)).unwrap()
         );
     }
 }

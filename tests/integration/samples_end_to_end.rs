@@ -49,7 +49,7 @@ fn ingest(
 }
 
 fn loaded_store() -> SqliteStore {
-    let store = SqliteStore::in_memory().unwrap();
+    let store = crate::fixtures::sqlite();
     let n = local::import_accounts(&store, &samples().join("accounts.csv")).unwrap();
     assert_eq!(n, 14);
     store

@@ -136,11 +136,11 @@ impl State {
         ledger.sort();
         ledger.dedup();
         let accounts = std::fs::File::open(repo("samples/accounts.csv")).unwrap();
-        let balances = remit_formats::accounts::read_accounts("accounts.csv", accounts)
+        let balances = remit_formats::accounts::read_accounts("accounts.csv", accounts, store.card_key())
             .unwrap()
             .map(|a| {
-                let a = store.account(&a.unwrap().number).unwrap().unwrap();
-                (a.number.masked(), a.current_balance.normalize().to_string())
+                let a = store.account(&a.unwrap().card).unwrap().unwrap();
+                (a.card.masked(), a.current_balance.normalize().to_string())
             })
             .collect();
         let research = Market::ALL
@@ -336,7 +336,17 @@ fn every_sample_through_s3_sqs_dynamodb_and_sns_matches_the_sqlite_run() {
         s3.put_bucket_versioning().bucket(&bucket).versioning_configuration(on).send().await.unwrap();
     });
     let names = TableNames::with_prefix(&format!("{}-", unique("remit-e2e")));
-    let store = Arc::new(DynamoStore::with_handle(local_client(&endpoint()), names, aws.rt.handle().clone()));
+    // The card key as the functions read it: an SSM SecureString parameter (issue 15).
+    let key_parameter = format!("/{}/card-key", unique("remit-e2e"));
+    let ssm = aws_sdk_ssm::Client::new(&aws.config);
+    let key = aws.rt.block_on(async {
+        let secret = hex::encode(remit_domain::CardKey::generate_secret().unwrap());
+        let put = ssm.put_parameter().name(&key_parameter).value(secret);
+        put.r#type(aws_sdk_ssm::types::ParameterType::SecureString).send().await.unwrap();
+        remit_functions::wiring::card_key_from_ssm(&aws.config, &key_parameter).await.unwrap()
+    });
+    let store =
+        Arc::new(DynamoStore::with_handle(local_client(&endpoint()), names, aws.rt.handle().clone(), key));
     store.create_tables().unwrap();
     let (chunk_url, _) = aws.queue("chunks");
     let (alerts_url, alerts_arn) = aws.queue("alerts");

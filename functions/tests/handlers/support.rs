@@ -69,6 +69,14 @@ pub struct Env {
 impl Env {
     pub fn new(chunk_payments: u64, order: ChunkOrder) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        // One card key for every run, so that snapshots of two runs compare token for token.
+        let key = dir.path().join(remit_store_sqlite::key_file::KEY_FILE);
+        std::fs::write(&key, format!("{}\n", "5a".repeat(32))).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let store = Arc::new(SqliteStore::open(&dir.path().join("remit.sqlite")).unwrap());
         remit::local::import_accounts(&*store, &repo("samples/accounts.csv")).unwrap();
         let objects = Arc::new(Bucket::new(dir.path().join("bucket")));
@@ -252,7 +260,7 @@ impl Snapshot {
             ("ledger_lines", "SELECT payment_key, line, account, amount, currency, reversed_by FROM ledger_lines ORDER BY payment_key, line"),
             ("payments", "SELECT key, file_id, state, decision, fingerprint FROM payments ORDER BY key"),
             ("research_items", "SELECT id, payment_key, reason_code, reasons, candidate, confidence, created_at, due_at, warn_at, status FROM research_items ORDER BY id"),
-            ("accounts", "SELECT number, current_balance FROM accounts ORDER BY number"),
+            ("accounts", "SELECT card, current_balance FROM accounts ORDER BY card"),
             ("files", "SELECT id, status, summary FROM files ORDER BY id"),
         ];
         let tables = queries

@@ -22,6 +22,7 @@ use remit_domain::ingest::IngestConfig;
 use remit_domain::matching::payer::identities;
 use remit_domain::model::ids::FileId;
 use remit_domain::model::money::Currency;
+use remit_domain::ports::AccountDirectory;
 use remit_domain::ports::{AliasMemory, FileStatus};
 use remit_domain::research::queue;
 use remit_domain::{
@@ -140,6 +141,22 @@ pub fn read_labels(path: &Path) -> Result<Vec<Label>> {
     Ok(out)
 }
 
+/// The workload's card numbers by their token under `key` (the first column of its accounts CSV).
+fn numbers_by_card(
+    path: &Path,
+    key: &remit_domain::CardKey,
+) -> Result<HashMap<remit_domain::CardRef, String>> {
+    let mut csv = csv::Reader::from_path(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut out = HashMap::new();
+    for row in csv.records() {
+        let row = row?;
+        let number: AccountNumber =
+            row.get(0).unwrap_or("").parse().map_err(|e| anyhow::anyhow!("accounts.csv: {e}"))?;
+        out.insert(key.card(&number), number.expose().to_string());
+    }
+    Ok(out)
+}
+
 /// Scores the workload in `dir` with the shipped matching configuration.
 pub fn run(dir: &Path) -> Result<Report> {
     run_with(dir, &IngestConfig::default())
@@ -173,6 +190,9 @@ pub fn run_once(dir: &Path, config: &IngestConfig) -> Result<Report> {
     let data = tempfile::tempdir()?;
     let store = SqliteStore::open(&data.path().join("remit.sqlite"))?;
     local::import_accounts(&store, &dir.join("accounts.csv"))?;
+    // The store knows cards by token; the labels (this harness's own synthetic accounts) by
+    // number. Decisions are scored, and digested, by number, as before tokens.
+    let numbers = numbers_by_card(&dir.join("accounts.csv"), store.card_key())?;
     // A fixed clock: SLA due times do not change what is scored, and runs stay comparable.
     let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).single().unwrap_or_else(Utc::now);
     let mut observed = Vec::new();
@@ -195,7 +215,7 @@ pub fn run_once(dir: &Path, config: &IngestConfig) -> Result<Report> {
                 outcome: r.decision.outcome.as_str().to_string(),
                 account: match r.decision.outcome {
                     Outcome::Applied | Outcome::Reversed => {
-                        r.decision.account.as_ref().map(|a| a.expose().to_string())
+                        r.decision.account.as_ref().and_then(|a| numbers.get(a).cloned())
                     }
                     _ => None,
                 },
@@ -246,7 +266,7 @@ fn resolve(
         .parse()
         .map_err(|e| anyhow::anyhow!("label account: {e}"))?;
     queue::claim(store, item, ANALYST, now, &config.queue)?;
-    queue::resolve_by_applying(store, item, &account, ANALYST, now)?;
+    queue::resolve_by_applying(store, item, &store.card_key().card(&account), ANALYST, now)?;
     Ok(())
 }
 

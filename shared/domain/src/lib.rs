@@ -25,6 +25,7 @@ pub mod text;
 
 pub use matching::index::AccountIndex;
 pub use model::account::{Account, AccountStatus};
+pub use model::card::{CardKey, CardKeyError, CardRef, LastFive};
 pub use model::decision::{Decision, Outcome, Reason, ReasonCode, SplitLine};
 pub use model::identifiers::{AccountNumber, CreditorReference, Iban, Ifsc, Utr, UtrClass};
 pub use model::ids::{FileId, PaymentKey};

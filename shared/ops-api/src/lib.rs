@@ -490,7 +490,9 @@ async fn change(
         let s = &*store;
         let done = match &op {
             Op::Claim => queue::claim(s, &item.id, &caller.analyst, now, &policy)?,
-            Op::Resolve(account) => queue::resolve_by_applying(s, &item.id, account, &caller.analyst, now)?,
+            Op::Resolve(account) => {
+                queue::resolve_by_applying(s, &item.id, &s.card_key().card(account), &caller.analyst, now)?
+            }
             Op::Other(action) => queue::act(s, &item.id, &caller.analyst, action, now)?,
         };
         Ok(ok(json!({ "item": item_view(&done.item, now), "changed": done.changed })))

@@ -9,6 +9,7 @@ use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use chrono::Utc;
 use http_body_util::BodyExt;
+use remit_domain::ports::AccountDirectory;
 use remit_domain::ports::Ledger;
 use remit_domain::AccountNumber;
 use remit_ops_api::{router, AppState, Caller, Role, Tokens};
@@ -184,7 +185,7 @@ async fn no_token_or_a_bad_one_is_401() {
 async fn claim_then_resolve_posts_once_and_the_audit_trail_shows_both() {
     let app = app();
     let id = app.item("CA", "no-reference").await;
-    let card: AccountNumber = CAD_CARD.parse().unwrap();
+    let card = app.store.card_key().card(&CAD_CARD.parse::<AccountNumber>().unwrap());
     let ledger = app.store.count(Table::Ledger).unwrap();
     let posted = app.store.posted_total(&card).unwrap();
 

@@ -14,21 +14,21 @@ use std::str::FromStr;
 
 use remit_domain::ports::{AccountDirectory, StoreError, MAX_INDEX_RESULTS};
 use remit_domain::text::names::holder_name_keys;
-use remit_domain::{Account, AccountNumber, AccountStatus, CreditorReference, Market};
+use remit_domain::{Account, AccountStatus, CardKey, CardRef, CreditorReference, LastFive, Market};
 
 use crate::calls::{Expr, Query, Role, Transaction, Write};
 use crate::codec::{corrupt, dec, in_minor_units, item, s, strings, Item, Read};
 use crate::tables::index;
 use crate::DynamoStore;
 
-/// The key of an account's item.
-pub(crate) fn account_key(number: &AccountNumber) -> Item {
-    item([("number", Some(s(number.expose())))])
+/// The key of an account's item: the card's stored token (issue 15), never its number.
+pub(crate) fn account_key(card: &CardRef) -> Item {
+    item([("card", Some(s(card.stored())))])
 }
 
-/// The market + last-five index key: `CA#10005`.
-fn market_last_five(market: Market, last5: &str) -> String {
-    format!("{}#{last5}", market.code())
+/// The market + last-five index key: `CA#` and the keyed tag of the last five digits.
+fn market_last_five(market: Market, last5: &LastFive) -> String {
+    format!("{}#{}", market.code(), last5.stored())
 }
 
 /// The holder-name index partition of a name key: `CA#cote jean pierre`.
@@ -54,18 +54,17 @@ fn name_partitions(a: &Account) -> Vec<String> {
 const PUT_ATTEMPTS: u32 = 4;
 
 /// The key of a holder-name index item.
-fn name_item(partition: &str, number: &AccountNumber) -> Item {
-    item([("market_name", Some(s(partition))), ("account", Some(s(number.expose())))])
+fn name_item(partition: &str, card: &CardRef) -> Item {
+    item([("market_name", Some(s(partition))), ("account", Some(s(card.stored())))])
 }
 
 /// An account's item; `name_keys` lists the holder-name index partitions written for it.
 fn account_item(a: &Account, name_keys: &[String]) -> Item {
-    let number = a.number.expose();
-    let last5 = number.get(number.len().saturating_sub(5)..).unwrap_or(number);
     // Empty strings cannot be index keys; an empty value is no value.
     let present = |v: Option<&str>| v.filter(|v| !v.is_empty()).map(s);
     item([
-        ("number", Some(s(number))),
+        ("card", Some(s(a.card.stored()))),
+        ("account_id", Some(s(&a.account_id))),
         ("market", Some(s(a.market.code()))),
         ("currency", Some(s(a.currency.code()))),
         ("holder_name", Some(s(&a.holder_name))),
@@ -75,8 +74,8 @@ fn account_item(a: &Account, name_keys: &[String]) -> Item {
         ("current_balance", Some(dec(a.current_balance))),
         ("virtual_account", present(a.virtual_account.as_deref())),
         ("creditor_reference", present(a.creditor_reference.as_ref().map(|r| r.as_str()))),
-        ("control_account", present(a.control_account.as_ref().map(|n| n.expose()))),
-        ("market_last_five", Some(s(market_last_five(a.market, last5)))),
+        ("control_account", a.control_account.as_ref().map(|n| s(n.stored()))),
+        ("market_last_five", Some(s(market_last_five(a.market, &a.last_five)))),
         ("name_keys", (!name_keys.is_empty()).then(|| strings(name_keys))),
     ])
 }
@@ -86,8 +85,15 @@ fn account_from(it: &Item) -> Result<Account, StoreError> {
     let market = r.s("market")?;
     let status = r.s("status")?;
     let currency = r.currency("currency")?;
+    let last5 = r.s("market_last_five")?;
+    let last_five = last5
+        .split_once('#')
+        .and_then(|(_, tag)| LastFive::from_stored(tag).ok())
+        .ok_or_else(|| corrupt("last-five tag", "(not shown)"))?;
     Ok(Account {
-        number: r.account("number")?,
+        card: r.account("card")?,
+        last_five,
+        account_id: r.string("account_id")?,
         market: Market::from_str(market).map_err(|_| corrupt("market", market))?,
         currency,
         holder_name: r.string("holder_name")?,
@@ -113,7 +119,7 @@ impl DynamoStore {
     /// stored the old name again.
     fn try_put_account(&self, a: &Account) -> Result<bool, StoreError> {
         let (old_keys, unchanged) =
-            match self.get("put account", &self.tables.accounts, account_key(&a.number))? {
+            match self.get("put account", &self.tables.accounts, account_key(&a.card))? {
                 Some(old) => {
                     let r = Read::new(&old, "account");
                     let cond = Expr::new("#holder_name = :h AND #market = :m")
@@ -121,12 +127,12 @@ impl DynamoStore {
                         .value(":m", s(r.s("market")?));
                     (r.strings("name_keys")?, cond)
                 }
-                None => (Vec::new(), Expr::new("attribute_not_exists(#number)")),
+                None => (Vec::new(), Expr::new("attribute_not_exists(#card)")),
             };
         let new_keys = name_partitions(a);
         let names = &self.tables.account_names;
         let put_name =
-            |k: &String| Write::Put { table: names.clone(), item: name_item(k, &a.number), cond: None };
+            |k: &String| Write::Put { table: names.clone(), item: name_item(k, &a.card), cond: None };
         let account = Write::Put {
             table: self.tables.accounts.clone(),
             item: account_item(a, &new_keys),
@@ -150,7 +156,7 @@ impl DynamoStore {
         for k in stale {
             tx.add(
                 Role::Plain,
-                Write::Delete { table: names.clone(), key: name_item(k, &a.number), cond: None },
+                Write::Delete { table: names.clone(), key: name_item(k, &a.card), cond: None },
             );
         }
         // Only the account's action has a condition: a cancellation for one means "changed".
@@ -175,26 +181,26 @@ impl DynamoStore {
         let hits = self.query("account lookup", &q, MAX_INDEX_RESULTS)?;
         let mut numbers = Vec::new();
         for h in hits.iter().filter(|h| keep(h)) {
-            numbers.push(Read::new(h, "account index entry").account("number")?);
+            numbers.push(Read::new(h, "account index entry").account("card")?);
         }
         self.accounts_in_order(&numbers)
     }
 
     /// Accounts by key, in the order asked, missing ones left out.
-    fn accounts_in_order(&self, numbers: &[AccountNumber]) -> Result<Vec<Account>, StoreError> {
-        let mut distinct: Vec<&AccountNumber> = Vec::with_capacity(numbers.len());
+    fn accounts_in_order(&self, numbers: &[CardRef]) -> Result<Vec<Account>, StoreError> {
+        let mut distinct: Vec<&CardRef> = Vec::with_capacity(numbers.len());
         for n in numbers {
             if !distinct.contains(&n) {
                 distinct.push(n);
             }
         }
         let keys = distinct.iter().map(|n| account_key(n)).collect();
-        let mut found: HashMap<String, Account> = HashMap::new();
+        let mut found: HashMap<CardRef, Account> = HashMap::new();
         for it in self.batch_get("accounts", &self.tables.accounts, keys)? {
             let a = account_from(&it)?;
-            found.insert(a.number.expose().to_string(), a);
+            found.insert(a.card, a);
         }
-        Ok(numbers.iter().filter_map(|n| found.get(n.expose()).cloned()).collect())
+        Ok(numbers.iter().filter_map(|n| found.get(n).cloned()).collect())
     }
 }
 
@@ -217,11 +223,12 @@ impl AccountDirectory for DynamoStore {
         )))
     }
 
-    fn account(&self, number: &AccountNumber) -> Result<Option<Account>, StoreError> {
-        self.get("account", &self.tables.accounts, account_key(number))?
-            .as_ref()
-            .map(account_from)
-            .transpose()
+    fn card_key(&self) -> &CardKey {
+        &self.key
+    }
+
+    fn account(&self, card: &CardRef) -> Result<Option<Account>, StoreError> {
+        self.get("account", &self.tables.accounts, account_key(card))?.as_ref().map(account_from).transpose()
     }
 
     fn accounts_by_virtual_account(&self, va: &str) -> Result<Vec<Account>, StoreError> {
@@ -232,7 +239,7 @@ impl AccountDirectory for DynamoStore {
         self.accounts_by_index(index::BY_CREDITOR_REFERENCE, "creditor_reference", rf.as_str(), |_| true)
     }
 
-    fn accounts_by_last_digits(&self, market: Market, last5: &str) -> Result<Vec<Account>, StoreError> {
+    fn accounts_by_last_digits(&self, market: Market, last5: &LastFive) -> Result<Vec<Account>, StoreError> {
         self.accounts_by_last_digits_where(market, last5, &mut |_, _| true)
     }
 
@@ -240,7 +247,7 @@ impl AccountDirectory for DynamoStore {
     fn accounts_by_last_digits_where(
         &self,
         market: Market,
-        last5: &str,
+        last5: &LastFive,
         keep: &mut dyn FnMut(&str, u32) -> bool,
     ) -> Result<Vec<Account>, StoreError> {
         let key = market_last_five(market, last5);
@@ -279,11 +286,11 @@ impl AccountDirectory for DynamoStore {
         Ok(found)
     }
 
-    fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
-        self.accounts_by_index(index::BY_CONTROL_ACCOUNT, "control_account", control.expose(), |_| true)
+    fn accounts_by_control_account(&self, control: &CardRef) -> Result<Vec<Account>, StoreError> {
+        self.accounts_by_index(index::BY_CONTROL_ACCOUNT, "control_account", &control.stored(), |_| true)
     }
 
-    fn accounts(&self, numbers: &[AccountNumber]) -> Result<Vec<Account>, StoreError> {
+    fn accounts(&self, numbers: &[CardRef]) -> Result<Vec<Account>, StoreError> {
         self.accounts_in_order(numbers)
     }
 }

@@ -10,7 +10,7 @@ impl AliasMemory for DynamoStore {
     fn learn_alias(&self, a: &Alias) -> Result<(), StoreError> {
         let it = item([
             ("identity", Some(s(&a.identity))),
-            ("account", Some(s(a.account.expose()))),
+            ("account", Some(s(a.account.stored()))),
             ("learned_at", Some(s(ts(a.learned_at)))),
             ("learned_by", Some(s(&a.learned_by))),
             ("resolution", Some(s(&a.resolution))),
@@ -24,7 +24,7 @@ impl AliasMemory for DynamoStore {
     fn forget_alias(
         &self,
         identity: &str,
-        account: &remit_domain::AccountNumber,
+        account: &remit_domain::CardRef,
         resolution: &str,
     ) -> Result<(), StoreError> {
         if identity.is_empty() {
@@ -33,7 +33,7 @@ impl AliasMemory for DynamoStore {
         }
         let w = Write::Delete {
             table: self.tables.aliases.clone(),
-            key: item([("identity", Some(s(identity))), ("account", Some(s(account.expose())))]),
+            key: item([("identity", Some(s(identity))), ("account", Some(s(account.stored())))]),
             cond: Some(Expr::new("#resolution = :r").value(":r", s(resolution))),
         };
         self.write("forget alias", w).map(drop)

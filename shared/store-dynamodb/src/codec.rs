@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use remit_domain::mask_card_numbers;
 use remit_domain::model::money::{currency, minor_digits, Currency};
 use remit_domain::ports::StoreError;
-use remit_domain::{AccountNumber, Money};
+use remit_domain::{CardRef, Money};
 use rust_decimal::Decimal;
 
 /// One DynamoDB item (or key): attribute name to value.
@@ -182,12 +182,12 @@ impl<'a> Read<'a> {
     }
 
     /// A required card account number (never shown in the error).
-    pub fn account(&self, name: &str) -> Result<AccountNumber, StoreError> {
+    pub fn account(&self, name: &str) -> Result<CardRef, StoreError> {
         parse_account(self.s(name)?, self.what, name)
     }
 
-    /// An optional card account number.
-    pub fn opt_account(&self, name: &str) -> Result<Option<AccountNumber>, StoreError> {
+    /// An optional card (stored token).
+    pub fn opt_account(&self, name: &str) -> Result<Option<CardRef>, StoreError> {
         self.opt_s(name)?.map(|v| parse_account(v, self.what, name)).transpose()
     }
 
@@ -216,9 +216,9 @@ pub(crate) fn parse_ts(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| corrupt("timestamp", text))
 }
 
-fn parse_account(text: &str, what: &str, name: &str) -> Result<AccountNumber, StoreError> {
-    AccountNumber::from_str(text)
-        .map_err(|_| StoreError::Corrupt(format!("{what} {name}: not an account number (masked)")))
+fn parse_account(text: &str, what: &str, name: &str) -> Result<CardRef, StoreError> {
+    CardRef::from_stored(text)
+        .map_err(|_| StoreError::Corrupt(format!("{what} {name}: not a stored card token")))
 }
 
 #[cfg(test)]

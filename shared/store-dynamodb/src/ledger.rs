@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use remit_domain::ports::{
     Ledger, LedgerEntry, PaymentState, Posting, Reversal, StoreError, Transition, MAX_INDEX_RESULTS,
 };
-use remit_domain::{AccountNumber, PaymentKey, SplitLine};
+use remit_domain::{CardRef, PaymentKey, SplitLine};
 use rust_decimal::Decimal;
 
 use crate::calls::{Expr, Query, Role, Transaction, Write, PAGE};
@@ -76,12 +76,12 @@ impl Stored {
 impl DynamoStore {
     /// The balance update of a posting or reversal: `delta` added to the account's current
     /// balance, conditional on the account existing (a missing card fails the transaction).
-    fn balance_change(&self, account: &AccountNumber, delta: Decimal) -> Write {
+    fn balance_change(&self, account: &CardRef, delta: Decimal) -> Write {
         Write::Update {
             table: self.tables.accounts.clone(),
             key: crate::accounts::account_key(account),
             update: Expr::new("ADD #current_balance :delta").value(":delta", dec(delta)),
-            cond: Some(Expr::new("attribute_exists(#number)")),
+            cond: Some(Expr::new("attribute_exists(#card)")),
         }
     }
 
@@ -107,7 +107,7 @@ impl DynamoStore {
         let entry = item([
             ("pk", pk()),
             ("part", Some(s(ENTRY))),
-            ("account", Some(s(p.account.expose()))),
+            ("account", Some(s(p.account.stored()))),
             ("amount", Some(dec(p.amount.amount()))),
             ("currency", Some(s(p.amount.currency().code()))),
             ("file_id", Some(s(p.file_id.to_hex()))),
@@ -115,7 +115,7 @@ impl DynamoStore {
             ("decision", Some(s(json(&p.decision)?))),
             ("lines", split.then(|| num(p.lines.len() as u64))),
             // A split counts for its cards (the lines), not for the control account.
-            ("posted_account", (!split).then(|| s(p.account.expose()))),
+            ("posted_account", (!split).then(|| s(p.account.stored()))),
         ]);
         let mut tx = Transaction::default();
         let cond = Some(Expr::new("attribute_not_exists(#pk)"));
@@ -133,10 +133,10 @@ impl DynamoStore {
             let it = item([
                 ("pk", pk()),
                 ("part", Some(s(line_part(i + 1)))),
-                ("account", Some(s(line.account.expose()))),
+                ("account", Some(s(line.account.stored()))),
                 ("amount", Some(dec(line.amount.amount()))),
                 ("currency", Some(s(line.amount.currency().code()))),
-                ("posted_account", Some(s(line.account.expose()))),
+                ("posted_account", Some(s(line.account.stored()))),
             ]);
             tx.add(Role::Plain, Write::Put { table: table.clone(), item: it, cond: None });
             tx.add(Role::Account, self.balance_change(&line.account, -line.amount.amount()));
@@ -209,7 +209,7 @@ impl Ledger for DynamoStore {
         }
         let reversal = AttributeValue::M(HashMap::from([
             ("payment_key".to_string(), s(r.payment_key.as_str())),
-            ("account".to_string(), s(r.account.expose())),
+            ("account".to_string(), s(r.account.stored())),
             ("amount".to_string(), dec(r.amount.amount())),
             ("currency".to_string(), s(r.amount.currency().code())),
             ("file_id".to_string(), s(r.file_id.to_hex())),
@@ -277,11 +277,11 @@ impl Ledger for DynamoStore {
         }
     }
 
-    fn posted_total(&self, account: &AccountNumber) -> Result<Decimal, StoreError> {
+    fn posted_total(&self, account: &CardRef) -> Result<Decimal, StoreError> {
         let q = Query {
             table: &self.tables.ledger,
             index: Some(index::BY_ACCOUNT),
-            key: Expr::new("#posted_account = :a").value(":a", s(account.expose())),
+            key: Expr::new("#posted_account = :a").value(":a", s(account.stored())),
             consistent: false,
         };
         let mut total = Decimal::ZERO;

@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::Client;
+use remit_domain::CardKey;
 use tokio::runtime::Handle;
 
 pub use error::DynamoError;
@@ -46,6 +47,8 @@ pub struct DynamoStore {
     /// The store's own runtime, when it was not given one (`handle` is its handle).
     _owned: Option<OwnedRuntime>,
     counts: Counts,
+    /// The directory's card key (issue 15): read once per cold start from the secret store.
+    key: CardKey,
 }
 
 /// A runtime the store started itself; shut down without waiting when the store is dropped
@@ -96,9 +99,9 @@ impl WriteCount {
 impl DynamoStore {
     /// A store over `client` and `tables`. Inside a Tokio runtime (a Lambda's `main`), the store
     /// uses that runtime (call it from `spawn_blocking`); elsewhere it starts a small one.
-    pub fn new(client: Client, tables: TableNames) -> Result<Self, DynamoError> {
+    pub fn new(client: Client, tables: TableNames, key: CardKey) -> Result<Self, DynamoError> {
         match Handle::try_current() {
-            Ok(handle) => Ok(Self::with_handle(client, tables, handle)),
+            Ok(handle) => Ok(Self::with_handle(client, tables, handle, key)),
             Err(_) => {
                 // Worker threads drive the connections, so any thread may block on the handle.
                 let rt = tokio::runtime::Builder::new_multi_thread()
@@ -107,7 +110,10 @@ impl DynamoStore {
                     .enable_all()
                     .build()?;
                 let handle = rt.handle().clone();
-                Ok(Self { _owned: Some(OwnedRuntime(Some(rt))), ..Self::with_handle(client, tables, handle) })
+                Ok(Self {
+                    _owned: Some(OwnedRuntime(Some(rt))),
+                    ..Self::with_handle(client, tables, handle, key)
+                })
             }
         }
     }
@@ -115,16 +121,17 @@ impl DynamoStore {
     /// A store that runs SDK futures on `handle`. Call its methods from threads that may block
     /// (plain threads, `spawn_blocking`); on a current-thread runtime, only while that runtime's
     /// own `block_on` runs (it alone drives the connections), as a Lambda's `main` does.
-    pub fn with_handle(client: Client, tables: TableNames, handle: Handle) -> Self {
-        Self { client, tables, handle, _owned: None, counts: Counts::default() }
+    pub fn with_handle(client: Client, tables: TableNames, handle: Handle, key: CardKey) -> Self {
+        Self { client, tables, handle, _owned: None, counts: Counts::default(), key }
     }
 
     /// The store a Lambda uses: the SDK configured from the environment (region, credentials,
-    /// `AWS_ENDPOINT_URL_DYNAMODB`), table names from `TableNames::from_env`, on the current runtime.
-    pub async fn from_env() -> Result<Self, DynamoError> {
+    /// `AWS_ENDPOINT_URL_DYNAMODB`), table names from `TableNames::from_env`, on the current runtime;
+    /// `key` the card key the caller read from the secret store.
+    pub async fn from_env(key: CardKey) -> Result<Self, DynamoError> {
         let tables = TableNames::from_env()?;
         let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        Ok(Self::with_handle(Client::new(&config), tables, Handle::current()))
+        Ok(Self::with_handle(Client::new(&config), tables, Handle::current(), key))
     }
 
     /// The table names.

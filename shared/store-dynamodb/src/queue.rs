@@ -11,7 +11,7 @@ use remit_domain::ports::{
     AuditAction, AuditEntry, Claim, Disposition, ItemChange, ItemStatus, PaymentState, QueueFilter, QueueOps,
     ResearchItem, ResearchQueue, StoreError, Transition, MAX_INDEX_RESULTS,
 };
-use remit_domain::{Decision, FileId, Market, PaymentKey, ReasonCode};
+use remit_domain::{CardRef, Decision, FileId, Market, PaymentKey, ReasonCode};
 
 use crate::calls::{Expr, Query, Role, Transaction, Write, PAGE};
 use crate::codec::{corrupt, dec, item, json, num, s, sort_key, strings, ts, Item, Read};
@@ -43,7 +43,7 @@ fn disposition_json(d: &Disposition) -> Result<String, StoreError> {
     json(&StoredDisposition {
         by: d.by.clone(),
         at: d.at,
-        account: d.account.as_ref().map(|a| a.expose().to_string()),
+        account: d.account.as_ref().map(|a| a.stored().to_string()),
         reason: d.reason.clone(),
         approved_by: d.approved_by.clone(),
     })
@@ -59,7 +59,7 @@ fn read_disposition(r: &Read<'_>) -> Result<Option<Disposition>, StoreError> {
         at: d.at,
         account: match d.account {
             Some(a) => {
-                Some(a.parse().map_err(|_| {
+                Some(CardRef::from_stored(&a).map_err(|_| {
                     StoreError::Corrupt("disposition account: not an account (masked)".into())
                 })?)
             }
@@ -94,7 +94,7 @@ pub(crate) fn new_item(it: &ResearchItem) -> Result<Item, StoreError> {
         ("payer_identities", Some(strings(&it.payer_identities))),
         ("reason_code", Some(s(reason_code_text(it.reason_code)))),
         ("reasons", Some(s(json(&it.reasons)?))),
-        ("candidate", it.candidate.as_ref().map(|c| s(c.expose()))),
+        ("candidate", it.candidate.as_ref().map(|c| s(c.stored()))),
         ("confidence", Some(aws_sdk_dynamodb::types::AttributeValue::N(it.confidence.to_string()))),
         ("created_at", Some(s(ts(it.created_at)))),
         ("warn_at", Some(s(ts(it.warn_at)))),
@@ -248,7 +248,7 @@ impl ResearchQueue for DynamoStore {
     fn enqueue(&self, it: &ResearchItem) -> Result<Transition, StoreError> {
         let decision = Decision {
             outcome: remit_domain::Outcome::Research,
-            account: it.candidate.clone(),
+            account: it.candidate,
             confidence: it.confidence,
             reasons: it.reasons.clone(),
             splits: Vec::new(),

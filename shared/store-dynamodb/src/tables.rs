@@ -175,10 +175,10 @@ const fn gsi(
     IndexDef { name, hash, range, carries }
 }
 
-/// Card accounts by number. The indexes carry keys only (the last-five one the holder's name
+/// Card accounts by token (`CardRef::stored`, issue 15). The indexes carry keys only (the last-five one the holder's name
 /// too), so a posting's balance update writes no index: lookups get the accounts by key.
 const ACCOUNTS: TableDef = TableDef {
-    hash: "number",
+    hash: "card",
     range: None,
     numbers: &[],
     indexes: &[
@@ -191,7 +191,7 @@ const ACCOUNTS: TableDef = TableDef {
 };
 
 /// The holder-name index: one partition per market and name key (`CA#cote jean pierre`), one
-/// item per account under it (sort key: the account number). A table of its own, like the
+/// item per account under it (sort key: the card's token). A table of its own, like the
 /// ledger's reference partitions, so that a lookup is a strongly consistent query, no index.
 const ACCOUNT_NAMES: TableDef =
     TableDef { hash: "market_name", range: Some("account"), numbers: &[], indexes: &[], ttl: None };

@@ -1,30 +1,33 @@
-//! The card account directory: accounts keyed by number, sparse lookup indexes, and the
-//! holder-name index (`account_name_keys`), written with the account in one transaction.
+//! The card account directory: accounts keyed by card token (never the number), sparse lookup
+//! indexes (the last-five tag among them), and the holder-name index (`account_name_keys`),
+//! written with the account in one transaction.
 
 use std::str::FromStr;
 
 use remit_domain::ports::{AccountDirectory, StoreError};
 use remit_domain::text::names::holder_name_keys;
-use remit_domain::{Account, AccountNumber, AccountStatus, CreditorReference, Market};
+use remit_domain::{Account, AccountStatus, CardKey, CardRef, CreditorReference, LastFive, Market};
 use rusqlite::{params, Connection, TransactionBehavior};
 
 use crate::codec::{corrupt, parse_cur, parse_dec};
 use crate::error::db;
 use crate::SqliteStore;
 
-const ACCOUNT_COLUMNS: &str = "number, market, currency, holder_name, status, statement_balance, \
-     minimum_due, current_balance, virtual_account, creditor_reference, control_account";
+const ACCOUNT_COLUMNS: &str = "card, market, currency, holder_name, status, statement_balance, \
+     minimum_due, current_balance, virtual_account, creditor_reference, control_account, last5, account_id";
 
 fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Account, StoreError>> {
-    let cols: Vec<Option<String>> = (0..11).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
+    let cols: Vec<Option<String>> = (0..13).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
     Ok(account_from_columns(cols))
 }
 
 fn account_from_columns(c: Vec<Option<String>>) -> Result<Account, StoreError> {
     let get = |i: usize| c[i].clone().unwrap_or_default();
-    let number = AccountNumber::from_str(&get(0)).map_err(|_| corrupt("account number", "(masked)"))?;
+    let card = CardRef::from_stored(&get(0)).map_err(|_| corrupt("account card", "(not shown)"))?;
     Ok(Account {
-        number,
+        card,
+        last_five: LastFive::from_stored(&get(11)).map_err(|_| corrupt("last-five tag", "(not shown)"))?,
+        account_id: get(12),
         market: Market::from_str(&get(1)).map_err(|_| corrupt("market", &get(1)))?,
         currency: parse_cur(&get(2))?,
         holder_name: get(3),
@@ -38,7 +41,7 @@ fn account_from_columns(c: Vec<Option<String>>) -> Result<Account, StoreError> {
             None => None,
         },
         control_account: match &c[10] {
-            Some(s) => Some(AccountNumber::from_str(s).map_err(|_| corrupt("control account", "(masked)"))?),
+            Some(s) => Some(CardRef::from_stored(s).map_err(|_| corrupt("control account", "(not shown)"))?),
             None => None,
         },
     })
@@ -62,14 +65,15 @@ impl AccountDirectory for SqliteStore {
     /// The account and its holder-name keys in one transaction: the keys of an earlier put
     /// (another name, another market) are deleted first.
     fn put_account(&self, a: &Account) -> Result<(), StoreError> {
+        let card = a.card.stored();
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         tx.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ))
         .and_then(|mut s| {
             s.execute(params![
-                a.number.expose(),
+                card,
                 a.market.code(),
                 a.currency.code(),
                 a.holder_name,
@@ -79,19 +83,25 @@ impl AccountDirectory for SqliteStore {
                 a.current_balance.to_string(),
                 a.virtual_account,
                 a.creditor_reference.as_ref().map(|r| r.as_str().to_string()),
-                a.control_account.as_ref().map(|n| n.expose().to_string()),
+                a.control_account.as_ref().map(CardRef::stored),
+                a.last_five.stored(),
+                a.account_id,
             ])
         })
         .map_err(db)?;
-        tx.prepare_cached("DELETE FROM account_name_keys WHERE account_number = ?1")
-            .and_then(|mut s| s.execute([a.number.expose()]))
+        tx.prepare_cached("DELETE FROM account_name_keys WHERE card = ?1")
+            .and_then(|mut s| s.execute([&card]))
             .map_err(db)?;
-        put_name_keys(&tx, a.number.expose(), a.market.code(), &a.holder_name)?;
+        put_name_keys(&tx, &card, a.market.code(), &a.holder_name)?;
         tx.commit().map_err(db)
     }
 
-    fn account(&self, number: &AccountNumber) -> Result<Option<Account>, StoreError> {
-        Ok(self.accounts_where("number", number.expose())?.into_iter().next())
+    fn card_key(&self) -> &CardKey {
+        &self.key
+    }
+
+    fn account(&self, card: &CardRef) -> Result<Option<Account>, StoreError> {
+        Ok(self.accounts_where("card", &card.stored())?.into_iter().next())
     }
 
     fn accounts_by_virtual_account(&self, va: &str) -> Result<Vec<Account>, StoreError> {
@@ -102,13 +112,12 @@ impl AccountDirectory for SqliteStore {
         self.accounts_where("creditor_reference", rf.as_str())
     }
 
-    fn accounts_by_last_digits(&self, market: Market, last5: &str) -> Result<Vec<Account>, StoreError> {
+    fn accounts_by_last_digits(&self, market: Market, last5: &LastFive) -> Result<Vec<Account>, StoreError> {
         let conn = self.conn();
-        let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE market = ?1 AND substr(number, 11) = ?2 LIMIT 100"
-        );
+        let sql =
+            format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE market = ?1 AND last5 = ?2 LIMIT 100");
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-        let rows = stmt.query_map(params![market.code(), last5], account_from_row).map_err(db)?;
+        let rows = stmt.query_map(params![market.code(), last5.stored()], account_from_row).map_err(db)?;
         let mut out = Vec::new();
         for r in rows {
             out.push(r.map_err(db)??);
@@ -127,10 +136,10 @@ impl AccountDirectory for SqliteStore {
         let limit = limit.min(remit_domain::ports::MAX_INDEX_RESULTS) as i64;
         let conn = self.conn();
         let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE number IN (
-                 SELECT account_number FROM account_name_keys WHERE market = ?1 AND name_key = ?2
-                 ORDER BY account_number LIMIT ?3)
-             ORDER BY number"
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE card IN (
+                 SELECT card FROM account_name_keys WHERE market = ?1 AND name_key = ?2
+                 ORDER BY card LIMIT ?3)
+             ORDER BY card"
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
         let rows = stmt.query_map(params![market.code(), name_key, limit], account_from_row).map_err(db)?;
@@ -141,8 +150,8 @@ impl AccountDirectory for SqliteStore {
         Ok(out)
     }
 
-    fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
-        self.accounts_where("control_account", control.expose())
+    fn accounts_by_control_account(&self, control: &CardRef) -> Result<Vec<Account>, StoreError> {
+        self.accounts_where("control_account", &control.stored())
     }
 }
 
@@ -151,25 +160,25 @@ impl AccountDirectory for SqliteStore {
 pub(crate) fn backfill_name_keys(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
     let accounts: Vec<(String, String, String)> = {
-        let mut stmt = tx.prepare("SELECT number, market, holder_name FROM accounts").map_err(db)?;
+        let mut stmt = tx.prepare("SELECT card, market, holder_name FROM accounts").map_err(db)?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(db)?;
         rows.collect::<rusqlite::Result<_>>().map_err(db)?
     };
-    for (number, market, holder) in accounts {
-        put_name_keys(&tx, &number, &market, &holder)?;
+    for (card, market, holder) in accounts {
+        put_name_keys(&tx, &card, &market, &holder)?;
     }
     tx.commit().map_err(db)
 }
 
 /// Inserts an account's holder-name keys (`names::holder_name_keys`).
-fn put_name_keys(conn: &Connection, number: &str, market: &str, holder: &str) -> Result<(), StoreError> {
+fn put_name_keys(conn: &Connection, card: &str, market: &str, holder: &str) -> Result<(), StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO account_name_keys (market, name_key, account_number) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO account_name_keys (market, name_key, card) VALUES (?1, ?2, ?3)",
         )
         .map_err(db)?;
     for key in holder_name_keys(holder) {
-        stmt.execute(params![market, key, number]).map_err(db)?;
+        stmt.execute(params![market, key, card]).map_err(db)?;
     }
     Ok(())
 }
@@ -177,7 +186,6 @@ fn put_name_keys(conn: &Connection, number: &str, market: &str, holder: &str) ->
 #[cfg(test)]
 mod tests {
     use remit_domain::model::money::Currency;
-    use rust_decimal::Decimal;
 
     use super::*;
     use crate::Table;
@@ -188,19 +196,13 @@ mod tests {
         let path = dir.path().join("old.sqlite");
         {
             let s = SqliteStore::open(&path).unwrap();
-            let a = Account {
-                number: "378282246310005".parse().unwrap(),
-                market: Market::CA,
-                currency: Currency::CAD,
-                holder_name: "Jean-Pierre Côté".into(),
-                status: AccountStatus::Active,
-                statement_balance: Decimal::ZERO,
-                minimum_due: Decimal::ZERO,
-                current_balance: Decimal::ZERO,
-                virtual_account: None,
-                creditor_reference: None,
-                control_account: None,
-            };
+            let a = Account::new(
+                s.card_key(),
+                &"378282246310005".parse().unwrap(),
+                Market::CA,
+                Currency::CAD,
+                "Jean-Pierre Côté",
+            );
             s.put_account(&a).unwrap();
             s.conn().execute_batch("DROP TABLE account_name_keys").unwrap();
         }

@@ -1,9 +1,7 @@
 //! Alias memory: payer identity to account, learned from resolutions (identity + account key).
 
-use std::str::FromStr;
-
 use remit_domain::ports::{Alias, AliasMemory, StoreError};
-use remit_domain::AccountNumber;
+use remit_domain::CardRef;
 use rusqlite::params;
 
 use crate::codec::{corrupt, parse_ts, ts};
@@ -16,22 +14,17 @@ impl AliasMemory for SqliteStore {
             .execute(
                 "INSERT OR REPLACE INTO aliases (identity, account, learned_at, learned_by, resolution)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![a.identity, a.account.expose(), ts(a.learned_at), a.learned_by, a.resolution],
+                params![a.identity, a.account.stored(), ts(a.learned_at), a.learned_by, a.resolution],
             )
             .map_err(db)?;
         Ok(())
     }
 
-    fn forget_alias(
-        &self,
-        identity: &str,
-        account: &AccountNumber,
-        resolution: &str,
-    ) -> Result<(), StoreError> {
+    fn forget_alias(&self, identity: &str, account: &CardRef, resolution: &str) -> Result<(), StoreError> {
         self.conn()
             .execute(
                 "DELETE FROM aliases WHERE identity = ?1 AND account = ?2 AND resolution = ?3",
-                params![identity, account.expose(), resolution],
+                params![identity, account.stored(), resolution],
             )
             .map_err(db)?;
         Ok(())
@@ -60,8 +53,7 @@ impl AliasMemory for SqliteStore {
             let (account, at, by, resolution) = r.map_err(db)?;
             out.push(Alias {
                 identity: identity.to_string(),
-                account: AccountNumber::from_str(&account)
-                    .map_err(|_| corrupt("alias account", "(masked)"))?,
+                account: CardRef::from_stored(&account).map_err(|_| corrupt("alias account", "(masked)"))?,
                 learned_at: parse_ts(&at)?,
                 learned_by: by,
                 resolution,

@@ -38,7 +38,7 @@ pub(crate) fn insert_item(tx: &rusqlite::Transaction<'_>, item: &ResearchItem) -
                 item.payer_name,
                 code,
                 json(&item.reasons)?,
-                item.candidate.as_ref().map(|c| c.expose().to_string()),
+                item.candidate.as_ref().map(|c| c.stored().to_string()),
                 item.confidence,
                 ts(item.created_at),
                 ts(item.due_at),

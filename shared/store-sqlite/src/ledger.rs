@@ -1,10 +1,8 @@
 //! The card ledger: one entry per posting (put if absent: the exactly-once guard), the lines of
 //! split postings, linking references, reversals, and the balance updates that go with them.
 
-use std::str::FromStr;
-
 use remit_domain::ports::{Ledger, LedgerEntry, PaymentState, Posting, Reversal, StoreError, Transition};
-use remit_domain::{AccountNumber, Money, PaymentKey, SplitLine};
+use remit_domain::{CardRef, Money, PaymentKey, SplitLine};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rust_decimal::Decimal;
 
@@ -36,7 +34,7 @@ fn ledger_lines(conn: &Connection, payment_key: &str) -> Result<Vec<(i64, SplitL
         out.push((
             line,
             SplitLine {
-                account: AccountNumber::from_str(&account)
+                account: CardRef::from_stored(&account)
                     .map_err(|_| corrupt("ledger line account", "(masked)"))?,
                 amount: Money::new(parse_dec(&amount)?, parse_cur(&cur)?)
                     .map_err(|_| corrupt("amount", &amount))?,
@@ -50,11 +48,11 @@ fn ledger_lines(conn: &Connection, payment_key: &str) -> Result<Vec<(i64, SplitL
 /// in the same TransactWriteItems, conditional on the account existing).
 fn adjust_balance(
     tx: &rusqlite::Transaction<'_>,
-    account: &AccountNumber,
+    account: &CardRef,
     delta: Decimal,
 ) -> Result<(), StoreError> {
     let balance: Option<String> = tx
-        .query_row("SELECT current_balance FROM accounts WHERE number = ?1", [account.expose()], |r| r.get(0))
+        .query_row("SELECT current_balance FROM accounts WHERE card = ?1", [account.stored()], |r| r.get(0))
         .optional()
         .map_err(db)?;
     let Some(balance) = balance else {
@@ -62,8 +60,8 @@ fn adjust_balance(
     };
     let updated = parse_dec(&balance)? + delta;
     tx.execute(
-        "UPDATE accounts SET current_balance = ?2 WHERE number = ?1",
-        params![account.expose(), updated.to_string()],
+        "UPDATE accounts SET current_balance = ?2 WHERE card = ?1",
+        params![account.stored(), updated.to_string()],
     )
     .map_err(db)?;
     Ok(())
@@ -109,8 +107,7 @@ impl Ledger for SqliteStore {
             };
             out.push(LedgerEntry {
                 payment_key: PaymentKey::from_stored(key),
-                account: AccountNumber::from_str(&account)
-                    .map_err(|_| corrupt("ledger account", "(masked)"))?,
+                account: CardRef::from_stored(&account).map_err(|_| corrupt("ledger account", "(masked)"))?,
                 amount: Money::new(parse_dec(&amount)?, parse_cur(&cur)?)
                     .map_err(|_| corrupt("amount", &amount))?,
                 reversed_by: reversed_by.map(PaymentKey::from_stored),
@@ -141,7 +138,7 @@ impl Ledger for SqliteStore {
             params![
                 r.original.as_str(),
                 r.payment_key.as_str(),
-                r.account.expose(),
+                r.account.stored(),
                 r.amount.amount().to_string(),
                 r.amount.currency().code(),
                 r.file_id.to_hex(),
@@ -180,14 +177,14 @@ impl Ledger for SqliteStore {
         Ok(Transition::Done)
     }
 
-    fn posted_total(&self, account: &AccountNumber) -> Result<Decimal, StoreError> {
+    fn posted_total(&self, account: &CardRef) -> Result<Decimal, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
                 "SELECT amount FROM ledger WHERE account = ?1 AND reversed_by IS NULL AND lines IS NULL",
             )
             .map_err(db)?;
-        let rows = stmt.query_map([account.expose()], |r| r.get::<_, String>(0)).map_err(db)?;
+        let rows = stmt.query_map([account.stored()], |r| r.get::<_, String>(0)).map_err(db)?;
         let mut total = Decimal::ZERO;
         for r in rows {
             total += parse_dec(&r.map_err(db)?)?;
@@ -195,7 +192,7 @@ impl Ledger for SqliteStore {
         let mut stmt = conn
             .prepare_cached("SELECT amount FROM ledger_lines WHERE account = ?1 AND reversed_by IS NULL")
             .map_err(db)?;
-        let rows = stmt.query_map([account.expose()], |r| r.get::<_, String>(0)).map_err(db)?;
+        let rows = stmt.query_map([account.stored()], |r| r.get::<_, String>(0)).map_err(db)?;
         for r in rows {
             total += parse_dec(&r.map_err(db)?)?;
         }
@@ -213,11 +210,12 @@ pub(crate) fn post_in(
     let lines = (!p.lines.is_empty()).then_some(p.lines.len() as i64);
     let inserted = tx
         .execute(
-            "INSERT INTO ledger (payment_key, account, amount, currency, file_id, posted_at, decision, lines)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(payment_key) DO NOTHING",
+            "INSERT INTO ledger (payment_key, account, amount, currency, file_id, posted_at, decision, lines, account_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT account_id FROM accounts WHERE card = ?2))
+                 ON CONFLICT(payment_key) DO NOTHING",
             params![
                 p.payment_key.as_str(),
-                p.account.expose(),
+                p.account.stored(),
                 p.amount.amount().to_string(),
                 p.amount.currency().code(),
                 p.file_id.to_hex(),
@@ -249,7 +247,7 @@ pub(crate) fn post_in(
                 params![
                     p.payment_key.as_str(),
                     i as i64 + 1,
-                    line.account.expose(),
+                    line.account.stored(),
                     line.amount.amount().to_string(),
                     line.amount.currency().code(),
                 ],

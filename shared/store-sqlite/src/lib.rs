@@ -16,6 +16,7 @@ mod error;
 mod files;
 mod idempotency;
 mod items;
+pub mod key_file;
 mod ledger;
 mod payments;
 mod queue;
@@ -25,6 +26,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use remit_domain::ports::StoreError;
+use remit_domain::CardKey;
 use rusqlite::Connection;
 
 use error::db;
@@ -35,24 +37,35 @@ pub use tables::Table;
 /// serialises writers anyway.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The directory's card key (`key_file`): tokens in this database were made with it.
+    key: CardKey,
 }
 
 impl SqliteStore {
-    /// Opens (creating when needed) the database file.
+    /// Opens (creating when needed) the database file, with the card key in `key_file::KEY_FILE`
+    /// beside it (created, mode 0600, while the store holds no account).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(db)?;
-        Self::init(conn)
-    }
-
-    /// A private in-memory database, for tests.
-    pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory().map_err(db)?)
-    }
-
-    fn init(mut conn: Connection) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path).map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
         tables::create_tables(&mut conn)?;
-        Ok(Self { conn: Mutex::new(conn) })
+        let empty: bool =
+            conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM accounts)", [], |r| r.get(0)).map_err(db)?;
+        let key_path = path.with_file_name(key_file::KEY_FILE);
+        let key = key_file::load_or_create(&key_path, empty)?;
+        Ok(Self { conn: Mutex::new(conn), key })
+    }
+
+    /// A private in-memory database under a fresh random card key, for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::in_memory_with_key(CardKey::ephemeral())
+    }
+
+    /// A private in-memory database under `key` (a test that tokenises numbers itself).
+    pub fn in_memory_with_key(key: CardKey) -> Result<Self, StoreError> {
+        let mut conn = Connection::open_in_memory().map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+        tables::create_tables(&mut conn)?;
+        Ok(Self { conn: Mutex::new(conn), key })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

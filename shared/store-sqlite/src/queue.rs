@@ -8,7 +8,7 @@ use remit_domain::ports::{
     AuditAction, AuditEntry, Claim, Disposition, ItemChange, ItemStatus, PaymentState, QueueFilter, QueueOps,
     ResearchItem, ResearchQueue, StoreError, Transition,
 };
-use remit_domain::{AccountNumber, Decision, FileId, Market, Money, PaymentKey, ReasonCode};
+use remit_domain::{CardRef, Decision, FileId, Market, Money, PaymentKey, ReasonCode};
 use rusqlite::{params, Connection, TransactionBehavior};
 
 use crate::codec::{corrupt, json, parse_cur, parse_dec, parse_ts, ts};
@@ -41,7 +41,7 @@ fn store_disposition(d: &Option<Disposition>) -> Result<Option<String>, StoreErr
             json(&StoredDisposition {
                 by: d.by.clone(),
                 at: d.at,
-                account: d.account.as_ref().map(|a| a.expose().to_string()),
+                account: d.account.as_ref().map(|a| a.stored().to_string()),
                 reason: d.reason.clone(),
                 approved_by: d.approved_by.clone(),
             })
@@ -56,7 +56,7 @@ fn read_disposition(j: &str) -> Result<Disposition, StoreError> {
         at: d.at,
         account: match d.account {
             Some(a) => {
-                Some(AccountNumber::from_str(&a).map_err(|_| corrupt("disposition account", "(masked)"))?)
+                Some(CardRef::from_stored(&a).map_err(|_| corrupt("disposition account", "(masked)"))?)
             }
             None => None,
         },
@@ -94,7 +94,7 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem,
                 .map_err(|_| corrupt("reason code", &code))?,
             reasons: serde_json::from_str(&reasons).map_err(|_| corrupt("reasons", &reasons))?,
             candidate: match candidate {
-                Some(c) => Some(AccountNumber::from_str(&c).map_err(|_| corrupt("candidate", "(masked)"))?),
+                Some(c) => Some(CardRef::from_stored(&c).map_err(|_| corrupt("candidate", "(masked)"))?),
                 None => None,
             },
             confidence,
@@ -128,7 +128,7 @@ impl ResearchQueue for SqliteStore {
         }
         let decision = Decision {
             outcome: remit_domain::Outcome::Research,
-            account: item.candidate.clone(),
+            account: item.candidate,
             confidence: item.confidence,
             reasons: item.reasons.clone(),
             splits: Vec::new(),

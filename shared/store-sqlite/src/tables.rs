@@ -11,8 +11,9 @@ use crate::error::db;
 const SCHEMA: &str = r#"
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
+-- Cards by token (`CardRef::stored`: keyed hash and last four), never by number (issue 15).
 CREATE TABLE IF NOT EXISTS accounts (
-    number TEXT PRIMARY KEY,
+    card TEXT PRIMARY KEY,
     market TEXT NOT NULL,
     currency TEXT NOT NULL,
     holder_name TEXT NOT NULL,
@@ -22,24 +23,28 @@ CREATE TABLE IF NOT EXISTS accounts (
     current_balance TEXT NOT NULL,
     virtual_account TEXT,
     creditor_reference TEXT,
-    control_account TEXT
+    control_account TEXT,
+    -- The keyed tag of market and last five digits (`CardKey::last_five`), not the digits.
+    last5 TEXT NOT NULL,
+    -- How the card platform names the account (the directory's column, else the token).
+    account_id TEXT NOT NULL
 );
 -- Sparse indexes, as DynamoDB GSIs would be.
 CREATE INDEX IF NOT EXISTS accounts_by_va ON accounts(virtual_account) WHERE virtual_account IS NOT NULL;
 CREATE INDEX IF NOT EXISTS accounts_by_rf ON accounts(creditor_reference) WHERE creditor_reference IS NOT NULL;
 CREATE INDEX IF NOT EXISTS accounts_by_control ON accounts(control_account) WHERE control_account IS NOT NULL;
--- Market and last five digits (a GSI on a `last5` attribute in DynamoDB).
-CREATE INDEX IF NOT EXISTS accounts_by_last5 ON accounts(market, substr(number, 11));
+-- Market and last-five tag (a GSI on the `last5` attribute in DynamoDB).
+CREATE INDEX IF NOT EXISTS accounts_by_last5_tag ON accounts(market, last5);
 -- The holder-name index: one row per (market, key of `names::holder_name_keys`, account), put
 -- and replaced with the account (a table of its own in DynamoDB too, one item per row).
 CREATE TABLE IF NOT EXISTS account_name_keys (
     market TEXT NOT NULL,
     name_key TEXT NOT NULL,
-    account_number TEXT NOT NULL,
-    PRIMARY KEY (market, name_key, account_number)
+    card TEXT NOT NULL,
+    PRIMARY KEY (market, name_key, card)
 ) WITHOUT ROWID;
 -- An account's own keys, deleted when it is put again (DynamoDB reads the list off the account).
-CREATE INDEX IF NOT EXISTS account_name_keys_by_account ON account_name_keys(account_number);
+CREATE INDEX IF NOT EXISTS account_name_keys_by_card ON account_name_keys(card);
 -- Alias memory: payer identity -> account, learned from resolutions (partition + sort key).
 CREATE TABLE IF NOT EXISTS aliases (
     identity TEXT NOT NULL,
@@ -81,7 +86,9 @@ CREATE TABLE IF NOT EXISTS ledger (
     decision TEXT NOT NULL,
     reversed_by TEXT,
     -- A split posting: its number of lines in ledger_lines (NULL: the whole amount to account).
-    lines INTEGER
+    lines INTEGER,
+    -- The posting as the card platform reads it: the account's `account_id`, never the number.
+    account_id TEXT
 );
 CREATE INDEX IF NOT EXISTS ledger_by_account ON ledger(account);
 -- The lines of split postings (items under the posting's partition key in DynamoDB, with an
@@ -193,6 +200,20 @@ CREATE INDEX IF NOT EXISTS files_by_received ON files(received_at);
 /// a database from before them; then `SCHEMA`; then the holder-name index of the accounts of a
 /// database from before it.
 pub(crate) fn create_tables(conn: &mut Connection) -> Result<(), StoreError> {
+    let numbered: bool = conn
+        .query_row("SELECT COUNT(*) FROM pragma_table_info('accounts') WHERE name = 'number'", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(db)?
+        > 0;
+    if numbered {
+        // Not migrated in place: such a store holds card numbers in clear in several tables.
+        return Err(StoreError::Conflict(
+            "this data directory was written before card tokens (issue 15) and holds card numbers in clear: \
+             delete it and load the directory again"
+                .into(),
+        ));
+    }
     // Columns added after a data directory may have been created (issue 5).
     for (table, column, kind) in [
         ("payments", "fingerprint", "TEXT"),

@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::{unstable, FileMeta, IngestConfig, IngestError};
 use crate::matching::alias::unlearn_resolution;
 use crate::matching::matcher::decide;
+use crate::model::card::CardRef;
 use crate::model::decision::{Decision, Outcome, Reason, ReasonCode};
-use crate::model::identifiers::AccountNumber;
 use crate::model::ids::PaymentKey;
 use crate::model::payment::{Direction, Market, Payment};
 use crate::ports::{
@@ -171,7 +171,6 @@ pub fn process_payment<S: Store + ?Sized>(
         (Outcome::Applied, _) => {
             let account = decision
                 .account
-                .clone()
                 .ok_or_else(|| StoreError::Corrupt("applied decision without an account".into()))?;
             let mut references = payment.linking_refs();
             references.truncate(MAX_POSTING_REFERENCES);
@@ -191,7 +190,7 @@ pub fn process_payment<S: Store + ?Sized>(
             let reversal = Reversal {
                 payment_key: key.clone(),
                 original: original.payment_key.clone(),
-                account: original.account.clone(),
+                account: original.account,
                 amount: payment.amount,
                 file_id: payment.source.file_id,
                 reversed_at: now,
@@ -236,7 +235,7 @@ fn concurrent_duplicate() -> Decision {
     duplicate("payment already decided by a concurrent run")
 }
 
-fn research_decision(account: Option<AccountNumber>, reason: Reason) -> Decision {
+fn research_decision(account: Option<CardRef>, reason: Reason) -> Decision {
     Decision {
         outcome: Outcome::Research,
         account,
@@ -296,7 +295,7 @@ fn decide_reversal<S: Store + ?Sized>(
         )),
         [one] if one.reversed_by.is_some() => {
             let d = research_decision(
-                Some(one.account.clone()),
+                Some(one.account),
                 Reason::new(
                     ReasonCode::Reversal,
                     format!("the posting it reverses ({}) was already reversed", one.payment_key),
@@ -325,7 +324,7 @@ fn decide_reversal<S: Store + ?Sized>(
             };
             let d = Decision {
                 outcome: Outcome::Reversed,
-                account: Some(one.account.clone()),
+                account: Some(one.account),
                 confidence: 1.0,
                 reasons: vec![Reason::new(ReasonCode::ReversalOfPosting, text)],
                 splits: one.lines.clone(),
@@ -370,7 +369,7 @@ fn rejected_direct_debit(
         .map(|(_, v)| format!(" (invalid data element {})", v.expose()))
         .unwrap_or_default();
     let decision = research_decision(
-        Some(original.account.clone()),
+        Some(original.account),
         Reason::new(
             ReasonCode::RejectedDirectDebit,
             format!(
@@ -406,7 +405,7 @@ pub fn research_item(
         payer_identities: crate::matching::payer::identities(payment).iter().map(|i| i.key()).collect(),
         reason_code,
         reasons: decision.reasons.clone(),
-        candidate: decision.account.clone(),
+        candidate: decision.account,
         confidence: decision.confidence,
         created_at: now,
         warn_at: sla.warn_at,

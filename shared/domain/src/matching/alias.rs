@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::model::identifiers::AccountNumber;
+use crate::model::card::CardRef;
 use crate::model::payment::Market;
 use crate::ports::{
     research_item_id, Alias, AliasMemory, ItemStatus, LedgerEntry, ResearchItem, Store, StoreError,
@@ -16,7 +16,7 @@ use crate::ports::{
 pub fn teach_alias<S: AliasMemory + ?Sized>(
     store: &S,
     item: &ResearchItem,
-    account: &AccountNumber,
+    account: &CardRef,
     analyst: &str,
     at: DateTime<Utc>,
 ) -> Result<Vec<Alias>, StoreError> {
@@ -24,7 +24,7 @@ pub fn teach_alias<S: AliasMemory + ?Sized>(
     for identity in &item.payer_identities {
         let alias = Alias {
             identity: identity.clone(),
-            account: account.clone(),
+            account: *account,
             learned_at: at,
             learned_by: analyst.to_string(),
             resolution: item.id.clone(),

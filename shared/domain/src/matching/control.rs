@@ -28,6 +28,7 @@
 use rust_decimal::Decimal;
 
 use crate::model::account::{Account, AccountStatus};
+use crate::model::card::{CardKey, CardRef};
 use crate::model::decision::{Reason, ReasonCode, SplitLine};
 use crate::model::identifiers::AccountNumber;
 use crate::model::money::{Currency, Money};
@@ -109,17 +110,17 @@ pub fn resolve<D: AccountDirectory + ?Sized>(
     if rivals.is_empty() && best.control_account.is_some() {
         return Ok(None);
     }
-    let control_number = best.control_account.as_ref().unwrap_or(&best.number);
+    let control_number = best.control_account.as_ref().unwrap_or(&best.card);
     let in_group =
-        |a: &Account| a.number == *control_number || a.control_account.as_ref() == Some(control_number);
+        |a: &Account| a.card == *control_number || a.control_account.as_ref() == Some(control_number);
     if !rivals.iter().all(|r| in_group(r)) {
         return Ok(None);
     }
     let cards = directory.accounts_by_control_account(control_number)?;
-    if !cards.iter().any(|a| a.status == AccountStatus::Active && a.number != *control_number) {
+    if !cards.iter().any(|a| a.status == AccountStatus::Active && a.card != *control_number) {
         return Ok(None);
     }
-    let named = std::iter::once(best).chain(rivals.iter().copied()).find(|a| a.number == *control_number);
+    let named = std::iter::once(best).chain(rivals.iter().copied()).find(|a| a.card == *control_number);
     let control_named = named.is_some();
     let control = match named {
         Some(a) => a.clone(),
@@ -129,15 +130,16 @@ pub fn resolve<D: AccountDirectory + ?Sized>(
         },
     };
     let listed = listed_cards(payment);
-    let mut numbers: Vec<AccountNumber> = Vec::new();
+    let key = directory.card_key();
+    let mut cards: Vec<CardRef> = Vec::new();
     for l in &listed {
-        if l.number != control.number && !numbers.contains(&l.number) {
-            numbers.push(l.number.clone());
+        let card = key.card(&l.number);
+        if card != control.card && !cards.contains(&card) {
+            cards.push(card);
         }
     }
-    let accounts =
-        if numbers.len() <= MAX_POSTING_LINES { directory.accounts(&numbers)? } else { Vec::new() };
-    let verdict = judge(payment, &control, &listed, &accounts);
+    let accounts = if cards.len() <= MAX_POSTING_LINES { directory.accounts(&cards)? } else { Vec::new() };
+    let verdict = judge(payment, &control, &listed, &accounts, key);
     // Cards of one control named without amounts, the control not named: as ambiguous as before.
     if matches!(verdict, Verdict::Whole(_)) && !control_named {
         return Ok(None);
@@ -146,17 +148,30 @@ pub fn resolve<D: AccountDirectory + ?Sized>(
 }
 
 /// The rule (see the module documentation): `listed` as `listed_cards` reads it, `accounts` the
-/// directory's accounts for the listed numbers (missing ones left out).
-pub fn judge(payment: &Payment, control: &Account, listed: &[Listed], accounts: &[Account]) -> Verdict {
-    let c = &control.number;
+/// directory's accounts for the listed numbers (missing ones left out), `key` the directory's.
+pub fn judge(
+    payment: &Payment,
+    control: &Account,
+    listed: &[Listed],
+    accounts: &[Account],
+    key: &CardKey,
+) -> Verdict {
+    let c = &control.card;
     let currency = payment.amount.currency();
     // The control account named without an amount is the payee, not a line.
-    let lines: Vec<&Listed> = listed.iter().filter(|l| !(l.number == *c && l.amount.is_none())).collect();
-    if !lines.iter().any(|l| l.amount.is_some()) {
+    let lines: Vec<(&Listed, CardRef)> = listed
+        .iter()
+        .map(|l| (l, key.card(&l.number)))
+        .filter(|(l, card)| !(card == c && l.amount.is_none()))
+        .collect();
+    if !lines.iter().any(|(l, _)| l.amount.is_some()) {
         let why = if lines.is_empty() {
             "the remittance lists no cards with amounts".to_string()
         } else {
-            format!("the remittance names {} without amounts", masked_list(lines.iter().map(|l| &l.number)))
+            format!(
+                "the remittance names {} without amounts",
+                masked_list(lines.iter().map(|(l, _)| &l.number))
+            )
         };
         return Verdict::Whole(Reason::new(
             ReasonCode::ControlSplit,
@@ -180,7 +195,7 @@ pub fn judge(payment: &Payment, control: &Account, listed: &[Listed], accounts: 
         return refuse(format!("more than {MAX_POSTING_LINES} lines"));
     }
     let mut out: Vec<SplitLine> = Vec::with_capacity(lines.len());
-    for l in lines {
+    for (l, card) in lines {
         let n = l.number.masked();
         let amount = match &l.amount {
             None => return refuse(format!("card {n} is listed without an amount")),
@@ -200,13 +215,13 @@ pub fn judge(payment: &Payment, control: &Account, listed: &[Listed], accounts: 
             Ok(_) => return refuse(format!("the amount for card {n} is not above zero")),
             Err(e) => return refuse(format!("the amount for card {n}: {e}")),
         };
-        if out.iter().any(|o| o.account == l.number) {
+        if out.iter().any(|o| o.account == card) {
             return refuse(format!("card {n} is listed twice"));
         }
-        let account = if l.number == *c {
+        let account = if card == *c {
             control
         } else {
-            let Some(a) = accounts.iter().find(|a| a.number == l.number) else {
+            let Some(a) = accounts.iter().find(|a| a.card == card) else {
                 return refuse(format!("card {n} is not in the directory"));
             };
             if a.control_account.as_ref() != Some(c) {
@@ -230,7 +245,7 @@ pub fn judge(payment: &Payment, control: &Account, listed: &[Listed], accounts: 
                 account.market, payment.market
             ));
         }
-        out.push(SplitLine { account: l.number.clone(), amount: money });
+        out.push(SplitLine { account: card, amount: money });
     }
     // Checked like every sum of money, though `read_amount` caps a line at 15 digits and a list
     // at `MAX_POSTING_LINES` lines, which a decimal holds many times over.

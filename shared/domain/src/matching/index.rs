@@ -3,12 +3,14 @@
 //! `PaymentHistory`). For a matcher that must not be the bottleneck (issue 5: 200,000
 //! payments per second per core against 10 million accounts).
 //!
-//! Layout: one fixed-size `Row` per account (number as a `u64`, balances in hundredths as
-//! `i64`, holder name interned, virtual account and RF reference as spans of one shared string
-//! arena); open-addressing tables of `u32` row numbers for the number, virtual account, RF
-//! reference and control account keys (the key itself is read back from the row, never stored
-//! twice); one `Vec` of (row, interned name) per (market, last five digits), with each
-//! interned name's initials, so a name filter runs before any row is read. The holder-name
+//! Layout: one fixed-size `Row` per account (the card's token and last four, balances in
+//! hundredths as `i64`, holder name interned, virtual account, RF reference and account id as
+//! spans of one shared string arena, control account and last-five tag interned); open-addressing
+//! tables of `u32` row numbers for the token, virtual account, RF reference and control account
+//! keys (the key itself is read back from the row, never stored twice); one `Vec` of (row,
+//! interned name) per last-five tag (market and last five digits, keyed), with each interned
+//! name's initials, so a name filter runs before any row is read. Like the stores, the index
+//! holds no card number: it is built under the directory's `CardKey`. The holder-name
 //! index maps each (market, `names::holder_name_keys` key) to interned names, and each
 //! (interned name, market) to its rows through a chain of row numbers (4 bytes per row), so
 //! namesakes cost nothing more per key. Alias memory and recent payments, small, sit behind
@@ -22,7 +24,8 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 use crate::model::account::{Account, AccountStatus};
-use crate::model::identifiers::{AccountNumber, CreditorReference};
+use crate::model::card::{CardKey, CardRef, LastFive};
+use crate::model::identifiers::CreditorReference;
 use crate::model::money::Currency;
 use crate::model::payment::{Market, Payment};
 use crate::ports::{
@@ -40,8 +43,13 @@ impl Span {
 }
 
 struct Row {
-    number: u64,
-    control: u64,
+    card: CardRef,
+    /// Index into `controls` (`NO_ROW`: none).
+    control: u32,
+    /// Index into `last5_tags`.
+    last5: u32,
+    /// Empty: the card's stored token.
+    account_id: Span,
     statement_balance: i64,
     minimum_due: i64,
     current_balance: i64,
@@ -137,6 +145,11 @@ impl Table {
     }
 }
 
+/// A card's table hash: its token is already a keyed hash, so its first bytes are uniform.
+fn hash_card(c: &CardRef) -> u64 {
+    u64::from_le_bytes(c.token()[..8].try_into().expect("8 bytes"))
+}
+
 fn hash_u64(x: u64) -> u64 {
     // Fibonacci hashing, then the high bits folded down so the mask sees them.
     let h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -165,14 +178,20 @@ fn name_key_hash(market: Market, key: &str) -> u64 {
 
 /// The in-memory directory. Build it with `insert`; read it through the ports.
 pub struct AccountIndex {
+    key: CardKey,
     rows: Vec<Row>,
     by_number: Table,
     by_va: Table,
     by_rf: Table,
     by_control: Table,
-    /// Rows per market and last five digits (`market * 100_000 + last5`), each with its
-    /// holder's interned name, so a name filter runs without reading rows.
+    /// Rows per last-five tag (index into `last5_tags`), each with its holder's interned name,
+    /// so a name filter runs without reading rows.
     by_last5: Vec<Vec<(u32, u32)>>,
+    last5_tags: Vec<LastFive>,
+    last5_ids: HashMap<LastFive, u32>,
+    /// Interned control accounts (few: the corporate programmes).
+    controls: Vec<CardRef>,
+    control_ids: HashMap<CardRef, u32>,
     arena: String,
     names: Vec<Arc<str>>,
     /// `names::initials` of each interned name.
@@ -191,12 +210,6 @@ pub struct AccountIndex {
     history: RwLock<HashMap<String, Vec<SimilarPayment>>>,
 }
 
-impl Default for AccountIndex {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 fn market_slot(m: Market) -> usize {
     match m {
         Market::CA => 0,
@@ -213,14 +226,20 @@ fn hundredths(d: Decimal) -> Result<i64, StoreError> {
 }
 
 impl AccountIndex {
-    pub fn new() -> Self {
+    /// An empty index of cards tokenised under `key`.
+    pub fn new(key: CardKey) -> Self {
         Self {
+            key,
             rows: Vec::new(),
             by_number: Table::new(),
             by_va: Table::new(),
             by_rf: Table::new(),
             by_control: Table::new(),
-            by_last5: vec![Vec::new(); 300_000],
+            by_last5: Vec::new(),
+            last5_tags: Vec::new(),
+            last5_ids: HashMap::new(),
+            controls: Vec::new(),
+            control_ids: HashMap::new(),
             arena: String::new(),
             names: Vec::new(),
             name_initials: Vec::new(),
@@ -235,8 +254,8 @@ impl AccountIndex {
     }
 
     /// Room for `n` accounts without regrowing the row vector.
-    pub fn with_capacity(n: usize) -> Self {
-        let mut s = Self::new();
+    pub fn with_capacity(key: CardKey, n: usize) -> Self {
+        let mut s = Self::new(key);
         s.rows.reserve_exact(n);
         s.name_next.reserve_exact(n);
         let slots = (n * 10 / 7 + 1).next_power_of_two().max(16);
@@ -267,10 +286,10 @@ impl AccountIndex {
         (s.len > 0).then(|| &self.arena[s.off as usize..(s.off + s.len) as usize])
     }
 
-    fn row_of(&self, number: u64) -> Option<u32> {
+    fn row_of(&self, card: &CardRef) -> Option<u32> {
         let t = &self.by_number;
         let mask = t.mask();
-        let hash = hash_u64(number);
+        let hash = hash_card(card);
         let tag = hash & 0xFFFF_FFFF_0000_0000;
         let mut i = (hash as usize) & mask;
         loop {
@@ -278,19 +297,42 @@ impl AccountIndex {
             if s == EMPTY {
                 return None;
             }
-            if s & 0xFFFF_FFFF_0000_0000 == tag && self.rows[s as u32 as usize].number == number {
+            if s & 0xFFFF_FFFF_0000_0000 == tag && self.rows[s as u32 as usize].card == *card {
                 return Some(s as u32);
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// Adds an account, or replaces the one with the same number. A replacement may change
+    /// Interns a last-five tag, giving its bucket.
+    fn last5_id(&mut self, tag: LastFive) -> u32 {
+        if let Some(&id) = self.last5_ids.get(&tag) {
+            return id;
+        }
+        let id = self.last5_tags.len() as u32;
+        self.last5_tags.push(tag);
+        self.last5_ids.insert(tag, id);
+        self.by_last5.push(Vec::new());
+        id
+    }
+
+    fn control_id(&mut self, control: Option<&CardRef>) -> u32 {
+        let Some(c) = control else { return NO_ROW };
+        if let Some(&id) = self.control_ids.get(c) {
+            return id;
+        }
+        let id = self.controls.len() as u32;
+        self.controls.push(*c);
+        self.control_ids.insert(*c, id);
+        id
+    }
+
+    /// Adds an account, or replaces the one with the same card. A replacement may change
     /// the holder's name (and market): the name index and the last-five bucket follow. Its other
     /// index keys (virtual account, RF reference, control account) must not change: a
     /// directory reload builds a new index.
     pub fn insert(&mut self, a: &Account) -> Result<(), StoreError> {
-        let number = a.number.as_u64();
+        let card = a.card;
         let name = match self.name_ids.get(a.holder_name.as_str()) {
             Some(&id) => id,
             None => {
@@ -306,9 +348,14 @@ impl AccountIndex {
         };
         let va = self.span(a.virtual_account.as_deref());
         let rf = self.span(a.creditor_reference.as_ref().map(CreditorReference::as_str));
+        let account_id =
+            if a.account_id == card.stored() { Span::EMPTY } else { self.span(Some(&a.account_id)) };
+        let last5 = self.last5_id(a.last_five);
         let row = Row {
-            number,
-            control: a.control_account.as_ref().map_or(0, AccountNumber::as_u64),
+            card,
+            control: self.control_id(a.control_account.as_ref()),
+            last5,
+            account_id,
             statement_balance: hundredths(a.statement_balance)?,
             minimum_due: hundredths(a.minimum_due)?,
             current_balance: hundredths(a.current_balance)?,
@@ -319,14 +366,14 @@ impl AccountIndex {
             market: a.market,
             status: a.status,
         };
-        if let Some(r) = self.row_of(number) {
-            let (old_name, old_market) = (self.rows[r as usize].name, self.rows[r as usize].market);
+        if let Some(r) = self.row_of(&card) {
+            let old = &self.rows[r as usize];
+            let (old_name, old_market, old_last5) = (old.name, old.market, old.last5);
             self.rows[r as usize] = row;
             if (old_name, old_market) != (name, a.market) {
                 self.unchain(r, old_name, old_market);
                 self.chain(r, name, a.market);
-                let bucket = |m: Market| market_slot(m) * 100_000 + (number % 100_000) as usize;
-                let (old, new) = (bucket(old_market), bucket(a.market));
+                let (old, new) = (old_last5 as usize, last5 as usize);
                 if old == new {
                     // The bucket's interned name drives the last-five name filter.
                     for pair in self.by_last5[old].iter_mut().filter(|p| p.0 == r) {
@@ -346,7 +393,7 @@ impl AccountIndex {
         self.name_next.push(NO_ROW);
         let rows = &self.rows;
         let row_at = |s: u64| &rows[s as u32 as usize];
-        self.by_number.insert(hash_u64(number), r, |s| hash_u64(row_at(s).number));
+        self.by_number.insert(hash_card(&card), r, |s| hash_card(&row_at(s).card));
         let arena = &self.arena;
         let text = |s: Span| &arena[s.off as usize..(s.off + s.len) as usize];
         if let Some(h) = va_key {
@@ -355,11 +402,11 @@ impl AccountIndex {
         if let Some(h) = rf_key {
             self.by_rf.insert(h, r, |s| hash_str(text(row_at(s).rf)));
         }
-        if control != 0 {
-            self.by_control.insert(hash_u64(control), r, |s| hash_u64(row_at(s).control));
+        if control != NO_ROW {
+            self.by_control
+                .insert(hash_u64(u64::from(control)), r, |s| hash_u64(u64::from(row_at(s).control)));
         }
-        let slot = market_slot(a.market) * 100_000 + (number % 100_000) as usize;
-        self.by_last5[slot].push((r, name));
+        self.by_last5[last5 as usize].push((r, name));
         self.chain(r, name, a.market);
         Ok(())
     }
@@ -401,7 +448,9 @@ impl AccountIndex {
     fn account_at(&self, r: u32) -> Account {
         let row = &self.rows[r as usize];
         Account {
-            number: AccountNumber::from_u64_unchecked(row.number),
+            card: row.card,
+            last_five: self.last5_tags[row.last5 as usize],
+            account_id: self.text(row.account_id).map_or_else(|| row.card.stored(), str::to_string),
             market: row.market,
             currency: row.currency,
             holder_name: self.names[row.name as usize].to_string(),
@@ -411,7 +460,7 @@ impl AccountIndex {
             current_balance: Decimal::new(row.current_balance, 2),
             virtual_account: self.text(row.va).map(str::to_string),
             creditor_reference: self.text(row.rf).map(CreditorReference::from_stored_unchecked),
-            control_account: (row.control != 0).then(|| AccountNumber::from_u64_unchecked(row.control)),
+            control_account: (row.control != NO_ROW).then(|| self.controls[row.control as usize]),
         }
     }
 
@@ -423,7 +472,11 @@ impl AccountIndex {
     /// excluding allocator overhead.
     pub fn bytes(&self) -> usize {
         let last5: usize = self.by_last5.iter().map(|v| v.capacity() * 8).sum::<usize>()
-            + self.by_last5.capacity() * std::mem::size_of::<Vec<(u32, u32)>>();
+            + self.by_last5.capacity() * std::mem::size_of::<Vec<(u32, u32)>>()
+            + self.last5_tags.capacity() * 16
+            + self.last5_ids.capacity() * (16 + 4 + 1)
+            + self.controls.capacity() * std::mem::size_of::<CardRef>()
+            + self.control_ids.capacity() * (std::mem::size_of::<CardRef>() + 4 + 1);
         let names: usize = self.names.iter().map(|n| n.len() + 16).sum::<usize>()
             + self.names.capacity() * 16
             + self.name_initials.capacity() * 4
@@ -466,8 +519,12 @@ impl AccountDirectory for AccountIndex {
         Err(StoreError::Conflict("the in-memory account index is built with AccountIndex::insert".into()))
     }
 
-    fn account(&self, number: &AccountNumber) -> Result<Option<Account>, StoreError> {
-        Ok(self.row_of(number.as_u64()).map(|r| self.account_at(r)))
+    fn card_key(&self) -> &CardKey {
+        &self.key
+    }
+
+    fn account(&self, card: &CardRef) -> Result<Option<Account>, StoreError> {
+        Ok(self.row_of(card).map(|r| self.account_at(r)))
     }
 
     fn accounts_by_virtual_account(&self, va: &str) -> Result<Vec<Account>, StoreError> {
@@ -483,27 +540,21 @@ impl AccountDirectory for AccountIndex {
         Ok(self.collect(out))
     }
 
-    fn accounts_by_last_digits(&self, market: Market, last5: &str) -> Result<Vec<Account>, StoreError> {
-        let Ok(n) = last5.parse::<usize>() else { return Ok(Vec::new()) };
-        if last5.len() != 5 {
-            return Ok(Vec::new());
-        }
-        let bucket = &self.by_last5[market_slot(market) * 100_000 + n];
-        Ok(self.collect(bucket.iter().map(|&(r, _)| r).collect()))
+    /// The tag names the market: a bucket holds one market's rows.
+    fn accounts_by_last_digits(&self, _market: Market, last5: &LastFive) -> Result<Vec<Account>, StoreError> {
+        let Some(&id) = self.last5_ids.get(last5) else { return Ok(Vec::new()) };
+        Ok(self.collect(self.by_last5[id as usize].iter().map(|&(r, _)| r).collect()))
     }
 
     /// Filters the bucket by interned name (once per distinct name) before reading any row.
     fn accounts_by_last_digits_where(
         &self,
-        market: Market,
-        last5: &str,
+        _market: Market,
+        last5: &LastFive,
         keep: &mut dyn FnMut(&str, u32) -> bool,
     ) -> Result<Vec<Account>, StoreError> {
-        let Ok(n) = last5.parse::<usize>() else { return Ok(Vec::new()) };
-        if last5.len() != 5 {
-            return Ok(Vec::new());
-        }
-        let bucket = &self.by_last5[market_slot(market) * 100_000 + n];
+        let Some(&id) = self.last5_ids.get(last5) else { return Ok(Vec::new()) };
+        let bucket = &self.by_last5[id as usize];
         let mut verdicts: Vec<(u32, bool)> = Vec::new();
         let mut out = Vec::new();
         for &(r, name) in bucket.iter().take(MAX_INDEX_RESULTS) {
@@ -525,15 +576,14 @@ impl AccountDirectory for AccountIndex {
     /// Several numbers at once: every probe's first slot is loaded before any is examined (the
     /// loads do not depend on each other, so the cache misses of a typo's ~25 neighbours
     /// overlap instead of queueing), and most absent numbers stop at that slot.
-    fn accounts(&self, numbers: &[AccountNumber]) -> Result<Vec<Account>, StoreError> {
+    fn accounts(&self, cards: &[CardRef]) -> Result<Vec<Account>, StoreError> {
         let t = &self.by_number;
         let mask = t.mask();
-        let probes: Vec<(u64, u64, usize)> = numbers
+        let probes: Vec<(&CardRef, u64, usize)> = cards
             .iter()
-            .map(|n| {
-                let key = n.as_u64();
-                let hash = hash_u64(key);
-                (key, hash, (hash as usize) & mask)
+            .map(|c| {
+                let hash = hash_card(c);
+                (c, hash, (hash as usize) & mask)
             })
             .collect();
         let first: Vec<u64> = probes.iter().map(|p| t.slots[p.2]).collect();
@@ -549,7 +599,7 @@ impl AccountDirectory for AccountIndex {
                 if s == EMPTY {
                     break;
                 }
-                if s & 0xFFFF_FFFF_0000_0000 == tag && self.rows[s as u32 as usize].number == key {
+                if s & 0xFFFF_FFFF_0000_0000 == tag && self.rows[s as u32 as usize].card == *key {
                     out.push(self.account_at(s as u32));
                     break;
                 }
@@ -560,8 +610,8 @@ impl AccountDirectory for AccountIndex {
     }
 
     /// Candidate names from the key table, each confirmed by recomputing its keys (a slot is
-    /// a 32-bit tag), then their chains in `market`, in account number order as the stores'
-    /// indexes return them.
+    /// a 32-bit tag), then their chains in `market`, in stored card order (token) as the
+    /// stores' indexes return them.
     fn accounts_by_holder_name(
         &self,
         market: Market,
@@ -593,14 +643,14 @@ impl AccountDirectory for AccountIndex {
                 r = self.name_next[r as usize];
             }
         }
-        rows.sort_unstable_by_key(|&r| self.rows[r as usize].number);
+        rows.sort_unstable_by_key(|&r| self.rows[r as usize].card);
         Ok(self.collect(rows))
     }
 
-    fn accounts_by_control_account(&self, control: &AccountNumber) -> Result<Vec<Account>, StoreError> {
-        let c = control.as_u64();
+    fn accounts_by_control_account(&self, control: &CardRef) -> Result<Vec<Account>, StoreError> {
+        let Some(&c) = self.control_ids.get(control) else { return Ok(Vec::new()) };
         let mut out = Vec::new();
-        self.by_control.find(hash_u64(c), |r| self.rows[r as usize].control == c, &mut out);
+        self.by_control.find(hash_u64(u64::from(c)), |r| self.rows[r as usize].control == c, &mut out);
         Ok(self.collect(out))
     }
 }
@@ -614,12 +664,7 @@ impl AliasMemory for AccountIndex {
         Ok(())
     }
 
-    fn forget_alias(
-        &self,
-        identity: &str,
-        account: &AccountNumber,
-        resolution: &str,
-    ) -> Result<(), StoreError> {
+    fn forget_alias(&self, identity: &str, account: &CardRef, resolution: &str) -> Result<(), StoreError> {
         let mut m = self.aliases.write().unwrap_or_else(|p| p.into_inner());
         if let Some(list) = m.get_mut(identity) {
             list.retain(|a| !(a.account == *account && a.resolution == resolution));
@@ -659,60 +704,67 @@ impl PaymentHistory for AccountIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::card::test_key;
+    use crate::model::identifiers::AccountNumber;
 
     fn acct(n: &str) -> Account {
         Account {
-            number: n.parse().unwrap(),
-            market: Market::IN,
-            currency: Currency::INR,
-            holder_name: "Ramesh Kumar".into(),
-            status: AccountStatus::Active,
             statement_balance: Decimal::new(123456, 2),
             minimum_due: Decimal::new(5000, 2),
             current_balance: Decimal::new(123456, 2),
             virtual_account: Some("AMEX0100012345".into()),
-            creditor_reference: None,
-            control_account: None,
+            ..Account::new(&test_key(), &n.parse().unwrap(), Market::IN, Currency::INR, "Ramesh Kumar")
         }
+    }
+
+    /// `a` moved to `market`: its last-five tag is the new market's, as a directory load makes it.
+    fn in_market(a: &Account, market: Market, number: &AccountNumber) -> Account {
+        Account { market, last_five: test_key().last_five_of(market, number), ..a.clone() }
+    }
+
+    fn tag(market: Market, last5: &str) -> LastFive {
+        test_key().last_five(market, last5)
     }
 
     #[test]
     fn round_trips_accounts_and_indexes() {
-        let mut ix = AccountIndex::new();
+        let mut ix = AccountIndex::new(test_key());
         let a = acct("378282246310005");
         let mut b = acct("371449635398431");
         b.virtual_account = None;
         b.creditor_reference = Some("RF18539007547034".parse().unwrap());
-        b.control_account = Some(a.number.clone());
-        b.market = Market::EU;
+        b.control_account = Some(a.card);
+        b = in_market(&b, Market::EU, &"371449635398431".parse().unwrap());
         ix.insert(&a).unwrap();
         ix.insert(&b).unwrap();
         for i in 0..100u64 {
             // Enough rows to make the tables grow.
-            let mut c = acct("378734493671000");
             let digits: String = format!("37{:012}", i * 7919);
             let check = (0..10).find(|d| format!("{digits}{d}").parse::<AccountNumber>().is_ok()).unwrap();
-            c.number = format!("{digits}{check}").parse().unwrap();
+            let mut c = acct(&format!("{digits}{check}"));
             c.virtual_account = None;
             ix.insert(&c).unwrap();
         }
-        assert_eq!(ix.account(&a.number).unwrap().unwrap(), a);
-        assert_eq!(ix.account(&b.number).unwrap().unwrap(), b);
+        assert_eq!(ix.account(&a.card).unwrap().unwrap(), a);
+        assert_eq!(ix.account(&b.card).unwrap().unwrap(), b);
         assert_eq!(ix.accounts_by_virtual_account("AMEX0100012345").unwrap(), vec![a.clone()]);
         assert_eq!(
             ix.accounts_by_creditor_reference(&"RF18539007547034".parse().unwrap()).unwrap(),
             vec![b.clone()]
         );
-        assert_eq!(ix.accounts_by_control_account(&a.number).unwrap(), vec![b.clone()]);
-        assert_eq!(ix.accounts_by_last_digits(Market::IN, "10005").unwrap(), vec![a.clone()]);
-        assert!(ix.accounts_by_last_digits(Market::CA, "10005").unwrap().is_empty());
-        assert!(ix.account(&"378734493671000".parse().unwrap()).unwrap().is_none());
+        assert_eq!(ix.accounts_by_control_account(&a.card).unwrap(), vec![b.clone()]);
+        assert_eq!(
+            ix.accounts_by_last_digits(Market::IN, &tag(Market::IN, "10005")).unwrap(),
+            vec![a.clone()]
+        );
+        assert!(ix.accounts_by_last_digits(Market::CA, &tag(Market::CA, "10005")).unwrap().is_empty());
+        assert!(ix.account(&test_key().card(&"378734493671000".parse().unwrap())).unwrap().is_none());
         assert_eq!(ix.len(), 102);
         let mut a2 = a.clone();
         a2.status = AccountStatus::Closed;
         ix.insert(&a2).unwrap();
         assert_eq!(ix.len(), 102, "replaced, not added");
-        assert_eq!(ix.account(&a.number).unwrap().unwrap().status, AccountStatus::Closed);
+        assert_eq!(ix.account(&a.card).unwrap().unwrap().status, AccountStatus::Closed);
         assert!(ix.bytes() > 0);
     }
 
@@ -724,22 +776,24 @@ mod tests {
 
     fn named(i: u64, market: Market, holder: &str) -> Account {
         Account {
-            number: number(i),
-            market,
-            holder_name: holder.into(),
             virtual_account: None,
-            ..acct("378282246310005")
+            ..Account::new(&test_key(), &number(i), market, Currency::INR, holder)
         }
     }
 
-    fn numbers(found: Vec<Account>) -> Vec<u64> {
-        found.iter().map(|a| a.number.as_u64()).collect()
+    /// Cards, sorted as the stores' indexes return them (stored token order).
+    fn numbers(found: Vec<Account>) -> Vec<CardRef> {
+        found.iter().map(|a| a.card).collect()
+    }
+
+    fn card(i: u64) -> CardRef {
+        test_key().card(&number(i))
     }
 
     #[test]
     fn holder_names_are_found_by_every_key_in_their_market() {
         use crate::text::names::NormalName;
-        let mut ix = AccountIndex::new();
+        let mut ix = AccountIndex::new(test_key());
         let cote = named(1, Market::CA, "Jean-Pierre Côté");
         let twin = named(2, Market::CA, "Jean-Pierre Côté");
         let titled = named(3, Market::CA, "M. Jean Pierre COTE");
@@ -751,7 +805,7 @@ mod tests {
         for i in 10..400 {
             ix.insert(&named(i, Market::CA, &format!("Holder{i} Family{}", i % 7))).unwrap();
         }
-        let mut all = vec![cote.number.as_u64(), twin.number.as_u64(), titled.number.as_u64()];
+        let mut all = vec![cote.card, twin.card, titled.card];
         all.sort_unstable();
         let lookup = |payer: &str| {
             let key = NormalName::new(payer).lookup_key().unwrap();
@@ -766,7 +820,7 @@ mod tests {
         let key = NormalName::new("Jean Pierre Cote").lookup_key().unwrap();
         assert_eq!(
             numbers(ix.accounts_by_holder_name(Market::EU, &key, crate::ports::MAX_INDEX_RESULTS).unwrap()),
-            vec![elsewhere.number.as_u64()]
+            vec![elsewhere.card]
         );
         assert!(
             ix.accounts_by_holder_name(Market::IN, &key, crate::ports::MAX_INDEX_RESULTS).unwrap().is_empty(),
@@ -784,14 +838,14 @@ mod tests {
                     crate::ports::MAX_INDEX_RESULTS,
                 )
                 .unwrap();
-            assert_eq!(numbers(found), vec![number(i).as_u64()], "holder{i}");
+            assert_eq!(numbers(found), vec![card(i)], "holder{i}");
         }
         assert!(ix.name_index_bytes() > 0 && ix.name_index_bytes() < ix.bytes());
     }
 
     #[test]
     fn an_account_put_again_under_a_new_name_moves_in_the_name_index() {
-        let mut ix = AccountIndex::new();
+        let mut ix = AccountIndex::new(test_key());
         let before = named(1, Market::CA, "Jean Tremblay");
         let twin = named(2, Market::CA, "Jean Tremblay");
         ix.insert(&before).unwrap();
@@ -803,7 +857,7 @@ mod tests {
                 ix.accounts_by_holder_name(Market::CA, "jean tremblay", crate::ports::MAX_INDEX_RESULTS)
                     .unwrap()
             ),
-            vec![number(2).as_u64()]
+            vec![card(2)]
         );
         assert_eq!(
             ix.accounts_by_holder_name(Market::CA, "cote marie", crate::ports::MAX_INDEX_RESULTS).unwrap(),
@@ -818,13 +872,15 @@ mod tests {
         let back = numbers(
             ix.accounts_by_holder_name(Market::CA, "jean tremblay", crate::ports::MAX_INDEX_RESULTS).unwrap(),
         );
-        assert_eq!(back, vec![number(1).as_u64(), number(2).as_u64()]);
+        let mut both = vec![card(1), card(2)];
+        both.sort_unstable();
+        assert_eq!(back, both);
         assert!(ix
             .accounts_by_holder_name(Market::CA, "cote marie", crate::ports::MAX_INDEX_RESULTS)
             .unwrap()
             .is_empty());
         // The last-five name filter sees the new name too.
-        let last5 = format!("{:05}", number(1).as_u64() % 100_000);
+        let last5 = test_key().last_five_of(Market::CA, &number(1));
         let mut seen = Vec::new();
         ix.accounts_by_last_digits_where(Market::CA, &last5, &mut |n, _| {
             seen.push(n.to_string());
@@ -833,14 +889,14 @@ mod tests {
         .unwrap();
         assert_eq!(seen, vec!["Jean Tremblay".to_string()]);
         // Another market: out of the old market's chain and bucket.
-        let moved = Account { market: Market::EU, ..before.clone() };
+        let moved = in_market(&before, Market::EU, &number(1));
         ix.insert(&moved).unwrap();
         assert_eq!(
             numbers(
                 ix.accounts_by_holder_name(Market::CA, "jean tremblay", crate::ports::MAX_INDEX_RESULTS)
                     .unwrap()
             ),
-            vec![number(2).as_u64()]
+            vec![card(2)]
         );
         assert_eq!(
             ix.accounts_by_holder_name(Market::EU, "jean tremblay", crate::ports::MAX_INDEX_RESULTS).unwrap(),
@@ -852,28 +908,28 @@ mod tests {
 
     #[test]
     fn forget_alias_removes_only_what_that_resolution_taught() {
-        let ix = AccountIndex::new();
+        let ix = AccountIndex::new(test_key());
         let a = acct("378282246310005");
         let b = acct("371449635398431");
         let alias = |account: &Account, resolution: &str| Alias {
             identity: "name:CA:jean tremblay".into(),
-            account: account.number.clone(),
+            account: account.card,
             learned_at: chrono::DateTime::UNIX_EPOCH,
             learned_by: "ann".into(),
             resolution: resolution.into(),
         };
         ix.learn_alias(&alias(&a, "RQ-1")).unwrap();
         ix.learn_alias(&alias(&b, "RQ-1")).unwrap();
-        ix.forget_alias("name:CA:jean tremblay", &a.number, "RQ-2").unwrap();
+        ix.forget_alias("name:CA:jean tremblay", &a.card, "RQ-2").unwrap();
         assert_eq!(ix.aliases_for("name:CA:jean tremblay").unwrap().len(), 2, "another resolution's");
-        ix.forget_alias("name:CA:jean tremblay", &a.number, "RQ-1").unwrap();
+        ix.forget_alias("name:CA:jean tremblay", &a.card, "RQ-1").unwrap();
         assert_eq!(ix.aliases_for("name:CA:jean tremblay").unwrap(), vec![alias(&b, "RQ-1")]);
         // Taught again by a later resolution: the earlier one's reversal leaves it.
         ix.learn_alias(&alias(&b, "RQ-3")).unwrap();
-        ix.forget_alias("name:CA:jean tremblay", &b.number, "RQ-1").unwrap();
+        ix.forget_alias("name:CA:jean tremblay", &b.card, "RQ-1").unwrap();
         assert_eq!(ix.aliases_for("name:CA:jean tremblay").unwrap(), vec![alias(&b, "RQ-3")]);
-        ix.forget_alias("name:CA:jean tremblay", &b.number, "RQ-3").unwrap();
+        ix.forget_alias("name:CA:jean tremblay", &b.card, "RQ-3").unwrap();
         assert!(ix.aliases_for("name:CA:jean tremblay").unwrap().is_empty());
-        ix.forget_alias("name:CA:nobody", &b.number, "RQ-3").unwrap();
+        ix.forget_alias("name:CA:nobody", &b.card, "RQ-3").unwrap();
     }
 }

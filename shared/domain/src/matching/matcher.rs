@@ -35,6 +35,7 @@ use rust_decimal::Decimal;
 
 use crate::matching::payer::{duplicate_fingerprint_of, identities_with, PayerIdentity};
 use crate::model::account::{Account, AccountStatus};
+use crate::model::card::CardRef;
 use crate::model::decision::{Decision, Outcome, Reason, ReasonCode};
 use crate::model::identifiers::{AccountNumber, CreditorReference};
 use crate::model::payment::{Direction, Market, Payment, PerMarket};
@@ -187,7 +188,7 @@ struct Candidates(Vec<Candidate>);
 
 impl Candidates {
     fn add(&mut self, account: Account, kind: Kind, weight: Decibans, reason: Reason) {
-        match self.0.iter_mut().find(|c| c.account.number == account.number) {
+        match self.0.iter_mut().find(|c| c.account.card == account.card) {
             Some(c) => c.add(kind, weight, reason),
             None => self.0.push(Candidate {
                 account,
@@ -201,8 +202,8 @@ impl Candidates {
     }
 
     /// Notes the name similarity already worked out for the candidate of `number`.
-    fn set_similarity(&mut self, number: &AccountNumber, s: f64) {
-        if let Some(c) = self.0.iter_mut().find(|c| c.account.number == *number) {
+    fn set_similarity(&mut self, number: &CardRef, s: f64) {
+        if let Some(c) = self.0.iter_mut().find(|c| c.account.card == *number) {
             c.similarity = Some(s);
         }
     }
@@ -299,7 +300,7 @@ pub fn decide<D: MatchSource + ?Sized>(
     if !rivals.is_empty() && control.is_none() {
         let list: Vec<String> = std::iter::once(best)
             .chain(rivals.iter().copied())
-            .map(|c| format!("{} (weight {})", c.account.number.masked(), Weight(c.weight)))
+            .map(|c| format!("{} (weight {})", c.account.card.masked(), Weight(c.weight)))
             .collect();
         reasons.push(reason(
             ReasonCode::Ambiguous,
@@ -322,7 +323,7 @@ pub fn decide<D: MatchSource + ?Sized>(
             format!(
                 "only the payer's name points at {}, and the amount is neither its statement balance nor \
                  its minimum due",
-                account.number.masked()
+                account.card.masked()
             ),
         ));
     }
@@ -342,15 +343,9 @@ pub fn decide<D: MatchSource + ?Sized>(
     // An unknown account number beside a known one is conflicting evidence: it blocks too.
     let confidence = round(confidence);
     if reasons.iter().any(Reason::blocks) {
-        return Ok(research(Some(account.number.clone()), confidence, reasons));
+        return Ok(research(Some(account.card), confidence, reasons));
     }
-    Ok(Decision {
-        outcome: Outcome::Applied,
-        account: Some(account.number.clone()),
-        confidence,
-        reasons,
-        splits,
-    })
+    Ok(Decision { outcome: Outcome::Applied, account: Some(account.card), confidence, reasons, splits })
 }
 
 /// `Reason::new` for texts built here: masked the same way, without copying a text that needs
@@ -440,7 +435,7 @@ fn round(c: f64) -> f64 {
     (c * 10_000.0).floor() / 10_000.0
 }
 
-fn research(account: Option<AccountNumber>, confidence: f64, reasons: Vec<Reason>) -> Decision {
+fn research(account: Option<CardRef>, confidence: f64, reasons: Vec<Reason>) -> Decision {
     Decision { outcome: Outcome::Research, account, confidence, reasons, splits: Vec::new() }
 }
 
@@ -623,7 +618,7 @@ fn numbers<D: MatchSource + ?Sized>(
             if let Some(number) = to_number(&digits) {
                 let weight =
                     if structured { evidence::NUMBER_STRUCTURED } else { evidence::NUMBER_FREE_TEXT };
-                match directory.account(&number)? {
+                match directory.account(&directory.card_key().card(&number))? {
                     Some(account) => out.add(
                         account,
                         Kind::Number,
@@ -652,7 +647,10 @@ fn numbers<D: MatchSource + ?Sized>(
                 continue;
             }
             seen.push(digits);
-            let near = directory.accounts(&one_edit_neighbours(&digits))?;
+            // Each neighbour is hashed to be looked up: the directory knows tokens, not numbers.
+            let key = directory.card_key();
+            let cards: Vec<CardRef> = one_edit_neighbours(&digits).iter().map(|n| key.card(n)).collect();
+            let near = directory.accounts(&cards)?;
             let active: Vec<Account> =
                 near.iter().filter(|a| a.status == AccountStatus::Active).cloned().collect();
             let near = if active.is_empty() { near } else { active };
@@ -664,7 +662,7 @@ fn numbers<D: MatchSource + ?Sized>(
                     let text = format!(
                         "{written} in the {field} fails the check digit; one edit away from account {} \
                          and no other [{}]",
-                        account.number.masked(),
+                        account.card.masked(),
                         Weight(evidence::ONE_EDIT_AWAY)
                     );
                     out.add(
@@ -675,7 +673,7 @@ fn numbers<D: MatchSource + ?Sized>(
                     );
                 }
                 n => {
-                    let list: Vec<String> = near.iter().map(|a| a.number.masked()).collect();
+                    let list: Vec<String> = near.iter().map(|a| a.card.masked()).collect();
                     reasons.push(reason(
                         ReasonCode::Ambiguous,
                         format!(
@@ -750,7 +748,7 @@ fn index_candidates(
             concat(&[
                 label,
                 " belongs to account ",
-                &account.number.masked(),
+                &account.card.masked(),
                 " [",
                 weight_text(weight, &mut [0; 24]),
                 "]",
@@ -866,15 +864,16 @@ fn last_digits<D: MatchSource + ?Sized>(
                 }
                 s >= 0.85
             };
-            let found = directory.accounts_by_last_digits_where(payment.market, last5, &mut keep)?;
+            let tag = directory.card_key().last_five(payment.market, last5);
+            let found = directory.accounts_by_last_digits_where(payment.market, &tag, &mut keep)?;
             for account in found {
                 let Some(&(_, s)) = agreeing.iter().find(|(n, _)| *n == account.holder_name) else {
                     continue;
                 };
-                let number = account.number.clone();
+                let number = account.card;
                 let text = format!(
                     "the last five digits of account {} written in the {field}, holder name agrees ({}) [{}]",
-                    account.number.masked(),
+                    account.card.masked(),
                     Hundredths(s),
                     Weight(evidence::LAST_DIGITS)
                 );
@@ -904,18 +903,17 @@ fn aliases<D: MatchSource + ?Sized>(
     out: &mut Candidates,
     reasons: &mut Vec<Reason>,
 ) -> Result<(), StoreError> {
-    let mut referenced: Option<Vec<AccountNumber>> = None;
+    let mut referenced: Option<Vec<CardRef>> = None;
     for id in ids {
         let learned = directory.aliases_for(&id.key())?;
         if learned.is_empty() {
             continue;
         }
         // Worked out only for a payer alias memory knows (most payers it does not).
-        let referenced = referenced.get_or_insert_with(|| {
-            out.0.iter().filter(|c| c.referenced()).map(|c| c.account.number.clone()).collect()
-        });
+        let referenced = referenced
+            .get_or_insert_with(|| out.0.iter().filter(|c| c.referenced()).map(|c| c.account.card).collect());
         let shared = learned.len() >= 2;
-        let numbers: Vec<AccountNumber> = learned.iter().map(|a| a.account.clone()).collect();
+        let numbers: Vec<CardRef> = learned.iter().map(|a| a.account).collect();
         if shared && !learned.iter().any(|a| referenced.contains(&a.account)) {
             reasons.push(reason(
                 ReasonCode::LearnedAlias,
@@ -939,9 +937,9 @@ fn aliases<D: MatchSource + ?Sized>(
             continue;
         }
         for account in directory.accounts(&numbers)? {
-            let Some(alias) = learned.iter().find(|a| a.account == account.number) else { continue };
+            let Some(alias) = learned.iter().find(|a| a.account == account.card) else { continue };
             let (kind, weight, rule) = if shared {
-                if !referenced.contains(&account.number) {
+                if !referenced.contains(&account.card) {
                     continue;
                 }
                 (Kind::SharedPayer, evidence::SHARED_PAYER, "a shared payer corroborating the reference")
@@ -955,7 +953,7 @@ fn aliases<D: MatchSource + ?Sized>(
                 alias.resolution,
                 alias.learned_by,
                 alias.learned_at.format("%Y-%m-%d"),
-                account.number.masked(),
+                account.card.masked(),
                 Weight(weight)
             );
             out.add(account, kind, weight, reason(ReasonCode::LearnedAlias, text));
@@ -992,7 +990,7 @@ fn name_candidates<D: MatchSource + ?Sized>(
             .iter()
             .filter(|a| a.status == AccountStatus::Active)
             .take(5)
-            .map(|a| a.number.masked())
+            .map(|a| a.card.masked())
             .collect();
         let more = if active > list.len() { ", ..." } else { "" };
         reasons.push(reason(
@@ -1013,7 +1011,7 @@ fn name_candidates<D: MatchSource + ?Sized>(
         let text = format!(
             "no reference; the payer's name is the holder's name on {} ({n} account(s) in {} with that \
              name) [+0.0]",
-            account.number.masked(),
+            account.card.masked(),
             payment.market
         );
         out.add(account, Kind::NameIndex, 0, reason(ReasonCode::AccountReference, text));
@@ -1053,7 +1051,7 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>, on_be
             whose,
             how,
             " the holder's name on ",
-            &c.account.number.masked(),
+            &c.account.card.masked(),
             " (similarity ",
             hundredths_text(s, &mut [0; 24]),
             ") [",
@@ -1079,7 +1077,7 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>, on_be
         c.amount_agrees = true;
         c.reasons.push(reason(
             ReasonCode::AmountEvidence,
-            format!("amount {} equals the {what} of {} [{}]", payment.amount, a.number.masked(), Weight(w)),
+            format!("amount {} equals the {what} of {} [{}]", payment.amount, a.card.masked(), Weight(w)),
         ));
         c.weight += w;
     }
@@ -1089,7 +1087,7 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>, on_be
 /// Reasons that always send a matched payment to research.
 fn blockers(payment: &Payment, account: &Account, policy: &MatchPolicy) -> Vec<Reason> {
     let mut out = Vec::new();
-    let n = || account.number.masked();
+    let n = || account.card.masked();
     match account.status {
         AccountStatus::Active => {}
         AccountStatus::Closed => {

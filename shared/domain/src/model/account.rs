@@ -3,6 +3,7 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::model::card::{CardKey, CardRef, LastFive};
 use crate::model::identifiers::{AccountNumber, CreditorReference};
 use crate::model::money::Currency;
 use crate::model::payment::Market;
@@ -39,10 +40,17 @@ impl AccountStatus {
     }
 }
 
-/// A card account in the directory.
+/// A card account in the directory, named by its token: the directory holds no card number.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Account {
-    pub number: AccountNumber,
+    /// The card at rest: keyed token and last four digits (`crate::model::card`).
+    pub card: CardRef,
+    /// The keyed tag of the market and last five digits, for a payer who wrote only those.
+    #[serde(skip)]
+    pub last_five: LastFive,
+    /// How the card platform names the account when we post to it: the directory's opaque
+    /// `account_id` column, or the card's stored token when the import gives none.
+    pub account_id: String,
     pub market: Market,
     pub currency: Currency,
     pub holder_name: String,
@@ -57,5 +65,34 @@ pub struct Account {
     /// EU: the RF creditor reference printed on the statement.
     pub creditor_reference: Option<CreditorReference>,
     /// Corporate: the control account this card rolls up to.
-    pub control_account: Option<AccountNumber>,
+    pub control_account: Option<CardRef>,
+}
+
+impl Account {
+    /// An active account of `number` tokenised under `key`: no balance, no index keys, the
+    /// token as its account id (generators and tests; the directory import reads every field).
+    pub fn new(
+        key: &CardKey,
+        number: &AccountNumber,
+        market: Market,
+        currency: Currency,
+        holder: &str,
+    ) -> Self {
+        let card = key.card(number);
+        Self {
+            card,
+            last_five: key.last_five_of(market, number),
+            account_id: card.stored(),
+            market,
+            currency,
+            holder_name: holder.to_string(),
+            status: AccountStatus::Active,
+            statement_balance: Decimal::ZERO,
+            minimum_due: Decimal::ZERO,
+            current_balance: Decimal::ZERO,
+            virtual_account: None,
+            creditor_reference: None,
+            control_account: None,
+        }
+    }
 }

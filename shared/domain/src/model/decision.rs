@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::identifiers::AccountNumber;
+use crate::model::card::CardRef;
 use crate::model::money::Money;
 
 /// The four ways a payment leaves the pipeline.
@@ -128,7 +128,7 @@ impl Reason {
 pub struct Decision {
     pub outcome: Outcome,
     /// The account applied to, or the best candidate when sent to research.
-    pub account: Option<AccountNumber>,
+    pub account: Option<CardRef>,
     /// How sure we are that `account` is the payer's account, in [0, 1].
     pub confidence: f64,
     pub reasons: Vec<Reason>,
@@ -141,7 +141,7 @@ pub struct Decision {
 /// One line of a split payment: an amount for one card account (masked when serialized).
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct SplitLine {
-    pub account: AccountNumber,
+    pub account: CardRef,
     #[serde(flatten)]
     pub amount: Money,
 }

@@ -49,16 +49,6 @@ impl AccountNumber {
         Self::from_digits_unchecked(values.map(|v| b'0' + v))
     }
 
-    /// From the integer key (`as_u64`) of a number already checked.
-    pub(crate) fn from_u64_unchecked(mut n: u64) -> Self {
-        let mut b = [b'0'; 15];
-        for d in b.iter_mut().rev() {
-            *d = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        Self::from_digits_unchecked(b)
-    }
-
     /// The number as an integer key (15 digits fit in a u64).
     pub fn as_u64(&self) -> u64 {
         self.0.iter().fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'))

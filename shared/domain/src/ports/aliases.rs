@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::model::identifiers::AccountNumber;
+use crate::model::card::CardRef;
 use crate::ports::StoreError;
 
 /// What an analyst taught: payments from this payer identity are for this account.
@@ -12,7 +12,7 @@ pub struct Alias {
     /// A payer identity key (`crate::matching::payer::PayerIdentity::key`): `iban:...`, `acct:...`,
     /// `name:...`.
     pub identity: String,
-    pub account: AccountNumber,
+    pub account: CardRef,
     pub learned_at: DateTime<Utc>,
     /// Who resolved the item (analyst id).
     pub learned_by: String,
@@ -30,10 +30,5 @@ pub trait AliasMemory {
     /// Deletes the alias (identity, account) when it was learned from `resolution` (a
     /// conditional delete): a reversed resolution unlearns what it taught, and an alias a later
     /// resolution taught again stays. Deleting what is not there is not an error.
-    fn forget_alias(
-        &self,
-        identity: &str,
-        account: &AccountNumber,
-        resolution: &str,
-    ) -> Result<(), StoreError>;
+    fn forget_alias(&self, identity: &str, account: &CardRef, resolution: &str) -> Result<(), StoreError>;
 }

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::model::card::CardRef;
 use crate::model::decision::{Decision, SplitLine};
-use crate::model::identifiers::AccountNumber;
 use crate::model::ids::{FileId, PaymentKey};
 use crate::model::money::Money;
 use crate::ports::{ResearchItem, StoreError, Transition};
@@ -16,7 +16,7 @@ pub struct Posting {
     pub payment_key: PaymentKey,
     /// The account applied to; for a split, the corporate control account (its balance does
     /// not move: the lines' accounts do).
-    pub account: AccountNumber,
+    pub account: CardRef,
     #[serde(flatten)]
     pub amount: Money,
     /// Empty: the whole amount to `account`. Otherwise one line per card, at most
@@ -36,7 +36,7 @@ pub struct Posting {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LedgerEntry {
     pub payment_key: PaymentKey,
-    pub account: AccountNumber,
+    pub account: CardRef,
     #[serde(flatten)]
     pub amount: Money,
     /// The payment that reversed this entry, if any.
@@ -88,7 +88,7 @@ pub struct Reversal {
     pub payment_key: PaymentKey,
     /// The posting it undoes.
     pub original: PaymentKey,
-    pub account: AccountNumber,
+    pub account: CardRef,
     #[serde(flatten)]
     pub amount: Money,
     pub file_id: FileId,
@@ -117,5 +117,5 @@ pub trait Ledger {
     fn reverse(&self, reversal: &Reversal) -> Result<Transition, StoreError>;
     /// Sum of what was posted to an account, net of reversals, for reconciliation: split lines
     /// count for their cards, not for the control account.
-    fn posted_total(&self, account: &AccountNumber) -> Result<Decimal, StoreError>;
+    fn posted_total(&self, account: &CardRef) -> Result<Decimal, StoreError>;
 }

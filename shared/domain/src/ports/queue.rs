@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::model::card::CardRef;
 use crate::model::decision::{Reason, ReasonCode};
-use crate::model::identifiers::AccountNumber;
 use crate::model::ids::{FileId, PaymentKey};
 use crate::model::money::Money;
 use crate::model::payment::Market;
@@ -88,7 +88,7 @@ pub struct Disposition {
     pub by: String,
     pub at: DateTime<Utc>,
     /// The account applied to (`Resolved`).
-    pub account: Option<AccountNumber>,
+    pub account: Option<CardRef>,
     /// Why (return, escalation, write-off), card numbers masked.
     pub reason: Option<String>,
     /// The second person who approved a write-off.
@@ -117,7 +117,7 @@ pub struct ResearchItem {
     pub reason_code: ReasonCode,
     pub reasons: Vec<Reason>,
     /// Best candidate account, if any.
-    pub candidate: Option<AccountNumber>,
+    pub candidate: Option<CardRef>,
     pub confidence: f64,
     pub created_at: DateTime<Utc>,
     /// When the SLA sweeper warns: the policy's warning fraction of the SLA's business time.

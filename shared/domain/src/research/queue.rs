@@ -20,8 +20,8 @@ use serde::Deserialize;
 
 use crate::matching::alias::teach_alias;
 use crate::model::account::AccountStatus;
+use crate::model::card::CardRef;
 use crate::model::decision::{Decision, Outcome, Reason, ReasonCode};
-use crate::model::identifiers::AccountNumber;
 use crate::ports::{
     active_claim, AccountDirectory, AliasMemory, AuditAction, AuditEntry, Claim, Disposition, ItemChange,
     ItemSnapshot, ItemStatus, Posting, QueueOps, ResearchItem, StoreError,
@@ -70,7 +70,7 @@ pub enum Action {
     /// Gives a claim up.
     Release,
     /// Apply the payment to this account (posts it).
-    Resolve(AccountNumber),
+    Resolve(CardRef),
     /// Send the payment back to the remitter.
     Return(String),
     Escalate(String),
@@ -204,7 +204,7 @@ pub fn apply(
         }
     };
     let workable = matches!(item.status, ItemStatus::Open | ItemStatus::Escalated);
-    let decided = |account: Option<AccountNumber>, reason: Option<String>| Disposition {
+    let decided = |account: Option<CardRef>, reason: Option<String>| Disposition {
         by: actor.to_string(),
         at: now,
         account,
@@ -248,7 +248,7 @@ pub fn apply(
             }
             after.status = ItemStatus::Resolved;
             after.claim = None;
-            after.disposition = Some(decided(Some(account.clone()), None));
+            after.disposition = Some(decided(Some(*account), None));
         }
         Action::Return(reason) => {
             needs_claim()?;
@@ -399,14 +399,14 @@ pub fn act<S: QueueOps + ?Sized>(
 pub fn resolve_by_applying<S>(
     store: &S,
     id: &str,
-    account: &AccountNumber,
+    account: &CardRef,
     analyst: &str,
     now: DateTime<Utc>,
 ) -> Result<Done, QueueError>
 where
     S: QueueOps + AccountDirectory + AliasMemory + ?Sized,
 {
-    let action = Action::Resolve(account.clone());
+    let action = Action::Resolve(*account);
     for _ in 0..ATTEMPTS {
         let item = load(store, id)?;
         if item.status == ItemStatus::Resolved {
@@ -430,14 +430,14 @@ where
         );
         let posting = Posting {
             payment_key: item.payment_key.clone(),
-            account: account.clone(),
+            account: *account,
             amount: item.amount,
             lines: Vec::new(),
             file_id: item.file_id,
             posted_at: now,
             decision: Decision {
                 outcome: Outcome::Applied,
-                account: Some(account.clone()),
+                account: Some(*account),
                 confidence: 1.0,
                 reasons: vec![reason],
                 splits: Vec::new(),
@@ -461,7 +461,7 @@ where
 fn check_account<S: AccountDirectory + ?Sized>(
     store: &S,
     item: &ResearchItem,
-    account: &AccountNumber,
+    account: &CardRef,
 ) -> Result<(), QueueError> {
     let refuse = |why: String| QueueError::Account { id: item.id.clone(), account: account.masked(), why };
     if matches!(item.reason_code, ReasonCode::Debit | ReasonCode::Reversal) {

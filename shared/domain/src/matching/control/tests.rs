@@ -1,6 +1,7 @@
 use rust_decimal_macros::dec;
 
 use super::*;
+use crate::model::card::{test_card, test_key};
 use crate::model::money::Currency;
 use crate::model::payment::{Market, References};
 use crate::text::masking::RefText;
@@ -12,18 +13,17 @@ const OTHER: &str = "346671276842680";
 
 fn acct(n: &str, control: Option<&str>) -> Account {
     Account {
-        number: n.parse().unwrap(),
-        market: Market::CA,
-        currency: Currency::CAD,
-        holder_name: "Acme Ltd".into(),
-        status: AccountStatus::Active,
         statement_balance: dec!(1000),
         minimum_due: dec!(50),
         current_balance: dec!(1000),
-        virtual_account: None,
-        creditor_reference: None,
-        control_account: control.map(|c| c.parse().unwrap()),
+        control_account: control.map(test_card),
+        ..Account::new(&test_key(), &n.parse().unwrap(), Market::CA, Currency::CAD, "Acme Ltd")
     }
+}
+
+/// The test number whose card `c` is.
+fn number_of(c: &CardRef) -> String {
+    [CONTROL, A, B, OTHER].into_iter().find(|n| test_card(n) == *c).unwrap_or("?").to_string()
 }
 
 fn cards() -> Vec<Account> {
@@ -44,13 +44,13 @@ fn pay(cents: i64, remittance: &str) -> Payment {
 
 fn verdict(cents: i64, remittance: &str, accounts: &[Account]) -> Verdict {
     let p = pay(cents, remittance);
-    judge(&p, &acct(CONTROL, None), &listed_cards(&p), accounts)
+    judge(&p, &acct(CONTROL, None), &listed_cards(&p), accounts, &test_key())
 }
 
 fn lines(v: &Verdict) -> Vec<(String, Decimal)> {
     match v {
         Verdict::Split { lines, .. } => {
-            lines.iter().map(|l| (l.account.expose().to_string(), l.amount.amount())).collect()
+            lines.iter().map(|l| (number_of(&l.account), l.amount.amount())).collect()
         }
         other => panic!("expected a split, got {other:?}"),
     }
@@ -189,7 +189,7 @@ fn a_list_copied_into_two_fields_counts_once() {
         .push(("sundry".into(), RefText::new("378282246310005 500.00; 371449635398431 250.00")));
     let listed = listed_cards(&p);
     assert_eq!(listed.iter().filter(|l| l.amount.is_some()).count(), 2, "{listed:?}");
-    assert_eq!(lines(&judge(&p, &acct(CONTROL, None), &listed, &cards())).len(), 2);
+    assert_eq!(lines(&judge(&p, &acct(CONTROL, None), &listed, &cards(), &test_key())).len(), 2);
 }
 
 #[test]

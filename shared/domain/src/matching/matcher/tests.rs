@@ -5,6 +5,7 @@ use super::*;
 use crate::ingest::{research_item, IngestConfig};
 use crate::matching::alias::teach_alias;
 use crate::matching::index::AccountIndex;
+use crate::model::card::{test_card, test_key};
 use crate::model::money::{Currency, Money};
 use crate::model::payment::{PayerAccount, References};
 use crate::ports::AliasMemory;
@@ -18,22 +19,20 @@ const RF_CARD: &str = "346671276842680";
 
 fn acct(n: &str, market: Market, cur: Currency, status: AccountStatus) -> Account {
     Account {
-        number: n.parse().unwrap(),
-        market,
-        currency: cur,
-        holder_name: "Jean Tremblay".into(),
         status,
         statement_balance: Decimal::new(125000, 2),
         minimum_due: Decimal::new(5000, 2),
         current_balance: Decimal::new(125000, 2),
-        virtual_account: None,
-        creditor_reference: None,
-        control_account: None,
+        ..Account::new(&test_key(), &n.parse().unwrap(), market, cur, "Jean Tremblay")
     }
 }
 
+fn card(n: &str) -> CardRef {
+    test_card(n)
+}
+
 fn dir() -> AccountIndex {
-    let mut d = AccountIndex::new();
+    let mut d = AccountIndex::new(test_key());
     let mut b = acct(B, Market::CA, Currency::CAD, AccountStatus::Active);
     b.holder_name = "Marie-Ève Côté".into();
     for a in [
@@ -121,7 +120,7 @@ fn formatted_4_6_5_in_free_text_with_words_around() {
     ] {
         let d = run(&pay(Market::CA, Currency::CAD, free(text)), &dir());
         assert_eq!(d.outcome, Outcome::Applied, "{text}: {:?}", d.reasons);
-        assert_eq!(d.account.as_ref().unwrap().expose(), A);
+        assert_eq!(d.account.unwrap(), card(A));
     }
 }
 
@@ -151,7 +150,7 @@ fn a_second_account_named_in_free_text_makes_it_ambiguous_whatever_agrees() {
 fn rf_reference_in_groups_of_four_in_free_text() {
     let d = run(&pay(Market::EU, Currency::EUR, free("Ref RF06 AMX4 4120 01 nov")), &dir());
     assert_eq!(d.outcome, Outcome::Applied, "{:?}", d.reasons);
-    assert_eq!(d.account.as_ref().unwrap().expose(), RF_CARD);
+    assert_eq!(d.account.unwrap(), card(RF_CARD));
 }
 
 /// "RF66 AMX0 0401 0295" also reads as the valid RF66AMX00401 (check digits match by chance,
@@ -190,7 +189,7 @@ fn blocked_unknown_and_missing_go_to_research() {
     let d = decide_ca("378282246310006");
     assert_eq!(d.outcome, Outcome::Research, "a typo alone is not enough");
     assert_eq!(d.blocker().unwrap().code, ReasonCode::LowConfidence);
-    assert_eq!(d.account.as_ref().unwrap().expose(), A, "but it is the candidate");
+    assert_eq!(d.account.unwrap(), card(A), "but it is the candidate");
 }
 
 #[test]
@@ -239,13 +238,13 @@ fn one_wrong_digit_with_an_agreeing_name_applies() {
     for i in [2, 7, 14] {
         let d = run(&named(cross(&typo(A, i)), "TREMBLAY JEAN"), &dir());
         assert_eq!(d.outcome, Outcome::Applied, "position {i}: {:?}", d.reasons);
-        assert_eq!(d.account.as_ref().unwrap().expose(), A);
+        assert_eq!(d.account.unwrap(), card(A));
         assert!(d.reasons.iter().any(|r| r.text.contains("one edit away")));
     }
     // The name disagrees: the typo stays a candidate for research.
     let d = run(&named(cross(&typo(A, 7)), "ACME HOLDINGS"), &dir());
     assert_eq!(d.outcome, Outcome::Research);
-    assert_eq!(d.account.as_ref().unwrap().expose(), A);
+    assert_eq!(d.account.unwrap(), card(A));
 }
 
 #[test]
@@ -286,7 +285,7 @@ fn last_five_digits_with_an_agreeing_name() {
     for text in ["card ending 10005", "XXXX-XXXXXX-10005", "Amex ***********10005", "last 5 digits 10005"] {
         let d = run(&named(free(text), "Mr Jean TREMBLAY"), &dir());
         assert_eq!(d.outcome, Outcome::Applied, "{text}: {:?}", d.reasons);
-        assert_eq!(d.account.as_ref().unwrap().expose(), A);
+        assert_eq!(d.account.unwrap(), card(A));
     }
     let d = run(&named(free("card ending 10005"), "Paul Lefebvre"), &dir());
     assert_eq!(d.outcome, Outcome::Research, "the name must agree");
@@ -387,7 +386,7 @@ fn teaching_an_alias_makes_the_next_payment_from_that_payer_match() {
     let sla = config.sla.deadlines(Market::CA, item.reason_code, at);
     assert_eq!((item.warn_at, item.due_at), (sla.warn_at, sla.due_at), "the reason's SLA on the CA calendar");
     assert!(at < item.warn_at && item.warn_at < item.due_at);
-    let learned = teach_alias(&d, &item, &A.parse().unwrap(), "analyst-7", at).unwrap();
+    let learned = teach_alias(&d, &item, &card(A), "analyst-7", at).unwrap();
     assert_eq!(learned.len(), 2, "account and name");
     assert_eq!(d.aliases_for(&learned[0].identity).unwrap().len(), 1);
 
@@ -424,7 +423,7 @@ proptest::proptest! {
         amount in proptest::sample::select(vec![1000i64, 5000, 125000]),
         structured in proptest::bool::ANY,
     ) {
-        let mut d = AccountIndex::new();
+        let mut d = AccountIndex::new(test_key());
         let mut a = acct(A, Market::CA, Currency::CAD, AccountStatus::Active);
         let mut b = acct(B, Market::CA, Currency::CAD, AccountStatus::Active);
         if kind == 1 {
@@ -434,7 +433,7 @@ proptest::proptest! {
         let t = typo(A, 9);
         if kind == 3 {
             let twin = one_edit_neighbours(&digits15(&t)).into_iter().find(|n| n.expose() != A).unwrap();
-            b.number = twin;
+            b = acct(twin.expose(), Market::CA, Currency::CAD, AccountStatus::Active);
         }
         d.insert(&a).unwrap();
         d.insert(&b).unwrap();
@@ -450,10 +449,10 @@ proptest::proptest! {
             p.references.virtual_account = Some(RefText::new("VA1"));
         }
         if kind == 2 {
-            for n in [A, b.number.expose()] {
+            for n in [a.card, b.card] {
                 d.learn_alias(&crate::ports::Alias {
                     identity: crate::matching::payer::identities(&p)[0].key(),
-                    account: n.parse().unwrap(),
+                    account: n,
                     learned_at: Utc::now(),
                     learned_by: "x".into(),
                     resolution: "r".into(),
@@ -469,7 +468,7 @@ proptest::proptest! {
 fn learn(d: &AccountIndex, identity: &str, account: &str, resolution: &str) {
     d.learn_alias(&crate::ports::Alias {
         identity: identity.into(),
-        account: account.parse().unwrap(),
+        account: card(account),
         learned_at: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(),
         learned_by: "analyst-7".into(),
         resolution: resolution.into(),
@@ -499,7 +498,7 @@ fn a_learned_payer_never_opposes_the_payments_own_reference() {
     let after = run(&p, &d);
     assert_eq!(after.outcome, before.outcome, "{:?}", after.reasons);
     assert_eq!(after.outcome, Outcome::Applied, "{:?}", after.reasons);
-    assert_eq!(after.account.as_ref().map(|a| a.expose()), Some(B));
+    assert_eq!(after.account, Some(card(B)));
     assert!(
         after.reasons.iter().any(|r| r.text.contains("never opposes a reference")),
         "{:?}",
@@ -508,7 +507,7 @@ fn a_learned_payer_never_opposes_the_payments_own_reference() {
     // With no reference of its own, the single account it paid is evidence enough.
     let alone = run(&corporate(References::default()), &d);
     assert_eq!(alone.outcome, Outcome::Applied, "{:?}", alone.reasons);
-    assert_eq!(alone.account.as_ref().map(|a| a.expose()), Some(A));
+    assert_eq!(alone.account, Some(card(A)));
 }
 
 #[test]
@@ -521,7 +520,7 @@ fn a_shared_payer_corroborates_and_never_applies_alone() {
     }
     let with_ref = run(&p, &d);
     assert_eq!(with_ref.outcome, Outcome::Applied, "{:?}", with_ref.reasons);
-    assert_eq!(with_ref.account.as_ref().map(|a| a.expose()), Some(B));
+    assert_eq!(with_ref.account, Some(card(B)));
     assert!(
         with_ref.reasons.iter().any(|r| r.text.contains("shared payer corroborating")),
         "{:?}",
@@ -532,7 +531,7 @@ fn a_shared_payer_corroborates_and_never_applies_alone() {
     assert!(alone.reasons.iter().any(|r| r.text.contains("a shared payer")), "{:?}", alone.reasons);
     // A typo of A from the shared payer: corroborated, not opposed, and not enough alone.
     let typo_a = run(&corporate(cross(&typo(A, 8))), &d);
-    assert_ne!(typo_a.account.as_ref().map(|a| a.expose()), Some(B), "{:?}", typo_a.reasons);
+    assert_ne!(typo_a.account, Some(card(B)), "{:?}", typo_a.reasons);
 }
 
 #[test]
@@ -544,7 +543,7 @@ fn name_and_exact_balance_apply_only_for_a_unique_active_holder() {
     p.amount = Money::from_minor(125_000, Currency::CAD);
     let d1 = run(&p, &d);
     assert_eq!(d1.outcome, Outcome::Applied, "{:?}", d1.reasons);
-    assert_eq!(d1.account.as_ref().map(|a| a.expose()), Some(A));
+    assert_eq!(d1.account, Some(card(A)));
     p.amount = Money::from_minor(5_000, Currency::CAD);
     assert_eq!(run(&p, &d).outcome, Outcome::Applied, "the minimum due");
     p.amount = Money::from_minor(4_999, Currency::CAD);
@@ -566,5 +565,5 @@ fn name_and_exact_balance_apply_only_for_a_unique_active_holder() {
     let mut eu = pay(Market::EU, Currency::EUR, References::default());
     eu.payer_name = Some("Jean Tremblay".into());
     eu.amount = Money::from_minor(125_000, Currency::EUR);
-    assert_ne!(run(&eu, &d).account.as_ref().map(|a| a.expose()), Some(A));
+    assert_ne!(run(&eu, &d).account, Some(card(A)));
 }

@@ -65,13 +65,13 @@ fn claim_is_one_analyst_at_a_time_and_expires() {
 
 #[test]
 fn only_the_claimant_acts() {
-    let account: AccountNumber = CARD.parse().unwrap();
-    let e = apply(&item(), "ann", &Action::Resolve(account.clone()), t0(), t0()).unwrap_err();
+    let account = crate::model::card::test_card(CARD);
+    let e = apply(&item(), "ann", &Action::Resolve(account), t0(), t0()).unwrap_err();
     assert!(matches!(e, QueueError::NotClaimant { .. }), "unclaimed: {e}");
     let c = claimed_by("ann");
     let e = apply(&c, "bob", &Action::Escalate("why".into()), t0(), t0()).unwrap_err();
     assert!(matches!(e, QueueError::ClaimedByOther { .. }), "{e}");
-    let r = apply(&c, "ann", &Action::Resolve(account.clone()), t0(), t0()).unwrap();
+    let r = apply(&c, "ann", &Action::Resolve(account), t0(), t0()).unwrap();
     assert_eq!(r.status, ItemStatus::Resolved);
     assert!(r.claim.is_none());
     assert_eq!(r.disposition.as_ref().unwrap().account.as_ref(), Some(&account));
@@ -111,7 +111,7 @@ fn write_off_needs_a_second_person() {
         apply(&p, "ann", &Action::RejectWriteOff("no".into()), t0(), t0()),
         Err(QueueError::FourEyes { .. })
     ));
-    let e = apply(&p, "ann", &Action::Resolve(CARD.parse().unwrap()), t0(), t0()).unwrap_err();
+    let e = apply(&p, "ann", &Action::Resolve(crate::model::card::test_card(CARD)), t0(), t0()).unwrap_err();
     assert!(matches!(e, QueueError::NotClaimant { .. } | QueueError::WrongState { .. }), "{e}");
     let w = apply(&p, "bob", &Action::ApproveWriteOff, t0(), t0()).unwrap();
     assert_eq!(w.status, ItemStatus::WrittenOff);
@@ -139,8 +139,8 @@ fn analyst_ids_and_texts_are_checked() {
 #[test]
 fn audit_snapshots_mask_accounts_and_carry_versions() {
     let c = claimed_by("ann");
-    let r = apply(&c, "ann", &Action::Resolve(CARD.parse().unwrap()), t0(), t0()).unwrap();
-    let a = audit_entry(&c, &r, "ann", &Action::Resolve(CARD.parse().unwrap()), t0());
+    let r = apply(&c, "ann", &Action::Resolve(crate::model::card::test_card(CARD)), t0(), t0()).unwrap();
+    let a = audit_entry(&c, &r, "ann", &Action::Resolve(crate::model::card::test_card(CARD)), t0());
     assert_eq!((a.seq, a.before.version, a.after.version), (2, 1, 2));
     assert_eq!(a.before.claimed_by.as_deref(), Some("ann"));
     let json = serde_json::to_string(&a).unwrap();

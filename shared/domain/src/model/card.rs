@@ -1,0 +1,324 @@
+//! How the pipeline names a card at rest (issue 15, PCI DSS 4.0 3.5.1): never by its number.
+//!
+//! A card is stored as a `CardRef`: an HMAC-SHA-256 token of its number under the directory's
+//! secret `CardKey`, and its last four digits (the most PCI DSS 3.4.1 lets a screen show). The
+//! partial-number lookup ("ending 10005") works on a `LastFive` tag, an HMAC under a second key
+//! derived from the same secret: unlike a plain truncation, it cannot be joined with the token
+//! (3.5.1.1/2) by anyone who lacks the secret. Numbers read from payments or typed by an analyst
+//! (`AccountNumber`, held only in memory) are hashed the same way to be looked up.
+
+use std::fmt;
+use std::sync::Arc;
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Serialize, Serializer};
+use sha2_hmac::Sha256;
+
+use crate::model::identifiers::AccountNumber;
+use crate::model::payment::Market;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Why a card key or a stored card reference was refused. Never quotes a secret or a number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CardKeyError {
+    #[error("the card key must be at least {MIN_SECRET_BYTES} bytes of secret (got {0})")]
+    TooShort(usize),
+    #[error("the system's random source failed: {0}")]
+    Random(String),
+    #[error("stored card reference is not `ct:` + 64 letters a-p + `:` + four digits")]
+    StoredRef,
+    #[error("stored last-five tag is not 32 letters a-p")]
+    StoredTag,
+}
+
+/// The least secret a card key accepts: 256 bits, the HMAC-SHA-256 output size.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The directory's secret: keys the card tokens and the last-five tags. Cheap to clone (shared);
+/// Debug shows nothing of it. Build one per process (cold start) from the key file or the secret.
+#[derive(Clone)]
+pub struct CardKey(Arc<Keys>);
+
+struct Keys {
+    token: HmacSha256,
+    last_five: HmacSha256,
+}
+
+impl CardKey {
+    /// Derives the token and last-five keys from `secret` (two HMACs of fixed labels), so one
+    /// secret serves both and neither key can be computed from the other's outputs.
+    pub fn from_secret(secret: &[u8]) -> Result<Self, CardKeyError> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(CardKeyError::TooShort(secret.len()));
+        }
+        let derive = |label: &[u8]| {
+            let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
+            mac.update(label);
+            let key = mac.finalize().into_bytes();
+            <HmacSha256 as KeyInit>::new_from_slice(&key).expect("HMAC takes any key length")
+        };
+        Ok(Self(Arc::new(Keys {
+            token: derive(b"remit card token v1"),
+            last_five: derive(b"remit last five v1"),
+        })))
+    }
+
+    /// A fresh random secret of `MIN_SECRET_BYTES` (for a new key file, or a test's store).
+    pub fn generate_secret() -> Result<[u8; MIN_SECRET_BYTES], CardKeyError> {
+        let mut secret = [0u8; MIN_SECRET_BYTES];
+        getrandom::fill(&mut secret).map_err(|e| CardKeyError::Random(e.to_string()))?;
+        Ok(secret)
+    }
+
+    /// A key of fresh random secret, kept nowhere: for in-memory stores and tests.
+    pub fn ephemeral() -> Self {
+        // The OS random source failing is not something a test or an in-memory store recovers
+        // from; a fixed secret would make tokens guessable, so fall back to the clock and the
+        // address space only as a last resort (such a store holds no real data).
+        let secret = Self::generate_secret().unwrap_or_else(|_| {
+            let mut s = [7u8; MIN_SECRET_BYTES];
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            s[..16].copy_from_slice(&t.to_le_bytes());
+            s
+        });
+        Self::from_secret(&secret).expect("32 bytes")
+    }
+
+    /// The card's reference at rest: its token and last four digits.
+    pub fn card(&self, number: &AccountNumber) -> CardRef {
+        let mut mac = self.0.token.clone();
+        mac.update(number.expose().as_bytes());
+        let token: [u8; 32] = mac.finalize().into_bytes().into();
+        let digits = number.expose().as_bytes();
+        let mut last4 = [0u8; 4];
+        last4.copy_from_slice(&digits[digits.len() - 4..]);
+        CardRef { token, last4 }
+    }
+
+    /// The tag under which the cards of `market` ending in `last5` (five ASCII digits) are found.
+    pub fn last_five(&self, market: Market, last5: &str) -> LastFive {
+        let mut mac = self.0.last_five.clone();
+        mac.update(market.code().as_bytes());
+        mac.update(b"#");
+        mac.update(last5.as_bytes());
+        let full = mac.finalize().into_bytes();
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&full[..16]);
+        LastFive(tag)
+    }
+
+    /// The last-five tag of a card number in `market`.
+    pub fn last_five_of(&self, market: Market, number: &AccountNumber) -> LastFive {
+        let d = number.expose();
+        self.last_five(market, &d[d.len() - 5..])
+    }
+}
+
+/// The key the crate's unit tests tokenise with (a fixed secret: tests compare tokens).
+#[cfg(test)]
+pub(crate) fn test_key() -> CardKey {
+    CardKey::from_secret(&[7u8; MIN_SECRET_BYTES]).expect("32 bytes")
+}
+
+/// The card of `number` under `test_key`.
+#[cfg(test)]
+pub(crate) fn test_card(number: &str) -> CardRef {
+    test_key().card(&number.parse().expect("a valid test number"))
+}
+
+impl fmt::Debug for CardKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CardKey(secret)")
+    }
+}
+
+/// A card at rest: the keyed token of its number and its last four digits. Display, Debug and
+/// Serialize show the masked form (`***********1234`); `stored` gives the store's key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CardRef {
+    token: [u8; 32],
+    last4: [u8; 4],
+}
+
+/// Token bytes written as letters `a`-`p` (one per half-byte): no digit at all, so a stored
+/// token can never look like a card number to a scanner or to `mask_card_numbers`.
+fn letters(bytes: &[u8], out: &mut String) {
+    for b in bytes {
+        out.push(char::from(b'a' + (b >> 4)));
+        out.push(char::from(b'a' + (b & 0x0f)));
+    }
+}
+
+fn from_letters(text: &str, out: &mut [u8]) -> bool {
+    let t = text.as_bytes();
+    if t.len() != out.len() * 2 || !t.iter().all(|b| (b'a'..=b'p').contains(b)) {
+        return false;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = ((t[2 * i] - b'a') << 4) | (t[2 * i + 1] - b'a');
+    }
+    true
+}
+
+impl CardRef {
+    /// The store's key for this card: `ct:<token as 64 letters>:<last four>`.
+    pub fn stored(&self) -> String {
+        let mut s = String::with_capacity(72);
+        s.push_str("ct:");
+        letters(&self.token, &mut s);
+        s.push(':');
+        s.extend(self.last4.iter().map(|&b| char::from(b)));
+        s
+    }
+
+    /// Reads `stored`'s form back.
+    pub fn from_stored(text: &str) -> Result<Self, CardKeyError> {
+        let rest = text.strip_prefix("ct:").ok_or(CardKeyError::StoredRef)?;
+        let (token_text, last) = rest.split_once(':').ok_or(CardKeyError::StoredRef)?;
+        let mut token = [0u8; 32];
+        if !from_letters(token_text, &mut token)
+            || last.len() != 4
+            || !last.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(CardKeyError::StoredRef);
+        }
+        let mut last4 = [0u8; 4];
+        last4.copy_from_slice(last.as_bytes());
+        Ok(Self { token, last4 })
+    }
+
+    /// The token's bytes (an index key; not the number, not reversible without the secret).
+    pub fn token(&self) -> &[u8; 32] {
+        &self.token
+    }
+
+    /// The last four digits, the one part of the number a screen may show.
+    pub fn last4(&self) -> &str {
+        std::str::from_utf8(&self.last4).expect("ASCII digits")
+    }
+
+    /// The masked form, the same as `AccountNumber::masked` shows: eleven stars, last four.
+    pub fn masked(&self) -> String {
+        let mut s = String::with_capacity(15);
+        self.push_masked(&mut s);
+        s
+    }
+
+    /// Appends the masked form to `out`.
+    pub fn push_masked(&self, out: &mut String) {
+        out.push_str("***********");
+        out.push_str(self.last4());
+    }
+}
+
+impl fmt::Display for CardRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl fmt::Debug for CardRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CardRef({})", self.masked())
+    }
+}
+
+impl Serialize for CardRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.masked())
+    }
+}
+
+/// The keyed tag of a card's market and last five digits: the partial-number index key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LastFive([u8; 16]);
+
+impl LastFive {
+    /// The store's form: 32 letters `a`-`p`.
+    pub fn stored(&self) -> String {
+        let mut s = String::with_capacity(32);
+        letters(&self.0, &mut s);
+        s
+    }
+
+    /// Reads `stored`'s form back.
+    pub fn from_stored(text: &str) -> Result<Self, CardKeyError> {
+        let mut tag = [0u8; 16];
+        if from_letters(text, &mut tag) {
+            Ok(Self(tag))
+        } else {
+            Err(CardKeyError::StoredTag)
+        }
+    }
+
+    /// The tag's first eight bytes, for an in-memory hash table.
+    pub fn hash64(&self) -> u64 {
+        u64::from_le_bytes(self.0[..8].try_into().expect("8 bytes"))
+    }
+}
+
+impl fmt::Debug for LastFive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LastFive(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(s: &str) -> AccountNumber {
+        s.parse().unwrap()
+    }
+
+    // 378282246310005: American Express's published test number (not a real card).
+    const TEST_CARD: &str = "3782 822463 10005";
+
+    #[test]
+    fn a_token_is_stable_under_one_key_and_differs_under_another() {
+        let key = CardKey::from_secret(&[1u8; 32]).unwrap();
+        let other = CardKey::from_secret(&[2u8; 32]).unwrap();
+        let n = number(TEST_CARD);
+        assert_eq!(key.card(&n), key.card(&n));
+        assert_ne!(key.card(&n).token(), other.card(&n).token());
+        assert_eq!(key.card(&n).last4(), "0005");
+        assert_eq!(key.card(&n).masked(), "***********0005");
+    }
+
+    #[test]
+    fn the_stored_form_reads_back_and_holds_no_digit_but_the_last_four() {
+        let key = CardKey::from_secret(&[9u8; 40]).unwrap();
+        let card = key.card(&number(TEST_CARD));
+        let stored = card.stored();
+        assert_eq!(CardRef::from_stored(&stored).unwrap(), card);
+        assert_eq!(stored.bytes().filter(u8::is_ascii_digit).count(), 4, "{stored}");
+        assert!(!stored.contains("3782"));
+        let tag = key.last_five_of(Market::CA, &number(TEST_CARD));
+        assert_eq!(LastFive::from_stored(&tag.stored()).unwrap(), tag);
+        assert!(tag.stored().bytes().all(|b| b.is_ascii_lowercase()));
+        assert!(CardRef::from_stored("ct:abc:0005").is_err());
+    }
+
+    #[test]
+    fn last_five_tags_are_per_market_and_not_the_token() {
+        let key = CardKey::from_secret(&[3u8; 32]).unwrap();
+        let n = number(TEST_CARD);
+        assert_eq!(key.last_five_of(Market::CA, &n), key.last_five(Market::CA, "10005"));
+        assert_ne!(key.last_five(Market::CA, "10005"), key.last_five(Market::IN, "10005"));
+        assert_ne!(&key.last_five(Market::CA, "10005").0[..], &key.card(&n).token()[..16]);
+    }
+
+    #[test]
+    fn no_short_secret_and_nothing_shown() {
+        assert_eq!(CardKey::from_secret(&[0u8; 16]).unwrap_err(), CardKeyError::TooShort(16));
+        let key = CardKey::ephemeral();
+        assert_eq!(format!("{key:?}"), "CardKey(secret)");
+        let card = key.card(&number(TEST_CARD));
+        assert_eq!(format!("{card} {card:?}"), "***********0005 CardRef(***********0005)");
+        assert_eq!(serde_json::to_string(&card).unwrap(), "\"***********0005\"");
+    }
+}
