@@ -71,6 +71,12 @@ pub fn mask_card_numbers(text: &str) -> String {
     out
 }
 
+/// True when `text` holds a card-shaped number in clear (what `mask_card_numbers` would mask):
+/// the test scans of stores, objects, logs and answers use it (issue 15).
+pub fn holds_card_number(text: &str) -> bool {
+    may_hold_card_number(text) && mask_card_numbers(text) != text
+}
+
 /// `mask_card_numbers` of a text already owned: the text itself when nothing needs masking
 /// (no copy; the matcher's reasons, built around masked numbers, mostly need none).
 pub fn mask_card_numbers_owned(text: String) -> String {
