@@ -368,33 +368,34 @@ fn queue_command(
         QueueCommand::Claim { id, analyst, minutes } => {
             let policy = remit_domain::research::queue::QueuePolicy {
                 claim_minutes: minutes.unwrap_or(config.queue.claim_minutes),
+                ..config.queue.clone()
             };
             policy.validate().map_err(|e| anyhow::anyhow!("--minutes: {e}"))?;
-            act(data_dir, &id, &analyst, Op::Claim { policy }, out)
+            act(data_dir, &id, &analyst, Op::Claim, &policy, out)
         }
         QueueCommand::Release { id, analyst } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::Release), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::Release), &config.queue, out)
         }
         QueueCommand::Resolve { id, account, analyst } => {
-            act(data_dir, &id, &analyst, Op::Resolve { account }, out)
+            act(data_dir, &id, &analyst, Op::Resolve { account }, &config.queue, out)
         }
         QueueCommand::Return { id, analyst, reason } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::Return(reason)), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::Return(reason)), &config.queue, out)
         }
         QueueCommand::Escalate { id, analyst, reason } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::Escalate(reason)), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::Escalate(reason)), &config.queue, out)
         }
         QueueCommand::Note { id, analyst, text } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::Note(text)), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::Note(text)), &config.queue, out)
         }
         QueueCommand::WriteOff { id, analyst, reason } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::RequestWriteOff(reason)), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::RequestWriteOff(reason)), &config.queue, out)
         }
         QueueCommand::ApproveWriteOff { id, analyst } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::ApproveWriteOff), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::ApproveWriteOff), &config.queue, out)
         }
         QueueCommand::RejectWriteOff { id, analyst, reason } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::RejectWriteOff(reason)), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::RejectWriteOff(reason)), &config.queue, out)
         }
     }
 }

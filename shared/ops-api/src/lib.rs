@@ -211,6 +211,7 @@ impl From<QueueError> for ApiError {
             QueueError::FourEyes { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "four-eyes"),
             QueueError::Account { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "account-refused"),
             QueueError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            QueueError::NoteLimit { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "too-many-notes"),
             QueueError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         ApiError::new(status, code, e.to_string())
@@ -491,7 +492,7 @@ async fn change(
         let done = match &op {
             Op::Claim => queue::claim(s, &item.id, &caller.analyst, now, &policy)?,
             Op::Resolve(account) => queue::resolve_by_applying(s, &item.id, account, &caller.analyst, now)?,
-            Op::Other(action) => queue::act(s, &item.id, &caller.analyst, action, now)?,
+            Op::Other(action) => queue::act(s, &item.id, &caller.analyst, action, now, &policy)?,
         };
         Ok(ok(json!({ "item": item_view(&done.item, now), "changed": done.changed })))
     })
