@@ -39,7 +39,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use chrono::{DateTime, Utc};
-use remit_domain::ports::{active_claim, AuditAction, QueueFilter};
+use remit_domain::ports::{active_claim, AuditAction, AuditEntry, QueueFilter};
 use remit_domain::ports::{ItemStatus, ResearchItem, Store, StoreError};
 use remit_domain::report;
 use remit_domain::research::queue::{self, Action, QueueError, QueuePolicy};
@@ -113,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(me))
         .route("/api/queues/{market}/items", get(list_items))
         .route("/api/items/{id}", get(show_item))
+        .route("/api/items/{id}/audit", get(audit_page))
         .route("/api/reports/{market}/daily", get(daily_report))
         .route("/api/items/{id}/claim", item_action(Needs::Worker, |_: Empty| Ok(Op::Claim)))
         .route(
@@ -417,6 +418,26 @@ async fn list_items(
     Ok(ok(json!({ "market": market, "count": items.len(), "items": items })))
 }
 
+/// Notes an item view shows: the latest ones (`GET /api/items/{id}/audit` pages through all).
+pub const VIEW_NOTES: usize = 50;
+
+/// What an item view shows of a trail: every entry but the notes older than the latest
+/// `VIEW_NOTES` (issue 15: notes must never push an action out of sight), and how many notes
+/// there are in all.
+fn view_trail(trail: Vec<AuditEntry>) -> (Vec<AuditEntry>, usize) {
+    let notes = trail.iter().filter(|e| e.action == AuditAction::Note).count();
+    let mut older = notes.saturating_sub(VIEW_NOTES);
+    let shown = trail
+        .into_iter()
+        .filter(|e| {
+            let hidden = e.action == AuditAction::Note && older > 0;
+            older -= usize::from(hidden);
+            !hidden
+        })
+        .collect();
+    (shown, notes)
+}
+
 async fn show_item(
     State(state): State<AppState>,
     caller: Caller,
@@ -426,8 +447,8 @@ async fn show_item(
     let store = state.store.clone();
     blocking(move || {
         let item = readable_item(&*store, &caller, &id)?;
-        let trail = store.audit_trail(&item.id)?;
-        let notes: Vec<_> = trail.iter().filter(|e| e.action == AuditAction::Note).collect();
+        let (audit, notes_total) = view_trail(store.audit_trail(&item.id)?);
+        let notes: Vec<_> = audit.iter().filter(|e| e.action == AuditAction::Note).collect();
         let payment_state = store.payment_state(&item.payment_key)?.map(|s| s.as_str()).unwrap_or("unknown");
         Ok(ok(json!({
             "item": item_view(&item, now),
@@ -435,9 +456,55 @@ async fn show_item(
             "candidate": item.candidate,
             "reasons": item.reasons,
             "notes": notes,
-            "audit": trail,
+            "notes_total": notes_total,
+            "audit": audit,
+            "audit_complete": notes.len() == notes_total,
             "can_act": caller.can_act(item.market),
         })))
+    })
+    .await
+}
+
+/// Entries per page of `GET /api/items/{id}/audit` by default, and at most.
+const AUDIT_PAGE: (u64, u64) = (100, 500);
+
+/// Query of `GET /api/items/{id}/audit`: numbers kept as text, so that a bad one is answered in
+/// the API's own error shape.
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    /// The `seq` of the last entry already read (0, the default, for the first page).
+    pub after: Option<String>,
+    /// Entries per page (1 to 500, 100 by default).
+    pub limit: Option<String>,
+}
+
+/// A whole number from the query, `default` when absent (400 naming the parameter if not one).
+fn query_number(name: &str, value: Option<&str>, default: u64) -> Result<u64, ApiError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ApiError::bad_request(format!("{name}: not a whole number"))),
+    }
+}
+
+/// One page of an item's whole audit trail, oldest first, and where the next page starts.
+async fn audit_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    let after = query_number("after", q.after.as_deref(), 0)?;
+    let (default, max) = AUDIT_PAGE;
+    let limit = query_number("limit", q.limit.as_deref(), default)?.clamp(1, max) as usize;
+    let store = state.store.clone();
+    blocking(move || {
+        let item = readable_item(&*store, &caller, &id)?;
+        // One more than asked: whether a next page exists, without an empty last request.
+        let mut entries = store.audit_page(&item.id, after, limit + 1)?;
+        let more = entries.len() > limit;
+        entries.truncate(limit);
+        let next = entries.last().map(|e| e.seq).filter(|_| more);
+        Ok(ok(json!({ "item": item.id, "entries": entries, "next_after": next })))
     })
     .await
 }

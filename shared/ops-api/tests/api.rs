@@ -21,6 +21,7 @@ const CA2: &str = "ca-analyst-token-0002";
 const CA_LEAD: &str = "ca-lead-token-000001";
 const IN: &str = "in-analyst-token-0001";
 const BOSS: &str = "leadership-token-0001";
+const BOSS2: &str = "leadership-token-0002";
 
 /// A CAD card, active, in the directory (Marie-Ève Côté).
 const CAD_CARD: &str = "346613186091396";
@@ -54,6 +55,7 @@ fn app() -> App {
     tokens.insert(CA_LEAD, caller("chloe.lead", Role::Lead, &[MCA]));
     tokens.insert(IN, caller("priya.in", Role::Analyst, &[MIN]));
     tokens.insert(BOSS, caller("dana.vp", Role::Leadership, &[]));
+    tokens.insert(BOSS2, caller("erin.vp", Role::Leadership, &[]));
     let state = AppState::new(store.clone(), tokens);
     App { router: router(state), store }
 }
@@ -310,6 +312,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/me", "get"),
         ("/api/queues/{market}/items", "get"),
         ("/api/items/{id}", "get"),
+        ("/api/items/{id}/audit", "get"),
         ("/api/reports/{market}/daily", "get"),
         ("/api/items/{id}/claim", "post"),
         ("/api/items/{id}/release", "post"),
@@ -479,4 +482,76 @@ async fn resolve_tells_nothing_about_which_card_or_what_exists_elsewhere() {
         "{v1} {v2}"
     );
     assert!(v2["message"].as_str().unwrap().contains("no such account in the CA directory"), "{v2}");
+}
+
+/// Issue 15: anyone who reads a market (leadership included) could post 1,000 notes and push a
+/// later claim or resolve out of the item view (the trail stopped at 1,000 entries). Notes are
+/// now limited per item and per person, and the view shows every action whatever the notes.
+#[tokio::test]
+async fn a_thousand_notes_then_a_resolve_and_the_resolve_is_visible() {
+    let app = app();
+    let id = app.item("CA", "no-reference").await;
+    let notes = format!("/api/items/{id}/notes");
+    let mut refused = Vec::new();
+    for i in 0..1000 {
+        let (s, v) = app.post(&notes, Some(BOSS), json!({ "text": format!("note {i}") })).await;
+        if s != StatusCode::OK {
+            refused.push((s, v));
+        }
+    }
+    // Everyone else who reads CA writes up to their own limit, until the item is full.
+    for token in [CA2, CA_LEAD, CA, BOSS2] {
+        for i in 0..50 {
+            let (s, v) = app.post(&notes, Some(token), json!({ "text": format!("mine {i}") })).await;
+            if s != StatusCode::OK {
+                refused.push((s, v));
+            }
+        }
+    }
+    let (s, v) = app.post(&format!("/api/items/{id}/claim"), Some(CA), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.post(&format!("/api/items/{id}/resolve"), Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let (s, view) = app.get(&format!("/api/items/{id}"), Some(CA2)).await;
+    assert_eq!(s, StatusCode::OK);
+    let audit = view["audit"].as_array().unwrap();
+    let actions: Vec<&str> =
+        audit.iter().map(|e| e["action"].as_str().unwrap()).filter(|a| *a != "note").collect();
+    assert_eq!(actions, ["claim", "resolve"], "the resolve is not in the item view");
+    assert_eq!(view["item"]["status"], "resolved");
+
+    // 1,200 notes asked for: 50 from leadership's first reader, 50 each from the next three,
+    // then the item is full; every other one refused, saying why.
+    assert_eq!(refused.len(), 1200 - 200, "{:?}", refused.first());
+    assert!(refused
+        .iter()
+        .all(|(s, v)| *s == StatusCode::UNPROCESSABLE_ENTITY && v["error"] == "too-many-notes"));
+    let (_, first) = &refused[0];
+    assert!(first["message"].as_str().unwrap().contains("dana.vp wrote 50 notes"), "{first}");
+    let (_, last) = refused.last().unwrap();
+    assert!(last["message"].as_str().unwrap().contains("holds 200 notes"), "{last}");
+    // The view: every action, the latest notes, and how many there are in all.
+    assert_eq!(view["notes_total"], 200);
+    assert_eq!(view["notes"].as_array().unwrap().len(), 50);
+    assert_eq!(view["notes"][49]["note"], "mine 49");
+    assert_eq!(view["audit_complete"], false);
+
+    // The whole trail, page by page.
+    let mut after = 0;
+    let mut seen = Vec::new();
+    loop {
+        let (s, page) = app.get(&format!("/api/items/{id}/audit?after={after}&limit=64"), Some(BOSS)).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        seen.extend(page["entries"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()));
+        match page["next_after"].as_u64() {
+            Some(n) => after = n,
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=202).collect::<Vec<u64>>());
+    let (s, _) = app.get(&format!("/api/items/{id}/audit"), Some(IN)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = app.get(&format!("/api/items/{id}/audit?after=x"), Some(CA)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 }
