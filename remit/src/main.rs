@@ -291,7 +291,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("REMIT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // Warnings, and `remit serve`'s access log (one line per API request).
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,remit::access=info")),
         )
         .with_writer(std::io::stderr)
         // Colours only for a person at a terminal: a log file or a pipe gets plain text.

@@ -19,11 +19,13 @@
 //! payment data is). The queue's rules themselves (one claim at a time, four eyes...) are the
 //! domain's (`remit_domain::research::queue`), exactly as the CLI applies them. Card numbers are
 //! masked in every response: the domain's types serialize masked, and each body is passed through
-//! `mask_card_numbers` once more before it leaves.
+//! `mask_card_numbers` once more before it leaves. Every request through `OpsApi` leaves one line
+//! in the access log (`access`).
 
 // The OpenAPI document is one `json!` literal, deeper than the default limit.
 #![recursion_limit = "256"]
 
+pub mod access;
 pub mod auth;
 pub mod console;
 pub mod idempotent;
@@ -49,6 +51,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use access::{masked_card, CardLookup, ErrorCode};
 pub use auth::{Caller, Role, Tokens};
 pub use openapi::openapi_document;
 
@@ -190,6 +193,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.code, "message": self.message });
         let mut r = masked_json(self.status, &body);
+        r.extensions_mut().insert(ErrorCode(self.code));
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
@@ -595,15 +599,42 @@ struct NoteBody {
     text: String,
 }
 
+/// The JSON body of a POST route on an item.
+trait ItemBody: DeserializeOwned + Send + 'static {
+    /// The card number the request looks up, if it does (resolve).
+    fn card(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl ItemBody for Empty {}
+impl ItemBody for ReasonBody {}
+impl ItemBody for NoteBody {}
+
+impl ItemBody for ResolveBody {
+    fn card(&self) -> Option<&str> {
+        Some(&self.account)
+    }
+}
+
 /// A POST route on an item: its JSON body read as `B` (400 if it is not), turned into the
-/// operation, then `change` with what the caller needs to be allowed.
-fn item_action<B>(needs: Needs, op: fn(B) -> Result<Op, ApiError>) -> MethodRouter<AppState>
-where
-    B: DeserializeOwned + Send + 'static,
-{
+/// operation, then `change` with what the caller needs to be allowed. A card looked up is left
+/// (masked) on the answer for the access log, whatever the answer.
+fn item_action<B: ItemBody>(needs: Needs, op: fn(B) -> Result<Op, ApiError>) -> MethodRouter<AppState> {
     post(move |State(s): State<AppState>, c: Caller, Path(id): Path<String>, b: Bytes| async move {
-        let op = op(body::<B>(&b)?)?;
-        change(s, c, id, op, needs).await
+        let body = match body::<B>(&b) {
+            Ok(body) => body,
+            Err(e) => return e.into_response(),
+        };
+        let card = body.card().map(|raw| CardLookup(masked_card(raw)));
+        let mut response = match op(body) {
+            Ok(op) => change(s, c, id, op, needs).await.into_response(),
+            Err(e) => e.into_response(),
+        };
+        if let Some(card) = card {
+            response.extensions_mut().insert(card);
+        }
+        response
     })
 }
 

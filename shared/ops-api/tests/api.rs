@@ -11,7 +11,7 @@ use chrono::Utc;
 use http_body_util::BodyExt;
 use remit_domain::ports::Ledger;
 use remit_domain::AccountNumber;
-use remit_ops_api::{router, AppState, Caller, Role, Tokens};
+use remit_ops_api::{router, AppState, Caller, OpsApi, Role, Tokens};
 use remit_store_sqlite::{SqliteStore, Table};
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -28,6 +28,8 @@ const CAD_CARD: &str = "346613186091396";
 
 struct App {
     router: Router,
+    /// The same router behind the idempotency layer and access log, as both listeners serve it.
+    api: OpsApi,
     store: Arc<SqliteStore>,
 }
 
@@ -57,7 +59,7 @@ fn app() -> App {
     tokens.insert(BOSS, caller("dana.vp", Role::Leadership, &[]));
     tokens.insert(BOSS2, caller("erin.vp", Role::Leadership, &[]));
     let state = AppState::new(store.clone(), tokens);
-    App { router: router(state), store }
+    App { router: router(state.clone()), api: OpsApi::new(state), store }
 }
 
 impl App {
@@ -554,4 +556,131 @@ async fn a_thousand_notes_then_a_resolve_and_the_resolve_is_visible() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v) = app.get(&format!("/api/items/{id}/audit?after=x"), Some(CA)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}
+
+/// A `tracing` writer into a buffer shared with the test.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl LogBuffer {
+    /// The access log's lines so far.
+    fn access_lines(&self) -> Vec<String> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines().filter(|l| l.contains("remit::access")).map(str::to_string).collect()
+    }
+}
+
+impl App {
+    /// A request through `OpsApi` (as `remit serve` and the Lambda answer it): status and body.
+    async fn handle(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let deadline = Utc::now() + chrono::Duration::minutes(1);
+        let resp = self.api.handle(req.body(Body::from(body.to_string())).unwrap(), deadline).await;
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
+
+/// Issue 15 (PCI DSS 10.2): 401s, 403s and card lookups left no log line. Every request through
+/// `OpsApi` leaves one on the `remit::access` target: who, method, route template, item or
+/// market, status; a resolve is marked as a card lookup with the card masked to its last four.
+/// (Multi-threaded, as the idempotency layer needs; the test's own thread still runs `handle`,
+/// so the thread's subscriber sees its lines.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_a_401_and_a_card_lookup_each_leave_an_access_log_line() {
+    let app = app();
+    let log = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt().with_writer(log.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (s, _) = app.handle(Method::GET, "/api/queues/IN/items", Some(CA), Value::Null).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let lines = log.access_lines();
+    assert_eq!(lines.len(), 1, "no access log line for a 403: {lines:?}");
+    let l = &lines[0];
+    for part in ["amelie.ca", "GET", "/api/queues/{market}/items", "IN", "status=403", "forbidden"] {
+        assert!(l.contains(part), "{part} not in {l}");
+    }
+
+    let (s, _) = app.handle(Method::GET, "/api/me", None, Value::Null).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = app.handle(Method::GET, "/api/me", Some("a-token-nobody-has"), Value::Null).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let lines = log.access_lines();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[1..].iter().all(|l| l.contains("anonymous") && l.contains("status=401")), "{lines:?}");
+
+    // A card lookup: the card masked to its last four, whatever the answer.
+    let id = app.item("CA", "no-reference").await;
+    app.handle(Method::POST, &format!("/api/items/{id}/claim"), Some(CA), json!({})).await;
+    let (s, v) = app
+        .handle(Method::POST, &format!("/api/items/{id}/resolve"), Some(CA), json!({"account": CAD_CARD}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let lines = log.access_lines();
+    let l = lines.last().unwrap();
+    for part in [
+        "amelie.ca",
+        "POST",
+        "/api/items/{id}/resolve",
+        id.as_str(),
+        "status=200",
+        "card_lookup=true",
+        "1396",
+    ] {
+        assert!(l.contains(part), "{part} not in {l}");
+    }
+    // A card number in the path is masked; the raw path is never logged.
+    let (s, _) = app.handle(Method::GET, "/api/items/3726%20018159%2008301", Some(CA), Value::Null).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let all = log.access_lines().join("\n");
+    assert!(all.contains("/api/items/{id}"), "{all}");
+    assert_eq!(remit_domain::mask_card_numbers(&all), all, "a card number in the access log: {all}");
+    assert!(!all.contains("%20"), "{all}");
+
+    // A retry with the same Idempotency-Key is answered from the first run: logged as a replay.
+    let other = app.item("CA", "account-closed").await;
+    for _ in 0..2 {
+        let req = Request::post(format!("/api/items/{other}/claim"))
+            .header("authorization", format!("Bearer {CA}"))
+            .header("idempotency-key", "claim-once")
+            .body(Body::empty())
+            .unwrap();
+        let resp = app.api.handle(req, Utc::now() + chrono::Duration::minutes(1)).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+    let lines = log.access_lines();
+    let [first, replay] = &lines[lines.len() - 2..] else { unreachable!() };
+    assert!(first.contains("/api/items/{id}/claim") && first.contains("replayed=false"), "{first}");
+    assert!(replay.contains("/api/items/{id}/claim") && replay.contains("replayed=true"), "{replay}");
+    assert!(replay.contains("status=200") && replay.contains("amelie.ca"), "{replay}");
 }
