@@ -5,7 +5,8 @@
 //! `Idempotency-Key` header runs once under `run_once`, keyed by a hash of the caller's
 //! `Authorization` header, the method, the path and query, the key and the body; a retry of the
 //! same request (a client that lost the answer) gets the first answer back instead of running
-//! again. Answers of 500 and above are not kept, so a retry after a failure runs again. Without
+//! again. Answers of 500 and above, and 429 (a rate limit: later, the same request may pass), are
+//! not kept, so a retry after a failure runs again. Without
 //! the header a request goes straight to the router (queue actions are conditional on the
 //! item's version anyway, so a blind retry is refused with 409 rather than applied twice).
 //!
@@ -46,28 +47,37 @@ pub struct OpsApi {
 struct SavedResponse {
     status: u16,
     content_type: Option<String>,
+    /// `Retry-After`, when the answer says to wait (absent from records kept before it was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retry_after: Option<String>,
     body: String,
 }
 
 impl SavedResponse {
     async fn read(response: Response<Body>) -> Result<Self, Self> {
         let status = response.status().as_u16();
-        let content_type =
-            response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let text = |name| {
+            response.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string)
+        };
+        let (content_type, retry_after) = (text(header::CONTENT_TYPE), text(header::RETRY_AFTER));
         let bytes = to_bytes(response.into_body(), MAX_BODY).await.map_err(|_| {
             Self::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "response body unreadable")
         })?;
         let body = String::from_utf8(bytes.to_vec()).map_err(|_| {
             Self::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "response body is not text")
         })?;
-        Ok(Self { status, content_type, body })
+        Ok(Self { status, content_type, retry_after, body })
     }
 
     fn into_response(self) -> Response<Body> {
         let mut r = Response::new(Body::from(self.body));
         *r.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let Some(ct) = self.content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
-            r.headers_mut().insert(header::CONTENT_TYPE, ct);
+        for (name, value) in
+            [(header::CONTENT_TYPE, self.content_type), (header::RETRY_AFTER, self.retry_after)]
+        {
+            if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                r.headers_mut().insert(name, v);
+            }
         }
         crate::no_store_headers(r.headers_mut());
         r
@@ -80,6 +90,7 @@ impl SavedResponse {
         Self {
             status: status.as_u16(),
             content_type: Some("application/json".into()),
+            retry_after: None,
             body: serde_json::json!({ "error": code, "message": message }).to_string(),
         }
     }
@@ -149,7 +160,7 @@ impl OpsApi {
                 let response = runtime.block_on(router.oneshot(request)).unwrap_or_else(|e| match e {});
                 *noted.lock().unwrap_or_else(|p| p.into_inner()) = Some(Facts::of(&response));
                 let saved = runtime.block_on(SavedResponse::read(response)).map_err(Failed)?;
-                if saved.status >= 500 {
+                if saved.status >= 500 || saved.status == StatusCode::TOO_MANY_REQUESTS.as_u16() {
                     return Err(Failed(saved));
                 }
                 Ok(saved)

@@ -30,6 +30,7 @@ pub mod auth;
 pub mod console;
 pub mod idempotent;
 mod openapi;
+pub mod rate;
 
 use std::sync::Arc;
 
@@ -54,6 +55,7 @@ use serde_json::{json, Value};
 use access::{masked_card, CardLookup, ErrorCode};
 pub use auth::{Caller, Role, Tokens};
 pub use openapi::openapi_document;
+use rate::RateLimit;
 
 /// A store the API can share across requests and threads.
 pub trait ApiStore: Store + Send + Sync {}
@@ -72,6 +74,8 @@ pub struct AppState {
     pub policy: QueuePolicy,
     /// The markets' calendars: the daily report covers a market's local day.
     pub sla: Arc<SlaPolicy>,
+    /// Resolves per analyst per minute (`policy.resolves_per_minute`), counted in this process.
+    pub resolve_limit: Arc<RateLimit>,
 }
 
 impl AppState {
@@ -81,6 +85,7 @@ impl AppState {
             store,
             tokens: Arc::new(tokens),
             clock: Arc::new(Utc::now),
+            resolve_limit: Arc::new(RateLimit::per_minute(QueuePolicy::default().resolves_per_minute)),
             policy: QueuePolicy::default(),
             sla: Arc::new(SlaPolicy::default()),
         }
@@ -98,7 +103,9 @@ impl AppState {
         self
     }
 
+    /// The same state under another queue policy (claim duration, note limits, resolve rate).
     pub fn with_policy(mut self, policy: QueuePolicy) -> Self {
+        self.resolve_limit = Arc::new(RateLimit::per_minute(policy.resolves_per_minute));
         self.policy = policy;
         self
     }
@@ -173,11 +180,22 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds to wait before asking again (`Retry-After`), for a rate limit.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: String) -> Self {
-        Self { status, code, message }
+        Self { status, code, message, retry_after: None }
+    }
+
+    /// 429: `what` asked for too often; `Retry-After` says when it may be asked again.
+    fn rate_limited(what: &str, seconds: u64) -> Self {
+        let message = format!("{what}; retry in {seconds} s");
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", message)
+        }
     }
 
     fn bad_request(message: String) -> Self {
@@ -194,6 +212,9 @@ impl IntoResponse for ApiError {
         let body = json!({ "error": self.code, "message": self.message });
         let mut r = masked_json(self.status, &body);
         r.extensions_mut().insert(ErrorCode(self.code));
+        if let Some(s) = self.retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(s));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
@@ -618,8 +639,9 @@ impl ItemBody for ResolveBody {
 }
 
 /// A POST route on an item: its JSON body read as `B` (400 if it is not), turned into the
-/// operation, then `change` with what the caller needs to be allowed. A card looked up is left
-/// (masked) on the answer for the access log, whatever the answer.
+/// operation, then `change` with what the caller needs to be allowed. A card lookup counts
+/// against the caller's resolve rate (429 past it) and is left (masked) on the answer for the
+/// access log, whatever the answer.
 fn item_action<B: ItemBody>(needs: Needs, op: fn(B) -> Result<Op, ApiError>) -> MethodRouter<AppState> {
     post(move |State(s): State<AppState>, c: Caller, Path(id): Path<String>, b: Bytes| async move {
         let body = match body::<B>(&b) {
@@ -627,9 +649,18 @@ fn item_action<B: ItemBody>(needs: Needs, op: fn(B) -> Result<Op, ApiError>) -> 
             Err(e) => return e.into_response(),
         };
         let card = body.card().map(|raw| CardLookup(masked_card(raw)));
-        let mut response = match op(body) {
-            Ok(op) => change(s, c, id, op, needs).await.into_response(),
-            Err(e) => e.into_response(),
+        let limited = match card {
+            Some(_) => s.resolve_limit.check(&c.analyst, (s.clock)()).err(),
+            None => None,
+        };
+        let per_minute = s.policy.resolves_per_minute;
+        let mut response = match (limited, op(body)) {
+            (Some(wait), _) => {
+                let what = format!("{}: more than {per_minute} resolves in a minute", c.analyst);
+                ApiError::rate_limited(&what, wait).into_response()
+            }
+            (None, Ok(op)) => change(s, c, id, op, needs).await.into_response(),
+            (None, Err(e)) => e.into_response(),
         };
         if let Some(card) = card {
             response.extensions_mut().insert(card);

@@ -47,7 +47,7 @@ pub(crate) const ROUTES: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "/api/items/{id}/resolve",
         "post",
         "resolve",
-        "Apply the payment to a card account (posts exactly once; teaches the payer's alias). Resolving again to the same account changes nothing (`changed: false`).",
+        "Apply the payment to a card account (posts exactly once; teaches the payer's alias). Resolving again to the same account changes nothing (`changed: false`). Each resolve is a card lookup: logged (the card masked) and limited per analyst per minute.",
         Some("ResolveRequest"),
     ),
     (
@@ -176,6 +176,12 @@ fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<
             error("The queue's rules refuse the change (item status, four eyes, account not applicable, the item's or the caller's notes at their limit: `too-many-notes`)."),
         );
     }
+    if id == "resolve" {
+        r.insert(
+            "429".into(),
+            error("More resolves in a minute than an analyst may ask for (`rate-limited`); `Retry-After` says in how many seconds to ask again."),
+        );
+    }
     let mut op = json!({
         "operationId": id,
         "summary": summary,
@@ -219,7 +225,7 @@ pub fn openapi_document() -> Value {
                     "type": "object",
                     "required": ["error", "message"],
                     "properties": {
-                        "error": { "type": "string", "description": "unauthorized, forbidden, not-found, bad-request, invalid, claimed-by-other, not-claimant, concurrent-change, conflict, wrong-state, four-eyes, account-refused, too-many-notes, unavailable, internal" },
+                        "error": { "type": "string", "description": "unauthorized, forbidden, not-found, bad-request, invalid, claimed-by-other, not-claimant, concurrent-change, conflict, wrong-state, four-eyes, account-refused, too-many-notes, rate-limited, unavailable, internal" },
                         "message": text("What happened, for people (card numbers masked).")
                     }
                 },

@@ -34,6 +34,11 @@ struct App {
 }
 
 fn app() -> App {
+    app_with(|s| s)
+}
+
+/// The app over a state `tune` adjusts (a clock, a policy).
+fn app_with(tune: impl FnOnce(AppState) -> AppState) -> App {
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples");
     remit::local::import_accounts(&*store, &samples.join("accounts.csv")).unwrap();
@@ -58,7 +63,7 @@ fn app() -> App {
     tokens.insert(IN, caller("priya.in", Role::Analyst, &[MIN]));
     tokens.insert(BOSS, caller("dana.vp", Role::Leadership, &[]));
     tokens.insert(BOSS2, caller("erin.vp", Role::Leadership, &[]));
-    let state = AppState::new(store.clone(), tokens);
+    let state = tune(AppState::new(store.clone(), tokens));
     App { router: router(state.clone()), api: OpsApi::new(state), store }
 }
 
@@ -683,4 +688,53 @@ async fn a_403_a_401_and_a_card_lookup_each_leave_an_access_log_line() {
     assert!(first.contains("/api/items/{id}/claim") && first.contains("replayed=false"), "{first}");
     assert!(replay.contains("/api/items/{id}/claim") && replay.contains("replayed=true"), "{replay}");
     assert!(replay.contains("status=200") && replay.contains("amelie.ca"), "{replay}");
+}
+
+/// Issue 15: resolve answered as fast as anyone asked (a card guessed in 100 tries). Each analyst
+/// gets `queue.resolves_per_minute` resolves a minute; past it 429 with Retry-After.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolves_past_the_rate_are_429_with_retry_after() {
+    let t0 = Utc::now();
+    let clock = Arc::new(std::sync::Mutex::new(t0));
+    let c = clock.clone();
+    let app = app_with(move |s| s.with_clock(move || *c.lock().unwrap()));
+    let id = app.item("CA", "no-reference").await;
+    let resolve = format!("/api/items/{id}/resolve");
+    // Not claimed: each attempt is refused by the queue's rules, and each counts.
+    for _ in 0..30 {
+        let (s, v) = app.post(&resolve, Some(CA), json!({"account": "372601815908301"})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    }
+    let req = Request::post(&resolve)
+        .header("authorization", format!("Bearer {CA}"))
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"account": CAD_CARD}).to_string()))
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS, "the 31st resolve in a minute");
+    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["error"], "rate-limited");
+    // Through the idempotency layer: Retry-After kept, and the 429 not saved for a retry.
+    let retried = || {
+        let req = Request::post(&resolve)
+            .header("authorization", format!("Bearer {CA}"))
+            .header("idempotency-key", "resolve-1")
+            .body(Body::from(json!({"account": CAD_CARD}).to_string()))
+            .unwrap();
+        app.api.handle(req, Utc::now() + chrono::Duration::minutes(1))
+    };
+    let resp = retried().await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().contains_key("retry-after"));
+    // Another analyst has a window of their own; the first gets one again a minute later.
+    let (s, _) = app.post(&resolve, Some(CA2), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    *clock.lock().unwrap() = t0 + chrono::Duration::seconds(61);
+    let again = retried().await.into_body().collect().await.unwrap().to_bytes();
+    let again: Value = serde_json::from_slice(&again).unwrap();
+    assert_eq!(again["error"], "not-claimant", "the same key runs again: {again}");
+    let (s, v) = app.post(&resolve, Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
 }
