@@ -106,6 +106,23 @@ enum Command {
         /// Token file (TOML `[[token]]` tables: token or sha256, analyst, role, markets).
         #[arg(long, env = "REMIT_TOKENS")]
         tokens: PathBuf,
+        /// Milliseconds a connection may take to send a request's headers (or stay idle
+        /// between requests) before it is closed.
+        #[arg(
+            long,
+            env = "REMIT_SERVE_HEADER_TIMEOUT_MS",
+            default_value_t = remit::serve::DEFAULT_HEADER_TIMEOUT_MS,
+            value_parser = clap::value_parser!(u64).range(1..=600_000)
+        )]
+        header_timeout_ms: u64,
+        /// Connections served at once; more wait until one closes.
+        #[arg(
+            long,
+            env = "REMIT_SERVE_MAX_CONNECTIONS",
+            default_value_t = remit::serve::DEFAULT_MAX_CONNECTIONS,
+            value_parser = clap::value_parser!(u32).range(1..=10_000)
+        )]
+        max_connections: u32,
     },
 }
 
@@ -329,8 +346,12 @@ fn main() -> ExitCode {
         }
         Command::Bench { files, profile } => commands::bench(&files, profile.as_deref(), &mut out),
         Command::Eval(args) => remit::eval::command(args, &config, &mut out),
-        Command::Serve { addr, tokens } => {
-            remit::serve::serve(&cli.data_dir, &config, addr, &tokens, &mut out)
+        Command::Serve { addr, tokens, header_timeout_ms, max_connections } => {
+            let limits = remit::serve::Limits {
+                header_timeout: std::time::Duration::from_millis(header_timeout_ms),
+                max_connections: max_connections as usize,
+            };
+            remit::serve::serve(&cli.data_dir, &config, addr, &tokens, limits, &mut out)
         }
     };
     match result {
