@@ -106,6 +106,23 @@ enum Command {
         /// Token file (TOML `[[token]]` tables: token or sha256, analyst, role, markets).
         #[arg(long, env = "REMIT_TOKENS")]
         tokens: PathBuf,
+        /// Milliseconds a connection may take to send a request's headers (or stay idle
+        /// between requests) before it is closed.
+        #[arg(
+            long,
+            env = "REMIT_SERVE_HEADER_TIMEOUT_MS",
+            default_value_t = remit::serve::DEFAULT_HEADER_TIMEOUT_MS,
+            value_parser = clap::value_parser!(u64).range(1..=600_000)
+        )]
+        header_timeout_ms: u64,
+        /// Connections served at once; more wait until one closes.
+        #[arg(
+            long,
+            env = "REMIT_SERVE_MAX_CONNECTIONS",
+            default_value_t = remit::serve::DEFAULT_MAX_CONNECTIONS,
+            value_parser = clap::value_parser!(u32).range(1..=10_000)
+        )]
+        max_connections: u32,
     },
 }
 
@@ -291,7 +308,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("REMIT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // Warnings, and `remit serve`'s access log (one line per API request).
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,remit::access=info")),
         )
         .with_writer(std::io::stderr)
         // Colours only for a person at a terminal: a log file or a pipe gets plain text.
@@ -328,8 +346,12 @@ fn main() -> ExitCode {
         }
         Command::Bench { files, profile } => commands::bench(&files, profile.as_deref(), &mut out),
         Command::Eval(args) => remit::eval::command(args, &config, &mut out),
-        Command::Serve { addr, tokens } => {
-            remit::serve::serve(&cli.data_dir, &config, addr, &tokens, &mut out)
+        Command::Serve { addr, tokens, header_timeout_ms, max_connections } => {
+            let limits = remit::serve::Limits {
+                header_timeout: std::time::Duration::from_millis(header_timeout_ms),
+                max_connections: max_connections as usize,
+            };
+            remit::serve::serve(&cli.data_dir, &config, addr, &tokens, limits, &mut out)
         }
     };
     match result {
@@ -368,33 +390,34 @@ fn queue_command(
         QueueCommand::Claim { id, analyst, minutes } => {
             let policy = remit_domain::research::queue::QueuePolicy {
                 claim_minutes: minutes.unwrap_or(config.queue.claim_minutes),
+                ..config.queue.clone()
             };
             policy.validate().map_err(|e| anyhow::anyhow!("--minutes: {e}"))?;
-            act(data_dir, &id, &analyst, Op::Claim { policy }, out)
+            act(data_dir, &id, &analyst, Op::Claim, &policy, out)
         }
         QueueCommand::Release { id, analyst } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::Release), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::Release), &config.queue, out)
         }
         QueueCommand::Resolve { id, account, analyst } => {
-            act(data_dir, &id, &analyst, Op::Resolve { account }, out)
+            act(data_dir, &id, &analyst, Op::Resolve { account }, &config.queue, out)
         }
         QueueCommand::Return { id, analyst, reason } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::Return(reason)), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::Return(reason)), &config.queue, out)
         }
         QueueCommand::Escalate { id, analyst, reason } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::Escalate(reason)), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::Escalate(reason)), &config.queue, out)
         }
         QueueCommand::Note { id, analyst, text } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::Note(text)), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::Note(text)), &config.queue, out)
         }
         QueueCommand::WriteOff { id, analyst, reason } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::RequestWriteOff(reason)), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::RequestWriteOff(reason)), &config.queue, out)
         }
         QueueCommand::ApproveWriteOff { id, analyst } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::ApproveWriteOff), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::ApproveWriteOff), &config.queue, out)
         }
         QueueCommand::RejectWriteOff { id, analyst, reason } => {
-            act(data_dir, &id, &analyst, Op::Other(Action::RejectWriteOff(reason)), out)
+            act(data_dir, &id, &analyst, Op::Other(Action::RejectWriteOff(reason)), &config.queue, out)
         }
     }
 }

@@ -206,24 +206,32 @@ fn show_text(item: &ResearchItem, payment_state: &str, trail: &[AuditEntry], now
 
 /// What an analyst does from the command line.
 pub enum Op {
-    Claim { policy: QueuePolicy },
+    Claim,
     Resolve { account: String },
     Other(Action),
 }
 
 /// `remit queue claim|release|resolve|return|escalate|note|write-off|approve-write-off|
-/// reject-write-off`: one change, checked by the queue's rules, recorded in the audit trail.
-pub fn act(data_dir: &Path, id: &str, analyst: &str, op: Op, out: &mut impl Write) -> Result<ExitCode> {
+/// reject-write-off`: one change, checked by the queue's rules and `policy` (claim duration, note
+/// limits), recorded in the audit trail.
+pub fn act(
+    data_dir: &Path,
+    id: &str,
+    analyst: &str,
+    op: Op,
+    policy: &QueuePolicy,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
     let store = open_store(data_dir)?;
     let now = Utc::now();
     let done: Done = match op {
-        Op::Claim { policy } => queue::claim(&store, id, analyst, now, &policy)?,
+        Op::Claim => queue::claim(&store, id, analyst, now, policy)?,
         Op::Resolve { account } => {
             let account: AccountNumber =
                 account.parse().map_err(|e| anyhow!("--account {}: {e}", mask_card_numbers(&account)))?;
             queue::resolve_by_applying(&store, id, &store.card_key().card(&account), analyst, now)?
         }
-        Op::Other(action) => queue::act(&store, id, analyst, &action, now)?,
+        Op::Other(action) => queue::act(&store, id, analyst, &action, now, policy)?,
     };
     let item = &done.item;
     let mut msg = format!("{}: {}", item.id, item.status.as_str());

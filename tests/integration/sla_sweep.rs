@@ -10,7 +10,7 @@ use remit_domain::research::sweeper::{self, AlertError, AlertSink, MemorySink, N
 use remit_domain::Market;
 
 use crate::fixtures::CARD_A;
-use crate::store_conformance::{now, queued};
+use crate::store_conformance::{act, now, queued};
 
 /// Runs the sweeper checks against stores made by `new_store` (called by the conformance suite).
 pub fn run_all<S: Store>(new_store: &impl Fn() -> S) {
@@ -26,7 +26,7 @@ fn a_sweep_past_every_deadline_alerts_on_every_open_item_once<S: Store>(s: &S) {
     }
     let closed = queued(s, "SWX", "RQ-CA-swx", 1);
     queue::claim(s, &closed.id, "ann", now(), &QueuePolicy::default()).unwrap();
-    queue::act(s, &closed.id, "ann", &Action::Return("not ours".into()), now()).unwrap();
+    act(s, &closed.id, "ann", &Action::Return("not ours".into()), now()).unwrap();
 
     let sink = MemorySink::default();
     let later = now() + Duration::days(30);

@@ -8,7 +8,7 @@ use remit_domain::ports::FileSummary;
 use remit_domain::ports::{
     AlertKind, Alias, AuditAction, AuditEntry, FileRecord, FileRegistration, FileStatus, ItemChange,
     ItemStatus, PaymentState, Posting, QueueFilter, Receipt, ResearchItem, Reversal, Store, StoreError,
-    Transition, MAX_POSTING_LINES,
+    Transition, MAX_AUDIT_PAGE, MAX_POSTING_LINES,
 };
 use remit_domain::research::queue::{self, Action, QueueError, QueuePolicy};
 use remit_domain::{Decision, FileId, Market, Money, Outcome, Reason, ReasonCode, SplitLine};
@@ -88,6 +88,8 @@ pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
     split_reversal_reverses_every_line_once(&new_store());
     queue_claims_are_one_at_a_time_and_expire(&new_store());
     queue_changes_are_versioned_and_audited_in_order(&new_store());
+    audit_trail_is_whole_past_a_thousand_entries(&new_store());
+    queue_notes_are_limited_per_item_and_per_analyst(&new_store());
     queue_resolve_posts_once_and_teaches(&new_store());
     queue_resolve_refuses_a_wrong_account(&new_store());
     queue_write_off_needs_a_second_person(&new_store());
@@ -165,7 +167,7 @@ fn sla_alerts_are_pending_until_marked_once<S: Store>(s: &S) {
     let b = queued(s, "SB", "RQ-CA-b", 8);
     let c = queued(s, "SC", "RQ-CA-c", 2);
     queue::claim(s, &c.id, "ann", now(), &QueuePolicy::default()).unwrap();
-    queue::act(s, &c.id, "ann", &Action::Return("not ours".into()), now()).unwrap();
+    act(s, &c.id, "ann", &Action::Return("not ours".into()), now()).unwrap();
     let ids = |v: Vec<ResearchItem>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
     let at = |h: i64| now() + Duration::hours(h);
     assert!(s.pending_alerts(Market::CA, AlertKind::Warning, now(), 100).unwrap().is_empty());
@@ -224,6 +226,17 @@ fn files_are_listed_by_time_received<S: Store>(s: &S) {
     assert_eq!(s.files_received(now() - Duration::days(1), now() + Duration::days(2), 2).unwrap().len(), 2);
 }
 
+/// `queue::act` under the default queue policy.
+pub(crate) fn act<S: Store>(
+    s: &S,
+    id: &str,
+    who: &str,
+    action: &Action,
+    at: chrono::DateTime<Utc>,
+) -> Result<queue::Done, QueueError> {
+    queue::act(s, id, who, action, at, &QueuePolicy::default())
+}
+
 /// A queued CA payment of 1.00 CAD (research item `id`, due in `due_hours`), card A in the
 /// directory.
 pub(crate) fn queued<S: Store>(s: &S, bank_ref: &str, id: &str, due_hours: i64) -> ResearchItem {
@@ -256,7 +269,7 @@ fn queue_claims_are_one_at_a_time_and_expire<S: Store>(s: &S) {
     // Expired: bob may take it.
     let bob = queue::claim(s, &it.id, "bob", now() + Duration::minutes(31), &policy).unwrap().item;
     assert_eq!(bob.claim.unwrap().analyst, "bob");
-    let e = queue::act(s, &it.id, "ann", &Action::Escalate("x".into()), now() + Duration::minutes(32));
+    let e = act(s, &it.id, "ann", &Action::Escalate("x".into()), now() + Duration::minutes(32));
     assert!(matches!(e, Err(QueueError::ClaimedByOther { .. })));
     let trail = s.audit_trail(&it.id).unwrap();
     let who: Vec<(&str, u64)> = trail.iter().map(|e| (e.actor.as_str(), e.seq)).collect();
@@ -266,8 +279,7 @@ fn queue_claims_are_one_at_a_time_and_expire<S: Store>(s: &S) {
 fn queue_changes_are_versioned_and_audited_in_order<S: Store>(s: &S) {
     let it = queued(s, "QV1", "RQ-CA-v1", 4);
     queue::claim(s, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
-    queue::act(s, &it.id, "carl", &Action::Note("called the bank, card 3782 822463 10005".into()), now())
-        .unwrap();
+    act(s, &it.id, "carl", &Action::Note("called the bank, card 3782 822463 10005".into()), now()).unwrap();
     let current = s.item(&it.id).unwrap().unwrap();
     assert_eq!(current.version, 2);
     // A change prepared against an old version loses.
@@ -312,6 +324,58 @@ fn queue_changes_are_versioned_and_audited_in_order<S: Store>(s: &S) {
     assert_eq!(notes.len(), 1);
     assert!(notes[0].note.as_deref().unwrap().ends_with("***********0005"), "masked: {:?}", notes[0].note);
     assert!(s.audit_trail("RQ-CA-none").unwrap().is_empty());
+}
+
+/// Issue 15: the trail read stopped at 1,000 entries (`LIMIT 1000`, `MAX_AUDIT`), so notes could
+/// hide a later claim or resolve. The whole trail is read, page by page.
+fn audit_trail_is_whole_past_a_thousand_entries<S: Store>(s: &S) {
+    let it = queued(s, "QA1", "RQ-CA-a1", 4);
+    let mut current = s.item(&it.id).unwrap().unwrap();
+    // Written through the port (the queue's rules would refuse this many notes).
+    for i in 0..1001 {
+        let note = Action::Note(format!("note {i}"));
+        let after = queue::apply(&current, "carl", &note, now(), now()).unwrap();
+        let audit = queue::audit_entry(&current, &after, "carl", &note, now());
+        let change = ItemChange { expected_version: current.version, after, audit, posting: None };
+        current = s.transition(&change).unwrap();
+    }
+    queue::claim(s, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    let trail = s.audit_trail(&it.id).unwrap();
+    let seqs: Vec<u64> = trail.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs.len(), 1002, "the trail stops at {:?}", seqs.last());
+    assert_eq!(seqs, (1..=1002).collect::<Vec<u64>>());
+    assert_eq!((trail[1001].actor.as_str(), trail[1001].action), ("ann", AuditAction::Claim));
+    // A page: the entries after a seq, oldest first, at most the limit asked (capped).
+    let seqs = |after: u64, limit: usize| -> Vec<u64> {
+        s.audit_page(&it.id, after, limit).unwrap().iter().map(|e| e.seq).collect()
+    };
+    assert_eq!(seqs(0, 3), [1, 2, 3]);
+    assert_eq!(seqs(998, 3), [999, 1000, 1001]);
+    assert_eq!(seqs(1000, 10), [1001, 1002]);
+    assert!(seqs(1002, 10).is_empty());
+    assert_eq!(seqs(0, 5000).len(), MAX_AUDIT_PAGE);
+    assert!(s.audit_page("RQ-CA-none", 0, 10).unwrap().is_empty());
+}
+
+/// Notes are limited per item and per analyst (`QueuePolicy`); other actions are not.
+fn queue_notes_are_limited_per_item_and_per_analyst<S: Store>(s: &S) {
+    let it = queued(s, "QN1", "RQ-CA-n1", 4);
+    let policy = QueuePolicy { max_notes_per_item: 3, max_notes_per_analyst: 2, ..QueuePolicy::default() };
+    let note = |who: &str| queue::act(s, &it.id, who, &Action::Note(format!("from {who}")), now(), &policy);
+    note("ann").unwrap();
+    note("ann").unwrap();
+    let e = note("ann").unwrap_err();
+    assert!(matches!(e, QueueError::NoteLimit { .. }), "{e}");
+    assert!(e.to_string().contains("ann wrote 2 notes on it"), "{e}");
+    note("bob").unwrap();
+    let e = note("carl").unwrap_err();
+    assert!(e.to_string().contains("it holds 3 notes"), "{e}");
+    // The item still takes every other action.
+    queue::claim(s, &it.id, "carl", now(), &policy).unwrap();
+    queue::act(s, &it.id, "carl", &Action::Escalate("no payer".into()), now(), &policy).unwrap();
+    let actions: Vec<AuditAction> = s.audit_trail(&it.id).unwrap().iter().map(|e| e.action).collect();
+    assert_eq!(actions.len(), 5);
+    assert_eq!(actions[3..], [AuditAction::Claim, AuditAction::Escalate]);
 }
 
 fn queue_resolve_posts_once_and_teaches<S: Store>(s: &S) {
@@ -407,10 +471,10 @@ fn queue_resolve_refuses_a_wrong_account<S: Store>(s: &S) {
 fn queue_write_off_needs_a_second_person<S: Store>(s: &S) {
     let it = queued(s, "QX1", "RQ-CA-x1", 4);
     queue::claim(s, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
-    queue::act(s, &it.id, "ann", &Action::RequestWriteOff("no payer, 1.00".into()), now()).unwrap();
-    let e = queue::act(s, &it.id, "ann", &Action::ApproveWriteOff, now()).unwrap_err();
+    act(s, &it.id, "ann", &Action::RequestWriteOff("no payer, 1.00".into()), now()).unwrap();
+    let e = act(s, &it.id, "ann", &Action::ApproveWriteOff, now()).unwrap_err();
     assert!(matches!(e, QueueError::FourEyes { .. }), "{e}");
-    let done = queue::act(s, &it.id, "bob", &Action::ApproveWriteOff, now()).unwrap().item;
+    let done = act(s, &it.id, "bob", &Action::ApproveWriteOff, now()).unwrap().item;
     assert_eq!(done.status, ItemStatus::WrittenOff);
     let d = done.disposition.unwrap();
     assert_eq!((d.by.as_str(), d.approved_by.as_deref()), ("ann", Some("bob")));
@@ -425,11 +489,11 @@ fn queue_write_off_needs_a_second_person<S: Store>(s: &S) {
     // Returned items are closed too, with nothing posted.
     let r = queued(s, "QX2", "RQ-CA-x2", 4);
     queue::claim(s, &r.id, "ann", now(), &QueuePolicy::default()).unwrap();
-    let ret = queue::act(s, &r.id, "ann", &Action::Return("account closed, returned to payer".into()), now())
-        .unwrap();
+    let ret =
+        act(s, &r.id, "ann", &Action::Return("account closed, returned to payer".into()), now()).unwrap();
     assert_eq!(ret.item.status, ItemStatus::Returned);
     assert!(matches!(
-        queue::act(s, &r.id, "ann", &Action::Escalate("x".into()), now()),
+        act(s, &r.id, "ann", &Action::Escalate("x".into()), now()),
         Err(QueueError::WrongState { .. })
     ));
 }

@@ -19,15 +19,18 @@
 //! payment data is). The queue's rules themselves (one claim at a time, four eyes...) are the
 //! domain's (`remit_domain::research::queue`), exactly as the CLI applies them. Card numbers are
 //! masked in every response: the domain's types serialize masked, and each body is passed through
-//! `mask_card_numbers` once more before it leaves.
+//! `mask_card_numbers` once more before it leaves. Every request through `OpsApi` leaves one line
+//! in the access log (`access`).
 
 // The OpenAPI document is one `json!` literal, deeper than the default limit.
 #![recursion_limit = "256"]
 
+pub mod access;
 pub mod auth;
 pub mod console;
 pub mod idempotent;
 mod openapi;
+pub mod rate;
 
 use std::sync::Arc;
 
@@ -39,7 +42,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use chrono::{DateTime, Utc};
-use remit_domain::ports::{active_claim, AuditAction, QueueFilter};
+use remit_domain::ports::{active_claim, AuditAction, AuditEntry, QueueFilter};
 use remit_domain::ports::{ItemStatus, ResearchItem, Store, StoreError};
 use remit_domain::report;
 use remit_domain::research::queue::{self, Action, QueueError, QueuePolicy};
@@ -49,8 +52,10 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use access::{masked_card, CardLookup, ErrorCode};
 pub use auth::{Caller, Role, Tokens};
 pub use openapi::openapi_document;
+use rate::RateLimit;
 
 /// A store the API can share across requests and threads.
 pub trait ApiStore: Store + Send + Sync {}
@@ -69,6 +74,8 @@ pub struct AppState {
     pub policy: QueuePolicy,
     /// The markets' calendars: the daily report covers a market's local day.
     pub sla: Arc<SlaPolicy>,
+    /// Resolves per analyst per minute (`policy.resolves_per_minute`), counted in this process.
+    pub resolve_limit: Arc<RateLimit>,
 }
 
 impl AppState {
@@ -78,6 +85,7 @@ impl AppState {
             store,
             tokens: Arc::new(tokens),
             clock: Arc::new(Utc::now),
+            resolve_limit: Arc::new(RateLimit::per_minute(QueuePolicy::default().resolves_per_minute)),
             policy: QueuePolicy::default(),
             sla: Arc::new(SlaPolicy::default()),
         }
@@ -95,7 +103,9 @@ impl AppState {
         self
     }
 
+    /// The same state under another queue policy (claim duration, note limits, resolve rate).
     pub fn with_policy(mut self, policy: QueuePolicy) -> Self {
+        self.resolve_limit = Arc::new(RateLimit::per_minute(policy.resolves_per_minute));
         self.policy = policy;
         self
     }
@@ -113,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(me))
         .route("/api/queues/{market}/items", get(list_items))
         .route("/api/items/{id}", get(show_item))
+        .route("/api/items/{id}/audit", get(audit_page))
         .route("/api/reports/{market}/daily", get(daily_report))
         .route("/api/items/{id}/claim", item_action(Needs::Worker, |_: Empty| Ok(Op::Claim)))
         .route(
@@ -169,11 +180,22 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds to wait before asking again (`Retry-After`), for a rate limit.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: String) -> Self {
-        Self { status, code, message }
+        Self { status, code, message, retry_after: None }
+    }
+
+    /// 429: `what` asked for too often; `Retry-After` says when it may be asked again.
+    fn rate_limited(what: &str, seconds: u64) -> Self {
+        let message = format!("{what}; retry in {seconds} s");
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", message)
+        }
     }
 
     fn bad_request(message: String) -> Self {
@@ -189,6 +211,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.code, "message": self.message });
         let mut r = masked_json(self.status, &body);
+        r.extensions_mut().insert(ErrorCode(self.code));
+        if let Some(s) = self.retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(s));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
@@ -211,6 +237,7 @@ impl From<QueueError> for ApiError {
             QueueError::FourEyes { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "four-eyes"),
             QueueError::Account { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "account-refused"),
             QueueError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            QueueError::NoteLimit { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "too-many-notes"),
             QueueError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         ApiError::new(status, code, e.to_string())
@@ -416,6 +443,26 @@ async fn list_items(
     Ok(ok(json!({ "market": market, "count": items.len(), "items": items })))
 }
 
+/// Notes an item view shows: the latest ones (`GET /api/items/{id}/audit` pages through all).
+pub const VIEW_NOTES: usize = 50;
+
+/// What an item view shows of a trail: every entry but the notes older than the latest
+/// `VIEW_NOTES` (issue 15: notes must never push an action out of sight), and how many notes
+/// there are in all.
+fn view_trail(trail: Vec<AuditEntry>) -> (Vec<AuditEntry>, usize) {
+    let notes = trail.iter().filter(|e| e.action == AuditAction::Note).count();
+    let mut older = notes.saturating_sub(VIEW_NOTES);
+    let shown = trail
+        .into_iter()
+        .filter(|e| {
+            let hidden = e.action == AuditAction::Note && older > 0;
+            older -= usize::from(hidden);
+            !hidden
+        })
+        .collect();
+    (shown, notes)
+}
+
 async fn show_item(
     State(state): State<AppState>,
     caller: Caller,
@@ -425,8 +472,8 @@ async fn show_item(
     let store = state.store.clone();
     blocking(move || {
         let item = readable_item(&*store, &caller, &id)?;
-        let trail = store.audit_trail(&item.id)?;
-        let notes: Vec<_> = trail.iter().filter(|e| e.action == AuditAction::Note).collect();
+        let (audit, notes_total) = view_trail(store.audit_trail(&item.id)?);
+        let notes: Vec<_> = audit.iter().filter(|e| e.action == AuditAction::Note).collect();
         let payment_state = store.payment_state(&item.payment_key)?.map(|s| s.as_str()).unwrap_or("unknown");
         Ok(ok(json!({
             "item": item_view(&item, now),
@@ -434,9 +481,55 @@ async fn show_item(
             "candidate": item.candidate,
             "reasons": item.reasons,
             "notes": notes,
-            "audit": trail,
+            "notes_total": notes_total,
+            "audit": audit,
+            "audit_complete": notes.len() == notes_total,
             "can_act": caller.can_act(item.market),
         })))
+    })
+    .await
+}
+
+/// Entries per page of `GET /api/items/{id}/audit` by default, and at most.
+const AUDIT_PAGE: (u64, u64) = (100, 500);
+
+/// Query of `GET /api/items/{id}/audit`: numbers kept as text, so that a bad one is answered in
+/// the API's own error shape.
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    /// The `seq` of the last entry already read (0, the default, for the first page).
+    pub after: Option<String>,
+    /// Entries per page (1 to 500, 100 by default).
+    pub limit: Option<String>,
+}
+
+/// A whole number from the query, `default` when absent (400 naming the parameter if not one).
+fn query_number(name: &str, value: Option<&str>, default: u64) -> Result<u64, ApiError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ApiError::bad_request(format!("{name}: not a whole number"))),
+    }
+}
+
+/// One page of an item's whole audit trail, oldest first, and where the next page starts.
+async fn audit_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    let after = query_number("after", q.after.as_deref(), 0)?;
+    let (default, max) = AUDIT_PAGE;
+    let limit = query_number("limit", q.limit.as_deref(), default)?.clamp(1, max) as usize;
+    let store = state.store.clone();
+    blocking(move || {
+        let item = readable_item(&*store, &caller, &id)?;
+        // One more than asked: whether a next page exists, without an empty last request.
+        let mut entries = store.audit_page(&item.id, after, limit + 1)?;
+        let more = entries.len() > limit;
+        entries.truncate(limit);
+        let next = entries.last().map(|e| e.seq).filter(|_| more);
+        Ok(ok(json!({ "item": item.id, "entries": entries, "next_after": next })))
     })
     .await
 }
@@ -493,7 +586,7 @@ async fn change(
             Op::Resolve(account) => {
                 queue::resolve_by_applying(s, &item.id, &s.card_key().card(account), &caller.analyst, now)?
             }
-            Op::Other(action) => queue::act(s, &item.id, &caller.analyst, action, now)?,
+            Op::Other(action) => queue::act(s, &item.id, &caller.analyst, action, now, &policy)?,
         };
         Ok(ok(json!({ "item": item_view(&done.item, now), "changed": done.changed })))
     })
@@ -529,15 +622,52 @@ struct NoteBody {
     text: String,
 }
 
+/// The JSON body of a POST route on an item.
+trait ItemBody: DeserializeOwned + Send + 'static {
+    /// The card number the request looks up, if it does (resolve).
+    fn card(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl ItemBody for Empty {}
+impl ItemBody for ReasonBody {}
+impl ItemBody for NoteBody {}
+
+impl ItemBody for ResolveBody {
+    fn card(&self) -> Option<&str> {
+        Some(&self.account)
+    }
+}
+
 /// A POST route on an item: its JSON body read as `B` (400 if it is not), turned into the
-/// operation, then `change` with what the caller needs to be allowed.
-fn item_action<B>(needs: Needs, op: fn(B) -> Result<Op, ApiError>) -> MethodRouter<AppState>
-where
-    B: DeserializeOwned + Send + 'static,
-{
+/// operation, then `change` with what the caller needs to be allowed. A card lookup counts
+/// against the caller's resolve rate (429 past it) and is left (masked) on the answer for the
+/// access log, whatever the answer.
+fn item_action<B: ItemBody>(needs: Needs, op: fn(B) -> Result<Op, ApiError>) -> MethodRouter<AppState> {
     post(move |State(s): State<AppState>, c: Caller, Path(id): Path<String>, b: Bytes| async move {
-        let op = op(body::<B>(&b)?)?;
-        change(s, c, id, op, needs).await
+        let body = match body::<B>(&b) {
+            Ok(body) => body,
+            Err(e) => return e.into_response(),
+        };
+        let card = body.card().map(|raw| CardLookup(masked_card(raw)));
+        let limited = match card {
+            Some(_) => s.resolve_limit.check(&c.analyst, (s.clock)()).err(),
+            None => None,
+        };
+        let per_minute = s.policy.resolves_per_minute;
+        let mut response = match (limited, op(body)) {
+            (Some(wait), _) => {
+                let what = format!("{}: more than {per_minute} resolves in a minute", c.analyst);
+                ApiError::rate_limited(&what, wait).into_response()
+            }
+            (None, Ok(op)) => change(s, c, id, op, needs).await.into_response(),
+            (None, Err(e)) => e.into_response(),
+        };
+        if let Some(card) = card {
+            response.extensions_mut().insert(card);
+        }
+        response
     })
 }
 

@@ -18,7 +18,14 @@ pub(crate) const ROUTES: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "/api/items/{id}",
         "get",
         "showItem",
-        "One item: the payment (masked), reasons, candidate, notes and audit trail.",
+        "One item: the payment (masked), reasons, candidate, and its audit trail: every action, whatever the notes, with the latest 50 notes (`notes_total` counts them all; the audit route pages through every entry).",
+        None,
+    ),
+    (
+        "/api/items/{id}/audit",
+        "get",
+        "auditTrail",
+        "The item's whole audit trail, oldest first, one page at a time: the entries after `after` (a `seq`), at most `limit`; `next_after` is the `after` of the next page (null on the last).",
         None,
     ),
     (
@@ -40,7 +47,7 @@ pub(crate) const ROUTES: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "/api/items/{id}/resolve",
         "post",
         "resolve",
-        "Apply the payment to a card account (posts exactly once; teaches the payer's alias). Resolving again to the same account changes nothing (`changed: false`).",
+        "Apply the payment to a card account (posts exactly once; teaches the payer's alias). Resolving again to the same account changes nothing (`changed: false`). Each resolve is a card lookup: logged (the card masked) and limited per analyst per minute.",
         Some("ResolveRequest"),
     ),
     (
@@ -114,6 +121,22 @@ fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<
             params.push(json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description }));
         }
     }
+    if id == "auditTrail" {
+        for (name, schema, description) in [
+            (
+                "after",
+                json!({"type": "integer", "minimum": 0, "default": 0}),
+                "The `seq` of the last entry already read (0 for the first page).",
+            ),
+            (
+                "limit",
+                json!({"type": "integer", "minimum": 1, "maximum": 500, "default": 100}),
+                "At most this many entries.",
+            ),
+        ] {
+            params.push(json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description }));
+        }
+    }
     if path.contains("{id}") {
         params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }));
     }
@@ -122,6 +145,7 @@ fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<
         "me" => json!({ "$ref": "#/components/schemas/Caller" }),
         "listItems" => json!({ "$ref": "#/components/schemas/ItemList" }),
         "showItem" => json!({ "$ref": "#/components/schemas/ItemDetail" }),
+        "auditTrail" => json!({ "$ref": "#/components/schemas/AuditPage" }),
         "dailyReport" => json!({ "$ref": "#/components/schemas/DailyReport" }),
         _ => json!({ "$ref": "#/components/schemas/ChangeResult" }),
     };
@@ -139,7 +163,7 @@ fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<
         );
         r.insert("404".into(), error("No such item or market."));
     }
-    if method == "post" || id == "listItems" || id == "dailyReport" {
+    if method == "post" || matches!(id, "listItems" | "dailyReport" | "auditTrail") {
         r.insert("400".into(), error("A malformed request (body, query, account number, empty text)."));
     }
     if method == "post" {
@@ -149,7 +173,13 @@ fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<
         );
         r.insert(
             "422".into(),
-            error("The queue's rules refuse the change (item status, four eyes, account not applicable)."),
+            error("The queue's rules refuse the change (item status, four eyes, account not applicable, the item's or the caller's notes at their limit: `too-many-notes`)."),
+        );
+    }
+    if id == "resolve" {
+        r.insert(
+            "429".into(),
+            error("More resolves in a minute than an analyst may ask for (`rate-limited`); `Retry-After` says in how many seconds to ask again."),
         );
     }
     let mut op = json!({
@@ -195,7 +225,7 @@ pub fn openapi_document() -> Value {
                     "type": "object",
                     "required": ["error", "message"],
                     "properties": {
-                        "error": { "type": "string", "description": "unauthorized, forbidden, not-found, bad-request, invalid, claimed-by-other, not-claimant, concurrent-change, conflict, wrong-state, four-eyes, account-refused, unavailable, internal" },
+                        "error": { "type": "string", "description": "unauthorized, forbidden, not-found, bad-request, invalid, claimed-by-other, not-claimant, concurrent-change, conflict, wrong-state, four-eyes, account-refused, too-many-notes, rate-limited, unavailable, internal" },
                         "message": text("What happened, for people (card numbers masked).")
                     }
                 },
@@ -279,9 +309,19 @@ pub fn openapi_document() -> Value {
                         "payment_state": { "type": "string", "enum": ["received", "applied", "queued", "rejected", "unknown"] },
                         "candidate": { "type": ["string", "null"] },
                         "reasons": { "type": "array", "items": { "$ref": "#/components/schemas/Reason" } },
-                        "notes": { "type": "array", "items": { "$ref": "#/components/schemas/AuditEntry" } },
-                        "audit": { "type": "array", "items": { "$ref": "#/components/schemas/AuditEntry" } },
+                        "notes": { "type": "array", "description": "The latest 50 notes, oldest first.", "items": { "$ref": "#/components/schemas/AuditEntry" } },
+                        "notes_total": { "type": "integer", "description": "How many notes the item holds." },
+                        "audit": { "type": "array", "description": "Every entry of the trail but notes older than the latest 50: every action is always here.", "items": { "$ref": "#/components/schemas/AuditEntry" } },
+                        "audit_complete": { "type": "boolean", "description": "False when older notes are left out (`GET /api/items/{id}/audit` pages through them)." },
                         "can_act": { "type": "boolean", "description": "Whether the caller may change the item (notes aside)." }
+                    }
+                },
+                "AuditPage": {
+                    "type": "object",
+                    "properties": {
+                        "item": { "type": "string" },
+                        "entries": { "type": "array", "items": { "$ref": "#/components/schemas/AuditEntry" } },
+                        "next_after": { "type": ["integer", "null"], "description": "`after` of the next page; null on the last." }
                     }
                 },
                 "DailyReport": {

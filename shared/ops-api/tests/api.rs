@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use remit_domain::ports::AccountDirectory;
 use remit_domain::ports::Ledger;
 use remit_domain::AccountNumber;
-use remit_ops_api::{router, AppState, Caller, Role, Tokens};
+use remit_ops_api::{router, AppState, Caller, OpsApi, Role, Tokens};
 use remit_store_sqlite::{SqliteStore, Table};
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -22,16 +22,24 @@ const CA2: &str = "ca-analyst-token-0002";
 const CA_LEAD: &str = "ca-lead-token-000001";
 const IN: &str = "in-analyst-token-0001";
 const BOSS: &str = "leadership-token-0001";
+const BOSS2: &str = "leadership-token-0002";
 
 /// A CAD card, active, in the directory (Marie-Ève Côté).
 const CAD_CARD: &str = "346613186091396";
 
 struct App {
     router: Router,
+    /// The same router behind the idempotency layer and access log, as both listeners serve it.
+    api: OpsApi,
     store: Arc<SqliteStore>,
 }
 
 fn app() -> App {
+    app_with(|s| s)
+}
+
+/// The app over a state `tune` adjusts (a clock, a policy).
+fn app_with(tune: impl FnOnce(AppState) -> AppState) -> App {
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples");
     remit::local::import_accounts(&*store, &samples.join("accounts.csv")).unwrap();
@@ -55,8 +63,9 @@ fn app() -> App {
     tokens.insert(CA_LEAD, caller("chloe.lead", Role::Lead, &[MCA]));
     tokens.insert(IN, caller("priya.in", Role::Analyst, &[MIN]));
     tokens.insert(BOSS, caller("dana.vp", Role::Leadership, &[]));
-    let state = AppState::new(store.clone(), tokens);
-    App { router: router(state), store }
+    tokens.insert(BOSS2, caller("erin.vp", Role::Leadership, &[]));
+    let state = tune(AppState::new(store.clone(), tokens));
+    App { router: router(state.clone()), api: OpsApi::new(state), store }
 }
 
 impl App {
@@ -311,6 +320,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/me", "get"),
         ("/api/queues/{market}/items", "get"),
         ("/api/items/{id}", "get"),
+        ("/api/items/{id}/audit", "get"),
         ("/api/reports/{market}/daily", "get"),
         ("/api/items/{id}/claim", "post"),
         ("/api/items/{id}/release", "post"),
@@ -480,4 +490,252 @@ async fn resolve_tells_nothing_about_which_card_or_what_exists_elsewhere() {
         "{v1} {v2}"
     );
     assert!(v2["message"].as_str().unwrap().contains("no such account in the CA directory"), "{v2}");
+}
+
+/// Issue 15: anyone who reads a market (leadership included) could post 1,000 notes and push a
+/// later claim or resolve out of the item view (the trail stopped at 1,000 entries). Notes are
+/// now limited per item and per person, and the view shows every action whatever the notes.
+#[tokio::test]
+async fn a_thousand_notes_then_a_resolve_and_the_resolve_is_visible() {
+    let app = app();
+    let id = app.item("CA", "no-reference").await;
+    let notes = format!("/api/items/{id}/notes");
+    let mut refused = Vec::new();
+    for i in 0..1000 {
+        let (s, v) = app.post(&notes, Some(BOSS), json!({ "text": format!("note {i}") })).await;
+        if s != StatusCode::OK {
+            refused.push((s, v));
+        }
+    }
+    // Everyone else who reads CA writes up to their own limit, until the item is full.
+    for token in [CA2, CA_LEAD, CA, BOSS2] {
+        for i in 0..50 {
+            let (s, v) = app.post(&notes, Some(token), json!({ "text": format!("mine {i}") })).await;
+            if s != StatusCode::OK {
+                refused.push((s, v));
+            }
+        }
+    }
+    let (s, v) = app.post(&format!("/api/items/{id}/claim"), Some(CA), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.post(&format!("/api/items/{id}/resolve"), Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let (s, view) = app.get(&format!("/api/items/{id}"), Some(CA2)).await;
+    assert_eq!(s, StatusCode::OK);
+    let audit = view["audit"].as_array().unwrap();
+    let actions: Vec<&str> =
+        audit.iter().map(|e| e["action"].as_str().unwrap()).filter(|a| *a != "note").collect();
+    assert_eq!(actions, ["claim", "resolve"], "the resolve is not in the item view");
+    assert_eq!(view["item"]["status"], "resolved");
+
+    // 1,200 notes asked for: 50 from leadership's first reader, 50 each from the next three,
+    // then the item is full; every other one refused, saying why.
+    assert_eq!(refused.len(), 1200 - 200, "{:?}", refused.first());
+    assert!(refused
+        .iter()
+        .all(|(s, v)| *s == StatusCode::UNPROCESSABLE_ENTITY && v["error"] == "too-many-notes"));
+    let (_, first) = &refused[0];
+    assert!(first["message"].as_str().unwrap().contains("dana.vp wrote 50 notes"), "{first}");
+    let (_, last) = refused.last().unwrap();
+    assert!(last["message"].as_str().unwrap().contains("holds 200 notes"), "{last}");
+    // The view: every action, the latest notes, and how many there are in all.
+    assert_eq!(view["notes_total"], 200);
+    assert_eq!(view["notes"].as_array().unwrap().len(), 50);
+    assert_eq!(view["notes"][49]["note"], "mine 49");
+    assert_eq!(view["audit_complete"], false);
+
+    // The whole trail, page by page.
+    let mut after = 0;
+    let mut seen = Vec::new();
+    loop {
+        let (s, page) = app.get(&format!("/api/items/{id}/audit?after={after}&limit=64"), Some(BOSS)).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        seen.extend(page["entries"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()));
+        match page["next_after"].as_u64() {
+            Some(n) => after = n,
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=202).collect::<Vec<u64>>());
+    let (s, _) = app.get(&format!("/api/items/{id}/audit"), Some(IN)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = app.get(&format!("/api/items/{id}/audit?after=x"), Some(CA)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}
+
+/// A `tracing` writer into a buffer shared with the test.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl LogBuffer {
+    /// The access log's lines so far.
+    fn access_lines(&self) -> Vec<String> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines().filter(|l| l.contains("remit::access")).map(str::to_string).collect()
+    }
+}
+
+impl App {
+    /// A request through `OpsApi` (as `remit serve` and the Lambda answer it): status and body.
+    async fn handle(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let deadline = Utc::now() + chrono::Duration::minutes(1);
+        let resp = self.api.handle(req.body(Body::from(body.to_string())).unwrap(), deadline).await;
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
+
+/// Issue 15 (PCI DSS 10.2): 401s, 403s and card lookups left no log line. Every request through
+/// `OpsApi` leaves one on the `remit::access` target: who, method, route template, item or
+/// market, status; a resolve is marked as a card lookup with the card masked to its last four.
+/// (Multi-threaded, as the idempotency layer needs; the test's own thread still runs `handle`,
+/// so the thread's subscriber sees its lines.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_a_401_and_a_card_lookup_each_leave_an_access_log_line() {
+    let app = app();
+    let log = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt().with_writer(log.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (s, _) = app.handle(Method::GET, "/api/queues/IN/items", Some(CA), Value::Null).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let lines = log.access_lines();
+    assert_eq!(lines.len(), 1, "no access log line for a 403: {lines:?}");
+    let l = &lines[0];
+    for part in ["amelie.ca", "GET", "/api/queues/{market}/items", "IN", "status=403", "forbidden"] {
+        assert!(l.contains(part), "{part} not in {l}");
+    }
+
+    let (s, _) = app.handle(Method::GET, "/api/me", None, Value::Null).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = app.handle(Method::GET, "/api/me", Some("a-token-nobody-has"), Value::Null).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let lines = log.access_lines();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[1..].iter().all(|l| l.contains("anonymous") && l.contains("status=401")), "{lines:?}");
+
+    // A card lookup: the card masked to its last four, whatever the answer.
+    let id = app.item("CA", "no-reference").await;
+    app.handle(Method::POST, &format!("/api/items/{id}/claim"), Some(CA), json!({})).await;
+    let (s, v) = app
+        .handle(Method::POST, &format!("/api/items/{id}/resolve"), Some(CA), json!({"account": CAD_CARD}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let lines = log.access_lines();
+    let l = lines.last().unwrap();
+    for part in [
+        "amelie.ca",
+        "POST",
+        "/api/items/{id}/resolve",
+        id.as_str(),
+        "status=200",
+        "card_lookup=true",
+        "1396",
+    ] {
+        assert!(l.contains(part), "{part} not in {l}");
+    }
+    // A card number in the path is masked; the raw path is never logged.
+    let (s, _) = app.handle(Method::GET, "/api/items/3726%20018159%2008301", Some(CA), Value::Null).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let all = log.access_lines().join("\n");
+    assert!(all.contains("/api/items/{id}"), "{all}");
+    assert_eq!(remit_domain::mask_card_numbers(&all), all, "a card number in the access log: {all}");
+    assert!(!all.contains("%20"), "{all}");
+
+    // A retry with the same Idempotency-Key is answered from the first run: logged as a replay.
+    let other = app.item("CA", "account-closed").await;
+    for _ in 0..2 {
+        let req = Request::post(format!("/api/items/{other}/claim"))
+            .header("authorization", format!("Bearer {CA}"))
+            .header("idempotency-key", "claim-once")
+            .body(Body::empty())
+            .unwrap();
+        let resp = app.api.handle(req, Utc::now() + chrono::Duration::minutes(1)).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+    let lines = log.access_lines();
+    let [first, replay] = &lines[lines.len() - 2..] else { unreachable!() };
+    assert!(first.contains("/api/items/{id}/claim") && first.contains("replayed=false"), "{first}");
+    assert!(replay.contains("/api/items/{id}/claim") && replay.contains("replayed=true"), "{replay}");
+    assert!(replay.contains("status=200") && replay.contains("amelie.ca"), "{replay}");
+}
+
+/// Issue 15: resolve answered as fast as anyone asked (a card guessed in 100 tries). Each analyst
+/// gets `queue.resolves_per_minute` resolves a minute; past it 429 with Retry-After.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolves_past_the_rate_are_429_with_retry_after() {
+    let t0 = Utc::now();
+    let clock = Arc::new(std::sync::Mutex::new(t0));
+    let c = clock.clone();
+    let app = app_with(move |s| s.with_clock(move || *c.lock().unwrap()));
+    let id = app.item("CA", "no-reference").await;
+    let resolve = format!("/api/items/{id}/resolve");
+    // Not claimed: each attempt is refused by the queue's rules, and each counts.
+    for _ in 0..30 {
+        let (s, v) = app.post(&resolve, Some(CA), json!({"account": "372601815908301"})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    }
+    let req = Request::post(&resolve)
+        .header("authorization", format!("Bearer {CA}"))
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"account": CAD_CARD}).to_string()))
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS, "the 31st resolve in a minute");
+    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["error"], "rate-limited");
+    // Through the idempotency layer: Retry-After kept, and the 429 not saved for a retry.
+    let retried = || {
+        let req = Request::post(&resolve)
+            .header("authorization", format!("Bearer {CA}"))
+            .header("idempotency-key", "resolve-1")
+            .body(Body::from(json!({"account": CAD_CARD}).to_string()))
+            .unwrap();
+        app.api.handle(req, Utc::now() + chrono::Duration::minutes(1))
+    };
+    let resp = retried().await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().contains_key("retry-after"));
+    // Another analyst has a window of their own; the first gets one again a minute later.
+    let (s, _) = app.post(&resolve, Some(CA2), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    *clock.lock().unwrap() = t0 + chrono::Duration::seconds(61);
+    let again = retried().await.into_body().collect().await.unwrap().to_bytes();
+    let again: Value = serde_json::from_slice(&again).unwrap();
+    assert_eq!(again["error"], "not-claimant", "the same key runs again: {again}");
+    let (s, v) = app.post(&resolve, Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
 }

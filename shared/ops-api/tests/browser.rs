@@ -23,6 +23,7 @@ use remit_domain::model::money::Currency;
 use remit_domain::ports::AccountDirectory;
 use remit_domain::ports::{AliasMemory, ItemStatus, Ledger, PaymentLog, PaymentState, QueueOps};
 use remit_domain::ports::{AuditAction, QueueFilter};
+use remit_domain::research::queue::{self, Action, QueuePolicy};
 use remit_domain::{
     AccountNumber, Direction, FileId, KeyBasis, Market, Money, Payment, Provenance, ReasonCode, RefText,
     References, SourceFormat,
@@ -478,4 +479,31 @@ async fn an_analyst_requests_a_write_off_and_a_lead_approves_it_through_the_cons
     assert_eq!((d.by.as_str(), d.approved_by.as_deref()), ("amelie.ca", Some("chloe.lead")));
     assert_eq!(d.reason.as_deref(), Some("account closed, payer unreachable"));
     assert_eq!(stored_audit(&app.store, id), trail);
+}
+
+/// Issue 15: the item view shows every action and the latest 50 notes; the older ones are a
+/// click away, read page by page from the audit route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_notes_are_a_click_away_and_never_hide_an_action() {
+    let (app, page, _driver) = start().await;
+    let id = app.closed_item.as_str();
+    let policy = QueuePolicy::default();
+    queue::claim(&*app.store, id, "amelie.ca", Utc::now(), &policy).unwrap();
+    for (i, who) in ["dana.vp", "erin.vp"].iter().cycle().take(55).enumerate() {
+        let note = Action::Note(format!("note {i}"));
+        queue::act(&*app.store, id, who, &note, Utc::now(), &policy).unwrap();
+    }
+
+    page.sign_in(CA).await;
+    page.select(id, "open").await;
+    let more = page.text("#notes-more:not([hidden])").await;
+    assert!(more.starts_with("The latest 50 of 55 notes"), "{more}");
+    let rows = page.audit_rows().await;
+    assert_eq!(rows.len(), 51, "the claim and the latest 50 notes");
+    assert_eq!(rows[0], ("amelie.ca".to_string(), "claim".to_string()));
+    page.click("#load-trail").await;
+    page.wait("#audit tr[data-action]:nth-child(56)").await;
+    assert!(!page.wait("#notes-more").await.is_displayed().await.unwrap());
+    assert_eq!(page.audit_rows().await, stored_audit(&app.store, id));
+    page.close().await;
 }

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use remit_domain::ports::{
     AuditAction, AuditEntry, Claim, Disposition, ItemChange, ItemStatus, PaymentState, QueueFilter, QueueOps,
-    ResearchItem, ResearchQueue, StoreError, Transition, MAX_INDEX_RESULTS,
+    ResearchItem, ResearchQueue, StoreError, Transition, MAX_AUDIT_PAGE, MAX_INDEX_RESULTS,
 };
 use remit_domain::{CardRef, Decision, FileId, Market, PaymentKey, ReasonCode};
 
@@ -20,9 +20,6 @@ use crate::DynamoStore;
 
 /// Attempts at a claim whose item changed between the read and the write (a note, say).
 const CLAIM_ATTEMPTS: usize = 5;
-
-/// At most this many audit entries are read per item (as the SQLite store).
-const MAX_AUDIT: usize = 1000;
 
 pub(crate) fn item_key(id: &str) -> Item {
     item([("id", Some(s(id)))])
@@ -450,13 +447,13 @@ impl QueueOps for DynamoStore {
         self.items_by(index::BY_FILE, "file_id", &file.to_hex(), limit)
     }
 
-    fn audit_trail(&self, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+    fn audit_page(&self, id: &str, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let q = Query {
             table: &self.tables.research_audit,
             index: None,
-            key: Expr::new("#item = :i").value(":i", s(id)),
+            key: Expr::new("#item = :i AND #seq > :after").value(":i", s(id)).value(":after", num(after)),
             consistent: true,
         };
-        self.query("audit trail", &q, MAX_AUDIT)?.iter().map(audit_from).collect()
+        self.query("audit trail", &q, limit.min(MAX_AUDIT_PAGE))?.iter().map(audit_from).collect()
     }
 }

@@ -340,16 +340,18 @@ impl QueueOps for SqliteStore {
         Ok(item)
     }
 
-    fn audit_trail(&self, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+    fn audit_page(&self, id: &str, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let limit = limit.min(remit_domain::ports::MAX_AUDIT_PAGE) as i64;
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
                 "SELECT seq, at, actor, action, before, after, note FROM research_audit
-                 WHERE item = ?1 ORDER BY seq LIMIT 1000",
+                 WHERE item = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )
             .map_err(db)?;
         let rows = stmt
-            .query_map([id], |r| {
+            .query_map(params![id, after, limit], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,

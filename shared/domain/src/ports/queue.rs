@@ -183,8 +183,25 @@ pub trait QueueOps {
     /// Query on the (file_id) index: the items a file sent to research, whatever their status
     /// now, at most `limit` (the daily report follows each queued payment to its outcome).
     fn items_of_file(&self, file: &FileId, limit: usize) -> Result<Vec<ResearchItem>, StoreError>;
-    /// Query on the item's partition: its audit entries in order (oldest first).
-    fn audit_trail(&self, id: &str) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Query on the item's partition: the audit entries whose `seq` is above `after` (0 for the
+    /// first), oldest first, at most `limit` (capped at `MAX_AUDIT_PAGE`).
+    fn audit_page(&self, id: &str, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+    /// The whole trail, oldest first, read page by page: no entry is ever cut off (issue 15: a
+    /// cap of 1,000 let notes push a later resolve out of sight).
+    fn audit_trail(&self, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut trail: Vec<AuditEntry> = Vec::new();
+        loop {
+            let after = trail.last().map_or(0, |e| e.seq);
+            let page = self.audit_page(id, after, MAX_AUDIT_PAGE)?;
+            let full = page.len() == MAX_AUDIT_PAGE;
+            // A page that does not move on (a store's bug) ends the read rather than looping.
+            let moved = page.last().is_some_and(|e| e.seq > after);
+            trail.extend(page);
+            if !full || !moved {
+                return Ok(trail);
+            }
+        }
+    }
     /// The notes on an item, oldest first (audit entries of action `note`).
     fn notes(&self, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         let mut trail = self.audit_trail(id)?;
@@ -192,6 +209,9 @@ pub trait QueueOps {
         Ok(trail)
     }
 }
+
+/// At most this many audit entries per `QueueOps::audit_page` (one DynamoDB query page of them).
+pub const MAX_AUDIT_PAGE: usize = 1000;
 
 /// Research item ids are derived from the payment key, so a retried enqueue is idempotent.
 pub fn research_item_id(market: Market, key: &PaymentKey) -> String {

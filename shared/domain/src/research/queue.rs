@@ -34,26 +34,60 @@ pub const DEFAULT_CLAIM_MINUTES: i64 = 30;
 /// Longest note or reason kept, in characters.
 pub const MAX_TEXT: usize = 2000;
 
-/// Queue settings.
+/// Notes one item takes at most, by default: far more than a real case needs, few enough that
+/// reading an item's whole trail stays cheap.
+pub const DEFAULT_MAX_NOTES_PER_ITEM: u32 = 200;
+
+/// Notes one person writes on one item at most, by default: so that one reader (leadership
+/// included) cannot fill an item's notes alone.
+pub const DEFAULT_MAX_NOTES_PER_ANALYST: u32 = 50;
+
+/// Resolves one analyst asks for per minute at most through the ops API, by default: a person
+/// resolves a few an hour; a script guessing card numbers is stopped within a minute.
+pub const DEFAULT_RESOLVES_PER_MINUTE: u32 = 30;
+
+/// Queue settings (`[queue]` in `config/remit.toml`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueuePolicy {
     /// How long a claim lasts, in minutes.
     pub claim_minutes: i64,
+    /// Notes one item takes at most (issue 15: unlimited notes pushed actions out of sight).
+    pub max_notes_per_item: u32,
+    /// Notes one analyst writes on one item at most.
+    pub max_notes_per_analyst: u32,
+    /// Resolves (card lookups) one analyst asks the ops API for per minute at most.
+    pub resolves_per_minute: u32,
 }
 
 impl Default for QueuePolicy {
     fn default() -> Self {
-        Self { claim_minutes: DEFAULT_CLAIM_MINUTES }
+        Self {
+            claim_minutes: DEFAULT_CLAIM_MINUTES,
+            max_notes_per_item: DEFAULT_MAX_NOTES_PER_ITEM,
+            max_notes_per_analyst: DEFAULT_MAX_NOTES_PER_ANALYST,
+            resolves_per_minute: DEFAULT_RESOLVES_PER_MINUTE,
+        }
     }
 }
 
 impl QueuePolicy {
-    /// Refuses a claim duration outside one minute to one day, naming the key.
+    /// Refuses values no queue should run with (a claim outside one minute to one day, a limit
+    /// of zero or past its bound), naming the key.
     pub fn validate(&self) -> Result<(), String> {
         let m = self.claim_minutes;
         if !(1..=24 * 60).contains(&m) {
             return Err(format!("queue.claim_minutes: {m} is not between 1 and 1440"));
+        }
+        let per_item = self.max_notes_per_item;
+        for (key, value, max) in [
+            ("max_notes_per_item", per_item, 10_000),
+            ("max_notes_per_analyst", self.max_notes_per_analyst, per_item),
+            ("resolves_per_minute", self.resolves_per_minute, 10_000),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(format!("queue.{key}: {value} is not between 1 and {max}"));
+            }
         }
         Ok(())
     }
@@ -126,6 +160,9 @@ pub enum QueueError {
     FourEyes { id: String, requester: String },
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// The item holds as many notes as it takes, or the analyst wrote as many on it as one may.
+    #[error("research item {id}: {why}; no more notes on it")]
+    NoteLimit { id: String, why: String },
     #[error("research item {id}: cannot apply to account {account}: {why}")]
     Account { id: String, account: String, why: String },
     /// Someone else changed the item at the same moment; read it again and retry.
@@ -364,14 +401,37 @@ pub fn claim<S: QueueOps + ?Sized>(
     }
 }
 
-/// Any action but claim and resolve: checked by `apply`, written by `QueueOps::transition`,
-/// retried on a concurrent change.
+/// Refuses a note past `policy`'s limits: the item's notes, and the analyst's own on it. Counted
+/// from the trail as of the item's version read before: a note written meanwhile moves the
+/// version, so the conditional write fails and the count is made again.
+fn check_note_room<S: QueueOps + ?Sized>(
+    store: &S,
+    id: &str,
+    analyst: &str,
+    policy: &QueuePolicy,
+) -> Result<(), QueueError> {
+    let notes = store.notes(id)?;
+    let per_item = policy.max_notes_per_item as usize;
+    let per_analyst = policy.max_notes_per_analyst as usize;
+    let why = if notes.len() >= per_item {
+        format!("it holds {} notes, the most one item takes (queue.max_notes_per_item)", notes.len())
+    } else if notes.iter().filter(|n| n.actor == analyst).count() >= per_analyst {
+        format!("{analyst} wrote {per_analyst} notes on it, the most one person writes on one item (queue.max_notes_per_analyst)")
+    } else {
+        return Ok(());
+    };
+    Err(QueueError::NoteLimit { id: id.to_string(), why })
+}
+
+/// Any action but claim and resolve: checked by `apply` (a note also by `policy`'s note
+/// limits), written by `QueueOps::transition`, retried on a concurrent change.
 pub fn act<S: QueueOps + ?Sized>(
     store: &S,
     id: &str,
     analyst: &str,
     action: &Action,
     now: DateTime<Utc>,
+    policy: &QueuePolicy,
 ) -> Result<Done, QueueError> {
     if matches!(action, Action::Claim | Action::Resolve(_)) {
         return Err(QueueError::Invalid("use queue::claim or queue::resolve_by_applying".into()));
@@ -379,6 +439,9 @@ pub fn act<S: QueueOps + ?Sized>(
     for _ in 0..ATTEMPTS {
         let item = load(store, id)?;
         let after = apply(&item, analyst, action, now, now)?;
+        if matches!(action, Action::Note(_)) {
+            check_note_room(store, &item.id, analyst, policy)?;
+        }
         let audit = audit_entry(&item, &after, analyst, action, now);
         let change = ItemChange { expected_version: item.version, after, audit, posting: None };
         match store.transition(&change) {

@@ -162,3 +162,14 @@ fn filters() {
     let f = QueueFilter { statuses: vec![ItemStatus::Resolved], ..QueueFilter::default() };
     assert!(!f.accepts(&item()) && !f.active_only());
 }
+
+#[test]
+fn the_policy_refuses_limits_of_zero_or_past_their_bound() {
+    assert!(QueuePolicy::default().validate().is_ok());
+    let bad = |p: QueuePolicy| p.validate().unwrap_err();
+    let d = QueuePolicy::default;
+    assert!(bad(QueuePolicy { max_notes_per_item: 0, ..d() }).contains("queue.max_notes_per_item"));
+    let e = bad(QueuePolicy { max_notes_per_item: 10, max_notes_per_analyst: 11, ..d() });
+    assert!(e.contains("queue.max_notes_per_analyst: 11 is not between 1 and 10"), "{e}");
+    assert!(bad(QueuePolicy { resolves_per_minute: 0, ..d() }).contains("queue.resolves_per_minute"));
+}
