@@ -193,6 +193,23 @@ fn ingest_of_a_bad_file_exits_2_and_quarantines() {
     assert!(text.contains("quarantined") && text.contains("trailer says"), "{text}");
 }
 
+/// Issue 15: the daily report showed server file paths (the path a file was ingested by, as its
+/// name and inside a quarantine reason). It shows the file's name only.
+#[test]
+fn the_daily_report_shows_no_server_path() {
+    let dir = tempfile::tempdir().unwrap();
+    remit(dir.path(), &["accounts", "import", &path("samples/accounts.csv")]);
+    remit(dir.path(), &["ingest", &path("samples/ca/cpa005-rbc-20260315.txt")]);
+    remit(dir.path(), &["ingest", &path("samples/bad/cpa005-altered-amount.txt")]);
+    for args in [&["report", "daily"][..], &["report", "daily", "--csv"]] {
+        let o = remit(dir.path(), args);
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains("cpa005-rbc-20260315.txt"), "{text}");
+        assert!(text.contains("cpa005-altered-amount.txt") && text.contains("trailer says"), "{text}");
+        assert!(!text.contains("samples/") && !text.contains(&path("")), "a server path in: {text}");
+    }
+}
+
 #[test]
 fn queue_list_shows_items_by_market() {
     let dir = tempfile::tempdir().unwrap();

@@ -49,7 +49,10 @@ impl Run {
         assert!(stdout.trim().is_empty(), "no decision for a quarantined file: {stdout}");
         let report = self.remit(&["report", "daily", "--csv"]);
         let report = String::from_utf8_lossy(&report.stdout);
-        let line = report.lines().find(|l| l.contains(key)).unwrap_or_else(|| panic!("{report}"));
+        // The report names a file without its directories (`in/mis/long.csv` is `long.csv`).
+        let name = format!(",{},", key.rsplit('/').next().unwrap_or(key));
+        let line = report.lines().find(|l| l.contains(&name) && l.contains(reason));
+        let line = line.unwrap_or_else(|| panic!("{report}"));
         assert!(line.contains(",quarantined,"), "{line}");
         assert!(line.contains("nothing posted") && line.contains(reason), "{line}");
         let queue = self.remit(&["queue", "list", "--json"]);

@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::model::payment::Market;
 use crate::ports::{FileLog, FileRecord, FileStatus, ItemStatus, QueueOps, ResearchItem, StoreError};
 use crate::text::masking::mask_card_numbers;
+use crate::text::shown::one_line;
 
 /// Files read per report at most (one day of one market is far less).
 pub const MAX_FILES: usize = 10_000;
@@ -104,11 +105,38 @@ pub fn utc_day(date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     local_day(chrono_tz::UTC, date)
 }
 
-/// The control lines of one file record.
+/// A file as the report names it: its name without the directories it was read from (issue 15:
+/// the report showed server paths), `/` or `\` separated; an S3 key keeps only its last part.
+pub fn file_name(name: &str) -> &str {
+    name.rsplit(['/', '\\']).next().filter(|n| !n.is_empty()).unwrap_or(name)
+}
+
+/// `text` with the file's name as it was read (the path, as is or escaped on one line) replaced
+/// by `file_name`: readers' and quarantine messages quote it.
+fn without_path(text: &str, name: &str) -> String {
+    let short = file_name(name);
+    if short == name {
+        return text.to_string();
+    }
+    text.replace(&one_line(name), &one_line(short)).replace(name, short)
+}
+
+/// The control lines of one file record, the file named by `file_name`.
 pub fn lines_of(f: &FileRecord) -> Vec<ControlLine> {
+    let mut lines = lines_named(f);
+    for l in &mut lines {
+        l.file = mask_card_numbers(file_name(&f.name));
+        l.note = l.note.take().map(|n| without_path(&n, &f.name));
+        l.warnings = l.warnings.iter().map(|w| without_path(w, &f.name)).collect();
+    }
+    lines
+}
+
+/// The control lines of one file record, as recorded.
+fn lines_named(f: &FileRecord) -> Vec<ControlLine> {
     let base = |market: Option<Market>| ControlLine {
         market,
-        file: mask_card_numbers(&f.name),
+        file: String::new(),
         file_id: f.id.to_hex(),
         received_at: f.received_at,
         status: f.status,
@@ -433,4 +461,22 @@ pub fn text(date: NaiveDate, market: &str, lines: &[ControlLine]) -> String {
         }
     }
     mask_card_numbers(&s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_named_without_their_directories() {
+        assert_eq!(file_name("/srv/remit/drop/ca/cpa005-rbc.txt"), "cpa005-rbc.txt");
+        assert_eq!(file_name("ca/cpa005/rbc.txt"), "rbc.txt");
+        assert_eq!(file_name(r"C:\drop\in\mis.csv"), "mis.csv");
+        assert_eq!(file_name("plain.txt"), "plain.txt");
+        assert_eq!(file_name("odd/"), "odd/");
+        let reason = "/srv/remit/drop/x.txt: record 4: trailer says 6";
+        assert_eq!(without_path(reason, "/srv/remit/drop/x.txt"), "x.txt: record 4: trailer says 6");
+        let escaped = one_line("/srv/a\nb.txt");
+        assert_eq!(without_path(&format!("{escaped}: bad"), "/srv/a\nb.txt"), one_line("a\nb.txt: bad"));
+    }
 }

@@ -739,3 +739,18 @@ async fn resolves_past_the_rate_are_429_with_retry_after() {
     let (s, v) = app.post(&resolve, Some(CA), json!({"account": CAD_CARD})).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
 }
+
+/// Issue 15: the daily report showed server file paths. It names each file by its file name.
+#[tokio::test]
+async fn the_daily_report_shows_file_names_not_server_paths() {
+    let app = app();
+    let today = Utc::now().with_timezone(&chrono_tz::America::Toronto).date_naive();
+    let (s, v) = app.get(&format!("/api/reports/CA/daily?date={today}"), Some(CA)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let files: Vec<&str> =
+        v["lines"].as_array().unwrap().iter().map(|l| l["file"].as_str().unwrap()).collect();
+    assert!(files.contains(&"cpa005-rbc-20260315.txt"), "{files:?}");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().parent().unwrap();
+    let text = v.to_string();
+    assert!(!text.contains(root.to_str().unwrap()) && !text.contains("samples/"), "{text}");
+}
