@@ -302,6 +302,20 @@ enum QueueCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Approve a resolve someone else made above the market's four-eyes limit: it posts now.
+    ApproveResolve {
+        id: String,
+        #[arg(long = "as", value_name = "ANALYST")]
+        analyst: String,
+    },
+    /// Reject a resolve someone else made above the limit: the item goes back to the queue.
+    RejectResolve {
+        id: String,
+        #[arg(long = "as", value_name = "ANALYST")]
+        analyst: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -418,6 +432,12 @@ fn queue_command(
         }
         QueueCommand::RejectWriteOff { id, analyst, reason } => {
             act(data_dir, &id, &analyst, Op::Other(Action::RejectWriteOff(reason)), &config.queue, out)
+        }
+        QueueCommand::ApproveResolve { id, analyst } => {
+            act(data_dir, &id, &analyst, Op::ApproveResolve, &config.queue, out)
+        }
+        QueueCommand::RejectResolve { id, analyst, reason } => {
+            act(data_dir, &id, &analyst, Op::Other(Action::RejectResolve(reason)), &config.queue, out)
         }
     }
 }

@@ -207,12 +207,16 @@ fn show_text(item: &ResearchItem, payment_state: &str, trail: &[AuditEntry], now
 /// What an analyst does from the command line.
 pub enum Op {
     Claim,
-    Resolve { account: String },
+    Resolve {
+        account: String,
+    },
+    /// A second person approves a resolve above the market's four-eyes limit (it posts then).
+    ApproveResolve,
     Other(Action),
 }
 
-/// `remit queue claim|release|resolve|return|escalate|note|write-off|approve-write-off|
-/// reject-write-off`: one change, checked by the queue's rules and `policy` (claim duration, note
+/// `remit queue claim|release|resolve|approve-resolve|reject-resolve|return|escalate|note|
+/// write-off|approve-write-off|reject-write-off`: one change, checked by the queue's rules and `policy` (claim duration, note
 /// limits), recorded in the audit trail.
 pub fn act(
     data_dir: &Path,
@@ -229,8 +233,9 @@ pub fn act(
         Op::Resolve { account } => {
             let account: AccountNumber =
                 account.parse().map_err(|e| anyhow!("--account {}: {e}", mask_card_numbers(&account)))?;
-            queue::resolve_by_applying(&store, id, &store.card_key().card(&account), analyst, now)?
+            queue::resolve_by_applying(&store, id, &store.card_key().card(&account), analyst, now, policy)?
         }
+        Op::ApproveResolve => queue::approve_resolve(&store, id, analyst, now)?,
         Op::Other(action) => queue::act(&store, id, analyst, &action, now, policy)?,
     };
     let item = &done.item;

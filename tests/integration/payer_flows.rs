@@ -76,7 +76,15 @@ fn a_corporates_next_file_applies_as_the_first_did_after_one_resolution<S: Store
     // One analyst resolution: the corporate's payment was for the first card.
     let card = crate::fixtures::card(CARDS[0]);
     queue::claim(s, &item.id, "analyst-7", at(), &QueuePolicy::default()).unwrap();
-    queue::resolve_by_applying(s, &item.id, &card, "analyst-7", at()).unwrap();
+    queue::resolve_by_applying(
+        s,
+        &item.id,
+        &card,
+        "analyst-7",
+        at(),
+        &remit_domain::research::queue::QueuePolicy::default(),
+    )
+    .unwrap();
     // File 2, a month later: the same corporate, clean references again.
     let later = at() + Duration::days(30);
     let mut applied_next = 0;
@@ -113,7 +121,15 @@ fn our_own_name_and_account_are_never_learned<S: Store>(s: &S) {
     assert!(item.payer_identities.is_empty(), "{:?}", item.payer_identities);
     let card = crate::fixtures::card(CARDS[1]);
     queue::claim(s, &item.id, "analyst-7", at(), &QueuePolicy::default()).unwrap();
-    queue::resolve_by_applying(s, &item.id, &card, "analyst-7", at()).unwrap();
+    queue::resolve_by_applying(
+        s,
+        &item.id,
+        &card,
+        "analyst-7",
+        at(),
+        &remit_domain::research::queue::QueuePolicy::default(),
+    )
+    .unwrap();
     for key in &ours {
         assert!(s.aliases_for(key).unwrap().is_empty(), "{key} learned");
     }
@@ -138,7 +154,15 @@ fn a_reversed_resolution_unlearns_what_it_taught<S: Store>(s: &S) {
     let item = s.open_items(Market::CA, 10).unwrap().into_iter().find(|i| i.bank_ref == "U1").unwrap();
     let card = crate::fixtures::card(CARDS[4]);
     queue::claim(s, &item.id, "analyst-7", at(), &QueuePolicy::default()).unwrap();
-    queue::resolve_by_applying(s, &item.id, &card, "analyst-7", at()).unwrap();
+    queue::resolve_by_applying(
+        s,
+        &item.id,
+        &card,
+        "analyst-7",
+        at(),
+        &remit_domain::research::queue::QueuePolicy::default(),
+    )
+    .unwrap();
     let ids: Vec<String> =
         remit_domain::matching::payer::identities(&p).iter().map(PayerIdentity::key).collect();
     assert!(ids.iter().all(|k| s.aliases_for(k).unwrap().len() == 1), "taught");

@@ -93,6 +93,7 @@ pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
     queue_resolve_posts_once_and_teaches(&new_store());
     queue_resolve_refuses_a_wrong_account(&new_store());
     queue_write_off_needs_a_second_person(&new_store());
+    queue_resolve_above_the_limit_waits_for_a_second_person(&new_store());
     queue_lists_by_due_time_with_filters(&new_store());
     sla_alerts_are_pending_until_marked_once(&new_store());
     files_are_listed_by_time_received(&new_store());
@@ -378,16 +379,60 @@ fn queue_notes_are_limited_per_item_and_per_analyst<S: Store>(s: &S) {
     assert_eq!(actions[3..], [AuditAction::Claim, AuditAction::Escalate]);
 }
 
+/// Issue 15: a resolve above the market's limit posts nothing and teaches nothing until a second
+/// person approves; the approval posts once and teaches the payer as the first analyst resolved.
+fn queue_resolve_above_the_limit_waits_for_a_second_person<S: Store>(s: &S) {
+    let it = queued(s, "QF1", "RQ-CA-f1", 4);
+    let card = crate::fixtures::card(CARD_A);
+    // The payment is 1.00 CAD: a limit of 0.50 makes it a four-eyes resolve.
+    let mut policy = QueuePolicy::default();
+    policy.second_person_above.ca = Decimal::new(50, 2);
+    queue::claim(s, &it.id, "ann", now(), &policy).unwrap();
+    let asked = queue::resolve_by_applying(s, &it.id, &card, "ann", now(), &policy).unwrap();
+    assert_eq!(asked.item.status, ItemStatus::ResolvePending);
+    assert_eq!(s.posted_total(&card).unwrap(), Decimal::ZERO, "nothing posted before the approval");
+    assert!(s.aliases_for("name:EU:cote").unwrap().is_empty(), "nothing taught before the approval");
+    assert!(s.open_items(Market::CA, 10).unwrap().iter().any(|i| i.id == it.id), "it stays in the queue");
+    let again = queue::resolve_by_applying(s, &it.id, &card, "ann", now(), &policy).unwrap();
+    assert!(!again.changed, "a double click asks once");
+    let e = queue::approve_resolve(s, &it.id, "ann", now()).unwrap_err();
+    assert!(matches!(e, QueueError::FourEyes { .. }), "not the analyst who resolved: {e}");
+    // Rejected: back to the queue, nothing posted; resolved again and approved: posted once.
+    queue::act(s, &it.id, "bob", &Action::RejectResolve("wrong card".into()), now(), &policy).unwrap();
+    assert_eq!(s.item(&it.id).unwrap().unwrap().status, ItemStatus::Open);
+    queue::claim(s, &it.id, "ann", now(), &policy).unwrap();
+    queue::resolve_by_applying(s, &it.id, &card, "ann", now(), &policy).unwrap();
+    let approved = queue::approve_resolve(s, &it.id, "bob", now()).unwrap();
+    assert!(approved.changed);
+    assert_eq!(approved.item.status, ItemStatus::Resolved);
+    let d = approved.item.disposition.clone().unwrap();
+    assert_eq!((d.by.as_str(), d.approved_by.as_deref(), d.account), ("ann", Some("bob"), Some(card)));
+    assert!(!queue::approve_resolve(s, &it.id, "bob", now()).unwrap().changed, "a retry posts nothing");
+    assert_eq!(s.posted_total(&card).unwrap(), Decimal::new(100, 2), "posted once");
+    let aliases = s.aliases_for("name:EU:cote").unwrap();
+    assert_eq!(aliases.len(), 1, "taught when final");
+    assert_eq!(aliases[0].learned_by, "ann");
+    let actions: Vec<AuditAction> = s.audit_trail(&it.id).unwrap().iter().map(|e| e.action).collect();
+    use AuditAction::*;
+    assert_eq!(actions, vec![Claim, RequestResolve, RejectResolve, Claim, RequestResolve, ApproveResolve]);
+    // Below the limit (the default), one analyst is enough.
+    let small = queued(s, "QF2", "RQ-CA-f2", 4);
+    queue::claim(s, &small.id, "ann", now(), &QueuePolicy::default()).unwrap();
+    let done =
+        queue::resolve_by_applying(s, &small.id, &card, "ann", now(), &QueuePolicy::default()).unwrap();
+    assert_eq!(done.item.status, ItemStatus::Resolved);
+}
+
 fn queue_resolve_posts_once_and_teaches<S: Store>(s: &S) {
     let it = queued(s, "QR1", "RQ-CA-r1", 4);
     let card = crate::fixtures::card(CARD_A);
-    let e = queue::resolve_by_applying(s, &it.id, &card, "ann", now()).unwrap_err();
+    let e = queue::resolve_by_applying(s, &it.id, &card, "ann", now(), &QueuePolicy::default()).unwrap_err();
     assert!(matches!(e, QueueError::NotClaimant { .. }), "claim first: {e}");
     queue::claim(s, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
-    let first = queue::resolve_by_applying(s, &it.id, &card, "ann", now()).unwrap();
+    let first = queue::resolve_by_applying(s, &it.id, &card, "ann", now(), &QueuePolicy::default()).unwrap();
     assert!(first.changed);
     assert_eq!(first.item.status, ItemStatus::Resolved);
-    let again = queue::resolve_by_applying(s, &it.id, &card, "ann", now()).unwrap();
+    let again = queue::resolve_by_applying(s, &it.id, &card, "ann", now(), &QueuePolicy::default()).unwrap();
     assert!(!again.changed, "a double click posts nothing");
     assert_eq!(s.posted_total(&card).unwrap(), Decimal::new(100, 2), "posted once");
     assert_eq!(balance(s, CARD_A), Decimal::new(100000 - 100, 2));
@@ -409,7 +454,7 @@ fn queue_resolve_posts_once_and_teaches<S: Store>(s: &S) {
     // Resolving to another account afterwards is refused.
     let other = crate::fixtures::card(CARD_B);
     assert!(matches!(
-        queue::resolve_by_applying(s, &it.id, &other, "ann", now()),
+        queue::resolve_by_applying(s, &it.id, &other, "ann", now(), &QueuePolicy::default()),
         Err(QueueError::WrongState { .. })
     ));
     // The store refuses a posting for a payment already posted, and writes nothing.
@@ -449,7 +494,15 @@ fn queue_resolve_refuses_a_wrong_account<S: Store>(s: &S) {
     // caller may not learn what exists outside its markets).
     let here = "no such account in the CA directory";
     for (n, why) in [(CARD_CLOSED, "closed"), (CARD_B, here), ("340000000000009", here)] {
-        let e = queue::resolve_by_applying(s, &it.id, &crate::fixtures::card(n), "ann", now()).unwrap_err();
+        let e = queue::resolve_by_applying(
+            s,
+            &it.id,
+            &crate::fixtures::card(n),
+            "ann",
+            now(),
+            &QueuePolicy::default(),
+        )
+        .unwrap_err();
         assert!(matches!(e, QueueError::Account { .. }) && e.to_string().contains(why), "{e}");
         assert!(!e.to_string().contains(n), "masked: {e}");
         assert!(!e.to_string().contains("EU"), "nothing of another market: {e}");
@@ -462,8 +515,15 @@ fn queue_resolve_refuses_a_wrong_account<S: Store>(s: &S) {
     let debit = ResearchItem { reason_code: ReasonCode::Debit, ..item(&p.key(), "RQ-CA-w2", Market::CA, 4) };
     s.enqueue(&debit).unwrap();
     queue::claim(s, &debit.id, "ann", now(), &QueuePolicy::default()).unwrap();
-    let e =
-        queue::resolve_by_applying(s, &debit.id, &crate::fixtures::card(CARD_A), "ann", now()).unwrap_err();
+    let e = queue::resolve_by_applying(
+        s,
+        &debit.id,
+        &crate::fixtures::card(CARD_A),
+        "ann",
+        now(),
+        &QueuePolicy::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("debit"), "{e}");
     assert_eq!(s.posted_total(&crate::fixtures::card(CARD_A)).unwrap(), Decimal::ZERO);
 }
@@ -516,7 +576,15 @@ fn queue_lists_by_due_time_with_filters<S: Store>(s: &S) {
     assert_eq!(ids(&soon), vec![early.id.clone(), mid.id.clone()]);
     let reason = QueueFilter { reason: Some(ReasonCode::Ambiguous), ..all.clone() };
     assert!(ids(&reason).is_empty());
-    queue::resolve_by_applying(s, &mid.id, &crate::fixtures::card(CARD_A), "ann", now()).unwrap();
+    queue::resolve_by_applying(
+        s,
+        &mid.id,
+        &crate::fixtures::card(CARD_A),
+        "ann",
+        now(),
+        &QueuePolicy::default(),
+    )
+    .unwrap();
     assert_eq!(ids(&all), vec![early.id.clone(), late.id.clone()], "resolved items leave the active list");
     let resolved = QueueFilter { statuses: vec![ItemStatus::Resolved], ..all.clone() };
     assert_eq!(ids(&resolved), vec![mid.id.clone()]);
@@ -1046,7 +1114,9 @@ fn racing_claims_and_resolves<S: Store>(setup: &S, open: impl Fn() -> S + Sync) 
         assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "one claim wins: {results:?}");
     }
     queue::claim(setup, &it.id, "ann", now(), &QueuePolicy::default()).unwrap();
-    let changed = race(&|s: &S| queue::resolve_by_applying(s, &it.id, &card, "ann", now()).unwrap().changed);
+    let changed = race(&|s: &S| {
+        queue::resolve_by_applying(s, &it.id, &card, "ann", now(), &QueuePolicy::default()).unwrap().changed
+    });
     assert_eq!(changed.iter().filter(|c| **c).count(), 1, "one resolve changes: {changed:?}");
     assert_eq!(setup.posted_total(&card).unwrap(), Decimal::new(100, 2), "posted once");
     assert_eq!(setup.audit_trail(&it.id).unwrap().len(), 2);

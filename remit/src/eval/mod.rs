@@ -266,7 +266,7 @@ fn resolve(
         .parse()
         .map_err(|e| anyhow::anyhow!("label account: {e}"))?;
     queue::claim(store, item, ANALYST, now, &config.queue)?;
-    queue::resolve_by_applying(store, item, &store.card_key().card(&account), ANALYST, now)?;
+    queue::resolve_by_applying(store, item, &store.card_key().card(&account), ANALYST, now, &config.queue)?;
     Ok(())
 }
 

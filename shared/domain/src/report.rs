@@ -279,7 +279,10 @@ fn outcome_slot(status: ItemStatus) -> usize {
         ItemStatus::Resolved => 0,
         ItemStatus::Returned => 1,
         ItemStatus::WrittenOff => 2,
-        ItemStatus::Open | ItemStatus::Escalated | ItemStatus::WriteOffPending => 3,
+        ItemStatus::Open
+        | ItemStatus::Escalated
+        | ItemStatus::WriteOffPending
+        | ItemStatus::ResolvePending => 3,
     }
 }
 

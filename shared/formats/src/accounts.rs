@@ -89,8 +89,8 @@ fn parse_row(file: &str, r: &csv::StringRecord, key: &CardKey) -> Result<Account
                 "is card-shaped: the card platform's account id must not be a card number",
             ))
         }
-        Some(id) => id.to_string(),
-        None => card.stored(),
+        Some(id) => Some(id.to_string()),
+        None => None,
     };
     Ok(Account {
         card,
@@ -129,7 +129,11 @@ mod tests {
         assert_eq!(a.holder_name, "Jean Tremblay");
         assert_eq!(a.current_balance, Decimal::new(10000, 2));
         assert_eq!(a.card.masked(), "***********0005");
-        assert_eq!(a.account_id, a.card.stored(), "no account_id column: the token");
+        assert_eq!(
+            (a.account_id.as_deref(), a.posting_id()),
+            (None, a.card.stored()),
+            "no column: the token"
+        );
     }
 
     #[test]
@@ -144,8 +148,8 @@ mod tests {
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        assert_eq!(accounts[0].account_id, "ACC-000123");
-        assert_eq!(accounts[1].account_id, accounts[1].card.stored(), "empty: the token");
+        assert_eq!(accounts[0].posting_id(), "ACC-000123");
+        assert_eq!(accounts[1].posting_id(), accounts[1].card.stored(), "empty: the token");
         let leaked = format!(
             "{}{},{ACCOUNT_ID}\n378282246310005,CA,CAD,X,active,1,1,,,,371449635398431\n",
             "",

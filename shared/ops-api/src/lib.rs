@@ -155,6 +155,11 @@ pub fn router(state: AppState) -> Router {
             "/api/items/{id}/write-off/reject",
             item_action(Needs::Lead, |r: ReasonBody| Ok(Op::Other(Action::RejectWriteOff(r.reason)))),
         )
+        .route("/api/items/{id}/resolve/approve", item_action(Needs::Lead, |_: Empty| Ok(Op::ApproveResolve)))
+        .route(
+            "/api/items/{id}/resolve/reject",
+            item_action(Needs::Lead, |r: ReasonBody| Ok(Op::Other(Action::RejectResolve(r.reason)))),
+        )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route".into()) })
         .with_state(state)
         .layer(axum::middleware::map_response(no_store))
@@ -548,6 +553,8 @@ enum Needs {
 enum Op {
     Claim,
     Resolve(AccountNumber),
+    /// A lead approves a resolve above the market's four-eyes limit (it posts then).
+    ApproveResolve,
     Other(Action),
 }
 
@@ -572,7 +579,9 @@ async fn change(
         };
         if !allowed {
             let what = match needs {
-                Needs::Lead => "only a lead of the market approves or rejects a write-off",
+                Needs::Lead => {
+                    "only a lead of the market approves or rejects a write-off or a resolve above the four-eyes limit"
+                }
                 _ if caller.role == Role::Leadership => {
                     "leadership reads every queue and adds notes; it changes no item"
                 }
@@ -584,8 +593,10 @@ async fn change(
         let done = match &op {
             Op::Claim => queue::claim(s, &item.id, &caller.analyst, now, &policy)?,
             Op::Resolve(account) => {
-                queue::resolve_by_applying(s, &item.id, &s.card_key().card(account), &caller.analyst, now)?
+                let card = s.card_key().card(account);
+                queue::resolve_by_applying(s, &item.id, &card, &caller.analyst, now, &policy)?
             }
+            Op::ApproveResolve => queue::approve_resolve(s, &item.id, &caller.analyst, now)?,
             Op::Other(action) => queue::act(s, &item.id, &caller.analyst, action, now, &policy)?,
         };
         Ok(ok(json!({ "item": item_view(&done.item, now), "changed": done.changed })))

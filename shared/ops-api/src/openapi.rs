@@ -47,7 +47,7 @@ pub(crate) const ROUTES: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "/api/items/{id}/resolve",
         "post",
         "resolve",
-        "Apply the payment to a card account (posts exactly once; teaches the payer's alias). Resolving again to the same account changes nothing (`changed: false`). Each resolve is a card lookup: logged (the card masked) and limited per analyst per minute.",
+        "Apply the payment to a card account (posts exactly once; teaches the payer's alias). Resolving again to the same account changes nothing (`changed: false`). Each resolve is a card lookup: logged (the card masked) and limited per analyst per minute. Above the market's four-eyes limit nothing posts yet: the item waits as `resolve-pending` for a lead's approval.",
         Some("ResolveRequest"),
     ),
     (
@@ -84,6 +84,20 @@ pub(crate) const ROUTES: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "post",
         "rejectWriteOff",
         "Reject a pending write-off: the item goes back to the queue (a lead of the market other than the requester).",
+        Some("ReasonRequest"),
+    ),
+    (
+        "/api/items/{id}/resolve/approve",
+        "post",
+        "approveResolve",
+        "Approve a resolve above the market's four-eyes limit (queue.second_person_above): it posts now, once, and alias memory learns the payer (a lead of the market other than the analyst who resolved).",
+        None,
+    ),
+    (
+        "/api/items/{id}/resolve/reject",
+        "post",
+        "rejectResolve",
+        "Reject a resolve above the four-eyes limit: nothing posted, the item goes back to the queue (a lead of the market other than the analyst who resolved).",
         Some("ReasonRequest"),
     ),
 ];

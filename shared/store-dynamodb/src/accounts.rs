@@ -64,7 +64,7 @@ fn account_item(a: &Account, name_keys: &[String]) -> Item {
     let present = |v: Option<&str>| v.filter(|v| !v.is_empty()).map(s);
     item([
         ("card", Some(s(a.card.stored()))),
-        ("account_id", Some(s(&a.account_id))),
+        ("account_id", a.account_id.as_deref().map(s)),
         ("market", Some(s(a.market.code()))),
         ("currency", Some(s(a.currency.code()))),
         ("holder_name", Some(s(&a.holder_name))),
@@ -93,7 +93,7 @@ fn account_from(it: &Item) -> Result<Account, StoreError> {
     Ok(Account {
         card: r.account("card")?,
         last_five,
-        account_id: r.string("account_id")?,
+        account_id: r.opt_string("account_id")?,
         market: Market::from_str(market).map_err(|_| corrupt("market", market))?,
         currency,
         holder_name: r.string("holder_name")?,

@@ -27,7 +27,7 @@ fn account_from_columns(c: Vec<Option<String>>) -> Result<Account, StoreError> {
     Ok(Account {
         card,
         last_five: LastFive::from_stored(&get(11)).map_err(|_| corrupt("last-five tag", "(not shown)"))?,
-        account_id: get(12),
+        account_id: c[12].clone(),
         market: Market::from_str(&get(1)).map_err(|_| corrupt("market", &get(1)))?,
         currency: parse_cur(&get(2))?,
         holder_name: get(3),

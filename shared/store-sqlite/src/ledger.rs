@@ -211,7 +211,7 @@ pub(crate) fn post_in(
     let inserted = tx
         .execute(
             "INSERT INTO ledger (payment_key, account, amount, currency, file_id, posted_at, decision, lines, account_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT account_id FROM accounts WHERE card = ?2))
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT COALESCE(account_id, card) FROM accounts WHERE card = ?2))
                  ON CONFLICT(payment_key) DO NOTHING",
             params![
                 p.payment_key.as_str(),

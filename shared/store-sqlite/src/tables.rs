@@ -26,8 +26,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     control_account TEXT,
     -- The keyed tag of market and last five digits (`CardKey::last_five`), not the digits.
     last5 TEXT NOT NULL,
-    -- How the card platform names the account (the directory's column, else the token).
-    account_id TEXT NOT NULL
+    -- How the card platform names the account (the directory's column; NULL: the token).
+    account_id TEXT
 );
 -- Sparse indexes, as DynamoDB GSIs would be.
 CREATE INDEX IF NOT EXISTS accounts_by_va ON accounts(virtual_account) WHERE virtual_account IS NOT NULL;

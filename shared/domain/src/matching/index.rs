@@ -48,7 +48,7 @@ struct Row {
     control: u32,
     /// Index into `last5_tags`.
     last5: u32,
-    /// Empty: the card's stored token.
+    /// Empty: none (postings name the card's token).
     account_id: Span,
     statement_balance: i64,
     minimum_due: i64,
@@ -348,8 +348,7 @@ impl AccountIndex {
         };
         let va = self.span(a.virtual_account.as_deref());
         let rf = self.span(a.creditor_reference.as_ref().map(CreditorReference::as_str));
-        let account_id =
-            if a.account_id == card.stored() { Span::EMPTY } else { self.span(Some(&a.account_id)) };
+        let account_id = self.span(a.account_id.as_deref());
         let last5 = self.last5_id(a.last_five);
         let row = Row {
             card,
@@ -450,7 +449,7 @@ impl AccountIndex {
         Account {
             card: row.card,
             last_five: self.last5_tags[row.last5 as usize],
-            account_id: self.text(row.account_id).map_or_else(|| row.card.stored(), str::to_string),
+            account_id: self.text(row.account_id).map(str::to_string),
             market: row.market,
             currency: row.currency,
             holder_name: self.names[row.name as usize].to_string(),

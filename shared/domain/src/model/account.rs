@@ -49,8 +49,8 @@ pub struct Account {
     #[serde(skip)]
     pub last_five: LastFive,
     /// How the card platform names the account when we post to it: the directory's opaque
-    /// `account_id` column, or the card's stored token when the import gives none.
-    pub account_id: String,
+    /// `account_id` column; `None`: the card's stored token (`posting_id`).
+    pub account_id: Option<String>,
     pub market: Market,
     pub currency: Currency,
     pub holder_name: String,
@@ -69,8 +69,13 @@ pub struct Account {
 }
 
 impl Account {
-    /// An active account of `number` tokenised under `key`: no balance, no index keys, the
-    /// token as its account id (generators and tests; the directory import reads every field).
+    /// How postings name the account to the card platform: its `account_id`, else its token.
+    pub fn posting_id(&self) -> String {
+        self.account_id.clone().unwrap_or_else(|| self.card.stored())
+    }
+
+    /// An active account of `number` tokenised under `key`: no balance, no index keys, no
+    /// account id (generators and tests; the directory import reads every field).
     pub fn new(
         key: &CardKey,
         number: &AccountNumber,
@@ -82,7 +87,7 @@ impl Account {
         Self {
             card,
             last_five: key.last_five_of(market, number),
-            account_id: card.stored(),
+            account_id: None,
             market,
             currency,
             holder_name: holder.to_string(),

@@ -18,6 +18,10 @@ pub enum AuditAction {
     RequestWriteOff,
     ApproveWriteOff,
     RejectWriteOff,
+    /// A resolve above the four-eyes limit, waiting for a second person.
+    RequestResolve,
+    ApproveResolve,
+    RejectResolve,
     Note,
 }
 
@@ -32,15 +36,31 @@ impl AuditAction {
             AuditAction::RequestWriteOff => "request-write-off",
             AuditAction::ApproveWriteOff => "approve-write-off",
             AuditAction::RejectWriteOff => "reject-write-off",
+            AuditAction::RequestResolve => "request-resolve",
+            AuditAction::ApproveResolve => "approve-resolve",
+            AuditAction::RejectResolve => "reject-resolve",
             AuditAction::Note => "note",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         use AuditAction::*;
-        [Claim, Release, Resolve, Return, Escalate, RequestWriteOff, ApproveWriteOff, RejectWriteOff, Note]
-            .into_iter()
-            .find(|a| a.as_str() == s)
+        [
+            Claim,
+            Release,
+            Resolve,
+            Return,
+            Escalate,
+            RequestWriteOff,
+            ApproveWriteOff,
+            RejectWriteOff,
+            RequestResolve,
+            ApproveResolve,
+            RejectResolve,
+            Note,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
     }
 }
 

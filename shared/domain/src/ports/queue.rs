@@ -28,16 +28,20 @@ pub enum ItemStatus {
     WriteOffPending,
     /// Written off to the market's suspense account (approved by a second person).
     WrittenOff,
+    /// An analyst resolved it to an account for an amount above the market's four-eyes limit
+    /// (`QueuePolicy::second_person_above`): nothing is posted until a second person approves.
+    ResolvePending,
 }
 
 impl ItemStatus {
-    pub const ALL: [ItemStatus; 6] = [
+    pub const ALL: [ItemStatus; 7] = [
         ItemStatus::Open,
         ItemStatus::Resolved,
         ItemStatus::Returned,
         ItemStatus::Escalated,
         ItemStatus::WriteOffPending,
         ItemStatus::WrittenOff,
+        ItemStatus::ResolvePending,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -48,6 +52,7 @@ impl ItemStatus {
             ItemStatus::Escalated => "escalated",
             ItemStatus::WriteOffPending => "write-off-pending",
             ItemStatus::WrittenOff => "written-off",
+            ItemStatus::ResolvePending => "resolve-pending",
         }
     }
 
@@ -58,7 +63,13 @@ impl ItemStatus {
 
     /// True while the item still needs a person (it stays in the market's queue index).
     pub fn is_active(&self) -> bool {
-        matches!(self, ItemStatus::Open | ItemStatus::Escalated | ItemStatus::WriteOffPending)
+        matches!(
+            self,
+            ItemStatus::Open
+                | ItemStatus::Escalated
+                | ItemStatus::WriteOffPending
+                | ItemStatus::ResolvePending
+        )
     }
 }
 

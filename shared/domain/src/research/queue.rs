@@ -9,19 +9,28 @@
 //!    │                            │ approve (a second person: four eyes)
 //!    └── release / expiry         ▼
 //!                             written-off (to suspense)
+//!
+//!   claimed ── resolve above the market's limit ──► resolve-pending ── approve (a second person)
+//!      ▲                                                │               ──► resolved (posted once)
+//!      └──────────── reject (back to open) ◄────────────┘
 //! ```
+//!
+//! Alias memory is taught when a resolution is final: at a resolve below the limit, or at the
+//! approval of one above it (never at the request).
 //!
 //! "Claimed" is not a stored status: an item is claimed while its `claim` has not expired, so a
 //! claim lapses by the clock without a write. Every change bumps the item's version and appends
 //! an `AuditEntry` (who, when, what, before and after) in the same transaction.
 
 use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::matching::alias::teach_alias;
 use crate::model::account::AccountStatus;
 use crate::model::card::CardRef;
 use crate::model::decision::{Decision, Outcome, Reason, ReasonCode};
+use crate::model::payment::{Market, PerMarket};
 use crate::ports::{
     active_claim, AccountDirectory, AliasMemory, AuditAction, AuditEntry, Claim, Disposition, ItemChange,
     ItemSnapshot, ItemStatus, Posting, QueueOps, ResearchItem, StoreError,
@@ -58,7 +67,18 @@ pub struct QueuePolicy {
     pub max_notes_per_analyst: u32,
     /// Resolves (card lookups) one analyst asks the ops API for per minute at most.
     pub resolves_per_minute: u32,
+    /// A resolve of more than this, in the market's currency, needs a second person's approval
+    /// (four eyes, like a write-off); at or below it one analyst is enough.
+    pub second_person_above: PerMarket<Decimal>,
 }
+
+/// The default four-eyes limits: about 10,000 CAD or EUR, and 750,000 INR (a large card payment
+/// in each market; most resolutions are far below).
+pub const DEFAULT_SECOND_PERSON_ABOVE: PerMarket<Decimal> = PerMarket {
+    ca: Decimal::from_parts(10_000, 0, 0, false, 0),
+    india: Decimal::from_parts(750_000, 0, 0, false, 0),
+    eu: Decimal::from_parts(10_000, 0, 0, false, 0),
+};
 
 impl Default for QueuePolicy {
     fn default() -> Self {
@@ -67,6 +87,7 @@ impl Default for QueuePolicy {
             max_notes_per_item: DEFAULT_MAX_NOTES_PER_ITEM,
             max_notes_per_analyst: DEFAULT_MAX_NOTES_PER_ANALYST,
             resolves_per_minute: DEFAULT_RESOLVES_PER_MINUTE,
+            second_person_above: DEFAULT_SECOND_PERSON_ABOVE,
         }
     }
 }
@@ -89,6 +110,12 @@ impl QueuePolicy {
                 return Err(format!("queue.{key}: {value} is not between 1 and {max}"));
             }
         }
+        for market in Market::ALL {
+            let limit = self.second_person_above.get(market);
+            if limit.is_sign_negative() {
+                return Err(format!("queue.second_person_above.{market}: {limit} is below zero"));
+            }
+        }
         Ok(())
     }
 
@@ -105,6 +132,10 @@ pub enum Action {
     Release,
     /// Apply the payment to this account (posts it).
     Resolve(CardRef),
+    /// Apply the payment to this account once a second person approves (above the limit).
+    RequestResolve(CardRef),
+    ApproveResolve,
+    RejectResolve(String),
     /// Send the payment back to the remitter.
     Return(String),
     Escalate(String),
@@ -121,6 +152,9 @@ impl Action {
             Action::Claim => AuditAction::Claim,
             Action::Release => AuditAction::Release,
             Action::Resolve(_) => AuditAction::Resolve,
+            Action::RequestResolve(_) => AuditAction::RequestResolve,
+            Action::ApproveResolve => AuditAction::ApproveResolve,
+            Action::RejectResolve(_) => AuditAction::RejectResolve,
             Action::Return(_) => AuditAction::Return,
             Action::Escalate(_) => AuditAction::Escalate,
             Action::RequestWriteOff(_) => AuditAction::RequestWriteOff,
@@ -137,6 +171,7 @@ impl Action {
             | Action::Escalate(t)
             | Action::RequestWriteOff(t)
             | Action::RejectWriteOff(t)
+            | Action::RejectResolve(t)
             | Action::Note(t) => Some(mask_card_numbers(t.trim())),
             _ => None,
         }
@@ -154,10 +189,8 @@ pub enum QueueError {
     NotClaimant { id: String, actor: String },
     #[error("research item {id} is {status}: {action} is not possible")]
     WrongState { id: String, status: &'static str, action: &'static str },
-    #[error(
-        "research item {id}: the write-off was requested by {requester}; a second person must approve it"
-    )]
-    FourEyes { id: String, requester: String },
+    #[error("research item {id}: the {what} was requested by {requester}; a second person must approve it")]
+    FourEyes { id: String, what: &'static str, requester: String },
     #[error("invalid input: {0}")]
     Invalid(String),
     /// The item holds as many notes as it takes, or the analyst wrote as many on it as one may.
@@ -250,7 +283,10 @@ pub fn apply(
     };
     if let Some(t) = match action {
         Action::Return(t) => Some(("reason", t)),
-        Action::Escalate(t) | Action::RequestWriteOff(t) | Action::RejectWriteOff(t) => Some(("reason", t)),
+        Action::Escalate(t)
+        | Action::RequestWriteOff(t)
+        | Action::RejectWriteOff(t)
+        | Action::RejectResolve(t) => Some(("reason", t)),
         Action::Note(t) => Some(("note", t)),
         _ => None,
     } {
@@ -278,14 +314,37 @@ pub fn apply(
             needs_claim()?;
             after.claim = None;
         }
-        Action::Resolve(account) => {
+        Action::Resolve(account) | Action::RequestResolve(account) => {
             needs_claim()?;
             if !workable {
                 return Err(wrong("resolve"));
             }
-            after.status = ItemStatus::Resolved;
+            after.status = if matches!(action, Action::Resolve(_)) {
+                ItemStatus::Resolved
+            } else {
+                ItemStatus::ResolvePending
+            };
             after.claim = None;
             after.disposition = Some(decided(Some(*account), None));
+        }
+        Action::ApproveResolve | Action::RejectResolve(_) => {
+            if item.status != ItemStatus::ResolvePending {
+                return Err(wrong(action.audit_action().as_str()));
+            }
+            let requester = item.disposition.as_ref().map(|d| d.by.clone()).unwrap_or_default();
+            if requester == actor {
+                return Err(QueueError::FourEyes { id, what: "resolve", requester });
+            }
+            if *action == Action::ApproveResolve {
+                after.status = ItemStatus::Resolved;
+                if let Some(d) = after.disposition.as_mut() {
+                    d.approved_by = Some(actor.to_string());
+                }
+            } else {
+                after.status = ItemStatus::Open;
+                after.disposition = None;
+            }
+            after.claim = None;
         }
         Action::Return(reason) => {
             needs_claim()?;
@@ -320,7 +379,7 @@ pub fn apply(
             }
             let requester = item.disposition.as_ref().map(|d| d.by.clone()).unwrap_or_default();
             if requester == actor {
-                return Err(QueueError::FourEyes { id, requester });
+                return Err(QueueError::FourEyes { id, what: "write-off", requester });
             }
             if *action == Action::ApproveWriteOff {
                 after.status = ItemStatus::WrittenOff;
@@ -349,6 +408,14 @@ pub fn audit_entry(
     if *action == Action::ApproveWriteOff {
         note =
             Some(format!("written off to the {} suspense account: {}", before.market.code(), before.amount));
+    }
+    if matches!(action, Action::RequestResolve(_)) {
+        note = Some(format!(
+            "{} is above the {} four-eyes limit (queue.second_person_above): nothing posts until a second \
+             person approves",
+            before.amount,
+            before.market.code()
+        ));
     }
     AuditEntry {
         item: before.id.clone(),
@@ -433,8 +500,13 @@ pub fn act<S: QueueOps + ?Sized>(
     now: DateTime<Utc>,
     policy: &QueuePolicy,
 ) -> Result<Done, QueueError> {
-    if matches!(action, Action::Claim | Action::Resolve(_)) {
-        return Err(QueueError::Invalid("use queue::claim or queue::resolve_by_applying".into()));
+    if matches!(
+        action,
+        Action::Claim | Action::Resolve(_) | Action::RequestResolve(_) | Action::ApproveResolve
+    ) {
+        return Err(QueueError::Invalid(
+            "use queue::claim, queue::resolve_by_applying or queue::approve_resolve".into(),
+        ));
     }
     for _ in 0..ATTEMPTS {
         let item = load(store, id)?;
@@ -459,17 +531,21 @@ pub fn act<S: QueueOps + ?Sized>(
 /// nothing twice), closes the item and appends the audit entry; then alias memory learns the payer
 /// (`crate::matching::alias::teach_alias`), so the next payment carries the evidence. Resolving
 /// again to the same account is a no-op that re-teaches (`changed: false`).
+///
+/// Above `policy.second_person_above` for the item's market, nothing posts yet: the item waits
+/// as `resolve-pending` for a second person (`approve_resolve`), and alias memory learns nothing
+/// until then.
 pub fn resolve_by_applying<S>(
     store: &S,
     id: &str,
     account: &CardRef,
     analyst: &str,
     now: DateTime<Utc>,
+    policy: &QueuePolicy,
 ) -> Result<Done, QueueError>
 where
     S: QueueOps + AccountDirectory + AliasMemory + ?Sized,
 {
-    let action = Action::Resolve(*account);
     for _ in 0..ATTEMPTS {
         let item = load(store, id)?;
         if item.status == ItemStatus::Resolved {
@@ -485,28 +561,30 @@ where
             // item tells nothing about which card it went to (issue 15: it was an oracle).
             return Err(QueueError::WrongState { id: item.id, status: "resolved", action: "resolve" });
         }
+        if item.status == ItemStatus::ResolvePending {
+            let d = item.disposition.as_ref();
+            if d.is_some_and(|d| d.by == analyst && d.account.as_ref() == Some(account)) {
+                return Ok(Done { item, changed: false });
+            }
+            return Err(QueueError::WrongState { id: item.id, status: "resolve-pending", action: "resolve" });
+        }
+        if item.amount.amount() > policy.second_person_above.get(item.market) {
+            let action = Action::RequestResolve(*account);
+            let after = apply(&item, analyst, &action, now, now)?;
+            check_account(store, &item, account)?;
+            let audit = audit_entry(&item, &after, analyst, &action, now);
+            let change = ItemChange { expected_version: item.version, after, audit, posting: None };
+            match store.transition(&change) {
+                Ok(item) => return Ok(Done { item, changed: true }),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let action = Action::Resolve(*account);
         let after = apply(&item, analyst, &action, now, now)?;
         check_account(store, &item, account)?;
-        let reason = Reason::new(
-            ReasonCode::LearnedAlias,
-            format!("applied to account {} by {analyst} from research item {}", account.masked(), item.id),
-        );
-        let posting = Posting {
-            payment_key: item.payment_key.clone(),
-            account: *account,
-            amount: item.amount,
-            lines: Vec::new(),
-            file_id: item.file_id,
-            posted_at: now,
-            decision: Decision {
-                outcome: Outcome::Applied,
-                account: Some(*account),
-                confidence: 1.0,
-                reasons: vec![reason],
-                splits: Vec::new(),
-            },
-            references: item.linking_refs.clone(),
-        };
+        let by = format!("by {analyst}");
+        let posting = posting_for(&item, account, &by, now);
         let audit = audit_entry(&item, &after, analyst, &action, now);
         let change = ItemChange { expected_version: item.version, after, audit, posting: Some(posting) };
         match store.transition(&change) {
@@ -519,6 +597,69 @@ where
         }
     }
     Err(QueueError::Concurrent(id.to_string()))
+}
+
+/// A second person approves a resolve above the limit: the same checks and the one posting a
+/// resolve makes, then alias memory learns the payer, as the requester resolved it. Anyone but
+/// the requester; approving again (a retry) is a no-op (`changed: false`).
+pub fn approve_resolve<S>(store: &S, id: &str, analyst: &str, now: DateTime<Utc>) -> Result<Done, QueueError>
+where
+    S: QueueOps + AccountDirectory + AliasMemory + ?Sized,
+{
+    let action = Action::ApproveResolve;
+    for _ in 0..ATTEMPTS {
+        let item = load(store, id)?;
+        let d = item.disposition.clone();
+        let account = d.as_ref().and_then(|d| d.account);
+        let requester = d.as_ref().map(|d| d.by.clone()).unwrap_or_default();
+        if item.status == ItemStatus::Resolved
+            && d.as_ref().and_then(|d| d.approved_by.as_deref()) == Some(analyst)
+        {
+            return Ok(Done { item, changed: false });
+        }
+        let after = apply(&item, analyst, &action, now, now)?;
+        let Some(account) = account else {
+            return Err(QueueError::Invalid(format!("research item {}: no account to approve", item.id)));
+        };
+        check_account(store, &item, &account)?;
+        let by = format!("by {requester}, approved by {analyst}");
+        let posting = posting_for(&item, &account, &by, now);
+        let audit = audit_entry(&item, &after, analyst, &action, now);
+        let change = ItemChange { expected_version: item.version, after, audit, posting: Some(posting) };
+        match store.transition(&change) {
+            Ok(done) => {
+                teach_alias(store, &done, &account, &requester, now)?;
+                return Ok(Done { item: done, changed: true });
+            }
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(QueueError::Concurrent(id.to_string()))
+}
+
+/// The posting of an analyst's resolution of `item` to `account` (`by`: who, for the reason).
+fn posting_for(item: &ResearchItem, account: &CardRef, by: &str, now: DateTime<Utc>) -> Posting {
+    let reason = Reason::new(
+        ReasonCode::LearnedAlias,
+        format!("applied to account {} {by} from research item {}", account.masked(), item.id),
+    );
+    Posting {
+        payment_key: item.payment_key.clone(),
+        account: *account,
+        amount: item.amount,
+        lines: Vec::new(),
+        file_id: item.file_id,
+        posted_at: now,
+        decision: Decision {
+            outcome: Outcome::Applied,
+            account: Some(*account),
+            confidence: 1.0,
+            reasons: vec![reason],
+            splits: Vec::new(),
+        },
+        references: item.linking_refs.clone(),
+    }
 }
 
 fn check_account<S: AccountDirectory + ?Sized>(

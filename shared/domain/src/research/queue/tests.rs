@@ -173,3 +173,32 @@ fn the_policy_refuses_limits_of_zero_or_past_their_bound() {
     assert!(e.contains("queue.max_notes_per_analyst: 11 is not between 1 and 10"), "{e}");
     assert!(bad(QueuePolicy { resolves_per_minute: 0, ..d() }).contains("queue.resolves_per_minute"));
 }
+
+#[test]
+fn a_resolve_above_the_limit_waits_for_another_person() {
+    let card = crate::model::card::test_card(CARD);
+    let c = claimed_by("ann");
+    let p = apply(&c, "ann", &Action::RequestResolve(card), t0(), t0()).unwrap();
+    assert_eq!(p.status, ItemStatus::ResolvePending);
+    assert!(p.status.is_active(), "it stays in the market's queue");
+    assert_eq!(p.disposition.as_ref().and_then(|d| d.account), Some(card));
+    let e = apply(&p, "ann", &Action::ApproveResolve, t0(), t0()).unwrap_err();
+    assert!(matches!(e, QueueError::FourEyes { what: "resolve", .. }), "{e}");
+    assert!(e.to_string().contains("the resolve was requested by ann"), "{e}");
+    let e = apply(&p, "ann", &Action::Resolve(card), t0(), t0()).unwrap_err();
+    assert!(matches!(e, QueueError::NotClaimant { .. } | QueueError::WrongState { .. }), "{e}");
+    let r = apply(&p, "bob", &Action::ApproveResolve, t0(), t0()).unwrap();
+    assert_eq!(r.status, ItemStatus::Resolved);
+    assert_eq!(r.disposition.as_ref().unwrap().approved_by.as_deref(), Some("bob"));
+    let back = apply(&p, "bob", &Action::RejectResolve("not this card".into()), t0(), t0()).unwrap();
+    assert_eq!((back.status, back.disposition), (ItemStatus::Open, None));
+    let note = audit_entry(&c, &p, "ann", &Action::RequestResolve(card), t0()).note.unwrap();
+    assert!(note.contains("four-eyes limit"), "{note}");
+    let mut policy = QueuePolicy::default();
+    assert_eq!(
+        policy.second_person_above.get(crate::model::payment::Market::CA),
+        rust_decimal::Decimal::new(10_000, 0)
+    );
+    policy.second_person_above.eu = rust_decimal::Decimal::new(-1, 0);
+    assert!(policy.validate().unwrap_err().contains("second_person_above"));
+}
