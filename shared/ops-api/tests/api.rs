@@ -331,6 +331,8 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/items/{id}/write-off", "post"),
         ("/api/items/{id}/write-off/approve", "post"),
         ("/api/items/{id}/write-off/reject", "post"),
+        ("/api/items/{id}/resolve/approve", "post"),
+        ("/api/items/{id}/resolve/reject", "post"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
@@ -753,4 +755,33 @@ async fn the_daily_report_shows_file_names_not_server_paths() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().parent().unwrap();
     let text = v.to_string();
     assert!(!text.contains(root.to_str().unwrap()) && !text.contains("samples/"), "{text}");
+}
+
+/// Issue 15: above the market's limit a resolve waits for a lead other than the analyst; only
+/// the approval posts.
+#[tokio::test]
+async fn a_resolve_above_the_limit_posts_only_when_a_lead_approves() {
+    let app = app_with(|s| {
+        let mut policy = remit_domain::research::queue::QueuePolicy::default();
+        policy.second_person_above.ca = rust_decimal::Decimal::new(1, 0);
+        s.with_policy(policy)
+    });
+    let id = app.item("CA", "no-reference").await;
+    let card = app.store.card_key().card(&CAD_CARD.parse::<AccountNumber>().unwrap());
+    let posted = app.store.posted_total(&card).unwrap();
+    let (s, v) = app.post(&format!("/api/items/{id}/claim"), Some(CA), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.post(&format!("/api/items/{id}/resolve"), Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!((s, v["item"]["status"].as_str()), (StatusCode::OK, Some("resolve-pending")), "{v}");
+    assert_eq!(app.store.posted_total(&card).unwrap(), posted, "nothing posted yet");
+    // Another analyst is no lead; the lead approves.
+    let (s, v) = app.post(&format!("/api/items/{id}/resolve/approve"), Some(CA2), json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = app.post(&format!("/api/items/{id}/resolve/approve"), Some(CA_LEAD), json!({})).await;
+    assert_eq!((s, v["item"]["status"].as_str()), (StatusCode::OK, Some("resolved")), "{v}");
+    assert_eq!(v["item"]["disposition"]["approved_by"], "chloe.lead");
+    assert!(app.store.posted_total(&card).unwrap() > posted, "posted at the approval");
+    let (s, v) = app.get("/api/openapi.json", Some(CA)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["paths"]["/api/items/{id}/resolve/approve"].is_object(), "documented");
 }
