@@ -450,6 +450,9 @@ fn queue_resolve_posts_once_and_teaches<S: Store>(s: &S) {
     assert_eq!(trail[1].after.account.as_deref(), Some(card.masked().as_str()));
     let entries = s.entries_by_reference(&format!("CA|bank|e2e:{}", it.id)).unwrap();
     assert_eq!(entries.len(), 1, "a later reversal finds the analyst's posting");
+    // The posting names the account for the card platform: the directory gave no account id,
+    // so the token (never the number).
+    assert_eq!(entries[0].account_id, Some(card.stored()));
     assert_eq!((entries[0].payment_key.clone(), entries[0].amount), (it.payment_key.clone(), it.amount));
     // Resolving to another account afterwards is refused.
     let other = crate::fixtures::card(CARD_B);
@@ -920,12 +923,18 @@ fn reverse_twice_then_a_rival<S: Store>(
 }
 
 fn reversal_is_exactly_once<S: Store>(s: &S) {
-    s.put_account(&account(CARD_A, Market::CA, Currency::CAD)).unwrap();
+    // The directory's account id names the account in the posting (issue 15).
+    let a = remit_domain::Account {
+        account_id: Some("ACC-77".into()),
+        ..account(CARD_A, Market::CA, Currency::CAD)
+    };
+    s.put_account(&a).unwrap();
     let original = payment("R1", 2500, CARD_A, FileId::of_bytes(b"f"), 1);
     s.receive_payment(&original, now()).unwrap();
     assert_eq!(s.post(&posting_to_card_a(&original)).unwrap(), Transition::Done);
     let entries = s.entries_by_reference("CA|bank|e2e:R1").unwrap();
     assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].account_id.as_deref(), Some("ACC-77"));
     assert_eq!(entries[0].payment_key, original.key());
     assert_eq!(entries[0].amount, original.amount);
     assert!(entries[0].reversed_by.is_none());

@@ -91,6 +91,11 @@ impl App {
         let status = resp.status();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8(bytes.to_vec()).unwrap();
+        // Issue 15: no card-shaped number in any answer, Luhn-valid or not, however written.
+        assert!(
+            !remit_domain::text::masking::holds_card_number(&text),
+            "a card number in clear in {uri}: {text}"
+        );
         for card in [CAD_CARD, "372601815908301", "349960308246284", "372527601895552"] {
             assert!(!text.contains(card), "unmasked card number in {uri}: {text}");
         }

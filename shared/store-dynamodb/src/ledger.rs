@@ -12,7 +12,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use remit_domain::ports::{
-    Ledger, LedgerEntry, PaymentState, Posting, Reversal, StoreError, Transition, MAX_INDEX_RESULTS,
+    AccountDirectory, Ledger, LedgerEntry, PaymentState, Posting, Reversal, StoreError, Transition,
+    MAX_INDEX_RESULTS,
 };
 use remit_domain::{CardRef, PaymentKey, SplitLine};
 use rust_decimal::Decimal;
@@ -57,6 +58,7 @@ impl Stored {
             payment_key: PaymentKey::from_stored(r.string("pk")?),
             account: r.account("account")?,
             amount: r.money("amount", "currency")?,
+            account_id: r.opt_string("account_id")?,
             reversed_by: r.opt_string("reversed_by")?.map(PaymentKey::from_stored),
             lines: if split { self.split_lines()? } else { Vec::new() },
         })
@@ -104,6 +106,9 @@ impl DynamoStore {
         let table = &self.tables.ledger;
         let pk = || Some(s(p.payment_key.as_str()));
         let split = !p.lines.is_empty();
+        // How the card platform names the account (one read: a transaction cannot read), as the
+        // SQLite ledger records it; an account missing here fails the transaction below anyway.
+        let account_id = self.account(&p.account)?.map(|a| a.posting_id());
         let entry = item([
             ("pk", pk()),
             ("part", Some(s(ENTRY))),
@@ -116,6 +121,7 @@ impl DynamoStore {
             ("lines", split.then(|| num(p.lines.len() as u64))),
             // A split counts for its cards (the lines), not for the control account.
             ("posted_account", (!split).then(|| s(p.account.stored()))),
+            ("account_id", account_id.map(s)),
         ]);
         let mut tx = Transaction::default();
         let cond = Some(Expr::new("attribute_not_exists(#pk)"));

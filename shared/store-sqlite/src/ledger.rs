@@ -12,8 +12,8 @@ use crate::items::insert_item;
 use crate::payments::{advance_payment, advance_payment_from};
 use crate::SqliteStore;
 
-/// A ledger entry's columns: account, amount, currency, reversed_by, lines.
-type LedgerRow = (String, String, String, Option<String>, Option<i64>);
+/// A ledger entry's columns: account, amount, currency, reversed_by, lines, account_id.
+type LedgerRow = (String, String, String, Option<String>, Option<i64>, Option<String>);
 
 /// The lines of a split posting, in order: (line number, line). A key-shaped read (a query on
 /// the posting's partition in DynamoDB).
@@ -92,15 +92,15 @@ impl Ledger for SqliteStore {
         let mut out = Vec::with_capacity(keys.len());
         let mut stmt = conn
             .prepare_cached(
-                "SELECT account, amount, currency, reversed_by, lines FROM ledger WHERE payment_key = ?1",
+                "SELECT account, amount, currency, reversed_by, lines, account_id FROM ledger WHERE payment_key = ?1",
             )
             .map_err(db)?;
         for key in keys {
             let row: Option<LedgerRow> = stmt
-                .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
                 .optional()
                 .map_err(db)?;
-            let Some((account, amount, cur, reversed_by, lines)) = row else { continue };
+            let Some((account, amount, cur, reversed_by, lines, account_id)) = row else { continue };
             let lines = match lines {
                 Some(_) => ledger_lines(&conn, &key)?.into_iter().map(|(_, l)| l).collect(),
                 None => Vec::new(),
@@ -110,6 +110,7 @@ impl Ledger for SqliteStore {
                 account: CardRef::from_stored(&account).map_err(|_| corrupt("ledger account", "(masked)"))?,
                 amount: Money::new(parse_dec(&amount)?, parse_cur(&cur)?)
                     .map_err(|_| corrupt("amount", &amount))?,
+                account_id,
                 reversed_by: reversed_by.map(PaymentKey::from_stored),
                 lines,
             });

@@ -39,6 +39,8 @@ pub struct LedgerEntry {
     pub account: CardRef,
     #[serde(flatten)]
     pub amount: Money,
+    /// How the card platform names the account posted to (`Account::posting_id` when posted).
+    pub account_id: Option<String>,
     /// The payment that reversed this entry, if any.
     pub reversed_by: Option<PaymentKey>,
     /// The lines of a split posting (`account` is then the control account); empty otherwise.
