@@ -94,7 +94,7 @@ fn parse_row(file: &str, r: &csv::StringRecord, key: &CardKey) -> Result<Account
     };
     Ok(Account {
         card,
-        last_five: key.last_five_of(market, &number),
+        last_five: Some(key.last_five_of(market, &number)),
         account_id,
         market,
         currency: currency(field(2)).map_err(|e| bad(2, e.to_string()))?,

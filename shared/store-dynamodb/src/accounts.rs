@@ -75,7 +75,7 @@ fn account_item(a: &Account, name_keys: &[String]) -> Item {
         ("virtual_account", present(a.virtual_account.as_deref())),
         ("creditor_reference", present(a.creditor_reference.as_ref().map(|r| r.as_str()))),
         ("control_account", a.control_account.as_ref().map(|n| s(n.stored()))),
-        ("market_last_five", Some(s(market_last_five(a.market, &a.last_five)))),
+        ("market_last_five", a.last_five.as_ref().map(|t| s(market_last_five(a.market, t)))),
         ("name_keys", (!name_keys.is_empty()).then(|| strings(name_keys))),
     ])
 }
@@ -92,7 +92,7 @@ fn account_from(it: &Item) -> Result<Account, StoreError> {
         .ok_or_else(|| corrupt("last-five tag", "(not shown)"))?;
     Ok(Account {
         card: r.account("card")?,
-        last_five,
+        last_five: Some(last_five),
         account_id: r.opt_string("account_id")?,
         market: Market::from_str(market).map_err(|_| corrupt("market", market))?,
         currency,
@@ -118,6 +118,11 @@ impl DynamoStore {
     /// ones in one transaction, so that a delete never lands after a concurrent put that
     /// stored the old name again.
     fn try_put_account(&self, a: &Account) -> Result<bool, StoreError> {
+        if a.last_five.is_none() {
+            return Err(StoreError::Conflict(
+                "an account is put with its last-five tag (the directory import makes it)".into(),
+            ));
+        }
         let (old_keys, unchanged) =
             match self.get("put account", &self.tables.accounts, account_key(&a.card))? {
                 Some(old) => {

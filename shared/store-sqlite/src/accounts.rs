@@ -26,7 +26,9 @@ fn account_from_columns(c: Vec<Option<String>>) -> Result<Account, StoreError> {
     let card = CardRef::from_stored(&get(0)).map_err(|_| corrupt("account card", "(not shown)"))?;
     Ok(Account {
         card,
-        last_five: LastFive::from_stored(&get(11)).map_err(|_| corrupt("last-five tag", "(not shown)"))?,
+        last_five: Some(
+            LastFive::from_stored(&get(11)).map_err(|_| corrupt("last-five tag", "(not shown)"))?,
+        ),
         account_id: c[12].clone(),
         market: Market::from_str(&get(1)).map_err(|_| corrupt("market", &get(1)))?,
         currency: parse_cur(&get(2))?,
@@ -45,6 +47,11 @@ fn account_from_columns(c: Vec<Option<String>>) -> Result<Account, StoreError> {
             None => None,
         },
     })
+}
+
+/// An account put without its last-five tag (one read from the in-memory index).
+pub(crate) fn no_last_five() -> StoreError {
+    StoreError::Conflict("an account is put with its last-five tag (the directory import makes it)".into())
 }
 
 impl SqliteStore {
@@ -66,6 +73,7 @@ impl AccountDirectory for SqliteStore {
     /// (another name, another market) are deleted first.
     fn put_account(&self, a: &Account) -> Result<(), StoreError> {
         let card = a.card.stored();
+        let last5 = a.last_five.as_ref().map(LastFive::stored).ok_or_else(no_last_five)?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         tx.prepare_cached(&format!(
@@ -84,7 +92,7 @@ impl AccountDirectory for SqliteStore {
                 a.virtual_account,
                 a.creditor_reference.as_ref().map(|r| r.as_str().to_string()),
                 a.control_account.as_ref().map(CardRef::stored),
-                a.last_five.stored(),
+                last5,
                 a.account_id,
             ])
         })

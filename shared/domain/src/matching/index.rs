@@ -46,10 +46,8 @@ struct Row {
     card: CardRef,
     /// Index into `controls` (`NO_ROW`: none).
     control: u32,
-    /// Index into `last5_tags`.
+    /// The last-five bucket (index into `by_last5`).
     last5: u32,
-    /// Empty: none (postings name the card's token).
-    account_id: Span,
     statement_balance: i64,
     minimum_due: i64,
     current_balance: i64,
@@ -145,9 +143,20 @@ impl Table {
     }
 }
 
+/// A map hashed with foldhash: these lookups run for every payment (SipHash cost them ~5%), and
+/// their keys are tokens and tags, keyed hashes already (nothing for an attacker to aim at).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A card's table hash: its token is already a keyed hash, so its first bytes are uniform.
 fn hash_card(c: &CardRef) -> u64 {
     u64::from_le_bytes(c.token()[..8].try_into().expect("8 bytes"))
+}
+
+/// True when row card `row` is `card`, whose table hash is `hash`: the first eight bytes decide
+/// almost always (a slot's tag already matched 32 bits), the whole card only confirms.
+#[inline]
+fn same_card(row: &CardRef, card: &CardRef, hash: u64) -> bool {
+    hash_card(row) == hash && row == card
 }
 
 fn hash_u64(x: u64) -> u64 {
@@ -184,14 +193,15 @@ pub struct AccountIndex {
     by_va: Table,
     by_rf: Table,
     by_control: Table,
-    /// Rows per last-five tag (index into `last5_tags`), each with its holder's interned name,
+    /// Rows per last-five tag (its bucket number in `last5_ids`), each with its holder's interned name,
     /// so a name filter runs without reading rows.
     by_last5: Vec<Vec<(u32, u32)>>,
-    last5_tags: Vec<LastFive>,
-    last5_ids: HashMap<LastFive, u32>,
+    last5_ids: FastMap<LastFive, u32>,
     /// Interned control accounts (few: the corporate programmes).
     controls: Vec<CardRef>,
-    control_ids: HashMap<CardRef, u32>,
+    control_ids: FastMap<CardRef, u32>,
+    /// The account ids the directory gave, by row (few accounts have one; the row stays small).
+    account_ids: FastMap<u32, Box<str>>,
     arena: String,
     names: Vec<Arc<str>>,
     /// `names::initials` of each interned name.
@@ -236,10 +246,10 @@ impl AccountIndex {
             by_rf: Table::new(),
             by_control: Table::new(),
             by_last5: Vec::new(),
-            last5_tags: Vec::new(),
-            last5_ids: HashMap::new(),
+            last5_ids: FastMap::default(),
             controls: Vec::new(),
-            control_ids: HashMap::new(),
+            control_ids: FastMap::default(),
+            account_ids: FastMap::default(),
             arena: String::new(),
             names: Vec::new(),
             name_initials: Vec::new(),
@@ -297,7 +307,7 @@ impl AccountIndex {
             if s == EMPTY {
                 return None;
             }
-            if s & 0xFFFF_FFFF_0000_0000 == tag && self.rows[s as u32 as usize].card == *card {
+            if s & 0xFFFF_FFFF_0000_0000 == tag && same_card(&self.rows[s as u32 as usize].card, card, hash) {
                 return Some(s as u32);
             }
             i = (i + 1) & mask;
@@ -309,8 +319,7 @@ impl AccountIndex {
         if let Some(&id) = self.last5_ids.get(&tag) {
             return id;
         }
-        let id = self.last5_tags.len() as u32;
-        self.last5_tags.push(tag);
+        let id = self.by_last5.len() as u32;
         self.last5_ids.insert(tag, id);
         self.by_last5.push(Vec::new());
         id
@@ -348,13 +357,16 @@ impl AccountIndex {
         };
         let va = self.span(a.virtual_account.as_deref());
         let rf = self.span(a.creditor_reference.as_ref().map(CreditorReference::as_str));
-        let account_id = self.span(a.account_id.as_deref());
-        let last5 = self.last5_id(a.last_five);
+        let tag = a.last_five.ok_or_else(|| {
+            StoreError::Conflict(
+                "an account is indexed with its last-five tag (the directory import makes it)".into(),
+            )
+        })?;
+        let last5 = self.last5_id(tag);
         let row = Row {
             card,
             control: self.control_id(a.control_account.as_ref()),
             last5,
-            account_id,
             statement_balance: hundredths(a.statement_balance)?,
             minimum_due: hundredths(a.minimum_due)?,
             current_balance: hundredths(a.current_balance)?,
@@ -365,7 +377,17 @@ impl AccountIndex {
             market: a.market,
             status: a.status,
         };
-        if let Some(r) = self.row_of(&card) {
+        let existing = self.row_of(&card);
+        let r = existing.unwrap_or(self.rows.len() as u32);
+        match &a.account_id {
+            Some(id) => {
+                self.account_ids.insert(r, id.as_str().into());
+            }
+            None => {
+                self.account_ids.remove(&r);
+            }
+        }
+        if let Some(r) = existing {
             let old = &self.rows[r as usize];
             let (old_name, old_market, old_last5) = (old.name, old.market, old.last5);
             self.rows[r as usize] = row;
@@ -385,7 +407,6 @@ impl AccountIndex {
             }
             return Ok(());
         }
-        let r = self.rows.len() as u32;
         let (va_key, rf_key, control) =
             (self.text(va).map(hash_str), self.text(rf).map(hash_str), row.control);
         self.rows.push(row);
@@ -448,8 +469,12 @@ impl AccountIndex {
         let row = &self.rows[r as usize];
         Account {
             card: row.card,
-            last_five: self.last5_tags[row.last5 as usize],
-            account_id: self.text(row.account_id).map(str::to_string),
+            last_five: None,
+            account_id: if self.account_ids.is_empty() {
+                None
+            } else {
+                self.account_ids.get(&r).map(|id| id.to_string())
+            },
             market: row.market,
             currency: row.currency,
             holder_name: self.names[row.name as usize].to_string(),
@@ -472,10 +497,10 @@ impl AccountIndex {
     pub fn bytes(&self) -> usize {
         let last5: usize = self.by_last5.iter().map(|v| v.capacity() * 8).sum::<usize>()
             + self.by_last5.capacity() * std::mem::size_of::<Vec<(u32, u32)>>()
-            + self.last5_tags.capacity() * 16
             + self.last5_ids.capacity() * (16 + 4 + 1)
             + self.controls.capacity() * std::mem::size_of::<CardRef>()
-            + self.control_ids.capacity() * (std::mem::size_of::<CardRef>() + 4 + 1);
+            + self.control_ids.capacity() * (std::mem::size_of::<CardRef>() + 4 + 1)
+            + self.account_ids.values().map(|id| id.len() + 16 + 4).sum::<usize>();
         let names: usize = self.names.iter().map(|n| n.len() + 16).sum::<usize>()
             + self.names.capacity() * 16
             + self.name_initials.capacity() * 4
@@ -598,7 +623,9 @@ impl AccountDirectory for AccountIndex {
                 if s == EMPTY {
                     break;
                 }
-                if s & 0xFFFF_FFFF_0000_0000 == tag && self.rows[s as u32 as usize].card == *key {
+                if s & 0xFFFF_FFFF_0000_0000 == tag
+                    && same_card(&self.rows[s as u32 as usize].card, key, hash)
+                {
                     out.push(self.account_at(s as u32));
                     break;
                 }
@@ -718,7 +745,12 @@ mod tests {
 
     /// `a` moved to `market`: its last-five tag is the new market's, as a directory load makes it.
     fn in_market(a: &Account, market: Market, number: &AccountNumber) -> Account {
-        Account { market, last_five: test_key().last_five_of(market, number), ..a.clone() }
+        Account { market, last_five: Some(test_key().last_five_of(market, number)), ..a.clone() }
+    }
+
+    /// `a` as the index gives it back: without its last-five tag.
+    fn indexed(a: &Account) -> Account {
+        Account { last_five: None, ..a.clone() }
     }
 
     fn tag(market: Market, last5: &str) -> LastFive {
@@ -744,17 +776,17 @@ mod tests {
             c.virtual_account = None;
             ix.insert(&c).unwrap();
         }
-        assert_eq!(ix.account(&a.card).unwrap().unwrap(), a);
-        assert_eq!(ix.account(&b.card).unwrap().unwrap(), b);
-        assert_eq!(ix.accounts_by_virtual_account("AMEX0100012345").unwrap(), vec![a.clone()]);
+        assert_eq!(ix.account(&a.card).unwrap().unwrap(), indexed(&a));
+        assert_eq!(ix.account(&b.card).unwrap().unwrap(), indexed(&b));
+        assert_eq!(ix.accounts_by_virtual_account("AMEX0100012345").unwrap(), vec![indexed(&a)]);
         assert_eq!(
             ix.accounts_by_creditor_reference(&"RF18539007547034".parse().unwrap()).unwrap(),
-            vec![b.clone()]
+            vec![indexed(&b)]
         );
-        assert_eq!(ix.accounts_by_control_account(&a.card).unwrap(), vec![b.clone()]);
+        assert_eq!(ix.accounts_by_control_account(&a.card).unwrap(), vec![indexed(&b)]);
         assert_eq!(
             ix.accounts_by_last_digits(Market::IN, &tag(Market::IN, "10005")).unwrap(),
-            vec![a.clone()]
+            vec![indexed(&a)]
         );
         assert!(ix.accounts_by_last_digits(Market::CA, &tag(Market::CA, "10005")).unwrap().is_empty());
         assert!(ix.account(&test_key().card(&"378734493671000".parse().unwrap())).unwrap().is_none());
@@ -860,11 +892,11 @@ mod tests {
         );
         assert_eq!(
             ix.accounts_by_holder_name(Market::CA, "cote marie", crate::ports::MAX_INDEX_RESULTS).unwrap(),
-            vec![renamed.clone()]
+            vec![indexed(&renamed)]
         );
         assert_eq!(
             ix.accounts_by_holder_name(Market::CA, "cote m", crate::ports::MAX_INDEX_RESULTS).unwrap(),
-            vec![renamed.clone()]
+            vec![indexed(&renamed)]
         );
         // Back to the first name: found there again, once.
         ix.insert(&before).unwrap();
@@ -899,7 +931,7 @@ mod tests {
         );
         assert_eq!(
             ix.accounts_by_holder_name(Market::EU, "jean tremblay", crate::ports::MAX_INDEX_RESULTS).unwrap(),
-            vec![moved]
+            vec![indexed(&moved)]
         );
         assert!(ix.accounts_by_last_digits(Market::CA, &last5).unwrap().is_empty());
         assert_eq!(ix.len(), 2);

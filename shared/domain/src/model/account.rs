@@ -46,8 +46,10 @@ pub struct Account {
     /// The card at rest: keyed token and last four digits (`crate::model::card`).
     pub card: CardRef,
     /// The keyed tag of the market and last five digits, for a payer who wrote only those.
+    /// `None` in an account read from the in-memory index, which keeps the tag only as the
+    /// account's bucket (reading it back would cost the matcher a cache miss per account).
     #[serde(skip)]
-    pub last_five: LastFive,
+    pub last_five: Option<LastFive>,
     /// How the card platform names the account when we post to it: the directory's opaque
     /// `account_id` column; `None`: the card's stored token (`posting_id`).
     pub account_id: Option<String>,
@@ -86,7 +88,7 @@ impl Account {
         let card = key.card(number);
         Self {
             card,
-            last_five: key.last_five_of(market, number),
+            last_five: Some(key.last_five_of(market, number)),
             account_id: None,
             market,
             currency,
