@@ -62,6 +62,11 @@ struct Seeded {
 /// The sample accounts, the RBC (CA) and India MIS sample files through the real pipeline, and
 /// one CA payment the matcher queues with a candidate; then the router on a loopback port.
 async fn serve() -> Seeded {
+    serve_with(QueuePolicy::default()).await
+}
+
+/// `serve` with the queue rules of `policy` (a four-eyes limit, say).
+async fn serve_with(policy: QueuePolicy) -> Seeded {
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples");
     remit::local::import_accounts(&*store, &samples.join("accounts.csv")).unwrap();
@@ -116,7 +121,7 @@ async fn serve() -> Seeded {
     tokens.insert(CA, caller("amelie.ca", Role::Analyst, Market::CA));
     tokens.insert(CA_LEAD, caller("chloe.lead", Role::Lead, Market::CA));
     tokens.insert(IN, caller("priya.in", Role::Analyst, Market::IN));
-    let app = router(AppState::new(store.clone(), tokens));
+    let app = router(AppState::new(store.clone(), tokens).with_policy(policy));
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -340,7 +345,12 @@ impl Page {
 /// The seeded app served, chromedriver, and the console open in a browser. Keep the driver
 /// bound to the end of the test: dropping it ends chromium.
 async fn start() -> (Seeded, Page, Driver) {
-    let app = serve().await;
+    start_with(QueuePolicy::default()).await
+}
+
+/// `start` over `serve_with(policy)`.
+async fn start_with(policy: QueuePolicy) -> (Seeded, Page, Driver) {
+    let app = serve_with(policy).await;
     let driver = Driver::start();
     let page = Page::open(&driver, &app.base).await;
     (app, page, driver)
@@ -478,6 +488,54 @@ async fn an_analyst_requests_a_write_off_and_a_lead_approves_it_through_the_cons
     let d = item.disposition.unwrap();
     assert_eq!((d.by.as_str(), d.approved_by.as_deref()), ("amelie.ca", Some("chloe.lead")));
     assert_eq!(d.reason.as_deref(), Some("account closed, payer unreachable"));
+    assert_eq!(stored_audit(&app.store, id), trail);
+}
+
+/// Issue 15: above the market's four-eyes limit an analyst's resolve waits; the lead approves it
+/// in the console, and only then is the payment posted and the payer learned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolve_above_the_limit_waits_for_a_lead_in_the_console() {
+    let mut policy = QueuePolicy::default();
+    policy.second_person_above.ca = rust_decimal::Decimal::new(100, 0); // the item is 120.00 CAD
+    let (app, page, _driver) = start_with(policy).await;
+    let id = app.candidate_item.as_str();
+    let card = app.store.card_key().card(&CAD_CARD.parse::<AccountNumber>().unwrap());
+    let posted_before = app.store.posted_total(&card).unwrap();
+
+    page.sign_in(CA).await;
+    page.select(id, "open").await;
+    page.click("#act-claim").await;
+    page.wait("#audit tr[data-action='claim']").await;
+    page.submit("account", CAD_CARD).await;
+    page.detail(id, "resolve-pending").await;
+    assert!(page.wait("#resolve-waiting").await.is_displayed().await.unwrap());
+    assert!(!page.wait("#resolve-lead-actions").await.is_displayed().await.unwrap());
+    assert_eq!(app.store.posted_total(&card).unwrap(), posted_before, "nothing posted yet");
+    page.sign_out().await;
+
+    page.sign_in(CA_LEAD).await;
+    page.select(id, "resolve-pending").await;
+    assert!(page.wait("#resolve-lead-actions").await.is_displayed().await.unwrap());
+    page.click("#act-approve-resolve").await;
+    page.detail(id, "resolved").await;
+    page.wait("#audit tr[data-action='approve-resolve']").await;
+    let trail =
+        pairs(&[("amelie.ca", "claim"), ("amelie.ca", "request-resolve"), ("chloe.lead", "approve-resolve")]);
+    assert_eq!(page.audit_rows().await, trail);
+    page.close().await;
+
+    assert_eq!(app.store.posted_total(&card).unwrap(), posted_before + rust_decimal::Decimal::new(12000, 2));
+    let item = app.store.item(id).unwrap().unwrap();
+    let d = item.disposition.unwrap();
+    assert_eq!((d.by.as_str(), d.approved_by.as_deref()), ("amelie.ca", Some("chloe.lead")));
+    for identity in &item.payer_identities {
+        assert!(app
+            .store
+            .aliases_for(identity)
+            .unwrap()
+            .iter()
+            .any(|a| a.account == card && a.learned_by == "amelie.ca"));
+    }
     assert_eq!(stored_audit(&app.store, id), trail);
 }
 
