@@ -61,11 +61,7 @@ struct Seeded {
 
 /// The sample accounts, the RBC (CA) and India MIS sample files through the real pipeline, and
 /// one CA payment the matcher queues with a candidate; then the router on a loopback port.
-async fn serve() -> Seeded {
-    serve_with(QueuePolicy::default()).await
-}
-
-/// `serve` with the queue rules of `policy` (a four-eyes limit, say).
+/// `policy` sets the queue's rules (a four-eyes limit, say).
 async fn serve_with(policy: QueuePolicy) -> Seeded {
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples");
@@ -348,7 +344,7 @@ async fn start() -> (Seeded, Page, Driver) {
     start_with(QueuePolicy::default()).await
 }
 
-/// `start` over `serve_with(policy)`.
+/// `start` with the queue rules of `policy`.
 async fn start_with(policy: QueuePolicy) -> (Seeded, Page, Driver) {
     let app = serve_with(policy).await;
     let driver = Driver::start();
