@@ -32,7 +32,6 @@ use remit_functions::settings::{self, ChunkOrder, SplitPolicy};
 use remit_functions::sweeper::{SharedSink, SweeperApp, SweeperEvent};
 use remit_functions::{Objects, S3Objects};
 use remit_store_dynamodb::{local_client, DynamoStore, TableNames};
-use remit_store_sqlite::SqliteStore;
 use tokio::runtime::Runtime;
 
 use crate::support::{clock_at, deadline, now, repo, s3_event_in};
@@ -222,7 +221,7 @@ fn sweep_at() -> chrono::DateTime<chrono::Utc> {
 /// alerts the sweeps raise.
 fn reference_run(files: &[(String, Vec<u8>, bool)]) -> (State, Vec<(String, ObjectStatus)>, usize) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("remit.sqlite")).unwrap());
+    let store = Arc::new(crate::support::store_in(dir.path()));
     remit::local::import_accounts(&*store, &repo("samples/accounts.csv")).unwrap();
     let objects = Arc::new(LocalObjects::new(dir.path().join("bucket")).unwrap());
     let queue = Arc::new(MemoryChunkQueue::default());
@@ -342,7 +341,8 @@ fn every_sample_through_s3_sqs_dynamodb_and_sns_matches_the_sqlite_run() {
     let key_parameter = format!("/{}/card-key", unique("remit-e2e"));
     let ssm = aws_sdk_ssm::Client::new(&aws.config);
     let key = aws.rt.block_on(async {
-        let secret = hex::encode(remit_domain::CardKey::generate_secret().unwrap());
+        // The reference run's key: the two runs' ledgers then name the same tokens.
+        let secret = crate::support::CARD_KEY_HEX;
         let put = ssm.put_parameter().name(&key_parameter).value(secret);
         put.r#type(aws_sdk_ssm::types::ParameterType::SecureString).send().await.unwrap();
         remit_functions::wiring::card_key_from_ssm(&aws.config, &key_parameter).await.unwrap()

@@ -69,15 +69,7 @@ pub struct Env {
 impl Env {
     pub fn new(chunk_payments: u64, order: ChunkOrder) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        // One card key for every run, so that snapshots of two runs compare token for token.
-        let key = dir.path().join(remit_store_sqlite::key_file::KEY_FILE);
-        std::fs::write(&key, format!("{}\n", "5a".repeat(32))).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-        let store = Arc::new(SqliteStore::open(&dir.path().join("remit.sqlite")).unwrap());
+        let store = Arc::new(store_in(dir.path()));
         remit::local::import_accounts(&*store, &repo("samples/accounts.csv")).unwrap();
         let objects = Arc::new(Bucket::new(dir.path().join("bucket")));
         let chunk_queue = Arc::new(MemoryChunkQueue::default());
@@ -290,4 +282,20 @@ impl Snapshot {
     pub fn rows(&self, table: &str) -> &[Vec<String>] {
         &self.tables.iter().find(|(n, _)| n == table).unwrap().1
     }
+}
+
+/// The card key of every test run (hex): snapshots of two runs, and the SQLite and DynamoDB runs
+/// of the emulator test, then compare token for token.
+pub const CARD_KEY_HEX: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+
+/// A SQLite store in `dir` under `CARD_KEY_HEX` (its key file written first, mode 0600).
+pub fn store_in(dir: &Path) -> SqliteStore {
+    let key = dir.join(remit_store_sqlite::key_file::KEY_FILE);
+    std::fs::write(&key, format!("{CARD_KEY_HEX}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    SqliteStore::open(&dir.join("remit.sqlite")).unwrap()
 }
