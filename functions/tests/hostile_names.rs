@@ -5,30 +5,12 @@
 #[path = "handlers/support.rs"]
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use remit_aws::logs::{subscriber, LogFormat, LogSettings};
 use remit_functions::ingest::ObjectStatus;
 use remit_functions::settings::ChunkOrder;
 
-use support::{deadline, repo, s3_event, Env};
-
-/// What the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use support::{deadline, repo, s3_event, Captured, Env};
 
 /// A key that, logged raw, ends the line and forges an "object handled" one in red.
 const FORGED: &str = "ca/cpa005/rbc.txt\nINFO object handled key=ca/forged.txt status=Completed\u{1b}[31m";

@@ -17,6 +17,7 @@ use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use chrono::Duration;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use remit::objects::LocalObjects;
+use remit_aws::logs::{subscriber, LogFormat, LogSettings};
 use remit_aws::SqsChunkQueue;
 use remit_aws::{S3Files, SnsAlerts};
 use remit_domain::ports::ChunkQueue;
@@ -322,6 +323,12 @@ impl Emulator {
 #[test]
 fn every_sample_through_s3_sqs_dynamodb_and_sns_matches_the_sqlite_run() {
     let started = Instant::now();
+    // Every log line of the run (any thread), as the Lambda writes them (JSON, debug and up).
+    let logs = crate::support::Captured::default();
+    let writer = logs.clone();
+    let settings = LogSettings { format: LogFormat::Json, filter: "debug".into() };
+    let captured =
+        tracing::subscriber::set_global_default(subscriber(&settings, move || writer.clone())).is_ok();
     let aws = Emulator::start();
     let files = samples();
     let (expected, expected_statuses, expected_alerts) = reference_run(&files);
@@ -515,8 +522,14 @@ fn every_sample_through_s3_sqs_dynamodb_and_sns_matches_the_sqlite_run() {
         written += 1;
         assert!(!holds_card_number(&String::from_utf8_lossy(&body)), "a card number in clear in {key}");
     }
+    let lines = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    if captured {
+        assert!(lines.lines().count() > 50, "the run's logs were captured ({} lines)", lines.lines().count());
+        assert!(!holds_card_number(&lines), "a card number in clear in the logs");
+    }
     eprintln!(
-        "e2e card data scan: {scanned} DynamoDB items, {written} objects the pipeline wrote: none in clear"
+        "e2e card data scan: {scanned} DynamoDB items, {written} objects the pipeline wrote, {} log lines: none in clear",
+        lines.lines().count()
     );
 
     let applied = state.applied();

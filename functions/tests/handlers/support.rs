@@ -299,3 +299,18 @@ pub fn store_in(dir: &Path) -> SqliteStore {
     }
     SqliteStore::open(&dir.join("remit.sqlite")).unwrap()
 }
+
+/// What a test's log subscriber writes (`remit_aws::logs::subscriber` over a clone of it).
+#[derive(Clone, Default)]
+pub struct Captured(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
