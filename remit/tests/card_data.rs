@@ -22,7 +22,7 @@ fn the_scan_catches_a_card_number_in_a_cell_or_a_file_luhn_valid_or_not() {
     .unwrap();
     drop(conn);
     assert_eq!(scan_sqlite(&db).unwrap(), vec!["notes.note (row 1)".to_string()]);
-    std::fs::write(dir.path().join("report.csv"), "account;amount\n3782 822463 10006;1.00\n").unwrap();
+    std::fs::write(dir.path().join("report.csv"), "account,amount\n3782 822463 10006,1.00\n").unwrap();
     let found = scan_data_dir(dir.path()).unwrap();
     assert_eq!(found, vec!["remit.sqlite: notes.note (row 1)".to_string(), "report.csv".to_string()]);
     // Bank numbers that are not card-shaped stay out: an IBAN, a UTR, a CPA-005 trace number.

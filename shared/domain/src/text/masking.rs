@@ -53,8 +53,12 @@ pub fn mask_card_numbers(text: &str) -> String {
         let after = chars.get(j).map(|&(_, c)| c);
         let glued = before.is_some_and(char::is_alphanumeric) || after.is_some_and(char::is_alphanumeric);
         let values: Vec<u8> = digits.iter().map(|d| d.2).collect();
+        // Where each group of digits (written without separators between them) starts.
+        let groups: Vec<usize> =
+            (0..digits.len()).filter(|&k| k == 0 || digits[k].0 != digits[k - 1].1).collect();
+        let run = Run { digits: &values, groups: &groups, glued };
         let mut from = 0;
-        while let Some((a, b)) = find_pan(&values, from, glued) {
+        while let Some((a, b)) = run.find_pan(from) {
             out.push_str(&text[copied..digits[a].0]);
             for _ in 0..(b - a - 4) {
                 out.push('*');
@@ -146,14 +150,27 @@ fn may_hold_card_number(text: &str) -> bool {
 /// Card lengths in the order we try them: the common ones first.
 const PAN_LENGTHS: [usize; 7] = [16, 15, 19, 18, 17, 14, 13];
 
-/// True when a digit window can be a card number. A whole run (not touching letters, nothing
-/// around it): a network's prefix for that length, Luhn-valid or not. Inside a longer run: only
-/// a Luhn-valid Amex number.
-fn card_shaped(window: &[u8], whole_run: bool) -> bool {
-    if whole_run {
-        return network_prefix(window);
+/// How a digit window stands in its run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Window {
+    /// The whole run, touching no letter.
+    WholeRun,
+    /// Whole written groups of a longer run (more digits after a separator).
+    WholeGroups,
+    /// Anywhere else inside a run.
+    Inside,
+}
+
+/// True when a digit window can be a card number. The whole run: a network's prefix for that
+/// length, Luhn-valid or not. Whole groups of a longer run: an Amex number (our cards), Luhn-valid
+/// or not; other networks' shapes there are mostly dash-joined ids and dates. Anywhere inside a
+/// run: only a Luhn-valid Amex number.
+fn card_shaped(window: &[u8], how: Window) -> bool {
+    match how {
+        Window::WholeRun => network_prefix(window),
+        Window::WholeGroups => amex(window),
+        Window::Inside => amex(window) && luhn_valid(window),
     }
-    amex(window) && luhn_valid(window)
 }
 
 /// Amex: 15 digits, 34 or 37 (our own cards).
@@ -178,22 +195,59 @@ fn network_prefix(w: &[u8]) -> bool {
         || (n == 14 && ((300..=305).contains(&lead(3)) || matches!(lead(2), 36 | 38 | 39)))
 }
 
-/// Finds the leftmost card-shaped window of a digit run at or after `from`.
-/// `glued` says the run touches letters (an IBAN, a reference code): then it is a longer token,
-/// not a card number on its own.
-fn find_pan(digits: &[u8], from: usize, glued: bool) -> Option<(usize, usize)> {
-    for start in from..digits.len() {
-        for len in PAN_LENGTHS {
-            if start + len > digits.len() {
-                continue;
-            }
-            let whole_run = start == 0 && len == digits.len() && !glued;
-            if card_shaped(&digits[start..start + len], whole_run) {
-                return Some((start, start + len));
+/// One run of digits joined by short runs of separators, as `mask_card_numbers` reads it.
+struct Run<'a> {
+    digits: &'a [u8],
+    /// The index in `digits` where each written group starts (the first is 0).
+    groups: &'a [usize],
+    /// The run touches letters (an IBAN, a reference code): a longer token, not a card number
+    /// on its own.
+    glued: bool,
+}
+
+/// The shortest group a card number is written in (4-6-5, 4-4-4-4, 4-4-4-3): shorter groups are
+/// lists ("items 4, 5, 6") more often than cards.
+const MIN_GROUP: usize = 3;
+
+impl Run<'_> {
+    /// True when `digits[start..end]` is whole groups as written, each at least `MIN_GROUP`
+    /// long, and touches no letter: written as a number of its own, even though more digits
+    /// follow after a separator (`3782 822463 10006,1.00` in a CSV line).
+    fn whole_groups(&self, start: usize, end: usize) -> bool {
+        let n = self.digits.len();
+        let starts_group = self.groups.contains(&start);
+        let ends_group = end == n || self.groups.contains(&end);
+        if !starts_group || !ends_group || (self.glued && (start == 0 || end == n)) {
+            return false;
+        }
+        let mut bounds: Vec<usize> = self.groups.iter().copied().filter(|&g| g > start && g < end).collect();
+        bounds.insert(0, start);
+        bounds.push(end);
+        bounds.windows(2).all(|w| w[1] - w[0] >= MIN_GROUP)
+    }
+
+    /// The leftmost card-shaped window at or after `from` (`card_shaped` says which count).
+    fn find_pan(&self, from: usize) -> Option<(usize, usize)> {
+        let digits = self.digits;
+        for start in from..digits.len() {
+            for len in PAN_LENGTHS {
+                if start + len > digits.len() {
+                    continue;
+                }
+                let how = if start == 0 && len == digits.len() && !self.glued {
+                    Window::WholeRun
+                } else if self.whole_groups(start, start + len) {
+                    Window::WholeGroups
+                } else {
+                    Window::Inside
+                };
+                if card_shaped(&digits[start..start + len], how) {
+                    return Some((start, start + len));
+                }
             }
         }
+        None
     }
-    None
 }
 
 /// Serializes a string with card numbers masked (for `#[serde(serialize_with)]`), for fields
@@ -323,9 +377,12 @@ mod tests {
             "card 3726\u{2013}018159\u{2013}08301",
             "card \u{FF13}\u{FF17}\u{FF12}\u{FF16}\u{FF10}\u{FF11}\u{FF18}\u{FF11}\u{FF15}\u{FF19}\u{FF10}\u{FF18}\u{FF13}\u{FF10}\u{FF11}",
             "card \u{0663}\u{0667}\u{0662}\u{0666}\u{0660}\u{0661}\u{0668}\u{0661}\u{0665}\u{0669}\u{0660}\u{0668}\u{0663}\u{0660}\u{0661}",
+            // Written whole, then more digits after a separator: a CSV line, an amount.
+            "3726 018159 08301,1.00",
+            "3726-018159-08301, 250.00",
         ] {
             let m = mask_card_numbers(written);
-            assert!(m.ends_with("***********8301"), "{written:?} -> {m:?}");
+            assert!(m.contains("***********8301") && !m.contains("018159"), "{written:?} -> {m:?}");
         }
         // Other networks, whole runs of their lengths, Luhn-valid or not.
         assert_eq!(mask_card_numbers("visa 4111 1111 1111 1112"), "visa ************1112");
@@ -347,6 +404,9 @@ mod tests {
             "account 1234567 transit 00011",
             "paid 1,234,567.89 on 2026-11-20",
             "NEFT N326231234567890",
+            "IBAN DE89 3704 0044 0532 0130 00, 250.00",
+            // Dash-joined ids: a process id and nanoseconds are not a Visa number.
+            "landing-4432-123454890-6",
         ] {
             assert_eq!(mask_card_numbers(text), text);
         }
