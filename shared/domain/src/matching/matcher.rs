@@ -256,7 +256,7 @@ pub fn decide<D: MatchSource + ?Sized>(
     candidates.sort_by_key(|c| std::cmp::Reverse(c.weight));
     // Odds are probabilities, never amounts: evidence sums stay integer decibans, and amount
     // evidence compares `Decimal`s; only the confidence shown and thresholded is a float.
-    let total_odds: f64 = candidates.iter().map(|c| odds(c.weight)).sum();
+    let odds_of_all: f64 = candidates.iter().map(|c| odds(c.weight)).sum();
 
     let Some(best) = candidates.first() else {
         if !reasons.iter().any(|r| matches!(r.code, ReasonCode::UnknownAccount | ReasonCode::Ambiguous)) {
@@ -267,7 +267,7 @@ pub fn decide<D: MatchSource + ?Sized>(
         }
         return Ok(research(None, 0.0, reasons));
     };
-    let confidence = odds(best.weight) / (1.0 + total_odds);
+    let confidence = odds(best.weight) / (1.0 + odds_of_all);
     reasons.extend(best.reasons.iter().cloned());
 
     // A rival is an account the evidence supports about as well, or one the payment names
@@ -293,7 +293,7 @@ pub fn decide<D: MatchSource + ?Sized>(
         Some(c) => {
             let group = rivals.iter().fold(odds(best.weight), |s, c| s + odds(c.weight));
             let group_w = group * odds(c.verdict.weight());
-            group_w / (1.0 + total_odds - group + group_w)
+            group_w / (1.0 + odds_of_all - group + group_w)
         }
         None => confidence,
     };

@@ -150,7 +150,7 @@ pub fn similarity(a: &NormalName, b: &NormalName) -> f64 {
     }
     let (short, long) = if a.words.len() <= b.words.len() { (a, b) } else { (b, a) };
     let mut used = vec![false; long.words.len()];
-    let mut total = 0.0;
+    let mut word_scores = 0.0;
     let mut full_words = 0;
     for w in &short.words {
         let mut best = (0.0, None);
@@ -166,7 +166,7 @@ pub fn similarity(a: &NormalName, b: &NormalName) -> f64 {
         if let (s, Some(j)) = best {
             if s > 0.0 {
                 used[j] = true;
-                total += s;
+                word_scores += s;
                 if s >= 0.9 && w.len() > 1 && long.words[j].len() > 1 {
                     full_words += 1;
                 }
@@ -175,7 +175,7 @@ pub fn similarity(a: &NormalName, b: &NormalName) -> f64 {
     }
     let extra = (long.words.len() - short.words.len()) as f64;
     // A name similarity in 0..=1 (no money here): words matched over words to match.
-    let score = total / (short.words.len() as f64 + 0.25 * extra);
+    let score = word_scores / (short.words.len() as f64 + 0.25 * extra);
     if full_words == 0 {
         // Initials alone never identify anyone.
         return score.min(0.5);
