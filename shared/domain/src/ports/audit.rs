@@ -26,6 +26,25 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    /// Every action, in the order of the enum.
+    pub const ALL: [AuditAction; 12] = {
+        use AuditAction::*;
+        [
+            Claim,
+            Release,
+            Resolve,
+            Return,
+            Escalate,
+            RequestWriteOff,
+            ApproveWriteOff,
+            RejectWriteOff,
+            RequestResolve,
+            ApproveResolve,
+            RejectResolve,
+            Note,
+        ]
+    };
+
     pub fn as_str(&self) -> &'static str {
         match self {
             AuditAction::Claim => "claim",
@@ -43,24 +62,9 @@ impl AuditAction {
         }
     }
 
+    /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        use AuditAction::*;
-        [
-            Claim,
-            Release,
-            Resolve,
-            Return,
-            Escalate,
-            RequestWriteOff,
-            ApproveWriteOff,
-            RejectWriteOff,
-            RequestResolve,
-            ApproveResolve,
-            RejectResolve,
-            Note,
-        ]
-        .into_iter()
-        .find(|a| a.as_str() == s)
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
 }
 

@@ -327,25 +327,6 @@ pub fn apply(
             after.claim = None;
             after.disposition = Some(decided(Some(*account), None));
         }
-        Action::ApproveResolve | Action::RejectResolve(_) => {
-            if item.status != ItemStatus::ResolvePending {
-                return Err(wrong(action.audit_action().as_str()));
-            }
-            let requester = item.disposition.as_ref().map(|d| d.by.clone()).unwrap_or_default();
-            if requester == actor {
-                return Err(QueueError::FourEyes { id, what: "resolve", requester });
-            }
-            if *action == Action::ApproveResolve {
-                after.status = ItemStatus::Resolved;
-                if let Some(d) = after.disposition.as_mut() {
-                    d.approved_by = Some(actor.to_string());
-                }
-            } else {
-                after.status = ItemStatus::Open;
-                after.disposition = None;
-            }
-            after.claim = None;
-        }
         Action::Return(reason) => {
             needs_claim()?;
             if !workable {
@@ -373,16 +354,26 @@ pub fn apply(
             after.claim = None;
             after.disposition = Some(decided(None, Some(mask_card_numbers(reason.trim()))));
         }
-        Action::ApproveWriteOff | Action::RejectWriteOff(_) => {
-            if item.status != ItemStatus::WriteOffPending {
+        // A second person's decision on a pending write-off or resolve (four eyes).
+        Action::ApproveWriteOff
+        | Action::RejectWriteOff(_)
+        | Action::ApproveResolve
+        | Action::RejectResolve(_) => {
+            let (pending, what, approved) = match action {
+                Action::ApproveWriteOff | Action::RejectWriteOff(_) => {
+                    (ItemStatus::WriteOffPending, "write-off", ItemStatus::WrittenOff)
+                }
+                _ => (ItemStatus::ResolvePending, "resolve", ItemStatus::Resolved),
+            };
+            if item.status != pending {
                 return Err(wrong(action.audit_action().as_str()));
             }
             let requester = item.disposition.as_ref().map(|d| d.by.clone()).unwrap_or_default();
             if requester == actor {
-                return Err(QueueError::FourEyes { id, what: "write-off", requester });
+                return Err(QueueError::FourEyes { id, what, requester });
             }
-            if *action == Action::ApproveWriteOff {
-                after.status = ItemStatus::WrittenOff;
+            if matches!(action, Action::ApproveWriteOff | Action::ApproveResolve) {
+                after.status = approved;
                 if let Some(d) = after.disposition.as_mut() {
                     d.approved_by = Some(actor.to_string());
                 }
