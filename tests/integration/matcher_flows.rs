@@ -89,27 +89,13 @@ fn a_queue_resolution_posts_once_teaches_and_can_be_reversed() {
 
     queue::claim(&s, &item.id, "analyst-7", now, &QueuePolicy::default()).unwrap();
     let card = crate::fixtures::card(CARD_A);
-    let done = queue::resolve_by_applying(
-        &s,
-        &item.id,
-        &card,
-        "analyst-7",
-        now,
-        &remit_domain::research::queue::QueuePolicy::default(),
-    )
-    .unwrap();
+    let done =
+        queue::resolve_by_applying(&s, &item.id, &card, "analyst-7", now, &QueuePolicy::default()).unwrap();
     assert!(done.changed);
     assert!(
-        !queue::resolve_by_applying(
-            &s,
-            &item.id,
-            &card,
-            "analyst-7",
-            now,
-            &remit_domain::research::queue::QueuePolicy::default()
-        )
-        .unwrap()
-        .changed
+        !queue::resolve_by_applying(&s, &item.id, &card, "analyst-7", now, &QueuePolicy::default())
+            .unwrap()
+            .changed
     );
     assert_eq!(s.posted_total(&card).unwrap(), rust_decimal::Decimal::new(12345, 2), "posted once");
     assert_eq!(s.payment_state(&first.key()).unwrap(), Some(PaymentState::Applied));

@@ -75,16 +75,7 @@ fn a_corporates_next_file_applies_as_the_first_did_after_one_resolution<S: Store
     let item = s.open_items(Market::CA, 10).unwrap().into_iter().find(|i| i.bank_ref == "F1-X").unwrap();
     // One analyst resolution: the corporate's payment was for the first card.
     let card = crate::fixtures::card(CARDS[0]);
-    queue::claim(s, &item.id, "analyst-7", at(), &QueuePolicy::default()).unwrap();
-    queue::resolve_by_applying(
-        s,
-        &item.id,
-        &card,
-        "analyst-7",
-        at(),
-        &remit_domain::research::queue::QueuePolicy::default(),
-    )
-    .unwrap();
+    resolve_as_analyst(s, &item.id, &card);
     // File 2, a month later: the same corporate, clean references again.
     let later = at() + Duration::days(30);
     let mut applied_next = 0;
@@ -120,16 +111,7 @@ fn our_own_name_and_account_are_never_learned<S: Store>(s: &S) {
     let item = s.open_items(Market::CA, 10).unwrap().into_iter().find(|i| i.bank_ref == "OWN-1").unwrap();
     assert!(item.payer_identities.is_empty(), "{:?}", item.payer_identities);
     let card = crate::fixtures::card(CARDS[1]);
-    queue::claim(s, &item.id, "analyst-7", at(), &QueuePolicy::default()).unwrap();
-    queue::resolve_by_applying(
-        s,
-        &item.id,
-        &card,
-        "analyst-7",
-        at(),
-        &remit_domain::research::queue::QueuePolicy::default(),
-    )
-    .unwrap();
+    resolve_as_analyst(s, &item.id, &card);
     for key in &ours {
         assert!(s.aliases_for(key).unwrap().is_empty(), "{key} learned");
     }
@@ -153,16 +135,7 @@ fn a_reversed_resolution_unlearns_what_it_taught<S: Store>(s: &S) {
     process_payment(s, &p, at(), &config).unwrap();
     let item = s.open_items(Market::CA, 10).unwrap().into_iter().find(|i| i.bank_ref == "U1").unwrap();
     let card = crate::fixtures::card(CARDS[4]);
-    queue::claim(s, &item.id, "analyst-7", at(), &QueuePolicy::default()).unwrap();
-    queue::resolve_by_applying(
-        s,
-        &item.id,
-        &card,
-        "analyst-7",
-        at(),
-        &remit_domain::research::queue::QueuePolicy::default(),
-    )
-    .unwrap();
+    resolve_as_analyst(s, &item.id, &card);
     let ids: Vec<String> =
         remit_domain::matching::payer::identities(&p).iter().map(PayerIdentity::key).collect();
     assert!(ids.iter().all(|k| s.aliases_for(k).unwrap().len() == 1), "taught");
@@ -175,4 +148,10 @@ fn a_reversed_resolution_unlearns_what_it_taught<S: Store>(s: &S) {
     for k in &ids {
         assert!(s.aliases_for(k).unwrap().is_empty(), "{k} still learned after the reversal");
     }
+}
+
+/// An analyst claims the item and resolves it to `card` (below the four-eyes limit).
+fn resolve_as_analyst<S: Store>(s: &S, id: &str, card: &remit_domain::CardRef) {
+    queue::claim(s, id, "analyst-7", at(), &QueuePolicy::default()).unwrap();
+    queue::resolve_by_applying(s, id, card, "analyst-7", at(), &QueuePolicy::default()).unwrap();
 }
