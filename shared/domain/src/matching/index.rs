@@ -817,6 +817,11 @@ mod tests {
         found.iter().map(|a| a.card).collect()
     }
 
+    /// The cards of `market` under holder-name key `key`, as the index returns them.
+    fn by_name(ix: &AccountIndex, market: Market, key: &str) -> Vec<CardRef> {
+        numbers(ix.accounts_by_holder_name(market, key, crate::ports::MAX_INDEX_RESULTS).unwrap())
+    }
+
     fn card(i: u64) -> CardRef {
         test_key().card(&number(i))
     }
@@ -883,13 +888,7 @@ mod tests {
         ix.insert(&twin).unwrap();
         let renamed = Account { holder_name: "Marie Côté".into(), ..before.clone() };
         ix.insert(&renamed).unwrap();
-        assert_eq!(
-            numbers(
-                ix.accounts_by_holder_name(Market::CA, "jean tremblay", crate::ports::MAX_INDEX_RESULTS)
-                    .unwrap()
-            ),
-            vec![card(2)]
-        );
+        assert_eq!(by_name(&ix, Market::CA, "jean tremblay"), vec![card(2)]);
         assert_eq!(
             ix.accounts_by_holder_name(Market::CA, "cote marie", crate::ports::MAX_INDEX_RESULTS).unwrap(),
             vec![indexed(&renamed)]
@@ -900,9 +899,7 @@ mod tests {
         );
         // Back to the first name: found there again, once.
         ix.insert(&before).unwrap();
-        let back = numbers(
-            ix.accounts_by_holder_name(Market::CA, "jean tremblay", crate::ports::MAX_INDEX_RESULTS).unwrap(),
-        );
+        let back = by_name(&ix, Market::CA, "jean tremblay");
         let mut both = vec![card(1), card(2)];
         both.sort_unstable();
         assert_eq!(back, both);
@@ -922,13 +919,7 @@ mod tests {
         // Another market: out of the old market's chain and bucket.
         let moved = in_market(&before, Market::EU, &number(1));
         ix.insert(&moved).unwrap();
-        assert_eq!(
-            numbers(
-                ix.accounts_by_holder_name(Market::CA, "jean tremblay", crate::ports::MAX_INDEX_RESULTS)
-                    .unwrap()
-            ),
-            vec![card(2)]
-        );
+        assert_eq!(by_name(&ix, Market::CA, "jean tremblay"), vec![card(2)]);
         assert_eq!(
             ix.accounts_by_holder_name(Market::EU, "jean tremblay", crate::ports::MAX_INDEX_RESULTS).unwrap(),
             vec![indexed(&moved)]
