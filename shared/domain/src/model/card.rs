@@ -264,14 +264,9 @@ impl CardRef {
     /// The masked form, the same as `AccountNumber::masked` shows: eleven stars, last four.
     pub fn masked(&self) -> String {
         let mut s = String::with_capacity(15);
-        self.push_masked(&mut s);
+        s.push_str("***********");
+        s.push_str(self.last4());
         s
-    }
-
-    /// Appends the masked form to `out`.
-    pub fn push_masked(&self, out: &mut String) {
-        out.push_str("***********");
-        out.push_str(self.last4());
     }
 }
 
@@ -313,11 +308,6 @@ impl LastFive {
         } else {
             Err(CardKeyError::StoredTag)
         }
-    }
-
-    /// The tag's first eight bytes, for an in-memory hash table.
-    pub fn hash64(&self) -> u64 {
-        u64::from_le_bytes(self.0[..8].try_into().expect("8 bytes"))
     }
 }
 

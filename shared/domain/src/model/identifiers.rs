@@ -49,11 +49,6 @@ impl AccountNumber {
         Self::from_digits_unchecked(values.map(|v| b'0' + v))
     }
 
-    /// The number as an integer key (15 digits fit in a u64).
-    pub fn as_u64(&self) -> u64 {
-        self.0.iter().fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'))
-    }
-
     /// Masked form safe for logs and screens: last four digits only.
     pub fn masked(&self) -> String {
         let mut s = String::with_capacity(15);
