@@ -25,8 +25,6 @@ pub const ENV_ALERTS_TOPIC_ARN: &str = "REMIT_ALERTS_TOPIC_ARN";
 pub const ENV_OPS_TOKENS: &str = "REMIT_OPS_TOKENS";
 /// The name of an SSM SecureString parameter holding the ops API's token file.
 pub const ENV_OPS_TOKENS_PARAMETER: &str = "REMIT_OPS_TOKENS_PARAMETER";
-/// The card key's secret as hex (tests against an emulator; never in a deployed function).
-pub const ENV_CARD_KEY: &str = "REMIT_CARD_KEY";
 /// The SSM SecureString parameter holding the card key's secret (hex, 32 bytes or more).
 pub const ENV_CARD_KEY_PARAMETER: &str = "REMIT_CARD_KEY_PARAMETER";
 

@@ -67,28 +67,18 @@ async fn secure_parameter(aws: &SdkConfig, name: &str) -> Result<String> {
 }
 
 /// The card key (issue 15), read once per cold start: the SSM SecureString parameter named by
-/// `REMIT_CARD_KEY_PARAMETER` (KMS-encrypted; see infra/README.md), or `REMIT_CARD_KEY` against
-/// an emulator. Its text is hex; the error never quotes it.
+/// `REMIT_CARD_KEY_PARAMETER` (KMS-encrypted; see infra/README.md). No environment variable
+/// holds the secret itself.
 pub async fn card_key() -> Result<CardKey> {
-    match var(settings::ENV_CARD_KEY) {
-        Some(text) => card_key_from_hex(&text),
-        None => {
-            let name = required(
-                settings::ENV_CARD_KEY_PARAMETER,
-                &format!("the card key's SSM parameter ({} in tests)", settings::ENV_CARD_KEY),
-            )?;
-            card_key_from_ssm(&aws().await, &name).await
-        }
-    }
+    let name = required(settings::ENV_CARD_KEY_PARAMETER, "the card key's SSM parameter")?;
+    card_key_from_ssm(&aws().await, &name).await
 }
 
-/// The card key in the SSM SecureString parameter `name` (hex).
+/// The card key in the SSM SecureString parameter `name` (hex). The error never quotes it.
 pub async fn card_key_from_ssm(aws: &SdkConfig, name: &str) -> Result<CardKey> {
-    card_key_from_hex(&secure_parameter(aws, name).await?)
-}
-
-fn card_key_from_hex(text: &str) -> Result<CardKey> {
-    let secret = hex::decode(text.trim()).map_err(|_| anyhow!("the card key is not hex"))?;
+    let text = secure_parameter(aws, name).await?;
+    let secret =
+        hex::decode(text.trim()).map_err(|_| anyhow!("SSM parameter {name}: the card key is not hex"))?;
     Ok(CardKey::from_secret(&secret)?)
 }
 
