@@ -362,6 +362,17 @@ mod tests {
         assert_ne!(&key.last_five(Market::CA, "10005").0[..], &key.card(&n).token()[..16]);
     }
 
+    /// RFC 4231, 4.3 "Test Case 2": Key = "Jefe", Data = "what do ya want for nothing?",
+    /// HMAC-SHA-256 = 5bdcc146...64ec3843. A key shorter than a block is zero-padded (RFC 2104),
+    /// so "Jefe" padded to 32 bytes is the same key.
+    #[test]
+    fn the_short_mac_gives_rfc_4231_test_case_2() {
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        let mac = ShortMac::new(&key).mac(b"what do ya want for nothing?");
+        assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
     #[test]
     fn the_short_mac_is_hmac_sha256() {
         // RFC 4231 test case 2 has a 4-byte key; ShortMac takes 32 (zero-padded like HMAC).
