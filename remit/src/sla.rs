@@ -202,6 +202,7 @@ mod tests {
             bank_ref: "B1".into(),
             payer: None,
             candidate: None,
+            candidates: Vec::new(),
             raised_at: Utc::now(),
         };
         sink.publish(&Notice::SlaAlert(alert.clone())).unwrap();

@@ -27,6 +27,7 @@ fn decision(outcome: Outcome) -> Decision {
         confidence: 0.5,
         reasons: vec![Reason::new(ReasonCode::NoReference, "test")],
         splits: Vec::new(),
+        candidates: Vec::new(),
     }
 }
 
@@ -43,6 +44,7 @@ fn item(store_key: &remit_domain::PaymentKey, id: &str, market: Market, due_hour
         reason_code: ReasonCode::NoReference,
         reasons: vec![Reason::new(ReasonCode::NoReference, "no reference")],
         candidate: Some(crate::fixtures::card(CARD_A)),
+        candidates: Vec::new(),
         confidence: 0.0,
         created_at: now(),
         warn_at: now() + Duration::minutes(due_hours * 45),

@@ -249,6 +249,7 @@ impl ResearchQueue for DynamoStore {
             confidence: it.confidence,
             reasons: it.reasons.clone(),
             splits: Vec::new(),
+            candidates: Vec::new(),
         };
         let mut tx = Transaction::default();
         let cond = Some(Expr::new("attribute_not_exists(#id)"));

@@ -132,6 +132,7 @@ impl ResearchQueue for SqliteStore {
             confidence: item.confidence,
             reasons: item.reasons.clone(),
             splits: Vec::new(),
+            candidates: Vec::new(),
         };
         if !advance_payment(&tx, &item.payment_key, PaymentState::Queued, &decision, item.created_at)? {
             return Ok(Transition::AlreadyDone);

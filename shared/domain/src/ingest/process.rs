@@ -242,6 +242,7 @@ fn research_decision(account: Option<CardRef>, reason: Reason) -> Decision {
         confidence: 0.0,
         reasons: vec![reason],
         splits: Vec::new(),
+        candidates: Vec::new(),
     }
 }
 
@@ -328,6 +329,7 @@ fn decide_reversal<S: Store + ?Sized>(
                 confidence: 1.0,
                 reasons: vec![Reason::new(ReasonCode::ReversalOfPosting, text)],
                 splits: one.lines.clone(),
+                candidates: Vec::new(),
             };
             (d, Some(one.clone()))
         }
@@ -344,6 +346,7 @@ fn duplicate(text: &str) -> Decision {
         confidence: 1.0,
         reasons: vec![Reason::new(ReasonCode::AlreadyProcessed, text)],
         splits: Vec::new(),
+        candidates: Vec::new(),
     }
 }
 
@@ -406,6 +409,7 @@ pub fn research_item(
         reason_code,
         reasons: decision.reasons.clone(),
         candidate: decision.account,
+        candidates: decision.candidates.clone(),
         confidence: decision.confidence,
         created_at: now,
         warn_at: sla.warn_at,

@@ -226,6 +226,7 @@ pub fn decide<D: MatchSource + ?Sized>(
                 format!("bank status {status}: not booked, nothing to post"),
             )],
             splits: Vec::new(),
+            candidates: Vec::new(),
         });
     }
 
@@ -345,7 +346,14 @@ pub fn decide<D: MatchSource + ?Sized>(
     if reasons.iter().any(Reason::blocks) {
         return Ok(research(Some(account.card), confidence, reasons));
     }
-    Ok(Decision { outcome: Outcome::Applied, account: Some(account.card), confidence, reasons, splits })
+    Ok(Decision {
+        outcome: Outcome::Applied,
+        account: Some(account.card),
+        confidence,
+        reasons,
+        splits,
+        candidates: Vec::new(),
+    })
 }
 
 /// `Reason::new` for texts built here: masked the same way, without copying a text that needs
@@ -436,7 +444,14 @@ fn round(c: f64) -> f64 {
 }
 
 fn research(account: Option<CardRef>, confidence: f64, reasons: Vec<Reason>) -> Decision {
-    Decision { outcome: Outcome::Research, account, confidence, reasons, splits: Vec::new() }
+    Decision {
+        outcome: Outcome::Research,
+        account,
+        confidence,
+        reasons,
+        splits: Vec::new(),
+        candidates: Vec::new(),
+    }
 }
 
 /// The bank's entry status when it is not booked (camt `Sts` other than BOOK).

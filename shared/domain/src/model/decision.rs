@@ -136,6 +136,68 @@ pub struct Decision {
     /// the control account, whose balance does not move). Empty for a whole posting.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub splits: Vec<SplitLine>,
+    /// Sent to research: every account the matcher considered, best first (at most
+    /// `MAX_CANDIDATES`). Empty when applied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<Candidate>,
+}
+
+/// An account the matcher considered for a payment it did not apply (issue 16): how sure it
+/// was, the evidence for and against this account, and what kept it from being applied.
+/// Serialized with the card masked; stores keep it through `Candidate::stored_list`.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct Candidate {
+    pub account: CardRef,
+    /// In [0, 1], as `Decision::confidence`.
+    pub confidence: f64,
+    /// The reasons that speak of this account (reference, name, amount, alias...).
+    pub evidence: Vec<Reason>,
+    /// Why the payment was not applied to it (a blocking reason).
+    pub not_applied: Reason,
+}
+
+/// A candidate as stores keep it: the card by its token (`CardRef::stored`), not masked.
+#[derive(Serialize, Deserialize)]
+struct StoredCandidate {
+    card: String,
+    confidence: f64,
+    evidence: Vec<Reason>,
+    not_applied: Reason,
+}
+
+/// At most this many candidates are kept per research item (the best first).
+pub const MAX_CANDIDATES: usize = 10;
+
+impl Candidate {
+    /// The stored form of a list of candidates: JSON with each card's token.
+    pub fn stored_list(list: &[Candidate]) -> String {
+        let stored: Vec<StoredCandidate> = list
+            .iter()
+            .map(|c| StoredCandidate {
+                card: c.account.stored(),
+                confidence: c.confidence,
+                evidence: c.evidence.clone(),
+                not_applied: c.not_applied.clone(),
+            })
+            .collect();
+        serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Reads `stored_list`'s form back (`None`: not that form).
+    pub fn from_stored_list(text: &str) -> Option<Vec<Candidate>> {
+        let stored: Vec<StoredCandidate> = serde_json::from_str(text).ok()?;
+        stored
+            .into_iter()
+            .map(|c| {
+                Some(Candidate {
+                    account: CardRef::from_stored(&c.card).ok()?,
+                    confidence: c.confidence,
+                    evidence: c.evidence,
+                    not_applied: c.not_applied,
+                })
+            })
+            .collect()
+    }
 }
 
 /// One line of a split payment: an amount for one card account (masked when serialized).

@@ -1,5 +1,7 @@
 //! The card account directory port, as the matcher and the ingest read it.
 
+use rust_decimal::Decimal;
+
 use crate::model::account::Account;
 use crate::model::card::{CardKey, CardRef, LastFive};
 use crate::model::identifiers::CreditorReference;
@@ -59,6 +61,70 @@ pub trait AccountDirectory {
         }
         Ok(out)
     }
+}
+
+/// One index of the directory and the value an analyst's search looks up in it (issue 16).
+/// Each is a query on an index both stores declare, never a scan:
+///
+/// | key | SQLite | DynamoDB |
+/// |---|---|---|
+/// | `HolderName` | `account_name_keys` (market, name_key, card) | table `account-names`, partition `market_name` |
+/// | `LastFour` | `accounts_by_last4` (market, last4, card) | GSI `by-market-last-four` on `market_last_four` |
+/// | `LastFive` | `accounts_by_last5_tag` (market, last5) | GSI `by-market-last-five` on `market_last_five` |
+/// | `StatementBalance` | `accounts_by_balance` (market, balance_key, card) | GSI `by-market-balance` on `market_balance` |
+/// | `MinimumDue` | `accounts_by_minimum_due` (market, min_due_key, card) | GSI `by-market-minimum-due` on `market_minimum_due` |
+/// | `VirtualAccount` | `accounts_by_va` | GSI `by-virtual-account` |
+/// | `CreditorReference` | `accounts_by_rf` | GSI `by-creditor-reference` |
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountIndexKey {
+    /// A holder-name index key (`crate::text::names::holder_name_keys` writes them).
+    HolderName(String),
+    /// The last four digits (`CardRef::last4`).
+    LastFour(LastFour),
+    /// The keyed tag of the market and last five digits.
+    LastFive(LastFive),
+    /// The statement balance, any scale (`amount_key`).
+    StatementBalance(Decimal),
+    /// The minimum due, any scale (`amount_key`).
+    MinimumDue(Decimal),
+    VirtualAccount(String),
+    CreditorReference(CreditorReference),
+}
+
+/// Four ASCII digits: the end of a card number a screen may show and a search may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastFour([u8; 4]);
+
+impl LastFour {
+    /// Four digits, nothing else (`None` otherwise).
+    pub fn parse(text: &str) -> Option<Self> {
+        let b = text.as_bytes();
+        (b.len() == 4 && b.iter().all(u8::is_ascii_digit)).then(|| Self([b[0], b[1], b[2], b[3]]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("0000")
+    }
+}
+
+/// The form an amount is indexed under, whatever its scale: `120.50` and `120.5` are one key.
+pub fn amount_key(amount: Decimal) -> String {
+    amount.normalize().to_string()
+}
+
+/// Directory search for the analyst's workbench (issue 16): one page of one index of one
+/// market's accounts. Only the stores implement it (the matcher's in-memory index does not).
+pub trait DirectorySearch {
+    /// Query on the index `key` names, within `market`: at most `limit` accounts (capped at
+    /// `MAX_INDEX_RESULTS`) after the account `after` in the index's own order (`None`: from the
+    /// start). A page shorter than `limit` is the last one. Accounts of every status.
+    fn search_accounts(
+        &self,
+        market: Market,
+        key: &AccountIndexKey,
+        after: Option<&CardRef>,
+        limit: usize,
+    ) -> Result<Vec<Account>, StoreError>;
 }
 
 /// Index lookups return at most this many items (one DynamoDB query page, kept small).

@@ -110,6 +110,9 @@ pub trait Ledger {
     /// reduces each card's balance instead, all in the same transaction (all lines or none);
     /// the control account's balance does not move. `Posting::check_lines` first.
     fn post(&self, posting: &Posting) -> Result<Transition, StoreError>;
+    /// Key lookup: the ledger entry of a payment, if it was posted (the analyst's workbench
+    /// shows where a payment went).
+    fn entry(&self, payment_key: &PaymentKey) -> Result<Option<LedgerEntry>, StoreError>;
     /// Index lookup: ledger entries whose linking references include `reference`.
     fn entries_by_reference(&self, reference: &str) -> Result<Vec<LedgerEntry>, StoreError>;
     /// One transaction: the original entry marked reversed (only if it was not), the account

@@ -62,6 +62,8 @@ impl<T: AccountDirectory + AliasMemory + PaymentHistory + ?Sized> MatchSource fo
 /// Everything the ingest pipeline needs from a store.
 pub trait Store:
     AccountDirectory
+    + DirectorySearch
+    + PayerPayments
     + FileRegistry
     + PaymentLog
     + Ledger
@@ -77,6 +79,8 @@ pub trait Store:
 
 impl<T> Store for T where
     T: AccountDirectory
+        + DirectorySearch
+        + PayerPayments
         + FileRegistry
         + PaymentLog
         + Ledger

@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::model::decision::Decision;
 use crate::model::ids::{FileId, PaymentKey};
-use crate::model::payment::Payment;
+use crate::model::money::Money;
+use crate::model::payment::{Market, Payment};
 use crate::ports::StoreError;
 
 /// Where a payment is in its life. Only `Received` may change.
@@ -54,7 +55,8 @@ pub enum Receipt {
 /// The payment log: one item per payment key.
 pub trait PaymentLog {
     /// Conditional put of a payment in state `Received`. Also indexes it by its duplicate
-    /// fingerprint and value date (`PaymentHistory`), when it has one.
+    /// fingerprint and value date (`PaymentHistory`), when it has one, and under each of its
+    /// payer identities (`PayerPayments`).
     fn receive_payment(&self, payment: &Payment, at: DateTime<Utc>) -> Result<Receipt, StoreError>;
     /// Records a rejection: conditional on the payment still being `Received`.
     fn reject_payment(
@@ -73,6 +75,43 @@ pub enum Transition {
     Done,
     /// Someone else already moved the payment on: not an error, a duplicate.
     AlreadyDone,
+}
+
+/// One payment under one of its payer identities, as the payer history shows it (issue 16).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PayerPayment {
+    /// The identity key it was found under (`crate::matching::payer::PayerIdentity::key`).
+    pub identity: String,
+    pub payment_key: PaymentKey,
+    pub market: Market,
+    pub received_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub amount: Money,
+    #[serde(serialize_with = "crate::text::masking::serialize_masked")]
+    pub bank_ref: String,
+    pub file_id: FileId,
+}
+
+/// Where a page of a payer's history ends: the receipt time and payment key of its last entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PayerCursor {
+    pub received_at: DateTime<Utc>,
+    pub payment_key: PaymentKey,
+}
+
+/// The payments of each payer identity, newest first: an index both stores keep, written by
+/// `PaymentLog::receive_payment` for every identity `crate::matching::payer::identities` gives
+/// (SQLite table `payer_payments`, DynamoDB table `payer-payments`, partition `identity`, sort
+/// key received time and payment key).
+pub trait PayerPayments {
+    /// Query on the identity's partition, newest first, after `before` (`None`: the newest), at
+    /// most `limit` (capped at `MAX_INDEX_RESULTS`).
+    fn payments_by_payer(
+        &self,
+        identity: &str,
+        before: Option<&PayerCursor>,
+        limit: usize,
+    ) -> Result<Vec<PayerPayment>, StoreError>;
 }
 
 /// A payment from the log as duplicate suspicion sees it.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::model::card::CardRef;
-use crate::model::decision::{Reason, ReasonCode};
+use crate::model::decision::{Candidate, Reason, ReasonCode};
 use crate::model::ids::{FileId, PaymentKey};
 use crate::model::money::Money;
 use crate::model::payment::Market;
@@ -129,6 +129,9 @@ pub struct ResearchItem {
     pub reasons: Vec<Reason>,
     /// Best candidate account, if any.
     pub candidate: Option<CardRef>,
+    /// Every account the matcher considered, best first (at most `MAX_CANDIDATES`), with its
+    /// evidence and why it was not applied (issue 16: the analyst's ranked candidates).
+    pub candidates: Vec<Candidate>,
     pub confidence: f64,
     pub created_at: DateTime<Utc>,
     /// When the SLA sweeper warns: the policy's warning fraction of the SLA's business time.
@@ -197,6 +200,26 @@ pub trait QueueOps {
     /// Query on the item's partition: the audit entries whose `seq` is above `after` (0 for the
     /// first), oldest first, at most `limit` (capped at `MAX_AUDIT_PAGE`).
     fn audit_page(&self, id: &str, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Query on the sparse open index (market, due time): active items, earliest due first,
+    /// after the item `after` (its due time and id; `None`: from the first), at most `limit`
+    /// (capped at `MAX_INDEX_RESULTS`). The team view reads a market's whole queue page by page.
+    fn open_page(
+        &self,
+        market: Market,
+        after: Option<&QueueCursor>,
+        limit: usize,
+    ) -> Result<Vec<ResearchItem>, StoreError>;
+    /// Query on the sparse closed index (market, disposition time): items resolved, returned or
+    /// written off with `from <= disposition.at < to`, oldest first, at most `limit` (capped at
+    /// `MAX_INDEX_RESULTS`) after `after`. The team view counts each analyst's day with it.
+    fn closed_between(
+        &self,
+        market: Market,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<&QueueCursor>,
+        limit: usize,
+    ) -> Result<Vec<ResearchItem>, StoreError>;
     /// The whole trail, oldest first, read page by page: no entry is ever cut off (issue 15: a
     /// cap of 1,000 let notes push a later resolve out of sight).
     fn audit_trail(&self, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
@@ -218,6 +241,37 @@ pub trait QueueOps {
         let mut trail = self.audit_trail(id)?;
         trail.retain(|e| e.action == AuditAction::Note);
         Ok(trail)
+    }
+}
+
+/// Where a page of items ends: the instant the index sorts by (due time, or disposition time for
+/// `closed_between`) and the item's id (ties).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueCursor {
+    pub at: DateTime<Utc>,
+    pub id: String,
+}
+
+impl QueueCursor {
+    /// The cursor after `item` in the open index.
+    pub fn due(item: &ResearchItem) -> Self {
+        Self { at: item.due_at, id: item.id.clone() }
+    }
+
+    /// The cursor after `item` in the closed index (`None`: the item is not closed).
+    pub fn closed(item: &ResearchItem) -> Option<Self> {
+        Some(Self { at: item.closed_at()?, id: item.id.clone() })
+    }
+}
+
+impl ResearchItem {
+    /// When the item was closed (resolved, returned or written off): its disposition's time.
+    /// `None` while it is active (a pending resolve or write-off is not closed).
+    pub fn closed_at(&self) -> Option<DateTime<Utc>> {
+        if self.status.is_active() {
+            return None;
+        }
+        self.disposition.as_ref().map(|d| d.at)
     }
 }
 

@@ -648,6 +648,7 @@ fn posting_for(item: &ResearchItem, account: &CardRef, by: &str, now: DateTime<U
             confidence: 1.0,
             reasons: vec![reason],
             splits: Vec::new(),
+            candidates: Vec::new(),
         },
         references: item.linking_refs.clone(),
     }

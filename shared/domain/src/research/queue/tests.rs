@@ -25,6 +25,7 @@ fn item() -> ResearchItem {
         reason_code: ReasonCode::NoReference,
         reasons: vec![],
         candidate: None,
+        candidates: Vec::new(),
         confidence: 0.0,
         created_at: t0(),
         warn_at: t0() + Duration::hours(36),
