@@ -31,6 +31,7 @@ pub mod console;
 pub mod idempotent;
 mod openapi;
 pub mod rate;
+mod workbench;
 
 use std::sync::Arc;
 
@@ -42,6 +43,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use chrono::{DateTime, Utc};
+use remit_domain::model::card::CardRef;
 use remit_domain::ports::{active_claim, AuditAction, AuditEntry, QueueFilter};
 use remit_domain::ports::{ItemStatus, ResearchItem, Store, StoreError};
 use remit_domain::report;
@@ -76,6 +78,8 @@ pub struct AppState {
     pub sla: Arc<SlaPolicy>,
     /// Resolves per analyst per minute (`policy.resolves_per_minute`), counted in this process.
     pub resolve_limit: Arc<RateLimit>,
+    /// Directory searches per analyst per minute (`policy.searches_per_minute`).
+    pub search_limit: Arc<RateLimit>,
 }
 
 impl AppState {
@@ -86,6 +90,7 @@ impl AppState {
             tokens: Arc::new(tokens),
             clock: Arc::new(Utc::now),
             resolve_limit: Arc::new(RateLimit::per_minute(QueuePolicy::default().resolves_per_minute)),
+            search_limit: Arc::new(RateLimit::per_minute(QueuePolicy::default().searches_per_minute)),
             policy: QueuePolicy::default(),
             sla: Arc::new(SlaPolicy::default()),
         }
@@ -106,6 +111,7 @@ impl AppState {
     /// The same state under another queue policy (claim duration, note limits, resolve rate).
     pub fn with_policy(mut self, policy: QueuePolicy) -> Self {
         self.resolve_limit = Arc::new(RateLimit::per_minute(policy.resolves_per_minute));
+        self.search_limit = Arc::new(RateLimit::per_minute(policy.searches_per_minute));
         self.policy = policy;
         self
     }
@@ -124,6 +130,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/queues/{market}/items", get(list_items))
         .route("/api/items/{id}", get(show_item))
         .route("/api/items/{id}/audit", get(audit_page))
+        .route("/api/items/{id}/history", get(workbench::item_history))
+        .route("/api/search/{market}", get(workbench::search_accounts))
+        .route("/api/team/{market}", get(workbench::team))
         .route("/api/reports/{market}/daily", get(daily_report))
         .route("/api/items/{id}/claim", item_action(Needs::Worker, |_: Empty| Ok(Op::Claim)))
         .route(
@@ -480,10 +489,16 @@ async fn show_item(
         let (audit, notes_total) = view_trail(store.audit_trail(&item.id)?);
         let notes: Vec<_> = audit.iter().filter(|e| e.action == AuditAction::Note).collect();
         let payment_state = store.payment_state(&item.payment_key)?.map(|s| s.as_str()).unwrap_or("unknown");
+        let candidates = workbench::candidates_view(&*store, &item)?;
+        let posting = workbench::posting_view(store.entry(&item.payment_key)?);
+        let aliases = workbench::aliases_view(&*store, &item)?;
         Ok(ok(json!({
             "item": item_view(&item, now),
             "payment_state": payment_state,
             "candidate": item.candidate,
+            "candidates": candidates,
+            "posting": posting,
+            "aliases": aliases,
             "reasons": item.reasons,
             "notes": notes,
             "notes_total": notes_total,
@@ -553,6 +568,9 @@ enum Needs {
 enum Op {
     Claim,
     Resolve(AccountNumber),
+    /// Resolve to an account the workbench showed: a candidate or a search result, named by
+    /// its token (`CardRef::stored`), or the item's candidate by rank.
+    ResolveTo(ResolveTarget),
     /// A lead approves a resolve above the market's four-eyes limit (it posts then).
     ApproveResolve,
     Other(Action),
@@ -596,6 +614,13 @@ async fn change(
                 let card = s.card_key().card(account);
                 queue::resolve_by_applying(s, &item.id, &card, &caller.analyst, now, &policy)?
             }
+            Op::ResolveTo(target) => {
+                let card = match target {
+                    ResolveTarget::Ref(card) => *card,
+                    ResolveTarget::Candidate(rank) => candidate_by_rank(&item, *rank)?,
+                };
+                queue::resolve_by_applying(s, &item.id, &card, &caller.analyst, now, &policy)?
+            }
             Op::ApproveResolve => queue::approve_resolve(s, &item.id, &caller.analyst, now)?,
             Op::Other(action) => queue::act(s, &item.id, &caller.analyst, action, now, &policy)?,
         };
@@ -615,10 +640,32 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
 #[serde(deny_unknown_fields)]
 struct Empty {}
 
+/// The body of a resolve: exactly one of the card number typed (`account`), an account the
+/// workbench showed (`account_ref`, its token), or the item's candidate by rank (`candidate`,
+/// 1 for the best).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
-    account: String,
+    account: Option<String>,
+    account_ref: Option<String>,
+    candidate: Option<usize>,
+}
+
+enum ResolveTarget {
+    Ref(CardRef),
+    Candidate(usize),
+}
+
+/// The item's candidate of rank `rank` (1 for the best), as the item view numbers them.
+fn candidate_by_rank(item: &ResearchItem, rank: usize) -> Result<CardRef, ApiError> {
+    let cards: Vec<CardRef> = if item.candidates.is_empty() {
+        item.candidate.into_iter().collect()
+    } else {
+        item.candidates.iter().map(|c| c.account).collect()
+    };
+    rank.checked_sub(1).and_then(|i| cards.get(i).copied()).ok_or_else(|| {
+        ApiError::bad_request(format!("candidate: item {} has {} candidates", item.id, cards.len()))
+    })
 }
 
 #[derive(Deserialize)]
@@ -639,6 +686,16 @@ trait ItemBody: DeserializeOwned + Send + 'static {
     fn card(&self) -> Option<&str> {
         None
     }
+
+    /// Whether the request resolves (counted against the resolve rate, logged as a lookup).
+    fn resolves(&self) -> bool {
+        false
+    }
+
+    /// The card a resolve names other than by number (a workbench token), masked for the log.
+    fn shown_card(&self) -> Option<String> {
+        None
+    }
 }
 
 impl ItemBody for Empty {}
@@ -647,7 +704,15 @@ impl ItemBody for NoteBody {}
 
 impl ItemBody for ResolveBody {
     fn card(&self) -> Option<&str> {
-        Some(&self.account)
+        self.account.as_deref()
+    }
+
+    fn resolves(&self) -> bool {
+        true
+    }
+
+    fn shown_card(&self) -> Option<String> {
+        self.account_ref.as_deref().and_then(|r| CardRef::from_stored(r).ok()).map(|c| c.masked())
     }
 }
 
@@ -661,10 +726,10 @@ fn item_action<B: ItemBody>(needs: Needs, op: fn(B) -> Result<Op, ApiError>) -> 
             Ok(body) => body,
             Err(e) => return e.into_response(),
         };
-        let card = body.card().map(|raw| CardLookup(masked_card(raw)));
-        let limited = match card {
-            Some(_) => s.resolve_limit.check(&c.analyst, (s.clock)()).err(),
-            None => None,
+        let card = body.card().map(masked_card).or_else(|| body.shown_card()).map(CardLookup);
+        let limited = match body.resolves() {
+            true => s.resolve_limit.check(&c.analyst, (s.clock)()).err(),
+            false => None,
         };
         let per_minute = s.policy.resolves_per_minute;
         let mut response = match (limited, op(body)) {
@@ -683,9 +748,22 @@ fn item_action<B: ItemBody>(needs: Needs, op: fn(B) -> Result<Op, ApiError>) -> 
 }
 
 fn resolve_op(r: ResolveBody) -> Result<Op, ApiError> {
-    let account: AccountNumber = r
-        .account
-        .parse()
-        .map_err(|e| ApiError::bad_request(format!("account {}: {e}", mask_card_numbers(&r.account))))?;
-    Ok(Op::Resolve(account))
+    match (r.account, r.account_ref, r.candidate) {
+        (Some(raw), None, None) => {
+            let account: AccountNumber = raw
+                .parse()
+                .map_err(|e| ApiError::bad_request(format!("account {}: {e}", mask_card_numbers(&raw))))?;
+            Ok(Op::Resolve(account))
+        }
+        (None, Some(r), None) => {
+            let card = CardRef::from_stored(r.trim()).map_err(|_| {
+                ApiError::bad_request("account_ref: not an account the workbench showed".into())
+            })?;
+            Ok(Op::ResolveTo(ResolveTarget::Ref(card)))
+        }
+        (None, None, Some(rank)) => Ok(Op::ResolveTo(ResolveTarget::Candidate(rank))),
+        _ => Err(ApiError::bad_request(
+            "resolve: give exactly one of account (the card number), account_ref or candidate".into(),
+        )),
+    }
 }

@@ -44,6 +44,27 @@ pub(crate) const ROUTES: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ),
     ("/api/items/{id}/release", "post", "release", "Give the caller's claim up.", None),
     (
+        "/api/items/{id}/history",
+        "get",
+        "payerHistory",
+        "The item payer's earlier payments (under its account, IBAN, remitter or name), newest first, and where each went: applied to which card (masked), queued to which item, decided by whom. Only payments in markets the caller reads.",
+        None,
+    ),
+    (
+        "/api/search/{market}",
+        "get",
+        "searchAccounts",
+        "Search the market's card directory: by holder name (accents, word order, titles and initials as the matcher reads them), last four or five digits, an amount equal to a statement balance or minimum due, a virtual account or an RF reference. Ranked, paged (`next` is the `after` of the next page), cards masked; `account_ref` names a result to resolve to. Each query reads one index, never the whole directory. Limited per analyst per minute.",
+        None,
+    ),
+    (
+        "/api/team/{market}",
+        "get",
+        "teamView",
+        "The market's team view: open items by reason and by SLA state (on track, warning, breached), the oldest open items, every current claim, and what each analyst closed since the market's local midnight.",
+        None,
+    ),
+    (
         "/api/items/{id}/resolve",
         "post",
         "resolve",
@@ -151,6 +172,23 @@ fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<
             params.push(json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description }));
         }
     }
+    if id == "searchAccounts" {
+        for (name, required, schema, description) in [
+            ("q", true, json!({"type": "string"}), "What the analyst typed."),
+            ("by", false, json!({"type": "string", "enum": ["auto", "name", "last-digits", "amount", "virtual-account", "creditor-reference"], "default": "auto"}), "How to read `q`; `auto` decides from its shape (RF reference, four or five digits, an amount with decimals, letters and digits, else a name)."),
+            ("after", false, json!({"type": "string"}), "The previous page's `next`."),
+            ("limit", false, json!({"type": "integer", "minimum": 1, "maximum": 50, "default": 20}), "At most this many results."),
+        ] {
+            params.push(json!({ "name": name, "in": "query", "required": required, "schema": schema, "description": description }));
+        }
+    }
+    if id == "payerHistory" {
+        params.push(json!({
+            "name": "limit", "in": "query", "required": false,
+            "schema": { "type": "integer", "minimum": 1, "maximum": 100, "default": 20 },
+            "description": "At most this many payments."
+        }));
+    }
     if path.contains("{id}") {
         params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }));
     }
@@ -161,6 +199,9 @@ fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<
         "showItem" => json!({ "$ref": "#/components/schemas/ItemDetail" }),
         "auditTrail" => json!({ "$ref": "#/components/schemas/AuditPage" }),
         "dailyReport" => json!({ "$ref": "#/components/schemas/DailyReport" }),
+        "searchAccounts" => json!({ "$ref": "#/components/schemas/SearchPage" }),
+        "payerHistory" => json!({ "$ref": "#/components/schemas/PayerHistory" }),
+        "teamView" => json!({ "$ref": "#/components/schemas/TeamView" }),
         _ => json!({ "$ref": "#/components/schemas/ChangeResult" }),
     };
     let mut responses = json!({
@@ -177,7 +218,9 @@ fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<
         );
         r.insert("404".into(), error("No such item or market."));
     }
-    if method == "post" || matches!(id, "listItems" | "dailyReport" | "auditTrail") {
+    if method == "post"
+        || matches!(id, "listItems" | "dailyReport" | "auditTrail" | "searchAccounts" | "payerHistory")
+    {
         r.insert("400".into(), error("A malformed request (body, query, account number, empty text)."));
     }
     if method == "post" {
@@ -188,6 +231,12 @@ fn operation(path: &str, method: &str, id: &str, summary: &str, request: Option<
         r.insert(
             "422".into(),
             error("The queue's rules refuse the change (item status, four eyes, account not applicable, the item's or the caller's notes at their limit: `too-many-notes`)."),
+        );
+    }
+    if id == "searchAccounts" {
+        r.insert(
+            "429".into(),
+            error("More searches in a minute than an analyst may ask for (`rate-limited`); `Retry-After` says in how many seconds to ask again."),
         );
     }
     if id == "resolve" {
@@ -244,8 +293,57 @@ pub fn openapi_document() -> Value {
                     }
                 },
                 "ResolveRequest": {
-                    "type": "object", "required": ["account"], "additionalProperties": false,
-                    "properties": { "account": text("The full card account number (15 digits, Luhn-valid); never echoed unmasked.") }
+                    "type": "object", "additionalProperties": false,
+                    "description": "Exactly one of the three.",
+                    "properties": {
+                        "account": text("The full card account number (15 digits, Luhn-valid); never echoed unmasked."),
+                        "account_ref": text("An account the workbench showed (a candidate's or a search result's `account_ref`)."),
+                        "candidate": { "type": "integer", "minimum": 1, "description": "The item's candidate of this rank (1 for the best)." }
+                    }
+                },
+                "Candidate": {
+                    "type": "object",
+                    "description": "An account the matcher considered, best first.",
+                    "properties": {
+                        "rank": { "type": "integer" },
+                        "account": text("The card, masked."),
+                        "account_ref": text("Names this account in a resolve."),
+                        "confidence": { "type": "number" },
+                        "evidence": { "type": "array", "items": { "$ref": "#/components/schemas/Reason" } },
+                        "not_applied": { "$ref": "#/components/schemas/Reason" },
+                        "details": { "type": ["object", "null"], "description": "holder_name, status, currency, statement_balance, minimum_due, current_balance; null when the account left the directory." }
+                    }
+                },
+                "SearchPage": {
+                    "type": "object",
+                    "properties": {
+                        "market": { "type": "string" },
+                        "by": { "type": "string" },
+                        "results": { "type": "array", "items": { "type": "object", "description": "rank, account (masked), account_ref, matched_by, score, holder_name, status, currency, statement_balance, minimum_due, current_balance, virtual_account, creditor_reference." } },
+                        "next": { "type": ["string", "null"], "description": "`after` of the next page; null on the last." }
+                    }
+                },
+                "PayerHistory": {
+                    "type": "object",
+                    "properties": {
+                        "item": { "type": "string" },
+                        "identities": { "type": "integer" },
+                        "payments": { "type": "array", "items": { "type": "object", "description": "identity, payment_key, market, received_at, amount, currency, bank_ref, file_id, state, applied_to (masked), item, item_status, decided_by, approved_by." } }
+                    }
+                },
+                "TeamView": {
+                    "type": "object",
+                    "properties": {
+                        "market": { "type": "string" },
+                        "day": { "type": "string", "format": "date" },
+                        "at": { "type": "string", "format": "date-time" },
+                        "open": { "type": "object", "description": "on_track, warning, breached." },
+                        "by_reason": { "type": "array", "items": { "type": "object", "description": "reason, on_track, warning, breached, oldest." } },
+                        "oldest": { "type": "array", "items": { "type": "object" } },
+                        "claims": { "type": "array", "items": { "type": "object", "description": "id, claimed_by, claim_until, reason, amount, sla." } },
+                        "closed_today": { "type": "array", "items": { "type": "object", "description": "analyst, resolved, returned, written_off." } },
+                        "truncated": { "type": "boolean" }
+                    }
                 },
                 "ReasonRequest": {
                     "type": "object", "required": ["reason"], "additionalProperties": false,
@@ -322,6 +420,9 @@ pub fn openapi_document() -> Value {
                         "item": { "$ref": "#/components/schemas/Item" },
                         "payment_state": { "type": "string", "enum": ["received", "applied", "queued", "rejected", "unknown"] },
                         "candidate": { "type": ["string", "null"] },
+                        "candidates": { "type": "array", "items": { "$ref": "#/components/schemas/Candidate" } },
+                        "posting": { "type": ["object", "null"], "description": "The posting the payment made, if any: account (masked), amount, currency, reversed." },
+                        "aliases": { "type": "array", "items": { "type": "object", "description": "What alias memory learned for the payer: identity, account (masked), learned_by, learned_at, resolution." } },
                         "reasons": { "type": "array", "items": { "$ref": "#/components/schemas/Reason" } },
                         "notes": { "type": "array", "description": "The latest 50 notes, oldest first.", "items": { "$ref": "#/components/schemas/AuditEntry" } },
                         "notes_total": { "type": "integer", "description": "How many notes the item holds." },

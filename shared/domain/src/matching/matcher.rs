@@ -303,11 +303,16 @@ pub fn decide<D: MatchSource + ?Sized>(
             .chain(rivals.iter().copied())
             .map(|c| format!("{} (weight {})", c.account.card.masked(), Weight(c.weight)))
             .collect();
-        reasons.push(reason(
+        let ambiguous = reason(
             ReasonCode::Ambiguous,
             format!("evidence supports {} accounts about equally: {}", rivals.len() + 1, list.join(", ")),
-        ));
-        return Ok(research(None, round(confidence), reasons));
+        );
+        let rivals: Vec<CardRef> = rivals.iter().map(|c| c.account.card).collect();
+        let ranked = ranked(&candidates, odds_of_all, payment, policy, &ambiguous, &rivals);
+        reasons.push(ambiguous);
+        let mut decision = research(None, round(confidence), reasons);
+        decision.candidates = ranked;
+        return Ok(decision);
     }
 
     let (account, splits) = match &control {
@@ -343,8 +348,11 @@ pub fn decide<D: MatchSource + ?Sized>(
     }
     // An unknown account number beside a known one is conflicting evidence: it blocks too.
     let confidence = round(confidence);
-    if reasons.iter().any(Reason::blocks) {
-        return Ok(research(Some(account.card), confidence, reasons));
+    if let Some(blocker) = reasons.iter().find(|r| r.blocks()) {
+        let ranked = ranked(&candidates, odds_of_all, payment, policy, blocker, &[]);
+        let mut decision = research(Some(account.card), confidence, reasons);
+        decision.candidates = ranked;
+        return Ok(decision);
     }
     Ok(Decision {
         outcome: Outcome::Applied,
@@ -1097,6 +1105,50 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>, on_be
         c.weight += w;
     }
     c.weight += c.kinds.iter().map(|(_, w)| w).sum::<Decibans>();
+}
+
+/// The accounts considered for a payment sent to research, best first, as the analyst's
+/// workbench shows them (issue 16): each one's confidence among all, its own evidence, and what
+/// kept it from being applied: the decision's blocker for the best, `blocker` for a rival (an
+/// ambiguity), an account's own blocker (closed, blocked, currency...), else less evidence than
+/// the best. Only research pays for this: an applied payment carries no candidates.
+fn ranked(
+    candidates: &[Candidate],
+    odds_of_all: f64,
+    payment: &Payment,
+    policy: &MatchPolicy,
+    blocker: &Reason,
+    rivals: &[CardRef],
+) -> Vec<crate::model::decision::Candidate> {
+    let Some(best) = candidates.first() else { return Vec::new() };
+    candidates
+        .iter()
+        .take(crate::model::decision::MAX_CANDIDATES)
+        .enumerate()
+        .map(|(i, c)| {
+            let not_applied = if i == 0 || rivals.contains(&c.account.card) {
+                blocker.clone()
+            } else {
+                blockers(payment, &c.account, policy).into_iter().next().unwrap_or_else(|| {
+                    reason(
+                        ReasonCode::LowConfidence,
+                        format!(
+                            "less evidence than {} (weight {} against {})",
+                            best.account.card.masked(),
+                            Weight(c.weight),
+                            Weight(best.weight)
+                        ),
+                    )
+                })
+            };
+            crate::model::decision::Candidate {
+                account: c.account.card,
+                confidence: round(odds(c.weight) / (1.0 + odds_of_all)),
+                evidence: c.reasons.clone(),
+                not_applied,
+            }
+        })
+        .collect()
 }
 
 /// Reasons that always send a matched payment to research.

@@ -55,6 +55,10 @@ pub const DEFAULT_MAX_NOTES_PER_ANALYST: u32 = 50;
 /// resolves a few an hour; a script guessing card numbers is stopped within a minute.
 pub const DEFAULT_RESOLVES_PER_MINUTE: u32 = 30;
 
+/// Searches per analyst per minute by default: an analyst types a few a minute at most; a script
+/// walking the directory by last digits is stopped.
+pub const DEFAULT_SEARCHES_PER_MINUTE: u32 = 60;
+
 /// Queue settings (`[queue]` in `config/remit.toml`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -67,6 +71,9 @@ pub struct QueuePolicy {
     pub max_notes_per_analyst: u32,
     /// Resolves (card lookups) one analyst asks the ops API for per minute at most.
     pub resolves_per_minute: u32,
+    /// Directory searches one analyst asks the ops API for per minute at most (issue 16: a
+    /// search by last digits is a partial card lookup).
+    pub searches_per_minute: u32,
     /// A resolve of more than this, in the market's currency, needs a second person's approval
     /// (four eyes, like a write-off); at or below it one analyst is enough.
     pub second_person_above: PerMarket<Decimal>,
@@ -87,6 +94,7 @@ impl Default for QueuePolicy {
             max_notes_per_item: DEFAULT_MAX_NOTES_PER_ITEM,
             max_notes_per_analyst: DEFAULT_MAX_NOTES_PER_ANALYST,
             resolves_per_minute: DEFAULT_RESOLVES_PER_MINUTE,
+            searches_per_minute: DEFAULT_SEARCHES_PER_MINUTE,
             second_person_above: DEFAULT_SECOND_PERSON_ABOVE,
         }
     }
@@ -105,6 +113,7 @@ impl QueuePolicy {
             ("max_notes_per_item", per_item, 10_000),
             ("max_notes_per_analyst", self.max_notes_per_analyst, per_item),
             ("resolves_per_minute", self.resolves_per_minute, 10_000),
+            ("searches_per_minute", self.searches_per_minute, 10_000),
         ] {
             if !(1..=max).contains(&value) {
                 return Err(format!("queue.{key}: {value} is not between 1 and {max}"));
@@ -689,4 +698,4 @@ fn check_account<S: AccountDirectory + ?Sized>(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -567,3 +567,24 @@ fn name_and_exact_balance_apply_only_for_a_unique_active_holder() {
     eu.amount = Money::from_minor(125_000, Currency::EUR);
     assert_ne!(run(&eu, &d).account, Some(card(A)));
 }
+
+/// Issue 16: research carries every account considered, best first, each with its own evidence
+/// and why it was not applied; an applied payment carries none.
+#[test]
+fn research_lists_every_candidate_with_its_evidence_and_why_not() {
+    let d = decide_ca("378282246310005 / 371449635398431");
+    assert_eq!(d.candidates.len(), 2, "{:?}", d.candidates);
+    let cards: Vec<CardRef> = d.candidates.iter().map(|c| c.account).collect();
+    assert!(cards.contains(&card(A)) && cards.contains(&card(B)), "{cards:?}");
+    for c in &d.candidates {
+        assert_eq!(c.not_applied.code, ReasonCode::Ambiguous, "{c:?}");
+        assert!(!c.evidence.is_empty(), "each its own evidence: {c:?}");
+        assert!(c.evidence.iter().all(|r| r.text.contains(c.account.last4())), "{c:?}");
+        assert!((0.0..=1.0).contains(&c.confidence));
+    }
+    // A blocked account named alone: one candidate, not applied because it is blocked.
+    let d = decide_ca("378734493671000");
+    assert_eq!(d.candidates.len(), 1);
+    assert_eq!(d.candidates[0].not_applied.code, ReasonCode::AccountBlocked);
+    assert!(decide_ca("3782 822463 10005").candidates.is_empty(), "applied: no candidates");
+}

@@ -12,7 +12,7 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
 }
 
-fn item() -> ResearchItem {
+pub(crate) fn item() -> ResearchItem {
     ResearchItem {
         id: "RQ-CA-1".into(),
         payment_key: PaymentKey::from_parts(&["CA", "bank", "T1"]),
