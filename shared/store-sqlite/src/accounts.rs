@@ -87,32 +87,38 @@ impl DirectorySearch for SqliteStore {
         let limit = limit.min(MAX_INDEX_RESULTS) as i64;
         // Every token sorts after "": the first page.
         let after = after.map(CardRef::stored).unwrap_or_default();
-        let (condition, value) = match key {
-            AccountIndexKey::HolderName(k) => {
-                // The name index's primary key range, then the accounts by key.
-                let conn = self.conn();
-                let sql = format!(
-                    "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE card IN (
-                         SELECT card FROM account_name_keys WHERE market = ?1 AND name_key = ?2
-                         AND card > ?3 ORDER BY card LIMIT ?4)
-                     ORDER BY card"
-                );
-                return read_accounts(&conn, &sql, params![market.code(), k, after, limit]);
-            }
-            AccountIndexKey::LastFour(l4) => ("market = ?1 AND last4 = ?2", l4.as_str().to_string()),
-            AccountIndexKey::LastFive(l5) => ("market = ?1 AND last5 = ?2", l5.stored()),
-            AccountIndexKey::StatementBalance(d) => ("market = ?1 AND balance_key = ?2", amount_key(*d)),
-            AccountIndexKey::MinimumDue(d) => ("market = ?1 AND min_due_key = ?2", amount_key(*d)),
-            AccountIndexKey::VirtualAccount(va) => ("virtual_account = ?2 AND market = ?1", va.clone()),
-            AccountIndexKey::CreditorReference(rf) => {
-                ("creditor_reference = ?2 AND market = ?1", rf.as_str().to_string())
-            }
-        };
-        let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {condition} AND card > ?3 ORDER BY card LIMIT ?4"
-        );
+        let (sql, value) = search_query(key);
         read_accounts(&self.conn(), &sql, params![market.code(), value, after, limit])
     }
+}
+
+/// A directory search's query (parameters: market, the key's value, the card to go on after,
+/// the limit) and the key's value as indexed.
+fn search_query(key: &AccountIndexKey) -> (String, String) {
+    let (condition, value) = match key {
+        AccountIndexKey::HolderName(k) => {
+            // The name index's primary key range, then the accounts by key.
+            let sql = format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE card IN (
+                     SELECT card FROM account_name_keys WHERE market = ?1 AND name_key = ?2
+                     AND card > ?3 ORDER BY card LIMIT ?4)
+                 ORDER BY card"
+            );
+            return (sql, k.clone());
+        }
+        AccountIndexKey::LastFour(l4) => ("market = ?1 AND last4 = ?2", l4.as_str().to_string()),
+        AccountIndexKey::LastFive(l5) => ("market = ?1 AND last5 = ?2", l5.stored()),
+        AccountIndexKey::StatementBalance(d) => ("market = ?1 AND balance_key = ?2", amount_key(*d)),
+        AccountIndexKey::MinimumDue(d) => ("market = ?1 AND min_due_key = ?2", amount_key(*d)),
+        AccountIndexKey::VirtualAccount(va) => ("virtual_account = ?2 AND market = ?1", va.clone()),
+        AccountIndexKey::CreditorReference(rf) => {
+            ("creditor_reference = ?2 AND market = ?1", rf.as_str().to_string())
+        }
+    };
+    let sql = format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {condition} AND card > ?3 ORDER BY card LIMIT ?4"
+    );
+    (sql, value)
 }
 
 /// The accounts a query selects (`ACCOUNT_COLUMNS`), in its order.
@@ -284,9 +290,87 @@ fn put_name_keys(conn: &Connection, card: &str, market: &str, holder: &str) -> R
 #[cfg(test)]
 mod tests {
     use remit_domain::model::money::Currency;
+    use remit_domain::ports::LastFour;
+    use rust_decimal::Decimal;
 
     use super::*;
     use crate::Table;
+
+    fn every_key(s: &SqliteStore) -> Vec<AccountIndexKey> {
+        vec![
+            AccountIndexKey::HolderName("cote jean pierre".into()),
+            AccountIndexKey::LastFour(LastFour::parse("0005").unwrap()),
+            AccountIndexKey::LastFive(s.card_key().last_five(Market::CA, "10005")),
+            AccountIndexKey::StatementBalance(Decimal::new(12050, 2)),
+            AccountIndexKey::MinimumDue(Decimal::new(35, 0)),
+            AccountIndexKey::VirtualAccount("AMEX0100012345".into()),
+            AccountIndexKey::CreditorReference("RF18539007547034".parse().unwrap()),
+        ]
+    }
+
+    /// Every kind of directory search reads an index (SQLite's plan says SEARCH), never the
+    /// whole table (SCAN), first page or not.
+    #[test]
+    fn every_directory_search_is_an_index_query() {
+        let s = SqliteStore::in_memory().unwrap();
+        let conn = s.conn();
+        for key in every_key(&s) {
+            let (sql, value) = search_query(&key);
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            for after in ["", "ct:x"] {
+                let plan: Vec<String> = stmt
+                    .query_map(params!["CA", value, after, 20], |r| r.get::<_, String>(3))
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                assert!(plan.iter().all(|step| !step.starts_with("SCAN")), "{key:?}: {plan:?}");
+                assert!(plan.iter().any(|step| step.contains("USING")), "{key:?}: {plan:?}");
+            }
+        }
+    }
+
+    /// A database from before the search columns: they are added and filled when it is opened.
+    #[test]
+    fn a_data_directory_from_before_the_search_keys_is_indexed_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        let a = Account {
+            statement_balance: Decimal::new(12050, 2),
+            minimum_due: Decimal::new(3500, 2),
+            ..Account::new(
+                &CardKey::ephemeral(),
+                &"378282246310005".parse().unwrap(),
+                Market::CA,
+                Currency::CAD,
+                "Jean Tremblay",
+            )
+        };
+        {
+            // The accounts table as it was before issue 16, one account in it.
+            let s = SqliteStore::open(&path).unwrap();
+            let a = Account { card: s.card_key().card(&"378282246310005".parse().unwrap()), ..a.clone() };
+            s.put_account(&a).unwrap();
+            s.conn()
+                .execute_batch(
+                    "CREATE TABLE old_accounts AS SELECT card, market, currency, holder_name, status,
+                         statement_balance, minimum_due, current_balance, virtual_account, creditor_reference,
+                         control_account, last5, account_id FROM accounts;
+                     DROP TABLE accounts;
+                     ALTER TABLE old_accounts RENAME TO accounts;",
+                )
+                .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        for key in [
+            AccountIndexKey::LastFour(LastFour::parse("0005").unwrap()),
+            AccountIndexKey::StatementBalance(Decimal::new(1205, 1)),
+            AccountIndexKey::MinimumDue(Decimal::new(35, 0)),
+        ] {
+            let found = s.search_accounts(Market::CA, &key, None, 10).unwrap();
+            assert_eq!(found.len(), 1, "{key:?}");
+            assert_eq!(found[0].holder_name, "Jean Tremblay");
+        }
+    }
 
     #[test]
     fn a_data_directory_from_before_the_name_index_is_indexed_when_opened() {

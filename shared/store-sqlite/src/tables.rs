@@ -390,4 +390,38 @@ mod tests {
         assert!(s.item("x").unwrap().is_none());
         assert_eq!(s.count(Table::ResearchAudit).unwrap(), 0);
     }
+
+    /// Items closed before the closed index existed (issue 16) are in it once the database is
+    /// opened; their candidates are none.
+    #[test]
+    fn items_closed_before_the_closed_index_are_in_it_when_opened() {
+        use chrono::TimeZone;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            let c = Connection::open(&path).unwrap();
+            let file = remit_domain::FileId::of_bytes(b"f").to_hex();
+            c.execute_batch(
+                &r#"CREATE TABLE research_items (id TEXT PRIMARY KEY, payment_key TEXT NOT NULL UNIQUE,
+                 market TEXT NOT NULL, file_id TEXT NOT NULL, bank_ref TEXT NOT NULL, amount TEXT NOT NULL,
+                 currency TEXT NOT NULL, payer_name TEXT, reason_code TEXT NOT NULL, reasons TEXT NOT NULL,
+                 candidate TEXT, confidence REAL NOT NULL, created_at TEXT NOT NULL, due_at TEXT NOT NULL,
+                 status TEXT NOT NULL, open_market TEXT, disposition TEXT);
+                 INSERT INTO research_items VALUES ('RQ-CA-1', 'k1', 'CA', 'FILE', 'B1', '1.00', 'CAD', NULL,
+                 'no-reference', '[]', NULL, 0.0, '2026-11-21T12:00:00.000000Z', '2026-11-22T12:00:00.000000Z',
+                 'returned', NULL, '{"by":"ann","at":"2026-11-21T13:00:00Z","account":null,"reason":"x","approved_by":null}');
+                 INSERT INTO research_items VALUES ('RQ-CA-2', 'k2', 'CA', 'FILE', 'B2', '1.00', 'CAD', NULL,
+                 'no-reference', '[]', NULL, 0.0, '2026-11-21T12:00:00.000000Z', '2026-11-22T12:00:00.000000Z',
+                 'open', 'CA', NULL);"#
+                    .replace("FILE", &file),
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        let at = |h| chrono::Utc.with_ymd_and_hms(2026, 11, 21, h, 0, 0).unwrap();
+        let closed = s.closed_between(remit_domain::Market::CA, at(13), at(14), None, 10).unwrap();
+        assert_eq!(closed.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["RQ-CA-1"]);
+        assert!(closed[0].candidates.is_empty());
+        assert_eq!(s.open_page(remit_domain::Market::CA, None, 10).unwrap().len(), 1);
+    }
 }
