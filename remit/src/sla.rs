@@ -202,7 +202,6 @@ mod tests {
             bank_ref: "B1".into(),
             payer: None,
             candidate: None,
-            candidates: Vec::new(),
             raised_at: Utc::now(),
         };
         sink.publish(&Notice::SlaAlert(alert.clone())).unwrap();

@@ -111,7 +111,6 @@ fn label(id: &str, scenario: &str, account: Option<&str>, expected: Expected, am
         deliveries: vec!["eu/x.xml".into()],
         bank_ref: format!("REF-{id}"),
         account: account.map(str::to_string),
-        candidates: Vec::new(),
         expected,
         ambiguous,
         amount: "10.00".into(),

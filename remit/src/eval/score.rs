@@ -548,7 +548,6 @@ mod tests {
             deliveries: vec!["f".into()],
             bank_ref: id.into(),
             account: account.map(str::to_string),
-            candidates: Vec::new(),
             expected,
             ambiguous,
             amount: "1.00".into(),

@@ -248,9 +248,12 @@ pub fn decide<D: MatchSource + ?Sized>(
         .find(|(k, _)| k == "ultimate_debtor")
         .map(|(_, v)| NormalName::new(v.expose()))
         .filter(|n| !n.is_empty());
-    numbers(payment, directory, &mut found, &mut reasons)?;
+    // Accounts looked at that are not evidence (a typo one edit from several; cards ending in
+    // the last five digits written whose holder is not the payer): listed for the analyst only.
+    let mut considered = Considered::default();
+    numbers(payment, directory, &mut found, &mut reasons, &mut considered)?;
     indexes(payment, directory, &mut found, &mut reasons)?;
-    last_digits(payment, directory, payer.as_ref(), &mut found)?;
+    last_digits(payment, directory, payer.as_ref(), &mut found, &mut considered)?;
     let ids = identities_with(payment, payer.as_ref());
     aliases(&ids, directory, &mut found, &mut reasons)?;
     if found.0.is_empty() {
@@ -273,7 +276,9 @@ pub fn decide<D: MatchSource + ?Sized>(
                 "no account number, virtual account, RF reference or known payer in the payment",
             ));
         }
-        return Ok(research(None, 0.0, reasons));
+        let mut decision = research(None, 0.0, reasons);
+        decision.candidates = considered.listed(Vec::new(), payment, directory)?;
+        return Ok(decision);
     };
     let confidence = odds(best.weight) / (1.0 + odds_of_all);
     reasons.extend(best.reasons.iter().cloned());
@@ -318,7 +323,7 @@ pub fn decide<D: MatchSource + ?Sized>(
         let ranked = ranked(&candidates, odds_of_all, payment, policy, &ambiguous, &rivals);
         reasons.push(ambiguous);
         let mut decision = research(None, round(confidence), reasons);
-        decision.candidates = ranked;
+        decision.candidates = considered.listed(ranked, payment, directory)?;
         return Ok(decision);
     }
 
@@ -358,7 +363,7 @@ pub fn decide<D: MatchSource + ?Sized>(
     if let Some(blocker) = reasons.iter().find(|r| r.blocks()) {
         let ranked = ranked(&candidates, odds_of_all, payment, policy, blocker, &[]);
         let mut decision = research(Some(account.card), confidence, reasons);
-        decision.candidates = ranked;
+        decision.candidates = considered.listed(ranked, payment, directory)?;
         return Ok(decision);
     }
     Ok(Decision {
@@ -641,6 +646,7 @@ fn numbers<D: MatchSource + ?Sized>(
     directory: &D,
     out: &mut Candidates,
     reasons: &mut Vec<Reason>,
+    considered: &mut Considered,
 ) -> Result<(), StoreError> {
     let mut seen: Vec<[u8; 15]> = Vec::new();
     for (field, text, structured) in texts(payment) {
@@ -705,14 +711,16 @@ fn numbers<D: MatchSource + ?Sized>(
                 }
                 n => {
                     let list: Vec<String> = near.iter().map(|a| a.card.masked()).collect();
-                    reasons.push(reason(
+                    let why = reason(
                         ReasonCode::Ambiguous,
                         format!(
                             "{written} in the {field} fails the check digit and is one edit away from {n} \
                              accounts: {}",
                             list.join(", ")
                         ),
-                    ));
+                    );
+                    considered.accounts.extend(near.into_iter().map(|a| (a, why.clone())));
+                    reasons.push(why);
                 }
             }
         }
@@ -871,6 +879,7 @@ fn last_digits<D: MatchSource + ?Sized>(
     directory: &D,
     payer: Option<&NormalName>,
     out: &mut Candidates,
+    considered: &mut Considered,
 ) -> Result<(), StoreError> {
     let Some(payer) = payer else { return Ok(()) };
     let mut seen: Vec<&str> = Vec::new();
@@ -896,6 +905,7 @@ fn last_digits<D: MatchSource + ?Sized>(
                 s >= 0.85
             };
             let tag = directory.card_key().last_five(payment.market, last5);
+            considered.last_five.push(tag);
             let found = directory.accounts_by_last_digits_where(payment.market, &tag, &mut keep)?;
             for account in found {
                 let Some(&(_, s)) = agreeing.iter().find(|(n, _)| *n == account.holder_name) else {
@@ -1113,6 +1123,60 @@ fn score(c: &mut Candidate, payment: &Payment, payer: Option<&NormalName>, on_be
         c.weight += w;
     }
     c.weight += c.kinds.iter().map(|(_, w)| w).sum::<Decibans>();
+}
+
+/// Accounts the matcher looked at without finding evidence for them, kept only to show the
+/// analyst (issue 16): nothing here weighs in a decision.
+#[derive(Default)]
+struct Considered {
+    /// Each with the reason it is not evidence (a typo one edit from several accounts).
+    accounts: Vec<(Account, Reason)>,
+    /// The last-five tags looked up: their cards whose holder is not the payer are listed too.
+    last_five: Vec<crate::model::card::LastFive>,
+}
+
+impl Considered {
+    /// `ranked` (the scored candidates) followed by the accounts considered that it does not
+    /// hold, at most `MAX_CANDIDATES` in all. The last-five index is read again only here, for a
+    /// payment already going to research.
+    fn listed<D: MatchSource + ?Sized>(
+        self,
+        mut ranked: Vec<crate::model::decision::Candidate>,
+        payment: &Payment,
+        directory: &D,
+    ) -> Result<Vec<crate::model::decision::Candidate>, StoreError> {
+        let max = crate::model::decision::MAX_CANDIDATES;
+        let push = |ranked: &mut Vec<crate::model::decision::Candidate>, account: CardRef, why: Reason| {
+            if ranked.len() < max && !ranked.iter().any(|c| c.account == account) {
+                ranked.push(crate::model::decision::Candidate {
+                    account,
+                    confidence: 0.0,
+                    evidence: Vec::new(),
+                    not_applied: why,
+                });
+            }
+        };
+        for (account, why) in self.accounts {
+            push(&mut ranked, account.card, why);
+        }
+        for tag in &self.last_five {
+            if ranked.len() >= max {
+                break;
+            }
+            for account in directory.accounts_by_last_digits(payment.market, tag)? {
+                let why = reason(
+                    ReasonCode::InsufficientEvidence,
+                    format!(
+                        "{} ends in the last five digits written, but its holder's name does not agree with \
+                         the payer's",
+                        account.card.masked()
+                    ),
+                );
+                push(&mut ranked, account.card, why);
+            }
+        }
+        Ok(ranked)
+    }
 }
 
 /// The accounts considered for a payment sent to research, best first, as the analyst's

@@ -188,7 +188,7 @@ pub fn team_view<S: QueueOps + ?Sized>(
         r.oldest = r.oldest.min(item.created_at);
     }
     let mut by_reason: Vec<ReasonRow> = by_reason.into_values().collect();
-    by_reason.sort_by(|a, b| a.oldest.cmp(&b.oldest));
+    by_reason.sort_by_key(|r| r.oldest);
 
     let mut oldest: Vec<&ResearchItem> = open.iter().collect();
     oldest.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));

@@ -266,6 +266,14 @@ fn a_typo_one_edit_from_two_active_accounts_is_ambiguous() {
     let dec = run(&named(cross(&t), "Jean Tremblay"), &d);
     assert_eq!(dec.outcome, Outcome::Research);
     assert!(has(&dec, ReasonCode::Ambiguous), "{:?}", dec.reasons);
+    // Issue 16: neither twin is evidence, both are offered to the analyst, with the reason.
+    let listed: Vec<CardRef> = dec.candidates.iter().map(|c| c.account).collect();
+    assert_eq!(listed.len(), 2, "{:?}", dec.candidates);
+    assert!(listed.contains(&card(A)) && listed.contains(&test_card(twin.expose())), "{listed:?}");
+    assert!(dec
+        .candidates
+        .iter()
+        .all(|c| c.not_applied.code == ReasonCode::Ambiguous && c.confidence == 0.0));
     // A closed twin does not count: only active accounts compete.
     let mut d = dir();
     d.insert(&acct(twin.expose(), Market::CA, Currency::CAD, AccountStatus::Closed)).unwrap();
@@ -587,4 +595,17 @@ fn research_lists_every_candidate_with_its_evidence_and_why_not() {
     assert_eq!(d.candidates.len(), 1);
     assert_eq!(d.candidates[0].not_applied.code, ReasonCode::AccountBlocked);
     assert!(decide_ca("3782 822463 10005").candidates.is_empty(), "applied: no candidates");
+}
+
+/// Issue 16: the last five digits with somebody else's name are no evidence, but the cards that
+/// end so are listed for the analyst, after nothing else, with why they were not applied.
+#[test]
+fn cards_ending_in_the_last_five_written_are_listed_when_the_name_disagrees() {
+    let p = named(cross("CARD ENDING 10005"), "Somebody Else");
+    let dec = run(&p, &dir());
+    assert_eq!(dec.outcome, Outcome::Research);
+    assert_eq!(dec.candidates.len(), 1, "{:?}", dec.candidates);
+    assert_eq!(dec.candidates[0].account, card(A));
+    assert_eq!(dec.candidates[0].not_applied.code, ReasonCode::InsufficientEvidence);
+    assert!(dec.candidates[0].evidence.is_empty());
 }
