@@ -816,3 +816,36 @@ async fn a_canada_analyst_cannot_search_india_accounts() {
     assert_eq!(v[1]["results"][0]["holder_name"], json!(india), "{v}");
     page.close().await;
 }
+
+/// Issue 16: the ranked candidates of an item, each with its account's figures; their Resolve
+/// buttons wait for the analyst's claim, then one click resolves to the candidate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_is_resolved_in_one_click_once_the_item_is_claimed() {
+    let (app, page, _driver) = start().await;
+    let id = app.candidate_item.as_str();
+    let card = app.store.card_key().card(&CAD_CARD.parse::<AccountNumber>().unwrap());
+
+    page.sign_in(CA).await;
+    page.select(id, "open").await;
+    let row = "#candidates tr[data-rank='1']";
+    assert_eq!(page.text(&format!("{row} td:nth-child(2)")).await, masked(CAD_CARD));
+    assert_eq!(page.text(&format!("{row} td:nth-child(3)")).await, "Marie-Ève Côté");
+    assert!(page.text(&format!("{row} td.balance")).await.contains("310.45"));
+    assert!(!page.text(&format!("{row} td:nth-child(10)")).await.is_empty(), "why it was not applied");
+    // Not claimed: no resolve, by click or by key.
+    assert!(!page.wait(&format!("{row} button.resolve-to")).await.is_enabled().await.unwrap());
+    page.press('1').await;
+    assert!(page.text("#message.error:not([hidden])").await.starts_with("Claim the item first"));
+    page.click("#act-claim").await;
+    page.wait(&format!("{row} button.resolve-to:enabled")).await;
+    let shot = page.shoot("workbench-candidates-en", Some("#workbench")).await;
+    println!("workbench screenshot: {}", shot.display());
+    page.click(&format!("{row} button.resolve-to")).await;
+    page.detail(id, "resolved").await;
+    assert!(page.text("#posting[data-posted='true']").await.contains(&masked(CAD_CARD)));
+    page.close().await;
+
+    let item = app.store.item(id).unwrap().unwrap();
+    assert_eq!(item.disposition.as_ref().and_then(|d| d.account.as_ref()), Some(&card));
+    assert_eq!(stored_audit(&app.store, id), pairs(&[("amelie.ca", "claim"), ("amelie.ca", "resolve")]));
+}

@@ -2,7 +2,7 @@
 //! calling only routes the OpenAPI document names.
 //!
 //! The page in a real browser (headless Debian chromium: claim, resolve, write-off, 403, French,
-//! a screenshot) is `tests/browser.rs`.
+//! a screenshot; the workbench's search, keys and team view) is `tests/browser.rs`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
