@@ -8,11 +8,20 @@
 //! keys it lacks and deletes those its new name no longer has. The account put is conditional
 //! on the account being as it was read, and deletes go in one transaction with it, so that
 //! every key of the stored name has its item even when two puts of one account race.
+//!
+//! The workbench's directory search (issue 16, `DirectorySearch`) queries one index per kind of
+//! key: the holder-name table, and GSIs on `market_last_four`, `market_last_five`,
+//! `market_balance`, `market_minimum_due` (each "market#value", written with the account; a
+//! posting's `ADD` to the current balance touches none of them), `virtual_account` and
+//! `creditor_reference` (filtered to the market). A page goes on after an account with an
+//! ExclusiveStartKey made of the index key value and that account's card.
 
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use remit_domain::ports::{AccountDirectory, StoreError, MAX_INDEX_RESULTS};
+use remit_domain::ports::{
+    amount_key, AccountDirectory, AccountIndexKey, DirectorySearch, StoreError, MAX_INDEX_RESULTS,
+};
 use remit_domain::text::names::holder_name_keys;
 use remit_domain::{Account, AccountStatus, CardKey, CardRef, CreditorReference, LastFive, Market};
 
@@ -29,6 +38,11 @@ pub(crate) fn account_key(card: &CardRef) -> Item {
 /// The market + last-five index key: `CA#` and the keyed tag of the last five digits.
 fn market_last_five(market: Market, last5: &LastFive) -> String {
     format!("{}#{}", market.code(), last5.stored())
+}
+
+/// A search index key of the market: `CA#1234` (last four), `CA#120.5` (an amount, `amount_key`).
+fn market_value(market: Market, value: &str) -> String {
+    format!("{}#{value}", market.code())
 }
 
 /// The holder-name index partition of a name key: `CA#cote jean pierre`.
@@ -76,6 +90,9 @@ fn account_item(a: &Account, name_keys: &[String]) -> Item {
         ("creditor_reference", present(a.creditor_reference.as_ref().map(|r| r.as_str()))),
         ("control_account", a.control_account.as_ref().map(|n| s(n.stored()))),
         ("market_last_five", a.last_five.as_ref().map(|t| s(market_last_five(a.market, t)))),
+        ("market_last_four", Some(s(market_value(a.market, a.card.last4())))),
+        ("market_balance", Some(s(market_value(a.market, &amount_key(a.statement_balance))))),
+        ("market_minimum_due", Some(s(market_value(a.market, &amount_key(a.minimum_due))))),
         ("name_keys", (!name_keys.is_empty()).then(|| strings(name_keys))),
     ])
 }
@@ -206,6 +223,142 @@ impl DynamoStore {
             found.insert(a.card, a);
         }
         Ok(numbers.iter().filter_map(|n| found.get(n).cloned()).collect())
+    }
+}
+
+/// Where a directory search looks: the table (the holder-name one, or the accounts and one of
+/// their indexes), the partition, and the attribute that names the account in it.
+struct SearchIndex<'a> {
+    table: &'a str,
+    index: Option<&'static str>,
+    attr: &'static str,
+    value: String,
+    /// The attribute holding the account's card in the index's items (`card`, or `account` in
+    /// the holder-name table).
+    card_attr: &'static str,
+}
+
+impl DynamoStore {
+    /// One page of a directory search: the index's items after `after`, in its order, read by
+    /// key and kept when `keep` accepts the account, until `limit` are kept or the partition
+    /// ends (an item the account no longer matches is passed over, so a short page is the last).
+    fn search_index(
+        &self,
+        ix: &SearchIndex<'_>,
+        after: Option<&CardRef>,
+        limit: usize,
+        keep: impl Fn(&Account) -> bool,
+    ) -> Result<Vec<Account>, StoreError> {
+        let limit = limit.min(MAX_INDEX_RESULTS);
+        let mut out = Vec::new();
+        if limit == 0 || ix.value.is_empty() || ix.value.len() > MAX_PARTITION_KEY_BYTES {
+            return Ok(out);
+        }
+        let q = Query {
+            table: ix.table,
+            index: ix.index,
+            key: Expr::new(format!("#{} = :v", ix.attr)).value(":v", s(&ix.value)),
+            consistent: ix.index.is_none(),
+        };
+        // ExclusiveStartKey: the index key and the table key of the account to go on after.
+        let start_after =
+            |card: &CardRef| item([(ix.attr, Some(s(&ix.value))), (ix.card_attr, Some(s(card.stored())))]);
+        let mut start = after.map(start_after);
+        loop {
+            let (hits, next) = self.query_page("directory search", &q, start.take(), true, limit)?;
+            let mut cards = Vec::with_capacity(hits.len());
+            for h in &hits {
+                cards.push(Read::new(h, "account index entry").account(ix.card_attr)?);
+            }
+            for a in self.accounts_in_order(&cards)? {
+                if keep(&a) {
+                    out.push(a);
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            match (next, cards.last()) {
+                (Some(_), Some(last)) => start = Some(start_after(last)),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+impl DirectorySearch for DynamoStore {
+    fn search_accounts(
+        &self,
+        market: Market,
+        key: &AccountIndexKey,
+        after: Option<&CardRef>,
+        limit: usize,
+    ) -> Result<Vec<Account>, StoreError> {
+        let accounts = self.tables.accounts.as_str();
+        let gsi = |index: &'static str, attr: &'static str, value: String| SearchIndex {
+            table: accounts,
+            index: Some(index),
+            attr,
+            value,
+            card_attr: "card",
+        };
+        let in_market = |a: &Account| a.market == market;
+        match key {
+            AccountIndexKey::HolderName(name_key) => {
+                let ix = SearchIndex {
+                    table: &self.tables.account_names,
+                    index: None,
+                    attr: "market_name",
+                    value: if name_key.is_empty() { String::new() } else { market_name(market, name_key) },
+                    card_attr: "account",
+                };
+                // An item a failed or concurrent put left behind names an account whose name
+                // has moved on: checked against the key, as `accounts_by_holder_name` does.
+                self.search_index(&ix, after, limit, |a| {
+                    a.market == market && holder_name_keys(&a.holder_name).iter().any(|k| k == name_key)
+                })
+            }
+            AccountIndexKey::LastFour(l4) => self.search_index(
+                &gsi(index::BY_MARKET_LAST_FOUR, "market_last_four", market_value(market, l4.as_str())),
+                after,
+                limit,
+                in_market,
+            ),
+            AccountIndexKey::LastFive(l5) => self.search_index(
+                &gsi(index::BY_MARKET_LAST_FIVE, "market_last_five", market_last_five(market, l5)),
+                after,
+                limit,
+                in_market,
+            ),
+            AccountIndexKey::StatementBalance(d) => self.search_index(
+                &gsi(index::BY_MARKET_BALANCE, "market_balance", market_value(market, &amount_key(*d))),
+                after,
+                limit,
+                |a| a.market == market && amount_key(a.statement_balance) == amount_key(*d),
+            ),
+            AccountIndexKey::MinimumDue(d) => self.search_index(
+                &gsi(
+                    index::BY_MARKET_MINIMUM_DUE,
+                    "market_minimum_due",
+                    market_value(market, &amount_key(*d)),
+                ),
+                after,
+                limit,
+                |a| a.market == market && amount_key(a.minimum_due) == amount_key(*d),
+            ),
+            AccountIndexKey::VirtualAccount(va) => self.search_index(
+                &gsi(index::BY_VIRTUAL_ACCOUNT, "virtual_account", va.clone()),
+                after,
+                limit,
+                in_market,
+            ),
+            AccountIndexKey::CreditorReference(rf) => self.search_index(
+                &gsi(index::BY_CREDITOR_REFERENCE, "creditor_reference", rf.as_str().to_string()),
+                after,
+                limit,
+                in_market,
+            ),
+        }
     }
 }
 

@@ -362,37 +362,54 @@ impl DynamoStore {
         page: usize,
         mut visit: impl FnMut(Item) -> Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
-        if page == 0 || key_is_empty(&q.key) {
-            return Ok(());
-        }
-        let texts = [q.key.text.as_str()];
         let mut start: Option<Item> = None;
         loop {
-            let resp = self
-                .block_on(
-                    self.client
-                        .query()
-                        .table_name(q.table)
-                        .set_index_name(q.index.map(str::to_string))
-                        .key_condition_expression(&q.key.text)
-                        .set_expression_attribute_names(names_of(&texts))
-                        .set_expression_attribute_values(values_of(&texts, q.key.values.iter()))
-                        .consistent_read(q.consistent)
-                        .limit(page.min(1000) as i32)
-                        .set_exclusive_start_key(start.take())
-                        .send(),
-                )
-                .map_err(|e| store_error(op, e))?;
-            for item in resp.items.unwrap_or_default() {
+            let (items, next) = self.query_page(op, q, start.take(), true, page)?;
+            for item in items {
                 if !visit(item)? {
                     return Ok(());
                 }
             }
-            match resp.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(()),
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok(()),
             }
         }
+    }
+
+    /// One request of a query: at most `limit` items (1,000 at most) after `start` (an
+    /// ExclusiveStartKey: the index's key attributes and the table's key of an item), in index
+    /// order (`forward`) or reversed, and the LastEvaluatedKey when the query may go on.
+    pub(crate) fn query_page(
+        &self,
+        op: &str,
+        q: &Query<'_>,
+        start: Option<Item>,
+        forward: bool,
+        limit: usize,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        if limit == 0 || key_is_empty(&q.key) {
+            return Ok((Vec::new(), None));
+        }
+        let texts = [q.key.text.as_str()];
+        let resp = self
+            .block_on(
+                self.client
+                    .query()
+                    .table_name(q.table)
+                    .set_index_name(q.index.map(str::to_string))
+                    .key_condition_expression(&q.key.text)
+                    .set_expression_attribute_names(names_of(&texts))
+                    .set_expression_attribute_values(values_of(&texts, q.key.values.iter()))
+                    .consistent_read(q.consistent)
+                    .scan_index_forward(forward)
+                    .limit(limit.min(1000) as i32)
+                    .set_exclusive_start_key(start)
+                    .send(),
+            )
+            .map_err(|e| store_error(op, e))?;
+        let next = resp.last_evaluated_key.filter(|k| !k.is_empty());
+        Ok((resp.items.unwrap_or_default(), next))
     }
 }
 

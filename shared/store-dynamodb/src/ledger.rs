@@ -188,6 +188,11 @@ impl Ledger for DynamoStore {
         }
     }
 
+    /// A strongly consistent query on the posting's partition (its entry and lines).
+    fn entry(&self, payment_key: &PaymentKey) -> Result<Option<LedgerEntry>, StoreError> {
+        self.stored_posting(payment_key)?.map(|stored| stored.entry()).transpose()
+    }
+
     fn entries_by_reference(&self, reference: &str) -> Result<Vec<LedgerEntry>, StoreError> {
         let q = Query {
             table: &self.tables.ledger,

@@ -1,18 +1,22 @@
 //! The payment log (one item per payment key; the state moves on only from the state a write
-//! names) and duplicate suspicion's history (the sparse `by-fingerprint` index).
+//! names) and duplicate suspicion's history (the sparse `by-fingerprint` index). The payer
+//! history (issue 16) is a table of its own, `payer-payments`: one partition per payer identity,
+//! one item per payment (sort key: receipt time and payment key), put after the payment's own
+//! conditional put succeeds.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use remit_domain::matching::payer::duplicate_fingerprint;
+use remit_domain::mask_card_numbers;
+use remit_domain::matching::payer::{duplicate_fingerprint, identities};
 use remit_domain::ports::{
-    PaymentHistory, PaymentLog, PaymentState, Receipt, SimilarPayment, StoreError, Transition,
-    MAX_INDEX_RESULTS,
+    PayerCursor, PayerPayment, PayerPayments, PaymentHistory, PaymentLog, PaymentState, Receipt,
+    SimilarPayment, StoreError, Transition, MAX_INDEX_RESULTS,
 };
-use remit_domain::{Decision, FileId, Payment, PaymentKey};
+use remit_domain::{Decision, FileId, Market, Payment, PaymentKey};
 
 use crate::calls::{Expr, Query, Write};
-use crate::codec::{corrupt, item, json, s, ts, Item, Read};
+use crate::codec::{corrupt, dec, item, json, s, sort_key, ts, Item, Read};
 use crate::tables::index;
 use crate::DynamoStore;
 
@@ -73,6 +77,16 @@ impl PaymentLog for DynamoStore {
         if self
             .write("receive payment", Write::Put { table: self.tables.payments.clone(), item: it, cond })?
         {
+            // The payer history: plain puts, each to its own key (a retry writes the same item).
+            // Only a payment received for the first time gets them; a failure here leaves the
+            // payment received and the history short of it (reported to the caller).
+            for identity in identities(p) {
+                let row = payer_row(&identity.key(), p, &key, at);
+                self.write(
+                    "payer history",
+                    Write::Put { table: self.tables.payer_payments.clone(), item: row, cond: None },
+                )?;
+            }
             return Ok(Receipt::New);
         }
         let seen = self
@@ -97,6 +111,59 @@ impl PaymentLog for DynamoStore {
 
     fn payment_state(&self, key: &PaymentKey) -> Result<Option<PaymentState>, StoreError> {
         self.get("payment state", &self.tables.payments, payment_key(key))?.as_ref().map(state_of).transpose()
+    }
+}
+
+/// A payment under one payer identity: `sort` is the receipt time (fixed-width RFC 3339, UTC),
+/// `#` and the payment key, so that the partition reads in time order.
+fn payer_row(identity: &str, p: &Payment, key: &PaymentKey, at: DateTime<Utc>) -> Item {
+    item([
+        ("identity", Some(s(identity))),
+        ("sort", Some(s(sort_key(at, key.as_str())))),
+        ("payment_key", Some(s(key.as_str()))),
+        ("market", Some(s(p.market.code()))),
+        ("received_at", Some(s(ts(at)))),
+        ("amount", Some(dec(p.amount.amount()))),
+        ("currency", Some(s(p.amount.currency().code()))),
+        ("bank_ref", Some(s(mask_card_numbers(&p.bank_ref)))),
+        ("file_id", Some(s(p.source.file_id.to_hex()))),
+    ])
+}
+
+fn payer_payment_from(it: &Item) -> Result<PayerPayment, StoreError> {
+    let r = Read::new(it, "payer payment");
+    let market = r.s("market")?;
+    let file = r.s("file_id")?;
+    Ok(PayerPayment {
+        identity: r.string("identity")?,
+        payment_key: PaymentKey::from_stored(r.string("payment_key")?),
+        market: Market::from_str(market).map_err(|_| corrupt("market", market))?,
+        received_at: r.ts("received_at")?,
+        amount: r.money("amount", "currency")?,
+        bank_ref: r.string("bank_ref")?,
+        file_id: FileId::from_str(file).map_err(|_| corrupt("file id", file))?,
+    })
+}
+
+impl PayerPayments for DynamoStore {
+    /// A strongly consistent query on the identity's partition, newest first (`sort` below the
+    /// cursor's when there is one).
+    fn payments_by_payer(
+        &self,
+        identity: &str,
+        before: Option<&PayerCursor>,
+        limit: usize,
+    ) -> Result<Vec<PayerPayment>, StoreError> {
+        let limit = limit.min(MAX_INDEX_RESULTS);
+        let key = match before {
+            None => Expr::new("#identity = :i").value(":i", s(identity)),
+            Some(c) => Expr::new("#identity = :i AND #sort < :before")
+                .value(":i", s(identity))
+                .value(":before", s(sort_key(c.received_at, c.payment_key.as_str()))),
+        };
+        let q = Query { table: &self.tables.payer_payments, index: None, key, consistent: true };
+        let (items, _) = self.query_page("payments by payer", &q, None, false, limit)?;
+        items.iter().map(payer_payment_from).collect()
     }
 }
 

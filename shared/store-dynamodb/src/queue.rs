@@ -3,13 +3,17 @@
 //! `by-market-due` order a market's items by due time, `by-file` finds a file's items. Every
 //! change is conditional on the item's version and appends its audit entry (item, seq) with
 //! `attribute_not_exists` in the same transaction; nothing updates or deletes an audit entry.
+//! `closed-by-market` (sparse: `closed_market` and `closed_sort` are set by the change that
+//! closes the item, on the item's own update) orders a market's closed items by disposition time.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use remit_domain::model::decision::Candidate;
 use remit_domain::ports::{
-    AuditAction, AuditEntry, Claim, Disposition, ItemChange, ItemStatus, PaymentState, QueueFilter, QueueOps,
-    ResearchItem, ResearchQueue, StoreError, Transition, MAX_AUDIT_PAGE, MAX_INDEX_RESULTS,
+    AuditAction, AuditEntry, Claim, Disposition, ItemChange, ItemStatus, PaymentState, QueueCursor,
+    QueueFilter, QueueOps, ResearchItem, ResearchQueue, StoreError, Transition, MAX_AUDIT_PAGE,
+    MAX_INDEX_RESULTS,
 };
 use remit_domain::{CardRef, Decision, FileId, Market, PaymentKey, ReasonCode};
 
@@ -67,6 +71,11 @@ fn read_disposition(r: &Read<'_>) -> Result<Option<Disposition>, StoreError> {
     }))
 }
 
+/// The closed index's sort key of an item (`None` while it is active): its disposition time and id.
+fn closed_sort(it: &ResearchItem) -> Option<String> {
+    it.closed_at().map(|at| sort_key(at, &it.id))
+}
+
 fn reason_code_text(code: ReasonCode) -> String {
     serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
@@ -92,6 +101,8 @@ pub(crate) fn new_item(it: &ResearchItem) -> Result<Item, StoreError> {
         ("reason_code", Some(s(reason_code_text(it.reason_code)))),
         ("reasons", Some(s(json(&it.reasons)?))),
         ("candidate", it.candidate.as_ref().map(|c| s(c.stored()))),
+        // Absent: none (`Candidate::stored_list`, the same JSON as the SQLite store's column).
+        ("candidates", (!it.candidates.is_empty()).then(|| s(Candidate::stored_list(&it.candidates)))),
         ("confidence", Some(aws_sdk_dynamodb::types::AttributeValue::N(it.confidence.to_string()))),
         ("created_at", Some(s(ts(it.created_at)))),
         ("warn_at", Some(s(ts(it.warn_at)))),
@@ -104,6 +115,8 @@ pub(crate) fn new_item(it: &ResearchItem) -> Result<Item, StoreError> {
         ("open_market", active.then(|| s(market))),
         ("warn_pending", active.then(|| s(market))),
         ("breach_pending", active.then(|| s(market))),
+        ("closed_market", it.closed_at().map(|_| s(market))),
+        ("closed_sort", closed_sort(it).map(s)),
     ]))
 }
 
@@ -127,6 +140,12 @@ pub(crate) fn item_from(it: &Item) -> Result<ResearchItem, StoreError> {
             .map_err(|_| corrupt("reason code", code))?,
         reasons: r.json("reasons")?,
         candidate: r.opt_account("candidate")?,
+        candidates: match r.opt_s("candidates")? {
+            Some(text) => Candidate::from_stored_list(text).ok_or_else(|| {
+                StoreError::Corrupt("research item candidates: not the JSON expected".into())
+            })?,
+            None => Vec::new(),
+        },
         confidence: r.f64("confidence")?,
         created_at: r.ts("created_at")?,
         warn_at: r.ts("warn_at")?,
@@ -407,6 +426,10 @@ impl QueueOps for DynamoStore {
             ch.put("warn_pending", None);
             ch.put("breach_pending", None);
         }
+        // The closed index (issue 16): on this same update, no extra action (a resolve's
+        // transaction is near DynamoDB's limit).
+        ch.put("closed_market", a.closed_at().map(|_| s(market)));
+        ch.put("closed_sort", closed_sort(a).map(s));
         let mut tx = Transaction::default();
         tx.add(
             Role::Item,
@@ -446,6 +469,70 @@ impl QueueOps for DynamoStore {
 
     fn items_of_file(&self, file: &FileId, limit: usize) -> Result<Vec<ResearchItem>, StoreError> {
         self.items_by(index::BY_FILE, "file_id", &file.to_hex(), limit)
+    }
+
+    fn open_page(
+        &self,
+        market: Market,
+        after: Option<&QueueCursor>,
+        limit: usize,
+    ) -> Result<Vec<ResearchItem>, StoreError> {
+        let key = match after {
+            None => Expr::new("#open_market = :m").value(":m", s(market.code())),
+            Some(c) => Expr::new("#open_market = :m AND #due_sort > :after")
+                .value(":m", s(market.code()))
+                .value(":after", s(sort_key(c.at, &c.id))),
+        };
+        let q = Query {
+            table: &self.tables.research_items,
+            index: Some(index::OPEN_BY_DUE),
+            key,
+            consistent: false,
+        };
+        self.query("open page", &q, limit.min(MAX_INDEX_RESULTS))?.iter().map(item_from).collect()
+    }
+
+    /// `closed_sort` between the window's start and its end (every key at `to` sorts after
+    /// `ts(to)`, every key at `from` after `ts(from)`), from the cursor on, the cursor's own item
+    /// passed over (BETWEEN includes its bound).
+    fn closed_between(
+        &self,
+        market: Market,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<&QueueCursor>,
+        limit: usize,
+    ) -> Result<Vec<ResearchItem>, StoreError> {
+        let limit = limit.min(MAX_INDEX_RESULTS);
+        let cursor = after.map(|c| sort_key(c.at, &c.id));
+        let low = match &cursor {
+            Some(c) if *c > ts(from) => c.clone(),
+            _ => ts(from),
+        };
+        let high = ts(to);
+        let mut out = Vec::new();
+        if limit == 0 || low >= high {
+            return Ok(out);
+        }
+        let key = Expr::new("#closed_market = :m AND #closed_sort BETWEEN :low AND :high")
+            .value(":m", s(market.code()))
+            .value(":low", s(low))
+            .value(":high", s(high));
+        let q = Query {
+            table: &self.tables.research_items,
+            index: Some(index::CLOSED_BY_MARKET),
+            key,
+            consistent: false,
+        };
+        self.query_each("closed between", &q, limit + 1, |raw| {
+            if cursor.is_some() && Read::new(&raw, "research item").opt_s("closed_sort")? == cursor.as_deref()
+            {
+                return Ok(true);
+            }
+            out.push(item_from(&raw)?);
+            Ok(out.len() < limit)
+        })?;
+        Ok(out)
     }
 
     fn audit_page(&self, id: &str, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {

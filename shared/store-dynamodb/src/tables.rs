@@ -31,11 +31,13 @@ pub struct TableNames {
     pub research_audit: String,
     /// Handler idempotency records (`Idempotency`), the one table with a TTL.
     pub idempotency: String,
+    /// The payments of each payer identity, newest last in the partition (`PayerPayments`).
+    pub payer_payments: String,
 }
 
 /// Each table's environment variable and the suffix its name takes after `REMIT_TABLE_PREFIX`
 /// (the template names tables `remit-<stage>-<suffix>`).
-const TABLE_ENV: [(&str, &str); 9] = [
+const TABLE_ENV: [(&str, &str); 10] = [
     ("REMIT_TABLE_ACCOUNTS", "accounts"),
     ("REMIT_TABLE_ACCOUNT_NAMES", "account-names"),
     ("REMIT_TABLE_ALIASES", "aliases"),
@@ -45,6 +47,7 @@ const TABLE_ENV: [(&str, &str); 9] = [
     ("REMIT_TABLE_RESEARCH_ITEMS", "research-items"),
     ("REMIT_TABLE_RESEARCH_AUDIT", "research-audit"),
     ("REMIT_TABLE_IDEMPOTENCY", "idempotency"),
+    ("REMIT_TABLE_PAYER_PAYMENTS", "payer-payments"),
 ];
 
 /// The variable that names every table at once: `<prefix><suffix>`, e.g. `remit-dev-`.
@@ -58,8 +61,8 @@ impl TableNames {
 
     /// Names from the environment: `REMIT_TABLE_ACCOUNTS`, `REMIT_TABLE_ACCOUNT_NAMES`,
     /// `REMIT_TABLE_ALIASES`, `REMIT_TABLE_FILES`, `REMIT_TABLE_PAYMENTS`, `REMIT_TABLE_LEDGER`,
-    /// `REMIT_TABLE_RESEARCH_ITEMS`, `REMIT_TABLE_RESEARCH_AUDIT` and `REMIT_TABLE_IDEMPOTENCY`
-    /// each name one table; `REMIT_TABLE_PREFIX` names the ones not set (`<prefix><suffix>`).
+    /// `REMIT_TABLE_RESEARCH_ITEMS`, `REMIT_TABLE_RESEARCH_AUDIT`, `REMIT_TABLE_IDEMPOTENCY` and
+    /// `REMIT_TABLE_PAYER_PAYMENTS` each name one table; `REMIT_TABLE_PREFIX` names the ones not set (`<prefix><suffix>`).
     pub fn from_env() -> Result<Self, DynamoError> {
         Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
     }
@@ -103,6 +106,7 @@ impl TableNames {
             research_items: name(6),
             research_audit: name(7),
             idempotency: name(8),
+            payer_payments: name(9),
         }
     }
 
@@ -118,6 +122,7 @@ impl TableNames {
             (&self.research_items, RESEARCH_ITEMS),
             (&self.research_audit, RESEARCH_AUDIT),
             (&self.idempotency, IDEMPOTENCY),
+            (&self.payer_payments, PAYER_PAYMENTS),
         ]
     }
 }
@@ -128,6 +133,9 @@ pub(crate) mod index {
     pub const BY_CREDITOR_REFERENCE: &str = "by-creditor-reference";
     pub const BY_CONTROL_ACCOUNT: &str = "by-control-account";
     pub const BY_MARKET_LAST_FIVE: &str = "by-market-last-five";
+    pub const BY_MARKET_LAST_FOUR: &str = "by-market-last-four";
+    pub const BY_MARKET_BALANCE: &str = "by-market-balance";
+    pub const BY_MARKET_MINIMUM_DUE: &str = "by-market-minimum-due";
     pub const BY_DAY: &str = "by-day";
     pub const BY_FINGERPRINT: &str = "by-fingerprint";
     pub const BY_ACCOUNT: &str = "by-account";
@@ -136,6 +144,7 @@ pub(crate) mod index {
     pub const BY_FILE: &str = "by-file";
     pub const WARN_PENDING: &str = "sla-warn-pending";
     pub const BREACH_PENDING: &str = "sla-breach-pending";
+    pub const CLOSED_BY_MARKET: &str = "closed-by-market";
 }
 
 /// What an index carries besides its keys.
@@ -176,7 +185,10 @@ const fn gsi(
 }
 
 /// Card accounts by token (`CardRef::stored`, issue 15). The indexes carry keys only (the last-five one the holder's name
-/// too), so a posting's balance update writes no index: lookups get the accounts by key.
+/// too), so a posting's balance update writes no index: lookups get the accounts by key. The
+/// workbench's search indexes (issue 16: last four, statement balance, minimum due, each with
+/// the market) sort by card, so a page goes on after an account; none carries the current
+/// balance, the one attribute a posting changes.
 const ACCOUNTS: TableDef = TableDef {
     hash: "card",
     range: None,
@@ -186,6 +198,9 @@ const ACCOUNTS: TableDef = TableDef {
         gsi(index::BY_CREDITOR_REFERENCE, "creditor_reference", None, Carries::KeysOnly),
         gsi(index::BY_CONTROL_ACCOUNT, "control_account", None, Carries::KeysOnly),
         gsi(index::BY_MARKET_LAST_FIVE, "market_last_five", None, Carries::Include(&["holder_name"])),
+        gsi(index::BY_MARKET_LAST_FOUR, "market_last_four", Some("card"), Carries::KeysOnly),
+        gsi(index::BY_MARKET_BALANCE, "market_balance", Some("card"), Carries::KeysOnly),
+        gsi(index::BY_MARKET_MINIMUM_DUE, "market_minimum_due", Some("card"), Carries::KeysOnly),
     ],
     ttl: None,
 };
@@ -235,7 +250,8 @@ const LEDGER: TableDef = TableDef {
 };
 
 /// Research items by id; the queue indexes by (market, due time) (one sparse: active items
-/// only), by file, and the two sparse SLA alert indexes.
+/// only), by file, the two sparse SLA alert indexes, and the sparse closed index by (market,
+/// disposition time) (issue 16: set while the item is resolved, returned or written off).
 const RESEARCH_ITEMS: TableDef = TableDef {
     hash: "id",
     range: None,
@@ -246,6 +262,7 @@ const RESEARCH_ITEMS: TableDef = TableDef {
         gsi(index::BY_FILE, "file_id", Some("id"), Carries::All),
         gsi(index::WARN_PENDING, "warn_pending", Some("warn_sort"), Carries::All),
         gsi(index::BREACH_PENDING, "breach_pending", Some("due_sort"), Carries::All),
+        gsi(index::CLOSED_BY_MARKET, "closed_market", Some("closed_sort"), Carries::All),
     ],
     ttl: None,
 };
@@ -253,6 +270,11 @@ const RESEARCH_ITEMS: TableDef = TableDef {
 /// The append-only audit trail: item, then sequence number.
 const RESEARCH_AUDIT: TableDef =
     TableDef { hash: "item", range: Some("seq"), numbers: &["seq"], indexes: &[], ttl: None };
+
+/// The payer history (issue 16): one partition per payer identity, one item per payment under
+/// it, sorted by receipt time and payment key (`sort`), read newest first.
+const PAYER_PAYMENTS: TableDef =
+    TableDef { hash: "identity", range: Some("sort"), numbers: &[], indexes: &[], ttl: None };
 
 /// Handler idempotency records, the only table with a TTL.
 const IDEMPOTENCY: TableDef =

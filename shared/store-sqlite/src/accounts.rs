@@ -1,10 +1,18 @@
 //! The card account directory: accounts keyed by card token (never the number), sparse lookup
 //! indexes (the last-five tag among them), and the holder-name index (`account_name_keys`),
 //! written with the account in one transaction.
+//!
+//! The workbench's directory search (issue 16, `DirectorySearch`): one index per kind of key,
+//! each read in card order from after the page's last account (`card > ?`), never a scan:
+//! `account_name_keys` (holder name), `accounts_by_last4`, `accounts_by_last5_tag`,
+//! `accounts_by_balance`, `accounts_by_minimum_due`, `accounts_by_va`, `accounts_by_rf` (the
+//! last two filtered to the market).
 
 use std::str::FromStr;
 
-use remit_domain::ports::{AccountDirectory, StoreError};
+use remit_domain::ports::{
+    amount_key, AccountDirectory, AccountIndexKey, DirectorySearch, StoreError, MAX_INDEX_RESULTS,
+};
 use remit_domain::text::names::holder_name_keys;
 use remit_domain::{Account, AccountStatus, CardKey, CardRef, CreditorReference, LastFive, Market};
 use rusqlite::{params, Connection, TransactionBehavior};
@@ -68,6 +76,62 @@ impl SqliteStore {
     }
 }
 
+impl DirectorySearch for SqliteStore {
+    fn search_accounts(
+        &self,
+        market: Market,
+        key: &AccountIndexKey,
+        after: Option<&CardRef>,
+        limit: usize,
+    ) -> Result<Vec<Account>, StoreError> {
+        let limit = limit.min(MAX_INDEX_RESULTS) as i64;
+        // Every token sorts after "": the first page.
+        let after = after.map(CardRef::stored).unwrap_or_default();
+        let (sql, value) = search_query(key);
+        read_accounts(&self.conn(), &sql, params![market.code(), value, after, limit])
+    }
+}
+
+/// A directory search's query (parameters: market, the key's value, the card to go on after,
+/// the limit) and the key's value as indexed.
+fn search_query(key: &AccountIndexKey) -> (String, String) {
+    let (condition, value) = match key {
+        AccountIndexKey::HolderName(k) => {
+            // The name index's primary key range, then the accounts by key.
+            let sql = format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE card IN (
+                     SELECT card FROM account_name_keys WHERE market = ?1 AND name_key = ?2
+                     AND card > ?3 ORDER BY card LIMIT ?4)
+                 ORDER BY card"
+            );
+            return (sql, k.clone());
+        }
+        AccountIndexKey::LastFour(l4) => ("market = ?1 AND last4 = ?2", l4.as_str().to_string()),
+        AccountIndexKey::LastFive(l5) => ("market = ?1 AND last5 = ?2", l5.stored()),
+        AccountIndexKey::StatementBalance(d) => ("market = ?1 AND balance_key = ?2", amount_key(*d)),
+        AccountIndexKey::MinimumDue(d) => ("market = ?1 AND min_due_key = ?2", amount_key(*d)),
+        AccountIndexKey::VirtualAccount(va) => ("virtual_account = ?2 AND market = ?1", va.clone()),
+        AccountIndexKey::CreditorReference(rf) => {
+            ("creditor_reference = ?2 AND market = ?1", rf.as_str().to_string())
+        }
+    };
+    let sql = format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {condition} AND card > ?3 ORDER BY card LIMIT ?4"
+    );
+    (sql, value)
+}
+
+/// The accounts a query selects (`ACCOUNT_COLUMNS`), in its order.
+fn read_accounts(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<Account>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let rows = stmt.query_map(p, account_from_row).map_err(db)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r.map_err(db)??);
+    }
+    Ok(out)
+}
+
 impl AccountDirectory for SqliteStore {
     /// The account and its holder-name keys in one transaction: the keys of an earlier put
     /// (another name, another market) are deleted first.
@@ -77,7 +141,8 @@ impl AccountDirectory for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         tx.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}, last4, balance_key, min_due_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
         ))
         .and_then(|mut s| {
             s.execute(params![
@@ -94,6 +159,9 @@ impl AccountDirectory for SqliteStore {
                 a.control_account.as_ref().map(CardRef::stored),
                 last5,
                 a.account_id,
+                a.card.last4(),
+                amount_key(a.statement_balance),
+                amount_key(a.minimum_due),
             ])
         })
         .map_err(db)?;
@@ -178,6 +246,34 @@ pub(crate) fn backfill_name_keys(conn: &mut Connection) -> Result<(), StoreError
     tx.commit().map_err(db)
 }
 
+/// Writes the search keys (last four, balance and minimum-due keys) of every account, once, when
+/// the columns are added to a database from before them (issue 16), in one transaction.
+pub(crate) fn backfill_search_keys(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+    let accounts: Vec<(String, String, String)> = {
+        let mut stmt = tx.prepare("SELECT card, statement_balance, minimum_due FROM accounts").map_err(db)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+    };
+    {
+        let mut update = tx
+            .prepare("UPDATE accounts SET last4 = ?2, balance_key = ?3, min_due_key = ?4 WHERE card = ?1")
+            .map_err(db)?;
+        for (card, balance, due) in accounts {
+            let card_ref = CardRef::from_stored(&card).map_err(|_| corrupt("account card", "(not shown)"))?;
+            update
+                .execute(params![
+                    card,
+                    card_ref.last4(),
+                    amount_key(parse_dec(&balance)?),
+                    amount_key(parse_dec(&due)?)
+                ])
+                .map_err(db)?;
+        }
+    }
+    tx.commit().map_err(db)
+}
+
 /// Inserts an account's holder-name keys (`names::holder_name_keys`).
 fn put_name_keys(conn: &Connection, card: &str, market: &str, holder: &str) -> Result<(), StoreError> {
     let mut stmt = conn
@@ -194,9 +290,87 @@ fn put_name_keys(conn: &Connection, card: &str, market: &str, holder: &str) -> R
 #[cfg(test)]
 mod tests {
     use remit_domain::model::money::Currency;
+    use remit_domain::ports::LastFour;
+    use rust_decimal::Decimal;
 
     use super::*;
     use crate::Table;
+
+    fn every_key(s: &SqliteStore) -> Vec<AccountIndexKey> {
+        vec![
+            AccountIndexKey::HolderName("cote jean pierre".into()),
+            AccountIndexKey::LastFour(LastFour::parse("0005").unwrap()),
+            AccountIndexKey::LastFive(s.card_key().last_five(Market::CA, "10005")),
+            AccountIndexKey::StatementBalance(Decimal::new(12050, 2)),
+            AccountIndexKey::MinimumDue(Decimal::new(35, 0)),
+            AccountIndexKey::VirtualAccount("AMEX0100012345".into()),
+            AccountIndexKey::CreditorReference("RF18539007547034".parse().unwrap()),
+        ]
+    }
+
+    /// Every kind of directory search reads an index (SQLite's plan says SEARCH), never the
+    /// whole table (SCAN), first page or not.
+    #[test]
+    fn every_directory_search_is_an_index_query() {
+        let s = SqliteStore::in_memory().unwrap();
+        let conn = s.conn();
+        for key in every_key(&s) {
+            let (sql, value) = search_query(&key);
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            for after in ["", "ct:x"] {
+                let plan: Vec<String> = stmt
+                    .query_map(params!["CA", value, after, 20], |r| r.get::<_, String>(3))
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                assert!(plan.iter().all(|step| !step.starts_with("SCAN")), "{key:?}: {plan:?}");
+                assert!(plan.iter().any(|step| step.contains("USING")), "{key:?}: {plan:?}");
+            }
+        }
+    }
+
+    /// A database from before the search columns: they are added and filled when it is opened.
+    #[test]
+    fn a_data_directory_from_before_the_search_keys_is_indexed_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        let a = Account {
+            statement_balance: Decimal::new(12050, 2),
+            minimum_due: Decimal::new(3500, 2),
+            ..Account::new(
+                &CardKey::ephemeral(),
+                &"378282246310005".parse().unwrap(),
+                Market::CA,
+                Currency::CAD,
+                "Jean Tremblay",
+            )
+        };
+        {
+            // The accounts table as it was before issue 16, one account in it.
+            let s = SqliteStore::open(&path).unwrap();
+            let a = Account { card: s.card_key().card(&"378282246310005".parse().unwrap()), ..a.clone() };
+            s.put_account(&a).unwrap();
+            s.conn()
+                .execute_batch(
+                    "CREATE TABLE old_accounts AS SELECT card, market, currency, holder_name, status,
+                         statement_balance, minimum_due, current_balance, virtual_account, creditor_reference,
+                         control_account, last5, account_id FROM accounts;
+                     DROP TABLE accounts;
+                     ALTER TABLE old_accounts RENAME TO accounts;",
+                )
+                .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        for key in [
+            AccountIndexKey::LastFour(LastFour::parse("0005").unwrap()),
+            AccountIndexKey::StatementBalance(Decimal::new(1205, 1)),
+            AccountIndexKey::MinimumDue(Decimal::new(35, 0)),
+        ] {
+            let found = s.search_accounts(Market::CA, &key, None, 10).unwrap();
+            assert_eq!(found.len(), 1, "{key:?}");
+            assert_eq!(found[0].holder_name, "Jean Tremblay");
+        }
+    }
 
     #[test]
     fn a_data_directory_from_before_the_name_index_is_indexed_when_opened() {

@@ -67,6 +67,33 @@ fn adjust_balance(
     Ok(())
 }
 
+/// A posting's entry by key, with its lines when it is a split (DynamoDB: a query on the
+/// posting's partition).
+fn entry_in(conn: &Connection, key: &str) -> Result<Option<LedgerEntry>, StoreError> {
+    let row: Option<LedgerRow> = conn
+        .prepare_cached(
+            "SELECT account, amount, currency, reversed_by, lines, account_id FROM ledger WHERE payment_key = ?1",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+                .optional()
+        })
+        .map_err(db)?;
+    let Some((account, amount, cur, reversed_by, lines, account_id)) = row else { return Ok(None) };
+    let lines = match lines {
+        Some(_) => ledger_lines(conn, key)?.into_iter().map(|(_, l)| l).collect(),
+        None => Vec::new(),
+    };
+    Ok(Some(LedgerEntry {
+        payment_key: PaymentKey::from_stored(key.to_string()),
+        account: CardRef::from_stored(&account).map_err(|_| corrupt("ledger account", "(masked)"))?,
+        amount: Money::new(parse_dec(&amount)?, parse_cur(&cur)?).map_err(|_| corrupt("amount", &amount))?,
+        account_id,
+        reversed_by: reversed_by.map(PaymentKey::from_stored),
+        lines,
+    }))
+}
+
 impl Ledger for SqliteStore {
     fn post(&self, p: &Posting) -> Result<Transition, StoreError> {
         p.check_lines()?;
@@ -90,32 +117,14 @@ impl Ledger for SqliteStore {
             rows.collect::<rusqlite::Result<_>>().map_err(db)?
         };
         let mut out = Vec::with_capacity(keys.len());
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT account, amount, currency, reversed_by, lines, account_id FROM ledger WHERE payment_key = ?1",
-            )
-            .map_err(db)?;
         for key in keys {
-            let row: Option<LedgerRow> = stmt
-                .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-                .optional()
-                .map_err(db)?;
-            let Some((account, amount, cur, reversed_by, lines, account_id)) = row else { continue };
-            let lines = match lines {
-                Some(_) => ledger_lines(&conn, &key)?.into_iter().map(|(_, l)| l).collect(),
-                None => Vec::new(),
-            };
-            out.push(LedgerEntry {
-                payment_key: PaymentKey::from_stored(key),
-                account: CardRef::from_stored(&account).map_err(|_| corrupt("ledger account", "(masked)"))?,
-                amount: Money::new(parse_dec(&amount)?, parse_cur(&cur)?)
-                    .map_err(|_| corrupt("amount", &amount))?,
-                account_id,
-                reversed_by: reversed_by.map(PaymentKey::from_stored),
-                lines,
-            });
+            out.extend(entry_in(&conn, &key)?);
         }
         Ok(out)
+    }
+
+    fn entry(&self, payment_key: &PaymentKey) -> Result<Option<LedgerEntry>, StoreError> {
+        entry_in(&self.conn(), payment_key.as_str())
     }
 
     fn reverse(&self, r: &Reversal) -> Result<Transition, StoreError> {

@@ -4,9 +4,10 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use remit_domain::model::decision::Candidate;
 use remit_domain::ports::{
-    AuditAction, AuditEntry, Claim, Disposition, ItemChange, ItemStatus, PaymentState, QueueFilter, QueueOps,
-    ResearchItem, ResearchQueue, StoreError, Transition,
+    AuditAction, AuditEntry, Claim, Disposition, ItemChange, ItemStatus, PaymentState, QueueCursor,
+    QueueFilter, QueueOps, ResearchItem, ResearchQueue, StoreError, Transition, MAX_INDEX_RESULTS,
 };
 use remit_domain::{CardRef, Decision, FileId, Market, Money, PaymentKey, ReasonCode};
 use rusqlite::{params, Connection, TransactionBehavior};
@@ -22,7 +23,7 @@ use crate::SqliteStore;
 pub(crate) const ITEM_READ_COLUMNS: &str =
     "id, payment_key, market, file_id, bank_ref, amount, currency, payer_name, \
      reason_code, reasons, candidate, confidence, created_at, due_at, status, payer_identities, warn_at, \
-     claimed_by, claim_expires_at, version, disposition, linking_refs";
+     claimed_by, claim_expires_at, version, disposition, linking_refs, candidates";
 
 /// A disposition as stored: the account in full (the store holds card numbers; nothing it
 /// returns prints them unmasked).
@@ -76,6 +77,7 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem,
     let warn = o(16)?;
     let (claimed_by, claim_expires, version, disposition) = (o(17)?, o(18)?, r.get::<_, i64>(19)?, o(20)?);
     let linking_refs = o(21)?;
+    let candidates = o(22)?;
     Ok((|| {
         let currency = parse_cur(&cur)?;
         Ok(ResearchItem {
@@ -96,6 +98,12 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ResearchItem,
             candidate: match candidate {
                 Some(c) => Some(CardRef::from_stored(&c).map_err(|_| corrupt("candidate", "(masked)"))?),
                 None => None,
+            },
+            candidates: match candidates {
+                Some(j) => {
+                    Candidate::from_stored_list(&j).ok_or_else(|| corrupt("candidates", "(not shown)"))?
+                }
+                None => Vec::new(),
             },
             confidence,
             created_at: parse_ts(&created)?,
@@ -200,6 +208,35 @@ fn append_audit(tx: &rusqlite::Transaction<'_>, a: &AuditEntry, seq: u64) -> Res
     Ok(())
 }
 
+/// Sets the closed index columns of the items closed before they existed (issue 16), once, when
+/// the columns are added to an older database: each closed item's disposition time.
+pub(crate) fn backfill_closed(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+    let closed: Vec<(String, String, String)> = {
+        let mut stmt = tx
+            .prepare(
+                "SELECT id, status, disposition FROM research_items
+                 WHERE open_market IS NULL AND disposition IS NOT NULL",
+            )
+            .map_err(db)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+    };
+    for (id, status, disposition) in closed {
+        let status = ItemStatus::parse(&status).ok_or_else(|| corrupt("item status", &status))?;
+        if status.is_active() {
+            continue;
+        }
+        let at = read_disposition(&disposition)?.at;
+        tx.execute(
+            "UPDATE research_items SET closed_market = market, closed_at = ?2 WHERE id = ?1",
+            params![id, ts(at)],
+        )
+        .map_err(db)?;
+    }
+    tx.commit().map_err(db)
+}
+
 /// Scans at most this many index rows per listing page before filtering (a DynamoDB query page).
 const LIST_SCAN: i64 = 1000;
 
@@ -300,7 +337,8 @@ impl QueueOps for SqliteStore {
         let updated = tx
             .execute(
                 "UPDATE research_items SET status = ?3, open_market = ?4, claimed_by = ?5,
-                 claim_expires_at = ?6, disposition = ?7, version = ?8
+                 claim_expires_at = ?6, disposition = ?7, version = ?8,
+                 closed_market = CASE WHEN ?9 IS NULL THEN NULL ELSE market END, closed_at = ?9
                  WHERE id = ?1 AND version = ?2",
                 params![
                     a.id,
@@ -311,6 +349,7 @@ impl QueueOps for SqliteStore {
                     a.claim.as_ref().map(|c| ts(c.expires_at)),
                     store_disposition(&a.disposition)?,
                     a.version as i64,
+                    a.closed_at().map(ts),
                 ],
             )
             .map_err(db)?;
@@ -339,6 +378,54 @@ impl QueueOps for SqliteStore {
         let item = item_in(&tx, &a.id)?.ok_or_else(|| corrupt("research item", &a.id))?;
         tx.commit().map_err(db)?;
         Ok(item)
+    }
+
+    fn open_page(
+        &self,
+        market: Market,
+        after: Option<&QueueCursor>,
+        limit: usize,
+    ) -> Result<Vec<ResearchItem>, StoreError> {
+        let limit = limit.min(MAX_INDEX_RESULTS) as i64;
+        let conn = self.conn();
+        match after {
+            None => {
+                let sql = format!(
+                    "SELECT {ITEM_READ_COLUMNS} FROM research_items WHERE open_market = ?1
+                     ORDER BY due_at, id LIMIT ?2"
+                );
+                read_items(&conn, &sql, &[&market.code(), &limit])
+            }
+            Some(c) => {
+                let sql = format!(
+                    "SELECT {ITEM_READ_COLUMNS} FROM research_items WHERE open_market = ?1
+                     AND (due_at, id) > (?3, ?4) ORDER BY due_at, id LIMIT ?2"
+                );
+                read_items(&conn, &sql, &[&market.code(), &limit, &ts(c.at), &c.id])
+            }
+        }
+    }
+
+    fn closed_between(
+        &self,
+        market: Market,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<&QueueCursor>,
+        limit: usize,
+    ) -> Result<Vec<ResearchItem>, StoreError> {
+        let limit = limit.min(MAX_INDEX_RESULTS) as i64;
+        // Without a cursor, after the (impossible) item of id "" closed at `from`.
+        let (at, id) = match after {
+            Some(c) => (ts(c.at), c.id.clone()),
+            None => (ts(from), String::new()),
+        };
+        let sql = format!(
+            "SELECT {ITEM_READ_COLUMNS} FROM research_items WHERE closed_market = ?1
+             AND closed_at >= ?2 AND closed_at < ?3 AND (closed_at, id) > (?4, ?5)
+             ORDER BY closed_at, id LIMIT ?6"
+        );
+        read_items(&self.conn(), &sql, &[&market.code(), &ts(from), &ts(to), &at, &id, &limit])
     }
 
     fn audit_page(&self, id: &str, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {

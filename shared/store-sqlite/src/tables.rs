@@ -4,8 +4,9 @@
 use remit_domain::ports::StoreError;
 use rusqlite::{params, Connection};
 
-use crate::accounts::backfill_name_keys;
+use crate::accounts::{backfill_name_keys, backfill_search_keys};
 use crate::error::db;
+use crate::queue::backfill_closed;
 
 /// The schema, run on every open (each statement may run again).
 const SCHEMA: &str = r#"
@@ -27,7 +28,13 @@ CREATE TABLE IF NOT EXISTS accounts (
     -- The keyed tag of market and last five digits (`CardKey::last_five`), not the digits.
     last5 TEXT NOT NULL,
     -- How the card platform names the account (the directory's column; NULL: the token).
-    account_id TEXT
+    account_id TEXT,
+    -- The workbench's search keys (issue 16), written with the account: the card's last four
+    -- digits, and the statement balance and minimum due as `ports::amount_key` (any scale: one
+    -- key). A posting changes current_balance only, none of these.
+    last4 TEXT,
+    balance_key TEXT,
+    min_due_key TEXT
 );
 -- Sparse indexes, as DynamoDB GSIs would be.
 CREATE INDEX IF NOT EXISTS accounts_by_va ON accounts(virtual_account) WHERE virtual_account IS NOT NULL;
@@ -35,6 +42,10 @@ CREATE INDEX IF NOT EXISTS accounts_by_rf ON accounts(creditor_reference) WHERE 
 CREATE INDEX IF NOT EXISTS accounts_by_control ON accounts(control_account) WHERE control_account IS NOT NULL;
 -- Market and last-five tag (a GSI on the `last5` attribute in DynamoDB).
 CREATE INDEX IF NOT EXISTS accounts_by_last5_tag ON accounts(market, last5);
+-- The workbench's directory search (issue 16), each in card order so a page goes on after one.
+CREATE INDEX IF NOT EXISTS accounts_by_last4 ON accounts(market, last4, card);
+CREATE INDEX IF NOT EXISTS accounts_by_balance ON accounts(market, balance_key, card);
+CREATE INDEX IF NOT EXISTS accounts_by_minimum_due ON accounts(market, min_due_key, card);
 -- The holder-name index: one row per (market, key of `names::holder_name_keys`, account), put
 -- and replaced with the account (a table of its own in DynamoDB too, one item per row).
 CREATE TABLE IF NOT EXISTS account_name_keys (
@@ -150,7 +161,13 @@ CREATE TABLE IF NOT EXISTS research_items (
     linking_refs TEXT,
     -- SLA alerts claimed by the sweeper (set once, conditionally, before publishing).
     warn_notified_at TEXT,
-    breach_notified_at TEXT
+    breach_notified_at TEXT,
+    -- The ranked candidates (issue 16): `Candidate::stored_list` JSON; NULL: none.
+    candidates TEXT,
+    -- Sparse: set while the item is closed (resolved, returned, written off), its disposition
+    -- time and market, for the closed index.
+    closed_market TEXT,
+    closed_at TEXT
 );
 -- Every item of a market by due time, closed ones too (a GSI in DynamoDB).
 CREATE INDEX IF NOT EXISTS research_by_market_due ON research_items(market, due_at);
@@ -194,11 +211,29 @@ CREATE INDEX IF NOT EXISTS research_breach_pending ON research_items(open_market
     WHERE open_market IS NOT NULL AND breach_notified_at IS NULL;
 -- Files by time received, for the daily control report (`ports::FileLog`).
 CREATE INDEX IF NOT EXISTS files_by_received ON files(received_at);
+-- Closed items by market and disposition time (issue 16: the team view's day).
+CREATE INDEX IF NOT EXISTS research_closed_by_time ON research_items(closed_market, closed_at, id)
+    WHERE closed_market IS NOT NULL;
+-- The payer history (issue 16): each payment under each of its payer identities
+-- (`matching::payer::identities`), written when it is first received; read newest first.
+CREATE TABLE IF NOT EXISTS payer_payments (
+    identity TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    payment_key TEXT NOT NULL,
+    market TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    -- Card-shaped numbers masked (`mask_card_numbers`).
+    bank_ref TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    PRIMARY KEY (identity, received_at, payment_key)
+) WITHOUT ROWID;
 "#;
 
 /// Creates the tables, indexes and triggers if absent: first the columns later issues added, on
 /// a database from before them; then `SCHEMA`; then the holder-name index of the accounts of a
-/// database from before it.
+/// database from before it, and the values of the columns just added (issue 16: search keys of
+/// the accounts, closed index of the items).
 pub(crate) fn create_tables(conn: &mut Connection) -> Result<(), StoreError> {
     let numbered: bool = conn
         .query_row("SELECT COUNT(*) FROM pragma_table_info('accounts') WHERE name = 'number'", [], |r| {
@@ -215,6 +250,7 @@ pub(crate) fn create_tables(conn: &mut Connection) -> Result<(), StoreError> {
         ));
     }
     // Columns added after a data directory may have been created (issue 5).
+    let mut added: Vec<&str> = Vec::new();
     for (table, column, kind) in [
         ("payments", "fingerprint", "TEXT"),
         ("payments", "value_date", "TEXT"),
@@ -228,6 +264,12 @@ pub(crate) fn create_tables(conn: &mut Connection) -> Result<(), StoreError> {
         ("research_items", "linking_refs", "TEXT"),
         ("research_items", "warn_notified_at", "TEXT"),
         ("research_items", "breach_notified_at", "TEXT"),
+        ("accounts", "last4", "TEXT"),
+        ("accounts", "balance_key", "TEXT"),
+        ("accounts", "min_due_key", "TEXT"),
+        ("research_items", "candidates", "TEXT"),
+        ("research_items", "closed_market", "TEXT"),
+        ("research_items", "closed_at", "TEXT"),
     ] {
         let exists: bool = conn
             .query_row(
@@ -247,6 +289,7 @@ pub(crate) fn create_tables(conn: &mut Connection) -> Result<(), StoreError> {
             > 0;
         if table_exists && !exists {
             conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")).map_err(db)?;
+            added.push(column);
         }
     }
     let had_name_keys: bool = conn
@@ -261,6 +304,12 @@ pub(crate) fn create_tables(conn: &mut Connection) -> Result<(), StoreError> {
     if !had_name_keys {
         // A data directory from before the holder-name index (issue 12): index its accounts.
         backfill_name_keys(conn)?;
+    }
+    if added.contains(&"balance_key") {
+        backfill_search_keys(conn)?;
+    }
+    if added.contains(&"closed_at") {
+        backfill_closed(conn)?;
     }
     Ok(())
 }
@@ -278,6 +327,8 @@ pub enum Table {
     Reversals,
     ResearchItems,
     ResearchAudit,
+    /// The payer history (issue 16): one row per payment and payer identity.
+    PayerPayments,
 }
 
 impl Table {
@@ -293,6 +344,7 @@ impl Table {
             Table::Reversals => "reversals",
             Table::ResearchItems => "research_items",
             Table::ResearchAudit => "research_audit",
+            Table::PayerPayments => "payer_payments",
         }
     }
 }
@@ -337,5 +389,39 @@ mod tests {
         let s = SqliteStore::open(&path).unwrap();
         assert!(s.item("x").unwrap().is_none());
         assert_eq!(s.count(Table::ResearchAudit).unwrap(), 0);
+    }
+
+    /// Items closed before the closed index existed (issue 16) are in it once the database is
+    /// opened; their candidates are none.
+    #[test]
+    fn items_closed_before_the_closed_index_are_in_it_when_opened() {
+        use chrono::TimeZone;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            let c = Connection::open(&path).unwrap();
+            let file = remit_domain::FileId::of_bytes(b"f").to_hex();
+            c.execute_batch(
+                &r#"CREATE TABLE research_items (id TEXT PRIMARY KEY, payment_key TEXT NOT NULL UNIQUE,
+                 market TEXT NOT NULL, file_id TEXT NOT NULL, bank_ref TEXT NOT NULL, amount TEXT NOT NULL,
+                 currency TEXT NOT NULL, payer_name TEXT, reason_code TEXT NOT NULL, reasons TEXT NOT NULL,
+                 candidate TEXT, confidence REAL NOT NULL, created_at TEXT NOT NULL, due_at TEXT NOT NULL,
+                 status TEXT NOT NULL, open_market TEXT, disposition TEXT);
+                 INSERT INTO research_items VALUES ('RQ-CA-1', 'k1', 'CA', 'FILE', 'B1', '1.00', 'CAD', NULL,
+                 'no-reference', '[]', NULL, 0.0, '2026-11-21T12:00:00.000000Z', '2026-11-22T12:00:00.000000Z',
+                 'returned', NULL, '{"by":"ann","at":"2026-11-21T13:00:00Z","account":null,"reason":"x","approved_by":null}');
+                 INSERT INTO research_items VALUES ('RQ-CA-2', 'k2', 'CA', 'FILE', 'B2', '1.00', 'CAD', NULL,
+                 'no-reference', '[]', NULL, 0.0, '2026-11-21T12:00:00.000000Z', '2026-11-22T12:00:00.000000Z',
+                 'open', 'CA', NULL);"#
+                    .replace("FILE", &file),
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        let at = |h| chrono::Utc.with_ymd_and_hms(2026, 11, 21, h, 0, 0).unwrap();
+        let closed = s.closed_between(remit_domain::Market::CA, at(13), at(14), None, 10).unwrap();
+        assert_eq!(closed.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["RQ-CA-1"]);
+        assert!(closed[0].candidates.is_empty());
+        assert_eq!(s.open_page(remit_domain::Market::CA, None, 10).unwrap().len(), 1);
     }
 }
