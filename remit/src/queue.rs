@@ -148,6 +148,17 @@ fn show_text(item: &ResearchItem, payment_state: &str, trail: &[AuditEntry], now
         item.candidate.as_ref().map(|c| c.masked()).unwrap_or_else(|| "-".into()),
         item.confidence
     ));
+    // Issue 16: every account the matcher considered, best first, and what kept it back.
+    for (i, c) in item.candidates.iter().enumerate() {
+        line(format!(
+            "    {}. {} (confidence {:.2}): not applied: [{}] {}",
+            i + 1,
+            c.account.masked(),
+            c.confidence,
+            reason_code(c.not_applied.code),
+            c.not_applied.text
+        ));
+    }
     line(format!("  reason:     {}", reason_code(item.reason_code)));
     for r in &item.reasons {
         line(format!("    - [{}] {}", reason_code(r.code), r.text));

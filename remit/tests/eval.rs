@@ -111,6 +111,7 @@ fn label(id: &str, scenario: &str, account: Option<&str>, expected: Expected, am
         deliveries: vec!["eu/x.xml".into()],
         bank_ref: format!("REF-{id}"),
         account: account.map(str::to_string),
+        candidates: Vec::new(),
         expected,
         ambiguous,
         amount: "10.00".into(),
@@ -128,6 +129,7 @@ fn decided(id: &str, outcome: &str, account: Option<&str>) -> Observed {
         bank_ref: format!("REF-{id}"),
         outcome: outcome.into(),
         account: account.map(str::to_string),
+        candidates: Vec::new(),
     }
 }
 

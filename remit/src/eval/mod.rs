@@ -219,6 +219,12 @@ pub fn run_once(dir: &Path, config: &IngestConfig) -> Result<Report> {
                     }
                     _ => None,
                 },
+                candidates: r
+                    .decision
+                    .candidates
+                    .iter()
+                    .map(|c| numbers.get(&c.account).cloned().unwrap_or_else(|| c.account.masked()))
+                    .collect(),
             });
         })?;
         if report.status == FileStatus::Quarantined {

@@ -19,6 +19,8 @@ pub struct Observed {
     /// `applied`, `research`, `duplicate`, `rejected` or `reversed`.
     pub outcome: String,
     pub account: Option<String>,
+    /// Sent to research: the accounts the matcher considered, best first (issue 16), by number.
+    pub candidates: Vec<String>,
 }
 
 /// Counts for one group of labels (a market, a scenario, or both).
@@ -57,6 +59,12 @@ pub struct Counts {
     pub must_reverse: u64,
     pub must_reverse_missed: u64,
     pub reversed_wrongly: u64,
+    /// Sent to research although the payer's account is ours and the payment names it (a
+    /// number, virtual account, RF reference or typo of one), and of those how many listed that
+    /// account among their candidates, and first (what the analyst's workbench offers).
+    pub research_named: u64,
+    pub research_named_listed: u64,
+    pub research_named_first: u64,
     pub straight_through_rate: f64,
     pub misapplication_rate: f64,
     pub typo_name_agrees_applied_rate: Option<f64>,
@@ -82,6 +90,9 @@ impl Counts {
         self.must_reverse += o.must_reverse;
         self.must_reverse_missed += o.must_reverse_missed;
         self.reversed_wrongly += o.reversed_wrongly;
+        self.research_named += o.research_named;
+        self.research_named_listed += o.research_named_listed;
+        self.research_named_first += o.research_named_first;
         self.rates();
     }
 
@@ -187,6 +198,15 @@ impl Report {
                 ));
             }
         }
+        let (named, listed) = (self.overall.research_named, self.overall.research_named_listed);
+        if listed < named {
+            // Issue 16: the analyst's workbench offers the matcher's candidates; a payment that
+            // names its account must offer that account.
+            failures.push(format!(
+                "{} research payment(s) naming the payer's account without it among the candidates",
+                named - listed
+            ));
+        }
         if !self.resolution_refusals.is_empty() {
             failures.push(format!("{} resolution(s) refused", self.resolution_refusals.len()));
         }
@@ -268,6 +288,14 @@ fn score_one(label: &Label, decisions: &[&Observed], collecting: bool) -> Counts
         None => {
             c.research = 1;
             c.must_apply_missed = c.must_apply;
+            let research = decisions.iter().find(|d| d.outcome == "research");
+            if let (Some(d), Some(account)) = (research, label.account.as_ref()) {
+                if scenario::NAMES_THE_ACCOUNT.contains(&label.scenario.as_str()) {
+                    c.research_named = 1;
+                    c.research_named_listed = u64::from(d.candidates.contains(account));
+                    c.research_named_first = u64::from(d.candidates.first() == Some(account));
+                }
+            }
         }
     }
     c.rates();
@@ -409,6 +437,11 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(s, "decision digest {}", report.decision_digest);
     let _ = writeln!(
         s,
+        "research candidates: the payer's account listed for {} of {} research payments that name it, first for {}",
+        o.research_named_listed, o.research_named, o.research_named_first
+    );
+    let _ = writeln!(
+        s,
         "straight-through {} ({} of {}); misapplication rate {} ({} of {} applied); typo with agreeing name applied {}",
         pct(o.straight_through_rate),
         o.applied,
@@ -515,6 +548,7 @@ mod tests {
             deliveries: vec!["f".into()],
             bank_ref: id.into(),
             account: account.map(str::to_string),
+            candidates: Vec::new(),
             expected,
             ambiguous,
             amount: "1.00".into(),
@@ -532,6 +566,7 @@ mod tests {
             bank_ref: r.into(),
             outcome: outcome.into(),
             account: account.map(str::to_string),
+            candidates: Vec::new(),
         }
     }
 

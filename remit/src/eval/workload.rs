@@ -13,6 +13,22 @@ use super::{Expected, Label};
 
 /// Scenario tags, as they appear in `labels.jsonl` and the score tables.
 pub mod scenario {
+    /// Scenarios whose payment names the payer's own account (its number, formatted, mistyped
+    /// or cut to the last five digits with the name; a closed account's or another currency's):
+    /// sent to research, the workbench must offer that account among the candidates.
+    pub const NAMES_THE_ACCOUNT: &[&str] = &[
+        CLEAN,
+        FORMATTED,
+        TYPO_NAME_AGREES,
+        TRANSPOSITION,
+        TYPO_NAME_DIFFERS,
+        PARTIAL_LAST5_NAME,
+        CLOSED_ACCOUNT,
+        WRONG_CURRENCY,
+        OTHER_CURRENCY,
+        TWIN,
+        TWIN_TYPO,
+    ];
     /// The account number, plain, in the field made for it (CA cross-reference, EU SCOR RF
     /// reference, India virtual account).
     pub const CLEAN: &str = "clean";

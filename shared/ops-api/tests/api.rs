@@ -790,3 +790,315 @@ async fn a_resolve_above_the_limit_posts_only_when_a_lead_approves() {
     assert_eq!(s, StatusCode::OK);
     assert!(v["paths"]["/api/items/{id}/resolve/approve"].is_object(), "documented");
 }
+
+// ---- issue 16: the analyst's workbench ----
+
+/// A Luhn-valid 15-digit number from a 14-digit stem (the test's own namesakes' cards).
+fn luhn_card(stem: &str) -> String {
+    let digits: Vec<u32> = stem.chars().map(|c| c.to_digit(10).unwrap()).collect();
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| if i % 2 == 0 { (d * 2) % 9 + u32::from(d == 9) * 9 } else { d })
+        .sum();
+    format!("{stem}{}", (10 - sum % 10) % 10)
+}
+
+/// Every CA item of the queue, with its candidate (masked) and confidence, for the tests below.
+async fn ca_items(app: &App) -> Vec<Value> {
+    let (s, v) = app.get("/api/queues/CA/items", Some(CA)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_item_lists_its_candidates_with_each_accounts_figures_and_why_not() {
+    let app = app();
+    let items = ca_items(&app).await;
+    let with = items.iter().find(|i| !i["candidate"].is_null()).expect("a CA item with a candidate");
+    let id = with["id"].as_str().unwrap();
+    let (s, v) = app.get(&format!("/api/items/{id}"), Some(CA)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let c = &v["candidates"][0];
+    assert_eq!(c["rank"], 1, "{v}");
+    assert_eq!(c["account"], with["candidate"], "the best candidate is the item's candidate");
+    assert!(c["account_ref"].as_str().unwrap().starts_with("ct:"), "{c}");
+    assert!(c["not_applied"]["code"].is_string() && c["not_applied"]["text"].is_string(), "{c}");
+    assert!(c["evidence"].is_array(), "{c}");
+    let d = &c["details"];
+    for field in ["holder_name", "status", "currency", "statement_balance", "minimum_due"] {
+        assert!(!d[field].is_null(), "{field} missing: {c}");
+    }
+    assert!(v["posting"].is_null(), "nothing posted yet: {v}");
+}
+
+#[tokio::test]
+async fn resolve_to_a_candidate_by_rank_or_to_an_account_the_workbench_showed() {
+    let app = app();
+    let items = ca_items(&app).await;
+    let with = items.iter().find(|i| !i["candidate"].is_null()).expect("a CA item with a candidate");
+    let id = with["id"].as_str().unwrap();
+    let ledger = app.store.count(Table::Ledger).unwrap();
+    let (s, v) = app.post(&format!("/api/items/{id}/claim"), Some(CA), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, before) = app.get(&format!("/api/items/{id}"), Some(CA)).await;
+    let account_ref = before["candidates"][0]["account_ref"].as_str().unwrap().to_string();
+
+    // Exactly one way of naming the account; a rank past the list is a 400.
+    let resolve = format!("/api/items/{id}/resolve");
+    let (s, v) = app.post(&resolve, Some(CA), json!({"candidate": 1, "account_ref": account_ref})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = app.post(&resolve, Some(CA), json!({"candidate": 99})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = app.post(&resolve, Some(CA), json!({"account_ref": "ct:forged:1234"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    let (s, v) = app.post(&resolve, Some(CA), json!({"candidate": 1})).await;
+    if s == StatusCode::UNPROCESSABLE_ENTITY {
+        // The best candidate may be closed or in another currency: the domain's checks hold.
+        assert_eq!(v["error"], "account-refused", "{v}");
+        return;
+    }
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["changed"], true);
+    assert_eq!(app.store.count(Table::Ledger).unwrap(), ledger + 1);
+    // The same account by its ref: a retry, nothing posted twice.
+    let (s, v) = app.post(&resolve, Some(CA), json!({"account_ref": account_ref})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["changed"], false);
+    assert_eq!(app.store.count(Table::Ledger).unwrap(), ledger + 1);
+
+    let (_, after) = app.get(&format!("/api/items/{id}"), Some(CA)).await;
+    assert_eq!(after["posting"]["account"], with["candidate"], "{after}");
+    assert_eq!(after["payment_state"], "applied");
+    let actions: Vec<&str> =
+        after["audit"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["claim", "resolve"]);
+}
+
+#[tokio::test]
+async fn search_finds_accounts_by_each_kind_within_the_callers_markets() {
+    let app = app();
+    let search =
+        |market: &str, q: &str, by: &str| format!("/api/search/{market}?q={}&by={by}", q.replace(' ', "%20"));
+    let first = |v: &Value| (v["results"][0]["account"].clone(), v["results"].as_array().unwrap().len());
+
+    // A holder's name, written as payers write it: word order, accents, title, initials.
+    for q in ["TREMBLAY JEAN", "Mr. Jean Tremblay", "J Tremblay"] {
+        let (s, v) = app.get(&search("CA", q, "auto"), Some(CA)).await;
+        assert_eq!(s, StatusCode::OK, "{q}: {v}");
+        assert_eq!(v["by"], "name", "{v}");
+        assert_eq!(first(&v), (json!("***********8301"), 1), "{q}: {v}");
+        assert_eq!(v["results"][0]["statement_balance"], "1250.00", "{v}");
+        assert_eq!(v["results"][0]["holder_name"], "Jean Tremblay");
+    }
+    let (_, v) = app.get(&search("CA", "cote marie-eve", "name"), Some(CA)).await;
+    assert_eq!(first(&v).0, json!("***********1396"), "accents folded: {v}");
+    // Last four, last five (a keyed tag, not the digits), an amount at any scale.
+    let (_, v) = app.get(&search("CA", "1396", "auto"), Some(CA)).await;
+    assert_eq!((v["by"].clone(), first(&v)), (json!("last-digits"), (json!("***********1396"), 1)), "{v}");
+    let (_, v) = app.get(&search("CA", "08301", "last-digits"), Some(CA)).await;
+    assert_eq!(first(&v), (json!("***********8301"), 1), "{v}");
+    let (_, v) = app.get(&search("CA", "310.45", "auto"), Some(CA)).await;
+    assert_eq!((v["by"].clone(), first(&v).0), (json!("amount"), json!("***********1396")), "{v}");
+    assert_eq!(v["results"][0]["matched_by"], "statement balance");
+    let (_, v) = app.get(&search("CA", "25", "amount"), Some(CA)).await;
+    assert_eq!(first(&v).0, json!("***********1396"), "minimum due 25.00: {v}");
+    assert_eq!(v["results"][0]["matched_by"], "minimum due");
+    // A closed account whose balance and minimum due are both 0.00 is shown once.
+    let (_, v) = app.get(&search("CA", "0.00", "amount"), Some(CA)).await;
+    assert_eq!(v["results"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["results"][0]["status"], "closed");
+    // India's virtual account; the EU's RF reference (leadership reads every market).
+    let (_, v) = app.get(&search("IN", "AMEX0100012345", "auto"), Some(IN)).await;
+    assert_eq!(
+        (v["by"].clone(), v["results"][0]["holder_name"].clone()),
+        (json!("virtual-account"), json!("Priya Venkataraman")),
+        "{v}"
+    );
+    let (_, v) = app.get(&search("EU", "RF06 AMX4 4120 01", "auto"), Some(BOSS)).await;
+    assert_eq!(v["results"][0]["holder_name"], "Sophie Müller", "{v}");
+
+    // Another market's directory is 403; a name of another market is not found in one's own.
+    let (s, v) = app.get(&search("IN", "Priya Venkataraman", "name"), Some(CA)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = app.get(&search("CA", "Priya Venkataraman", "name"), Some(CA)).await;
+    assert_eq!((s, v["results"].as_array().unwrap().len()), (StatusCode::OK, 0), "{v}");
+    // Text that is not what `by` says is a 400 naming it.
+    let (s, v) = app.get(&search("CA", "12", "last-digits"), Some(CA)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = app.get("/api/search/CA?q=", Some(CA)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}
+
+#[tokio::test]
+async fn search_pages_through_namesakes_without_repeating_one() {
+    let app = app();
+    let key = app.store.card_key().clone();
+    for i in 0..7 {
+        let number: AccountNumber = luhn_card(&format!("37999900000{i:03}")).parse().unwrap();
+        let mut a = remit_domain::Account::new(
+            &key,
+            &number,
+            remit_domain::Market::CA,
+            remit_domain::model::money::Currency::CAD,
+            "Jean Tremblay",
+        );
+        a.statement_balance = rust_decimal::Decimal::new(1000 + i, 2);
+        app.store.put_account(&a).unwrap();
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut after = String::new();
+    let mut pages = 0;
+    loop {
+        let (s, v) =
+            app.get(&format!("/api/search/CA?q=Jean%20Tremblay&limit=3&after={after}"), Some(CA)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        pages += 1;
+        for r in v["results"].as_array().unwrap() {
+            let r = r["account_ref"].as_str().unwrap().to_string();
+            assert!(!seen.contains(&r), "shown twice across pages");
+            seen.push(r);
+        }
+        match v["next"].as_str() {
+            Some(n) => after = n.replace(':', "%3A"),
+            None => break,
+        }
+        assert!(pages < 10, "paging does not end");
+    }
+    assert_eq!(seen.len(), 8, "the sample's Jean Tremblay and seven namesakes");
+    assert!(pages >= 3, "{pages} pages of three");
+}
+
+#[tokio::test]
+async fn searches_past_the_rate_are_429() {
+    let policy = remit_domain::research::queue::QueuePolicy { searches_per_minute: 2, ..Default::default() };
+    let app = app_with(move |s| s.with_policy(policy));
+    for _ in 0..2 {
+        let (s, v) = app.get("/api/search/CA?q=1396", Some(CA)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, v) = app.get("/api/search/CA?q=1396", Some(CA)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["error"], "rate-limited");
+}
+
+/// A CA payment with no reference at all from one payer (name and bank account), queued.
+fn queue_unreferenced(app: &App, bank_ref: &str, cents: i64, received: chrono::DateTime<Utc>) -> String {
+    use remit_domain::model::money::Currency;
+    use remit_domain::model::payment::PayerAccount;
+    use remit_domain::{
+        Direction, FileId, KeyBasis, Market, Money, Payment, Provenance, References, SourceFormat,
+    };
+    let payment = Payment {
+        market: Market::CA,
+        format: SourceFormat::Cpa005,
+        source_bank: "0000000610".into(),
+        bank_ref: bank_ref.into(),
+        key_basis: KeyBasis::BankReference,
+        amount: Money::from_minor(cents, Currency::CAD),
+        direction: Direction::Credit,
+        reversal: false,
+        value_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        booking_date: None,
+        payer_name: Some("COTE MARIE EVE".into()),
+        payer_account: Some(PayerAccount::Canadian {
+            institution: "003".into(),
+            transit: "00011".into(),
+            account: "7654321".into(),
+        }),
+        references: References::default(),
+        source: Provenance {
+            file_id: FileId::of_bytes(bank_ref.as_bytes()),
+            file: format!("{bank_ref}.txt"),
+            record: 1,
+            offset: 0,
+            position: 1,
+        },
+        warnings: Vec::new(),
+    };
+    let done =
+        remit_domain::ingest::process_payment(&*app.store, &payment, received, &Default::default()).unwrap();
+    done.queue_item.expect("no reference: queued")
+}
+
+#[tokio::test]
+async fn payer_history_shows_where_the_payers_earlier_payments_went() {
+    let app = app();
+    let t0 = Utc::now() - chrono::Duration::hours(2);
+    let first = queue_unreferenced(&app, "HIST-0001", 4500, t0);
+    let second = queue_unreferenced(&app, "HIST-0002", 5100, t0 + chrono::Duration::hours(1));
+    app.post(&format!("/api/items/{first}/claim"), Some(CA), json!({})).await;
+    let (s, v) =
+        app.post(&format!("/api/items/{first}/resolve"), Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let (s, v) = app.get(&format!("/api/items/{second}/history"), Some(CA)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let payments = v["payments"].as_array().unwrap();
+    assert_eq!(payments.len(), 1, "the earlier payment once, found under the account and the name: {v}");
+    let p = &payments[0];
+    assert_eq!(p["bank_ref"], "HIST-0001");
+    assert_eq!(p["amount"], "45.00");
+    assert_eq!(p["state"], "applied");
+    assert_eq!(p["applied_to"], "***********1396");
+    assert_eq!(p["item"], first.as_str());
+    assert_eq!(p["item_status"], "resolved");
+    assert_eq!(p["decided_by"], "amelie.ca");
+    // The first item's history holds the second, newer, still queued.
+    let (_, v) = app.get(&format!("/api/items/{first}/history"), Some(CA)).await;
+    assert_eq!(v["payments"][0]["bank_ref"], "HIST-0002", "{v}");
+    assert_eq!(v["payments"][0]["state"], "queued");
+    assert!(v["payments"][0]["applied_to"].is_null());
+
+    let in_item = app.item("IN", "unknown-account").await;
+    let (s, v) = app.get(&format!("/api/items/{in_item}/history"), Some(CA)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+}
+
+#[tokio::test]
+async fn the_team_view_counts_the_queue_and_each_analysts_day() {
+    let app = app();
+    let items = ca_items(&app).await;
+    let (s, v) = app.get("/api/team/CA", Some(CA)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let open = &v["open"];
+    let total = open["on_track"].as_u64().unwrap()
+        + open["warning"].as_u64().unwrap()
+        + open["breached"].as_u64().unwrap();
+    assert_eq!(total as usize, items.len(), "{v}");
+    let by_reason: u64 = v["by_reason"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["on_track"].as_u64().unwrap() + r["warning"].as_u64().unwrap() + r["breached"].as_u64().unwrap()
+        })
+        .sum();
+    assert_eq!(by_reason, total);
+    assert_eq!(v["claims"].as_array().unwrap().len(), 0);
+    assert_eq!(v["closed_today"].as_array().unwrap().len(), 0);
+
+    let id = app.item("CA", "no-reference").await;
+    app.post(&format!("/api/items/{id}/claim"), Some(CA), json!({})).await;
+    let (_, v) = app.get("/api/team/CA", Some(CA_LEAD)).await;
+    assert_eq!(v["claims"][0]["id"], id.as_str(), "{v}");
+    assert_eq!(v["claims"][0]["claimed_by"], "amelie.ca");
+    let (s, v) = app.post(&format!("/api/items/{id}/resolve"), Some(CA), json!({"account": CAD_CARD})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get("/api/team/CA", Some(BOSS)).await;
+    assert_eq!(
+        v["closed_today"],
+        json!([{"analyst": "amelie.ca", "resolved": 1, "returned": 0, "written_off": 0}]),
+        "{v}"
+    );
+    assert_eq!(v["claims"].as_array().unwrap().len(), 0, "a resolved item holds no claim in the view");
+
+    let (s, v) = app.get("/api/team/IN", Some(CA)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    for m in ["CA", "IN", "EU"] {
+        let (s, v) = app.get(&format!("/api/team/{m}"), Some(BOSS)).await;
+        assert_eq!(s, StatusCode::OK, "leadership sees {m}: {v}");
+    }
+}

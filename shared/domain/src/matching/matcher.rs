@@ -190,14 +190,21 @@ impl Candidates {
     fn add(&mut self, account: Account, kind: Kind, weight: Decibans, reason: Reason) {
         match self.0.iter_mut().find(|c| c.account.card == account.card) {
             Some(c) => c.add(kind, weight, reason),
-            None => self.0.push(Candidate {
-                account,
-                kinds: vec![(kind, weight)],
-                reasons: vec![reason],
-                weight: 0,
-                similarity: None,
-                amount_agrees: false,
-            }),
+            None => {
+                // A candidate is a few hundred bytes: room for two (most payments have one)
+                // stays in the allocator's small sizes; the default four would not.
+                if self.0.capacity() == 0 {
+                    self.0.reserve_exact(2);
+                }
+                self.0.push(Candidate {
+                    account,
+                    kinds: vec![(kind, weight)],
+                    reasons: vec![reason],
+                    weight: 0,
+                    similarity: None,
+                    amount_agrees: false,
+                })
+            }
         }
     }
 
@@ -672,11 +679,12 @@ fn numbers<D: MatchSource + ?Sized>(
             seen.push(digits);
             // Each neighbour is hashed to be looked up: the directory knows tokens, not numbers.
             let key = directory.card_key();
-            let cards: Vec<CardRef> = one_edit_neighbours(&digits).iter().map(|n| key.card(n)).collect();
-            let near = directory.accounts(&cards)?;
-            let active: Vec<Account> =
-                near.iter().filter(|a| a.status == AccountStatus::Active).cloned().collect();
-            let near = if active.is_empty() { near } else { active };
+            let cards = key.cards(&one_edit_neighbours(&digits));
+            let mut near = directory.accounts(&cards)?;
+            // The active ones, when there are any (no copy of an account).
+            if near.iter().any(|a| a.status == AccountStatus::Active) {
+                near.retain(|a| a.status == AccountStatus::Active);
+            }
             let written = mask_digits(&digits);
             match near.len() {
                 0 => {}

@@ -2,6 +2,7 @@
 //! memory and for duplicate suspicion.
 
 use std::fmt;
+use std::fmt::Write;
 
 use crate::model::payment::{Direction, PayerAccount, Payment};
 use crate::text::names::NormalName;
@@ -19,10 +20,20 @@ pub enum PayerIdentity {
 impl PayerIdentity {
     /// The store key: `acct:<market>:<account>` or `name:<market>:<normalised name>`.
     pub fn key(&self) -> String {
-        match self {
-            PayerIdentity::Account(k) => format!("acct:{k}"),
-            PayerIdentity::Name(k) => format!("name:{k}"),
-        }
+        let mut out = String::new();
+        self.push_key(&mut out);
+        out
+    }
+
+    /// Appends `key` to `out`.
+    fn push_key(&self, out: &mut String) {
+        let (prefix, k) = match self {
+            PayerIdentity::Account(k) => ("acct:", k),
+            PayerIdentity::Name(k) => ("name:", k),
+        };
+        out.reserve(prefix.len() + k.len());
+        out.push_str(prefix);
+        out.push_str(k);
     }
 
     pub fn is_account(&self) -> bool {
@@ -60,7 +71,7 @@ fn account_key(a: &PayerAccount) -> Option<String> {
 }
 
 fn compact(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_ascii_uppercase()
+    s.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect()
 }
 
 /// The payer identities of a payment, most specific first: the account, then the name.
@@ -78,7 +89,11 @@ pub fn identities_with(payment: &Payment, name: Option<&NormalName>) -> Vec<Paye
     }
     if let Some(n) = name {
         if !n.is_empty() {
-            out.push(PayerIdentity::Name(format!("{market}:{}", n.key())));
+            let mut k = String::with_capacity(market.len() + 1 + 32);
+            k.push_str(market);
+            k.push(':');
+            n.push_key(&mut k);
+            out.push(PayerIdentity::Name(k));
         }
     }
     out
@@ -97,8 +112,13 @@ pub fn duplicate_fingerprint_of(payment: &Payment, identities: &[PayerIdentity])
         return None;
     }
     let who = identities.first()?;
-    let mut key =
-        format!("{}|{}|{}", who.key(), payment.amount.amount().normalize(), payment.amount.currency().code());
+    let mut key = String::with_capacity(80);
+    who.push_key(&mut key);
+    key.push('|');
+    // Writing into a String cannot fail.
+    let _ = write!(key, "{}", payment.amount.amount().normalize());
+    key.push('|');
+    key.push_str(payment.amount.currency().code());
     if let Some(target) = target_hint(payment) {
         // One payer paying the same amount to two cards (a corporate's allowances) is two
         // payments, not one sent twice.
@@ -133,22 +153,31 @@ fn target_hint(payment: &Payment) -> Option<String> {
 
 /// The first run of exactly 15 digits in `text`, spaces, dashes and dots between groups ignored.
 fn fifteen_digits(text: &str) -> Option<String> {
-    let mut run = String::new();
+    // Byte by byte (a non-ASCII character's bytes all end a run, as the character would), the
+    // run's first 15 digits kept: a String only for a run of exactly 15.
+    let mut run = [0u8; 15];
+    let mut len = 0usize;
     let mut pending_sep = false;
-    for c in text.chars().chain(std::iter::once('#')) {
-        if c.is_ascii_digit() {
-            run.push(c);
+    let found = |run: &[u8; 15], len: usize| {
+        (len == 15).then(|| std::str::from_utf8(run).expect("ASCII digits").to_string())
+    };
+    for b in text.bytes().chain(std::iter::once(b'#')) {
+        if b.is_ascii_digit() {
+            if len < 15 {
+                run[len] = b;
+            }
+            len += 1;
             pending_sep = false;
-        } else if matches!(c, ' ' | '-' | '.') && !run.is_empty() && !pending_sep {
-            if run.len() == 15 {
-                return Some(run);
+        } else if matches!(b, b' ' | b'-' | b'.') && len > 0 && !pending_sep {
+            if let Some(t) = found(&run, len) {
+                return Some(t);
             }
             pending_sep = true;
         } else {
-            if run.len() == 15 {
-                return Some(run);
+            if let Some(t) = found(&run, len) {
+                return Some(t);
             }
-            run.clear();
+            len = 0;
             pending_sep = false;
         }
     }

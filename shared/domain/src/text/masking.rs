@@ -20,6 +20,11 @@ pub fn mask_card_numbers(text: &str) -> String {
     if !may_hold_card_number(text) {
         return text.to_string();
     }
+    mask_unfiltered(text)
+}
+
+/// `mask_card_numbers` without the quick test that most texts hold no card-shaped number.
+fn mask_unfiltered(text: &str) -> String {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
@@ -142,9 +147,45 @@ fn is_separator(c: char) -> bool {
 fn may_hold_card_number(text: &str) -> bool {
     let ascii = text.bytes().filter(u8::is_ascii_digit).count();
     if ascii >= 13 {
-        return true;
+        // An ASCII text: only a run of 13 digits or more (digits joined by short runs of
+        // separators, as `mask_card_numbers` reads them) can hold one. The matcher's reasons
+        // hold many digits in short runs (a masked card, an RF reference, a weight).
+        return !text.is_ascii() || longest_ascii_run(text.as_bytes()) >= 13;
     }
     !text.is_ascii() && text.chars().filter(|&c| digit_value(c).is_some()).count() >= 13
+}
+
+/// The most digits of one run of an ASCII text, runs read as `mask_card_numbers` reads them:
+/// digits, and between two digits at most `MAX_SEPARATORS` separators.
+fn longest_ascii_run(b: &[u8]) -> usize {
+    let (mut best, mut i) = (0, 0);
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let mut run = 0;
+        let mut j = i;
+        while j < b.len() {
+            if b[j].is_ascii_digit() {
+                run += 1;
+                j += 1;
+                continue;
+            }
+            let mut k = j;
+            while k < b.len() && k - j < MAX_SEPARATORS && is_separator(char::from(b[k])) {
+                k += 1;
+            }
+            if k > j && k < b.len() && b[k].is_ascii_digit() {
+                j = k;
+            } else {
+                break;
+            }
+        }
+        best = best.max(run);
+        i = j.max(i + 1);
+    }
+    best
 }
 
 /// Card lengths in the order we try them: the common ones first.
@@ -317,6 +358,26 @@ impl From<String> for RefText {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The quick test never lets a card-shaped number through: whatever it passes over,
+        /// the full scan leaves unchanged too.
+        #[test]
+        fn the_quick_test_misses_nothing_the_scan_masks(t in "[0-9 .\\-/_,a\t\u{a0}*]{0,60}") {
+            if !may_hold_card_number(&t) {
+                proptest::prop_assert_eq!(mask_unfiltered(&t), t);
+            }
+        }
+    }
+
+    #[test]
+    fn the_quick_test_reads_runs_as_the_scan_does() {
+        assert!(may_hold_card_number("x 1111 - 222222 - 33333 y"));
+        assert!(!may_hold_card_number("RF reference RF18AMX0000001234 on ***********0005 [+2.0]"));
+        assert!(!may_hold_card_number("1234567 ab 1234567"));
+        assert!(may_hold_card_number("1234567 , 1234567"));
+        assert!(!may_hold_card_number("1234567 ,  1234567"), "four separators end a run");
+    }
 
     #[test]
     fn masks_formatted_amex_numbers() {

@@ -6,12 +6,58 @@
 
 use deunicode::deunicode;
 
-/// Titles and honorifics dropped before comparing (lower case, dots removed).
+/// Titles and honorifics dropped before comparing (lower case, dots removed): `is_honorific`
+/// matches exactly these (unit test).
+#[cfg(test)]
 const HONORIFICS: &[&str] = &[
     "mr", "mrs", "ms", "miss", "mx", "m", "mme", "mlle", "dr", "prof", "sir", "dame", "shri", "sri", "shree",
     "smt", "srimati", "kum", "kumari", "km", "herr", "frau", "fr", "hr", "dhr", "mevr", "sig", "sra", "sr",
     "sgr", "mons", "messrs", "mssrs", "the", "late", "jr", "snr", "jnr",
 ];
+
+/// `HONORIFICS.contains(w)`, as one `match` (this runs for every word of every name compared).
+fn is_honorific(w: &str) -> bool {
+    matches!(
+        w,
+        "mr" | "mrs"
+            | "ms"
+            | "miss"
+            | "mx"
+            | "m"
+            | "mme"
+            | "mlle"
+            | "dr"
+            | "prof"
+            | "sir"
+            | "dame"
+            | "shri"
+            | "sri"
+            | "shree"
+            | "smt"
+            | "srimati"
+            | "kum"
+            | "kumari"
+            | "km"
+            | "herr"
+            | "frau"
+            | "fr"
+            | "hr"
+            | "dhr"
+            | "mevr"
+            | "sig"
+            | "sra"
+            | "sr"
+            | "sgr"
+            | "mons"
+            | "messrs"
+            | "mssrs"
+            | "the"
+            | "late"
+            | "jr"
+            | "snr"
+            | "jnr"
+    )
+}
 
 /// Clauses that introduce someone else's name ("son of ..."): the rest of the name is dropped.
 const KINSHIP: &[&str] = &["s/o", "d/o", "w/o", "c/o", "h/o", "son of", "daughter of", "wife of", "care of"];
@@ -36,9 +82,25 @@ impl NormalName {
         }
         let dotted = folded.contains('.');
         let mut words = Vec::with_capacity(4);
-        for w in folded.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '\'')) {
-            let w = if dotted || w.contains('\'') { w.replace(['.', '\''], "") } else { w.to_string() };
-            if w.is_empty() || HONORIFICS.contains(&w.as_str()) {
+        // Words are runs of ASCII letters, digits, dots and apostrophes (byte by byte: any
+        // other byte, a non-ASCII one included, only separates).
+        let word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'\'';
+        let bytes = folded.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            if !word_byte(bytes[at]) {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            let mut quoted = false;
+            while at < bytes.len() && word_byte(bytes[at]) {
+                quoted |= bytes[at] == b'\'';
+                at += 1;
+            }
+            let w = &folded[start..at];
+            let w = if dotted || quoted { w.replace(['.', '\''], "") } else { w.to_string() };
+            if w.is_empty() || is_honorific(&w) {
                 continue;
             }
             // "J.P." became "jp": two initials.
@@ -57,9 +119,32 @@ impl NormalName {
 
     /// Words sorted and joined: the same key for "TREMBLAY JEAN" and "Jean Tremblay" (alias keys).
     pub fn key(&self) -> String {
-        let mut w = self.words.clone();
-        w.sort();
-        w.join(" ")
+        let mut out = String::new();
+        self.push_key(&mut out);
+        out
+    }
+
+    /// Appends `key` to `out` (without copying the words to sort them).
+    pub fn push_key(&self, out: &mut String) {
+        let mut few: [&str; 8] = [""; 8];
+        let mut many: Vec<&str> = Vec::new();
+        let sorted: &mut [&str] = if self.words.len() <= few.len() {
+            for (slot, w) in few.iter_mut().zip(&self.words) {
+                *slot = w;
+            }
+            &mut few[..self.words.len()]
+        } else {
+            many.extend(self.words.iter().map(String::as_str));
+            &mut many
+        };
+        sorted.sort_unstable();
+        out.reserve(sorted.iter().map(|w| w.len() + 1).sum());
+        for (i, w) in sorted.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(w);
+        }
     }
 
     pub fn words(&self) -> &[String] {
@@ -143,13 +228,26 @@ pub fn similarity(a: &NormalName, b: &NormalName) -> f64 {
         return 0.0;
     }
     // Concatenated forms: "RAMESHKUMAR" vs "Ramesh Kumar", in either order.
-    let joined = |n: &NormalName| n.words.concat();
-    let rev = |n: &NormalName| n.words.iter().rev().map(String::as_str).collect::<String>();
-    if a.words.len() != b.words.len() && (joined(a) == joined(b) || joined(a) == rev(b)) {
-        return 0.95;
+    // (Compared byte by byte, without building the joined strings.)
+    if a.words.len() != b.words.len() {
+        let len = |n: &NormalName| n.words.iter().map(String::len).sum::<usize>();
+        let joined_a = || a.words.iter().flat_map(|w| w.bytes());
+        if len(a) == len(b)
+            && (joined_a().eq(b.words.iter().flat_map(|w| w.bytes()))
+                || joined_a().eq(b.words.iter().rev().flat_map(|w| w.bytes())))
+        {
+            return 0.95;
+        }
     }
     let (short, long) = if a.words.len() <= b.words.len() { (a, b) } else { (b, a) };
-    let mut used = vec![false; long.words.len()];
+    let mut few = [false; 8];
+    let mut many = Vec::new();
+    let used: &mut [bool] = if long.words.len() <= few.len() {
+        &mut few[..long.words.len()]
+    } else {
+        many.resize(long.words.len(), false);
+        &mut many
+    };
     let mut word_scores = 0.0;
     let mut full_words = 0;
     for w in &short.words {
@@ -330,6 +428,17 @@ mod tests {
         assert!(name_similarity("Marie Côté", "Jean Tremblay") < 0.3);
         assert!(name_similarity("Jean Côté", "Jean Tremblay") <= 0.5);
         assert!(name_similarity("", "Jean Tremblay") == 0.0);
+    }
+
+    #[test]
+    fn is_honorific_is_the_list() {
+        for h in HONORIFICS {
+            assert!(is_honorific(h), "{h}");
+            assert!(!is_honorific(&format!("{h}x")) || HONORIFICS.contains(&format!("{h}x").as_str()));
+        }
+        for w in ["jean", "mrx", "", "tremblay", "s", "srim"] {
+            assert!(!is_honorific(w), "{w}");
+        }
     }
 
     #[test]
