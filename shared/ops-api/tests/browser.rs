@@ -670,7 +670,8 @@ async fn an_analyst_finds_the_account_by_name_and_resolves_it_with_the_keyboard(
     let payer = app.store.item(id).unwrap().unwrap().payer_name.expect("the payer's name");
     page.wait("#search-text").await.send_keys(&format!("{payer}{}", Key::Enter)).await.unwrap();
     page.wait("#search-results tr[data-rank]").await;
-    assert!(page.text("#search-summary").await.starts_with("2 result(s) in CA"));
+    let summary = page.text("#search-summary").await;
+    assert!(summary.starts_with("2 result(s) in CA"), "{summary}");
     // Both namesakes, masked, each with its statement balance: the right one is the one whose
     // balance the payment pays.
     let mut rank = None;
