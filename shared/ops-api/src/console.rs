@@ -9,6 +9,14 @@
 //! served with a Content-Security-Policy that allows exactly its own inline script and style (by
 //! their SHA-256) and requests to this origin.
 //!
+//! The analyst's workbench (issue 16) is on the same page: an item's ranked candidates, the
+//! directory search of the markets the caller reads, the payer's history, what a resolve posted
+//! and taught alias memory, and the team view per market. A resolve from the workbench names the
+//! account by the `account_ref` token the API gave (never a number the page builds); keys drive
+//! it (shown in a legend): `c` claim, `n` next item, `1`-`9` select a candidate or a search
+//! result, `Enter` confirm (a number alone never resolves), `a` note, `/` search, `t` team view,
+//! `Esc` cancel; they are ignored while the analyst types in a field.
+//!
 //! `tests/browser.rs` drives the page in headless Debian chromium (installed by `scripts/test`).
 
 use std::sync::OnceLock;

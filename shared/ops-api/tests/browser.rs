@@ -4,6 +4,11 @@
 //! resolve an item through the forms, read the audit trail, switch to French, meet a 403, and
 //! request a write-off that a lead approves. A screenshot lands in `target/browser/console.png`.
 //!
+//! The analyst's workbench (issue 16): an item no reference identifies, found by searching the
+//! payer's name and resolved with the keyboard, then the team view; a Canada analyst's search
+//! reaching no India account. Screenshots of the item, the search and the team view, in English
+//! and in French, land in `target/browser/workbench-*.png`.
+//!
 //! chromium and chromedriver come from Debian (`scripts/test` installs them); the test fails,
 //! never skips, when they are missing. `REMIT_CHROMIUM` and `REMIT_CHROMEDRIVER` name other ones.
 
@@ -16,8 +21,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::error::{CmdError, ErrorStatus};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use remit_domain::model::money::Currency;
 use remit_domain::ports::AccountDirectory;
@@ -40,6 +47,13 @@ const IN: &str = "in-analyst-token-0001";
 /// Marie-Ève Côté's CAD card, active, in the sample directory.
 const CAD_CARD: &str = "346613186091396";
 
+/// Jean Tremblay's CAD card in the sample directory: statement balance 1250.00.
+const TREMBLAY_CARD: &str = "372601815908301";
+
+/// Another Jean Tremblay's CAD card, added by the seed: a namesake, so that the name alone
+/// identifies nobody (statement balance 87.30).
+const NAMESAKE_CARD: &str = "371449635398431";
+
 /// How long any one wait for the page may take before the test gives up: generous, since a
 /// loaded CI machine may be slow; a passing run waits well under a second per step.
 const WAIT: Duration = Duration::from_secs(30);
@@ -57,6 +71,9 @@ struct Seeded {
     candidate_item: String,
     /// A CA item whose account is closed: one to write off.
     closed_item: String,
+    /// A CA item with no reference at all, from "JEAN TREMBLAY" for 1250.00 CAD: two active
+    /// accounts have that name, so the matcher names no candidate.
+    name_item: String,
 }
 
 /// The sample accounts, the RBC (CA) and India MIS sample files through the real pipeline, and
@@ -108,6 +125,33 @@ async fn serve_with(policy: QueuePolicy) -> Seeded {
         "{queued:?}"
     );
     assert_eq!(store.list(Market::IN, &QueueFilter::default(), 1).unwrap().len(), 1, "an IN item");
+
+    // A namesake of Jean Tremblay, then a payment from that name with no reference at all, for
+    // the statement balance of the sample directory's Jean Tremblay.
+    let namesake = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        namesake.path(),
+        format!(
+            "account_number,market,currency,holder_name,status,statement_balance,minimum_due,\
+             virtual_account,creditor_reference,control_account\n\
+             {NAMESAKE_CARD},CA,CAD,Jean Tremblay,active,87.30,10.00,,,\n"
+        ),
+    )
+    .unwrap();
+    assert_eq!(remit::local::import_accounts(&*store, namesake.path()).unwrap(), 1);
+    let by_name = Payment {
+        bank_ref: "BROWSER-0002".into(),
+        amount: Money::from_minor(125000, Currency::CAD),
+        payer_name: Some("JEAN TREMBLAY".into()),
+        references: References::default(),
+        source: Provenance { record: 2, position: 2, ..payment.source.clone() },
+        ..payment.clone()
+    };
+    let done =
+        remit_domain::ingest::process_payment(&*store, &by_name, Utc::now(), &Default::default()).unwrap();
+    let name_item = done.queue_item.expect("a name its namesakes share is queued");
+    let queued = store.item(&name_item).unwrap().unwrap();
+    assert_eq!((queued.candidate, queued.candidates.len()), (None, 0), "{queued:?}");
     let closed = QueueFilter { reason: Some(ReasonCode::AccountClosed), ..QueueFilter::default() };
     let closed_item = store.list(Market::CA, &closed, 1).unwrap().remove(0).id;
 
@@ -121,7 +165,7 @@ async fn serve_with(policy: QueuePolicy) -> Seeded {
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Seeded { store, base, candidate_item, closed_item }
+    Seeded { store, base, candidate_item, closed_item, name_item }
 }
 
 // ---- chromedriver and chromium ----
@@ -315,12 +359,18 @@ impl Page {
     /// A PNG of the whole page (the window grown to its height for the shot) in
     /// `<target dir>/browser/console.png`; returns the path.
     async fn screenshot(&self) -> PathBuf {
+        self.shoot("console", None).await
+    }
+
+    /// A PNG of the element `css` (the whole page if `None`), the window grown to the page's
+    /// height for the shot, in `<target dir>/browser/{name}.png`; returns the path.
+    async fn shoot(&self, name: &str, css: Option<&str>) -> PathBuf {
         let dir = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
             .join("browser");
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.canonicalize().unwrap().join("console.png");
+        let path = dir.canonicalize().unwrap().join(format!("{name}.png"));
         // WebDriver shoots the viewport only: grow the window (outer size, so plus the
         // browser's own frame) to the page's height, then give the page its size back.
         let (w, h) = self.c.get_window_size().await.unwrap();
@@ -328,9 +378,27 @@ impl Page {
         let v = self.c.execute(size, vec![]).await.unwrap();
         let (inner, page) = (v[0].as_u64().unwrap() as u32, v[1].as_u64().unwrap() as u32);
         self.c.set_window_size(w as u32, h as u32 - inner + page).await.unwrap();
-        std::fs::write(&path, self.c.screenshot().await.unwrap()).unwrap();
+        let png = match css {
+            None => self.c.screenshot().await.unwrap(),
+            Some(css) => self.wait(css).await.screenshot().await.unwrap(),
+        };
+        std::fs::write(&path, png).unwrap();
         self.c.set_window_size(w as u32, h as u32).await.unwrap();
         path
+    }
+
+    /// Presses one key, as a person does, wherever the page has its focus.
+    async fn press(&self, key: char) {
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.c.perform_actions(keys).await.unwrap();
+    }
+
+    /// The id of the element holding the focus.
+    async fn focused(&self) -> String {
+        let v = self.c.execute("return document.activeElement.id", vec![]).await.unwrap();
+        v.as_str().unwrap_or_default().to_string()
     }
 
     async fn close(self) {
@@ -560,4 +628,225 @@ async fn older_notes_are_a_click_away_and_never_hide_an_action() {
     assert!(!page.wait("#notes-more").await.is_displayed().await.unwrap());
     assert_eq!(page.audit_rows().await, stored_audit(&app.store, id));
     page.close().await;
+}
+
+/// The card as the console shows it: masked, last four only.
+fn masked(card: &str) -> String {
+    format!("{}{}", "*".repeat(card.len() - 4), &card[card.len() - 4..])
+}
+
+/// Issue 16: an item no reference identifies (the payer's name is two accounts' name), found by
+/// searching the payer's name and resolved with the keyboard: select with the result's number,
+/// confirm with Enter. The posting, the alias learned and the audit entry show in the page and
+/// are in the store; the team view then counts the resolve for the analyst. Screenshots of the
+/// item, the search and the team view, in English and in French.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analyst_finds_the_account_by_name_and_resolves_it_with_the_keyboard() {
+    let (app, page, _driver) = start().await;
+    let id = app.name_item.as_str();
+    let card = app.store.card_key().card(&TREMBLAY_CARD.parse::<AccountNumber>().unwrap());
+    let posted_before = app.store.posted_total(&card).unwrap();
+    let mut shots = Vec::new();
+
+    page.sign_in(CA).await;
+    // The keys are shown on the page.
+    let legend = page.text("#keys").await;
+    for key in ["c", "n", "1", "9", "Enter", "a", "/", "t", "Esc"] {
+        assert!(legend.contains(key), "{key} not in the legend: {legend}");
+    }
+    assert!(legend.contains("a number selects, Enter confirms"), "{legend}");
+    page.select(id, "open").await;
+    assert_eq!(page.text("#cand-note").await, "The matcher found no candidate: search the directory below.");
+    assert!(page.c.find_all(Locator::Css("#candidates tr")).await.unwrap().is_empty());
+
+    // `c` claims the item open.
+    page.press('c').await;
+    page.wait("#audit tr[data-action='claim']").await;
+    shots.push(page.shoot("workbench-item-en", Some("main")).await);
+
+    // `/` goes to the search box; the payer's name, Enter.
+    page.press('/').await;
+    assert_eq!(page.focused().await, "search-text");
+    let payer = app.store.item(id).unwrap().unwrap().payer_name.expect("the payer's name");
+    page.wait("#search-text").await.send_keys(&format!("{payer}{}", Key::Enter)).await.unwrap();
+    page.wait("#search-results tr[data-rank]").await;
+    let summary = page.text("#search-summary").await;
+    assert!(summary.starts_with("2 result(s) in CA"), "{summary}");
+    // Both namesakes, masked, each with its statement balance: the right one is the one whose
+    // balance the payment pays.
+    let mut rank = None;
+    for tr in page.c.find_all(Locator::Css("#search-results tr[data-rank]")).await.unwrap() {
+        let shown = tr.find(Locator::Css("td.card")).await.unwrap().text().await.unwrap();
+        let balance = tr.find(Locator::Css("td.balance")).await.unwrap().text().await.unwrap();
+        let holder = tr.find(Locator::Css("td.holder")).await.unwrap().text().await.unwrap();
+        assert_eq!(holder, "Jean Tremblay");
+        if shown == masked(TREMBLAY_CARD) {
+            assert!(balance.contains("1,250.00"), "{balance}");
+            rank = tr.attr("data-rank").await.unwrap();
+        } else {
+            assert_eq!(shown, masked(NAMESAKE_CARD));
+            assert!(balance.contains("87.30"), "{balance}");
+        }
+    }
+    let rank = rank.expect("the right card among the results");
+    let source = page.c.source().await.unwrap();
+    assert!(!source.contains(TREMBLAY_CARD) && !source.contains(NAMESAKE_CARD), "a card number in the page");
+
+    // The result's number selects it: nothing is posted on one key.
+    page.press(rank.chars().next().unwrap()).await;
+    page.wait(&format!("#search-results tr.picked[data-rank='{rank}']")).await;
+    let prompt = page.text("#pick:not([hidden]) #pick-text").await;
+    assert!(prompt.contains(&masked(TREMBLAY_CARD)) && prompt.contains("1,250.00"), "{prompt}");
+    shots.push(page.shoot("workbench-search-en", Some("#workbench")).await);
+    assert_eq!(app.store.item(id).unwrap().unwrap().status, ItemStatus::Open, "selected, not resolved");
+    assert_eq!(app.store.posted_total(&card).unwrap(), posted_before);
+
+    // Enter confirms.
+    page.press(Key::Enter.into()).await;
+    page.detail(id, "resolved").await;
+    page.wait("#audit tr[data-action='resolve']").await;
+    assert_eq!(page.text("#message.info").await, "Done: resolve.");
+    let posting = page.text("#posting[data-posted='true']").await;
+    assert!(posting.contains(&masked(TREMBLAY_CARD)) && posting.contains("1,250.00"), "{posting}");
+    let alias = page.text("#aliases li.alias[data-learned-by='amelie.ca']").await;
+    assert!(alias.contains(&masked(TREMBLAY_CARD)) && alias.contains(id), "{alias}");
+    let trail = pairs(&[("amelie.ca", "claim"), ("amelie.ca", "resolve")]);
+    assert_eq!(page.audit_rows().await, trail);
+    assert!(page.wait("#pick").await.attr("hidden").await.unwrap().is_some());
+    shots.push(page.shoot("workbench-item-resolved-en", Some("main")).await);
+
+    // The store: the payment posted once to that card, the payer learned, the resolve audited.
+    let item = app.store.item(id).unwrap().unwrap();
+    assert_eq!(item.status, ItemStatus::Resolved);
+    assert_eq!(item.disposition.as_ref().and_then(|d| d.account.as_ref()), Some(&card));
+    let entry = app.store.entry(&item.payment_key).unwrap().expect("a ledger entry for the payment");
+    assert_eq!(entry.account, card);
+    assert_eq!(entry.amount, Money::from_minor(125000, Currency::CAD));
+    assert_eq!(app.store.posted_total(&card).unwrap(), posted_before + rust_decimal::Decimal::new(125000, 2));
+    assert_eq!(app.store.payment_state(&item.payment_key).unwrap(), Some(PaymentState::Applied));
+    assert!(!item.payer_identities.is_empty());
+    for identity in &item.payer_identities {
+        let learned = app.store.aliases_for(identity).unwrap();
+        assert!(
+            learned.iter().any(|a| a.account == card && a.learned_by == "amelie.ca" && a.resolution == id),
+            "{identity}: {learned:?}"
+        );
+    }
+    assert_eq!(stored_audit(&app.store, id), trail);
+
+    // `t`: the team view counts the resolve for the analyst.
+    page.press('t').await;
+    let closed = "#team .team-market[data-market='CA'] .team-closed tr[data-analyst='amelie.ca']";
+    assert_eq!(page.text(&format!("{closed} td.resolved")).await, "1");
+    assert!(page.wait("#team").await.is_displayed().await.unwrap());
+    assert!(!page.wait("#workbench").await.is_displayed().await.unwrap());
+    shots.push(page.shoot("workbench-team-en", Some("#team")).await);
+
+    // French: the team view, then (`t` again) the item and the search.
+    page.click("button.lang[data-lang='fr']").await;
+    page.wait("html[lang='fr']").await;
+    assert_eq!(
+        page.text("#team .team-market[data-market='CA'] .team-closed h3").await,
+        "Clos aujourd'hui, par analyste"
+    );
+    assert_eq!(page.text(&format!("{closed} td.resolved")).await, "1");
+    shots.push(page.shoot("workbench-team-fr", Some("#team")).await);
+    page.press('t').await;
+    page.wait("#workbench").await;
+    assert!(page.wait("#workbench").await.is_displayed().await.unwrap());
+    let posting = page.text("#posting").await;
+    assert!(posting.starts_with("Imputé") && posting.contains(&masked(TREMBLAY_CARD)), "{posting}");
+    assert!(page.text("#aliases li.alias").await.starts_with("Alias appris"));
+    assert_eq!(page.text("#audit tr[data-action='resolve'] td:nth-child(4)").await, "résolution");
+    shots.push(page.shoot("workbench-item-fr", Some("main")).await);
+    assert!(page.text("#search-summary").await.starts_with("2 résultat(s) dans CA"));
+    assert_eq!(page.text("#workbench h3[data-i18n='search_title']").await, "Recherche dans le répertoire");
+    shots.push(page.shoot("workbench-search-fr", Some("#workbench")).await);
+    for shot in &shots {
+        println!("workbench screenshot: {}", shot.display());
+    }
+    page.close().await;
+}
+
+/// Issue 16: a Canada analyst's search reaches Canada's directory only. Searching an India
+/// holder's name finds no account; India's directory, asked directly, is 403 (and answers
+/// India's analyst: the refusal is the scoping).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canada_analyst_cannot_search_india_accounts() {
+    let (_app, page, _driver) = start().await;
+    let india = "Priya Venkataraman";
+
+    page.sign_in(CA).await;
+    // The search offers the markets the analyst reads: Canada only.
+    let markets = page.c.find_all(Locator::Css("#search-market option")).await.unwrap();
+    let mut offered = Vec::new();
+    for m in markets {
+        offered.push(m.attr("value").await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(offered, ["CA"]);
+    page.submit("search-text", india).await;
+    page.wait("#search-summary:not(:empty)").await;
+    assert!(page.text("#search-summary").await.starts_with("0 result(s) in CA"));
+    assert_eq!(page.text("#search-results tr").await, "No account in CA answers this search.");
+    assert!(page.c.find_all(Locator::Css("#search-results tr[data-rank]")).await.unwrap().is_empty());
+    assert!(!page.text("#workbench").await.contains(india));
+
+    // India's directory named by hand in the page: the API refuses, the page says so.
+    let force = "const s = document.getElementById('search-market');
+                 s.append(new Option('IN', 'IN')); s.value = 'IN';";
+    page.c.execute(force, vec![]).await.unwrap();
+    page.click("form:has(#search-text) button[type='submit']").await;
+    assert_eq!(
+        page.text("#search-results tr[data-error='403']").await,
+        "You may not search the IN directory."
+    );
+    let banner = page.text("#message.error:not([hidden])").await;
+    assert!(banner.starts_with("Error 403 (forbidden):") && banner.contains("amelie.ca"), "{banner}");
+    assert!(!page.text("#workbench").await.contains(india));
+
+    // The API itself, with the page's token (403) and with India's (India's holder found).
+    let call = "const token = arguments[0] || sessionStorage.getItem('remit.console.token');
+                return fetch('/api/search/IN?q=' + encodeURIComponent(arguments[1]),
+                             { headers: { Authorization: 'Bearer ' + token } })
+                  .then((r) => r.json().then((body) => [r.status, body]));";
+    let v = page.c.execute(call, vec![json!(null), json!(india)]).await.unwrap();
+    assert_eq!(v[0], json!(403), "{v}");
+    assert!(v[1]["results"].is_null(), "{v}");
+    let v = page.c.execute(call, vec![json!(IN), json!(india)]).await.unwrap();
+    assert_eq!(v[0], json!(200), "{v}");
+    assert_eq!(v[1]["results"][0]["holder_name"], json!(india), "{v}");
+    page.close().await;
+}
+
+/// Issue 16: the ranked candidates of an item, each with its account's figures; their Resolve
+/// buttons wait for the analyst's claim, then one click resolves to the candidate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_is_resolved_in_one_click_once_the_item_is_claimed() {
+    let (app, page, _driver) = start().await;
+    let id = app.candidate_item.as_str();
+    let card = app.store.card_key().card(&CAD_CARD.parse::<AccountNumber>().unwrap());
+
+    page.sign_in(CA).await;
+    page.select(id, "open").await;
+    let row = "#candidates tr[data-rank='1']";
+    assert_eq!(page.text(&format!("{row} td:nth-child(2)")).await, masked(CAD_CARD));
+    assert_eq!(page.text(&format!("{row} td:nth-child(3)")).await, "Marie-Ève Côté");
+    assert!(page.text(&format!("{row} td.balance")).await.contains("310.45"));
+    assert!(!page.text(&format!("{row} td:nth-child(10)")).await.is_empty(), "why it was not applied");
+    // Not claimed: no resolve, by click or by key.
+    assert!(!page.wait(&format!("{row} button.resolve-to")).await.is_enabled().await.unwrap());
+    page.press('1').await;
+    assert!(page.text("#message.error:not([hidden])").await.starts_with("Claim the item first"));
+    page.click("#act-claim").await;
+    page.wait(&format!("{row} button.resolve-to:enabled")).await;
+    let shot = page.shoot("workbench-candidates-en", Some("#workbench")).await;
+    println!("workbench screenshot: {}", shot.display());
+    page.click(&format!("{row} button.resolve-to")).await;
+    page.detail(id, "resolved").await;
+    assert!(page.text("#posting[data-posted='true']").await.contains(&masked(CAD_CARD)));
+    page.close().await;
+
+    let item = app.store.item(id).unwrap().unwrap();
+    assert_eq!(item.disposition.as_ref().and_then(|d| d.account.as_ref()), Some(&card));
+    assert_eq!(stored_audit(&app.store, id), pairs(&[("amelie.ca", "claim"), ("amelie.ca", "resolve")]));
 }

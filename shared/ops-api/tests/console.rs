@@ -2,7 +2,7 @@
 //! calling only routes the OpenAPI document names.
 //!
 //! The page in a real browser (headless Debian chromium: claim, resolve, write-off, 403, French,
-//! a screenshot) is `tests/browser.rs`.
+//! a screenshot; the workbench's search, keys and team view) is `tests/browser.rs`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -128,7 +128,7 @@ fn every_string_is_in_english_and_french() {
     // `t("status_" + item.status)` and the like: keys made from API values, expanded below.
     let (prefixes, keys): (BTreeSet<String>, BTreeSet<String>) =
         t_calls(script()).into_iter().partition(|k| k.ends_with('_'));
-    assert_eq!(prefixes, ["act_", "pay_", "role_", "sla_", "status_"].map(String::from).into());
+    assert_eq!(prefixes, ["acct_", "act_", "pay_", "role_", "sla_", "status_"].map(String::from).into());
     used.extend(keys);
     let doc = openapi_document();
     let enum_of = |schema: &str, field: &str| -> Vec<String> {
@@ -144,6 +144,8 @@ fn every_string_is_in_english_and_french() {
     used.extend(enum_of("ItemDetail", "payment_state").into_iter().map(|s| format!("pay_{s}")));
     used.extend(enum_of("Caller", "role").into_iter().map(|s| format!("role_{s}")));
     used.extend(["ok", "warn", "late", "closed"].map(|s| format!("sla_{s}")));
+    // An account's status as the directory gives it (workbench candidates and search results).
+    used.extend(["active", "closed", "blocked"].map(|s| format!("acct_{s}")));
     let routes = json_block("api-routes");
     used.extend(
         routes
@@ -210,4 +212,59 @@ fn the_page_keeps_data_out_of_html_and_the_token_in_session_storage() {
     // No card number in the page itself.
     let digits = CONSOLE_HTML.as_bytes().split(|b| !b.is_ascii_digit()).map(<[u8]>::len).max().unwrap();
     assert!(digits < 12, "a {digits}-digit number in the page");
+}
+
+/// Issue 16: the workbench's keys are shown on the page and each one is handled; a number key
+/// only selects (Enter confirms), and the workbench calls documented routes.
+#[test]
+fn the_workbench_keys_are_shown_and_a_number_only_selects() {
+    let start = CONSOLE_HTML.find("<ul id=\"keys\"").expect("a keys legend");
+    let legend = &CONSOLE_HTML[start..start + CONSOLE_HTML[start..].find("</ul>").unwrap()];
+    for key in ["c", "n", "1", "9", "Enter", "a", "/", "t", "Esc"] {
+        assert!(legend.contains(&format!("<kbd>{key}</kbd>")), "the legend does not show {key}");
+    }
+    for label in [
+        "key_claim",
+        "key_next",
+        "key_pick",
+        "key_confirm",
+        "key_note",
+        "key_search",
+        "key_team",
+        "key_cancel",
+        "keys_money",
+    ] {
+        assert!(legend.contains(&format!("data-i18n=\"{label}\"")), "{label}");
+    }
+    let dict = json_block("i18n");
+    for k in ["keys_money", "key_pick", "key_confirm", "view_team", "search", "col_balance", "team_closed"] {
+        assert_ne!(dict["en"][k], dict["fr"][k], "{k} is not translated");
+    }
+
+    let s = script();
+    let handler = &s[s.find("function onKey(ev)").expect("a key handler")..];
+    let handler = &handler[..handler.find("\n  }\n").unwrap()];
+    for case in
+        ["case \"c\":", "case \"n\":", "case \"a\":", "case \"/\":", "case \"t\":", "\"Escape\"", "\"Enter\""]
+    {
+        assert!(handler.contains(case), "the handler lacks {case}");
+    }
+    // Typing in a field is never a shortcut.
+    assert!(handler.contains("if (typingIn(target))"));
+    // 1-9 select; the resolve is made on Enter only.
+    let digits = &handler[handler.find("/^[1-9]$/").expect("keys 1-9")..];
+    let digits = &digits[..digits.find("return;").unwrap()];
+    assert!(digits.contains("pick(") && !digits.contains("resolve"), "{digits}");
+    assert_eq!(handler.matches("resolveTo(").count(), 1, "one resolve, on Enter");
+    // A workbench resolve names the account by the API's token, never by a number.
+    assert!(s.contains("act(\"resolve\", { account_ref: target.ref })"));
+
+    let routes = json_block("api-routes");
+    for (name, path) in [
+        ("search", "/api/search/{market}"),
+        ("history", "/api/items/{id}/history"),
+        ("team", "/api/team/{market}"),
+    ] {
+        assert_eq!(routes[name], serde_json::json!(["GET", path]), "{name}");
+    }
 }
