@@ -257,7 +257,7 @@ pub fn decide<D: MatchSource + ?Sized>(
     let ids = identities_with(payment, payer.as_ref());
     aliases(&ids, directory, &mut found, &mut reasons)?;
     if found.0.is_empty() {
-        name_candidates(payment, payer.as_ref(), directory, &mut found, &mut reasons)?;
+        name_candidates(payment, payer.as_ref(), directory, &mut found, &mut reasons, &mut considered)?;
     }
 
     let mut candidates = found.0;
@@ -1017,6 +1017,7 @@ fn name_candidates<D: MatchSource + ?Sized>(
     directory: &D,
     out: &mut Candidates,
     reasons: &mut Vec<Reason>,
+    considered: &mut Considered,
 ) -> Result<(), StoreError> {
     let Some(key) = payer.and_then(NormalName::lookup_key) else { return Ok(()) };
     let mut found = directory.accounts_by_holder_name(payment.market, &key, NAME_LOOKUP_LIMIT)?;
@@ -1034,14 +1035,18 @@ fn name_candidates<D: MatchSource + ?Sized>(
             .map(|a| a.card.masked())
             .collect();
         let more = if active > list.len() { ", ..." } else { "" };
-        reasons.push(reason(
+        let why = reason(
             ReasonCode::Ambiguous,
             format!(
                 "no reference; {active} active accounts in {} have the payer's name: {}{more}",
                 payment.market,
                 list.join(", ")
             ),
-        ));
+        );
+        // Each namesake offered to the analyst, not scored.
+        found.retain(|a| a.status == AccountStatus::Active);
+        considered.accounts.extend(found.into_iter().map(|a| (a, why.clone())));
+        reasons.push(why);
         return Ok(());
     }
     if active == 1 {
