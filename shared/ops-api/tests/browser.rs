@@ -151,7 +151,9 @@ async fn serve_with(policy: QueuePolicy) -> Seeded {
         remit_domain::ingest::process_payment(&*store, &by_name, Utc::now(), &Default::default()).unwrap();
     let name_item = done.queue_item.expect("a name its namesakes share is queued");
     let queued = store.item(&name_item).unwrap().unwrap();
-    assert_eq!((queued.candidate, queued.candidates.len()), (None, 0), "{queued:?}");
+    // No best candidate: the namesakes are listed, unscored, for the analyst to tell apart.
+    assert_eq!((queued.candidate, queued.candidates.len()), (None, 2), "{queued:?}");
+    assert!(queued.candidates.iter().all(|c| c.confidence == 0.0), "{queued:?}");
     let closed = QueueFilter { reason: Some(ReasonCode::AccountClosed), ..QueueFilter::default() };
     let closed_item = store.list(Market::CA, &closed, 1).unwrap().remove(0).id;
 

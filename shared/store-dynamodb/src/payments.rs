@@ -81,7 +81,14 @@ impl PaymentLog for DynamoStore {
             // Only a payment received for the first time gets them; a failure here leaves the
             // payment received and the history short of it (reported to the caller).
             for identity in identities(p) {
-                let row = payer_row(&identity.key(), p, &key, at);
+                let identity = identity.key();
+                let sort = sort_key(at, key.as_str());
+                // Keys DynamoDB refuses (hostile lengths; no real payer's) are left out of the
+                // history rather than failing the payment.
+                if identity.len() > MAX_PARTITION_KEY_BYTES || sort.len() > MAX_SORT_KEY_BYTES {
+                    continue;
+                }
+                let row = payer_row(&identity, &sort, p, &key, at);
                 self.write(
                     "payer history",
                     Write::Put { table: self.tables.payer_payments.clone(), item: row, cond: None },
@@ -114,12 +121,16 @@ impl PaymentLog for DynamoStore {
     }
 }
 
+/// DynamoDB's limits on a partition key and a sort key value, in bytes.
+const MAX_PARTITION_KEY_BYTES: usize = 2048;
+const MAX_SORT_KEY_BYTES: usize = 1024;
+
 /// A payment under one payer identity: `sort` is the receipt time (fixed-width RFC 3339, UTC),
 /// `#` and the payment key, so that the partition reads in time order.
-fn payer_row(identity: &str, p: &Payment, key: &PaymentKey, at: DateTime<Utc>) -> Item {
+fn payer_row(identity: &str, sort: &str, p: &Payment, key: &PaymentKey, at: DateTime<Utc>) -> Item {
     item([
         ("identity", Some(s(identity))),
-        ("sort", Some(s(sort_key(at, key.as_str())))),
+        ("sort", Some(s(sort))),
         ("payment_key", Some(s(key.as_str()))),
         ("market", Some(s(p.market.code()))),
         ("received_at", Some(s(ts(at)))),

@@ -76,6 +76,54 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// `put_account` of each account, all in one transaction (all or none): the fast way to
+    /// load a directory (one commit per batch instead of one per account).
+    pub fn put_accounts(&self, accounts: &[Account]) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        for a in accounts {
+            put_account_in(&tx, a)?;
+        }
+        tx.commit().map_err(db)
+    }
+}
+
+/// Writes an account and its holder-name keys inside a transaction.
+fn put_account_in(tx: &rusqlite::Transaction<'_>, a: &Account) -> Result<(), StoreError> {
+    let card = a.card.stored();
+    let last5 = a.last_five.as_ref().map(LastFive::stored).ok_or_else(no_last_five)?;
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}, last4, balance_key, min_due_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+    ))
+    .and_then(|mut s| {
+        s.execute(params![
+            card,
+            a.market.code(),
+            a.currency.code(),
+            a.holder_name,
+            a.status.as_str(),
+            a.statement_balance.to_string(),
+            a.minimum_due.to_string(),
+            a.current_balance.to_string(),
+            a.virtual_account,
+            a.creditor_reference.as_ref().map(|r| r.as_str().to_string()),
+            a.control_account.as_ref().map(CardRef::stored),
+            last5,
+            a.account_id,
+            a.card.last4(),
+            amount_key(a.statement_balance),
+            amount_key(a.minimum_due),
+        ])
+    })
+    .map_err(db)?;
+    tx.prepare_cached("DELETE FROM account_name_keys WHERE card = ?1")
+        .and_then(|mut s| s.execute([&card]))
+        .map_err(db)?;
+    put_name_keys(tx, &card, a.market.code(), &a.holder_name)
+}
+
 impl DirectorySearch for SqliteStore {
     fn search_accounts(
         &self,
@@ -136,40 +184,7 @@ impl AccountDirectory for SqliteStore {
     /// The account and its holder-name keys in one transaction: the keys of an earlier put
     /// (another name, another market) are deleted first.
     fn put_account(&self, a: &Account) -> Result<(), StoreError> {
-        let card = a.card.stored();
-        let last5 = a.last_five.as_ref().map(LastFive::stored).ok_or_else(no_last_five)?;
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        tx.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}, last4, balance_key, min_due_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
-        ))
-        .and_then(|mut s| {
-            s.execute(params![
-                card,
-                a.market.code(),
-                a.currency.code(),
-                a.holder_name,
-                a.status.as_str(),
-                a.statement_balance.to_string(),
-                a.minimum_due.to_string(),
-                a.current_balance.to_string(),
-                a.virtual_account,
-                a.creditor_reference.as_ref().map(|r| r.as_str().to_string()),
-                a.control_account.as_ref().map(CardRef::stored),
-                last5,
-                a.account_id,
-                a.card.last4(),
-                amount_key(a.statement_balance),
-                amount_key(a.minimum_due),
-            ])
-        })
-        .map_err(db)?;
-        tx.prepare_cached("DELETE FROM account_name_keys WHERE card = ?1")
-            .and_then(|mut s| s.execute([&card]))
-            .map_err(db)?;
-        put_name_keys(&tx, &card, a.market.code(), &a.holder_name)?;
-        tx.commit().map_err(db)
+        self.put_accounts(std::slice::from_ref(a))
     }
 
     fn card_key(&self) -> &CardKey {
@@ -327,6 +342,23 @@ mod tests {
                 assert!(plan.iter().any(|step| step.contains("USING")), "{key:?}: {plan:?}");
             }
         }
+    }
+
+    /// A batch is put whole or not at all, and reads back as `put_account` writes it.
+    #[test]
+    fn put_accounts_writes_a_batch_in_one_transaction() {
+        let s = SqliteStore::in_memory().unwrap();
+        let a = |n: &str, name: &str| {
+            Account::new(s.card_key(), &n.parse().unwrap(), Market::CA, Currency::CAD, name)
+        };
+        let (one, two) = (a("378282246310005", "Jean Tremblay"), a("371449635398431", "Marie Côté"));
+        let broken = Account { last_five: None, ..a("378734493671000", "Luc Roy") };
+        assert!(s.put_accounts(&[one.clone(), broken]).is_err());
+        assert_eq!(s.count(Table::Accounts).unwrap(), 0, "all or none");
+        s.put_accounts(&[one.clone(), two.clone()]).unwrap();
+        assert_eq!(s.account(&two.card).unwrap().unwrap(), two);
+        let key = AccountIndexKey::HolderName(holder_name_keys("Jean Tremblay")[0].clone());
+        assert_eq!(s.search_accounts(Market::CA, &key, None, 10).unwrap(), vec![one]);
     }
 
     /// A database from before the search columns: they are added and filled when it is opened.
