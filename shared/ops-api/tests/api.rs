@@ -972,6 +972,13 @@ async fn search_pages_through_namesakes_without_repeating_one() {
     }
     assert_eq!(seen.len(), 8, "the sample's Jean Tremblay and seven namesakes");
     assert!(pages >= 3, "{pages} pages of three");
+    // Pages of four end exactly where the full-name lookup does: the initials lookups after it
+    // hold only the same eight, so there is no next page rather than an empty one.
+    let (_, v) = app.get("/api/search/CA?q=Jean%20Tremblay&limit=4", Some(CA)).await;
+    let next = v["next"].as_str().expect("a second page").replace(':', "%3A");
+    let (_, v) = app.get(&format!("/api/search/CA?q=Jean%20Tremblay&limit=4&after={next}"), Some(CA)).await;
+    assert_eq!(v["results"].as_array().unwrap().len(), 4, "{v}");
+    assert!(v["next"].is_null(), "nothing follows the last namesake: {v}");
 }
 
 #[tokio::test]

@@ -285,13 +285,35 @@ where
         at += 1;
         last = None;
         if results.len() >= limit {
-            next = (at < probes.len()).then(|| cursor(at, None));
+            next = next_probe(store, market, &probes, at)?.map(|p| cursor(p, None));
             break;
         }
     }
     // Best first within the page; the index's order breaks ties, so pages stay stable.
     results.sort_by(|a, b| b.score.total_cmp(&a.score));
     Ok(SearchPage { by, results, next })
+}
+
+/// The first probe from `from` on that holds an account no earlier probe returned (the next
+/// page starts there), so that `next` never leads to an empty page. A probe whose first page is
+/// all repeats, and full, may hold more: it is named, to be safe.
+fn next_probe<S>(
+    store: &S,
+    market: Market,
+    probes: &[Probe],
+    from: usize,
+) -> Result<Option<usize>, SearchError>
+where
+    S: DirectorySearch + ?Sized,
+{
+    for p in from..probes.len() {
+        let peek = store.search_accounts(market, &probes[p].key, None, PAGE.1)?;
+        let full = peek.len() >= PAGE.1;
+        if full || peek.iter().any(|a| a.market == market && !found_earlier(&probes[..p], a)) {
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
 }
 
 fn round(x: f64) -> f64 {
