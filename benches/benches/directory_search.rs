@@ -19,118 +19,16 @@ use std::env;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use remit_domain::model::money::Currency;
+use remit_bench::directory::{account, holder, market};
 use remit_domain::ports::{AccountDirectory, AccountIndexKey, DirectorySearch};
-use remit_domain::text::luhn::luhn_check_digit;
 use remit_domain::text::names::{holder_name_keys, NormalName};
-use remit_domain::{Account, AccountStatus, CardKey, Market};
 use remit_store_sqlite::{SqliteStore, Table};
-use rust_decimal::Decimal;
-
-const FIRST: [&str; 24] = [
-    "Jean",
-    "Marie",
-    "François",
-    "Émilie",
-    "Luc",
-    "Chloé",
-    "Ramesh",
-    "Priya",
-    "Anil",
-    "Lakshmi",
-    "Suresh",
-    "Kavya",
-    "Sophie",
-    "Hans",
-    "Giulia",
-    "Pieter",
-    "Ana",
-    "Jörg",
-    "Élodie",
-    "Marco",
-    "Deepak",
-    "Meera",
-    "Olivier",
-    "Nathalie",
-];
-const LAST: [&str; 24] = [
-    "Tremblay",
-    "Côté",
-    "Gagnon",
-    "Bélanger",
-    "Roy",
-    "Lévesque",
-    "Kumar",
-    "Sharma",
-    "Iyer",
-    "Reddy",
-    "Nair",
-    "Gupta",
-    "Müller",
-    "Schmidt",
-    "Rossi",
-    "De Vries",
-    "García",
-    "Weiß",
-    "Dubois",
-    "Bianchi",
-    "Patel",
-    "Menon",
-    "Lefèvre",
-    "Moreau",
-];
 
 /// Accounts per load transaction (`SqliteStore::put_accounts`).
 const BATCH: usize = 10_000;
 
 /// Results per page, as the workbench asks.
 const PAGE: usize = 20;
-
-/// The i-th synthetic account number: 37 + 12 scrambled digits + check digit, distinct per i.
-fn number(i: u64) -> String {
-    let body = (i.wrapping_mul(0x2545_F493) % 1_000_000_000_000) as u128;
-    let mut digits = vec![3u8, 7];
-    digits.extend(format!("{body:012}").bytes().map(|b| b - b'0'));
-    digits.push(luhn_check_digit(&digits));
-    digits.iter().map(|d| char::from(b'0' + d)).collect()
-}
-
-fn market(i: u64) -> Market {
-    Market::ALL[(i % 3) as usize]
-}
-
-fn currency(m: Market) -> Currency {
-    match m {
-        Market::CA => Currency::CAD,
-        Market::IN => Currency::INR,
-        Market::EU => Currency::EUR,
-    }
-}
-
-/// About 14,000 distinct names (first name, one or two last names): the common ones are shared
-/// by hundreds of accounts per market, as in a real directory.
-fn holder(i: u64) -> String {
-    let f = FIRST[(i / 7 % 24) as usize];
-    let l = LAST[(i / 173 % 24) as usize];
-    let l2 = LAST[(i / 4153 % 24) as usize];
-    if i.is_multiple_of(2) && l != l2 {
-        format!("{f} {l}-{l2}")
-    } else {
-        format!("{f} {l}")
-    }
-}
-
-fn account(i: u64, key: &CardKey) -> Account {
-    let m = market(i);
-    let balance = Decimal::new(((i * 7919) % 500_000) as i64 + 1000, 2);
-    Account {
-        status: if i.is_multiple_of(97) { AccountStatus::Closed } else { AccountStatus::Active },
-        statement_balance: balance,
-        minimum_due: Decimal::new(2500, 2),
-        current_balance: balance,
-        ..Account::new(key, &number(i).parse().expect("valid by construction"), m, currency(m), &holder(i))
-    }
-}
 
 /// The value at quantile `q` of sorted durations, in ms.
 fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {

@@ -17,77 +17,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
+use remit_bench::directory::{self, holder, market, number};
 use remit_domain::matching::matcher::{decide, MatchPolicy};
-use remit_domain::model::money::{Currency, Money};
-use remit_domain::text::luhn::luhn_check_digit;
+use remit_domain::model::money::Money;
 use remit_domain::{
-    Account, AccountIndex, AccountStatus, CardKey, CardRef, Direction, FileId, KeyBasis, Market, Outcome,
-    Payment, Provenance, RefText, References, SourceFormat,
+    Account, AccountIndex, CardKey, CardRef, Direction, FileId, KeyBasis, Market, Outcome, Payment,
+    Provenance, RefText, References, SourceFormat,
 };
 use rust_decimal::Decimal;
-
-const FIRST: [&str; 24] = [
-    "Jean",
-    "Marie",
-    "François",
-    "Émilie",
-    "Luc",
-    "Chloé",
-    "Ramesh",
-    "Priya",
-    "Anil",
-    "Lakshmi",
-    "Suresh",
-    "Kavya",
-    "Sophie",
-    "Hans",
-    "Giulia",
-    "Pieter",
-    "Ana",
-    "Jörg",
-    "Élodie",
-    "Marco",
-    "Deepak",
-    "Meera",
-    "Olivier",
-    "Nathalie",
-];
-const LAST: [&str; 24] = [
-    "Tremblay",
-    "Côté",
-    "Gagnon",
-    "Bélanger",
-    "Roy",
-    "Lévesque",
-    "Kumar",
-    "Sharma",
-    "Iyer",
-    "Reddy",
-    "Nair",
-    "Gupta",
-    "Müller",
-    "Schmidt",
-    "Rossi",
-    "De Vries",
-    "García",
-    "Weiß",
-    "Dubois",
-    "Bianchi",
-    "Patel",
-    "Menon",
-    "Lefèvre",
-    "Moreau",
-];
-
-/// The i-th synthetic account number: 37 + 12 scrambled digits + check digit, distinct per i.
-fn number(i: u64) -> String {
-    let body = (i.wrapping_mul(0x2545_F493) % 1_000_000_000_000) as u128;
-    let mut digits = vec![3u8, 7];
-    digits.extend(format!("{body:012}").bytes().map(|b| b - b'0'));
-    let c = luhn_check_digit(&digits);
-    digits.push(c);
-    digits.iter().map(|d| char::from(b'0' + d)).collect()
-}
 
 fn rf(i: u64) -> String {
     let reference = format!("AMX{i:010}");
@@ -100,45 +37,18 @@ fn rf(i: u64) -> String {
     format!("RF{:02}{reference}", 98 - rem)
 }
 
-fn market(i: u64) -> Market {
-    Market::ALL[(i % 3) as usize]
-}
-
-fn currency(m: Market) -> Currency {
-    match m {
-        Market::CA => Currency::CAD,
-        Market::IN => Currency::INR,
-        Market::EU => Currency::EUR,
-    }
-}
-
-fn holder(i: u64) -> String {
-    let f = FIRST[(i / 7 % 24) as usize];
-    let l = LAST[(i / 173 % 24) as usize];
-    let l2 = LAST[(i / 4153 % 24) as usize];
-    if i.is_multiple_of(2) && l != l2 {
-        format!("{f} {l}-{l2}")
-    } else {
-        format!("{f} {l}")
-    }
-}
-
 /// The bench's card key: the directory holds tokens, as in production (issue 15).
 fn key() -> CardKey {
     CardKey::from_secret(&[42u8; 32]).expect("32 bytes")
 }
 
+/// The shared synthetic account, with India's virtual account and the EU's RF reference.
 fn account(i: u64, key: &CardKey) -> Account {
     let m = market(i);
-    let balance = Decimal::new(((i * 7919) % 500_000) as i64 + 1000, 2);
     Account {
-        status: if i.is_multiple_of(97) { AccountStatus::Closed } else { AccountStatus::Active },
-        statement_balance: balance,
-        minimum_due: Decimal::new(2500, 2),
-        current_balance: balance,
         virtual_account: (m == Market::IN).then(|| format!("AMEX01{i:010}")),
         creditor_reference: (m == Market::EU).then(|| rf(i).parse().expect("valid RF")),
-        ..Account::new(key, &number(i).parse().expect("valid by construction"), m, currency(m), &holder(i))
+        ..directory::account(i, key)
     }
 }
 

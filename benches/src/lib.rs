@@ -1,8 +1,9 @@
-//! Inputs for the EU reader benchmarks (issue 3).
-//!
-//! The benchmark itself is `benches/eu_readers.rs`; the driver is `scripts/bench-eu`. This
-//! library only holds a small deterministic MT940 generator, used when the `remit generate`
-//! CLI has no `mt940` format yet (and by the tests that check the peers accept our inputs).
+//! Inputs for the benchmarks: the synthetic card directory of the matcher and directory-search
+//! benchmarks (`directory`), and for the EU reader benchmarks (issue 3) a small deterministic
+//! MT940 generator, used when the `remit generate` CLI has no `mt940` format yet (and by the
+//! tests that check the peers accept our inputs). The EU benchmark's driver is `scripts/bench-eu`.
+
+pub mod directory;
 
 use std::io::{self, Write};
 
