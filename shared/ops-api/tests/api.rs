@@ -798,14 +798,8 @@ async fn a_resolve_above_the_limit_posts_only_when_a_lead_approves() {
 
 /// A Luhn-valid 15-digit number from a 14-digit stem (the test's own namesakes' cards).
 fn luhn_card(stem: &str) -> String {
-    let digits: Vec<u32> = stem.chars().map(|c| c.to_digit(10).unwrap()).collect();
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| if i % 2 == 0 { (d * 2) % 9 + u32::from(d == 9) * 9 } else { d })
-        .sum();
-    format!("{stem}{}", (10 - sum % 10) % 10)
+    let digits: Vec<u8> = stem.bytes().map(|b| b - b'0').collect();
+    format!("{stem}{}", remit_domain::text::luhn::luhn_check_digit(&digits))
 }
 
 /// Every CA item of the queue, with its candidate (masked) and confidence, for the tests below.

@@ -466,16 +466,7 @@ async fn an_analyst_claims_and_resolves_an_item_through_the_console() {
     assert_eq!(item.disposition.as_ref().and_then(|d| d.account.as_ref()), Some(&card));
     assert_eq!(app.store.count(Table::Ledger).unwrap(), ledger_before + 1);
     assert_eq!(app.store.posted_total(&card).unwrap(), posted_before + rust_decimal::Decimal::new(12000, 2));
-    assert_eq!(app.store.payment_state(&item.payment_key).unwrap(), Some(PaymentState::Applied));
-    assert!(!item.payer_identities.is_empty());
-    for identity in &item.payer_identities {
-        let learned = app.store.aliases_for(identity).unwrap();
-        assert!(
-            learned.iter().any(|a| a.account == card && a.learned_by == "amelie.ca" && a.resolution == id),
-            "{identity}: {learned:?}"
-        );
-    }
-    assert_eq!(stored_audit(&app.store, id), trail);
+    assert_applied_and_taught(&app.store, id, &card, "amelie.ca", &trail);
     let actions: Vec<AuditAction> = app.store.audit_trail(id).unwrap().iter().map(|e| e.action).collect();
     assert_eq!(actions, [AuditAction::Claim, AuditAction::Resolve]);
 
@@ -632,6 +623,29 @@ async fn older_notes_are_a_click_away_and_never_hide_an_action() {
     page.close().await;
 }
 
+/// The store after an analyst's resolve of item `id` to `card`: the payment applied, every payer
+/// identity of the item taught that card by `analyst`, and the stored audit trail as the page
+/// showed it (`trail`).
+fn assert_applied_and_taught(
+    store: &SqliteStore,
+    id: &str,
+    card: &remit_domain::CardRef,
+    analyst: &str,
+    trail: &[(String, String)],
+) {
+    let item = store.item(id).unwrap().unwrap();
+    assert_eq!(store.payment_state(&item.payment_key).unwrap(), Some(PaymentState::Applied));
+    assert!(!item.payer_identities.is_empty());
+    for identity in &item.payer_identities {
+        let learned = store.aliases_for(identity).unwrap();
+        assert!(
+            learned.iter().any(|a| a.account == *card && a.learned_by == analyst && a.resolution == id),
+            "{identity}: {learned:?}"
+        );
+    }
+    assert_eq!(stored_audit(store, id), trail);
+}
+
 /// The card as the console shows it: masked, last four only.
 fn masked(card: &str) -> String {
     format!("{}{}", "*".repeat(card.len() - 4), &card[card.len() - 4..])
@@ -726,16 +740,7 @@ async fn an_analyst_finds_the_account_by_name_and_resolves_it_with_the_keyboard(
     assert_eq!(entry.account, card);
     assert_eq!(entry.amount, Money::from_minor(125000, Currency::CAD));
     assert_eq!(app.store.posted_total(&card).unwrap(), posted_before + rust_decimal::Decimal::new(125000, 2));
-    assert_eq!(app.store.payment_state(&item.payment_key).unwrap(), Some(PaymentState::Applied));
-    assert!(!item.payer_identities.is_empty());
-    for identity in &item.payer_identities {
-        let learned = app.store.aliases_for(identity).unwrap();
-        assert!(
-            learned.iter().any(|a| a.account == card && a.learned_by == "amelie.ca" && a.resolution == id),
-            "{identity}: {learned:?}"
-        );
-    }
-    assert_eq!(stored_audit(&app.store, id), trail);
+    assert_applied_and_taught(&app.store, id, &card, "amelie.ca", &trail);
 
     // `t`: the team view counts the resolve for the analyst.
     page.press('t').await;
