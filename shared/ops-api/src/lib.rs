@@ -658,13 +658,9 @@ enum ResolveTarget {
 
 /// The item's candidate of rank `rank` (1 for the best), as the item view numbers them.
 fn candidate_by_rank(item: &ResearchItem, rank: usize) -> Result<CardRef, ApiError> {
-    let cards: Vec<CardRef> = if item.candidates.is_empty() {
-        item.candidate.into_iter().collect()
-    } else {
-        item.candidates.iter().map(|c| c.account).collect()
-    };
-    rank.checked_sub(1).and_then(|i| cards.get(i).copied()).ok_or_else(|| {
-        ApiError::bad_request(format!("candidate: item {} has {} candidates", item.id, cards.len()))
+    let offered = item.offered_candidates();
+    rank.checked_sub(1).and_then(|i| offered.get(i)).map(|c| c.account).ok_or_else(|| {
+        ApiError::bad_request(format!("candidate: item {} has {} candidates", item.id, offered.len()))
     })
 }
 

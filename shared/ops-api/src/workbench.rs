@@ -6,7 +6,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use remit_domain::mask_card_numbers;
 use remit_domain::model::account::Account;
-use remit_domain::model::decision::{Candidate, Reason, ReasonCode};
 use remit_domain::ports::{LedgerEntry, ResearchItem};
 use remit_domain::research::history::{payer_history, HISTORY};
 use remit_domain::research::search::{search, SearchBy, SearchError, PAGE};
@@ -30,22 +29,10 @@ fn account_view(a: &Account) -> Value {
     })
 }
 
-/// The item's candidates, best first, each with its account's figures (`null` when the account
-/// has left the directory). Items queued before candidates were kept show their one candidate
-/// with the item's reasons.
+/// The item's candidates (`ResearchItem::offered_candidates`), best first, each with its
+/// account's figures (`null` when the account has left the directory).
 pub(crate) fn candidates_view(store: &dyn ApiStore, item: &ResearchItem) -> Result<Vec<Value>, ApiError> {
-    let mut list = item.candidates.clone();
-    if list.is_empty() {
-        if let Some(card) = item.candidate {
-            let blocker = item.reasons.iter().find(|r| r.blocks()).cloned();
-            list.push(Candidate {
-                account: card,
-                confidence: item.confidence,
-                evidence: item.reasons.iter().filter(|r| !r.blocks()).cloned().collect(),
-                not_applied: blocker.unwrap_or_else(|| Reason::new(ReasonCode::LowConfidence, "not applied")),
-            });
-        }
-    }
+    let list = item.offered_candidates();
     let cards: Vec<_> = list.iter().map(|c| c.account).collect();
     let accounts = store.accounts(&cards)?;
     Ok(list

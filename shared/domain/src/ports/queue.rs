@@ -265,6 +265,25 @@ impl QueueCursor {
 }
 
 impl ResearchItem {
+    /// The candidates the workbench offers, best first: `candidates`, or for an item queued
+    /// before they were kept, its one `candidate` with the item's own confidence and reasons.
+    pub fn offered_candidates(&self) -> Vec<Candidate> {
+        if !self.candidates.is_empty() {
+            return self.candidates.clone();
+        }
+        let blocker = self.reasons.iter().find(|r| r.blocks()).cloned();
+        self.candidate
+            .map(|account| Candidate {
+                account,
+                confidence: self.confidence,
+                evidence: self.reasons.iter().filter(|r| !r.blocks()).cloned().collect(),
+                not_applied: blocker
+                    .unwrap_or_else(|| Reason::new(ReasonCode::LowConfidence, "not applied automatically")),
+            })
+            .into_iter()
+            .collect()
+    }
+
     /// When the item was closed (resolved, returned or written off): its disposition's time.
     /// `None` while it is active (a pending resolve or write-off is not closed).
     pub fn closed_at(&self) -> Option<DateTime<Utc>> {

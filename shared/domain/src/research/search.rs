@@ -16,7 +16,7 @@ use crate::model::card::CardRef;
 use crate::model::identifiers::CreditorReference;
 use crate::model::payment::Market;
 use crate::ports::{amount_key, AccountDirectory, AccountIndexKey, DirectorySearch, LastFour, StoreError};
-use crate::text::names::{holder_name_keys, name_similarity, NormalName};
+use crate::text::names::{holder_name_keys, name_similarity};
 use crate::text::shown::shown;
 
 /// Results per page by default, and at most.
@@ -318,11 +318,6 @@ where
 
 fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
-}
-
-/// The name a search was typed as, normalised as the matcher reads a payer (for display).
-pub fn normal_name(text: &str) -> String {
-    NormalName::new(text).key()
 }
 
 #[cfg(test)]

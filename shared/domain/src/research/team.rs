@@ -62,10 +62,6 @@ impl SlaCounts {
             SlaState::Breached => self.breached += 1,
         }
     }
-
-    pub fn total(&self) -> usize {
-        self.on_track + self.warning + self.breached
-    }
 }
 
 /// Open items of one reason.

@@ -203,3 +203,23 @@ fn a_resolve_above_the_limit_waits_for_another_person() {
     policy.second_person_above.eu = rust_decimal::Decimal::new(-1, 0);
     assert!(policy.validate().unwrap_err().contains("second_person_above"));
 }
+
+/// Issue 16: an item queued before candidates were kept still offers its one candidate, with
+/// the reason that blocked it; an item with candidates offers them as they are.
+#[test]
+fn an_item_from_before_candidates_offers_its_one_candidate() {
+    let card = crate::model::card::test_card(CARD);
+    let mut old = item();
+    old.candidate = Some(card);
+    old.confidence = 0.7;
+    old.reasons = vec![
+        Reason::new(ReasonCode::NameEvidence, "payer name agrees"),
+        Reason::new(ReasonCode::LowConfidence, "below the threshold"),
+    ];
+    let offered = old.offered_candidates();
+    assert_eq!(offered.len(), 1);
+    assert_eq!((offered[0].account, offered[0].confidence), (card, 0.7));
+    assert_eq!(offered[0].not_applied.code, ReasonCode::LowConfidence);
+    assert_eq!(offered[0].evidence.len(), 1);
+    assert!(item().offered_candidates().is_empty(), "no candidate at all");
+}
