@@ -1143,7 +1143,7 @@ struct Considered {
 impl Considered {
     /// `ranked` (the scored candidates) followed by the accounts considered that it does not
     /// hold, at most `MAX_CANDIDATES` in all. The last-five index is read again only here, for a
-    /// payment already going to research.
+    /// payment already going to research, and builds the accounts of at most that many holders.
     fn listed<D: MatchSource + ?Sized>(
         self,
         mut ranked: Vec<crate::model::decision::Candidate>,
@@ -1168,7 +1168,14 @@ impl Considered {
             if ranked.len() >= max {
                 break;
             }
-            for account in directory.accounts_by_last_digits(payment.market, tag)? {
+            // At most `max` holders' accounts built: a large directory has dozens of cards per
+            // market ending in any five digits, and the analyst's search pages through them all.
+            let mut names = 0usize;
+            let mut first_names = |_: &str, _: u32| {
+                names += 1;
+                names <= max
+            };
+            for account in directory.accounts_by_last_digits_where(payment.market, tag, &mut first_names)? {
                 let why = reason(
                     ReasonCode::InsufficientEvidence,
                     format!(
